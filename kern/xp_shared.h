@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * What the XDP program and userspace agree on: map sizes, keys, values and
+ * counter indexes. Only __u32/__u64-style types, so both compilers see the
+ * same layout.
+ */
+#ifndef XP_SHARED_H
+#define XP_SHARED_H
+
+#include <linux/types.h>
+
+#define XP_MAX_PORTS 2
+#define XP_MAX_QUEUES 64
+/* XSKMAP key: port * XP_MAX_QUEUES + rx queue index. */
+#define XP_XSKMAP_SIZE (XP_MAX_PORTS * XP_MAX_QUEUES)
+#define XP_MGMT_PREFIXES 64
+
+/* Per-CPU, per-port counters of the XDP program. Append only. */
+enum xp_kern_counter {
+    XP_KC_RX = 0,           /* frames seen */
+    XP_KC_REDIRECT,         /* handed to an AF_XDP socket */
+    XP_KC_PASS_NON_IP,      /* not IPv4/IPv6: to the kernel */
+    XP_KC_PASS_ARP_ND,      /* ARP, IPv6 neighbour discovery/MLD */
+    XP_KC_PASS_MGMT,        /* to a configured management prefix */
+    XP_KC_PASS_NO_SOCKET,   /* fail-open: no socket bound on the queue */
+    XP_KC_DROP_NO_SOCKET,   /* fail-closed: no socket bound on the queue */
+    XP_KC_PASS_FOREIGN,     /* arrived on an interface that is not ours */
+    XP_KC_DROP_BLOCKED,     /* pair in the block map: dropped in XDP */
+    XP_KC_MAX,
+};
+
+struct xp_kern_stats {
+    __u64 packets[XP_KC_MAX];
+    __u64 bytes_rx;
+} __attribute__((aligned(64)));
+
+/* LPM trie key for management prefixes (IPv4 mapped into ::ffff:0:0/96). */
+struct xp_lpm_key {
+    __u32 prefixlen;
+    __u8 addr[16];
+};
+
+#endif /* XP_SHARED_H */

@@ -1,0 +1,167 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * xpro's XDP program: hand IP traffic to the AF_XDP socket of the receive
+ * queue, pass what the proxy must not touch, and decide what happens when
+ * no socket is bound (the proxy is down): pass (fail-open) or drop
+ * (fail-closed).
+ *
+ * It parses as little as it can: Ethernet, up to two VLAN tags, and the IP
+ * header only far enough to find management traffic and neighbour discovery.
+ * Full parsing and policing happen in userspace.
+ */
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/icmpv6.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#include "kern/xp_shared.h"
+
+/* Set by the loader before load. */
+const volatile __u32 port_ifindex[XP_MAX_PORTS] = {};
+const volatile __u32 fail_closed = 0;
+const volatile __u32 mgmt_enabled = 0;
+
+struct {
+    __uint(type, BPF_MAP_TYPE_XSKMAP);
+    __uint(max_entries, XP_XSKMAP_SIZE);
+    __type(key, __u32);
+    __type(value, __u32);
+} xsks SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, XP_MAX_PORTS);
+    __type(key, __u32);
+    __type(value, struct xp_kern_stats);
+} kstats SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_LPM_TRIE);
+    __uint(max_entries, XP_MGMT_PREFIXES);
+    __uint(map_flags, BPF_F_NO_PREALLOC);
+    __type(key, struct xp_lpm_key);
+    __type(value, __u32);
+} mgmt SEC(".maps");
+
+struct vlan_hdr {
+    __be16 tci;
+    __be16 encap_proto;
+};
+
+static __always_inline int count(struct xp_kern_stats *st, enum xp_kern_counter c, int action)
+{
+    if (st)
+        st->packets[c]++;
+    return action;
+}
+
+static __always_inline int is_mgmt(const struct xp_lpm_key *key)
+{
+    return mgmt_enabled && bpf_map_lookup_elem(&mgmt, key) != NULL;
+}
+
+SEC("xdp")
+int xpro_xdp(struct xdp_md *ctx)
+{
+    void *data = (void *)(long)ctx->data;
+    void *data_end = (void *)(long)ctx->data_end;
+    struct ethhdr *eth = data;
+    struct xp_kern_stats *st;
+    struct xp_lpm_key key;
+    __u32 port, slot;
+    __u16 proto;
+    void *l3;
+
+    if (ctx->ingress_ifindex == port_ifindex[0])
+        port = 0;
+    else if (ctx->ingress_ifindex == port_ifindex[1])
+        port = 1;
+    else
+        return XDP_PASS; /* attached somewhere we were not told about */
+
+    st = bpf_map_lookup_elem(&kstats, &port);
+    if (st) {
+        st->packets[XP_KC_RX]++;
+        st->bytes_rx += data_end - data;
+    }
+
+    if ((void *)(eth + 1) > data_end)
+        return count(st, XP_KC_PASS_NON_IP, XDP_PASS);
+    proto = eth->h_proto;
+    l3 = eth + 1;
+
+#pragma unroll
+    for (int i = 0; i < 2; i++) {
+        if (proto != bpf_htons(ETH_P_8021Q) && proto != bpf_htons(ETH_P_8021AD))
+            break;
+        struct vlan_hdr *vh = l3;
+
+        if ((void *)(vh + 1) > data_end)
+            return count(st, XP_KC_PASS_NON_IP, XDP_PASS);
+        proto = vh->encap_proto;
+        l3 = vh + 1;
+    }
+
+    if (proto == bpf_htons(ETH_P_IP)) {
+        struct iphdr *iph = l3;
+
+        if ((void *)(iph + 1) > data_end)
+            goto redirect; /* malformed: userspace counts it by reason */
+        if (mgmt_enabled) {
+            __builtin_memset(&key, 0, sizeof(key));
+            key.prefixlen = 128;
+            key.addr[10] = 0xff;
+            key.addr[11] = 0xff;
+            __builtin_memcpy(&key.addr[12], &iph->daddr, 4);
+            if (is_mgmt(&key))
+                return count(st, XP_KC_PASS_MGMT, XDP_PASS);
+        }
+    } else if (proto == bpf_htons(ETH_P_IPV6)) {
+        struct ipv6hdr *ip6 = l3;
+
+        if ((void *)(ip6 + 1) > data_end)
+            goto redirect;
+        if (ip6->nexthdr == IPPROTO_ICMPV6) {
+            struct icmp6hdr *icmp6 = (void *)(ip6 + 1);
+
+            if ((void *)(icmp6 + 1) <= data_end &&
+                icmp6->icmp6_type >= 133 && icmp6->icmp6_type <= 137)
+                return count(st, XP_KC_PASS_ARP_ND, XDP_PASS);
+        } else if (ip6->nexthdr == IPPROTO_HOPOPTS) {
+            /* MLD rides behind a hop-by-hop header; the kernel needs it. */
+            return count(st, XP_KC_PASS_ARP_ND, XDP_PASS);
+        }
+        if (mgmt_enabled) {
+            key.prefixlen = 128;
+            __builtin_memcpy(key.addr, &ip6->daddr, 16);
+            if (is_mgmt(&key))
+                return count(st, XP_KC_PASS_MGMT, XDP_PASS);
+        }
+    } else if (proto == bpf_htons(ETH_P_ARP)) {
+        return count(st, XP_KC_PASS_ARP_ND, XDP_PASS);
+    } else {
+        return count(st, XP_KC_PASS_NON_IP, XDP_PASS);
+    }
+
+redirect:
+    slot = port * XP_MAX_QUEUES + ctx->rx_queue_index;
+    /*
+     * The flags argument is the action when the slot is empty: no socket is
+     * bound on this queue, so the proxy is down or still starting.
+     */
+    if (fail_closed) {
+        int act = bpf_redirect_map(&xsks, slot, XDP_DROP);
+
+        return count(st, act == XDP_REDIRECT ? XP_KC_REDIRECT : XP_KC_DROP_NO_SOCKET, act);
+    } else {
+        int act = bpf_redirect_map(&xsks, slot, XDP_PASS);
+
+        return count(st, act == XDP_REDIRECT ? XP_KC_REDIRECT : XP_KC_PASS_NO_SOCKET, act);
+    }
+}
+
+char _license[] SEC("license") = "GPL";

@@ -1,0 +1,48 @@
+#!/bin/bash
+# Install every Debian 12 package that xpro's build, tests and benches need.
+# Idempotent: packages already present are not fetched again.
+set -euo pipefail
+
+PKGS=(
+    bpftool
+    clang
+    gcc
+    iproute2
+    jq
+    libbpf-dev
+    libc6-dev
+    libclang-rt-14-dev
+    libjansson-dev
+    libnuma-dev
+    libxdp-dev
+    linux-libc-dev
+    llvm
+    meson
+    ninja-build
+    pkg-config
+    procps
+    iputils-ping
+    psmisc
+    util-linux
+)
+# Optional extras: DPDK for its backend and testpmd in the bench.
+if [ "${XPRO_WITH_DPDK:-1}" = 1 ]; then
+    PKGS+=(dpdk libdpdk-dev)
+fi
+
+missing=()
+for p in "${PKGS[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+        missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+    exit 0
+fi
+
+SUDO=
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+echo "setup: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

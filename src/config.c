@@ -1,0 +1,574 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "src/config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "src/util/log.h"
+
+enum key_type {
+    KT_STRING = 0,
+    KT_UINT,
+    KT_BOOL,
+    KT_ENUM,
+    KT_SPECIAL, /* parsed by the key's own handler */
+};
+
+struct conf_ctx;
+typedef int (*special_fn)(struct conf_ctx *ctx, json_t *val, struct xp_config *cfg);
+
+struct key_desc {
+    const char *name;
+    enum key_type type;
+    size_t offset;
+    size_t size;            /* KT_STRING: buffer size */
+    long long min, max;     /* KT_UINT */
+    const char *const *enum_names; /* KT_ENUM: index is the value, NULL-terminated */
+    special_fn special;
+    const char *type_doc;
+    const char *default_doc;
+    bool reloadable;
+    const char *doc;
+};
+
+struct conf_ctx {
+    const char *name;
+    const char *text;
+    char *msg;
+    size_t msg_len;
+    const char *path[4];
+    int depth;
+};
+
+static const char *const mode_names[] = { "inline", "gateway", NULL };
+static const char *const fail_names[] = { "open", "closed", NULL };
+static const char *const xdp_mode_names[] = { "native", "skb", NULL };
+static const char *const zc_names[] = { "auto", "on", "off", NULL };
+static const char *const level_names[] = { "err", "warn", "info", "debug", NULL };
+
+static int parse_ports(struct conf_ctx *ctx, json_t *val, struct xp_config *cfg);
+static int parse_cpus(struct conf_ctx *ctx, json_t *val, struct xp_config *cfg);
+static int parse_mgmt(struct conf_ctx *ctx, json_t *val, struct xp_config *cfg);
+
+#define OFF(f) offsetof(struct xp_config, f)
+
+static const struct key_desc config_keys[] = {
+    { "proxy_id", KT_STRING, OFF(proxy_id), XP_CONF_ID_MAX, 0, 0, NULL, NULL,
+      "string", "\"xpro\"", false, "Name of this proxy in stats, events and sync." },
+    { "mode", KT_ENUM, OFF(mode), 0, 0, 0, mode_names, NULL,
+      "\"inline\"", "\"inline\"", false,
+      "Deployment mode: bump in the wire between the access and core ports." },
+    { "ports", KT_SPECIAL, 0, 0, 0, 0, NULL, parse_ports,
+      "object", "required", false,
+      "Interfaces: {\"access\": IFNAME, \"core\": IFNAME}; units sit behind access." },
+    { "queues", KT_UINT, OFF(queues), 0, 1, XP_MAX_QUEUES, NULL, NULL,
+      "integer", "1", false, "Queues per port; one pinned worker per queue index." },
+    { "cpus", KT_SPECIAL, 0, 0, 0, 0, NULL, parse_cpus,
+      "array of integers", "[] (no pinning)", false,
+      "Worker q runs on cpus[q % len]." },
+    { "fail_mode", KT_ENUM, OFF(fail_mode_closed), 0, 0, 0, fail_names, NULL,
+      "\"open\" | \"closed\"", "\"open\"", false,
+      "With no socket on a queue (proxy down): pass frames to the kernel, or drop them." },
+    { "xdp_mode", KT_ENUM, OFF(xdp_mode_skb), 0, 0, 0, xdp_mode_names, NULL,
+      "\"native\" | \"skb\"", "\"native\"", false, "XDP attach mode." },
+    { "zero_copy", KT_ENUM, OFF(zero_copy), 0, 0, 0, zc_names, NULL,
+      "\"auto\" | \"on\" | \"off\"", "\"auto\"", false,
+      "AF_XDP zero-copy: try and fall back to copy, require, or never." },
+    { "busy_poll", KT_BOOL, OFF(busy_poll), 0, 0, 0, NULL, NULL,
+      "boolean", "false", false, "Set SO_PREFER_BUSY_POLL/SO_BUSY_POLL on the sockets." },
+    { "frames_per_queue", KT_UINT, OFF(frames_per_queue), 0, 1024, 1 << 20, NULL, NULL,
+      "integer", "8192", false, "UMEM frames (2 KiB each) per queue, shared by both ports." },
+    { "ring_size", KT_UINT, OFF(ring_size), 0, 64, 1 << 16, NULL, NULL,
+      "integer (power of two)", "2048", false, "Size of each RX/TX/fill/completion ring." },
+    { "stats_interval_ms", KT_UINT, OFF(stats_interval_ms), 0, 100, 60000, NULL, NULL,
+      "integer (ms)", "1000", true, "Period of the JSON stats line." },
+    { "mgmt_prefixes", KT_SPECIAL, 0, 0, 0, 0, NULL, parse_mgmt,
+      "array of CIDR strings", "[]", false,
+      "Destinations passed to the kernel untouched (the box's own management traffic)." },
+    { "log_level", KT_ENUM, OFF(log_level), 0, 0, 0, level_names, NULL,
+      "\"err\" | \"warn\" | \"info\" | \"debug\"", "\"info\"", true, "Log threshold." },
+};
+
+#define N_KEYS (sizeof(config_keys) / sizeof(config_keys[0]))
+
+void xp_config_defaults(struct xp_config *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    snprintf(cfg->proxy_id, sizeof(cfg->proxy_id), "xpro");
+    cfg->mode = XP_MODE_INLINE;
+    cfg->queues = 1;
+    cfg->fail_mode_closed = 0;
+    cfg->xdp_mode_skb = 0;
+    cfg->zero_copy = XP_CONF_ZC_AUTO;
+    cfg->frames_per_queue = 8192;
+    cfg->ring_size = 2048;
+    cfg->stats_interval_ms = 1000;
+    cfg->log_level = XP_LOG_INFO;
+}
+
+/*
+ * jansson keeps no positions for values, so errors about a key find it
+ * again in the text: a small scanner walks the JSON along the key path.
+ */
+struct scan {
+    const char *s;
+    int line, col;
+};
+
+static void sc_adv(struct scan *sc)
+{
+    if (*sc->s == '\n') {
+        sc->line++;
+        sc->col = 1;
+    } else {
+        sc->col++;
+    }
+    sc->s++;
+}
+
+static void sc_ws(struct scan *sc)
+{
+    while (*sc->s == ' ' || *sc->s == '\t' || *sc->s == '\n' || *sc->s == '\r')
+        sc_adv(sc);
+}
+
+/* Skip a string at sc (which points at '"'); copy up to len-1 bytes of it into out. */
+static void sc_string(struct scan *sc, char *out, size_t len)
+{
+    size_t n = 0;
+
+    sc_adv(sc);
+    while (*sc->s && *sc->s != '"') {
+        if (*sc->s == '\\' && sc->s[1])
+            sc_adv(sc);
+        if (out && n + 1 < len)
+            out[n++] = *sc->s;
+        sc_adv(sc);
+    }
+    if (*sc->s == '"')
+        sc_adv(sc);
+    if (out)
+        out[n] = '\0';
+}
+
+static void sc_value(struct scan *sc)
+{
+    int depth = 0;
+
+    sc_ws(sc);
+    do {
+        if (*sc->s == '"') {
+            sc_string(sc, NULL, 0);
+            continue;
+        }
+        if (*sc->s == '{' || *sc->s == '[')
+            depth++;
+        else if (*sc->s == '}' || *sc->s == ']')
+            depth--;
+        else if (depth == 0 && (*sc->s == ',' || *sc->s == ' ' || *sc->s == '\n'))
+            break;
+        if (*sc->s == '\0')
+            break;
+        sc_adv(sc);
+    } while (depth > 0 || (*sc->s && *sc->s != ',' && *sc->s != '}' && *sc->s != ']' &&
+                           *sc->s != ' ' && *sc->s != '\n' && *sc->s != '\r'));
+}
+
+/* Position of path[0..depth) in text: the key itself, or the array element. */
+static void locate(const char *text, const char *const *path, int depth, int *line, int *col)
+{
+    struct scan sc = { .s = text, .line = 1, .col = 1 };
+    char key[128];
+
+    for (int d = 0; d < depth; d++) {
+        sc_ws(&sc);
+        if (*sc.s == '{') {
+            bool found = false;
+
+            sc_adv(&sc);
+            for (;;) {
+                struct scan at;
+
+                sc_ws(&sc);
+                if (*sc.s != '"')
+                    goto out;
+                at = sc;
+                sc_string(&sc, key, sizeof(key));
+                sc_ws(&sc);
+                if (*sc.s != ':')
+                    goto out;
+                sc_adv(&sc);
+                if (strcmp(key, path[d]) == 0) {
+                    found = true;
+                    if (d == depth - 1)
+                        sc = at;
+                    break;
+                }
+                sc_value(&sc);
+                sc_ws(&sc);
+                if (*sc.s != ',')
+                    goto out;
+                sc_adv(&sc);
+            }
+            if (!found)
+                goto out;
+        } else if (*sc.s == '[') {
+            long idx = strtol(path[d], NULL, 10);
+
+            sc_adv(&sc);
+            for (long i = 0; i < idx; i++) {
+                sc_value(&sc);
+                sc_ws(&sc);
+                if (*sc.s != ',')
+                    goto out;
+                sc_adv(&sc);
+            }
+            sc_ws(&sc);
+        } else {
+            goto out;
+        }
+    }
+out:
+    *line = sc.line;
+    *col = sc.col;
+}
+
+__attribute__((format(printf, 3, 4)))
+static int conf_error(struct conf_ctx *ctx, int err, const char *fmt, ...)
+{
+    char keypath[256] = "";
+    size_t n = 0;
+    int line, col;
+    va_list ap;
+
+    for (int i = 0; i < ctx->depth; i++) {
+        int w = snprintf(keypath + n, sizeof(keypath) - n, "%s%s", i ? "." : "", ctx->path[i]);
+
+        if (w < 0 || (size_t)w >= sizeof(keypath) - n)
+            break;
+        n += w;
+    }
+    locate(ctx->text, ctx->path, ctx->depth, &line, &col);
+    n = snprintf(ctx->msg, ctx->msg_len, "%s:%d:%d: %s: ", ctx->name, line, col,
+                 keypath[0] ? keypath : "(top)");
+    if (n < ctx->msg_len) {
+        va_start(ap, fmt);
+        vsnprintf(ctx->msg + n, ctx->msg_len - n, fmt, ap);
+        va_end(ap);
+    }
+    return err;
+}
+
+static int parse_enum(struct conf_ctx *ctx, json_t *val, const char *const *names, int *out)
+{
+    const char *s;
+    char list[128] = "";
+    size_t n = 0;
+
+    if (!json_is_string(val))
+        goto bad;
+    s = json_string_value(val);
+    for (int i = 0; names[i]; i++) {
+        if (strcmp(s, names[i]) == 0) {
+            *out = i;
+            return 0;
+        }
+    }
+bad:
+    for (int i = 0; names[i] && n < sizeof(list); i++)
+        n += snprintf(list + n, sizeof(list) - n, "%s\"%s\"", i ? ", " : "", names[i]);
+    return conf_error(ctx, json_is_string(val) ? XP_CONF_E_RANGE : XP_CONF_E_TYPE,
+                      "expected one of %s", list);
+}
+
+static int parse_key(struct conf_ctx *ctx, const struct key_desc *k, json_t *val,
+                     struct xp_config *cfg)
+{
+    char *field = (char *)cfg + k->offset;
+
+    switch (k->type) {
+    case KT_STRING:
+        if (!json_is_string(val))
+            return conf_error(ctx, XP_CONF_E_TYPE, "expected a string");
+        if (json_string_length(val) == 0 || json_string_length(val) >= k->size)
+            return conf_error(ctx, XP_CONF_E_RANGE, "length must be 1..%zu", k->size - 1);
+        memcpy(field, json_string_value(val), json_string_length(val) + 1);
+        return 0;
+    case KT_UINT: {
+        json_int_t v;
+
+        if (!json_is_integer(val))
+            return conf_error(ctx, XP_CONF_E_TYPE, "expected an integer");
+        v = json_integer_value(val);
+        if (v < k->min || v > k->max)
+            return conf_error(ctx, XP_CONF_E_RANGE, "%lld is out of range %lld..%lld",
+                              (long long)v, k->min, k->max);
+        *(unsigned *)field = v;
+        return 0;
+    }
+    case KT_BOOL:
+        if (!json_is_boolean(val))
+            return conf_error(ctx, XP_CONF_E_TYPE, "expected true or false");
+        *(bool *)field = json_is_true(val);
+        return 0;
+    case KT_ENUM:
+        return parse_enum(ctx, val, k->enum_names, (int *)field);
+    case KT_SPECIAL:
+        return k->special(ctx, val, cfg);
+    }
+    return conf_error(ctx, XP_CONF_E_TYPE, "internal: unknown key type");
+}
+
+static int parse_ports(struct conf_ctx *ctx, json_t *val, struct xp_config *cfg)
+{
+    static const char *const roles[XP_MAX_PORTS] = { "access", "core" };
+    const char *key;
+    json_t *v;
+    int ret;
+
+    if (!json_is_object(val))
+        return conf_error(ctx, XP_CONF_E_TYPE, "expected an object {\"access\": .., \"core\": ..}");
+    json_object_foreach(val, key, v) {
+        int role = -1;
+
+        ctx->path[ctx->depth++] = key;
+        for (int r = 0; r < XP_MAX_PORTS; r++)
+            if (strcmp(key, roles[r]) == 0)
+                role = r;
+        if (role < 0)
+            return conf_error(ctx, XP_CONF_E_UNKNOWN_KEY, "unknown port role (access, core)");
+        if (!json_is_string(v))
+            return conf_error(ctx, XP_CONF_E_TYPE, "expected an interface name");
+        if (json_string_length(v) == 0 || json_string_length(v) >= XP_CONF_IFNAME_MAX)
+            return conf_error(ctx, XP_CONF_E_RANGE, "interface names are 1..%d characters",
+                              XP_CONF_IFNAME_MAX - 1);
+        memcpy(cfg->port_name[role], json_string_value(v), json_string_length(v) + 1);
+        ctx->depth--;
+    }
+    for (int r = 0; r < XP_MAX_PORTS; r++) {
+        if (!cfg->port_name[r][0])
+            return conf_error(ctx, XP_CONF_E_MISSING, "missing \"%s\"", roles[r]);
+    }
+    ret = strcmp(cfg->port_name[0], cfg->port_name[1]) == 0;
+    if (ret)
+        return conf_error(ctx, XP_CONF_E_RANGE, "access and core must be different interfaces");
+    return 0;
+}
+
+static int parse_cpus(struct conf_ctx *ctx, json_t *val, struct xp_config *cfg)
+{
+    size_t i;
+    json_t *v;
+    char idx[24];
+
+    if (!json_is_array(val))
+        return conf_error(ctx, XP_CONF_E_TYPE, "expected an array of CPU numbers");
+    if (json_array_size(val) > XP_MAX_QUEUES)
+        return conf_error(ctx, XP_CONF_E_RANGE, "at most %d CPUs", XP_MAX_QUEUES);
+    json_array_foreach(val, i, v) {
+        snprintf(idx, sizeof(idx), "%zu", i);
+        ctx->path[ctx->depth++] = idx;
+        if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 4095)
+            return conf_error(ctx, XP_CONF_E_TYPE, "expected a CPU number 0..4095");
+        cfg->cpus[i] = json_integer_value(v);
+        ctx->depth--;
+    }
+    cfg->n_cpus = json_array_size(val);
+    return 0;
+}
+
+static int parse_mgmt(struct conf_ctx *ctx, json_t *val, struct xp_config *cfg)
+{
+    size_t i;
+    json_t *v;
+    char idx[24];
+
+    if (!json_is_array(val))
+        return conf_error(ctx, XP_CONF_E_TYPE, "expected an array of CIDR strings");
+    if (json_array_size(val) > XP_MGMT_PREFIXES)
+        return conf_error(ctx, XP_CONF_E_RANGE, "at most %d prefixes", XP_MGMT_PREFIXES);
+    json_array_foreach(val, i, v) {
+        snprintf(idx, sizeof(idx), "%zu", i);
+        ctx->path[ctx->depth++] = idx;
+        if (!json_is_string(v))
+            return conf_error(ctx, XP_CONF_E_TYPE, "expected a CIDR string");
+        if (xp_conf_prefix_parse(json_string_value(v), &cfg->mgmt[i]))
+            return conf_error(ctx, XP_CONF_E_RANGE, "\"%s\" is not an IPv4 or IPv6 prefix",
+                              json_string_value(v));
+        ctx->depth--;
+    }
+    cfg->n_mgmt = json_array_size(val);
+    return 0;
+}
+
+int xp_conf_prefix_parse(const char *text, struct xp_conf_prefix *out)
+{
+    char buf[64];
+    const char *slash = strchr(text, '/');
+    size_t alen = slash ? (size_t)(slash - text) : strlen(text);
+    unsigned long len;
+    char *end;
+    bool v4;
+
+    if (alen == 0 || alen >= sizeof(buf))
+        return -EINVAL;
+    memcpy(buf, text, alen);
+    buf[alen] = '\0';
+    memset(out, 0, sizeof(*out));
+    v4 = strchr(buf, ':') == NULL;
+    if (v4) {
+        out->addr[10] = out->addr[11] = 0xff;
+        if (inet_pton(AF_INET, buf, &out->addr[12]) != 1)
+            return -EINVAL;
+    } else if (inet_pton(AF_INET6, buf, out->addr) != 1) {
+        return -EINVAL;
+    }
+    len = v4 ? 32 : 128;
+    if (slash) {
+        errno = 0;
+        len = strtoul(slash + 1, &end, 10);
+        if (errno || end == slash + 1 || *end || len > (v4 ? 32u : 128u))
+            return -EINVAL;
+    }
+    out->len = v4 ? 96 + len : len;
+    /* Clear host bits so the prefix matches what it says. */
+    for (unsigned b = out->len; b < 128; b++)
+        out->addr[b / 8] &= ~(0x80 >> (b % 8));
+    return 0;
+}
+
+int xp_config_parse(const char *name, const char *text, struct xp_config *cfg,
+                    char *msg, size_t msg_len)
+{
+    struct conf_ctx ctx = { .name = name, .text = text, .msg = msg, .msg_len = msg_len };
+    bool seen_ports = false;
+    json_error_t jerr;
+    const char *key;
+    json_t *root, *val;
+    int ret = 0;
+
+    xp_config_defaults(cfg);
+    root = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root) {
+        snprintf(msg, msg_len, "%s:%d:%d: %s", name, jerr.line, jerr.column, jerr.text);
+        return XP_CONF_E_SYNTAX;
+    }
+    if (!json_is_object(root)) {
+        ret = conf_error(&ctx, XP_CONF_E_TYPE, "the configuration must be a JSON object");
+        goto out;
+    }
+    json_object_foreach(root, key, val) {
+        const struct key_desc *k = NULL;
+
+        for (size_t i = 0; i < N_KEYS; i++)
+            if (strcmp(config_keys[i].name, key) == 0)
+                k = &config_keys[i];
+        ctx.depth = 0;
+        ctx.path[ctx.depth++] = key;
+        if (!k) {
+            ret = conf_error(&ctx, XP_CONF_E_UNKNOWN_KEY, "unknown key");
+            goto out;
+        }
+        ret = parse_key(&ctx, k, val, cfg);
+        if (ret)
+            goto out;
+        if (k->special == parse_ports)
+            seen_ports = true;
+    }
+    ctx.depth = 0;
+    if (!seen_ports) {
+        ret = conf_error(&ctx, XP_CONF_E_MISSING, "missing required key \"ports\"");
+        goto out;
+    }
+    if (cfg->ring_size & (cfg->ring_size - 1)) {
+        ctx.path[ctx.depth++] = "ring_size";
+        ret = conf_error(&ctx, XP_CONF_E_RANGE, "must be a power of two");
+        goto out;
+    }
+    if (cfg->frames_per_queue < 4 * cfg->ring_size) {
+        ctx.path[ctx.depth++] = "frames_per_queue";
+        ret = conf_error(&ctx, XP_CONF_E_RANGE, "must be at least 4 x ring_size (%u)",
+                         4 * cfg->ring_size);
+        goto out;
+    }
+    if (cfg->mode == XP_MODE_GATEWAY) {
+        ctx.path[ctx.depth++] = "mode";
+        ret = conf_error(&ctx, XP_CONF_E_UNSUPPORTED, "gateway mode is not implemented yet");
+        goto out;
+    }
+out:
+    json_decref(root);
+    return ret;
+}
+
+int xp_config_load(const char *path, struct xp_config *cfg, char *msg, size_t msg_len)
+{
+    FILE *f = fopen(path, "r");
+    char *text = NULL;
+    size_t len = 0, cap = 0;
+    int ret;
+
+    if (!f) {
+        snprintf(msg, msg_len, "%s: %s", path, strerror(errno));
+        return XP_CONF_E_IO;
+    }
+    for (;;) {
+        if (len + 4096 + 1 > cap) {
+            char *t;
+
+            cap = cap ? cap * 2 : 8192;
+            if (cap > (1 << 24)) {
+                snprintf(msg, msg_len, "%s: larger than 16 MiB", path);
+                ret = XP_CONF_E_IO;
+                goto out;
+            }
+            t = realloc(text, cap);
+            if (!t) {
+                snprintf(msg, msg_len, "%s: out of memory", path);
+                ret = XP_CONF_E_IO;
+                goto out;
+            }
+            text = t;
+        }
+        size_t n = fread(text + len, 1, 4096, f);
+
+        len += n;
+        if (n < 4096)
+            break;
+    }
+    if (ferror(f)) {
+        snprintf(msg, msg_len, "%s: read error", path);
+        ret = XP_CONF_E_IO;
+        goto out;
+    }
+    text[len] = '\0';
+    if (strlen(text) != len) {
+        snprintf(msg, msg_len, "%s: contains a NUL byte", path);
+        ret = XP_CONF_E_SYNTAX;
+        goto out;
+    }
+    ret = xp_config_parse(path, text, cfg, msg, msg_len);
+out:
+    free(text);
+    fclose(f);
+    return ret;
+}
+
+void xp_config_print_keys(FILE *out)
+{
+    fprintf(out, "| key | type | default | range | reload | meaning |\n");
+    fprintf(out, "| --- | --- | --- | --- | --- | --- |\n");
+    for (size_t i = 0; i < N_KEYS; i++) {
+        const struct key_desc *k = &config_keys[i];
+        char range[48] = "";
+
+        if (k->type == KT_UINT)
+            snprintf(range, sizeof(range), "%lld..%lld", k->min, k->max);
+        fprintf(out, "| `%s` | %s | %s | %s | %s | %s |\n", k->name, k->type_doc,
+                k->default_doc, range, k->reloadable ? "yes" : "no", k->doc);
+    }
+}

@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The proxy's configuration: one JSON file, parsed once into a validated
+ * struct xp_config. Workers never see JSON.
+ *
+ * Strict: unknown keys, wrong types and out-of-range values are errors that
+ * name the file, line, column and key path. No value silently falls back to
+ * a default. One table (config.c: config_keys[]) lists every key with its
+ * type, default, range and whether it may change on reload; it drives the
+ * parser and `xpro-proxy --config-keys`, which conf/README.md must match.
+ */
+#ifndef XP_CONFIG_H
+#define XP_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "kern/xp_shared.h"
+
+#define XP_CONF_ID_MAX 64
+#define XP_CONF_IFNAME_MAX 16
+
+enum xp_conf_mode {
+    XP_MODE_INLINE = 0,
+    XP_MODE_GATEWAY,
+};
+
+enum xp_conf_zc {
+    XP_CONF_ZC_AUTO = 0,
+    XP_CONF_ZC_ON,
+    XP_CONF_ZC_OFF,
+};
+
+enum xp_conf_port {
+    XP_PORT_ACCESS = 0,
+    XP_PORT_CORE = 1,
+};
+
+struct xp_conf_prefix {
+    uint8_t addr[16]; /* IPv4 as ::ffff:a.b.c.d */
+    uint8_t len;      /* 0..128, IPv4 prefixes counted from the mapped form (96 + n) */
+};
+
+struct xp_config {
+    char proxy_id[XP_CONF_ID_MAX];
+    int mode;                                   /* enum xp_conf_mode */
+    char port_name[XP_MAX_PORTS][XP_CONF_IFNAME_MAX];
+    unsigned queues;
+    unsigned n_cpus;
+    int cpus[XP_MAX_QUEUES];
+    int fail_mode_closed;                       /* 0 open, 1 closed */
+    int xdp_mode_skb;                           /* 0 native, 1 skb (generic) */
+    int zero_copy;                              /* enum xp_conf_zc */
+    bool busy_poll;
+    unsigned frames_per_queue;
+    unsigned ring_size;
+    unsigned stats_interval_ms;
+    unsigned n_mgmt;
+    struct xp_conf_prefix mgmt[XP_MGMT_PREFIXES];
+    int log_level;                              /* enum xp_log_level */
+};
+
+/* Exit-code-sized result: 0, or a positive XP_CONF_E_* with msg filled. */
+enum xp_conf_err {
+    XP_CONF_OK = 0,
+    XP_CONF_E_IO,        /* cannot read the file */
+    XP_CONF_E_SYNTAX,    /* not JSON */
+    XP_CONF_E_UNKNOWN_KEY,
+    XP_CONF_E_TYPE,
+    XP_CONF_E_RANGE,
+    XP_CONF_E_MISSING,
+    XP_CONF_E_UNSUPPORTED,
+};
+
+/* Fill cfg with every default. */
+void xp_config_defaults(struct xp_config *cfg);
+
+/*
+ * Parse path into cfg. On error returns XP_CONF_E_* and writes
+ * "path:line:col: key.path: message" into msg.
+ */
+int xp_config_load(const char *path, struct xp_config *cfg, char *msg, size_t msg_len);
+/* Same, from a string; name is used in messages. */
+int xp_config_parse(const char *name, const char *text, struct xp_config *cfg,
+                    char *msg, size_t msg_len);
+
+/* Print the key table as Markdown rows (name, type, default, range, reload, doc). */
+void xp_config_print_keys(FILE *out);
+
+/* Parse an IPv4 or IPv6 CIDR ("198.18.0.0/15", "2001:2::/48", or a bare address). */
+int xp_conf_prefix_parse(const char *text, struct xp_conf_prefix *out);
+
+#endif /* XP_CONFIG_H */

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * One worker thread per queue index. It owns its I/O queue (every port's
+ * socket on that index), its burst arrays and its counters; nothing in its
+ * loop takes a lock or writes memory another thread writes.
+ *
+ * Loop: for each port, rx burst -> pipeline -> tx on the other port; then
+ * service the queue (kick TX, reap completions, refill); when nothing moved
+ * for a while, sleep in the backend's wait() so that a worker sharing a core
+ * with the receive softirq does not starve it.
+ */
+#ifndef XP_WORKER_H
+#define XP_WORKER_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "src/io.h"
+
+struct xp_worker_stats {
+    uint64_t loops;
+    uint64_t sleeps;          /* times the worker blocked in wait() */
+    uint64_t drop_tx_full[2]; /* frames for port p that its TX ring refused */
+};
+
+struct xp_worker {
+    unsigned id;
+    int cpu;                  /* -1: not pinned */
+    unsigned n_ports;
+    const struct xp_io_ops *io;
+    void *queue;
+    pthread_t thread;
+    bool started;
+    atomic_bool stop;
+    struct xp_worker_stats st __attribute__((aligned(64)));
+};
+
+/* Start the thread. 0 or -errno. */
+int xp_worker__start(struct xp_worker *w);
+/* Ask the thread to stop and join it. Idempotent. */
+void xp_worker__stop(struct xp_worker *w);
+void xp_worker__stats(const struct xp_worker *w, struct xp_worker_stats *out);
+
+#endif /* XP_WORKER_H */

@@ -1,0 +1,251 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "src/xdp_prog.h"
+
+#include <errno.h>
+#include <net/if.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <xdp/libxdp.h>
+
+#include "kern/xpro.bpf.skel.h"
+#include "src/util/log.h"
+
+#ifndef BPF_FS_MAGIC
+#define BPF_FS_MAGIC 0xcafe4a11
+#endif
+
+struct xp_xdp_prog {
+    struct xpro_bpf *skel;
+    struct xdp_program *prog;
+    enum xdp_attach_mode mode;
+    unsigned n_ports;
+    int ifindex[XP_MAX_PORTS];
+    bool attached[XP_MAX_PORTS];
+    char pin_dir[128];
+};
+
+int xp_bpffs_check(void)
+{
+    struct statfs st;
+
+    if (statfs(XP_BPFFS_ROOT, &st) == -1 || (unsigned long)st.f_type != BPF_FS_MAGIC)
+        return -ENOENT;
+    return 0;
+}
+
+/*
+ * Our own program from an earlier run is detached; anything else is left
+ * alone and reported: the operator must decide, not us.
+ */
+static int clear_previous(int ifindex, const char *ifname)
+{
+    struct xdp_multiprog *mp = xdp_multiprog__get_from_ifindex(ifindex);
+    struct xdp_program *prog;
+    bool foreign = false;
+    const char *name = "";
+    int ret = 0;
+
+    if (!mp || libxdp_get_error(mp))
+        return 0;
+    if (xdp_multiprog__is_legacy(mp)) {
+        prog = xdp_multiprog__main_prog(mp);
+        if (prog) {
+            name = xdp_program__name(prog);
+            foreign = strcmp(name, XP_XDP_PROG_NAME) != 0;
+        }
+    } else {
+        for (prog = xdp_multiprog__next_prog(NULL, mp); prog;
+             prog = xdp_multiprog__next_prog(prog, mp)) {
+            if (strcmp(xdp_program__name(prog), XP_XDP_PROG_NAME) != 0) {
+                name = xdp_program__name(prog);
+                foreign = true;
+            }
+        }
+    }
+    if (foreign) {
+        pr_err("%s: another XDP program (\"%s\") is attached; detach it first "
+               "(ip link set dev %s xdp off) or pick another port", ifname, name, ifname);
+        ret = -EEXIST;
+    } else if (xdp_multiprog__main_prog(mp) || xdp_multiprog__next_prog(NULL, mp)) {
+        pr_info("%s: replacing the xpro XDP program left by an earlier run", ifname);
+        ret = xdp_multiprog__detach(mp);
+        if (ret)
+            pr_err("%s: detaching the earlier xpro program: %s", ifname, strerror(-ret));
+    }
+    xdp_multiprog__close(mp);
+    return ret;
+}
+
+static int pin_stats(struct xp_xdp_prog *p, const char *proxy_id)
+{
+    char path[192];
+    int ret;
+
+    snprintf(p->pin_dir, sizeof(p->pin_dir), XP_BPFFS_ROOT "/xpro/%s", proxy_id);
+    mkdir(XP_BPFFS_ROOT "/xpro", 0700);
+    mkdir(p->pin_dir, 0700);
+    snprintf(path, sizeof(path), "%s/kstats", p->pin_dir);
+    unlink(path);
+    ret = bpf_map__pin(p->skel->maps.kstats, path);
+    if (ret)
+        pr_warn("pinning %s: %s (stats of a crashed proxy will not be readable)", path,
+                strerror(-ret));
+    return 0;
+}
+
+static int fill_mgmt(struct xp_xdp_prog *p, const struct xp_config *cfg)
+{
+    int fd = bpf_map__fd(p->skel->maps.mgmt);
+    __u32 one = 1;
+
+    for (unsigned i = 0; i < cfg->n_mgmt; i++) {
+        struct xp_lpm_key key = { .prefixlen = cfg->mgmt[i].len };
+
+        memcpy(key.addr, cfg->mgmt[i].addr, 16);
+        if (bpf_map_update_elem(fd, &key, &one, 0))
+            return -errno;
+    }
+    return 0;
+}
+
+struct xp_xdp_prog *xp_xdp_prog__attach(const struct xp_config *cfg)
+{
+    DECLARE_LIBXDP_OPTS(xdp_program_opts, opts, .prog_name = XP_XDP_PROG_NAME);
+    struct xp_xdp_prog *p;
+    int ret;
+
+    p = calloc(1, sizeof(*p));
+    if (!p)
+        return NULL;
+    p->n_ports = XP_MAX_PORTS;
+    p->mode = cfg->xdp_mode_skb ? XDP_MODE_SKB : XDP_MODE_NATIVE;
+    for (unsigned i = 0; i < p->n_ports; i++) {
+        p->ifindex[i] = if_nametoindex(cfg->port_name[i]);
+        if (p->ifindex[i] == 0) {
+            pr_err("port %s: no such interface", cfg->port_name[i]);
+            ret = -ENODEV;
+            goto err_free;
+        }
+    }
+    for (unsigned i = 0; i < p->n_ports; i++) {
+        ret = clear_previous(p->ifindex[i], cfg->port_name[i]);
+        if (ret)
+            goto err_free;
+    }
+
+    p->skel = xpro_bpf__open();
+    if (!p->skel) {
+        ret = -errno;
+        pr_err("opening the XDP object: %s", strerror(errno));
+        goto err_free;
+    }
+    for (unsigned i = 0; i < p->n_ports; i++)
+        p->skel->rodata->port_ifindex[i] = p->ifindex[i];
+    p->skel->rodata->fail_closed = cfg->fail_mode_closed;
+    p->skel->rodata->mgmt_enabled = cfg->n_mgmt > 0;
+
+    opts.obj = p->skel->obj;
+    p->prog = xdp_program__create(&opts);
+    ret = libxdp_get_error(p->prog);
+    if (ret) {
+        p->prog = NULL;
+        pr_err("creating the XDP program: %s", strerror(-ret));
+        goto err_skel;
+    }
+    for (unsigned i = 0; i < p->n_ports; i++) {
+        ret = xdp_program__attach(p->prog, p->ifindex[i], p->mode, 0);
+        if (ret) {
+            pr_err("%s: attaching XDP (%s mode): %s", cfg->port_name[i],
+                   cfg->xdp_mode_skb ? "skb" : "native", strerror(-ret));
+            goto err_detach;
+        }
+        p->attached[i] = true;
+    }
+    ret = fill_mgmt(p, cfg);
+    if (ret) {
+        pr_err("filling the management prefixes: %s", strerror(-ret));
+        goto err_detach;
+    }
+    pin_stats(p, cfg->proxy_id);
+    return p;
+
+err_detach:
+    for (unsigned i = 0; i < p->n_ports; i++) {
+        if (p->attached[i])
+            xdp_program__detach(p->prog, p->ifindex[i], p->mode, 0);
+    }
+    xdp_program__close(p->prog);
+err_skel:
+    xpro_bpf__destroy(p->skel);
+err_free:
+    free(p);
+    errno = -ret;
+    return NULL;
+}
+
+int xp_xdp_prog__xskmap_fd(const struct xp_xdp_prog *p)
+{
+    return bpf_map__fd(p->skel->maps.xsks);
+}
+
+int xp_xdp_prog__ifindex(const struct xp_xdp_prog *p, unsigned port)
+{
+    return p->ifindex[port];
+}
+
+int xp_xdp_prog__stats(const struct xp_xdp_prog *p, unsigned port, struct xp_kern_stats *out)
+{
+    int ncpu = libbpf_num_possible_cpus();
+    struct xp_kern_stats *per_cpu;
+    __u32 key = port;
+    int ret = 0;
+
+    if (ncpu <= 0)
+        return ncpu ? ncpu : -EINVAL;
+    per_cpu = calloc(ncpu, sizeof(*per_cpu));
+    if (!per_cpu)
+        return -ENOMEM;
+    memset(out, 0, sizeof(*out));
+    if (bpf_map_lookup_elem(bpf_map__fd(p->skel->maps.kstats), &key, per_cpu)) {
+        ret = -errno;
+        goto out;
+    }
+    for (int c = 0; c < ncpu; c++) {
+        for (int i = 0; i < XP_KC_MAX; i++)
+            out->packets[i] += per_cpu[c].packets[i];
+        out->bytes_rx += per_cpu[c].bytes_rx;
+    }
+out:
+    free(per_cpu);
+    return ret;
+}
+
+void xp_xdp_prog__destroy(struct xp_xdp_prog *p, bool keep_attached)
+{
+    if (!p)
+        return;
+    for (unsigned i = 0; i < p->n_ports; i++) {
+        if (!p->attached[i] || keep_attached)
+            continue;
+        if (xdp_program__detach(p->prog, p->ifindex[i], p->mode, 0))
+            pr_warn("ifindex %d: XDP detach failed", p->ifindex[i]);
+    }
+    if (!keep_attached && p->pin_dir[0]) {
+        char path[192];
+
+        snprintf(path, sizeof(path), "%s/kstats", p->pin_dir);
+        unlink(path);
+        rmdir(p->pin_dir);
+    }
+    xdp_program__close(p->prog);
+    p->prog = NULL;
+    xpro_bpf__destroy(p->skel);
+    p->skel = NULL;
+    free(p);
+}

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Loading, attaching and detaching kern/xpro.bpf.c on the proxy's ports.
+ *
+ * One program object serves every port (its rodata names the ports'
+ * ifindexes), so the XSKMAP and the counters are one set of maps. A program
+ * of ours left attached by an earlier run (fail-closed exit, crash) is
+ * replaced; any other XDP program on a port is an error, never removed.
+ */
+#ifndef XP_XDP_PROG_H
+#define XP_XDP_PROG_H
+
+#include <stdbool.h>
+
+#include "kern/xp_shared.h"
+#include "src/config.h"
+
+struct xp_xdp_prog;
+
+/* Name of our XDP function, used to recognise our own program on a port. */
+#define XP_XDP_PROG_NAME "xpro_xdp"
+#define XP_BPFFS_ROOT "/sys/fs/bpf"
+
+/* 0 if a BPF filesystem is mounted at /sys/fs/bpf, else -ENOENT. */
+int xp_bpffs_check(void);
+
+/*
+ * Load and attach on cfg's ports. NULL with errno: ENODEV (no such
+ * interface), EEXIST (another XDP program is attached), EPERM, EINVAL...
+ */
+struct xp_xdp_prog *xp_xdp_prog__attach(const struct xp_config *cfg);
+
+int xp_xdp_prog__xskmap_fd(const struct xp_xdp_prog *p);
+int xp_xdp_prog__ifindex(const struct xp_xdp_prog *p, unsigned port);
+
+/* Sum the per-CPU counters of one port. 0 or -errno. */
+int xp_xdp_prog__stats(const struct xp_xdp_prog *p, unsigned port, struct xp_kern_stats *out);
+
+/*
+ * Release the program. With keep_attached the program stays on the ports
+ * (fail-closed: with no socket bound it drops), otherwise it is detached.
+ */
+void xp_xdp_prog__destroy(struct xp_xdp_prog *p, bool keep_attached);
+
+#endif /* XP_XDP_PROG_H */

@@ -1,0 +1,477 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * xpro-proxy: the appliance. Loads the XDP program on the access and core
+ * ports, opens one AF_XDP queue per queue index, runs one pinned worker per
+ * queue, and prints one JSON stats line per interval until SIGINT/SIGTERM
+ * or --duration.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <numa.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "src/config.h"
+#include "src/exit_codes.h"
+#include "src/util/log.h"
+#include "src/worker.h"
+#include "src/xdp_prog.h"
+#include "xsk/port.h"
+#include "xp_build_config.h"
+
+struct run_opts {
+    const char *config;
+    const char *stats_out;
+    double duration;
+    bool check_only;
+    bool print_keys;
+    const char *log_level;
+};
+
+static const struct run_opts defaults_run = {
+    .config = NULL,
+    .stats_out = "-",
+    .duration = 0,
+    .check_only = false,
+    .print_keys = false,
+    .log_level = NULL,
+};
+
+struct proxy {
+    struct xp_config cfg;
+    struct xp_xdp_prog *prog;
+    struct xp_xsk_queue *queues[XP_MAX_QUEUES];
+    struct xp_worker workers[XP_MAX_QUEUES];
+    FILE *stats;
+    /* Previous totals for rates. */
+    uint64_t last_rx, last_tx;
+    double last_t;
+};
+
+static const char *const kc_names[XP_KC_MAX] = {
+    [XP_KC_RX] = "rx",
+    [XP_KC_REDIRECT] = "redirect",
+    [XP_KC_PASS_NON_IP] = "pass_non_ip",
+    [XP_KC_PASS_ARP_ND] = "pass_arp_nd",
+    [XP_KC_PASS_MGMT] = "pass_mgmt",
+    [XP_KC_PASS_NO_SOCKET] = "pass_no_socket",
+    [XP_KC_DROP_NO_SOCKET] = "drop_no_socket",
+    [XP_KC_PASS_FOREIGN] = "pass_foreign",
+    [XP_KC_DROP_BLOCKED] = "drop_blocked",
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: xpro-proxy -c FILE [options]\n"
+            "\n"
+            "  -c, --config FILE      JSON configuration (see conf/README.md)\n"
+            "      --check-config     validate the configuration and exit\n"
+            "      --config-keys      print the table of configuration keys (Markdown)\n"
+            "      --stats-out PATH   where the per-interval JSON stats line goes (- = stdout)\n"
+            "      --duration SEC     stop after SEC seconds (default: until SIGINT/SIGTERM)\n"
+            "      --log-level LEVEL  err, warn, info or debug (overrides the config)\n"
+            "  -V, --version          print the version\n"
+            "  -h, --help             this text\n"
+            "\n"
+            "Exit codes: 0 ok, 1 failure, 2 bad option or config, 3 BPF load/attach,\n"
+            "4 out of memory, 5 interface missing, 6 permission denied, 7 queue busy,\n"
+            "8 another XDP program attached, 9 bpffs not mounted at /sys/fs/bpf.\n");
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int errno_to_exit(int err)
+{
+    switch (err) {
+    case ENODEV:
+        return EXIT_FAIL_IFACE;
+    case EPERM:
+    case EACCES:
+        return EXIT_FAIL_PERM;
+    case EBUSY:
+        return EXIT_FAIL_BUSY;
+    case EEXIST:
+        return EXIT_FAIL_XDP_EXISTS;
+    case ENOMEM:
+        return EXIT_FAIL_MEM;
+    default:
+        return EXIT_FAIL;
+    }
+}
+
+static json_t *xsk_kstats_json(const struct xp_xsk_kstats *k)
+{
+    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I}",
+                     "rx_dropped", (json_int_t)k->rx_dropped,
+                     "rx_invalid_descs", (json_int_t)k->rx_invalid_descs,
+                     "tx_invalid_descs", (json_int_t)k->tx_invalid_descs,
+                     "rx_ring_full", (json_int_t)k->rx_ring_full,
+                     "rx_fill_ring_empty_descs", (json_int_t)k->rx_fill_ring_empty_descs,
+                     "tx_ring_empty_descs", (json_int_t)k->tx_ring_empty_descs);
+}
+
+static void print_stats(struct proxy *px, bool final)
+{
+    static const char *const roles[XP_MAX_PORTS] = { "access", "core" };
+    struct xp_xsk_frames fr_sum = { 0 };
+    uint64_t rx = 0, tx = 0, drops = 0;
+    json_t *ports = json_array();
+    double t = now_s(), dt;
+    json_t *root;
+
+    for (unsigned p = 0; p < XP_MAX_PORTS; p++) {
+        struct xp_kern_stats ks;
+        json_t *xdp = json_object();
+        json_t *queues = json_array();
+
+        if (xp_xdp_prog__stats(px->prog, p, &ks) == 0) {
+            for (int i = 0; i < XP_KC_MAX; i++)
+                json_object_set_new(xdp, kc_names[i], json_integer(ks.packets[i]));
+        }
+        for (unsigned q = 0; q < px->cfg.queues; q++) {
+            struct xp_xsk_port_stats st;
+            struct xp_xsk_kstats ks2 = { 0 };
+            struct xp_worker_stats ws;
+
+            xp_xsk_queue__port_stats(px->queues[q], p, &st);
+            xp_xsk_queue__kstats(px->queues[q], p, &ks2);
+            xp_worker__stats(&px->workers[q], &ws);
+            rx += st.rx_packets;
+            tx += st.tx_packets;
+            drops += ws.drop_tx_full[p];
+            json_array_append_new(queues, json_pack(
+                "{s:i,s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:o}",
+                "queue", (int)q,
+                "zero_copy", xp_xsk_queue__zero_copy(px->queues[q]),
+                "rx_packets", (json_int_t)st.rx_packets,
+                "rx_bytes", (json_int_t)st.rx_bytes,
+                "tx_packets", (json_int_t)st.tx_packets,
+                "tx_bytes", (json_int_t)st.tx_bytes,
+                "drop_tx_ring_full", (json_int_t)ws.drop_tx_full[p],
+                "tx_kicks", (json_int_t)st.tx_kicks,
+                "xsk", xsk_kstats_json(&ks2)));
+        }
+        json_array_append_new(ports, json_pack("{s:s,s:s,s:i,s:o,s:o}",
+                                               "name", px->cfg.port_name[p],
+                                               "role", roles[p],
+                                               "ifindex", xp_xdp_prog__ifindex(px->prog, p),
+                                               "xdp", xdp, "queues", queues));
+    }
+    for (unsigned q = 0; q < px->cfg.queues; q++) {
+        struct xp_xsk_frames fr;
+
+        xp_xsk_queue__frames(px->queues[q], &fr);
+        fr_sum.total += fr.total;
+        fr_sum.free += fr.free;
+        fr_sum.in_fill += fr.in_fill;
+        fr_sum.in_tx += fr.in_tx;
+        fr_sum.held += fr.held;
+    }
+    dt = px->last_t > 0 ? t - px->last_t : 0;
+    root = json_pack("{s:f,s:s,s:b,s:{s:I,s:I,s:I,s:f,s:f},s:o,s:{s:I,s:I,s:I,s:I,s:I,s:I}}",
+                     "ts", t, "proxy_id", px->cfg.proxy_id, "final", final,
+                     "totals",
+                     "rx_packets", (json_int_t)rx, "tx_packets", (json_int_t)tx,
+                     "drop_packets", (json_int_t)drops,
+                     "rx_pps", dt > 0 ? (rx - px->last_rx) / dt : 0.0,
+                     "tx_pps", dt > 0 ? (tx - px->last_tx) / dt : 0.0,
+                     "ports", ports,
+                     "frames",
+                     "total", (json_int_t)fr_sum.total, "free", (json_int_t)fr_sum.free,
+                     "in_fill", (json_int_t)fr_sum.in_fill, "in_tx", (json_int_t)fr_sum.in_tx,
+                     "held", (json_int_t)fr_sum.held,
+                     "leaked", (json_int_t)(fr_sum.total - fr_sum.free - fr_sum.in_fill -
+                                            fr_sum.in_tx - fr_sum.held));
+    if (root) {
+        json_dumpf(root, px->stats, JSON_COMPACT | JSON_REAL_PRECISION(12));
+        fputc('\n', px->stats);
+        fflush(px->stats);
+        json_decref(root);
+    }
+    px->last_rx = rx;
+    px->last_tx = tx;
+    px->last_t = t;
+}
+
+static int parse_args(int argc, char **argv, struct run_opts *o)
+{
+    enum { OPT_CHECK = 256, OPT_KEYS, OPT_STATS, OPT_DURATION, OPT_LOG };
+    static const struct option long_opts[] = {
+        { "config", required_argument, NULL, 'c' },
+        { "check-config", no_argument, NULL, OPT_CHECK },
+        { "config-keys", no_argument, NULL, OPT_KEYS },
+        { "stats-out", required_argument, NULL, OPT_STATS },
+        { "duration", required_argument, NULL, OPT_DURATION },
+        { "log-level", required_argument, NULL, OPT_LOG },
+        { "version", no_argument, NULL, 'V' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    int c;
+
+    *o = defaults_run;
+    while ((c = getopt_long(argc, argv, "c:hV", long_opts, NULL)) != -1) {
+        char *end;
+
+        switch (c) {
+        case 'c':
+            o->config = optarg;
+            break;
+        case OPT_CHECK:
+            o->check_only = true;
+            break;
+        case OPT_KEYS:
+            o->print_keys = true;
+            break;
+        case OPT_STATS:
+            o->stats_out = optarg;
+            break;
+        case OPT_DURATION:
+            o->duration = strtod(optarg, &end);
+            if (*end || o->duration <= 0) {
+                fprintf(stderr, "xpro-proxy: --duration: expected a positive number of seconds\n");
+                return -EINVAL;
+            }
+            break;
+        case OPT_LOG:
+            o->log_level = optarg;
+            break;
+        case 'V':
+            printf("xpro-proxy %s\n", XP_VERSION);
+            exit(EXIT_OK);
+        case 'h':
+            usage(stdout);
+            exit(EXIT_OK);
+        default:
+            usage(stderr);
+            return -EINVAL;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "xpro-proxy: unexpected argument '%s'\n", argv[optind]);
+        return -EINVAL;
+    }
+    if (!o->config && !o->print_keys) {
+        fprintf(stderr, "xpro-proxy: -c FILE is required\n");
+        usage(stderr);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+static int numa_node_of(const char *ifname)
+{
+    char path[128];
+    FILE *f;
+    int node = -1;
+
+    snprintf(path, sizeof(path), "/sys/class/net/%s/device/numa_node", ifname);
+    f = fopen(path, "r");
+    if (!f)
+        return -1;
+    if (fscanf(f, "%d", &node) != 1)
+        node = -1;
+    fclose(f);
+    return node;
+}
+
+static int open_queues(struct proxy *px)
+{
+    int node = numa_node_of(px->cfg.port_name[0]);
+
+    for (unsigned q = 0; q < px->cfg.queues; q++) {
+        struct xp_xsk_cfg xc = {
+            .n_ports = XP_MAX_PORTS,
+            .queue_id = q,
+            .n_frames = px->cfg.frames_per_queue,
+            .frame_size = 2048,
+            .ring_size = px->cfg.ring_size,
+            .zc = px->cfg.zero_copy == XP_CONF_ZC_ON ? XP_ZC_ON :
+                  px->cfg.zero_copy == XP_CONF_ZC_OFF ? XP_ZC_OFF : XP_ZC_AUTO,
+            .skb_mode = px->cfg.xdp_mode_skb,
+            .busy_poll = px->cfg.busy_poll,
+            .numa_node = node,
+            .xskmap_fd = xp_xdp_prog__xskmap_fd(px->prog),
+        };
+
+        for (unsigned p = 0; p < XP_MAX_PORTS; p++) {
+            memcpy(xc.ifname[p], px->cfg.port_name[p], sizeof(xc.ifname[p]));
+            xc.xskmap_key[p] = p * XP_MAX_QUEUES + q;
+        }
+        px->queues[q] = xp_xsk_queue__create(&xc);
+        if (!px->queues[q]) {
+            int err = errno;
+
+            if (err == EBUSY)
+                pr_err("queue %u: another AF_XDP socket is bound to it", q);
+            else if (err == EINVAL && q > 0)
+                pr_err("queue %u: does the interface have %u queues? (%s)", q,
+                       px->cfg.queues, strerror(err));
+            else
+                pr_err("queue %u: %s", q, strerror(err));
+            return -err;
+        }
+        px->workers[q] = (struct xp_worker){
+            .id = q,
+            .cpu = px->cfg.n_cpus ? px->cfg.cpus[q % px->cfg.n_cpus] : -1,
+            .n_ports = XP_MAX_PORTS,
+            .io = &xp_xsk_io_ops,
+            .queue = px->queues[q],
+        };
+        if (px->workers[q].cpu < 0 && node >= 0)
+            pr_debug("queue %u: NIC on NUMA node %d, worker not pinned", q, node);
+    }
+    return 0;
+}
+
+static int run(struct proxy *px, const struct run_opts *o)
+{
+    double start = now_s(), next = start;
+    sigset_t sigs;
+    int ret = 0;
+
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGHUP);
+    /* Workers inherit the mask: only this thread takes signals. */
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+
+    for (unsigned q = 0; q < px->cfg.queues; q++) {
+        ret = xp_worker__start(&px->workers[q]);
+        if (ret)
+            return ret;
+    }
+    pr_info("forwarding %s <-> %s on %u queue(s), fail-%s", px->cfg.port_name[0],
+            px->cfg.port_name[1], px->cfg.queues, px->cfg.fail_mode_closed ? "closed" : "open");
+    print_stats(px, false);
+    next = start + px->cfg.stats_interval_ms / 1000.0;
+
+    for (;;) {
+        double t = now_s(), wait_s = next - t;
+        struct timespec ts;
+        int sig;
+
+        if (o->duration > 0 && t - start >= o->duration)
+            break;
+        if (o->duration > 0 && start + o->duration - t < wait_s)
+            wait_s = start + o->duration - t;
+        if (wait_s < 0)
+            wait_s = 0;
+        ts.tv_sec = (time_t)wait_s;
+        ts.tv_nsec = (long)((wait_s - ts.tv_sec) * 1e9);
+        sig = sigtimedwait(&sigs, NULL, &ts);
+        if (sig == SIGINT || sig == SIGTERM) {
+            pr_info("signal %d: stopping", sig);
+            break;
+        }
+        if (sig == SIGHUP) {
+            pr_info("SIGHUP: reload is not implemented yet; configuration unchanged");
+            continue;
+        }
+        if (now_s() >= next) {
+            print_stats(px, false);
+            next += px->cfg.stats_interval_ms / 1000.0;
+            if (next < now_s())
+                next = now_s() + px->cfg.stats_interval_ms / 1000.0;
+        }
+    }
+    return 0;
+}
+
+static void shutdown_proxy(struct proxy *px, bool print_final)
+{
+    for (unsigned q = 0; q < px->cfg.queues; q++)
+        xp_worker__stop(&px->workers[q]);
+    for (unsigned q = 0; q < px->cfg.queues; q++) {
+        if (px->queues[q] && xp_xsk_queue__drain(px->queues[q], 500))
+            pr_warn("queue %u: TX completions still pending at exit", q);
+    }
+    if (print_final)
+        print_stats(px, true);
+    for (unsigned q = 0; q < px->cfg.queues; q++) {
+        xp_xsk_queue__destroy(px->queues[q]);
+        px->queues[q] = NULL;
+    }
+    if (px->prog && px->cfg.fail_mode_closed)
+        pr_info("fail-closed: the XDP program stays attached and drops until a proxy binds again");
+    xp_xdp_prog__destroy(px->prog, px->cfg.fail_mode_closed);
+    px->prog = NULL;
+}
+
+int main(int argc, char **argv)
+{
+    static struct proxy px;
+    struct run_opts o;
+    enum xp_log_level level;
+    char msg[512];
+    int ret;
+
+    xp_log_hook_libraries();
+    if (parse_args(argc, argv, &o))
+        return EXIT_FAIL_OPTION;
+    if (o.print_keys) {
+        xp_config_print_keys(stdout);
+        return EXIT_OK;
+    }
+    ret = xp_config_load(o.config, &px.cfg, msg, sizeof(msg));
+    if (ret) {
+        fprintf(stderr, "%s\n", msg);
+        return EXIT_FAIL_OPTION;
+    }
+    if (o.check_only) {
+        printf("%s: ok\n", o.config);
+        return EXIT_OK;
+    }
+    xp_log_set_level(px.cfg.log_level);
+    if (o.log_level) {
+        if (xp_log_level_parse(o.log_level, &level)) {
+            fprintf(stderr, "xpro-proxy: --log-level: expected err, warn, info or debug\n");
+            return EXIT_FAIL_OPTION;
+        }
+        xp_log_set_level(level);
+    }
+    if (strcmp(o.stats_out, "-") == 0) {
+        px.stats = stdout;
+    } else {
+        px.stats = fopen(o.stats_out, "a");
+        if (!px.stats) {
+            pr_err("--stats-out %s: %s", o.stats_out, strerror(errno));
+            return EXIT_FAIL_OPTION;
+        }
+    }
+    if (geteuid() != 0)
+        pr_warn("not running as root: loading XDP needs CAP_BPF and CAP_NET_ADMIN");
+    if (xp_bpffs_check()) {
+        pr_err("no BPF filesystem at " XP_BPFFS_ROOT ": mount -t bpf bpf " XP_BPFFS_ROOT);
+        return EXIT_FAIL_BPFFS;
+    }
+
+    px.prog = xp_xdp_prog__attach(&px.cfg);
+    if (!px.prog) {
+        ret = errno_to_exit(errno);
+        return ret == EXIT_FAIL || ret == EXIT_FAIL_BUSY ? EXIT_FAIL_BPF : ret;
+    }
+    ret = open_queues(&px);
+    if (ret) {
+        shutdown_proxy(&px, false);
+        return errno_to_exit(-ret);
+    }
+    ret = run(&px, &o);
+    shutdown_proxy(&px, ret == 0);
+    if (px.stats != stdout)
+        fclose(px.stats);
+    return ret ? EXIT_FAIL : EXIT_OK;
+}
