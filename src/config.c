@@ -60,7 +60,7 @@ static const struct key_desc config_keys[] = {
     { "proxy_id", KT_STRING, OFF(proxy_id), XP_CONF_ID_MAX, 0, 0, NULL, NULL,
       "string", "\"xpro\"", false, "Name of this proxy in stats, events and sync." },
     { "mode", KT_ENUM, OFF(mode), 0, 0, 0, mode_names, NULL,
-      "\"inline\"", "\"inline\"", false,
+      "inline", "\"inline\"", false,
       "Deployment mode: bump in the wire between the access and core ports." },
     { "ports", KT_SPECIAL, 0, 0, 0, 0, NULL, parse_ports,
       "object", "required", false,
@@ -71,12 +71,12 @@ static const struct key_desc config_keys[] = {
       "array of integers", "[] (no pinning)", false,
       "Worker q runs on cpus[q % len]." },
     { "fail_mode", KT_ENUM, OFF(fail_mode_closed), 0, 0, 0, fail_names, NULL,
-      "\"open\" | \"closed\"", "\"open\"", false,
+      "open, closed", "\"open\"", false,
       "With no socket on a queue (proxy down): pass frames to the kernel, or drop them." },
     { "xdp_mode", KT_ENUM, OFF(xdp_mode_skb), 0, 0, 0, xdp_mode_names, NULL,
-      "\"native\" | \"skb\"", "\"native\"", false, "XDP attach mode." },
+      "native, skb", "\"native\"", false, "XDP attach mode." },
     { "zero_copy", KT_ENUM, OFF(zero_copy), 0, 0, 0, zc_names, NULL,
-      "\"auto\" | \"on\" | \"off\"", "\"auto\"", false,
+      "auto, on, off", "\"auto\"", false,
       "AF_XDP zero-copy: try and fall back to copy, require, or never." },
     { "busy_poll", KT_BOOL, OFF(busy_poll), 0, 0, 0, NULL, NULL,
       "boolean", "false", false, "Set SO_PREFER_BUSY_POLL/SO_BUSY_POLL on the sockets." },
@@ -90,7 +90,7 @@ static const struct key_desc config_keys[] = {
       "array of CIDR strings", "[]", false,
       "Destinations passed to the kernel untouched (the box's own management traffic)." },
     { "log_level", KT_ENUM, OFF(log_level), 0, 0, 0, level_names, NULL,
-      "\"err\" | \"warn\" | \"info\" | \"debug\"", "\"info\"", true, "Log threshold." },
+      "err, warn, info, debug", "\"info\"", true, "Log threshold." },
 };
 
 #define N_KEYS (sizeof(config_keys) / sizeof(config_keys[0]))

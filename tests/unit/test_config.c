@@ -1,0 +1,141 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Config parser: every class of error names file:line:col and the key path;
+ * valid files give the documented defaults; the key table printed by the
+ * parser is the one in conf/README.md.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "src/config.h"
+
+static int failures;
+
+#define CHECK(cond, ...)                                                   \
+    do {                                                                   \
+        if (!(cond)) {                                                     \
+            fprintf(stderr, "%s:%d: FAIL: ", __FILE__, __LINE__);          \
+            fprintf(stderr, __VA_ARGS__);                                  \
+            fputc('\n', stderr);                                           \
+            failures++;                                                    \
+        }                                                                  \
+    } while (0)
+
+static void expect_error(const char *text, int err, const char *msg_expected)
+{
+    struct xp_config cfg;
+    char msg[512] = "";
+    int ret = xp_config_parse("t.json", text, &cfg, msg, sizeof(msg));
+
+    CHECK(ret == err, "%s: got %d (%s), want %d", text, ret, msg, err);
+    CHECK(strcmp(msg, msg_expected) == 0, "message\n  got:  %s\n  want: %s", msg, msg_expected);
+}
+
+static void test_errors(void)
+{
+    expect_error("{\"ports\": {\"access\": \"a\", \"core\": \"b\"},\n  \"queus\": 2}",
+                 XP_CONF_E_UNKNOWN_KEY, "t.json:2:3: queus: unknown key");
+    expect_error("{\"ports\": {\"access\": \"a\", \"core\": \"b\"},\n\"queues\": \"2\"}",
+                 XP_CONF_E_TYPE, "t.json:2:1: queues: expected an integer");
+    expect_error("{\"ports\": {\"access\": \"a\", \"core\": \"b\"}, \"queues\": 65}",
+                 XP_CONF_E_RANGE, "t.json:1:41: queues: 65 is out of range 1..64");
+    expect_error("{\"ports\": {\"access\": \"a\",\n            \"cor\": \"b\"}}",
+                 XP_CONF_E_UNKNOWN_KEY, "t.json:2:13: ports.cor: unknown port role (access, core)");
+    expect_error("{\"ports\": {\"access\": \"a\"}}", XP_CONF_E_MISSING,
+                 "t.json:1:2: ports: missing \"core\"");
+    expect_error("{\"queues\": 1}", XP_CONF_E_MISSING,
+                 "t.json:1:1: (top): missing required key \"ports\"");
+    expect_error("{\"ports\": {\"access\": \"a\", \"core\": \"b\"},\n \"fail_mode\": \"ajar\"}",
+                 XP_CONF_E_RANGE, "t.json:2:2: fail_mode: expected one of \"open\", \"closed\"");
+    expect_error("{\"ports\": {\"access\": \"a\", \"core\": \"b\"},\n \"busy_poll\": 1}",
+                 XP_CONF_E_TYPE, "t.json:2:2: busy_poll: expected true or false");
+    expect_error("{\"ports\": {\"access\": \"a\", \"core\": \"b\"},\n \"mgmt_prefixes\": [\"198.18.0.0/15\",\n   \"10.0.0.0/33\"]}",
+                 XP_CONF_E_RANGE, "t.json:3:4: mgmt_prefixes.1: \"10.0.0.0/33\" is not an IPv4 or IPv6 prefix");
+    expect_error("{\"ports\": {\"access\": \"a\", \"core\": \"b\"}, \"cpus\": [0, -1]}",
+                 XP_CONF_E_TYPE, "t.json:1:53: cpus.1: expected a CPU number 0..4095");
+    expect_error("{\"ports\": {\"access\": \"a\", \"core\": \"a\"}}", XP_CONF_E_RANGE,
+                 "t.json:1:2: ports: access and core must be different interfaces");
+    expect_error("{\"ports\": {\"access\": \"a\", \"core\": \"b\"}, \"ring_size\": 1000}",
+                 XP_CONF_E_RANGE, "t.json:1:41: ring_size: must be a power of two");
+    expect_error("{\"ports\": {\"access\": \"a\", \"core\": \"b\"}, \"ports\": {}}",
+                 XP_CONF_E_SYNTAX, "t.json:1:47: duplicate object key near '\"ports\"'");
+    expect_error("{\"ports\": {\"access\": \"a\", \"core\": \"b\"},}", XP_CONF_E_SYNTAX,
+                 "t.json:1:40: string or '}' expected near '}'");
+    expect_error("[1, 2]", XP_CONF_E_TYPE,
+                 "t.json:1:1: (top): the configuration must be a JSON object");
+    expect_error("{\"ports\": {\"access\": \"a\", \"core\": \"b\"}, \"proxy_id\": \"\"}",
+                 XP_CONF_E_RANGE, "t.json:1:41: proxy_id: length must be 1..63");
+    expect_error("{\"ports\": {\"access\": \"a\", \"core\": \"b\"}, \"mode\": \"gateway\"}",
+                 XP_CONF_E_UNSUPPORTED, "t.json:1:41: mode: gateway mode is not implemented yet");
+}
+
+static void test_defaults_and_values(void)
+{
+    struct xp_config cfg;
+    char msg[512] = "";
+    int ret;
+
+    ret = xp_config_parse("t.json", "{\"ports\": {\"access\": \"xpa\", \"core\": \"xpc\"}}", &cfg,
+                          msg, sizeof(msg));
+    CHECK(ret == 0, "minimal config: %s", msg);
+    CHECK(strcmp(cfg.port_name[XP_PORT_ACCESS], "xpa") == 0, "access port");
+    CHECK(strcmp(cfg.port_name[XP_PORT_CORE], "xpc") == 0, "core port");
+    CHECK(cfg.queues == 1 && cfg.frames_per_queue == 8192 && cfg.ring_size == 2048,
+          "defaults");
+    CHECK(cfg.fail_mode_closed == 0 && cfg.n_cpus == 0 && cfg.stats_interval_ms == 1000,
+          "defaults");
+
+    ret = xp_config_parse("t.json",
+                          "{\"ports\": {\"access\": \"a\", \"core\": \"b\"}, \"fail_mode\": \"closed\","
+                          " \"cpus\": [1, 0], \"mgmt_prefixes\": [\"198.18.255.7/24\", \"2001:2::/48\"]}",
+                          &cfg, msg, sizeof(msg));
+    CHECK(ret == 0, "full config: %s", msg);
+    CHECK(cfg.fail_mode_closed == 1, "fail_mode closed");
+    CHECK(cfg.n_cpus == 2 && cfg.cpus[0] == 1 && cfg.cpus[1] == 0, "cpus");
+    CHECK(cfg.n_mgmt == 2 && cfg.mgmt[0].len == 120 && cfg.mgmt[0].addr[15] == 0 &&
+          cfg.mgmt[0].addr[14] == 255 && cfg.mgmt[0].addr[10] == 0xff, "v4 prefix masked and mapped");
+    CHECK(cfg.mgmt[1].len == 48 && cfg.mgmt[1].addr[0] == 0x20 && cfg.mgmt[1].addr[3] == 2,
+          "v6 prefix");
+}
+
+/* conf/README.md must hold exactly the table the parser prints. */
+static void test_doc_table(void)
+{
+    char *doc = NULL, *table = NULL;
+    size_t doc_len = 0, table_len = 0;
+    FILE *f = fopen(XP_CONF_README, "r");
+    FILE *mem = open_memstream(&table, &table_len);
+    char line[1024];
+
+    CHECK(f != NULL, "cannot open %s", XP_CONF_README);
+    CHECK(mem != NULL, "open_memstream");
+    if (!f || !mem)
+        return;
+    xp_config_print_keys(mem);
+    fclose(mem);
+    FILE *out = open_memstream(&doc, &doc_len);
+    while (fgets(line, sizeof(line), f)) {
+        if (line[0] == '|')
+            fputs(line, out);
+    }
+    fclose(out);
+    fclose(f);
+    CHECK(strstr(doc, table) != NULL,
+          "conf/README.md's key table differs from `xpro-proxy --config-keys`:\n%s", table);
+    free(doc);
+    free(table);
+}
+
+int main(void)
+{
+    test_errors();
+    test_defaults_and_values();
+    test_doc_table();
+    if (failures) {
+        fprintf(stderr, "%d check(s) failed\n", failures);
+        return 1;
+    }
+    printf("config: all checks passed\n");
+    return 0;
+}
