@@ -40,4 +40,24 @@ struct xp_lpm_key {
     __u8 addr[16];
 };
 
+/*
+ * The kernel fast path for blocked pairs. Key: unit (source address, IPv6
+ * masked to the unit prefix) and destination, both as 16 bytes with IPv4
+ * mapped into ::ffff:0:0/96. Per-CPU value: userspace writes expires_ns
+ * (CLOCK_MONOTONIC, the clock of bpf_ktime_get_ns) into every CPU's copy;
+ * the XDP program drops while now < expires_ns and counts what it dropped.
+ */
+#define XP_BLOCK_MAX 65536
+
+struct xp_pair_key {
+    __u8 unit[16];
+    __u8 dst[16];
+};
+
+struct xp_block_val {
+    __u64 expires_ns;
+    __u64 packets;
+    __u64 bytes;
+};
+
 #endif /* XP_SHARED_H */

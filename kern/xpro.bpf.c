@@ -24,6 +24,10 @@
 const volatile __u32 port_ifindex[XP_MAX_PORTS] = {};
 const volatile __u32 fail_closed = 0;
 const volatile __u32 mgmt_enabled = 0;
+/* Port whose traffic is policed (the access port); the block map applies there only. */
+const volatile __u32 police_port = 0;
+/* Unit key of an IPv6 source: its first v6_unit_prefix bits (a multiple of 8). */
+const volatile __u32 v6_unit_bytes = 8;
 
 struct {
     __uint(type, BPF_MAP_TYPE_XSKMAP);
@@ -47,6 +51,21 @@ struct {
     __type(value, __u32);
 } mgmt SEC(".maps");
 
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+    __uint(max_entries, XP_BLOCK_MAX);
+    __type(key, struct xp_pair_key);
+    __type(value, struct xp_block_val);
+} blocks SEC(".maps");
+
+/* Entries in blocks: with none, the per-packet lookup is skipped. */
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, __u32);
+} block_count SEC(".maps");
+
 struct vlan_hdr {
     __be16 tci;
     __be16 encap_proto;
@@ -62,6 +81,26 @@ static __always_inline int count(struct xp_kern_stats *st, enum xp_kern_counter 
 static __always_inline int is_mgmt(const struct xp_lpm_key *key)
 {
     return mgmt_enabled && bpf_map_lookup_elem(&mgmt, key) != NULL;
+}
+
+static __always_inline int blocks_active(void)
+{
+    __u32 zero = 0;
+    __u32 *n = bpf_map_lookup_elem(&block_count, &zero);
+
+    return n && *n;
+}
+
+/* 1 if the pair is blocked and unexpired: the caller drops. */
+static __always_inline int blocked(struct xp_pair_key *key, __u64 len)
+{
+    struct xp_block_val *v = bpf_map_lookup_elem(&blocks, key);
+
+    if (!v || bpf_ktime_get_ns() >= v->expires_ns)
+        return 0;
+    v->packets++;
+    v->bytes += len;
+    return 1;
 }
 
 SEC("xdp")
@@ -120,6 +159,16 @@ int xpro_xdp(struct xdp_md *ctx)
             if (is_mgmt(&key))
                 return count(st, XP_KC_PASS_MGMT, XDP_PASS);
         }
+        if (port == police_port && blocks_active()) {
+            struct xp_pair_key pk = {};
+
+            pk.unit[10] = pk.unit[11] = 0xff;
+            pk.dst[10] = pk.dst[11] = 0xff;
+            __builtin_memcpy(&pk.unit[12], &iph->saddr, 4);
+            __builtin_memcpy(&pk.dst[12], &iph->daddr, 4);
+            if (blocked(&pk, data_end - data))
+                return count(st, XP_KC_DROP_BLOCKED, XDP_DROP);
+        }
     } else if (proto == bpf_htons(ETH_P_IPV6)) {
         struct ipv6hdr *ip6 = l3;
 
@@ -140,6 +189,19 @@ int xpro_xdp(struct xdp_md *ctx)
             __builtin_memcpy(key.addr, &ip6->daddr, 16);
             if (is_mgmt(&key))
                 return count(st, XP_KC_PASS_MGMT, XDP_PASS);
+        }
+        if (port == police_port && blocks_active()) {
+            struct xp_pair_key pk = {};
+
+            __builtin_memcpy(pk.unit, &ip6->saddr, 16);
+            __builtin_memcpy(pk.dst, &ip6->daddr, 16);
+#pragma unroll
+            for (int i = 0; i < 16; i++) {
+                if (i >= v6_unit_bytes)
+                    pk.unit[i] = 0;
+            }
+            if (blocked(&pk, data_end - data))
+                return count(st, XP_KC_DROP_BLOCKED, XDP_DROP);
         }
     } else if (proto == bpf_htons(ETH_P_ARP)) {
         return count(st, XP_KC_PASS_ARP_ND, XDP_PASS);

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "src/config.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <jansson.h>
 #include <stdarg.h>
@@ -108,6 +107,7 @@ void xp_config_defaults(struct xp_config *cfg)
     cfg->ring_size = 2048;
     cfg->stats_interval_ms = 1000;
     cfg->log_level = XP_LOG_INFO;
+    cfg->v6_unit_prefix = 64;
 }
 
 /*
@@ -396,48 +396,12 @@ static int parse_mgmt(struct conf_ctx *ctx, json_t *val, struct xp_config *cfg)
         ctx->path[ctx->depth++] = idx;
         if (!json_is_string(v))
             return conf_error(ctx, XP_CONF_E_TYPE, "expected a CIDR string");
-        if (xp_conf_prefix_parse(json_string_value(v), &cfg->mgmt[i]))
+        if (xp_cidr_parse(json_string_value(v), &cfg->mgmt[i]))
             return conf_error(ctx, XP_CONF_E_RANGE, "\"%s\" is not an IPv4 or IPv6 prefix",
                               json_string_value(v));
         ctx->depth--;
     }
     cfg->n_mgmt = json_array_size(val);
-    return 0;
-}
-
-int xp_conf_prefix_parse(const char *text, struct xp_conf_prefix *out)
-{
-    char buf[64];
-    const char *slash = strchr(text, '/');
-    size_t alen = slash ? (size_t)(slash - text) : strlen(text);
-    unsigned long len;
-    char *end;
-    bool v4;
-
-    if (alen == 0 || alen >= sizeof(buf))
-        return -EINVAL;
-    memcpy(buf, text, alen);
-    buf[alen] = '\0';
-    memset(out, 0, sizeof(*out));
-    v4 = strchr(buf, ':') == NULL;
-    if (v4) {
-        out->addr[10] = out->addr[11] = 0xff;
-        if (inet_pton(AF_INET, buf, &out->addr[12]) != 1)
-            return -EINVAL;
-    } else if (inet_pton(AF_INET6, buf, out->addr) != 1) {
-        return -EINVAL;
-    }
-    len = v4 ? 32 : 128;
-    if (slash) {
-        errno = 0;
-        len = strtoul(slash + 1, &end, 10);
-        if (errno || end == slash + 1 || *end || len > (v4 ? 32u : 128u))
-            return -EINVAL;
-    }
-    out->len = v4 ? 96 + len : len;
-    /* Clear host bits so the prefix matches what it says. */
-    for (unsigned b = out->len; b < 128; b++)
-        out->addr[b / 8] &= ~(0x80 >> (b % 8));
     return 0;
 }
 

@@ -18,6 +18,7 @@
 #include <stdio.h>
 
 #include "kern/xp_shared.h"
+#include "src/parse/parse.h"
 
 #define XP_CONF_ID_MAX 64
 #define XP_CONF_IFNAME_MAX 16
@@ -38,11 +39,6 @@ enum xp_conf_port {
     XP_PORT_CORE = 1,
 };
 
-struct xp_conf_prefix {
-    uint8_t addr[16]; /* IPv4 as ::ffff:a.b.c.d */
-    uint8_t len;      /* 0..128, IPv4 prefixes counted from the mapped form (96 + n) */
-};
-
 struct xp_config {
     char proxy_id[XP_CONF_ID_MAX];
     int mode;                                   /* enum xp_conf_mode */
@@ -58,7 +54,8 @@ struct xp_config {
     unsigned ring_size;
     unsigned stats_interval_ms;
     unsigned n_mgmt;
-    struct xp_conf_prefix mgmt[XP_MGMT_PREFIXES];
+    struct xp_cidr mgmt[XP_MGMT_PREFIXES];
+    unsigned v6_unit_prefix;                    /* bits of an IPv6 source that name a unit */
     int log_level;                              /* enum xp_log_level */
 };
 
@@ -88,8 +85,5 @@ int xp_config_parse(const char *name, const char *text, struct xp_config *cfg,
 
 /* Print the key table as Markdown rows (name, type, default, range, reload, doc). */
 void xp_config_print_keys(FILE *out);
-
-/* Parse an IPv4 or IPv6 CIDR ("198.18.0.0/15", "2001:2::/48", or a bare address). */
-int xp_conf_prefix_parse(const char *text, struct xp_conf_prefix *out);
 
 #endif /* XP_CONFIG_H */

@@ -2,6 +2,7 @@
 #include "src/xdp_prog.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <net/if.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,10 @@ struct xp_xdp_prog {
     int ifindex[XP_MAX_PORTS];
     bool attached[XP_MAX_PORTS];
     char pin_dir[128];
+    pthread_mutex_t block_lock; /* block map writers: workers, rarely */
+    unsigned n_blocked;
+    int ncpu;
+    struct xp_block_val *vals;  /* one per possible CPU */
 };
 
 int xp_bpffs_check(void)
@@ -105,7 +110,7 @@ static int fill_mgmt(struct xp_xdp_prog *p, const struct xp_config *cfg)
     __u32 one = 1;
 
     for (unsigned i = 0; i < cfg->n_mgmt; i++) {
-        struct xp_lpm_key key = { .prefixlen = cfg->mgmt[i].len };
+        struct xp_lpm_key key = { .prefixlen = cfg->mgmt[i].prefix_len };
 
         memcpy(key.addr, cfg->mgmt[i].addr, 16);
         if (bpf_map_update_elem(fd, &key, &one, 0))
@@ -124,6 +129,13 @@ struct xp_xdp_prog *xp_xdp_prog__attach(const struct xp_config *cfg)
     if (!p)
         return NULL;
     p->n_ports = XP_MAX_PORTS;
+    pthread_mutex_init(&p->block_lock, NULL);
+    p->ncpu = libbpf_num_possible_cpus();
+    p->vals = p->ncpu > 0 ? calloc(p->ncpu, sizeof(*p->vals)) : NULL;
+    if (!p->vals) {
+        ret = -ENOMEM;
+        goto err_free;
+    }
     p->mode = cfg->xdp_mode_skb ? XDP_MODE_SKB : XDP_MODE_NATIVE;
     for (unsigned i = 0; i < p->n_ports; i++) {
         p->ifindex[i] = if_nametoindex(cfg->port_name[i]);
@@ -149,6 +161,8 @@ struct xp_xdp_prog *xp_xdp_prog__attach(const struct xp_config *cfg)
         p->skel->rodata->port_ifindex[i] = p->ifindex[i];
     p->skel->rodata->fail_closed = cfg->fail_mode_closed;
     p->skel->rodata->mgmt_enabled = cfg->n_mgmt > 0;
+    p->skel->rodata->police_port = XP_PORT_ACCESS;
+    p->skel->rodata->v6_unit_bytes = cfg->v6_unit_prefix / 8;
 
     opts.obj = p->skel->obj;
     p->prog = xdp_program__create(&opts);
@@ -184,9 +198,92 @@ err_detach:
 err_skel:
     xpro_bpf__destroy(p->skel);
 err_free:
+    free(p->vals);
     free(p);
     errno = -ret;
     return NULL;
+}
+
+static int set_block_count(struct xp_xdp_prog *p)
+{
+    __u32 zero = 0, n = p->n_blocked;
+
+    return bpf_map_update_elem(bpf_map__fd(p->skel->maps.block_count), &zero, &n, 0) ? -errno : 0;
+}
+
+int xp_xdp_prog__block(struct xp_xdp_prog *p, const struct xp_pair_key *key, uint64_t expires_ns)
+{
+    int fd = bpf_map__fd(p->skel->maps.blocks);
+    bool exists;
+    int ret = 0;
+
+    pthread_mutex_lock(&p->block_lock);
+    exists = bpf_map_lookup_elem(fd, key, p->vals) == 0;
+    if (!exists)
+        memset(p->vals, 0, p->ncpu * sizeof(*p->vals));
+    for (int c = 0; c < p->ncpu; c++)
+        p->vals[c].expires_ns = expires_ns;
+    /*
+     * Counters written by XDP between our lookup and update are lost; the
+     * window is a system call long and only matters for accounting.
+     */
+    if (bpf_map_update_elem(fd, key, p->vals, BPF_ANY)) {
+        ret = errno == ENOSPC || errno == E2BIG ? -E2BIG : -errno;
+        goto out;
+    }
+    if (!exists) {
+        p->n_blocked++;
+        ret = set_block_count(p);
+    }
+out:
+    pthread_mutex_unlock(&p->block_lock);
+    return ret;
+}
+
+int xp_xdp_prog__unblock(struct xp_xdp_prog *p, const struct xp_pair_key *key)
+{
+    int ret = 0;
+
+    pthread_mutex_lock(&p->block_lock);
+    if (bpf_map_delete_elem(bpf_map__fd(p->skel->maps.blocks), key)) {
+        ret = -errno;
+        goto out;
+    }
+    p->n_blocked--;
+    ret = set_block_count(p);
+out:
+    pthread_mutex_unlock(&p->block_lock);
+    return ret;
+}
+
+int xp_xdp_prog__block_read(struct xp_xdp_prog *p, const struct xp_pair_key *key,
+                            uint64_t *packets, uint64_t *bytes)
+{
+    int ret = 0;
+
+    pthread_mutex_lock(&p->block_lock);
+    if (bpf_map_lookup_elem(bpf_map__fd(p->skel->maps.blocks), key, p->vals)) {
+        ret = -errno;
+        goto out;
+    }
+    *packets = *bytes = 0;
+    for (int c = 0; c < p->ncpu; c++) {
+        *packets += p->vals[c].packets;
+        *bytes += p->vals[c].bytes;
+    }
+out:
+    pthread_mutex_unlock(&p->block_lock);
+    return ret;
+}
+
+unsigned xp_xdp_prog__blocked(struct xp_xdp_prog *p)
+{
+    unsigned n;
+
+    pthread_mutex_lock(&p->block_lock);
+    n = p->n_blocked;
+    pthread_mutex_unlock(&p->block_lock);
+    return n;
 }
 
 int xp_xdp_prog__xskmap_fd(const struct xp_xdp_prog *p)
@@ -247,5 +344,8 @@ void xp_xdp_prog__destroy(struct xp_xdp_prog *p, bool keep_attached)
     p->prog = NULL;
     xpro_bpf__destroy(p->skel);
     p->skel = NULL;
+    free(p->vals);
+    p->vals = NULL;
+    pthread_mutex_destroy(&p->block_lock);
     free(p);
 }

@@ -11,6 +11,7 @@
 #define XP_XDP_PROG_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "kern/xp_shared.h"
 #include "src/config.h"
@@ -35,6 +36,20 @@ int xp_xdp_prog__ifindex(const struct xp_xdp_prog *p, unsigned port);
 
 /* Sum the per-CPU counters of one port. 0 or -errno. */
 int xp_xdp_prog__stats(const struct xp_xdp_prog *p, unsigned port, struct xp_kern_stats *out);
+
+/*
+ * The kernel fast path. Block a pair until expires_ns (CLOCK_MONOTONIC),
+ * or extend its block; counts of what XDP dropped are kept across
+ * extensions. Called from workers on state changes, not per packet: it
+ * takes a mutex and makes system calls. 0 or -errno (-E2BIG: map full).
+ */
+int xp_xdp_prog__block(struct xp_xdp_prog *p, const struct xp_pair_key *key, uint64_t expires_ns);
+int xp_xdp_prog__unblock(struct xp_xdp_prog *p, const struct xp_pair_key *key);
+/* Packets and bytes XDP dropped for the pair since it was first blocked. */
+int xp_xdp_prog__block_read(struct xp_xdp_prog *p, const struct xp_pair_key *key,
+                            uint64_t *packets, uint64_t *bytes);
+/* Entries in the block map. */
+unsigned xp_xdp_prog__blocked(struct xp_xdp_prog *p);
 
 /*
  * Release the program. With keep_attached the program stays on the ports

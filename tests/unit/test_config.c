@@ -93,9 +93,9 @@ static void test_defaults_and_values(void)
     CHECK(ret == 0, "full config: %s", msg);
     CHECK(cfg.fail_mode_closed == 1, "fail_mode closed");
     CHECK(cfg.n_cpus == 2 && cfg.cpus[0] == 1 && cfg.cpus[1] == 0, "cpus");
-    CHECK(cfg.n_mgmt == 2 && cfg.mgmt[0].len == 120 && cfg.mgmt[0].addr[15] == 0 &&
+    CHECK(cfg.n_mgmt == 2 && cfg.mgmt[0].prefix_len == 120 && cfg.mgmt[0].addr[15] == 0 &&
           cfg.mgmt[0].addr[14] == 255 && cfg.mgmt[0].addr[10] == 0xff, "v4 prefix masked and mapped");
-    CHECK(cfg.mgmt[1].len == 48 && cfg.mgmt[1].addr[0] == 0x20 && cfg.mgmt[1].addr[3] == 2,
+    CHECK(cfg.mgmt[1].prefix_len == 48 && cfg.mgmt[1].addr[0] == 0x20 && cfg.mgmt[1].addr[3] == 2,
           "v6 prefix");
 }
 
