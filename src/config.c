@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "src/policer/policer.h"
 #include "src/util/log.h"
 
 enum key_type {
@@ -15,6 +16,7 @@ enum key_type {
     KT_BOOL,
     KT_ENUM,
     KT_SPECIAL, /* parsed by the key's own handler */
+    KT_SECTION, /* an object whose keys are in sub[] */
 };
 
 struct conf_ctx;
@@ -32,6 +34,8 @@ struct key_desc {
     const char *default_doc;
     bool reloadable;
     const char *doc;
+    const struct key_desc *sub; /* KT_SECTION */
+    size_t n_sub;
 };
 
 struct conf_ctx {
@@ -52,8 +56,57 @@ static const char *const level_names[] = { "err", "warn", "info", "debug", NULL 
 static int parse_ports(struct conf_ctx *ctx, json_t *val, struct xp_config *cfg);
 static int parse_cpus(struct conf_ctx *ctx, json_t *val, struct xp_config *cfg);
 static int parse_mgmt(struct conf_ctx *ctx, json_t *val, struct xp_config *cfg);
+static int parse_units(struct conf_ctx *ctx, json_t *val, struct xp_config *cfg);
+static int parse_allow_src(struct conf_ctx *ctx, json_t *val, struct xp_config *cfg);
+static int parse_allow_dst(struct conf_ctx *ctx, json_t *val, struct xp_config *cfg);
+static const char *const full_names[] = { "evict_oldest", "refuse_pass", "refuse_drop", NULL };
+static const char *const malformed_names[] = { "drop", "pass", NULL };
 
 #define OFF(f) offsetof(struct xp_config, f)
+#define POFF(f) offsetof(struct xp_config, pol.f)
+#define MS_MAX 3600000
+
+static const struct key_desc policer_keys[] = {
+    { "unit_prefixes", KT_SPECIAL, 0, 0, 0, 0, NULL, parse_units,
+      "array of CIDR strings", "[]", true,
+      "Sources that are IoT units: only their traffic is policed." },
+    { "allow_src", KT_SPECIAL, 0, 0, 0, 0, NULL, parse_allow_src,
+      "array of CIDR strings", "[]", true, "Sources never policed (checked first)." },
+    { "allow_dst", KT_SPECIAL, 0, 0, 0, 0, NULL, parse_allow_dst,
+      "array of CIDR strings", "[]", true, "Destinations never policed (checked first)." },
+    { "v6_unit_prefix", KT_UINT, POFF(v6_unit_prefix), 0, 8, 128, NULL, NULL,
+      "integer (bits, multiple of 8)", "64", false,
+      "An IPv6 unit is its source address masked to this length." },
+    { "t_t1_ms", KT_UINT, POFF(t_t1_ms), 0, 1, MS_MAX, NULL, NULL,
+      "integer (ms)", "1000", true, "T_T1: an idle gap longer than this restarts a pair's window." },
+    { "t_t2_ms", KT_UINT, POFF(t_t2_ms), 0, 1, MS_MAX, NULL, NULL,
+      "integer (ms)", "1000", true, "T_T2: the unit test applies once a window is longer than this." },
+    { "t_t3_ms", KT_UINT, POFF(t_t3_ms), 0, 1, MS_MAX, NULL, NULL,
+      "integer (ms)", "1000", true,
+      "T_T3: the destination test applies once its window is longer than this." },
+    { "t_t4_ms", KT_UINT, POFF(t_t4_ms), 0, 1, MS_MAX, NULL, NULL,
+      "integer (ms)", "4000", true, "T_T4: a window longer than this shrinks by r." },
+    { "r", KT_UINT, POFF(r), 0, 1, 1024, NULL, NULL,
+      "integer", "2", true, "Shrink divisor (1: windows never shrink)." },
+    { "t_f1_pps", KT_UINT, POFF(t_f1_pps), 0, 1, 1000000000, NULL, NULL,
+      "integer (packets/s)", "100000", true, "T_F1: highest rate of one unit towards one destination." },
+    { "t_f2_pps", KT_UINT, POFF(t_f2_pps), 0, 1, 1000000000, NULL, NULL,
+      "integer (packets/s)", "800000", true, "T_F2: highest rate of all units towards one destination." },
+    { "max_pairs", KT_UINT, POFF(max_pairs), 0, 64, 1 << 26, NULL, NULL,
+      "integer", "1048576", false, "Pairs tracked per queue (memory: see docs/policer.md)." },
+    { "max_dsts", KT_UINT, POFF(max_dsts), 0, 64, 1 << 24, NULL, NULL,
+      "integer", "262144", false, "Destinations tracked (shared by all queues)." },
+    { "table_full", KT_ENUM, POFF(table_full), 0, 0, 0, full_names, NULL,
+      "evict_oldest, refuse_pass, refuse_drop", "\"evict_oldest\"", true,
+      "When the pair table is full and no idle pair can be reclaimed." },
+    { "malformed", KT_ENUM, POFF(malformed), 0, 0, 0, malformed_names, NULL,
+      "drop, pass", "\"drop\"", true, "What happens to frames that do not parse (counted by reason)." },
+    { "kernel_block", KT_BOOL, POFF(kernel_block), 0, 0, 0, NULL, NULL,
+      "boolean", "true", true, "Drop blocked pairs in XDP instead of in the worker." },
+    { "block_ms", KT_UINT, POFF(block_ms), 0, 10, 60000, NULL, NULL,
+      "integer (ms)", "500", true,
+      "Life of one XDP block; then the worker sees the pair again and decides anew." },
+};
 
 static const struct key_desc config_keys[] = {
     { "proxy_id", KT_STRING, OFF(proxy_id), XP_CONF_ID_MAX, 0, 0, NULL, NULL,
@@ -90,6 +143,12 @@ static const struct key_desc config_keys[] = {
       "Destinations passed to the kernel untouched (the box's own management traffic)." },
     { "log_level", KT_ENUM, OFF(log_level), 0, 0, 0, level_names, NULL,
       "err, warn, info, debug", "\"info\"", true, "Log threshold." },
+    { "events_out", KT_STRING, OFF(events_out), sizeof(((struct xp_config *)0)->events_out),
+      0, 0, NULL, NULL, "string (path)", "none", false,
+      "File that receives events (overload warnings, blocks) as JSON lines." },
+    { "policer", KT_SECTION, 0, 0, 0, 0, NULL, NULL, "object", "{}", true,
+      "Algorithm 1: the keys below.", policer_keys,
+      sizeof(policer_keys) / sizeof(policer_keys[0]) },
 };
 
 #define N_KEYS (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -107,7 +166,20 @@ void xp_config_defaults(struct xp_config *cfg)
     cfg->ring_size = 2048;
     cfg->stats_interval_ms = 1000;
     cfg->log_level = XP_LOG_INFO;
-    cfg->v6_unit_prefix = 64;
+    cfg->pol.t_t1_ms = XP_POLICER_DEF_T_T1_NS / 1000000;
+    cfg->pol.t_t2_ms = XP_POLICER_DEF_T_T2_NS / 1000000;
+    cfg->pol.t_t3_ms = XP_POLICER_DEF_T_T3_NS / 1000000;
+    cfg->pol.t_t4_ms = XP_POLICER_DEF_T_T4_NS / 1000000;
+    cfg->pol.r = XP_POLICER_DEF_SHRINK_R;
+    cfg->pol.t_f1_pps = XP_POLICER_DEF_T_F1_PPS;
+    cfg->pol.t_f2_pps = XP_POLICER_DEF_T_F2_PPS;
+    cfg->pol.max_pairs = XP_POLICER_DEF_CAPACITY;
+    cfg->pol.max_dsts = 262144;
+    cfg->pol.table_full = XP_FULL_EVICT_OLDEST;
+    cfg->pol.malformed = XP_MALFORMED_DROP;
+    cfg->pol.kernel_block = true;
+    cfg->pol.block_ms = 500;
+    cfg->pol.v6_unit_prefix = XP_POLICER_DEF_V6_PREFIX;
 }
 
 /*
@@ -285,6 +357,9 @@ bad:
                       "expected one of %s", list);
 }
 
+static int parse_object(struct conf_ctx *ctx, json_t *obj, const struct key_desc *table,
+                        size_t n, struct xp_config *cfg);
+
 static int parse_key(struct conf_ctx *ctx, const struct key_desc *k, json_t *val,
                      struct xp_config *cfg)
 {
@@ -319,6 +394,10 @@ static int parse_key(struct conf_ctx *ctx, const struct key_desc *k, json_t *val
         return parse_enum(ctx, val, k->enum_names, (int *)field);
     case KT_SPECIAL:
         return k->special(ctx, val, cfg);
+    case KT_SECTION:
+        if (!json_is_object(val))
+            return conf_error(ctx, XP_CONF_E_TYPE, "expected an object");
+        return parse_object(ctx, val, k->sub, k->n_sub, cfg);
     }
     return conf_error(ctx, XP_CONF_E_TYPE, "internal: unknown key type");
 }
@@ -381,7 +460,8 @@ static int parse_cpus(struct conf_ctx *ctx, json_t *val, struct xp_config *cfg)
     return 0;
 }
 
-static int parse_mgmt(struct conf_ctx *ctx, json_t *val, struct xp_config *cfg)
+static int parse_prefixes(struct conf_ctx *ctx, json_t *val, struct xp_cidr *out,
+                          unsigned *n_out, unsigned max)
 {
     size_t i;
     json_t *v;
@@ -389,19 +469,67 @@ static int parse_mgmt(struct conf_ctx *ctx, json_t *val, struct xp_config *cfg)
 
     if (!json_is_array(val))
         return conf_error(ctx, XP_CONF_E_TYPE, "expected an array of CIDR strings");
-    if (json_array_size(val) > XP_MGMT_PREFIXES)
-        return conf_error(ctx, XP_CONF_E_RANGE, "at most %d prefixes", XP_MGMT_PREFIXES);
+    if (json_array_size(val) > max)
+        return conf_error(ctx, XP_CONF_E_RANGE, "at most %u prefixes", max);
     json_array_foreach(val, i, v) {
         snprintf(idx, sizeof(idx), "%zu", i);
         ctx->path[ctx->depth++] = idx;
         if (!json_is_string(v))
             return conf_error(ctx, XP_CONF_E_TYPE, "expected a CIDR string");
-        if (xp_cidr_parse(json_string_value(v), &cfg->mgmt[i]))
+        if (xp_cidr_parse(json_string_value(v), &out[i]))
             return conf_error(ctx, XP_CONF_E_RANGE, "\"%s\" is not an IPv4 or IPv6 prefix",
                               json_string_value(v));
         ctx->depth--;
     }
-    cfg->n_mgmt = json_array_size(val);
+    *n_out = json_array_size(val);
+    return 0;
+}
+
+static int parse_mgmt(struct conf_ctx *ctx, json_t *val, struct xp_config *cfg)
+{
+    return parse_prefixes(ctx, val, cfg->mgmt, &cfg->n_mgmt, XP_MGMT_PREFIXES);
+}
+
+static int parse_units(struct conf_ctx *ctx, json_t *val, struct xp_config *cfg)
+{
+    return parse_prefixes(ctx, val, cfg->pol.units, &cfg->pol.n_units, XP_CONF_PREFIXES_MAX);
+}
+
+static int parse_allow_src(struct conf_ctx *ctx, json_t *val, struct xp_config *cfg)
+{
+    return parse_prefixes(ctx, val, cfg->pol.allow_src, &cfg->pol.n_allow_src,
+                          XP_CONF_PREFIXES_MAX);
+}
+
+static int parse_allow_dst(struct conf_ctx *ctx, json_t *val, struct xp_config *cfg)
+{
+    return parse_prefixes(ctx, val, cfg->pol.allow_dst, &cfg->pol.n_allow_dst,
+                          XP_CONF_PREFIXES_MAX);
+}
+
+static int parse_object(struct conf_ctx *ctx, json_t *obj, const struct key_desc *table,
+                        size_t n, struct xp_config *cfg)
+{
+    const char *key;
+    json_t *val;
+    int ret;
+
+    json_object_foreach(obj, key, val) {
+        const struct key_desc *k = NULL;
+
+        for (size_t i = 0; i < n; i++)
+            if (strcmp(table[i].name, key) == 0)
+                k = &table[i];
+        if (ctx->depth >= (int)(sizeof(ctx->path) / sizeof(ctx->path[0])) - 1)
+            return conf_error(ctx, XP_CONF_E_TYPE, "nested too deeply");
+        ctx->path[ctx->depth++] = key;
+        if (!k)
+            return conf_error(ctx, XP_CONF_E_UNKNOWN_KEY, "unknown key");
+        ret = parse_key(ctx, k, val, cfg);
+        if (ret)
+            return ret;
+        ctx->depth--;
+    }
     return 0;
 }
 
@@ -411,8 +539,7 @@ int xp_config_parse(const char *name, const char *text, struct xp_config *cfg,
     struct conf_ctx ctx = { .name = name, .text = text, .msg = msg, .msg_len = msg_len };
     bool seen_ports = false;
     json_error_t jerr;
-    const char *key;
-    json_t *root, *val;
+    json_t *root;
     int ret = 0;
 
     xp_config_defaults(cfg);
@@ -425,24 +552,10 @@ int xp_config_parse(const char *name, const char *text, struct xp_config *cfg,
         ret = conf_error(&ctx, XP_CONF_E_TYPE, "the configuration must be a JSON object");
         goto out;
     }
-    json_object_foreach(root, key, val) {
-        const struct key_desc *k = NULL;
-
-        for (size_t i = 0; i < N_KEYS; i++)
-            if (strcmp(config_keys[i].name, key) == 0)
-                k = &config_keys[i];
-        ctx.depth = 0;
-        ctx.path[ctx.depth++] = key;
-        if (!k) {
-            ret = conf_error(&ctx, XP_CONF_E_UNKNOWN_KEY, "unknown key");
-            goto out;
-        }
-        ret = parse_key(&ctx, k, val, cfg);
-        if (ret)
-            goto out;
-        if (k->special == parse_ports)
-            seen_ports = true;
-    }
+    ret = parse_object(&ctx, root, config_keys, N_KEYS, cfg);
+    if (ret)
+        goto out;
+    seen_ports = json_object_get(root, "ports") != NULL;
     ctx.depth = 0;
     if (!seen_ports) {
         ret = conf_error(&ctx, XP_CONF_E_MISSING, "missing required key \"ports\"");
@@ -457,6 +570,22 @@ int xp_config_parse(const char *name, const char *text, struct xp_config *cfg,
         ctx.path[ctx.depth++] = "frames_per_queue";
         ret = conf_error(&ctx, XP_CONF_E_RANGE, "must be at least 4 x ring_size (%u)",
                          4 * cfg->ring_size);
+        goto out;
+    }
+    if (cfg->pol.v6_unit_prefix % 8) {
+        ctx.path[ctx.depth++] = "policer";
+        ctx.path[ctx.depth++] = "v6_unit_prefix";
+        ret = conf_error(&ctx, XP_CONF_E_RANGE, "must be a multiple of 8");
+        goto out;
+    }
+    if (cfg->pol.r > 1 &&
+        (uint64_t)cfg->pol.t_t4_ms <= (uint64_t)cfg->pol.r *
+            (cfg->pol.t_t2_ms > cfg->pol.t_t3_ms ? cfg->pol.t_t2_ms : cfg->pol.t_t3_ms)) {
+        ctx.path[ctx.depth++] = "policer";
+        ctx.path[ctx.depth++] = "t_t4_ms";
+        ret = conf_error(&ctx, XP_CONF_E_RANGE,
+                         "with r > 1, t_t4_ms / r must exceed t_t2_ms and t_t3_ms "
+                         "(a shrunk window must stay past the warm-up)");
         goto out;
     }
     if (cfg->mode == XP_MODE_GATEWAY) {
@@ -522,17 +651,28 @@ out:
     return ret;
 }
 
-void xp_config_print_keys(FILE *out)
+static void print_keys(FILE *out, const char *prefix, const struct key_desc *table, size_t n)
 {
-    fprintf(out, "| key | type | default | range | reload | meaning |\n");
-    fprintf(out, "| --- | --- | --- | --- | --- | --- |\n");
-    for (size_t i = 0; i < N_KEYS; i++) {
-        const struct key_desc *k = &config_keys[i];
+    for (size_t i = 0; i < n; i++) {
+        const struct key_desc *k = &table[i];
         char range[48] = "";
 
         if (k->type == KT_UINT)
             snprintf(range, sizeof(range), "%lld..%lld", k->min, k->max);
-        fprintf(out, "| `%s` | %s | %s | %s | %s | %s |\n", k->name, k->type_doc,
+        fprintf(out, "| `%s%s` | %s | %s | %s | %s | %s |\n", prefix, k->name, k->type_doc,
                 k->default_doc, range, k->reloadable ? "yes" : "no", k->doc);
+        if (k->type == KT_SECTION) {
+            char sub[64];
+
+            snprintf(sub, sizeof(sub), "%s%s.", prefix, k->name);
+            print_keys(out, sub, k->sub, k->n_sub);
+        }
     }
+}
+
+void xp_config_print_keys(FILE *out)
+{
+    fprintf(out, "| key | type | default | range | reload | meaning |\n");
+    fprintf(out, "| --- | --- | --- | --- | --- | --- |\n");
+    print_keys(out, "", config_keys, N_KEYS);
 }

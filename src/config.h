@@ -39,6 +39,31 @@ enum xp_conf_port {
     XP_PORT_CORE = 1,
 };
 
+#define XP_CONF_PREFIXES_MAX 256
+
+enum xp_conf_malformed {
+    XP_MALFORMED_DROP = 0,
+    XP_MALFORMED_PASS,
+};
+
+/* The policer section: Algorithm 1's thresholds and who is policed. */
+struct xp_conf_policer {
+    unsigned t_t1_ms, t_t2_ms, t_t3_ms, t_t4_ms;
+    unsigned r;
+    unsigned t_f1_pps, t_f2_pps;
+    unsigned max_pairs;      /* per queue */
+    unsigned max_dsts;
+    int table_full;          /* enum xp_full_policy */
+    int malformed;           /* enum xp_conf_malformed */
+    bool kernel_block;       /* block dropped pairs in XDP */
+    unsigned block_ms;       /* how long one XDP block lasts before userspace looks again */
+    unsigned v6_unit_prefix; /* bits of an IPv6 source that name a unit */
+    unsigned n_units, n_allow_src, n_allow_dst;
+    struct xp_cidr units[XP_CONF_PREFIXES_MAX];
+    struct xp_cidr allow_src[XP_CONF_PREFIXES_MAX];
+    struct xp_cidr allow_dst[XP_CONF_PREFIXES_MAX];
+};
+
 struct xp_config {
     char proxy_id[XP_CONF_ID_MAX];
     int mode;                                   /* enum xp_conf_mode */
@@ -55,8 +80,9 @@ struct xp_config {
     unsigned stats_interval_ms;
     unsigned n_mgmt;
     struct xp_cidr mgmt[XP_MGMT_PREFIXES];
-    unsigned v6_unit_prefix;                    /* bits of an IPv6 source that name a unit */
     int log_level;                              /* enum xp_log_level */
+    char events_out[256];                       /* JSON lines of events; "" = none */
+    struct xp_conf_policer pol;
 };
 
 /* Exit-code-sized result: 0, or a positive XP_CONF_E_* with msg filled. */

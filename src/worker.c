@@ -5,7 +5,9 @@
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
+#include "src/pipeline.h"
 #include "src/util/log.h"
 
 /* Empty loops before sleeping: long enough to ride out gaps between bursts. */
@@ -15,6 +17,17 @@
 
 #define XP_STAT_ADD(field, n) \
     __atomic_store_n(&(field), (field) + (n), __ATOMIC_RELAXED)
+
+/* Period of the pipeline's housekeeping (XDP block accounting). */
+#define XP_WORKER_TICK_NS 100000000ULL
+
+static uint64_t clock_ns(clockid_t id)
+{
+    struct timespec ts;
+
+    clock_gettime(id, &ts);
+    return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
 
 /* Inline mode: everything from one port leaves by the other, unchanged. */
 static void forward_burst(struct xp_worker *w, unsigned in_port, struct xp_pkt *pkts, unsigned n)
@@ -28,13 +41,44 @@ static void forward_burst(struct xp_worker *w, unsigned in_port, struct xp_pkt *
     }
 }
 
+/* Police a burst from the access port, then forward what survived. */
+static void police_burst(struct xp_worker *w, unsigned in_port, struct xp_pkt *pkts, unsigned n)
+{
+    struct xp_pkt drops[XP_BURST_MAX];
+    uint8_t drop[XP_BURST_MAX];
+    unsigned keep = 0, nd = 0;
+
+    if (in_port != w->police_port) {
+        forward_burst(w, in_port, pkts, n);
+        return;
+    }
+    xp_pipeline__police(w->pipeline, pkts, n, drop, clock_ns(CLOCK_REALTIME),
+                        clock_ns(CLOCK_MONOTONIC));
+    for (unsigned i = 0; i < n; i++) {
+        if (drop[i])
+            drops[nd++] = pkts[i];
+        else
+            pkts[keep++] = pkts[i];
+    }
+    if (nd) {
+        w->io->release(w->queue, drops, nd);
+        XP_STAT_ADD(w->st.drop_policy, nd);
+    }
+    if (keep)
+        forward_burst(w, in_port, pkts, keep);
+}
+
 static void *worker_main(void *arg)
 {
     struct xp_worker *w = arg;
     struct xp_pkt pkts[XP_BURST_MAX];
     char name[16];
+    void (*process)(struct xp_worker *, unsigned, struct xp_pkt *, unsigned);
+    uint64_t next_tick = 0;
     unsigned idle = 0;
 
+    /* Chosen once: the loop itself has no mode test. */
+    process = w->pipeline ? police_burst : forward_burst;
     snprintf(name, sizeof(name), "xp-q%u", w->id);
     xp_log_set_thread_name(name);
     pthread_setname_np(pthread_self(), name);
@@ -46,11 +90,19 @@ static void *worker_main(void *arg)
             unsigned n = w->io->rx_burst(w->queue, p, pkts, XP_BURST_MAX);
 
             if (n) {
-                forward_burst(w, p, pkts, n);
+                process(w, p, pkts, n);
                 work += n;
             }
         }
         w->io->service(w->queue);
+        if (w->pipeline) {
+            uint64_t mono = clock_ns(CLOCK_MONOTONIC);
+
+            if (mono >= next_tick) {
+                xp_pipeline__tick(w->pipeline, clock_ns(CLOCK_REALTIME), mono);
+                next_tick = mono + XP_WORKER_TICK_NS;
+            }
+        }
         XP_STAT_ADD(w->st.loops, 1);
         if (work) {
             idle = 0;
@@ -111,4 +163,5 @@ void xp_worker__stats(const struct xp_worker *w, struct xp_worker_stats *out)
     out->sleeps = __atomic_load_n(&w->st.sleeps, __ATOMIC_RELAXED);
     for (int p = 0; p < 2; p++)
         out->drop_tx_full[p] = __atomic_load_n(&w->st.drop_tx_full[p], __ATOMIC_RELAXED);
+    out->drop_policy = __atomic_load_n(&w->st.drop_policy, __ATOMIC_RELAXED);
 }

@@ -19,10 +19,13 @@
 
 #include "src/io.h"
 
+struct xp_pipeline;
+
 struct xp_worker_stats {
     uint64_t loops;
     uint64_t sleeps;          /* times the worker blocked in wait() */
     uint64_t drop_tx_full[2]; /* frames for port p that its TX ring refused */
+    uint64_t drop_policy;     /* frames the pipeline dropped */
 };
 
 struct xp_worker {
@@ -31,6 +34,8 @@ struct xp_worker {
     unsigned n_ports;
     const struct xp_io_ops *io;
     void *queue;
+    struct xp_pipeline *pipeline; /* NULL: forward everything (no policing) */
+    unsigned police_port;         /* frames from this port go through the pipeline */
     pthread_t thread;
     bool started;
     atomic_bool stop;

@@ -16,7 +16,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+
 #include "src/config.h"
+#include "src/pipeline.h"
 #include "src/exit_codes.h"
 #include "src/util/log.h"
 #include "src/worker.h"
@@ -31,6 +34,7 @@ struct run_opts {
     bool check_only;
     bool print_keys;
     const char *log_level;
+    const char *events_out;
 };
 
 static const struct run_opts defaults_run = {
@@ -40,6 +44,7 @@ static const struct run_opts defaults_run = {
     .check_only = false,
     .print_keys = false,
     .log_level = NULL,
+    .events_out = NULL,
 };
 
 struct proxy {
@@ -47,7 +52,11 @@ struct proxy {
     struct xp_xdp_prog *prog;
     struct xp_xsk_queue *queues[XP_MAX_QUEUES];
     struct xp_worker workers[XP_MAX_QUEUES];
+    struct xp_dst_table *dst;
+    struct xp_pipeline *pipelines[XP_MAX_QUEUES];
     FILE *stats;
+    FILE *events;
+    uint64_t events_written;
     /* Previous totals for rates. */
     uint64_t last_rx, last_tx;
     double last_t;
@@ -76,6 +85,7 @@ static void usage(FILE *out)
             "      --stats-out PATH   where the per-interval JSON stats line goes (- = stdout)\n"
             "      --duration SEC     stop after SEC seconds (default: until SIGINT/SIGTERM)\n"
             "      --log-level LEVEL  err, warn, info or debug (overrides the config)\n"
+            "      --events-out PATH  events as JSON lines (overrides events_out; - = stdout)\n"
             "  -V, --version          print the version\n"
             "  -h, --help             this text\n"
             "\n"
@@ -128,6 +138,7 @@ static void print_stats(struct proxy *px, bool final)
     struct xp_xsk_frames fr_sum = { 0 };
     uint64_t rx = 0, tx = 0, drops = 0;
     json_t *ports = json_array();
+    json_t *extra = json_object();
     double t = now_s(), dt;
     json_t *root;
 
@@ -179,6 +190,61 @@ static void print_stats(struct proxy *px, bool final)
         fr_sum.in_tx += fr.in_tx;
         fr_sum.held += fr.held;
     }
+    if (px->dst) {
+        struct xp_pipeline_stats sum = { 0 };
+        struct xp_policer_stats ps_sum = { 0 };
+        json_t *pipe = json_object(), *malformed = json_object(), *pol;
+
+        for (unsigned q = 0; q < px->cfg.queues; q++) {
+            struct xp_pipeline_stats ps;
+            struct xp_policer_stats pst;
+
+            xp_pipeline__stats(px->pipelines[q], &ps);
+            xp_pipeline__policer_stats(px->pipelines[q], &pst);
+            for (int k = 0; k < XP_PC_MAX; k++)
+                sum.c[k] += ps.c[k];
+            for (int k = 0; k < XP_PARSE_STATUS_MAX; k++)
+                sum.malformed[k] += ps.malformed[k];
+            sum.blocked_now += ps.blocked_now;
+            ps_sum.pairs_in_use += pst.pairs_in_use;
+            ps_sum.capacity += pst.capacity;
+            ps_sum.inserts += pst.inserts;
+            ps_sum.restarts += pst.restarts;
+            ps_sum.shrinks += pst.shrinks;
+            ps_sum.evict_idle += pst.evict_idle;
+            ps_sum.evict_oldest += pst.evict_oldest;
+            ps_sum.refused_pass += pst.refused_pass;
+            ps_sum.refused_drop += pst.refused_drop;
+            ps_sum.warnings += pst.warnings;
+            ps_sum.clock_backsteps += pst.clock_backsteps;
+        }
+        for (int k = 0; k < XP_PC_MAX; k++)
+            json_object_set_new(pipe, xp_pipeline_counter_name(k), json_integer(sum.c[k]));
+        for (int k = 1; k < XP_PARSE_STATUS_MAX; k++) {
+            if (k != XP_PARSE_NOT_IP)
+                json_object_set_new(malformed, xp_parse_status_name(k),
+                                    json_integer(sum.malformed[k]));
+        }
+        json_object_set_new(pipe, "malformed", malformed);
+        json_object_set_new(pipe, "blocked_pairs", json_integer(sum.blocked_now));
+        pol = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+                        "pairs", (json_int_t)ps_sum.pairs_in_use,
+                        "capacity", (json_int_t)ps_sum.capacity,
+                        "inserts", (json_int_t)ps_sum.inserts,
+                        "restarts", (json_int_t)ps_sum.restarts,
+                        "shrinks", (json_int_t)ps_sum.shrinks,
+                        "evict_idle", (json_int_t)ps_sum.evict_idle,
+                        "evict_oldest", (json_int_t)ps_sum.evict_oldest,
+                        "refused_pass", (json_int_t)ps_sum.refused_pass,
+                        "refused_drop", (json_int_t)ps_sum.refused_drop,
+                        "warnings", (json_int_t)ps_sum.warnings,
+                        "clock_backsteps", (json_int_t)ps_sum.clock_backsteps,
+                        "destinations", (json_int_t)xp_dst_table__count(px->dst),
+                        "destination_failures", (json_int_t)xp_dst_table__failures(px->dst),
+                        "events_written", (json_int_t)px->events_written);
+        json_object_set_new(extra, "pipeline", pipe);
+        json_object_set_new(extra, "policer", pol);
+    }
     dt = px->last_t > 0 ? t - px->last_t : 0;
     root = json_pack("{s:f,s:s,s:b,s:{s:I,s:I,s:I,s:f,s:f},s:o,s:{s:I,s:I,s:I,s:I,s:I,s:I}}",
                      "ts", t, "proxy_id", px->cfg.proxy_id, "final", final,
@@ -194,6 +260,9 @@ static void print_stats(struct proxy *px, bool final)
                      "held", (json_int_t)fr_sum.held,
                      "leaked", (json_int_t)(fr_sum.total - fr_sum.free - fr_sum.in_fill -
                                             fr_sum.in_tx - fr_sum.held));
+    if (root)
+        json_object_update(root, extra);
+    json_decref(extra);
     if (root) {
         json_dumpf(root, px->stats, JSON_COMPACT | JSON_REAL_PRECISION(12));
         fputc('\n', px->stats);
@@ -205,9 +274,68 @@ static void print_stats(struct proxy *px, bool final)
     px->last_t = t;
 }
 
+static void addr_str(const uint8_t a[16], char *buf, size_t len)
+{
+    static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+    if (memcmp(a, mapped, sizeof(mapped)) == 0)
+        inet_ntop(AF_INET, a + 12, buf, len);
+    else
+        inet_ntop(AF_INET6, a, buf, len);
+}
+
+/* Move queued events from every worker to the events file, as JSON lines. */
+static void drain_events(struct proxy *px)
+{
+    static const char *const kinds[] = {
+        [XP_EVENT_OVERLOAD] = "overload",
+        [XP_EVENT_BLOCK] = "block",
+        [XP_EVENT_UNBLOCK] = "unblock",
+    };
+    struct xp_event ev[64];
+
+    if (!px->dst)
+        return;
+    for (unsigned q = 0; q < px->cfg.queues; q++) {
+        unsigned n;
+
+        while ((n = xp_pipeline__drain_events(px->pipelines[q], ev, 64)) > 0) {
+            for (unsigned i = 0; i < n && px->events; i++) {
+                char unit[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
+                json_t *o;
+
+                addr_str(ev[i].key.unit, unit, sizeof(unit));
+                addr_str(ev[i].key.dst, dst, sizeof(dst));
+                o = json_pack("{s:s,s:s,s:s,s:s,s:f,s:i}", "event", kinds[ev[i].kind],
+                              "proxy_id", px->cfg.proxy_id, "unit", unit, "dst", dst,
+                              "time", ev[i].t_ns / 1e9, "queue", (int)ev[i].queue);
+                if (!o)
+                    continue;
+                if (ev[i].kind == XP_EVENT_OVERLOAD) {
+                    json_object_set_new(o, "rate_pps", json_integer(ev[i].rate_pps));
+                    json_object_set_new(o, "threshold_pps", json_integer(ev[i].threshold_pps));
+                } else if (ev[i].kind == XP_EVENT_BLOCK) {
+                    json_object_set_new(o, "reason", json_string(
+                        ev[i].reason == XP_VERDICT_DROP_DST ? "dst_rate" : "unit_rate"));
+                    json_object_set_new(o, "threshold_pps", json_integer(ev[i].threshold_pps));
+                    json_object_set_new(o, "block_ms", json_integer(px->cfg.pol.block_ms));
+                }
+                json_dumpf(o, px->events, JSON_COMPACT | JSON_REAL_PRECISION(15));
+                fputc('\n', px->events);
+                json_decref(o);
+                px->events_written++;
+            }
+            if (n < 64)
+                break;
+        }
+    }
+    if (px->events)
+        fflush(px->events);
+}
+
 static int parse_args(int argc, char **argv, struct run_opts *o)
 {
-    enum { OPT_CHECK = 256, OPT_KEYS, OPT_STATS, OPT_DURATION, OPT_LOG };
+    enum { OPT_CHECK = 256, OPT_KEYS, OPT_STATS, OPT_DURATION, OPT_LOG, OPT_EVENTS };
     static const struct option long_opts[] = {
         { "config", required_argument, NULL, 'c' },
         { "check-config", no_argument, NULL, OPT_CHECK },
@@ -215,6 +343,7 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
         { "stats-out", required_argument, NULL, OPT_STATS },
         { "duration", required_argument, NULL, OPT_DURATION },
         { "log-level", required_argument, NULL, OPT_LOG },
+        { "events-out", required_argument, NULL, OPT_EVENTS },
         { "version", no_argument, NULL, 'V' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
@@ -247,6 +376,9 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
             break;
         case OPT_LOG:
             o->log_level = optarg;
+            break;
+        case OPT_EVENTS:
+            o->events_out = optarg;
             break;
         case 'V':
             printf("xpro-proxy %s\n", XP_VERSION);
@@ -291,6 +423,16 @@ static int open_queues(struct proxy *px)
 {
     int node = numa_node_of(px->cfg.port_name[0]);
 
+    if (px->cfg.pol.n_units > 0) {
+        px->dst = xp_dst_table__create(px->cfg.pol.max_dsts, px->cfg.queues);
+        if (!px->dst) {
+            pr_err("destination table: %s", strerror(errno));
+            return -errno;
+        }
+    } else {
+        pr_info("no policer.unit_prefixes: forwarding without policing");
+    }
+
     for (unsigned q = 0; q < px->cfg.queues; q++) {
         struct xp_xsk_cfg xc = {
             .n_ports = XP_MAX_PORTS,
@@ -330,6 +472,17 @@ static int open_queues(struct proxy *px)
             .io = &xp_xsk_io_ops,
             .queue = px->queues[q],
         };
+        if (px->dst) {
+            px->pipelines[q] = xp_pipeline__create(&px->cfg, q, px->dst, px->prog);
+            if (!px->pipelines[q]) {
+                int err = errno;
+
+                pr_err("queue %u: policer: %s", q, strerror(err));
+                return -err;
+            }
+            px->workers[q].pipeline = px->pipelines[q];
+            px->workers[q].police_port = XP_PORT_ACCESS;
+        }
         if (px->workers[q].cpu < 0 && node >= 0)
             pr_debug("queue %u: NIC on NUMA node %d, worker not pinned", q, node);
     }
@@ -368,6 +521,8 @@ static int run(struct proxy *px, const struct run_opts *o)
             break;
         if (o->duration > 0 && start + o->duration - t < wait_s)
             wait_s = start + o->duration - t;
+        if (wait_s > 0.1)
+            wait_s = 0.1; /* events leave at least every 100 ms */
         if (wait_s < 0)
             wait_s = 0;
         ts.tv_sec = (time_t)wait_s;
@@ -381,6 +536,7 @@ static int run(struct proxy *px, const struct run_opts *o)
             pr_info("SIGHUP: reload is not implemented yet; configuration unchanged");
             continue;
         }
+        drain_events(px);
         if (now_s() >= next) {
             print_stats(px, false);
             next += px->cfg.stats_interval_ms / 1000.0;
@@ -401,10 +557,15 @@ static void shutdown_proxy(struct proxy *px, bool print_final)
     }
     if (print_final)
         print_stats(px, true);
+    drain_events(px);
     for (unsigned q = 0; q < px->cfg.queues; q++) {
+        xp_pipeline__destroy(px->pipelines[q]);
+        px->pipelines[q] = NULL;
         xp_xsk_queue__destroy(px->queues[q]);
         px->queues[q] = NULL;
     }
+    xp_dst_table__destroy(px->dst);
+    px->dst = NULL;
     if (px->prog && px->cfg.fail_mode_closed)
         pr_info("fail-closed: the XDP program stays attached and drops until a proxy binds again");
     xp_xdp_prog__destroy(px->prog, px->cfg.fail_mode_closed);
@@ -452,6 +613,15 @@ int main(int argc, char **argv)
             return EXIT_FAIL_OPTION;
         }
     }
+    if (o.events_out || px.cfg.events_out[0]) {
+        const char *path = o.events_out ? o.events_out : px.cfg.events_out;
+
+        px.events = strcmp(path, "-") == 0 ? stdout : fopen(path, "a");
+        if (!px.events) {
+            pr_err("events file %s: %s", path, strerror(errno));
+            return EXIT_FAIL_OPTION;
+        }
+    }
     if (geteuid() != 0)
         pr_warn("not running as root: loading XDP needs CAP_BPF and CAP_NET_ADMIN");
     if (xp_bpffs_check()) {
@@ -473,5 +643,7 @@ int main(int argc, char **argv)
     shutdown_proxy(&px, ret == 0);
     if (px.stats != stdout)
         fclose(px.stats);
+    if (px.events && px.events != stdout)
+        fclose(px.events);
     return ret ? EXIT_FAIL : EXIT_OK;
 }

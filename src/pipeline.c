@@ -1,0 +1,434 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "src/pipeline.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kern/xp_shared.h"
+#include "src/xdp_prog.h"
+
+/* Pairs one worker can hold in XDP at once; past that it drops them itself. */
+#define XP_PIPE_BLOCKS_MAX 4096
+#define XP_PIPE_EVENTS 1024
+
+_Static_assert(sizeof(struct xp_policer_key) == sizeof(struct xp_pair_key),
+               "policer and XDP pair keys must share one layout");
+
+enum block_state {
+    BLOCK_EMPTY = 0,
+    BLOCK_ACTIVE,  /* in the XDP map until expires_mono */
+    BLOCK_LAPSED,  /* taken out of the map at `since`; renewed silently if dropped again soon */
+};
+
+struct block_entry {
+    struct xp_policer_key key;
+    uint8_t state;
+    uint8_t reason;            /* enum xp_verdict of the first block */
+    uint64_t expires_mono;
+    uint64_t since_mono;
+    uint64_t xdp_packets;      /* XDP drop count already accounted */
+};
+
+struct xp_pipeline {
+    const struct xp_config *cfg;
+    unsigned queue;
+    struct xp_policer *pol;
+    struct xp_xdp_prog *prog;
+    unsigned n_blocked;
+    struct block_entry *blocks; /* open addressing, XP_PIPE_BLOCKS_MAX * 2 slots */
+    /* SPSC event ring: head written by the worker, tail by the control thread. */
+    _Atomic uint32_t ev_head __attribute__((aligned(64)));
+    _Atomic uint32_t ev_tail __attribute__((aligned(64)));
+    struct xp_event events[XP_PIPE_EVENTS];
+    struct xp_pipeline_stats st __attribute__((aligned(64)));
+};
+
+#define BLOCK_SLOTS (XP_PIPE_BLOCKS_MAX * 2)
+
+#define XP_STAT_ADD(field, n) \
+    __atomic_store_n(&(field), (field) + (n), __ATOMIC_RELAXED)
+
+static const char *const counter_names[XP_PC_MAX] = {
+    [XP_PC_POLICED] = "policed",
+    [XP_PC_FORWARD] = "forward",
+    [XP_PC_DROP_UNIT] = "drop_unit_rate",
+    [XP_PC_DROP_DST] = "drop_dst_rate",
+    [XP_PC_DROP_TABLE_FULL] = "drop_table_full",
+    [XP_PC_DROP_MALFORMED] = "drop_malformed",
+    [XP_PC_PASS_MALFORMED] = "pass_malformed",
+    [XP_PC_NOT_IP] = "not_ip",
+    [XP_PC_ALLOWLISTED] = "allowlisted",
+    [XP_PC_UNPOLICED] = "unpoliced",
+    [XP_PC_XDP_ACCOUNTED] = "xdp_dropped_accounted",
+    [XP_PC_BLOCKS] = "blocks",
+    [XP_PC_BLOCK_RENEWALS] = "block_renewals",
+    [XP_PC_UNBLOCKS] = "unblocks",
+    [XP_PC_BLOCK_ERRORS] = "block_errors",
+    [XP_PC_BLOCK_SET_FULL] = "block_set_full",
+    [XP_PC_EVENTS_LOST] = "events_lost",
+};
+
+const char *xp_pipeline_counter_name(enum xp_pipe_counter c)
+{
+    return c < XP_PC_MAX ? counter_names[c] : "invalid";
+}
+
+static uint32_t key_hash(const struct xp_policer_key *k)
+{
+    uint64_t w[4], h;
+
+    memcpy(w, k, sizeof(w));
+    h = (w[0] ^ (w[1] * 0x9e3779b97f4a7c15ULL)) + (w[2] ^ (w[3] * 0xc2b2ae3d27d4eb4fULL));
+    h ^= h >> 29;
+    h *= 0xbf58476d1ce4e5b9ULL;
+    h ^= h >> 32;
+    return (uint32_t)h;
+}
+
+static struct block_entry *block_find(struct xp_pipeline *pl, const struct xp_policer_key *k)
+{
+    uint32_t i = key_hash(k) & (BLOCK_SLOTS - 1);
+
+    for (;;) {
+        struct block_entry *e = &pl->blocks[i];
+
+        if (e->state == BLOCK_EMPTY)
+            return NULL;
+        if (memcmp(&e->key, k, sizeof(*k)) == 0)
+            return e;
+        i = (i + 1) & (BLOCK_SLOTS - 1);
+    }
+}
+
+static struct block_entry *block_insert(struct xp_pipeline *pl, const struct xp_policer_key *k)
+{
+    uint32_t i;
+
+    if (pl->n_blocked >= XP_PIPE_BLOCKS_MAX)
+        return NULL;
+    i = key_hash(k) & (BLOCK_SLOTS - 1);
+    while (pl->blocks[i].state != BLOCK_EMPTY)
+        i = (i + 1) & (BLOCK_SLOTS - 1);
+    memset(&pl->blocks[i], 0, sizeof(pl->blocks[i]));
+    pl->blocks[i].key = *k;
+    pl->n_blocked++;
+    return &pl->blocks[i];
+}
+
+/* Linear probing delete: shift later entries of the cluster back into the hole. */
+static void block_remove(struct xp_pipeline *pl, struct block_entry *e)
+{
+    uint32_t hole = e - pl->blocks, i = hole;
+
+    for (;;) {
+        uint32_t home;
+
+        i = (i + 1) & (BLOCK_SLOTS - 1);
+        if (pl->blocks[i].state == BLOCK_EMPTY)
+            break;
+        home = key_hash(&pl->blocks[i].key) & (BLOCK_SLOTS - 1);
+        /* Move i into the hole unless its home lies cyclically in (hole, i]. */
+        if ((i > hole && (home <= hole || home > i)) || (i < hole && home <= hole && home > i)) {
+            pl->blocks[hole] = pl->blocks[i];
+            hole = i;
+        }
+    }
+    pl->blocks[hole].state = BLOCK_EMPTY;
+    pl->n_blocked--;
+}
+
+static void emit(struct xp_pipeline *pl, const struct xp_event *ev)
+{
+    uint32_t head = atomic_load_explicit(&pl->ev_head, memory_order_relaxed);
+    uint32_t tail = atomic_load_explicit(&pl->ev_tail, memory_order_acquire);
+
+    if (head - tail >= XP_PIPE_EVENTS) {
+        XP_STAT_ADD(pl->st.c[XP_PC_EVENTS_LOST], 1);
+        return;
+    }
+    pl->events[head % XP_PIPE_EVENTS] = *ev;
+    pl->events[head % XP_PIPE_EVENTS].queue = pl->queue;
+    atomic_store_explicit(&pl->ev_head, head + 1, memory_order_release);
+}
+
+unsigned xp_pipeline__drain_events(struct xp_pipeline *pl, struct xp_event *out, unsigned max)
+{
+    uint32_t tail = atomic_load_explicit(&pl->ev_tail, memory_order_relaxed);
+    uint32_t head = atomic_load_explicit(&pl->ev_head, memory_order_acquire);
+    unsigned n = 0;
+
+    while (tail != head && n < max)
+        out[n++] = pl->events[tail++ % XP_PIPE_EVENTS];
+    atomic_store_explicit(&pl->ev_tail, tail, memory_order_release);
+    return n;
+}
+
+static uint64_t block_ns(const struct xp_pipeline *pl)
+{
+    return (uint64_t)pl->cfg->pol.block_ms * 1000000ULL;
+}
+
+/* A drop verdict: make sure XDP drops the pair's next packets. */
+static void block_pair(struct xp_pipeline *pl, const struct xp_policer_key *key,
+                       enum xp_verdict reason, uint64_t now_rt, uint64_t now_mono)
+{
+    struct block_entry *e;
+    bool renewal = false;
+
+    if (!pl->prog || !pl->cfg->pol.kernel_block)
+        return;
+    e = block_find(pl, key);
+    if (e && e->state == BLOCK_ACTIVE && now_mono < e->expires_mono)
+        return; /* frames already in flight when the block went in */
+    if (e) {
+        renewal = true;
+    } else {
+        e = block_insert(pl, key);
+        if (!e) {
+            XP_STAT_ADD(pl->st.c[XP_PC_BLOCK_SET_FULL], 1);
+            return;
+        }
+        e->reason = reason;
+    }
+    if (xp_xdp_prog__block(pl->prog, (const struct xp_pair_key *)key,
+                           now_mono + block_ns(pl))) {
+        XP_STAT_ADD(pl->st.c[XP_PC_BLOCK_ERRORS], 1);
+        block_remove(pl, e);
+        return;
+    }
+    if (e->state != BLOCK_ACTIVE)
+        e->xdp_packets = 0; /* a new map entry counts from zero */
+    e->state = BLOCK_ACTIVE;
+    e->expires_mono = now_mono + block_ns(pl);
+    if (renewal) {
+        XP_STAT_ADD(pl->st.c[XP_PC_BLOCK_RENEWALS], 1);
+    } else {
+        struct xp_event ev = {
+            .kind = XP_EVENT_BLOCK,
+            .reason = reason,
+            .key = *key,
+            .threshold_pps = reason == XP_VERDICT_DROP_DST ? pl->cfg->pol.t_f2_pps
+                                                          : pl->cfg->pol.t_f1_pps,
+            .t_ns = now_rt,
+        };
+
+        XP_STAT_ADD(pl->st.c[XP_PC_BLOCKS], 1);
+        emit(pl, &ev);
+    }
+}
+
+void xp_pipeline__tick(struct xp_pipeline *pl, uint64_t now_rt, uint64_t now_mono)
+{
+    if (!pl->prog || pl->n_blocked == 0)
+        return;
+    for (uint32_t i = 0; i < BLOCK_SLOTS; i++) {
+        struct block_entry *e = &pl->blocks[i];
+        uint64_t packets, bytes;
+
+        if (e->state == BLOCK_ACTIVE) {
+            if (xp_xdp_prog__block_read(pl->prog, (const struct xp_pair_key *)&e->key,
+                                        &packets, &bytes) == 0 &&
+                packets > e->xdp_packets) {
+                xp_policer__account(pl->pol, &e->key, packets - e->xdp_packets, now_rt);
+                XP_STAT_ADD(pl->st.c[XP_PC_XDP_ACCOUNTED], packets - e->xdp_packets);
+                e->xdp_packets = packets;
+            }
+            if (now_mono >= e->expires_mono) {
+                xp_xdp_prog__unblock(pl->prog, (const struct xp_pair_key *)&e->key);
+                e->state = BLOCK_LAPSED;
+                e->since_mono = now_mono;
+            }
+        } else if (e->state == BLOCK_LAPSED && now_mono - e->since_mono >= block_ns(pl)) {
+            struct xp_event ev = {
+                .kind = XP_EVENT_UNBLOCK,
+                .key = e->key,
+                .t_ns = now_rt,
+            };
+
+            emit(pl, &ev);
+            XP_STAT_ADD(pl->st.c[XP_PC_UNBLOCKS], 1);
+            block_remove(pl, e);
+            i--; /* a later entry may have shifted into this slot */
+        }
+    }
+    __atomic_store_n(&pl->st.blocked_now, pl->n_blocked, __ATOMIC_RELAXED);
+}
+
+static bool match_any(const struct xp_cidr *list, unsigned n, const uint8_t addr[16])
+{
+    for (unsigned i = 0; i < n; i++)
+        if (xp_cidr_match(&list[i], addr))
+            return true;
+    return false;
+}
+
+static void make_key(struct xp_pipeline *pl, const struct xp_parsed *pp, struct xp_policer_key *k)
+{
+    memcpy(k->unit, pp->src, 16);
+    memcpy(k->dst, pp->dst, 16);
+    if (pp->family == 6) {
+        unsigned bytes = pl->cfg->pol.v6_unit_prefix / 8;
+
+        memset(k->unit + bytes, 0, 16 - bytes);
+    }
+}
+
+void xp_pipeline__police(struct xp_pipeline *pl, const struct xp_pkt *pkts, unsigned n,
+                         uint8_t *drop, uint64_t now_rt, uint64_t now_mono)
+{
+    const struct xp_conf_policer *pc = &pl->cfg->pol;
+    uint64_t c[XP_PC_MAX] = { 0 };
+
+    for (unsigned i = 0; i < n; i++) {
+        struct xp_policer_event ev;
+        struct xp_policer_key key;
+        struct xp_parsed pp;
+        enum xp_verdict v;
+        int st;
+
+        drop[i] = 0;
+        st = xp_parse_frame(pkts[i].data, pkts[i].len, &pp);
+        if (st == XP_PARSE_NOT_IP) {
+            c[XP_PC_NOT_IP]++;
+            continue;
+        }
+        if (st != XP_PARSE_OK) {
+            XP_STAT_ADD(pl->st.malformed[st], 1);
+            if (pc->malformed == XP_MALFORMED_PASS) {
+                c[XP_PC_PASS_MALFORMED]++;
+            } else {
+                c[XP_PC_DROP_MALFORMED]++;
+                drop[i] = 1;
+            }
+            continue;
+        }
+        if (match_any(pc->allow_src, pc->n_allow_src, pp.src) ||
+            match_any(pc->allow_dst, pc->n_allow_dst, pp.dst)) {
+            c[XP_PC_ALLOWLISTED]++;
+            continue;
+        }
+        if (!match_any(pc->units, pc->n_units, pp.src)) {
+            c[XP_PC_UNPOLICED]++;
+            continue;
+        }
+        make_key(pl, &pp, &key);
+        c[XP_PC_POLICED]++;
+        v = xp_policer__packet(pl->pol, &key, now_rt, &ev);
+        if (ev.kind == XP_POLICER_EV_OVERLOAD) {
+            struct xp_event e = {
+                .kind = XP_EVENT_OVERLOAD,
+                .key = ev.key,
+                .rate_pps = ev.rate_pps,
+                .threshold_pps = ev.threshold_pps,
+                .t_ns = ev.t_ns,
+            };
+
+            emit(pl, &e);
+        }
+        switch (v) {
+        case XP_VERDICT_FORWARD:
+            c[XP_PC_FORWARD]++;
+            break;
+        case XP_VERDICT_DROP_UNIT:
+        case XP_VERDICT_DROP_DST:
+            c[v == XP_VERDICT_DROP_UNIT ? XP_PC_DROP_UNIT : XP_PC_DROP_DST]++;
+            drop[i] = 1;
+            block_pair(pl, &key, v, now_rt, now_mono);
+            break;
+        case XP_VERDICT_DROP_FULL:
+            c[XP_PC_DROP_TABLE_FULL]++;
+            drop[i] = 1;
+            break;
+        }
+    }
+    for (int k = 0; k < XP_PC_MAX; k++) {
+        if (c[k])
+            XP_STAT_ADD(pl->st.c[k], c[k]);
+    }
+}
+
+void xp_pipeline__stats(const struct xp_pipeline *pl, struct xp_pipeline_stats *out)
+{
+    for (int k = 0; k < XP_PC_MAX; k++)
+        out->c[k] = __atomic_load_n(&pl->st.c[k], __ATOMIC_RELAXED);
+    for (int k = 0; k < XP_PARSE_STATUS_MAX; k++)
+        out->malformed[k] = __atomic_load_n(&pl->st.malformed[k], __ATOMIC_RELAXED);
+    out->blocked_now = __atomic_load_n(&pl->st.blocked_now, __ATOMIC_RELAXED);
+}
+
+void xp_pipeline__policer_stats(const struct xp_pipeline *pl, struct xp_policer_stats *out)
+{
+    xp_policer__stats(pl->pol, out);
+}
+
+static void limits_from_config(const struct xp_conf_policer *pc, struct xp_policer_limits *lim)
+{
+    xp_policer_limits__init(lim);
+    lim->t_t1_ns = pc->t_t1_ms * 1000000ULL;
+    lim->t_t2_ns = pc->t_t2_ms * 1000000ULL;
+    lim->t_t3_ns = pc->t_t3_ms * 1000000ULL;
+    lim->t_t4_ns = pc->t_t4_ms * 1000000ULL;
+    lim->shrink_r = pc->r;
+    lim->t_f1_pps = pc->t_f1_pps;
+    lim->t_f2_pps = pc->t_f2_pps;
+    lim->full_policy = pc->table_full;
+}
+
+struct xp_pipeline *xp_pipeline__create(const struct xp_config *cfg, unsigned queue,
+                                        struct xp_dst_table *dst, struct xp_xdp_prog *prog)
+{
+    struct xp_policer_config pcfg = {
+        .capacity = cfg->pol.max_pairs,
+        .worker_id = queue,
+        .hash_seed = 0,
+    };
+    struct xp_pipeline *pl;
+    int err;
+
+    limits_from_config(&cfg->pol, &pcfg.limits);
+    if (xp_policer_limits__check(&pcfg.limits)) {
+        errno = EINVAL;
+        return NULL;
+    }
+    if (posix_memalign((void **)&pl, 64, sizeof(*pl)))
+        return NULL;
+    memset(pl, 0, sizeof(*pl));
+    pl->cfg = cfg;
+    pl->queue = queue;
+    pl->prog = prog;
+    pl->blocks = calloc(BLOCK_SLOTS, sizeof(*pl->blocks));
+    if (!pl->blocks) {
+        err = ENOMEM;
+        goto err_free;
+    }
+    pl->pol = xp_policer__create(&pcfg, dst);
+    if (!pl->pol) {
+        err = errno;
+        goto err_free;
+    }
+    return pl;
+
+err_free:
+    free(pl->blocks);
+    free(pl);
+    errno = err;
+    return NULL;
+}
+
+void xp_pipeline__destroy(struct xp_pipeline *pl)
+{
+    if (!pl)
+        return;
+    /* Blocks still in the map would outlive us: take them out. */
+    for (uint32_t i = 0; pl->prog && i < BLOCK_SLOTS; i++) {
+        if (pl->blocks[i].state == BLOCK_ACTIVE)
+            xp_xdp_prog__unblock(pl->prog, (const struct xp_pair_key *)&pl->blocks[i].key);
+    }
+    xp_policer__destroy(pl->pol);
+    pl->pol = NULL;
+    free(pl->blocks);
+    pl->blocks = NULL;
+    free(pl);
+}

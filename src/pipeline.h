@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The per-worker pipeline: classify and police frames from the access
+ * port (parse -> allowlist -> unit prefixes -> Algorithm 1), keep the
+ * kernel fast path in step with the verdicts, and queue events.
+ *
+ * Threading: one struct xp_pipeline per worker; everything but
+ * xp_pipeline__stats() and xp_pipeline__drain_events() runs on the
+ * worker. Events cross to the control thread through a single-producer
+ * single-consumer ring: the worker never blocks on it, a full ring is
+ * counted.
+ *
+ * The kernel fast path: a pair with a drop verdict is written into the
+ * XDP block map for block_ms. Every tick the worker reads what XDP dropped
+ * for each of its blocked pairs and accounts it to the policer (dropped
+ * packets still count). When a block ends, the pair's packets reach the
+ * worker again and Algorithm 1 decides: a unit still over its threshold is
+ * blocked again at its first packet, one that calmed down is forwarded.
+ */
+#ifndef XP_PIPELINE_H
+#define XP_PIPELINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "src/config.h"
+#include "src/io.h"
+#include "src/parse/parse.h"
+#include "src/policer/policer.h"
+
+struct xp_xdp_prog;
+
+enum xp_event_kind {
+    XP_EVENT_OVERLOAD = 0, /* a unit over T_F1 (once per pair per window) */
+    XP_EVENT_BLOCK,        /* a pair is dropped in XDP from now on */
+    XP_EVENT_UNBLOCK,      /* a pair's block ended and was not renewed */
+};
+
+struct xp_event {
+    enum xp_event_kind kind;
+    enum xp_verdict reason;   /* XP_EVENT_BLOCK: why */
+    struct xp_policer_key key;
+    uint64_t rate_pps;
+    uint64_t threshold_pps;
+    uint64_t t_ns;            /* CLOCK_REALTIME */
+    unsigned queue;
+};
+
+/* Append-only: names in xp_pipeline_counter_name(). */
+enum xp_pipe_counter {
+    XP_PC_POLICED = 0,     /* frames that went through Algorithm 1 */
+    XP_PC_FORWARD,         /* policed and forwarded */
+    XP_PC_DROP_UNIT,
+    XP_PC_DROP_DST,
+    XP_PC_DROP_TABLE_FULL,
+    XP_PC_DROP_MALFORMED,
+    XP_PC_PASS_MALFORMED,
+    XP_PC_NOT_IP,          /* forwarded untouched */
+    XP_PC_ALLOWLISTED,     /* forwarded without policing */
+    XP_PC_UNPOLICED,       /* source not in unit_prefixes: forwarded */
+    XP_PC_XDP_ACCOUNTED,   /* packets dropped in XDP and counted into their pair */
+    XP_PC_BLOCKS,          /* XDP blocks installed (new pairs) */
+    XP_PC_BLOCK_RENEWALS,  /* XDP blocks installed again for a pair just unblocked */
+    XP_PC_UNBLOCKS,
+    XP_PC_BLOCK_ERRORS,    /* block map full or failing: dropped in the worker instead */
+    XP_PC_BLOCK_SET_FULL,  /* worker's blocked-pair list full: dropped in the worker */
+    XP_PC_EVENTS_LOST,     /* event ring full */
+    XP_PC_MAX,
+};
+
+struct xp_pipeline_stats {
+    uint64_t c[XP_PC_MAX];
+    uint64_t malformed[XP_PARSE_STATUS_MAX];
+    uint64_t blocked_now;  /* pairs this worker holds in XDP */
+};
+
+struct xp_pipeline;
+
+/*
+ * Create the pipeline of worker `queue`. prog may be NULL (no kernel fast
+ * path: unit tests). cfg must outlive the pipeline. NULL with errno.
+ */
+struct xp_pipeline *xp_pipeline__create(const struct xp_config *cfg, unsigned queue,
+                                        struct xp_dst_table *dst, struct xp_xdp_prog *prog);
+void xp_pipeline__destroy(struct xp_pipeline *pl);
+
+/*
+ * Police n frames that arrived on the access port at times now_rt
+ * (CLOCK_REALTIME ns) / now_mono (CLOCK_MONOTONIC ns). Writes 1 into
+ * drop[i] for frames to drop, 0 for frames to forward.
+ */
+void xp_pipeline__police(struct xp_pipeline *pl, const struct xp_pkt *pkts, unsigned n,
+                         uint8_t *drop, uint64_t now_rt, uint64_t now_mono);
+
+/* Housekeeping (about every 100 ms): account XDP drops, end blocks. */
+void xp_pipeline__tick(struct xp_pipeline *pl, uint64_t now_rt, uint64_t now_mono);
+
+/* Control thread: take up to max events. */
+unsigned xp_pipeline__drain_events(struct xp_pipeline *pl, struct xp_event *out, unsigned max);
+
+/* Any thread. */
+void xp_pipeline__stats(const struct xp_pipeline *pl, struct xp_pipeline_stats *out);
+void xp_pipeline__policer_stats(const struct xp_pipeline *pl, struct xp_policer_stats *out);
+const char *xp_pipeline_counter_name(enum xp_pipe_counter c);
+
+#endif /* XP_PIPELINE_H */

@@ -1,0 +1,997 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The per-worker policer: Algorithm 1 over a bounded pair table.
+ *
+ * Layout. Pairs live in a fixed pool of 128-byte entries (two cache lines:
+ * the key and window on the first, list links on the second) addressed by
+ * 32-bit index, so links survive without pointers and the pool never moves.
+ * A separate index maps a key to its entry: 64-byte buckets of 7 (tag,
+ * index) slots, linear probing over at most XP_MAX_PROBE buckets, sized for
+ * a load of at most 1/2. A bucket's overflow count says how many entries
+ * probed past it, so a miss usually stops at the home bucket and deletions
+ * need no tombstones. A hit costs the bucket line plus the entry.
+ *
+ * Destination aggregate. Each pair caches the index of its destination in
+ * the shared xp_dst_table, whose slot for this worker holds the partial
+ * c_sum / ts1_min / ts2_max of this worker's pairs towards it. c_sum moves
+ * by the same deltas as each pair's c. ts1_min is the root of a pairing heap
+ * of the pairs ordered by ts1: a window that restarts or shrinks moves its
+ * ts1 later, so a sorted list would need a walk (quadratic for a botnet of
+ * many units towards one target); the heap makes every change O(log n)
+ * amortised and insertion O(1). ts2_max only grows on a packet; when the
+ * pair holding it leaves, it is recomputed from the slot's member list,
+ * which stops early as soon as it meets another pair with the same ts2.
+ *
+ * Full table. When no entry is free, a CLOCK hand samples the next
+ * XP_RECLAIM_SCAN entries of the pool: the first idle one (t - ts2 > T_T1)
+ * is reclaimed, else the policy decides; "evict oldest" takes the least
+ * recently used of the sample. An exact LRU list would cost two more cache
+ * misses on every packet (unlinking from the neighbours) to speed up only
+ * the rare full-table insertion.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+
+#include "policer_internal.h"
+
+#define XP_BUCKET_SLOTS 7
+#define XP_MAX_PROBE 8
+#define XP_RECLAIM_SCAN 32
+
+#define XP_PAIR_F_USED 0x1
+#define XP_PAIR_F_MARK 0x2
+#define XP_PAIR_F_WARNED 0x4
+#define XP_PAIR_F_DIRTY 0x8
+
+struct xp_bucket {
+    uint32_t tag[XP_BUCKET_SLOTS];
+    uint32_t idx[XP_BUCKET_SLOTS];
+    uint32_t overflow;
+    uint32_t pad;
+} __attribute__((aligned(XP_CACHE_LINE)));
+
+struct xp_pair {
+    /* first line: what every packet reads and writes */
+    struct xp_policer_key key;
+    uint64_t ts1;
+    uint64_t ts2;
+    uint64_t c;
+    uint32_t dst; /* index in the dst table, XP_NIL if it was full */
+    uint32_t flags;
+    /* second line */
+    uint64_t dc;
+    uint64_t hash;
+    uint32_t h_child, h_sib, h_prev; /* pairing heap; h_prev is parent or left sibling */
+    uint32_t m_next, m_prev;         /* members of the dst slot; m_next links the free list */
+    uint32_t d_next, d_prev;         /* dirty list */
+    uint32_t gen;
+} __attribute__((aligned(XP_CACHE_LINE)));
+
+_Static_assert(sizeof(struct xp_bucket) == 64, "bucket is one cache line");
+_Static_assert(sizeof(struct xp_pair) == 128, "pair is two cache lines");
+
+struct xp_policer_counters {
+    _Atomic uint64_t pairs_in_use;
+    _Atomic uint64_t packets;
+    _Atomic uint64_t accounted;
+    _Atomic uint64_t inserts;
+    _Atomic uint64_t restarts;
+    _Atomic uint64_t shrinks;
+    _Atomic uint64_t evict_idle;
+    _Atomic uint64_t evict_oldest;
+    _Atomic uint64_t refused_pass;
+    _Atomic uint64_t refused_drop;
+    _Atomic uint64_t warnings;
+    _Atomic uint64_t forward;
+    _Atomic uint64_t drop_unit;
+    _Atomic uint64_t drop_dst;
+    _Atomic uint64_t drop_full;
+    _Atomic uint64_t dst_full;
+    _Atomic uint64_t clock_backsteps;
+    _Atomic uint64_t installs;
+};
+
+struct xp_policer {
+    struct xp_policer_limits lim;
+    struct xp_pair *pairs;
+    struct xp_bucket *buckets;
+    struct xp_dst_slot *slots; /* this worker's slot array in the dst table */
+    struct xp_dst_table *dst;
+    uint64_t seed;
+    uint64_t t_last;
+    uint32_t capacity;
+    uint32_t bmask;
+    uint32_t free_head;
+    uint32_t dirty_head;
+    uint32_t dirty_tail;
+    uint32_t hand;
+    unsigned worker_id;
+    struct xp_policer_counters cnt __attribute__((aligned(XP_CACHE_LINE)));
+};
+
+#define XP_STAT_ADD(pol, name, v) XP_ATOMIC_ADD(&(pol)->cnt.name, (v))
+#define XP_STAT_INC(pol, name) XP_STAT_ADD(pol, name, 1)
+
+/* ---- limits ---- */
+
+void xp_policer_limits__init(struct xp_policer_limits *lim)
+{
+    memset(lim, 0, sizeof(*lim));
+    lim->t_t1_ns = XP_POLICER_DEF_T_T1_NS;
+    lim->t_t2_ns = XP_POLICER_DEF_T_T2_NS;
+    lim->t_t3_ns = XP_POLICER_DEF_T_T3_NS;
+    lim->t_t4_ns = XP_POLICER_DEF_T_T4_NS;
+    lim->shrink_r = XP_POLICER_DEF_SHRINK_R;
+    lim->t_f1_pps = XP_POLICER_DEF_T_F1_PPS;
+    lim->t_f2_pps = XP_POLICER_DEF_T_F2_PPS;
+    lim->full_policy = XP_FULL_EVICT_OLDEST;
+}
+
+int xp_policer_limits__check(const struct xp_policer_limits *lim)
+{
+    uint64_t warm;
+
+    if (!lim || lim->shrink_r == 0 || lim->t_f1_pps == 0 || lim->t_f2_pps == 0)
+        return -EINVAL;
+    if (lim->full_policy != XP_FULL_EVICT_OLDEST && lim->full_policy != XP_FULL_REFUSE_PASS &&
+        lim->full_policy != XP_FULL_REFUSE_DROP)
+        return -EINVAL;
+    warm = lim->t_t2_ns > lim->t_t3_ns ? lim->t_t2_ns : lim->t_t3_ns;
+    if (lim->shrink_r > 1 && lim->t_t4_ns / lim->shrink_r <= warm)
+        return -EINVAL;
+    return 0;
+}
+
+/* ---- keys ---- */
+
+int xp_policer_key__build(struct xp_policer_key *key, int family, const void *src,
+                          const void *dst, unsigned v6_prefix_len)
+{
+    static const uint8_t v4_mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+    if (family == AF_INET) {
+        memcpy(key->unit, v4_mapped, 12);
+        memcpy(key->unit + 12, src, 4);
+        memcpy(key->dst, v4_mapped, 12);
+        memcpy(key->dst + 12, dst, 4);
+        return 0;
+    }
+    if (family != AF_INET6 || v6_prefix_len > 128)
+        return -EINVAL;
+    memcpy(key->unit, src, 16);
+    memcpy(key->dst, dst, 16);
+    for (unsigned i = 0; i < 16; i++) {
+        unsigned bits = i * 8;
+
+        if (bits >= v6_prefix_len)
+            key->unit[i] = 0;
+        else if (v6_prefix_len - bits < 8)
+            key->unit[i] &= (uint8_t)(0xff00U >> (v6_prefix_len - bits));
+    }
+    return 0;
+}
+
+static inline uint64_t xp_pair_hash(uint64_t seed, const struct xp_policer_key *key)
+{
+    uint64_t w[4];
+
+    memcpy(w, key, sizeof(w));
+    /* two independent chains halve the multiply latency on the packet path */
+    return xp_policer_final(xp_policer_mix(xp_policer_mix(seed, w[0]), w[1]) ^
+                            xp_policer_mix(xp_policer_mix(~seed, w[2]), w[3]));
+}
+
+static inline bool xp_key_eq(const struct xp_policer_key *a, const struct xp_policer_key *b)
+{
+    uint64_t x[4], y[4];
+
+    memcpy(x, a, sizeof(x));
+    memcpy(y, b, sizeof(y));
+    return ((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) | (x[3] ^ y[3])) == 0;
+}
+
+static inline uint64_t xp_span(uint64_t later, uint64_t earlier)
+{
+    return later > earlier ? later - earlier : 0;
+}
+
+/* rate > threshold, i.e. c / (span ns) > pps, without floating point */
+static inline bool xp_over_rate(uint64_t c, uint64_t span, uint64_t pps)
+{
+    return (unsigned __int128)c * XP_NSEC_PER_SEC > (unsigned __int128)pps * span;
+}
+
+/* ---- index ---- */
+
+static uint32_t xp_index__find(const struct xp_policer *pol, const struct xp_policer_key *key,
+                               uint64_t h)
+{
+    uint32_t b = (uint32_t)h & pol->bmask;
+    uint32_t tag = (uint32_t)(h >> 32);
+
+    for (unsigned i = 0; i < XP_MAX_PROBE; i++) {
+        const struct xp_bucket *bk = &pol->buckets[(b + i) & pol->bmask];
+
+        for (unsigned s = 0; s < XP_BUCKET_SLOTS; s++) {
+            uint32_t idx = bk->idx[s];
+
+            if (idx != XP_NIL && bk->tag[s] == tag && xp_key_eq(&pol->pairs[idx].key, key))
+                return idx;
+        }
+        if (bk->overflow == 0)
+            break;
+    }
+    return XP_NIL;
+}
+
+static int xp_index__insert(struct xp_policer *pol, uint64_t h, uint32_t idx)
+{
+    uint32_t b = (uint32_t)h & pol->bmask;
+
+    for (unsigned i = 0; i < XP_MAX_PROBE; i++) {
+        struct xp_bucket *bk = &pol->buckets[(b + i) & pol->bmask];
+
+        for (unsigned s = 0; s < XP_BUCKET_SLOTS; s++) {
+            if (bk->idx[s] != XP_NIL)
+                continue;
+            bk->idx[s] = idx;
+            bk->tag[s] = (uint32_t)(h >> 32);
+            for (unsigned j = 0; j < i; j++)
+                pol->buckets[(b + j) & pol->bmask].overflow++;
+            return 0;
+        }
+    }
+    return -ENOSPC;
+}
+
+static void xp_index__remove(struct xp_policer *pol, uint64_t h, uint32_t idx)
+{
+    uint32_t b = (uint32_t)h & pol->bmask;
+
+    for (unsigned i = 0; i < XP_MAX_PROBE; i++) {
+        struct xp_bucket *bk = &pol->buckets[(b + i) & pol->bmask];
+
+        for (unsigned s = 0; s < XP_BUCKET_SLOTS; s++) {
+            if (bk->idx[s] != idx)
+                continue;
+            bk->idx[s] = XP_NIL;
+            for (unsigned j = 0; j < i; j++)
+                pol->buckets[(b + j) & pol->bmask].overflow--;
+            return;
+        }
+    }
+}
+
+/* ---- pairing heap of one dst slot, ordered by ts1 ---- */
+
+static uint32_t xp_heap__meld(struct xp_pair *P, uint32_t a, uint32_t b)
+{
+    uint32_t t;
+
+    if (a == XP_NIL)
+        return b;
+    if (b == XP_NIL)
+        return a;
+    if (P[b].ts1 < P[a].ts1) {
+        t = a;
+        a = b;
+        b = t;
+    }
+    P[b].h_sib = P[a].h_child;
+    if (P[a].h_child != XP_NIL)
+        P[P[a].h_child].h_prev = b;
+    P[b].h_prev = a;
+    P[a].h_child = b;
+    return a;
+}
+
+/* Two-pass pairing of a sibling list: meld pairs left to right, then fold right to left. */
+static uint32_t xp_heap__merge_pairs(struct xp_pair *P, uint32_t first)
+{
+    uint32_t stack = XP_NIL, a = first, root;
+
+    while (a != XP_NIL) {
+        uint32_t b = P[a].h_sib;
+        uint32_t next = b != XP_NIL ? P[b].h_sib : XP_NIL;
+
+        P[a].h_sib = P[a].h_prev = XP_NIL;
+        if (b != XP_NIL) {
+            P[b].h_sib = P[b].h_prev = XP_NIL;
+            a = xp_heap__meld(P, a, b);
+        }
+        P[a].h_sib = stack;
+        stack = a;
+        a = next;
+    }
+    if (stack == XP_NIL)
+        return XP_NIL;
+    root = stack;
+    stack = P[root].h_sib;
+    P[root].h_sib = XP_NIL;
+    while (stack != XP_NIL) {
+        uint32_t next = P[stack].h_sib;
+
+        P[stack].h_sib = XP_NIL;
+        root = xp_heap__meld(P, root, stack);
+        stack = next;
+    }
+    return root;
+}
+
+static void xp_heap__insert(struct xp_pair *P, struct xp_dst_slot *s, uint32_t x)
+{
+    P[x].h_child = P[x].h_sib = P[x].h_prev = XP_NIL;
+    s->heap_root = xp_heap__meld(P, s->heap_root, x);
+}
+
+static void xp_heap__remove(struct xp_pair *P, struct xp_dst_slot *s, uint32_t x)
+{
+    if (s->heap_root == x) {
+        s->heap_root = xp_heap__merge_pairs(P, P[x].h_child);
+    } else {
+        uint32_t prev = P[x].h_prev, sub;
+
+        if (P[prev].h_child == x)
+            P[prev].h_child = P[x].h_sib;
+        else
+            P[prev].h_sib = P[x].h_sib;
+        if (P[x].h_sib != XP_NIL)
+            P[P[x].h_sib].h_prev = prev;
+        sub = xp_heap__merge_pairs(P, P[x].h_child);
+        s->heap_root = xp_heap__meld(P, s->heap_root, sub);
+    }
+    P[x].h_child = P[x].h_sib = P[x].h_prev = XP_NIL;
+}
+
+static inline void xp_slot__publish_ts1(const struct xp_pair *P, struct xp_dst_slot *s)
+{
+    XP_ATOMIC_SET(&s->ts1_min, s->heap_root == XP_NIL ? UINT64_MAX : P[s->heap_root].ts1);
+}
+
+/* ---- pair <-> destination aggregate ---- */
+
+static inline struct xp_dst_slot *xp_pair__slot(struct xp_policer *pol, const struct xp_pair *p)
+{
+    return p->dst == XP_NIL ? NULL : &pol->slots[p->dst];
+}
+
+static void xp_pair__attach(struct xp_policer *pol, uint32_t idx)
+{
+    struct xp_pair *P = pol->pairs, *p = &P[idx];
+    struct xp_dst_slot *s = xp_pair__slot(pol, p);
+
+    if (!s)
+        return;
+    xp_heap__insert(P, s, idx);
+    p->m_prev = XP_NIL;
+    p->m_next = s->members;
+    if (s->members != XP_NIL)
+        P[s->members].m_prev = idx;
+    s->members = idx;
+    XP_ATOMIC_ADD(&s->c_sum, p->c);
+    if (p->ts2 > XP_ATOMIC_GET(&s->ts2_max))
+        XP_ATOMIC_SET(&s->ts2_max, p->ts2);
+    xp_slot__publish_ts1(P, s);
+}
+
+/* The pair holding ts2_max left or moved back: find the new maximum. */
+static void xp_slot__recompute_ts2(const struct xp_pair *P, struct xp_dst_slot *s,
+                                   uint64_t old_max)
+{
+    uint64_t m = 0;
+
+    for (uint32_t i = s->members; i != XP_NIL; i = P[i].m_next) {
+        if (P[i].ts2 > m)
+            m = P[i].ts2;
+        if (m >= old_max)
+            break;
+    }
+    XP_ATOMIC_SET(&s->ts2_max, m);
+}
+
+static void xp_pair__detach(struct xp_policer *pol, uint32_t idx)
+{
+    struct xp_pair *P = pol->pairs, *p = &P[idx];
+    struct xp_dst_slot *s = xp_pair__slot(pol, p);
+
+    if (!s)
+        return;
+    xp_heap__remove(P, s, idx);
+    if (p->m_prev != XP_NIL)
+        P[p->m_prev].m_next = p->m_next;
+    else
+        s->members = p->m_next;
+    if (p->m_next != XP_NIL)
+        P[p->m_next].m_prev = p->m_prev;
+    p->m_next = p->m_prev = XP_NIL;
+    if (s->members == XP_NIL) {
+        /* an empty slot must not contribute at all */
+        XP_ATOMIC_SET(&s->c_sum, 0);
+        XP_ATOMIC_SET(&s->ts2_max, 0);
+    } else {
+        XP_ATOMIC_SET(&s->c_sum, XP_ATOMIC_GET(&s->c_sum) - p->c);
+        if (p->ts2 >= XP_ATOMIC_GET(&s->ts2_max))
+            xp_slot__recompute_ts2(P, s, p->ts2);
+    }
+    xp_slot__publish_ts1(P, s);
+}
+
+static void xp_pair__set_ts1(struct xp_policer *pol, uint32_t idx, uint64_t ts1)
+{
+    struct xp_pair *P = pol->pairs;
+    struct xp_dst_slot *s = xp_pair__slot(pol, &P[idx]);
+
+    if (P[idx].ts1 == ts1)
+        return;
+    if (!s) {
+        P[idx].ts1 = ts1;
+        return;
+    }
+    xp_heap__remove(P, s, idx);
+    P[idx].ts1 = ts1;
+    xp_heap__insert(P, s, idx);
+    xp_slot__publish_ts1(P, s);
+}
+
+static void xp_pair__set_c(struct xp_policer *pol, uint32_t idx, uint64_t c)
+{
+    struct xp_pair *p = &pol->pairs[idx];
+    struct xp_dst_slot *s = xp_pair__slot(pol, p);
+
+    if (s)
+        XP_ATOMIC_SET(&s->c_sum, XP_ATOMIC_GET(&s->c_sum) - p->c + c);
+    p->c = c;
+}
+
+static void xp_pair__set_ts2(struct xp_policer *pol, uint32_t idx, uint64_t ts2)
+{
+    struct xp_pair *p = &pol->pairs[idx];
+    struct xp_dst_slot *s = xp_pair__slot(pol, p);
+    uint64_t old = p->ts2, max;
+
+    p->ts2 = ts2;
+    if (!s)
+        return;
+    max = XP_ATOMIC_GET(&s->ts2_max);
+    if (ts2 > max)
+        XP_ATOMIC_SET(&s->ts2_max, ts2);
+    else if (ts2 < old && old >= max)
+        xp_slot__recompute_ts2(pol->pairs, s, old);
+}
+
+/* ---- dirty list ---- */
+
+static void xp_dirty__add(struct xp_policer *pol, uint32_t idx)
+{
+    struct xp_pair *P = pol->pairs;
+
+    if (P[idx].flags & XP_PAIR_F_DIRTY)
+        return;
+    P[idx].flags |= XP_PAIR_F_DIRTY;
+    P[idx].d_next = XP_NIL;
+    P[idx].d_prev = pol->dirty_tail;
+    if (pol->dirty_tail != XP_NIL)
+        P[pol->dirty_tail].d_next = idx;
+    else
+        pol->dirty_head = idx;
+    pol->dirty_tail = idx;
+}
+
+static void xp_dirty__remove(struct xp_policer *pol, uint32_t idx)
+{
+    struct xp_pair *P = pol->pairs;
+
+    if (!(P[idx].flags & XP_PAIR_F_DIRTY))
+        return;
+    P[idx].flags &= ~XP_PAIR_F_DIRTY;
+    if (P[idx].d_prev != XP_NIL)
+        P[P[idx].d_prev].d_next = P[idx].d_next;
+    else
+        pol->dirty_head = P[idx].d_next;
+    if (P[idx].d_next != XP_NIL)
+        P[P[idx].d_next].d_prev = P[idx].d_prev;
+    else
+        pol->dirty_tail = P[idx].d_prev;
+    P[idx].d_next = P[idx].d_prev = XP_NIL;
+}
+
+/* ---- allocation, eviction ---- */
+
+static void xp_pair__evict(struct xp_policer *pol, uint32_t idx)
+{
+    struct xp_pair *p = &pol->pairs[idx];
+
+    xp_index__remove(pol, p->hash, idx);
+    xp_pair__detach(pol, idx);
+    xp_dirty__remove(pol, idx);
+    p->flags = 0;
+    p->m_next = pol->free_head;
+    pol->free_head = idx;
+    XP_ATOMIC_SET(&pol->cnt.pairs_in_use, XP_ATOMIC_GET(&pol->cnt.pairs_in_use) - 1);
+}
+
+static inline bool xp_pair__idle(const struct xp_policer *pol, const struct xp_pair *p,
+                                 uint64_t t)
+{
+    return xp_span(t, p->ts2) > pol->lim.t_t1_ns;
+}
+
+/*
+ * Free one entry among cand[]: an idle one if any, else what the policy
+ * says. Returns 0, or the refusal verdict's error (-ENOSPC) with *verdict set.
+ */
+static int xp_policer__reclaim(struct xp_policer *pol, const uint32_t *cand, unsigned n,
+                               uint64_t t, enum xp_verdict *verdict)
+{
+    uint32_t oldest = XP_NIL;
+
+    for (unsigned i = 0; i < n; i++) {
+        const struct xp_pair *p = &pol->pairs[cand[i]];
+
+        if (xp_pair__idle(pol, p, t)) {
+            xp_pair__evict(pol, cand[i]);
+            XP_STAT_INC(pol, evict_idle);
+            return 0;
+        }
+        if (oldest == XP_NIL || p->ts2 < pol->pairs[oldest].ts2)
+            oldest = cand[i];
+    }
+    switch (pol->lim.full_policy) {
+    case XP_FULL_EVICT_OLDEST:
+        if (oldest == XP_NIL)
+            break;
+        xp_pair__evict(pol, oldest);
+        XP_STAT_INC(pol, evict_oldest);
+        return 0;
+    case XP_FULL_REFUSE_PASS:
+        XP_STAT_INC(pol, refused_pass);
+        *verdict = XP_VERDICT_FORWARD;
+        return -ENOSPC;
+    case XP_FULL_REFUSE_DROP:
+        XP_STAT_INC(pol, refused_drop);
+        *verdict = XP_VERDICT_DROP_FULL;
+        return -ENOSPC;
+    }
+    *verdict = XP_VERDICT_FORWARD;
+    return -ENOSPC;
+}
+
+/* The pool is full: sample the next entries after the CLOCK hand. */
+static int xp_policer__reclaim_pool(struct xp_policer *pol, uint64_t t, enum xp_verdict *v)
+{
+    uint32_t cand[XP_RECLAIM_SCAN];
+    unsigned n = pol->capacity < XP_RECLAIM_SCAN ? pol->capacity : XP_RECLAIM_SCAN;
+
+    for (unsigned i = 0; i < n; i++) {
+        cand[i] = pol->hand;
+        pol->hand = pol->hand + 1 == pol->capacity ? 0 : pol->hand + 1;
+    }
+    return xp_policer__reclaim(pol, cand, n, t, v);
+}
+
+/* The probe neighbourhood of h is full (rare at load <= 1/2): free a slot in it. */
+static int xp_policer__reclaim_near(struct xp_policer *pol, uint64_t h, uint64_t t,
+                                    enum xp_verdict *v)
+{
+    uint32_t cand[XP_MAX_PROBE * XP_BUCKET_SLOTS];
+    uint32_t b = (uint32_t)h & pol->bmask;
+    unsigned n = 0;
+
+    for (unsigned i = 0; i < XP_MAX_PROBE; i++)
+        for (unsigned s = 0; s < XP_BUCKET_SLOTS; s++)
+            cand[n++] = pol->buckets[(b + i) & pol->bmask].idx[s];
+    return xp_policer__reclaim(pol, cand, n, t, v);
+}
+
+/* Create the pair with ts1 = ts2 = t, c = dc = 0; XP_NIL if refused (*v says what to do). */
+static uint32_t xp_pair__new(struct xp_policer *pol, const struct xp_policer_key *key,
+                             uint64_t h, uint64_t t, enum xp_verdict *v)
+{
+    struct xp_pair *p;
+    uint32_t idx;
+
+    if (pol->free_head == XP_NIL && xp_policer__reclaim_pool(pol, t, v) < 0)
+        return XP_NIL;
+    idx = pol->free_head;
+    pol->free_head = pol->pairs[idx].m_next;
+    if (xp_index__insert(pol, h, idx) < 0) {
+        if (xp_policer__reclaim_near(pol, h, t, v) < 0 || xp_index__insert(pol, h, idx) < 0) {
+            pol->pairs[idx].m_next = pol->free_head;
+            pol->free_head = idx;
+            return XP_NIL;
+        }
+    }
+    p = &pol->pairs[idx];
+    p->key = *key;
+    p->hash = h;
+    p->ts1 = p->ts2 = t;
+    p->c = p->dc = 0;
+    p->flags = XP_PAIR_F_USED;
+    p->gen = 0;
+    p->d_next = p->d_prev = XP_NIL;
+    p->dst = xp_dst_table__get(pol->dst, key->dst);
+    if (p->dst == XP_NIL)
+        XP_STAT_INC(pol, dst_full);
+    xp_pair__attach(pol, idx);
+    XP_STAT_INC(pol, inserts);
+    XP_ATOMIC_SET(&pol->cnt.pairs_in_use, XP_ATOMIC_GET(&pol->cnt.pairs_in_use) + 1);
+    return idx;
+}
+
+/* ---- Algorithm 1 ---- */
+
+static inline uint64_t xp_policer__clock(struct xp_policer *pol, uint64_t t)
+{
+    /* a per-worker monotone clock keeps t - ts2 meaningful if the wall clock steps back */
+    if (t < pol->t_last) {
+        XP_STAT_INC(pol, clock_backsteps);
+        return pol->t_last;
+    }
+    pol->t_last = t;
+    return t;
+}
+
+/* Find or create the pair and count n packets at t (lines 1-9). */
+static uint32_t xp_policer__count(struct xp_policer *pol, const struct xp_policer_key *key,
+                                  uint64_t n, uint64_t t, enum xp_verdict *v)
+{
+    uint64_t h = xp_pair_hash(pol->seed, key);
+    uint32_t idx = xp_index__find(pol, key, h);
+    struct xp_pair *p;
+    struct xp_dst_slot *s;
+
+    if (idx == XP_NIL) {
+        idx = xp_pair__new(pol, key, h, t, v);
+        if (idx == XP_NIL)
+            return XP_NIL;
+    } else if (xp_pair__idle(pol, &pol->pairs[idx], t)) {
+        p = &pol->pairs[idx];
+        xp_pair__set_c(pol, idx, 0);
+        p->dc = 0;
+        p->flags = (p->flags | XP_PAIR_F_MARK) & ~XP_PAIR_F_WARNED;
+        p->gen++;
+        xp_pair__set_ts1(pol, idx, t);
+        XP_STAT_INC(pol, restarts);
+    }
+    p = &pol->pairs[idx];
+    s = xp_pair__slot(pol, p);
+    p->c += n;
+    p->dc += n;
+    /* ts2 never moves back: a sync may have installed a later ts2 from another proxy */
+    if (t > p->ts2)
+        p->ts2 = t;
+    if (s) {
+        XP_ATOMIC_ADD(&s->c_sum, n);
+        if (p->ts2 > XP_ATOMIC_GET(&s->ts2_max))
+            XP_ATOMIC_SET(&s->ts2_max, p->ts2);
+    }
+    xp_dirty__add(pol, idx);
+    return idx;
+}
+
+/*
+ * Shrink after the verdict: the packet that crosses T_T4 is judged on the
+ * full window, and limits__check() guarantees the shrunk window stays longer
+ * than T_T2 and T_T3, so the tests stay armed for the next packets.
+ */
+static void xp_policer__maybe_shrink(struct xp_policer *pol, uint32_t idx)
+{
+    struct xp_pair *p = &pol->pairs[idx];
+    uint32_t r = pol->lim.shrink_r;
+    uint64_t span;
+
+    if (r <= 1)
+        return;
+    span = xp_span(p->ts2, p->ts1);
+    if (span <= pol->lim.t_t4_ns)
+        return;
+    xp_pair__set_c(pol, idx, p->c / r);
+    xp_pair__set_ts1(pol, idx, p->ts2 - span / r);
+    XP_STAT_INC(pol, shrinks);
+}
+
+enum xp_verdict xp_policer__packet(struct xp_policer *pol, const struct xp_policer_key *key,
+                                   uint64_t t, struct xp_policer_event *ev)
+{
+    enum xp_verdict v = XP_VERDICT_FORWARD;
+    struct xp_pair *p;
+    uint64_t span;
+    uint32_t idx;
+
+    if (ev)
+        ev->kind = XP_POLICER_EV_NONE;
+    XP_STAT_INC(pol, packets);
+    t = xp_policer__clock(pol, t);
+    idx = xp_policer__count(pol, key, 1, t, &v);
+    if (idx == XP_NIL)
+        goto out;
+    p = &pol->pairs[idx];
+
+    /* unit test (massive attack) */
+    span = xp_span(p->ts2, p->ts1);
+    if (span > pol->lim.t_t2_ns && xp_over_rate(p->c, span, pol->lim.t_f1_pps)) {
+        v = XP_VERDICT_DROP_UNIT;
+        if (!(p->flags & XP_PAIR_F_WARNED)) {
+            p->flags |= XP_PAIR_F_WARNED;
+            XP_STAT_INC(pol, warnings);
+            if (ev) {
+                ev->kind = XP_POLICER_EV_OVERLOAD;
+                ev->key = *key;
+                ev->rate_pps = (uint64_t)((unsigned __int128)p->c * XP_NSEC_PER_SEC / span);
+                ev->threshold_pps = pol->lim.t_f1_pps;
+                ev->t_ns = t;
+            }
+        }
+        goto shrink;
+    }
+
+    /* destination test (low-rate attack), over every worker's share */
+    if (p->dst != XP_NIL) {
+        struct xp_dst_aggregate agg;
+
+        xp_dst_table__aggregate(pol->dst, p->dst, &agg);
+        span = xp_span(agg.ts2, agg.ts1);
+        if (span > pol->lim.t_t3_ns && xp_over_rate(agg.c, span, pol->lim.t_f2_pps))
+            v = XP_VERDICT_DROP_DST;
+    }
+shrink:
+    xp_policer__maybe_shrink(pol, idx);
+out:
+    switch (v) {
+    case XP_VERDICT_FORWARD:
+        XP_STAT_INC(pol, forward);
+        break;
+    case XP_VERDICT_DROP_UNIT:
+        XP_STAT_INC(pol, drop_unit);
+        break;
+    case XP_VERDICT_DROP_DST:
+        XP_STAT_INC(pol, drop_dst);
+        break;
+    case XP_VERDICT_DROP_FULL:
+        XP_STAT_INC(pol, drop_full);
+        break;
+    }
+    return v;
+}
+
+int xp_policer__account(struct xp_policer *pol, const struct xp_policer_key *key, uint64_t n,
+                        uint64_t t)
+{
+    enum xp_verdict v;
+    uint32_t idx;
+
+    if (n == 0)
+        return -EINVAL;
+    XP_STAT_ADD(pol, accounted, n);
+    t = xp_policer__clock(pol, t);
+    idx = xp_policer__count(pol, key, n, t, &v);
+    if (idx == XP_NIL)
+        return -ENOSPC;
+    xp_policer__maybe_shrink(pol, idx);
+    return 0;
+}
+
+/* ---- state access, sync ---- */
+
+static void xp_pair__state(const struct xp_pair *p, struct xp_pair_state *out)
+{
+    out->ts1 = p->ts1;
+    out->ts2 = p->ts2;
+    out->c = p->c;
+    out->dc = p->dc;
+    out->mark = p->flags & XP_PAIR_F_MARK;
+    out->gen = p->gen;
+}
+
+int xp_policer__lookup(const struct xp_policer *pol, const struct xp_policer_key *key,
+                       struct xp_pair_state *out)
+{
+    uint32_t idx = xp_index__find(pol, key, xp_pair_hash(pol->seed, key));
+
+    if (idx == XP_NIL)
+        return -ENOENT;
+    xp_pair__state(&pol->pairs[idx], out);
+    return 0;
+}
+
+unsigned xp_policer__collect_dirty(struct xp_policer *pol, struct xp_pair_record *out,
+                                   unsigned max)
+{
+    unsigned n = 0;
+
+    while (n < max && pol->dirty_head != XP_NIL) {
+        uint32_t idx = pol->dirty_head;
+
+        out[n].key = pol->pairs[idx].key;
+        xp_pair__state(&pol->pairs[idx], &out[n].st);
+        xp_dirty__remove(pol, idx);
+        n++;
+    }
+    return n;
+}
+
+int xp_policer__install(struct xp_policer *pol, const struct xp_policer_key *key,
+                        const struct xp_pair_state *sent, const struct xp_pair_state *fresh)
+{
+    uint64_t h, delta;
+    enum xp_verdict v;
+    struct xp_pair *p;
+    uint32_t idx;
+
+    if (!key || !fresh || fresh->ts2 < fresh->ts1)
+        return -EINVAL;
+    h = xp_pair_hash(pol->seed, key);
+    idx = xp_index__find(pol, key, h);
+    if (idx == XP_NIL) {
+        /* created at fresh->ts2 so that the values below only move ts1 and c */
+        idx = xp_pair__new(pol, key, h, fresh->ts2, &v);
+        if (idx == XP_NIL)
+            return -ENOSPC;
+        delta = 0;
+    } else if (sent && pol->pairs[idx].gen != sent->gen) {
+        /* the window restarted here while the request was in flight: it is newer */
+        XP_STAT_INC(pol, installs);
+        return 0;
+    } else {
+        uint64_t before = sent ? sent->dc : 0;
+
+        delta = xp_span(pol->pairs[idx].dc, before);
+        if (pol->pairs[idx].dc == before)
+            delta = 0;
+    }
+    p = &pol->pairs[idx];
+    xp_pair__set_ts1(pol, idx, fresh->ts1);
+    xp_pair__set_ts2(pol, idx, fresh->ts2 > p->ts2 ? fresh->ts2 : p->ts2);
+    xp_pair__set_c(pol, idx, fresh->c + delta);
+    p->dc = fresh->dc + delta;
+    if (fresh->mark)
+        p->flags |= XP_PAIR_F_MARK;
+    else
+        p->flags &= ~XP_PAIR_F_MARK;
+    XP_STAT_INC(pol, installs);
+    return 0;
+}
+
+/* ---- lifecycle ---- */
+
+static uint32_t xp_pow2_at_least(uint64_t v)
+{
+    uint64_t p = 1;
+
+    while (p < v)
+        p <<= 1;
+    return (uint32_t)p;
+}
+
+struct xp_policer *xp_policer__create(const struct xp_policer_config *cfg,
+                                      struct xp_dst_table *dst)
+{
+    struct xp_policer *pol;
+    uint32_t nb;
+    int err;
+
+    if (!cfg || !dst || cfg->capacity == 0 || cfg->capacity > (1U << 28) ||
+        xp_policer_limits__check(&cfg->limits) < 0) {
+        errno = EINVAL;
+        return NULL;
+    }
+    pol = aligned_alloc(XP_CACHE_LINE, sizeof(*pol));
+    if (!pol) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    memset(pol, 0, sizeof(*pol));
+    err = xp_dst_table__claim(dst, cfg->worker_id);
+    if (err < 0)
+        goto err_free_pol;
+    pol->lim = cfg->limits;
+    pol->dst = dst;
+    pol->worker_id = cfg->worker_id;
+    pol->slots = dst->slots[cfg->worker_id];
+    pol->capacity = cfg->capacity;
+    pol->seed = cfg->hash_seed;
+    if (!pol->seed && getrandom(&pol->seed, sizeof(pol->seed), 0) != sizeof(pol->seed))
+        pol->seed = 0x2545f4914f6cdd1dULL ^ (uint64_t)(uintptr_t)pol;
+
+    /* at most half of the index slots in use */
+    nb = xp_pow2_at_least(((uint64_t)cfg->capacity * 2 + XP_BUCKET_SLOTS - 1) / XP_BUCKET_SLOTS);
+    if (nb < XP_MAX_PROBE)
+        nb = XP_MAX_PROBE;
+    pol->bmask = nb - 1;
+    pol->buckets = xp_policer_alloc_big((size_t)nb * sizeof(struct xp_bucket));
+    if (!pol->buckets) {
+        err = -ENOMEM;
+        goto err_release;
+    }
+    for (uint32_t i = 0; i < nb; i++) {
+        memset(pol->buckets[i].idx, 0xff, sizeof(pol->buckets[i].idx));
+        memset(pol->buckets[i].tag, 0, sizeof(pol->buckets[i].tag));
+        pol->buckets[i].overflow = 0;
+    }
+    pol->pairs = xp_policer_alloc_big((size_t)cfg->capacity * sizeof(struct xp_pair));
+    if (!pol->pairs) {
+        err = -ENOMEM;
+        goto err_free_buckets;
+    }
+    memset(pol->pairs, 0, (size_t)cfg->capacity * sizeof(struct xp_pair));
+    for (uint32_t i = 0; i < cfg->capacity; i++)
+        pol->pairs[i].m_next = i + 1 < cfg->capacity ? i + 1 : XP_NIL;
+    pol->free_head = 0;
+    pol->dirty_head = pol->dirty_tail = XP_NIL;
+    pol->hand = 0;
+    return pol;
+
+err_free_buckets:
+    free(pol->buckets);
+    pol->buckets = NULL;
+err_release:
+    xp_dst_table__release(dst, cfg->worker_id);
+err_free_pol:
+    free(pol);
+    errno = -err;
+    return NULL;
+}
+
+void xp_policer__destroy(struct xp_policer *pol)
+{
+    if (!pol)
+        return;
+    if (pol->pairs) {
+        /* take this worker's counts out of the shared aggregate */
+        for (uint32_t i = 0; i < pol->capacity; i++)
+            if (pol->pairs[i].flags & XP_PAIR_F_USED)
+                xp_pair__detach(pol, i);
+    }
+    xp_dst_table__release(pol->dst, pol->worker_id);
+    free(pol->pairs);
+    pol->pairs = NULL;
+    free(pol->buckets);
+    pol->buckets = NULL;
+    free(pol);
+}
+
+int xp_policer__set_limits(struct xp_policer *pol, const struct xp_policer_limits *lim)
+{
+    int err = xp_policer_limits__check(lim);
+
+    if (err < 0)
+        return err;
+    pol->lim = *lim;
+    return 0;
+}
+
+void xp_policer__stats(const struct xp_policer *pol, struct xp_policer_stats *out)
+{
+    const struct xp_policer_counters *c = &pol->cnt;
+
+    out->pairs_in_use = XP_ATOMIC_GET(&c->pairs_in_use);
+    out->capacity = pol->capacity;
+    out->packets = XP_ATOMIC_GET(&c->packets);
+    out->accounted = XP_ATOMIC_GET(&c->accounted);
+    out->inserts = XP_ATOMIC_GET(&c->inserts);
+    out->restarts = XP_ATOMIC_GET(&c->restarts);
+    out->shrinks = XP_ATOMIC_GET(&c->shrinks);
+    out->evict_idle = XP_ATOMIC_GET(&c->evict_idle);
+    out->evict_oldest = XP_ATOMIC_GET(&c->evict_oldest);
+    out->refused_pass = XP_ATOMIC_GET(&c->refused_pass);
+    out->refused_drop = XP_ATOMIC_GET(&c->refused_drop);
+    out->warnings = XP_ATOMIC_GET(&c->warnings);
+    out->forward = XP_ATOMIC_GET(&c->forward);
+    out->drop_unit = XP_ATOMIC_GET(&c->drop_unit);
+    out->drop_dst = XP_ATOMIC_GET(&c->drop_dst);
+    out->drop_full = XP_ATOMIC_GET(&c->drop_full);
+    out->dst_full = XP_ATOMIC_GET(&c->dst_full);
+    out->clock_backsteps = XP_ATOMIC_GET(&c->clock_backsteps);
+    out->installs = XP_ATOMIC_GET(&c->installs);
+}
+
+size_t xp_policer__bytes_per_pair(const struct xp_policer *pol)
+{
+    size_t total = (size_t)pol->capacity * sizeof(struct xp_pair) +
+                   (size_t)(pol->bmask + 1) * sizeof(struct xp_bucket);
+
+    return (total + pol->capacity - 1) / pol->capacity;
+}

@@ -1,0 +1,250 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The policer: Algorithm 1 of X-Pro, made precise (ARCHITECTURE.md §4).
+ *
+ * Pure logic, no I/O, no clock: the caller passes the packet time (ns,
+ * CLOCK_REALTIME). One struct xp_policer per worker thread owns a bounded
+ * (unit, destination) pair table; all policers of a process share one
+ * struct xp_dst_table that holds the per-destination aggregate, written by
+ * each worker only in its own slots (single writer, relaxed atomics).
+ *
+ * Threading: every xp_policer__* call except xp_policer__stats() must be
+ * made by the policer's owning worker thread. xp_dst_table__lookup() and
+ * xp_policer__stats() may be called from any thread.
+ *
+ * Hot path: xp_policer__packet() and xp_policer__account(). They never
+ * allocate, lock, log or make system calls.
+ */
+#ifndef XP_POLICER_H
+#define XP_POLICER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define XP_NSEC_PER_SEC 1000000000ULL
+
+/*
+ * A pair key: unit i and destination D, both as 16-byte IPv6 addresses
+ * (IPv4 as ::ffff:a.b.c.d). The unit is already masked to the IPv6 prefix
+ * length; build keys with xp_policer_key__build().
+ */
+struct xp_policer_key {
+    uint8_t unit[16];
+    uint8_t dst[16];
+};
+
+/*
+ * Build a key from a packet's addresses. family is AF_INET (src/dst point
+ * to 4 bytes in network order) or AF_INET6 (16 bytes). v6_prefix_len
+ * (0..128) masks an IPv6 source; IPv4 sources are always kept whole.
+ * Returns 0 or -EINVAL. Hot path, any thread.
+ */
+int xp_policer_key__build(struct xp_policer_key *key, int family, const void *src,
+                          const void *dst, unsigned v6_prefix_len);
+
+enum xp_full_policy {
+    XP_FULL_EVICT_OLDEST = 0, /* evict the least recently used pair (sampled) */
+    XP_FULL_REFUSE_PASS = 1,  /* do not track the new pair, forward its packet */
+    XP_FULL_REFUSE_DROP = 2,  /* do not track the new pair, drop its packet */
+};
+
+/* Thresholds: reloadable (xp_policer__set_limits()). Times in ns. */
+struct xp_policer_limits {
+    uint64_t t_t1_ns;  /* idle gap that restarts a pair's window */
+    uint64_t t_t2_ns;  /* minimum window before the unit test applies */
+    uint64_t t_t3_ns;  /* minimum window before the destination test applies */
+    uint64_t t_t4_ns;  /* window length that triggers a shrink (if shrink_r > 1) */
+    uint32_t shrink_r; /* shrink divisor r >= 1; 1 = never shrink */
+    uint64_t t_f1_pps; /* per-pair rate threshold (massive attack) */
+    uint64_t t_f2_pps; /* per-destination rate threshold (low-rate attack) */
+    enum xp_full_policy full_policy;
+};
+
+/* Defaults chosen by measurement: see docs/policer.md. */
+#define XP_POLICER_DEF_T_T1_NS (1 * XP_NSEC_PER_SEC)
+#define XP_POLICER_DEF_T_T2_NS (1 * XP_NSEC_PER_SEC)
+#define XP_POLICER_DEF_T_T3_NS (1 * XP_NSEC_PER_SEC)
+#define XP_POLICER_DEF_T_T4_NS (4 * XP_NSEC_PER_SEC)
+#define XP_POLICER_DEF_SHRINK_R 2
+#define XP_POLICER_DEF_T_F1_PPS 100000ULL
+#define XP_POLICER_DEF_T_F2_PPS 800000ULL
+#define XP_POLICER_DEF_CAPACITY (1U << 20)
+#define XP_POLICER_DEF_V6_PREFIX 64
+
+/* Fill in the defaults above (full_policy: XP_FULL_EVICT_OLDEST). */
+void xp_policer_limits__init(struct xp_policer_limits *lim);
+
+/*
+ * Check a set of limits: thresholds > 0, shrink_r >= 1, and when shrinking
+ * t_t4_ns / shrink_r > max(t_t2_ns, t_t3_ns) (otherwise a shrunk window
+ * would fall back under the warm-up time and disarm the tests for good).
+ * Returns 0 or -EINVAL.
+ */
+int xp_policer_limits__check(const struct xp_policer_limits *lim);
+
+/* ---- the shared destination table ---- */
+
+struct xp_dst_table;
+
+/* The aggregate over all workers' pairs towards one destination. */
+struct xp_dst_aggregate {
+    uint64_t c;   /* c* = sum of c over pairs */
+    uint64_t ts1; /* ts1* = min ts1 (UINT64_MAX when no pair) */
+    uint64_t ts2; /* ts2* = max ts2 (0 when no pair) */
+};
+
+/*
+ * Create the table shared by n_workers policers (1..XP_DST_MAX_WORKERS),
+ * with room for capacity destinations (rounded up to a power of two).
+ * Returns the table or NULL with errno (EINVAL, ENOMEM). Control thread.
+ */
+#define XP_DST_MAX_WORKERS 256
+struct xp_dst_table *xp_dst_table__create(uint32_t capacity, unsigned n_workers);
+
+/* Destroy after every policer using it is destroyed. NULL is fine. */
+void xp_dst_table__destroy(struct xp_dst_table *tbl);
+
+/*
+ * Read the aggregate for dst (16 bytes). Returns 0 or -ENOENT. Any thread;
+ * fields of one worker's slot may be read mid-update (off by one packet).
+ */
+int xp_dst_table__lookup(const struct xp_dst_table *tbl, const uint8_t dst[16],
+                         struct xp_dst_aggregate *out);
+
+/* Destinations in use, and insertions that failed for lack of room. */
+uint64_t xp_dst_table__count(const struct xp_dst_table *tbl);
+uint64_t xp_dst_table__failures(const struct xp_dst_table *tbl);
+
+/* ---- the per-worker policer ---- */
+
+struct xp_policer;
+
+struct xp_policer_config {
+    struct xp_policer_limits limits;
+    uint32_t capacity;  /* maximum pairs tracked by this worker */
+    unsigned worker_id; /* this worker's slot in the dst table (< n_workers) */
+    uint64_t hash_seed; /* 0: random (getrandom); tests may fix it */
+};
+
+/*
+ * Create a policer. Allocates everything now (nothing on the packet path).
+ * dst must outlive the policer; worker_id must be unique among the policers
+ * sharing dst. Returns the policer or NULL with errno (EINVAL, EBUSY if
+ * worker_id is taken, ENOMEM).
+ */
+struct xp_policer *xp_policer__create(const struct xp_policer_config *cfg,
+                                      struct xp_dst_table *dst);
+
+/* Releases the worker's pairs (their counts leave the aggregate). NULL is fine. */
+void xp_policer__destroy(struct xp_policer *pol);
+
+/* Replace the limits (config reload). Returns 0 or -EINVAL. Owner thread. */
+int xp_policer__set_limits(struct xp_policer *pol, const struct xp_policer_limits *lim);
+
+enum xp_verdict {
+    XP_VERDICT_FORWARD = 0,
+    XP_VERDICT_DROP_UNIT = 1, /* pair over T_F1 (massive attack) */
+    XP_VERDICT_DROP_DST = 2,  /* destination over T_F2 (low-rate attack) */
+    XP_VERDICT_DROP_FULL = 3, /* table full, policy XP_FULL_REFUSE_DROP */
+};
+
+enum xp_policer_event_kind {
+    XP_POLICER_EV_NONE = 0,
+    XP_POLICER_EV_OVERLOAD = 1, /* unit over T_F1; once per pair per window */
+};
+
+struct xp_policer_event {
+    enum xp_policer_event_kind kind;
+    struct xp_policer_key key;
+    uint64_t rate_pps;      /* measured c / (ts2 - ts1) */
+    uint64_t threshold_pps; /* T_F1 at the time */
+    uint64_t t_ns;          /* packet time */
+};
+
+/*
+ * Police one packet of pair key at time t (ns). Updates the pair (creating
+ * it if needed), runs the unit then the destination test and returns the
+ * verdict. Dropped packets are counted all the same. If ev is not NULL,
+ * ev->kind is set (XP_POLICER_EV_NONE or an event to report). Times that go
+ * backwards are clamped to the latest seen (counted). Hot path, owner thread.
+ */
+enum xp_verdict xp_policer__packet(struct xp_policer *pol, const struct xp_policer_key *key,
+                                   uint64_t t, struct xp_policer_event *ev);
+
+/*
+ * Count n packets of pair key seen at time t that were dropped elsewhere
+ * (the XDP fast path): the same state updates as n packets, no verdict, no
+ * event. Returns 0, -EINVAL (n == 0) or -ENOSPC (table full, not tracked).
+ * Hot path, owner thread.
+ */
+int xp_policer__account(struct xp_policer *pol, const struct xp_policer_key *key, uint64_t n,
+                        uint64_t t);
+
+/* A pair's state (L_DB row). gen is opaque: it changes on each local window restart. */
+struct xp_pair_state {
+    uint64_t ts1;
+    uint64_t ts2;
+    uint64_t c;
+    uint64_t dc;
+    bool mark;
+    uint32_t gen;
+};
+
+struct xp_pair_record {
+    struct xp_policer_key key;
+    struct xp_pair_state st;
+};
+
+/* Read a pair. Returns 0 or -ENOENT. Owner thread (tests, ctl via mailbox). */
+int xp_policer__lookup(const struct xp_policer *pol, const struct xp_policer_key *key,
+                       struct xp_pair_state *out);
+
+/*
+ * Sync, step 1: move up to max pairs touched since they were last collected
+ * into out[] (key and state snapshot) and mark them clean. Returns the
+ * number written; call again until it returns less than max. Owner thread.
+ */
+unsigned xp_policer__collect_dirty(struct xp_policer *pol, struct xp_pair_record *out,
+                                   unsigned max);
+
+/*
+ * Sync, step 2: install the new local values fresh for key. sent is the
+ * snapshot collected for it (NULL if the pair was not sent, e.g. it only
+ * changed on the central node). Packets that arrived since the snapshot
+ * are kept on top of fresh (c and dc grow by them); if the local window
+ * restarted since the snapshot the local window wins and fresh is ignored.
+ * A missing pair is created (subject to the full policy). The destination
+ * aggregate stays exact. Returns 0, -EINVAL or -ENOSPC. Owner thread.
+ */
+int xp_policer__install(struct xp_policer *pol, const struct xp_policer_key *key,
+                        const struct xp_pair_state *sent, const struct xp_pair_state *fresh);
+
+/* Counters. Each is written by the owner only; any thread may read them. */
+struct xp_policer_stats {
+    uint64_t pairs_in_use;
+    uint64_t capacity;
+    uint64_t packets;        /* xp_policer__packet() calls */
+    uint64_t accounted;      /* packets passed to xp_policer__account() */
+    uint64_t inserts;        /* pairs created */
+    uint64_t restarts;       /* windows restarted after T_T1 idle */
+    uint64_t shrinks;        /* windows shrunk (T_T4, r) */
+    uint64_t evict_idle;     /* table full, idle pair reclaimed */
+    uint64_t evict_oldest;   /* table full, least recently used pair evicted */
+    uint64_t refused_pass;   /* table full, untracked packet forwarded */
+    uint64_t refused_drop;   /* table full, untracked packet dropped */
+    uint64_t warnings;       /* overload events raised */
+    uint64_t forward;        /* verdicts */
+    uint64_t drop_unit;
+    uint64_t drop_dst;
+    uint64_t drop_full;
+    uint64_t dst_full;       /* pair tracked without destination aggregate */
+    uint64_t clock_backsteps; /* packet times clamped to the latest seen */
+    uint64_t installs;       /* sync values installed */
+};
+
+void xp_policer__stats(const struct xp_policer *pol, struct xp_policer_stats *out);
+
+/* Bytes of memory per tracked pair (entry plus index share), for docs/ctl. */
+size_t xp_policer__bytes_per_pair(const struct xp_policer *pol);
+
+#endif /* XP_POLICER_H */

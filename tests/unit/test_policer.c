@@ -1,0 +1,832 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Unit tests of the policer on crafted traces with exact expected verdicts.
+ *
+ * XP_POLICER_BENCH=1 also prints ns/packet (1 and 1,000,000 pairs) and the
+ * sleeper detection-delay table of docs/policer.md. Nothing asserts on time.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "src/policer/policer.h"
+
+#define MS 1000000ULL
+#define SEC XP_NSEC_PER_SEC
+#define T0 (1700000000ULL * SEC)
+
+static int failures;
+
+#define CHECK(cond)                                                                       \
+    do {                                                                                  \
+        if (!(cond)) {                                                                    \
+            fprintf(stderr, "%s:%d: %s: CHECK(%s) failed\n", __FILE__, __LINE__, __func__, \
+                    #cond);                                                               \
+            failures++;                                                                   \
+        }                                                                                 \
+    } while (0)
+
+#define CHECK_EQ(a, b)                                                                    \
+    do {                                                                                  \
+        unsigned long long va_ = (unsigned long long)(a), vb_ = (unsigned long long)(b);  \
+        if (va_ != vb_) {                                                                 \
+            fprintf(stderr, "%s:%d: %s: %s == %llu, expected %s == %llu\n", __FILE__,      \
+                    __LINE__, __func__, #a, va_, #b, vb_);                                \
+            failures++;                                                                   \
+        }                                                                                 \
+    } while (0)
+
+/* Test limits: T_T1..T3 = 100 ms, no shrink, F1 = 1000 pps, F2 huge. */
+static struct xp_policer_limits test_limits(void)
+{
+    struct xp_policer_limits lim;
+
+    xp_policer_limits__init(&lim);
+    lim.t_t1_ns = 100 * MS;
+    lim.t_t2_ns = 100 * MS;
+    lim.t_t3_ns = 100 * MS;
+    lim.t_t4_ns = 100 * MS;
+    lim.shrink_r = 1;
+    lim.t_f1_pps = 1000;
+    lim.t_f2_pps = 1000000000;
+    return lim;
+}
+
+static struct xp_policer *mkpol(struct xp_dst_table *dst, const struct xp_policer_limits *lim,
+                                uint32_t capacity, unsigned worker)
+{
+    struct xp_policer_config cfg = {
+        .limits = *lim,
+        .capacity = capacity,
+        .worker_id = worker,
+        .hash_seed = 42 + worker,
+    };
+    struct xp_policer *pol = xp_policer__create(&cfg, dst);
+
+    if (!pol) {
+        perror("xp_policer__create");
+        exit(1);
+    }
+    return pol;
+}
+
+/* IPv4 key unit 10.0.0.u -> dst 192.0.2.d */
+static struct xp_policer_key k4(unsigned u, unsigned d)
+{
+    struct xp_policer_key k;
+    uint32_t s = htonl(0x0a000000U | u), t = htonl(0xc0000200U | d);
+
+    xp_policer_key__build(&k, AF_INET, &s, &t, 64);
+    return k;
+}
+
+static struct xp_pair_state st(struct xp_policer *pol, struct xp_policer_key k)
+{
+    struct xp_pair_state s;
+
+    memset(&s, 0xee, sizeof(s));
+    CHECK_EQ(xp_policer__lookup(pol, &k, &s), 0);
+    return s;
+}
+
+static struct xp_dst_aggregate agg_of(struct xp_dst_table *dst, struct xp_policer_key k)
+{
+    struct xp_dst_aggregate a = {0};
+
+    CHECK_EQ(xp_dst_table__lookup(dst, k.dst, &a), 0);
+    return a;
+}
+
+static enum xp_verdict pkt(struct xp_policer *pol, struct xp_policer_key k, uint64_t t)
+{
+    return xp_policer__packet(pol, &k, t, NULL);
+}
+
+static void test_keys(void)
+{
+    struct xp_policer_key a, b;
+    struct in6_addr s1, s2, s3, d;
+    uint32_t v4s = htonl(0x0a000001), v4d = htonl(0xc0000201);
+    static const uint8_t want_unit[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 0, 0, 1};
+
+    CHECK_EQ(xp_policer_key__build(&a, AF_INET, &v4s, &v4d, 64), 0);
+    CHECK(memcmp(a.unit, want_unit, 16) == 0);
+    CHECK_EQ(a.dst[15], 1);
+    CHECK_EQ(a.dst[12], 192);
+
+    inet_pton(AF_INET6, "2001:db8:1:2:aaaa::1", &s1);
+    inet_pton(AF_INET6, "2001:db8:1:2:bbbb::7", &s2);
+    inet_pton(AF_INET6, "2001:db8:1:3::1", &s3);
+    inet_pton(AF_INET6, "2001:db8:ffff::1", &d);
+    CHECK_EQ(xp_policer_key__build(&a, AF_INET6, &s1, &d, 64), 0);
+    CHECK_EQ(xp_policer_key__build(&b, AF_INET6, &s2, &d, 64), 0);
+    CHECK(memcmp(&a, &b, sizeof(a)) == 0);
+    CHECK_EQ(xp_policer_key__build(&b, AF_INET6, &s3, &d, 64), 0);
+    CHECK(memcmp(&a, &b, sizeof(a)) != 0);
+    /* /60 keeps the high nibble of byte 7 only: ...:2 and ...:3 are one unit */
+    CHECK_EQ(xp_policer_key__build(&a, AF_INET6, &s1, &d, 60), 0);
+    CHECK_EQ(xp_policer_key__build(&b, AF_INET6, &s3, &d, 60), 0);
+    CHECK(memcmp(&a, &b, sizeof(a)) == 0);
+    CHECK_EQ(xp_policer_key__build(&a, AF_INET6, &s1, &d, 129), -EINVAL);
+    CHECK_EQ(xp_policer_key__build(&a, AF_UNIX, &s1, &d, 64), -EINVAL);
+}
+
+static void test_ipv6_pairs(void)
+{
+    struct xp_policer_limits lim = test_limits();
+    struct xp_dst_table *dst = xp_dst_table__create(64, 1);
+    struct xp_policer *pol = mkpol(dst, &lim, 64, 0);
+    struct xp_policer_key a, b, c;
+    struct xp_policer_stats s;
+    struct in6_addr s1, s2, s3, d;
+
+    inet_pton(AF_INET6, "2001:db8:1:2::1", &s1);
+    inet_pton(AF_INET6, "2001:db8:1:2:ffff:ffff:ffff:fffe", &s2);
+    inet_pton(AF_INET6, "2001:db8:1:9::1", &s3);
+    inet_pton(AF_INET6, "2001:db8:ffff::1", &d);
+    xp_policer_key__build(&a, AF_INET6, &s1, &d, 64);
+    xp_policer_key__build(&b, AF_INET6, &s2, &d, 64);
+    xp_policer_key__build(&c, AF_INET6, &s3, &d, 64);
+    pkt(pol, a, T0);
+    pkt(pol, b, T0 + 1);
+    pkt(pol, c, T0 + 2);
+    CHECK_EQ(st(pol, a).c, 2);
+    CHECK_EQ(st(pol, c).c, 1);
+    xp_policer__stats(pol, &s);
+    CHECK_EQ(s.pairs_in_use, 2);
+    CHECK_EQ(agg_of(dst, a).c, 3);
+    xp_policer__destroy(pol);
+    xp_dst_table__destroy(dst);
+}
+
+static void test_window(void)
+{
+    struct xp_policer_limits lim = test_limits();
+    struct xp_dst_table *dst = xp_dst_table__create(64, 1);
+    struct xp_policer *pol = mkpol(dst, &lim, 64, 0);
+    struct xp_policer_key k = k4(1, 1);
+    struct xp_pair_state s;
+    struct xp_policer_stats stt;
+    uint32_t gen0;
+
+    CHECK_EQ(xp_policer__lookup(pol, &k, &s), -ENOENT);
+    CHECK_EQ(pkt(pol, k, T0), XP_VERDICT_FORWARD);
+    s = st(pol, k);
+    CHECK_EQ(s.ts1, T0);
+    CHECK_EQ(s.ts2, T0);
+    CHECK_EQ(s.c, 1);
+    CHECK_EQ(s.dc, 1);
+    CHECK_EQ(s.mark, 0);
+    gen0 = s.gen;
+    /* a gap of exactly T_T1 does not restart (strict) */
+    pkt(pol, k, T0 + 100 * MS);
+    s = st(pol, k);
+    CHECK_EQ(s.ts1, T0);
+    CHECK_EQ(s.ts2, T0 + 100 * MS);
+    CHECK_EQ(s.c, 2);
+    CHECK_EQ(s.mark, 0);
+    /* T_T1 + 1 ns does */
+    pkt(pol, k, T0 + 200 * MS + 1);
+    s = st(pol, k);
+    CHECK_EQ(s.ts1, T0 + 200 * MS + 1);
+    CHECK_EQ(s.ts2, T0 + 200 * MS + 1);
+    CHECK_EQ(s.c, 1);
+    CHECK_EQ(s.dc, 1);
+    CHECK_EQ(s.mark, 1);
+    CHECK(s.gen != gen0);
+    /* time going backwards is clamped */
+    pkt(pol, k, T0);
+    s = st(pol, k);
+    CHECK_EQ(s.ts2, T0 + 200 * MS + 1);
+    CHECK_EQ(s.c, 2);
+    xp_policer__stats(pol, &stt);
+    CHECK_EQ(stt.restarts, 1);
+    CHECK_EQ(stt.clock_backsteps, 1);
+    CHECK_EQ(stt.inserts, 1);
+    CHECK_EQ(stt.packets, 4);
+    xp_policer__destroy(pol);
+    xp_dst_table__destroy(dst);
+}
+
+static void test_warmup_and_strict(void)
+{
+    struct xp_policer_limits lim = test_limits();
+    struct xp_dst_table *dst = xp_dst_table__create(64, 1);
+    struct xp_policer *pol;
+    struct xp_policer_key k = k4(1, 1);
+    unsigned drops = 0;
+
+    lim.t_t1_ns = 150 * MS;
+    pol = mkpol(dst, &lim, 64, 0);
+    /* warm-up: 100,000 packets within T_T2 is an enormous rate, still forwarded */
+    for (unsigned i = 0; i < 100000; i++)
+        drops += pkt(pol, k, T0 + i * 1000) != XP_VERDICT_FORWARD;
+    CHECK_EQ(drops, 0);
+    CHECK_EQ(pkt(pol, k, T0 + 100 * MS), XP_VERDICT_FORWARD); /* span == T_T2 */
+    CHECK_EQ(pkt(pol, k, T0 + 100 * MS + 1), XP_VERDICT_DROP_UNIT);
+    xp_policer__destroy(pol);
+
+    /* rate exactly T_F1 forwards, one packet more drops */
+    pol = mkpol(dst, &lim, 64, 0);
+    k = k4(2, 1);
+    pkt(pol, k, T0);
+    for (unsigned i = 0; i < 198; i++)
+        CHECK_EQ(pkt(pol, k, T0 + 100 * MS), XP_VERDICT_FORWARD);
+    /* c = 200 over 200 ms = 1000 pps = T_F1 */
+    CHECK_EQ(pkt(pol, k, T0 + 200 * MS), XP_VERDICT_FORWARD);
+    CHECK_EQ(st(pol, k).c, 200);
+    CHECK_EQ(pkt(pol, k, T0 + 200 * MS), XP_VERDICT_DROP_UNIT);
+    /* dropped packets still count */
+    CHECK_EQ(st(pol, k).c, 201);
+    CHECK_EQ(pkt(pol, k, T0 + 200 * MS), XP_VERDICT_DROP_UNIT);
+    CHECK_EQ(st(pol, k).c, 202);
+    CHECK_EQ(st(pol, k).dc, 202);
+    CHECK_EQ(agg_of(dst, k).c, 202);
+    xp_policer__destroy(pol);
+    xp_dst_table__destroy(dst);
+}
+
+static void test_warning_once(void)
+{
+    struct xp_policer_limits lim = test_limits();
+    struct xp_dst_table *dst = xp_dst_table__create(64, 1);
+    struct xp_policer *pol = mkpol(dst, &lim, 64, 0);
+    struct xp_policer_key k = k4(3, 1);
+    struct xp_policer_event ev;
+    struct xp_policer_stats s;
+    unsigned events = 0, drops = 0;
+
+    /* 10,000 pps (1 packet / 100 us) for 300 ms */
+    for (uint64_t t = T0; t <= T0 + 300 * MS; t += 100000) {
+        enum xp_verdict v = xp_policer__packet(pol, &k, t, &ev);
+
+        drops += v == XP_VERDICT_DROP_UNIT;
+        if (ev.kind == XP_POLICER_EV_OVERLOAD) {
+            events++;
+            CHECK_EQ(v, XP_VERDICT_DROP_UNIT);
+            /* first drop: span = 100.1 ms, c = 1002 */
+            CHECK_EQ(ev.t_ns, t);
+            CHECK_EQ(t, T0 + 100 * MS + 100000);
+            CHECK_EQ(ev.rate_pps, 1002ULL * SEC / (100 * MS + 100000));
+            CHECK_EQ(ev.threshold_pps, 1000);
+            CHECK(memcmp(&ev.key, &k, sizeof(k)) == 0);
+        }
+    }
+    CHECK_EQ(events, 1);
+    CHECK_EQ(drops, 2000);
+    /* a new window warns again */
+    events = 0;
+    for (uint64_t t = T0 + 500 * MS; t <= T0 + 700 * MS; t += 100000) {
+        xp_policer__packet(pol, &k, t, &ev);
+        events += ev.kind == XP_POLICER_EV_OVERLOAD;
+    }
+    CHECK_EQ(events, 1);
+    xp_policer__stats(pol, &s);
+    CHECK_EQ(s.warnings, 2);
+    CHECK_EQ(s.restarts, 1);
+    xp_policer__destroy(pol);
+    xp_dst_table__destroy(dst);
+}
+
+static void test_dst_two_workers(void)
+{
+    struct xp_policer_limits lim = test_limits();
+    struct xp_dst_table *dst = xp_dst_table__create(64, 2);
+    struct xp_policer *a, *b;
+    struct xp_policer_key u1 = k4(1, 9), u2 = k4(2, 9), lone = k4(3, 8);
+    struct xp_dst_aggregate g;
+    struct xp_policer_stats s;
+    struct xp_policer_config cfg = {.limits = lim, .capacity = 8, .worker_id = 1};
+
+    lim.t_f2_pps = 1500;
+    a = mkpol(dst, &lim, 64, 0);
+    b = mkpol(dst, &lim, 64, 1);
+    CHECK(xp_policer__create(&cfg, dst) == NULL && errno == EBUSY);
+    /* u1 on worker 0 and u2 on worker 1, 800 pps each (< T_F1): together 1600 > T_F2 */
+    for (unsigned k = 0; k <= 100; k++) {
+        uint64_t t = T0 + k * 1250000ULL;
+        enum xp_verdict want = k * 1250000ULL > 100 * MS ? XP_VERDICT_DROP_DST
+                                                          : XP_VERDICT_FORWARD;
+
+        CHECK_EQ(pkt(a, u1, t), want);
+        CHECK_EQ(pkt(b, u2, t), want);
+        /* a lone unit at the same rate towards another destination is fine */
+        CHECK_EQ(pkt(a, lone, t), XP_VERDICT_FORWARD);
+    }
+    g = agg_of(dst, u1);
+    CHECK_EQ(g.c, 202);
+    CHECK_EQ(g.ts1, T0);
+    CHECK_EQ(g.ts2, T0 + 100 * 1250000ULL);
+    xp_policer__stats(a, &s);
+    CHECK_EQ(s.drop_dst, 20);
+    CHECK_EQ(s.drop_unit, 0);
+    CHECK_EQ(s.forward, 81 + 101);
+    /* when worker 1 goes away its share leaves the aggregate */
+    xp_policer__destroy(b);
+    g = agg_of(dst, u1);
+    CHECK_EQ(g.c, 101);
+    CHECK_EQ(xp_dst_table__count(dst), 2);
+    xp_policer__destroy(a);
+    g = agg_of(dst, u1);
+    CHECK_EQ(g.c, 0);
+    CHECK_EQ(g.ts1, UINT64_MAX);
+    CHECK_EQ(g.ts2, 0);
+    xp_dst_table__destroy(dst);
+}
+
+static void test_dst_strict(void)
+{
+    struct xp_policer_limits lim = test_limits();
+    struct xp_dst_table *dst = xp_dst_table__create(64, 1);
+    struct xp_policer *pol;
+    struct xp_policer_key u1 = k4(1, 5), u2 = k4(2, 5);
+
+    lim.t_f2_pps = 1000;
+    lim.t_f1_pps = 1000000;
+    lim.t_t1_ns = 150 * MS;
+    pol = mkpol(dst, &lim, 64, 0);
+    pkt(pol, u1, T0);
+    for (unsigned i = 0; i < 99; i++)
+        CHECK_EQ(pkt(pol, u2, T0 + 100 * MS), XP_VERDICT_FORWARD);
+    for (unsigned i = 0; i < 99; i++)
+        CHECK_EQ(pkt(pol, u1, T0 + 100 * MS), XP_VERDICT_FORWARD);
+    /* c* = 200 over 200 ms: exactly T_F2 */
+    CHECK_EQ(pkt(pol, u2, T0 + 200 * MS), XP_VERDICT_FORWARD);
+    CHECK_EQ(pkt(pol, u1, T0 + 200 * MS), XP_VERDICT_DROP_DST);
+    CHECK_EQ(agg_of(dst, u1).c, 201);
+    xp_policer__destroy(pol);
+    xp_dst_table__destroy(dst);
+}
+
+static void fill4(struct xp_policer *pol)
+{
+    for (unsigned u = 0; u < 4; u++)
+        CHECK_EQ(pkt(pol, k4(u, 1), T0), XP_VERDICT_FORWARD);
+    /* refresh 1..3 at distinct times so that "oldest" is well defined */
+    for (unsigned u = 1; u < 4; u++)
+        pkt(pol, k4(u, 1), T0 + (149 + u) * MS);
+}
+
+static void test_full(void)
+{
+    static const enum xp_full_policy policies[] = {
+        XP_FULL_EVICT_OLDEST,
+        XP_FULL_REFUSE_PASS,
+        XP_FULL_REFUSE_DROP,
+    };
+    struct xp_pair_state s;
+
+    for (unsigned i = 0; i < 3; i++) {
+        struct xp_policer_limits lim = test_limits();
+        struct xp_dst_table *dst = xp_dst_table__create(64, 1);
+        struct xp_policer *pol;
+        struct xp_policer_stats stt;
+        struct xp_policer_key nk = k4(5, 1);
+        enum xp_verdict v;
+
+        lim.full_policy = policies[i];
+        pol = mkpol(dst, &lim, 4, 0);
+        fill4(pol);
+        /* at 160 ms pair 0 is idle (> T_T1): reclaimed whatever the policy */
+        CHECK_EQ(pkt(pol, k4(4, 1), T0 + 160 * MS), XP_VERDICT_FORWARD);
+        CHECK_EQ(xp_policer__lookup(pol, &(struct xp_policer_key){0}, &s), -ENOENT);
+        {
+            struct xp_policer_key k0 = k4(0, 1);
+
+            CHECK_EQ(xp_policer__lookup(pol, &k0, &s), -ENOENT);
+        }
+        st(pol, k4(4, 1));
+        xp_policer__stats(pol, &stt);
+        CHECK_EQ(stt.evict_idle, 1);
+        CHECK_EQ(stt.pairs_in_use, 4);
+        CHECK_EQ(agg_of(dst, nk).c, 4); /* 1..3 restarted at 150+ ms: c = 1 each */
+
+        /* no idle pair left: the policy decides */
+        v = pkt(pol, nk, T0 + 170 * MS);
+        xp_policer__stats(pol, &stt);
+        CHECK_EQ(stt.pairs_in_use, 4);
+        switch (policies[i]) {
+        case XP_FULL_EVICT_OLDEST: {
+            struct xp_policer_key k1 = k4(1, 1);
+
+            CHECK_EQ(v, XP_VERDICT_FORWARD);
+            CHECK_EQ(stt.evict_oldest, 1);
+            CHECK_EQ(xp_policer__lookup(pol, &k1, &s), -ENOENT);
+            CHECK_EQ(st(pol, nk).c, 1);
+            CHECK_EQ(agg_of(dst, nk).c, 4);
+            CHECK_EQ(agg_of(dst, nk).ts1, T0 + 151 * MS);
+            break;
+        }
+        case XP_FULL_REFUSE_PASS:
+            CHECK_EQ(v, XP_VERDICT_FORWARD);
+            CHECK_EQ(stt.refused_pass, 1);
+            CHECK_EQ(stt.forward, 4 + 3 + 1 + 1);
+            CHECK_EQ(xp_policer__lookup(pol, &nk, &s), -ENOENT);
+            CHECK_EQ(xp_policer__account(pol, &nk, 3, T0 + 171 * MS), -ENOSPC);
+            break;
+        case XP_FULL_REFUSE_DROP:
+            CHECK_EQ(v, XP_VERDICT_DROP_FULL);
+            CHECK_EQ(stt.refused_drop, 1);
+            CHECK_EQ(stt.drop_full, 1);
+            CHECK_EQ(xp_policer__lookup(pol, &nk, &s), -ENOENT);
+            break;
+        }
+        xp_policer__destroy(pol);
+        xp_dst_table__destroy(dst);
+    }
+}
+
+static void test_account(void)
+{
+    struct xp_policer_limits lim = test_limits();
+    struct xp_dst_table *dst = xp_dst_table__create(64, 1);
+    struct xp_policer *pol = mkpol(dst, &lim, 64, 0);
+    struct xp_policer_key k = k4(7, 1);
+    struct xp_pair_state s;
+
+    CHECK_EQ(xp_policer__account(pol, &k, 0, T0), -EINVAL);
+    CHECK_EQ(pkt(pol, k, T0), XP_VERDICT_FORWARD);
+    CHECK_EQ(xp_policer__account(pol, &k, 5000, T0 + 50 * MS), 0);
+    s = st(pol, k);
+    CHECK_EQ(s.c, 5001);
+    CHECK_EQ(s.dc, 5001);
+    CHECK_EQ(s.ts2, T0 + 50 * MS);
+    CHECK_EQ(agg_of(dst, k).c, 5001);
+    CHECK_EQ(pkt(pol, k, T0 + 101 * MS), XP_VERDICT_DROP_UNIT);
+    CHECK_EQ(st(pol, k).c, 5002);
+    /* account after an idle gap restarts the window like packets would */
+    CHECK_EQ(xp_policer__account(pol, &k, 10, T0 + 300 * MS), 0);
+    s = st(pol, k);
+    CHECK_EQ(s.c, 10);
+    CHECK_EQ(s.ts1, T0 + 300 * MS);
+    CHECK_EQ(s.mark, 1);
+    CHECK_EQ(agg_of(dst, k).c, 10);
+    /* account creates unknown pairs */
+    k = k4(8, 1);
+    CHECK_EQ(xp_policer__account(pol, &k, 7, T0 + 301 * MS), 0);
+    CHECK_EQ(st(pol, k).c, 7);
+    CHECK_EQ(agg_of(dst, k).c, 17);
+    xp_policer__destroy(pol);
+    xp_dst_table__destroy(dst);
+}
+
+static void test_shrink(void)
+{
+    struct xp_policer_limits lim = test_limits();
+    struct xp_dst_table *dst = xp_dst_table__create(64, 1);
+    struct xp_policer *pol;
+    struct xp_policer_key k = k4(9, 1);
+    struct xp_pair_state s;
+    struct xp_dst_aggregate g;
+
+    lim.shrink_r = 2;
+    lim.t_t4_ns = 200 * MS;
+    CHECK_EQ(xp_policer_limits__check(&lim), -EINVAL); /* 200/2 is not > T_T2 */
+    lim.t_t4_ns = 400 * MS;
+    CHECK_EQ(xp_policer_limits__check(&lim), 0);
+    pol = mkpol(dst, &lim, 64, 0);
+    for (uint64_t t = T0; t <= T0 + 400 * MS; t += 10 * MS)
+        pkt(pol, k, t);
+    s = st(pol, k);
+    CHECK_EQ(s.c, 41);
+    CHECK_EQ(s.ts1, T0);
+    pkt(pol, k, T0 + 410 * MS);
+    s = st(pol, k);
+    CHECK_EQ(s.c, 21);
+    CHECK_EQ(s.ts1, T0 + 410 * MS - 205 * MS);
+    CHECK_EQ(s.ts2, T0 + 410 * MS);
+    CHECK_EQ(s.dc, 42); /* local packets since sync are not shrunk */
+    g = agg_of(dst, k);
+    CHECK_EQ(g.c, 21);
+    CHECK_EQ(g.ts1, s.ts1);
+    CHECK_EQ(g.ts2, s.ts2);
+    /* r = 3 floors c */
+    lim.shrink_r = 3;
+    lim.t_t4_ns = 400 * MS;
+    CHECK_EQ(xp_policer__set_limits(pol, &lim), 0);
+    for (uint64_t t = T0 + 420 * MS; t <= T0 + 610 * MS; t += 10 * MS)
+        pkt(pol, k, t);
+    s = st(pol, k);
+    /* at 610 ms: span 405 ms > T_T4 with c = 21 + 20 = 41 -> 13, ts1 = 610 - 135 */
+    CHECK_EQ(s.c, 13);
+    CHECK_EQ(s.ts1, T0 + 610 * MS - 135 * MS);
+    CHECK_EQ(agg_of(dst, k).c, 13);
+    xp_policer__destroy(pol);
+    xp_dst_table__destroy(dst);
+}
+
+static void test_sync(void)
+{
+    struct xp_policer_limits lim = test_limits();
+    struct xp_dst_table *dst = xp_dst_table__create(64, 1);
+    struct xp_policer *pol = mkpol(dst, &lim, 64, 0);
+    struct xp_policer_key a = k4(1, 1), b = k4(2, 1), c = k4(3, 1);
+    struct xp_pair_record rec[4];
+    struct xp_pair_state fresh, s;
+    struct xp_dst_aggregate g;
+    unsigned n;
+
+    for (unsigned i = 0; i < 10; i++)
+        pkt(pol, a, T0 + i * MS);
+    pkt(pol, b, T0 + 5 * MS);
+    n = xp_policer__collect_dirty(pol, rec, 4);
+    CHECK_EQ(n, 2);
+    CHECK(memcmp(&rec[0].key, &a, sizeof(a)) == 0);
+    CHECK_EQ(rec[0].st.c, 10);
+    CHECK_EQ(rec[0].st.dc, 10);
+    CHECK_EQ(xp_policer__collect_dirty(pol, rec + 2, 2), 0);
+    /* three packets arrive while the request is in flight */
+    for (unsigned i = 10; i < 13; i++)
+        pkt(pol, a, T0 + i * MS);
+    /* central: the global window started earlier and holds 50 packets */
+    fresh = (struct xp_pair_state){.ts1 = T0 - 50 * MS, .ts2 = T0 + 9 * MS, .c = 50};
+    CHECK_EQ(xp_policer__install(pol, &a, &rec[0].st, &fresh), 0);
+    s = st(pol, a);
+    CHECK_EQ(s.c, 53);
+    CHECK_EQ(s.dc, 3);
+    CHECK_EQ(s.ts1, T0 - 50 * MS);
+    CHECK_EQ(s.ts2, T0 + 12 * MS);
+    g = agg_of(dst, a);
+    CHECK_EQ(g.c, 54);
+    CHECK_EQ(g.ts1, T0 - 50 * MS);
+    CHECK_EQ(g.ts2, T0 + 12 * MS);
+    /* b: nothing new, central moves ts2 later */
+    fresh = (struct xp_pair_state){.ts1 = T0, .ts2 = T0 + 20 * MS, .c = 4};
+    CHECK_EQ(xp_policer__install(pol, &b, &rec[1].st, &fresh), 0);
+    s = st(pol, b);
+    CHECK_EQ(s.c, 4);
+    CHECK_EQ(s.dc, 0);
+    g = agg_of(dst, a);
+    CHECK_EQ(g.c, 57);
+    CHECK_EQ(g.ts2, T0 + 20 * MS);
+    /* a pair only the central node knows is created */
+    fresh = (struct xp_pair_state){.ts1 = T0 - 10 * MS, .ts2 = T0 + 1 * MS, .c = 100};
+    CHECK_EQ(xp_policer__install(pol, &c, NULL, &fresh), 0);
+    s = st(pol, c);
+    CHECK_EQ(s.c, 100);
+    CHECK_EQ(s.ts1, T0 - 10 * MS);
+    g = agg_of(dst, a);
+    CHECK_EQ(g.c, 157);
+    CHECK_EQ(g.ts1, T0 - 50 * MS);
+    /* a's window restarts locally while a request is in flight: local wins */
+    n = xp_policer__collect_dirty(pol, rec, 4);
+    CHECK_EQ(n, 1);
+    pkt(pol, a, T0 + 500 * MS);
+    fresh = (struct xp_pair_state){.ts1 = T0 - 50 * MS, .ts2 = T0 + 12 * MS, .c = 999};
+    CHECK_EQ(xp_policer__install(pol, &a, &rec[0].st, &fresh), 0);
+    s = st(pol, a);
+    CHECK_EQ(s.c, 1);
+    CHECK_EQ(s.ts1, T0 + 500 * MS);
+    CHECK_EQ(s.mark, 1);
+    g = agg_of(dst, a);
+    CHECK_EQ(g.c, 1 + 4 + 100);
+    CHECK_EQ(g.ts1, T0 - 10 * MS);
+    CHECK_EQ(g.ts2, T0 + 500 * MS);
+    CHECK_EQ(xp_policer__install(pol, &a, NULL, NULL), -EINVAL);
+    xp_policer__destroy(pol);
+    xp_dst_table__destroy(dst);
+}
+
+/* ---- randomized cross-check of the incremental aggregate against brute force ---- */
+
+static uint64_t rnd_state = 88172645463325252ULL;
+
+static uint64_t rnd(void)
+{
+    rnd_state ^= rnd_state << 13;
+    rnd_state ^= rnd_state >> 7;
+    rnd_state ^= rnd_state << 17;
+    return rnd_state;
+}
+
+static void test_random_consistency(void)
+{
+    enum { N_UNITS = 40, N_DST = 3, N_OPS = 200000 };
+    struct xp_policer_limits lim = test_limits();
+    struct xp_dst_table *dst = xp_dst_table__create(16, 2);
+    struct xp_policer *pol[2];
+    uint64_t t = T0;
+    unsigned bad = 0;
+
+    lim.shrink_r = 2;
+    lim.t_t4_ns = 300 * MS;
+    pol[0] = mkpol(dst, &lim, 24, 0);
+    pol[1] = mkpol(dst, &lim, 24, 1);
+    for (unsigned op = 0; op < N_OPS; op++) {
+        unsigned u = rnd() % N_UNITS, d = rnd() % N_DST;
+        struct xp_policer *p = pol[u & 1]; /* a pair always lands on one worker */
+        struct xp_policer_key k = k4(u, d);
+        unsigned what = rnd() % 100;
+
+        t += rnd() % 100 == 0 ? 150 * MS : rnd() % (3 * MS);
+        if (what < 85) {
+            pkt(p, k, t);
+        } else if (what < 95) {
+            xp_policer__account(p, &k, 1 + rnd() % 50, t);
+        } else {
+            struct xp_pair_state cur, fresh;
+
+            if (xp_policer__lookup(p, &k, &cur) == 0) {
+                fresh = cur;
+                fresh.ts1 = cur.ts1 - rnd() % (200 * MS);
+                fresh.c = cur.c + rnd() % 100;
+                fresh.dc = 0;
+                xp_policer__install(p, &k, &cur, &fresh);
+            }
+        }
+        if (op % 97 != 0)
+            continue;
+        for (unsigned dd = 0; dd < N_DST; dd++) {
+            uint64_t c = 0, ts1 = UINT64_MAX, ts2 = 0;
+            struct xp_dst_aggregate g = {0};
+
+            for (unsigned uu = 0; uu < N_UNITS; uu++) {
+                struct xp_policer_key kk = k4(uu, dd);
+                struct xp_pair_state s;
+
+                if (xp_policer__lookup(pol[uu & 1], &kk, &s) < 0)
+                    continue;
+                c += s.c;
+                ts1 = s.ts1 < ts1 ? s.ts1 : ts1;
+                ts2 = s.ts2 > ts2 ? s.ts2 : ts2;
+            }
+            {
+                struct xp_policer_key kk = k4(0, dd);
+
+                if (xp_dst_table__lookup(dst, kk.dst, &g) < 0)
+                    continue;
+            }
+            if (g.c != c || g.ts1 != ts1 || g.ts2 != ts2) {
+                if (bad++ < 5)
+                    fprintf(stderr, "op %u dst %u: agg c=%llu ts1=%llu ts2=%llu, want %llu %llu %llu\n",
+                            op, dd, (unsigned long long)g.c, (unsigned long long)g.ts1,
+                            (unsigned long long)g.ts2, (unsigned long long)c,
+                            (unsigned long long)ts1, (unsigned long long)ts2);
+            }
+        }
+    }
+    CHECK_EQ(bad, 0);
+    {
+        struct xp_policer_stats s0;
+
+        xp_policer__stats(pol[0], &s0);
+        /* the trace must have exercised what it is meant to */
+        CHECK(s0.shrinks > 0);
+        CHECK(s0.restarts > 0);
+        CHECK(s0.evict_idle + s0.evict_oldest > 0);
+        CHECK(s0.installs > 0);
+    }
+    xp_policer__destroy(pol[0]);
+    xp_policer__destroy(pol[1]);
+    xp_dst_table__destroy(dst);
+}
+
+static void test_bad_args(void)
+{
+    struct xp_policer_limits lim = test_limits();
+    struct xp_dst_table *dst = xp_dst_table__create(8, 1);
+    struct xp_policer_config cfg = {.limits = lim, .capacity = 0};
+
+    CHECK(xp_dst_table__create(8, 0) == NULL && errno == EINVAL);
+    CHECK(xp_policer__create(&cfg, dst) == NULL && errno == EINVAL);
+    cfg.capacity = 8;
+    cfg.worker_id = 1;
+    CHECK(xp_policer__create(&cfg, dst) == NULL && errno == EINVAL);
+    cfg.worker_id = 0;
+    cfg.limits.t_f1_pps = 0;
+    CHECK(xp_policer__create(&cfg, dst) == NULL && errno == EINVAL);
+    xp_policer_limits__init(&lim);
+    CHECK_EQ(xp_policer_limits__check(&lim), 0);
+    xp_policer__destroy(NULL);
+    xp_dst_table__destroy(NULL);
+    xp_dst_table__destroy(dst);
+}
+
+/* ---- measurements (XP_POLICER_BENCH=1) ---- */
+
+static double now_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static void bench_pairs(uint32_t n_pairs, uint64_t n_pkts)
+{
+    struct xp_policer_limits lim;
+    struct xp_dst_table *dst;
+    struct xp_policer *pol;
+    struct xp_policer_key *keys;
+    struct xp_policer_stats s;
+    uint32_t *order;
+    uint64_t t = T0, sink = 0;
+    double t0, t1;
+
+    xp_policer_limits__init(&lim);
+    dst = xp_dst_table__create(1 << 16, 1);
+    pol = mkpol(dst, &lim, n_pairs, 0);
+    keys = malloc(sizeof(*keys) * n_pairs);
+    order = malloc(sizeof(*order) * (1U << 20));
+    for (uint32_t i = 0; i < n_pairs; i++)
+        keys[i] = k4(i, i % 50000); /* 50,000 destinations */
+    for (uint32_t i = 0; i < (1U << 20); i++)
+        order[i] = (uint32_t)(rnd() % n_pairs);
+    /* create every pair first so that the timed loop measures lookups + updates */
+    for (uint32_t i = 0; i < n_pairs; i++)
+        sink += pkt(pol, keys[i], t++);
+    t0 = now_s();
+    for (uint64_t i = 0; i < n_pkts; i++)
+        sink += xp_policer__packet(pol, &keys[order[i & ((1U << 20) - 1)]], t += 10, NULL);
+    t1 = now_s();
+    xp_policer__stats(pol, &s);
+    printf("bench: %u pairs: %.1f ns/packet (%llu packets, %zu bytes/pair, sink %llu)\n",
+           n_pairs, (t1 - t0) * 1e9 / n_pkts, (unsigned long long)n_pkts,
+           xp_policer__bytes_per_pair(pol), (unsigned long long)(sink & 1));
+    free(order);
+    free(keys);
+    xp_policer__destroy(pol);
+    xp_dst_table__destroy(dst);
+}
+
+/*
+ * Sleeper: 10 pps (below T_T1 gaps, so one window) for 10 min, then a flood
+ * at 10 x T_F1. Returns the delay to the first DROP_UNIT in ns.
+ */
+static uint64_t sleeper_delay(uint32_t r, uint64_t t4)
+{
+    struct xp_policer_limits lim;
+    struct xp_dst_table *dst = xp_dst_table__create(16, 1);
+    struct xp_policer *pol;
+    struct xp_policer_key k = k4(1, 1);
+    uint64_t t = T0, flood, step = SEC / (10 * XP_POLICER_DEF_T_F1_PPS), delay = UINT64_MAX;
+
+    xp_policer_limits__init(&lim);
+    lim.shrink_r = r;
+    lim.t_t4_ns = t4;
+    pol = mkpol(dst, &lim, 16, 0);
+    for (; t < T0 + 600 * SEC; t += 100 * MS)
+        pkt(pol, k, t);
+    flood = t;
+    for (; t < flood + 300 * SEC; t += step) {
+        if (pkt(pol, k, t) == XP_VERDICT_DROP_UNIT) {
+            delay = t - flood;
+            break;
+        }
+    }
+    xp_policer__destroy(pol);
+    xp_dst_table__destroy(dst);
+    return delay;
+}
+
+static void bench_sleeper(void)
+{
+    static const struct {
+        uint32_t r;
+        uint64_t t4;
+    } cases[] = {
+        {1, 1 * SEC}, {2, 3 * SEC}, {2, 4 * SEC}, {2, 8 * SEC}, {4, 5 * SEC}, {4, 8 * SEC},
+    };
+
+    printf("sleeper (10 pps for 600 s, then %llu pps):\n", 10 * XP_POLICER_DEF_T_F1_PPS);
+    for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        uint64_t d = sleeper_delay(cases[i].r, cases[i].t4);
+
+        printf("  r=%u T_T4=%llu s: detection delay %.3f ms\n", cases[i].r,
+               (unsigned long long)(cases[i].t4 / SEC), d / 1e6);
+    }
+}
+
+int main(void)
+{
+    const char *bench = getenv("XP_POLICER_BENCH");
+
+    test_keys();
+    test_ipv6_pairs();
+    test_window();
+    test_warmup_and_strict();
+    test_warning_once();
+    test_dst_two_workers();
+    test_dst_strict();
+    test_full();
+    test_account();
+    test_shrink();
+    test_sync();
+    test_random_consistency();
+    test_bad_args();
+    if (bench && strcmp(bench, "1") == 0) {
+        bench_pairs(1, 50000000);
+        bench_pairs(1000000, 20000000);
+        bench_sleeper();
+    }
+    if (failures) {
+        fprintf(stderr, "test_policer: %d check(s) failed\n", failures);
+        return 1;
+    }
+    printf("test_policer: all checks passed\n");
+    return 0;
+}
