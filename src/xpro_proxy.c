@@ -21,6 +21,7 @@
 #include "src/config.h"
 #include "src/pipeline.h"
 #include "src/exit_codes.h"
+#include "src/nic.h"
 #include "src/util/log.h"
 #include "src/worker.h"
 #include "src/xdp_prog.h"
@@ -423,6 +424,18 @@ static int open_queues(struct proxy *px)
 {
     int node = numa_node_of(px->cfg.port_name[0]);
 
+    if (px->cfg.queues > 1) {
+        for (unsigned p = 0; p < XP_MAX_PORTS; p++) {
+            int r = xp_nic_rss_on_addresses(px->cfg.port_name[p]);
+
+            if (r == -EOPNOTSUPP)
+                pr_info("%s: RSS not configurable (veth?): the sender's queue choice decides "
+                        "which worker sees a pair", px->cfg.port_name[p]);
+            else if (r)
+                pr_warn("%s: setting RSS to hash on addresses only: %s; a pair's packets may "
+                        "split across queues", px->cfg.port_name[p], strerror(-r));
+        }
+    }
     if (px->cfg.pol.n_units > 0) {
         px->dst = xp_dst_table__create(px->cfg.pol.max_dsts, px->cfg.queues);
         if (!px->dst) {

@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * NIC settings the pipeline depends on.
+ *
+ * A (unit, destination) pair must reach one queue only, or its count would
+ * split across workers. xpro asks the NIC to hash TCP and UDP on the IP
+ * addresses alone (other protocols already hash on addresses), so every
+ * packet of a pair lands on the same queue whatever its ports.
+ */
+#ifndef XP_NIC_H
+#define XP_NIC_H
+
+/*
+ * Set RSS for TCP/UDP over IPv4/IPv6 to source + destination address.
+ * 0, or -EOPNOTSUPP when the driver has no configurable RSS (veth: there
+ * the sender's TX queue picks the receive queue), or another -errno.
+ */
+int xp_nic_rss_on_addresses(const char *ifname);
+
+#endif /* XP_NIC_H */
