@@ -4,10 +4,12 @@
 set -euo pipefail
 
 PKGS=(
+    bc
     bpftool
     clang
     gcc
     iproute2
+    iputils-ping
     jq
     libbpf-dev
     libc6-dev
@@ -21,13 +23,12 @@ PKGS=(
     ninja-build
     pkg-config
     procps
-    iputils-ping
     psmisc
     util-linux
 )
 # Optional extras: DPDK for its backend and testpmd in the bench.
 if [ "${XPRO_WITH_DPDK:-1}" = 1 ]; then
-    PKGS+=(dpdk libdpdk-dev)
+    PKGS+=(dpdk dpdk-dev libdpdk-dev)
 fi
 
 missing=()

@@ -1,0 +1,294 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * xp-bench-gen: the in-kernel traffic generator.
+ *
+ * Runs gen.bpf.c through BPF_PROG_RUN with BPF_F_TEST_XDP_LIVE_FRAMES: each
+ * call sends `repeat` copies of one prepared 64-byte Ethernet/IPv4/UDP frame
+ * out of --ifname (bpf_redirect), in batches of `batch`. Calls repeat until
+ * --seconds have passed or --max-calls is reached (both bound the loop).
+ * Must run in the namespace that owns --ifname; pin it with --cpu: that CPU
+ * also runs the receive softirq of the veth peer (see PLATFORM.md).
+ *
+ * Prints one JSON object on stdout at the end: calls, frames, seconds, mpps.
+ */
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <getopt.h>
+#include <linux/if_ether.h>
+#include <linux/ip.h>
+#include <linux/udp.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gen.bpf.skel.h"
+#include "log.h"
+#include "util.h"
+
+#define XP_GEN_FRAME_MAX 1514
+#define XP_GEN_FRAME_MIN (sizeof(struct ethhdr) + sizeof(struct iphdr) + sizeof(struct udphdr))
+
+struct gen_opts {
+    const char *ifname;
+    const char *dst_mac;
+    const char *src_mac;
+    const char *src_ip;
+    const char *dst_ip;
+    uint32_t units;
+    uint32_t ports;
+    uint32_t sport;
+    uint32_t dport;
+    uint32_t size;
+    uint32_t repeat;
+    uint32_t batch;
+    uint32_t max_calls;
+    int cpu;
+    double seconds;
+};
+
+static const struct gen_opts defaults_gen = {
+    .src_ip = "198.18.1.1",
+    .dst_ip = "198.19.0.1",
+    .units = 1,
+    .ports = 1,
+    .sport = 10000,
+    .dport = 9,
+    .size = 64,
+    .repeat = 1u << 18,
+    .batch = 64,
+    .max_calls = 1000000,
+    .cpu = -1,
+    .seconds = 10,
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: xp-bench-gen --ifname IF --dst-mac MAC [options]\n"
+            "  --src-mac MAC     source MAC (default: the interface's)\n"
+            "  --src-ip A.B.C.D  first source address (default %s)\n"
+            "  --dst-ip A.B.C.D  destination address (default %s)\n"
+            "  --units K         source IP = src-ip + (i %% K) (default 1)\n"
+            "  --ports P         source port = sport + (i / K) %% P (default 1)\n"
+            "  --sport N --dport N  UDP ports (default %u, %u)\n"
+            "  --size N          frame length without FCS, >= 42 (default %u)\n"
+            "  --seconds S       run time (default %.0f)\n"
+            "  --repeat N        frames per BPF_PROG_RUN call (default %u)\n"
+            "  --batch N         live-frames batch size, 1..256 (default %u)\n"
+            "  --max-calls N     bound on BPF_PROG_RUN calls (default %u)\n"
+            "  --cpu N           pin to this CPU\n",
+            defaults_gen.src_ip, defaults_gen.dst_ip, defaults_gen.sport, defaults_gen.dport,
+            defaults_gen.size, defaults_gen.seconds, defaults_gen.repeat, defaults_gen.batch,
+            defaults_gen.max_calls);
+}
+
+static int parse_args(int argc, char **argv, struct gen_opts *o)
+{
+    static const struct option longopts[] = {
+        {"ifname", required_argument, NULL, 'i'},   {"dst-mac", required_argument, NULL, 'D'},
+        {"src-mac", required_argument, NULL, 'S'},  {"src-ip", required_argument, NULL, 's'},
+        {"dst-ip", required_argument, NULL, 'd'},   {"units", required_argument, NULL, 'u'},
+        {"ports", required_argument, NULL, 'p'},    {"sport", required_argument, NULL, 'P'},
+        {"dport", required_argument, NULL, 'Q'},    {"size", required_argument, NULL, 'z'},
+        {"seconds", required_argument, NULL, 't'},  {"repeat", required_argument, NULL, 'r'},
+        {"batch", required_argument, NULL, 'b'},    {"max-calls", required_argument, NULL, 'm'},
+        {"cpu", required_argument, NULL, 'c'},      {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    uint32_t v;
+    int opt, ret = 0;
+
+    *o = defaults_gen;
+    while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        switch (opt) {
+        case 'i': o->ifname = optarg; break;
+        case 'D': o->dst_mac = optarg; break;
+        case 'S': o->src_mac = optarg; break;
+        case 's': o->src_ip = optarg; break;
+        case 'd': o->dst_ip = optarg; break;
+        case 'u': ret = xp_bench_parse_u32(optarg, 1, 1u << 24, &o->units); break;
+        case 'p': ret = xp_bench_parse_u32(optarg, 1, 65536, &o->ports); break;
+        case 'P': ret = xp_bench_parse_u32(optarg, 0, 65535, &o->sport); break;
+        case 'Q': ret = xp_bench_parse_u32(optarg, 0, 65535, &o->dport); break;
+        case 'z':
+            ret = xp_bench_parse_u32(optarg, XP_GEN_FRAME_MIN, XP_GEN_FRAME_MAX, &o->size);
+            break;
+        case 't': ret = xp_bench_parse_seconds(optarg, &o->seconds); break;
+        case 'r': ret = xp_bench_parse_u32(optarg, 1, UINT32_MAX, &o->repeat); break;
+        case 'b': ret = xp_bench_parse_u32(optarg, 1, 256, &o->batch); break;
+        case 'm': ret = xp_bench_parse_u32(optarg, 1, UINT32_MAX, &o->max_calls); break;
+        case 'c':
+            ret = xp_bench_parse_u32(optarg, 0, 4095, &v);
+            o->cpu = (int)v;
+            break;
+        case 'h': usage(stdout); exit(XP_BENCH_EXIT_OK);
+        default: return -EINVAL;
+        }
+        if (ret) {
+            pr_err("bad option value '%s'", optarg);
+            return ret;
+        }
+    }
+    if (!o->ifname || !o->dst_mac) {
+        pr_err("--ifname and --dst-mac are required");
+        return -EINVAL;
+    }
+    if ((uint64_t)o->sport + o->ports > 65536) {
+        pr_err("--sport + --ports exceeds 65535");
+        return -EINVAL;
+    }
+    return 0;
+}
+
+/* Build the frame: Ethernet, IPv4 (checksum set), UDP (checksum 0), zero payload. */
+static int build_frame(const struct gen_opts *o, uint8_t *buf)
+{
+    struct ethhdr *eth = (struct ethhdr *)buf;
+    struct iphdr *iph = (struct iphdr *)(eth + 1);
+    struct udphdr *udp = (struct udphdr *)(iph + 1);
+    struct in_addr src, dst;
+    const uint16_t *w;
+    uint32_t sum = 0;
+    int ret;
+
+    memset(buf, 0, o->size);
+    ret = xp_bench_parse_mac(o->dst_mac, eth->h_dest);
+    if (ret) {
+        pr_err("bad --dst-mac '%s'", o->dst_mac);
+        return ret;
+    }
+    if (o->src_mac)
+        ret = xp_bench_parse_mac(o->src_mac, eth->h_source);
+    else
+        ret = xp_bench_if_mac(o->ifname, eth->h_source);
+    if (ret) {
+        pr_err("source MAC of %s: %s", o->ifname, strerror(-ret));
+        return ret;
+    }
+    if (inet_pton(AF_INET, o->src_ip, &src) != 1 || inet_pton(AF_INET, o->dst_ip, &dst) != 1) {
+        pr_err("bad --src-ip/--dst-ip");
+        return -EINVAL;
+    }
+    if ((uint64_t)ntohl(src.s_addr) + o->units > UINT32_MAX + 1ull) {
+        pr_err("--src-ip + --units overflows");
+        return -EINVAL;
+    }
+    eth->h_proto = htons(ETH_P_IP);
+    iph->version = 4;
+    iph->ihl = 5;
+    iph->tot_len = htons(o->size - sizeof(*eth));
+    iph->ttl = 64;
+    iph->protocol = IPPROTO_UDP;
+    iph->saddr = src.s_addr;
+    iph->daddr = dst.s_addr;
+    w = (const uint16_t *)iph;
+    for (unsigned i = 0; i < sizeof(*iph) / 2; i++)
+        sum += w[i];
+    sum = (sum & 0xffff) + (sum >> 16);
+    sum = (sum & 0xffff) + (sum >> 16);
+    iph->check = (uint16_t)~sum;
+    udp->source = htons(o->sport);
+    udp->dest = htons(o->dport);
+    udp->len = htons(o->size - sizeof(*eth) - sizeof(*iph));
+    return 0;
+}
+
+static int run(const struct gen_opts *o)
+{
+    uint8_t frame[XP_GEN_FRAME_MAX];
+    struct gen_bpf *skel;
+    struct in_addr src;
+    uint64_t t0, t1, deadline, calls = 0, frames = 0;
+    unsigned ifindex;
+    int ret, fd;
+
+    ifindex = if_nametoindex(o->ifname);
+    if (!ifindex) {
+        pr_err("if_nametoindex(%s): %s", o->ifname, strerror(errno));
+        return -ENODEV;
+    }
+    ret = build_frame(o, frame);
+    if (ret)
+        return ret;
+
+    skel = gen_bpf__open();
+    if (!skel) {
+        ret = -errno;
+        pr_err("gen_bpf__open: %s", strerror(errno));
+        return ret;
+    }
+    inet_pton(AF_INET, o->src_ip, &src);
+    skel->rodata->xp_out_ifindex = ifindex;
+    skel->rodata->xp_units = o->units;
+    skel->rodata->xp_ports = o->ports;
+    skel->rodata->xp_src_ip_base = ntohl(src.s_addr);
+    skel->rodata->xp_src_port_base = o->sport;
+    ret = gen_bpf__load(skel);
+    if (ret) {
+        pr_err("gen_bpf__load: %s", strerror(-ret));
+        goto out_destroy;
+    }
+    fd = bpf_program__fd(skel->progs.xp_gen);
+
+    t0 = xp_bench_now_ns();
+    deadline = t0 + (uint64_t)(o->seconds * 1e9);
+    while (!xp_bench_stopping() && calls < o->max_calls && xp_bench_now_ns() < deadline) {
+        LIBBPF_OPTS(bpf_test_run_opts, topts,
+                    .data_in = frame,
+                    .data_size_in = o->size,
+                    .repeat = o->repeat,
+                    .flags = BPF_F_TEST_XDP_LIVE_FRAMES,
+                    .batch_size = o->batch);
+
+        ret = bpf_prog_test_run_opts(fd, &topts);
+        calls++;
+        if (ret == -EINTR || (ret < 0 && errno == EINTR))
+            break; /* a signal cut the call short: its frame count is unknown */
+        if (ret < 0) {
+            ret = -errno;
+            pr_err("bpf_prog_test_run_opts: %s", strerror(errno));
+            goto out_destroy;
+        }
+        frames += o->repeat;
+    }
+    t1 = xp_bench_now_ns();
+    ret = 0;
+    printf("{\"gen\": {\"ifname\": \"%s\", \"calls\": %llu, \"frames\": %llu, \"seconds\": %.3f, "
+           "\"mpps\": %.3f, \"units\": %u, \"ports\": %u, \"size\": %u, \"batch\": %u}}\n",
+           o->ifname, (unsigned long long)calls, (unsigned long long)frames, (t1 - t0) / 1e9,
+           t1 > t0 ? frames * 1e3 / (double)(t1 - t0) : 0.0, o->units, o->ports, o->size,
+           o->batch);
+    fflush(stdout);
+
+out_destroy:
+    gen_bpf__destroy(skel);
+    return ret;
+}
+
+int main(int argc, char **argv)
+{
+    struct gen_opts o;
+    int ret;
+
+    xp_log_set_thread_name("gen");
+    xp_log_hook_libraries();
+    if (parse_args(argc, argv, &o)) {
+        usage(stderr);
+        return XP_BENCH_EXIT_FAIL_OPTION;
+    }
+    if (o.cpu >= 0) {
+        ret = xp_bench_pin_cpu(o.cpu);
+        if (ret) {
+            pr_err("pin to CPU %d: %s", o.cpu, strerror(-ret));
+            return XP_BENCH_EXIT_FAIL;
+        }
+    }
+    xp_bench_catch_signals();
+    ret = run(&o);
+    if (ret == -ENODEV)
+        return XP_BENCH_EXIT_FAIL_IFACE;
+    return ret ? XP_BENCH_EXIT_FAIL : XP_BENCH_EXIT_OK;
+}
