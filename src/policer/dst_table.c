@@ -174,28 +174,6 @@ uint32_t xp_dst_table__get(struct xp_dst_table *tbl, const uint8_t dst[16])
     return xp_dst_table__probe(tbl, dst, true);
 }
 
-void xp_dst_table__aggregate(const struct xp_dst_table *tbl, uint32_t idx,
-                             struct xp_dst_aggregate *out)
-{
-    uint64_t c = 0, ts1 = UINT64_MAX, ts2 = 0;
-
-    for (unsigned w = 0; w < tbl->n_workers; w++) {
-        const struct xp_dst_slot *s = &tbl->slots[w][idx];
-        uint64_t v;
-
-        c += XP_ATOMIC_GET(&s->c_sum);
-        v = XP_ATOMIC_GET(&s->ts1_min);
-        if (v < ts1)
-            ts1 = v;
-        v = XP_ATOMIC_GET(&s->ts2_max);
-        if (v > ts2)
-            ts2 = v;
-    }
-    out->c = c;
-    out->ts1 = ts1;
-    out->ts2 = ts2;
-}
-
 int xp_dst_table__lookup(const struct xp_dst_table *tbl, const uint8_t dst[16],
                          struct xp_dst_aggregate *out)
 {

@@ -3,13 +3,22 @@
  * The per-worker policer: Algorithm 1 over a bounded pair table.
  *
  * Layout. Pairs live in a fixed pool of 128-byte entries (two cache lines:
- * the key and window on the first, list links on the second) addressed by
- * 32-bit index, so links survive without pointers and the pool never moves.
- * A separate index maps a key to its entry: 64-byte buckets of 7 (tag,
- * index) slots, linear probing over at most XP_MAX_PROBE buckets, sized for
- * a load of at most 1/2. A bucket's overflow count says how many entries
- * probed past it, so a miss usually stops at the home bucket and deletions
- * need no tombstones. A hit costs the bucket line plus the entry.
+ * everything a packet reads or writes on the first, links and cold fields
+ * on the second) addressed by 32-bit index, so links survive without
+ * pointers and the pool never moves. A separate index maps a key to its
+ * entry: 64-byte buckets of 6 (16-bit tag, pair index, dst index) slots,
+ * linear probing over at most XP_MAX_PROBE buckets, sized for a load of at
+ * most 1/2. A bucket's overflow count says how many entries probed past it,
+ * so a miss usually stops at the home bucket and deletions need no
+ * tombstones. The pair's destination index is repeated in its index slot so
+ * that the bucket alone names both lines a packet needs next (pair entry and
+ * this worker's dst slot): they are fetched in parallel, making the chain of
+ * dependent cache misses two long (bucket, then pair + slot) instead of three.
+ *
+ * Bursts. xp_policer__packet_burst() runs the same per-packet code in order
+ * but first hashes the whole burst and prefetches in stages (buckets, then
+ * the pair entries and dst slots they name), so that the misses of up to 64
+ * packets overlap instead of being paid one after the other.
  *
  * Destination aggregate. Each pair caches the index of its destination in
  * the shared xp_dst_table, whose slot for this worker holds the partial
@@ -37,24 +46,33 @@
 
 #include "policer_internal.h"
 
-#define XP_BUCKET_SLOTS 7
+#define XP_BUCKET_SLOTS 6
 #define XP_MAX_PROBE 8
 #define XP_RECLAIM_SCAN 32
+/* Packets whose misses are overlapped together; larger bursts are cut into chunks. */
+#define XP_BURST_CHUNK XP_POLICER_BURST
+/* How far ahead of the sequential pass a burst fetches second lines (dirty list, heap). */
+#define XP_BURST_AHEAD 8
 
 #define XP_PAIR_F_USED 0x1
 #define XP_PAIR_F_MARK 0x2
 #define XP_PAIR_F_WARNED 0x4
 #define XP_PAIR_F_DIRTY 0x8
 
+/*
+ * tag is 16 bits of the hash (not the bits that chose the bucket): a wrong
+ * entry is read only on a 1-in-65536 tag collision, and 16 bits leave room
+ * for the dst index. dst[s] is pairs[idx[s]].dst, fixed for the pair's life.
+ */
 struct xp_bucket {
-    uint32_t tag[XP_BUCKET_SLOTS];
+    uint16_t tag[XP_BUCKET_SLOTS];
     uint32_t idx[XP_BUCKET_SLOTS];
+    uint32_t dst[XP_BUCKET_SLOTS];
     uint32_t overflow;
-    uint32_t pad;
 } __attribute__((aligned(XP_CACHE_LINE)));
 
 struct xp_pair {
-    /* first line: what every packet reads and writes */
+    /* first line: all that a packet reads and writes (unless it restarts or shrinks) */
     struct xp_policer_key key;
     uint64_t ts1;
     uint64_t ts2;
@@ -62,7 +80,13 @@ struct xp_pair {
     uint32_t dst; /* index in the dst table, XP_NIL if it was full */
     uint32_t flags;
     /* second line */
-    uint64_t dc;
+    /*
+     * dc is kept as c - dc: c and dc grow together on every packet, so the
+     * offset only moves on the rare events that change one without the
+     * other (restart, shrink, install) and the packet path never writes
+     * this line. Unsigned wrap-around keeps dc = c - dc_off exact.
+     */
+    uint64_t dc_off;
     uint64_t hash;
     uint32_t h_child, h_sib, h_prev; /* pairing heap; h_prev is parent or left sibling */
     uint32_t m_next, m_prev;         /* members of the dst slot; m_next links the free list */
@@ -206,11 +230,48 @@ static inline bool xp_over_rate(uint64_t c, uint64_t span, uint64_t pps)
 
 /* ---- index ---- */
 
-static uint32_t xp_index__find(const struct xp_policer *pol, const struct xp_policer_key *key,
-                               uint64_t h)
+static inline uint16_t xp_hash_tag(uint64_t h)
+{
+    return (uint16_t)(h >> 48);
+}
+
+static inline const struct xp_bucket *xp_home_bucket(const struct xp_policer *pol, uint64_t h)
+{
+    return &pol->buckets[(uint32_t)h & pol->bmask];
+}
+
+/* This worker's slot of dst index d, or NULL for XP_NIL. */
+static inline struct xp_dst_slot *xp_policer__slot_of(const struct xp_policer *pol, uint32_t d)
+{
+    return d == XP_NIL ? NULL : &pol->slots[d];
+}
+
+/* Ask for the dst slots of index d (ours to write, the other workers' to read). */
+static inline void xp_policer__prefetch_dst(const struct xp_policer *pol, uint32_t d)
+{
+    const struct xp_dst_table *tbl = pol->dst;
+
+    if (d == XP_NIL)
+        return;
+    for (unsigned w = 0; w < tbl->n_workers; w++) {
+        if (w == pol->worker_id)
+            __builtin_prefetch(&tbl->slots[w][d], 1);
+        else
+            __builtin_prefetch(&tbl->slots[w][d], 0);
+    }
+}
+
+/*
+ * Find key's pair. *dst gets its dst index from the index slot (XP_NIL if
+ * none) before the pair entry is read, so the caller can ask for the dst
+ * slot while the entry's miss is still outstanding.
+ */
+static inline uint32_t xp_index__find(const struct xp_policer *pol,
+                                      const struct xp_policer_key *key, uint64_t h,
+                                      bool prefetch_dst)
 {
     uint32_t b = (uint32_t)h & pol->bmask;
-    uint32_t tag = (uint32_t)(h >> 32);
+    uint16_t tag = xp_hash_tag(h);
 
     for (unsigned i = 0; i < XP_MAX_PROBE; i++) {
         const struct xp_bucket *bk = &pol->buckets[(b + i) & pol->bmask];
@@ -218,7 +279,11 @@ static uint32_t xp_index__find(const struct xp_policer *pol, const struct xp_pol
         for (unsigned s = 0; s < XP_BUCKET_SLOTS; s++) {
             uint32_t idx = bk->idx[s];
 
-            if (idx != XP_NIL && bk->tag[s] == tag && xp_key_eq(&pol->pairs[idx].key, key))
+            if (bk->tag[s] != tag || idx == XP_NIL)
+                continue;
+            if (prefetch_dst)
+                xp_policer__prefetch_dst(pol, bk->dst[s]);
+            if (xp_key_eq(&pol->pairs[idx].key, key))
                 return idx;
         }
         if (bk->overflow == 0)
@@ -227,7 +292,8 @@ static uint32_t xp_index__find(const struct xp_policer *pol, const struct xp_pol
     return XP_NIL;
 }
 
-static int xp_index__insert(struct xp_policer *pol, uint64_t h, uint32_t idx)
+/* Returns the new slot's dst field (for the caller to fill in), or NULL if no room. */
+static uint32_t *xp_index__insert(struct xp_policer *pol, uint64_t h, uint32_t idx)
 {
     uint32_t b = (uint32_t)h & pol->bmask;
 
@@ -238,13 +304,14 @@ static int xp_index__insert(struct xp_policer *pol, uint64_t h, uint32_t idx)
             if (bk->idx[s] != XP_NIL)
                 continue;
             bk->idx[s] = idx;
-            bk->tag[s] = (uint32_t)(h >> 32);
+            bk->tag[s] = xp_hash_tag(h);
+            bk->dst[s] = XP_NIL;
             for (unsigned j = 0; j < i; j++)
                 pol->buckets[(b + j) & pol->bmask].overflow++;
-            return 0;
+            return &bk->dst[s];
         }
     }
-    return -ENOSPC;
+    return NULL;
 }
 
 static void xp_index__remove(struct xp_policer *pol, uint64_t h, uint32_t idx)
@@ -436,14 +503,27 @@ static void xp_pair__set_ts1(struct xp_policer *pol, uint32_t idx, uint64_t ts1)
     xp_slot__publish_ts1(P, s);
 }
 
+static inline uint64_t xp_pair__dc(const struct xp_pair *p)
+{
+    return p->c - p->dc_off;
+}
+
+static inline void xp_pair__set_dc(struct xp_pair *p, uint64_t dc)
+{
+    p->dc_off = p->c - dc;
+}
+
+/* Set c, keeping dc as it was. */
 static void xp_pair__set_c(struct xp_policer *pol, uint32_t idx, uint64_t c)
 {
     struct xp_pair *p = &pol->pairs[idx];
     struct xp_dst_slot *s = xp_pair__slot(pol, p);
+    uint64_t dc = xp_pair__dc(p);
 
     if (s)
         XP_ATOMIC_SET(&s->c_sum, XP_ATOMIC_GET(&s->c_sum) - p->c + c);
     p->c = c;
+    xp_pair__set_dc(p, dc);
 }
 
 static void xp_pair__set_ts2(struct xp_policer *pol, uint32_t idx, uint64_t ts2)
@@ -591,14 +671,16 @@ static uint32_t xp_pair__new(struct xp_policer *pol, const struct xp_policer_key
                              uint64_t h, uint64_t t, enum xp_verdict *v)
 {
     struct xp_pair *p;
-    uint32_t idx;
+    uint32_t idx, *slot_dst;
 
     if (pol->free_head == XP_NIL && xp_policer__reclaim_pool(pol, t, v) < 0)
         return XP_NIL;
     idx = pol->free_head;
     pol->free_head = pol->pairs[idx].m_next;
-    if (xp_index__insert(pol, h, idx) < 0) {
-        if (xp_policer__reclaim_near(pol, h, t, v) < 0 || xp_index__insert(pol, h, idx) < 0) {
+    slot_dst = xp_index__insert(pol, h, idx);
+    if (!slot_dst) {
+        if (xp_policer__reclaim_near(pol, h, t, v) < 0 ||
+            !(slot_dst = xp_index__insert(pol, h, idx))) {
             pol->pairs[idx].m_next = pol->free_head;
             pol->free_head = idx;
             return XP_NIL;
@@ -608,11 +690,12 @@ static uint32_t xp_pair__new(struct xp_policer *pol, const struct xp_policer_key
     p->key = *key;
     p->hash = h;
     p->ts1 = p->ts2 = t;
-    p->c = p->dc = 0;
+    p->c = p->dc_off = 0;
     p->flags = XP_PAIR_F_USED;
     p->gen = 0;
     p->d_next = p->d_prev = XP_NIL;
     p->dst = xp_dst_table__get(pol->dst, key->dst);
+    *slot_dst = p->dst;
     if (p->dst == XP_NIL)
         XP_STAT_INC(pol, dst_full);
     xp_pair__attach(pol, idx);
@@ -634,12 +717,16 @@ static inline uint64_t xp_policer__clock(struct xp_policer *pol, uint64_t t)
     return t;
 }
 
-/* Find or create the pair and count n packets at t (lines 1-9). */
-static uint32_t xp_policer__count(struct xp_policer *pol, const struct xp_policer_key *key,
-                                  uint64_t n, uint64_t t, enum xp_verdict *v)
+/*
+ * Find or create key's pair (hash h) and count n packets at t (lines 1-9).
+ * prefetch_dst: the dst slots are not in cache yet (single-packet path).
+ */
+static inline uint32_t xp_policer__count(struct xp_policer *pol,
+                                         const struct xp_policer_key *key, uint64_t h,
+                                         uint64_t n, uint64_t t, enum xp_verdict *v,
+                                         bool prefetch_dst)
 {
-    uint64_t h = xp_pair_hash(pol->seed, key);
-    uint32_t idx = xp_index__find(pol, key, h);
+    uint32_t idx = xp_index__find(pol, key, h, prefetch_dst);
     struct xp_pair *p;
     struct xp_dst_slot *s;
 
@@ -650,7 +737,7 @@ static uint32_t xp_policer__count(struct xp_policer *pol, const struct xp_police
     } else if (xp_pair__idle(pol, &pol->pairs[idx], t)) {
         p = &pol->pairs[idx];
         xp_pair__set_c(pol, idx, 0);
-        p->dc = 0;
+        xp_pair__set_dc(p, 0);
         p->flags = (p->flags | XP_PAIR_F_MARK) & ~XP_PAIR_F_WARNED;
         p->gen++;
         xp_pair__set_ts1(pol, idx, t);
@@ -658,8 +745,8 @@ static uint32_t xp_policer__count(struct xp_policer *pol, const struct xp_police
     }
     p = &pol->pairs[idx];
     s = xp_pair__slot(pol, p);
+    /* dc grows with c through dc_off */
     p->c += n;
-    p->dc += n;
     /* ts2 never moves back: a sync may have installed a later ts2 from another proxy */
     if (t > p->ts2)
         p->ts2 = t;
@@ -672,40 +759,53 @@ static uint32_t xp_policer__count(struct xp_policer *pol, const struct xp_police
     return idx;
 }
 
-/*
- * Shrink after the verdict: the packet that crosses T_T4 is judged on the
- * full window, and limits__check() guarantees the shrunk window stays longer
- * than T_T2 and T_T3, so the tests stay armed for the next packets.
- */
-static void xp_policer__maybe_shrink(struct xp_policer *pol, uint32_t idx)
+/* The part of the shrink that runs rarely (once per T_T4 / r of activity). */
+static void __attribute__((noinline)) xp_policer__shrink(struct xp_policer *pol, uint32_t idx,
+                                                         uint64_t span)
 {
     struct xp_pair *p = &pol->pairs[idx];
     uint32_t r = pol->lim.shrink_r;
-    uint64_t span;
 
-    if (r <= 1)
-        return;
-    span = xp_span(p->ts2, p->ts1);
-    if (span <= pol->lim.t_t4_ns)
-        return;
     xp_pair__set_c(pol, idx, p->c / r);
     xp_pair__set_ts1(pol, idx, p->ts2 - span / r);
     XP_STAT_INC(pol, shrinks);
 }
 
-enum xp_verdict xp_policer__packet(struct xp_policer *pol, const struct xp_policer_key *key,
-                                   uint64_t t, struct xp_policer_event *ev)
+/*
+ * Shrink after the verdict: the packet that crosses T_T4 is judged on the
+ * full window, and limits__check() guarantees the shrunk window stays longer
+ * than T_T2 and T_T3, so the tests stay armed for the next packets.
+ */
+static inline void xp_policer__maybe_shrink(struct xp_policer *pol, uint32_t idx)
+{
+    const struct xp_pair *p = &pol->pairs[idx];
+    uint64_t span;
+
+    if (pol->lim.shrink_r <= 1)
+        return;
+    span = xp_span(p->ts2, p->ts1);
+    if (span > pol->lim.t_t4_ns)
+        xp_policer__shrink(pol, idx, span);
+}
+
+/*
+ * Police one packet whose key hashes to h: the whole of xp_policer__packet()
+ * but the event reset. If an overload event is raised, *n_ev grows by one
+ * and, if ev is not NULL, *ev is filled in; otherwise ev is left alone.
+ */
+static inline enum xp_verdict xp_policer__police(struct xp_policer *pol,
+                                                 const struct xp_policer_key *key, uint64_t h,
+                                                 uint64_t t, struct xp_policer_event *ev,
+                                                 unsigned *n_ev, bool prefetch_dst)
 {
     enum xp_verdict v = XP_VERDICT_FORWARD;
     struct xp_pair *p;
     uint64_t span;
     uint32_t idx;
 
-    if (ev)
-        ev->kind = XP_POLICER_EV_NONE;
     XP_STAT_INC(pol, packets);
     t = xp_policer__clock(pol, t);
-    idx = xp_policer__count(pol, key, 1, t, &v);
+    idx = xp_policer__count(pol, key, h, 1, t, &v, prefetch_dst);
     if (idx == XP_NIL)
         goto out;
     p = &pol->pairs[idx];
@@ -717,6 +817,7 @@ enum xp_verdict xp_policer__packet(struct xp_policer *pol, const struct xp_polic
         if (!(p->flags & XP_PAIR_F_WARNED)) {
             p->flags |= XP_PAIR_F_WARNED;
             XP_STAT_INC(pol, warnings);
+            (*n_ev)++;
             if (ev) {
                 ev->kind = XP_POLICER_EV_OVERLOAD;
                 ev->key = *key;
@@ -757,6 +858,123 @@ out:
     return v;
 }
 
+enum xp_verdict xp_policer__packet(struct xp_policer *pol, const struct xp_policer_key *key,
+                                   uint64_t t, struct xp_policer_event *ev)
+{
+    unsigned n_ev = 0;
+
+    if (ev)
+        ev->kind = XP_POLICER_EV_NONE;
+    return xp_policer__police(pol, key, xp_pair_hash(pol->seed, key), t, ev, &n_ev, true);
+}
+
+/*
+ * Burst stage 3 look-ahead for the pair at idx (a candidate, possibly
+ * stale: only a hint): its first line was asked for in stage 2 and has
+ * likely arrived. Ask for the second line when the packet will write it
+ * (joining the dirty list, or a restart), and for a restart also the heap
+ * neighbours that the move of ts1 will touch.
+ */
+static inline void xp_policer__prefetch_cold(const struct xp_policer *pol, uint32_t idx,
+                                             uint64_t t, bool neighbours)
+{
+    const struct xp_pair *P = pol->pairs, *p;
+    bool idle;
+
+    if (idx == XP_NIL)
+        return;
+    p = &P[idx];
+    idle = xp_pair__idle(pol, p, t);
+    if (!neighbours) {
+        if (idle || !(p->flags & XP_PAIR_F_DIRTY))
+            __builtin_prefetch((const char *)p + XP_CACHE_LINE, 1);
+        return;
+    }
+    if (!idle || p->dst == XP_NIL)
+        return;
+    /* second line asked for XP_BURST_AHEAD / 2 packets ago */
+    if (p->h_prev != XP_NIL)
+        __builtin_prefetch(&P[p->h_prev], 1);
+    if (p->h_sib != XP_NIL)
+        __builtin_prefetch(&P[p->h_sib], 1);
+    if (p->h_child != XP_NIL)
+        __builtin_prefetch(&P[p->h_child], 1);
+    {
+        uint32_t root = pol->slots[p->dst].heap_root;
+
+        if (root != XP_NIL && root != idx)
+            __builtin_prefetch(&P[root], 1);
+    }
+}
+
+/* One chunk of at most XP_BURST_CHUNK packets; see xp_policer__packet_burst(). */
+static unsigned xp_policer__burst_chunk(struct xp_policer *pol, const struct xp_policer_key *keys,
+                                        unsigned n, uint64_t t, enum xp_verdict *verdicts,
+                                        struct xp_policer_event *events)
+{
+    uint64_t h[XP_BURST_CHUNK];
+    uint32_t cand[XP_BURST_CHUNK + XP_BURST_AHEAD];
+    unsigned n_ev = 0;
+
+    /* stage 1: hash the burst and ask for every home bucket */
+    for (unsigned i = 0; i < n; i++) {
+        h[i] = xp_pair_hash(pol->seed, &keys[i]);
+        __builtin_prefetch(xp_home_bucket(pol, h[i]), 0);
+    }
+    /*
+     * Stage 2: the buckets have had a whole pass to arrive. A tag match
+     * names the likely pair entry and its dst slots: ask for both. A miss
+     * (new pair, or one that overflowed its home bucket) is left to the
+     * sequential pass.
+     */
+    for (unsigned i = 0; i < n; i++) {
+        const struct xp_bucket *bk = xp_home_bucket(pol, h[i]);
+        uint16_t tag = xp_hash_tag(h[i]);
+
+        cand[i] = XP_NIL;
+        for (unsigned s = 0; s < XP_BUCKET_SLOTS; s++) {
+            if (bk->tag[s] != tag || bk->idx[s] == XP_NIL)
+                continue;
+            cand[i] = bk->idx[s];
+            __builtin_prefetch(&pol->pairs[cand[i]], 1);
+            xp_policer__prefetch_dst(pol, bk->dst[s]);
+            break;
+        }
+    }
+    for (unsigned i = n; i < n + XP_BURST_AHEAD; i++)
+        cand[i] = XP_NIL;
+    /*
+     * Stage 3: the exact sequential algorithm, packet by packet, so that
+     * repeats, creations and evictions within the burst behave as with
+     * xp_policer__packet(). It looks up the index again (the bucket is in
+     * cache now) instead of trusting cand[], which earlier packets of the
+     * burst may have made stale.
+     */
+    for (unsigned i = 0; i < n; i++) {
+        struct xp_policer_event *ev = events ? &events[n_ev] : NULL;
+
+        xp_policer__prefetch_cold(pol, cand[i + XP_BURST_AHEAD], t, false);
+        xp_policer__prefetch_cold(pol, cand[i + XP_BURST_AHEAD / 2], t, true);
+        verdicts[i] = xp_policer__police(pol, &keys[i], h[i], t, ev, &n_ev, false);
+    }
+    return n_ev;
+}
+
+unsigned xp_policer__packet_burst(struct xp_policer *pol, const struct xp_policer_key *keys,
+                                  unsigned n, uint64_t t, enum xp_verdict *verdicts,
+                                  struct xp_policer_event *events)
+{
+    unsigned n_ev = 0;
+
+    for (unsigned done = 0; done < n; done += XP_BURST_CHUNK) {
+        unsigned m = n - done < XP_BURST_CHUNK ? n - done : XP_BURST_CHUNK;
+
+        n_ev += xp_policer__burst_chunk(pol, keys + done, m, t, verdicts + done,
+                                        events ? events + n_ev : NULL);
+    }
+    return n_ev;
+}
+
 int xp_policer__account(struct xp_policer *pol, const struct xp_policer_key *key, uint64_t n,
                         uint64_t t)
 {
@@ -767,7 +985,7 @@ int xp_policer__account(struct xp_policer *pol, const struct xp_policer_key *key
         return -EINVAL;
     XP_STAT_ADD(pol, accounted, n);
     t = xp_policer__clock(pol, t);
-    idx = xp_policer__count(pol, key, n, t, &v);
+    idx = xp_policer__count(pol, key, xp_pair_hash(pol->seed, key), n, t, &v, true);
     if (idx == XP_NIL)
         return -ENOSPC;
     xp_policer__maybe_shrink(pol, idx);
@@ -781,7 +999,7 @@ static void xp_pair__state(const struct xp_pair *p, struct xp_pair_state *out)
     out->ts1 = p->ts1;
     out->ts2 = p->ts2;
     out->c = p->c;
-    out->dc = p->dc;
+    out->dc = xp_pair__dc(p);
     out->mark = p->flags & XP_PAIR_F_MARK;
     out->gen = p->gen;
 }
@@ -789,7 +1007,7 @@ static void xp_pair__state(const struct xp_pair *p, struct xp_pair_state *out)
 int xp_policer__lookup(const struct xp_policer *pol, const struct xp_policer_key *key,
                        struct xp_pair_state *out)
 {
-    uint32_t idx = xp_index__find(pol, key, xp_pair_hash(pol->seed, key));
+    uint32_t idx = xp_index__find(pol, key, xp_pair_hash(pol->seed, key), false);
 
     if (idx == XP_NIL)
         return -ENOENT;
@@ -824,7 +1042,7 @@ int xp_policer__install(struct xp_policer *pol, const struct xp_policer_key *key
     if (!key || !fresh || fresh->ts2 < fresh->ts1)
         return -EINVAL;
     h = xp_pair_hash(pol->seed, key);
-    idx = xp_index__find(pol, key, h);
+    idx = xp_index__find(pol, key, h, false);
     if (idx == XP_NIL) {
         /* created at fresh->ts2 so that the values below only move ts1 and c */
         idx = xp_pair__new(pol, key, h, fresh->ts2, &v);
@@ -838,15 +1056,15 @@ int xp_policer__install(struct xp_policer *pol, const struct xp_policer_key *key
     } else {
         uint64_t before = sent ? sent->dc : 0;
 
-        delta = xp_span(pol->pairs[idx].dc, before);
-        if (pol->pairs[idx].dc == before)
+        delta = xp_span(xp_pair__dc(&pol->pairs[idx]), before);
+        if (xp_pair__dc(&pol->pairs[idx]) == before)
             delta = 0;
     }
     p = &pol->pairs[idx];
     xp_pair__set_ts1(pol, idx, fresh->ts1);
     xp_pair__set_ts2(pol, idx, fresh->ts2 > p->ts2 ? fresh->ts2 : p->ts2);
     xp_pair__set_c(pol, idx, fresh->c + delta);
-    p->dc = fresh->dc + delta;
+    xp_pair__set_dc(p, fresh->dc + delta);
     if (fresh->mark)
         p->flags |= XP_PAIR_F_MARK;
     else
@@ -909,6 +1127,7 @@ struct xp_policer *xp_policer__create(const struct xp_policer_config *cfg,
     for (uint32_t i = 0; i < nb; i++) {
         memset(pol->buckets[i].idx, 0xff, sizeof(pol->buckets[i].idx));
         memset(pol->buckets[i].tag, 0, sizeof(pol->buckets[i].tag));
+        memset(pol->buckets[i].dst, 0xff, sizeof(pol->buckets[i].dst));
         pol->buckets[i].overflow = 0;
     }
     pol->pairs = xp_policer_alloc_big((size_t)cfg->capacity * sizeof(struct xp_pair));

@@ -12,13 +12,15 @@
  * made by the policer's owning worker thread. xp_dst_table__lookup() and
  * xp_policer__stats() may be called from any thread.
  *
- * Hot path: xp_policer__packet() and xp_policer__account(). They never
- * allocate, lock, log or make system calls.
+ * Hot path: xp_policer__packet(), xp_policer__packet_burst() and
+ * xp_policer__account(). They never allocate, lock, log or make system
+ * calls.
  */
 #ifndef XP_POLICER_H
 #define XP_POLICER_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define XP_NSEC_PER_SEC 1000000000ULL
@@ -170,6 +172,24 @@ struct xp_policer_event {
  */
 enum xp_verdict xp_policer__packet(struct xp_policer *pol, const struct xp_policer_key *key,
                                    uint64_t t, struct xp_policer_event *ev);
+
+/*
+ * Police a burst: exactly the same as xp_policer__packet(pol, &keys[i], t,
+ * &ev) for i = 0..n-1 in order (repeated keys, pairs created or evicted
+ * mid-burst, clock clamping and counters included), but faster at large
+ * pair counts: the whole burst is hashed first and its index buckets, pair
+ * entries and destination slots are prefetched in stages, so the cache
+ * misses of the packets overlap. Any n works; XP_POLICER_BURST packets at a
+ * time get the full overlap (larger bursts are cut into such chunks).
+ * verdicts[i] receives packet i's verdict. The events raised are written,
+ * in packet order, to events[0..ret-1] (room for n needed, since each packet
+ * raises at most one; NULL if not wanted) and their number is returned.
+ * Hot path, owner thread.
+ */
+#define XP_POLICER_BURST 64
+unsigned xp_policer__packet_burst(struct xp_policer *pol, const struct xp_policer_key *keys,
+                                  unsigned n, uint64_t t, enum xp_verdict *verdicts,
+                                  struct xp_policer_event *events);
 
 /*
  * Count n packets of pair key seen at time t that were dropped elsewhere

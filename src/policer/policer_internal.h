@@ -104,8 +104,27 @@ uint32_t xp_dst_table__get(struct xp_dst_table *tbl, const uint8_t dst[16]);
 int xp_dst_table__claim(struct xp_dst_table *tbl, unsigned worker_id);
 void xp_dst_table__release(struct xp_dst_table *tbl, unsigned worker_id);
 
-/* Sum the slots of entry idx over all workers. */
-void xp_dst_table__aggregate(const struct xp_dst_table *tbl, uint32_t idx,
-                             struct xp_dst_aggregate *out);
+/* Sum the slots of entry idx over all workers. Inline: it is on the packet path. */
+static inline void xp_dst_table__aggregate(const struct xp_dst_table *tbl, uint32_t idx,
+                                           struct xp_dst_aggregate *out)
+{
+    uint64_t c = 0, ts1 = UINT64_MAX, ts2 = 0;
+
+    for (unsigned w = 0; w < tbl->n_workers; w++) {
+        const struct xp_dst_slot *s = &tbl->slots[w][idx];
+        uint64_t v;
+
+        c += XP_ATOMIC_GET(&s->c_sum);
+        v = XP_ATOMIC_GET(&s->ts1_min);
+        if (v < ts1)
+            ts1 = v;
+        v = XP_ATOMIC_GET(&s->ts2_max);
+        if (v > ts2)
+            ts2 = v;
+    }
+    out->c = c;
+    out->ts1 = ts1;
+    out->ts2 = ts2;
+}
 
 #endif /* XP_POLICER_INTERNAL_H */

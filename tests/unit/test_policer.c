@@ -2,11 +2,13 @@
 /*
  * Unit tests of the policer on crafted traces with exact expected verdicts.
  *
- * XP_POLICER_BENCH=1 also prints ns/packet (1 and 1,000,000 pairs) and the
- * sleeper detection-delay table of docs/policer.md. Nothing asserts on time.
+ * XP_POLICER_BENCH=1 also prints ns/packet of packet() and packet_burst()
+ * (1, 1,000 and 1,000,000 pairs) and the sleeper detection-delay table of
+ * docs/policer.md. Nothing asserts on time.
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -706,6 +708,223 @@ static void test_bad_args(void)
     xp_dst_table__destroy(dst);
 }
 
+/* ---- xp_policer__packet_burst() against xp_policer__packet() ---- */
+
+static void check_same_pairs(struct xp_policer *a, struct xp_policer *b,
+                             struct xp_dst_table *da, struct xp_dst_table *db,
+                             const struct xp_policer_key *keys, unsigned n_keys,
+                             unsigned *bad)
+{
+    struct xp_policer_stats sa, sb;
+
+    for (unsigned k = 0; k < n_keys; k++) {
+        struct xp_pair_state x, y;
+        struct xp_dst_aggregate ga = {0}, gb = {0};
+        int ra, rb;
+
+        memset(&x, 0, sizeof(x));
+        memset(&y, 0, sizeof(y));
+        ra = xp_policer__lookup(a, &keys[k], &x);
+        rb = xp_policer__lookup(b, &keys[k], &y);
+        if (ra != rb || (ra == 0 && (x.ts1 != y.ts1 || x.ts2 != y.ts2 || x.c != y.c ||
+                                     x.dc != y.dc || x.mark != y.mark || x.gen != y.gen))) {
+            if ((*bad)++ < 5)
+                fprintf(stderr, "key %u: lookup %d/%d c %llu/%llu ts1 %llu/%llu\n", k, ra, rb,
+                        (unsigned long long)x.c, (unsigned long long)y.c,
+                        (unsigned long long)x.ts1, (unsigned long long)y.ts1);
+        }
+        ra = xp_dst_table__lookup(da, keys[k].dst, &ga);
+        rb = xp_dst_table__lookup(db, keys[k].dst, &gb);
+        if (ra != rb || ga.c != gb.c || ga.ts1 != gb.ts1 || ga.ts2 != gb.ts2) {
+            if ((*bad)++ < 5)
+                fprintf(stderr, "key %u: dst aggregate differs\n", k);
+        }
+    }
+    xp_policer__stats(a, &sa);
+    xp_policer__stats(b, &sb);
+    if (memcmp(&sa, &sb, sizeof(sa)) != 0 && (*bad)++ < 5)
+        fprintf(stderr, "stats differ: packets %llu/%llu inserts %llu/%llu\n",
+                (unsigned long long)sa.packets, (unsigned long long)sb.packets,
+                (unsigned long long)sa.inserts, (unsigned long long)sb.inserts);
+}
+
+static bool same_event(const struct xp_policer_event *x, const struct xp_policer_event *y)
+{
+    return x->kind == y->kind && memcmp(&x->key, &y->key, sizeof(x->key)) == 0 &&
+           x->rate_pps == y->rate_pps && x->threshold_pps == y->threshold_pps &&
+           x->t_ns == y->t_ns;
+}
+
+/*
+ * One random trace (bursts of 1..150 packets sharing a time, repeated keys,
+ * a table too small for the keys so pairs are created and evicted
+ * mid-burst, idle gaps that restart windows, windows long enough to shrink,
+ * clock backsteps, account, sync) through packet() on one policer and
+ * packet_burst() on another: every verdict, event, pair state, aggregate
+ * and counter must be the same.
+ */
+static void test_burst_equivalence(void)
+{
+    enum { N_UNITS = 60, N_DST = 5, N_KEYS = N_UNITS * N_DST, N_BURSTS = 6000, MAX_N = 150 };
+    static const enum xp_full_policy policies[] = {
+        XP_FULL_EVICT_OLDEST, XP_FULL_REFUSE_PASS, XP_FULL_REFUSE_DROP,
+    };
+    static struct xp_policer_key keys[N_KEYS], burst[MAX_N];
+    static struct xp_policer_event ev_a[MAX_N], ev_b[MAX_N];
+    static enum xp_verdict v_a[MAX_N], v_b[MAX_N];
+
+    for (unsigned k = 0; k < N_KEYS; k++)
+        keys[k] = k4(k / N_DST, k % N_DST);
+    for (unsigned pi = 0; pi < 3; pi++) {
+        struct xp_policer_limits lim = test_limits();
+        struct xp_dst_table *da = xp_dst_table__create(16, 1), *db = xp_dst_table__create(16, 1);
+        struct xp_policer *a, *b;
+        struct xp_policer_stats s;
+        uint64_t t = T0;
+        unsigned bad = 0, mid_burst_inserts = 0;
+
+        lim.shrink_r = 2;
+        lim.t_t4_ns = 300 * MS;
+        lim.t_f1_pps = 500;
+        lim.t_f2_pps = 6000;
+        lim.full_policy = policies[pi];
+        /* 200 slots for 300 keys, 1/3 of them hot: creations and evictions all the time */
+        a = mkpol(da, &lim, 200, 0);
+        b = mkpol(db, &lim, 200, 0);
+        for (unsigned it = 0; it < N_BURSTS; it++) {
+            unsigned n = rnd() % 8 == 0 ? 1 + rnd() % MAX_N : 1 + rnd() % 64;
+            unsigned na = 0, nb;
+            uint64_t before;
+
+            for (unsigned i = 0; i < n; i++) {
+                unsigned r = rnd() % 100;
+
+                if (i > 0 && r < 25) /* repeat a key of this burst */
+                    burst[i] = burst[rnd() % i];
+                else if (r < 70) /* hot keys */
+                    burst[i] = keys[rnd() % (N_KEYS / 3)];
+                else
+                    burst[i] = keys[rnd() % N_KEYS];
+            }
+            if (rnd() % 200 == 0)
+                t -= rnd() % (50 * MS); /* the wall clock steps back */
+            else if (rnd() % 50 == 0)
+                t += 150 * MS + rnd() % (100 * MS); /* idle: windows restart */
+            else
+                t += rnd() % (2 * MS);
+            xp_policer__stats(b, &s);
+            before = s.inserts;
+            for (unsigned i = 0; i < n; i++) {
+                struct xp_policer_event ev;
+
+                v_a[i] = xp_policer__packet(a, &burst[i], t, &ev);
+                if (ev.kind != XP_POLICER_EV_NONE)
+                    ev_a[na++] = ev;
+            }
+            memset(ev_b, 0xa5, sizeof(ev_b));
+            nb = xp_policer__packet_burst(b, burst, n, t, v_b, it % 7 == 3 ? NULL : ev_b);
+            xp_policer__stats(b, &s);
+            mid_burst_inserts += s.inserts - before > 1;
+            if (na != nb) {
+                if (bad++ < 5)
+                    fprintf(stderr, "burst %u: %u events, burst gave %u\n", it, na, nb);
+                continue;
+            }
+            for (unsigned i = 0; i < n; i++)
+                if (v_a[i] != v_b[i] && bad++ < 5)
+                    fprintf(stderr, "burst %u packet %u: verdict %d, burst gave %d\n", it, i,
+                            v_a[i], v_b[i]);
+            if (it % 7 != 3)
+                for (unsigned i = 0; i < na; i++)
+                    if (!same_event(&ev_a[i], &ev_b[i]) && bad++ < 5)
+                        fprintf(stderr, "burst %u event %u differs\n", it, i);
+
+            /* now and then the same account / sync on both */
+            if (rnd() % 10 == 0) {
+                const struct xp_policer_key *k = &keys[rnd() % N_KEYS];
+                uint64_t cnt = 1 + rnd() % 40;
+
+                CHECK_EQ(xp_policer__account(a, k, cnt, t), xp_policer__account(b, k, cnt, t));
+            }
+            if (rnd() % 25 == 0) {
+                struct xp_pair_record ra[32], rb[32];
+                unsigned ca = xp_policer__collect_dirty(a, ra, 32);
+                unsigned cb = xp_policer__collect_dirty(b, rb, 32);
+
+                CHECK_EQ(ca, cb);
+                for (unsigned i = 0; i < ca && i < cb; i++) {
+                    struct xp_pair_state fresh = ra[i].st;
+
+                    CHECK(memcmp(&ra[i].key, &rb[i].key, sizeof(ra[i].key)) == 0);
+                    CHECK(ra[i].st.ts1 == rb[i].st.ts1 && ra[i].st.ts2 == rb[i].st.ts2 &&
+                          ra[i].st.c == rb[i].st.c && ra[i].st.dc == rb[i].st.dc &&
+                          ra[i].st.mark == rb[i].st.mark && ra[i].st.gen == rb[i].st.gen);
+                    fresh.ts1 -= rnd() % (100 * MS);
+                    fresh.c += rnd() % 50;
+                    fresh.dc = 0;
+                    CHECK_EQ(xp_policer__install(a, &ra[i].key, &ra[i].st, &fresh),
+                             xp_policer__install(b, &rb[i].key, &rb[i].st, &fresh));
+                }
+            }
+            if (it % 50 == 0)
+                check_same_pairs(a, b, da, db, keys, N_KEYS, &bad);
+        }
+        check_same_pairs(a, b, da, db, keys, N_KEYS, &bad);
+        CHECK_EQ(bad, 0);
+        xp_policer__stats(b, &s);
+        if (getenv("XP_POLICER_TRACE_STATS"))
+            fprintf(stderr, "policy %d: mid %u ins %llu rs %llu sh %llu w %llu du %llu dd %llu "
+                    "fw %llu cb %llu ei %llu eo %llu rp %llu rd %llu\n", policies[pi],
+                    mid_burst_inserts, (unsigned long long)s.inserts,
+                    (unsigned long long)s.restarts, (unsigned long long)s.shrinks,
+                    (unsigned long long)s.warnings, (unsigned long long)s.drop_unit,
+                    (unsigned long long)s.drop_dst, (unsigned long long)s.forward,
+                    (unsigned long long)s.clock_backsteps, (unsigned long long)s.evict_idle,
+                    (unsigned long long)s.evict_oldest, (unsigned long long)s.refused_pass,
+                    (unsigned long long)s.refused_drop);
+        /* the trace must have exercised what it is meant to */
+        CHECK(mid_burst_inserts > 0);
+        CHECK(s.restarts > 0);
+        CHECK(s.shrinks > 0);
+        CHECK(s.warnings > 0);
+        CHECK(s.drop_unit > 0);
+        CHECK(s.drop_dst > 0);
+        CHECK(s.clock_backsteps > 0);
+        CHECK(s.installs > 0);
+        if (policies[pi] == XP_FULL_EVICT_OLDEST)
+            CHECK(s.evict_idle > 0 && s.evict_oldest > 0);
+        else
+            CHECK(s.refused_pass + s.refused_drop > 0);
+        if (policies[pi] == XP_FULL_REFUSE_DROP)
+            CHECK(s.drop_full > 0);
+        xp_policer__destroy(a);
+        xp_policer__destroy(b);
+        xp_dst_table__destroy(da);
+        xp_dst_table__destroy(db);
+    }
+}
+
+static void test_burst_edges(void)
+{
+    struct xp_policer_limits lim = test_limits();
+    struct xp_dst_table *dst = xp_dst_table__create(64, 1);
+    struct xp_policer *pol = mkpol(dst, &lim, 64, 0);
+    struct xp_policer_key k = k4(1, 1);
+    enum xp_verdict v = XP_VERDICT_DROP_FULL;
+    struct xp_policer_stats s;
+
+    /* an empty burst does nothing */
+    CHECK_EQ(xp_policer__packet_burst(pol, &k, 0, T0, &v, NULL), 0);
+    CHECK_EQ(v, XP_VERDICT_DROP_FULL);
+    xp_policer__stats(pol, &s);
+    CHECK_EQ(s.packets, 0);
+    CHECK_EQ(xp_policer__packet_burst(pol, &k, 1, T0, &v, NULL), 0);
+    CHECK_EQ(v, XP_VERDICT_FORWARD);
+    CHECK_EQ(st(pol, k).c, 1);
+    xp_policer__destroy(pol);
+    xp_dst_table__destroy(dst);
+}
+
 /* ---- measurements (XP_POLICER_BENCH=1) ---- */
 
 static double now_s(void)
@@ -716,38 +935,94 @@ static double now_s(void)
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-static void bench_pairs(uint32_t n_pairs, uint64_t n_pkts)
+static int cmp_double(const void *a, const void *b)
 {
+    double x = *(const double *)a, y = *(const double *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+enum bench_variant {
+    BENCH_STEADY,  /* every pair created beforehand, windows never restart */
+    BENCH_SYNCED,  /* every pair collected (clean) before each run: packets rejoin the dirty list */
+    BENCH_RESTART, /* gaps > T_T1 between a pair's packets: nearly every packet restarts */
+};
+
+/*
+ * ns/packet for packet() and packet_burst() (bursts of 32 and 64) over
+ * n_pairs pairs, keys drawn at random per packet: median of 5 runs, the
+ * three modes interleaved so that drift hits them alike.
+ */
+static void bench_pairs(uint32_t n_pairs, uint64_t n_pkts, enum bench_variant var)
+{
+    enum { STREAM = 1 << 20, RUNS = 5, MODES = 3 };
+    static const unsigned burst_of[MODES] = {1, 32, 64};
+    static const char *const var_name[] = {"", " (after sync)", " (restarts)"};
     struct xp_policer_limits lim;
     struct xp_dst_table *dst;
     struct xp_policer *pol;
-    struct xp_policer_key *keys;
-    struct xp_policer_stats s;
-    uint32_t *order;
-    uint64_t t = T0, sink = 0;
-    double t0, t1;
+    struct xp_policer_key *keys, *stream;
+    struct xp_policer_event ev[64];
+    struct xp_pair_record *rec;
+    enum xp_verdict v[64];
+    double ns[MODES][RUNS];
+    /* t per packet: 10 ns, or enough that a pair's next packet comes after T_T1 */
+    uint64_t t = T0, step = var == BENCH_RESTART ? 2 * (SEC / n_pairs + 1) * 2 : 10, sink = 0;
 
     xp_policer_limits__init(&lim);
     dst = xp_dst_table__create(1 << 16, 1);
     pol = mkpol(dst, &lim, n_pairs, 0);
     keys = malloc(sizeof(*keys) * n_pairs);
-    order = malloc(sizeof(*order) * (1U << 20));
+    stream = malloc(sizeof(*stream) * STREAM);
+    rec = malloc(sizeof(*rec) * 4096);
     for (uint32_t i = 0; i < n_pairs; i++)
-        keys[i] = k4(i, i % 50000); /* 50,000 destinations */
-    for (uint32_t i = 0; i < (1U << 20); i++)
-        order[i] = (uint32_t)(rnd() % n_pairs);
-    /* create every pair first so that the timed loop measures lookups + updates */
+        keys[i] = k4(i, i % 50000); /* up to 50,000 destinations */
+    for (uint32_t i = 0; i < STREAM; i++)
+        stream[i] = keys[rnd() % n_pairs];
+    /* create every pair first so that the timed loops measure lookups + updates */
     for (uint32_t i = 0; i < n_pairs; i++)
         sink += pkt(pol, keys[i], t++);
-    t0 = now_s();
-    for (uint64_t i = 0; i < n_pkts; i++)
-        sink += xp_policer__packet(pol, &keys[order[i & ((1U << 20) - 1)]], t += 10, NULL);
-    t1 = now_s();
-    xp_policer__stats(pol, &s);
-    printf("bench: %u pairs: %.1f ns/packet (%llu packets, %zu bytes/pair, sink %llu)\n",
-           n_pairs, (t1 - t0) * 1e9 / n_pkts, (unsigned long long)n_pkts,
-           xp_policer__bytes_per_pair(pol), (unsigned long long)(sink & 1));
-    free(order);
+    for (unsigned r = 0; r < RUNS; r++) {
+        for (unsigned m = 0; m < MODES; m++) {
+            unsigned b = burst_of[m];
+            uint64_t done = 0;
+            double t0, t1;
+
+            if (var == BENCH_SYNCED)
+                while (xp_policer__collect_dirty(pol, rec, 4096) == 4096)
+                    ;
+            t0 = now_s();
+            if (b == 1) {
+                for (; done < n_pkts; done++) {
+                    t += step;
+                    sink += xp_policer__packet(pol, &stream[done & (STREAM - 1)], t, NULL);
+                }
+            } else {
+                for (; done < n_pkts; done += b) {
+                    t += step * b;
+                    sink += xp_policer__packet_burst(pol, &stream[done & (STREAM - 1)], b, t,
+                                                     v, ev);
+                    sink += v[b - 1];
+                }
+            }
+            t1 = now_s();
+            ns[m][r] = (t1 - t0) * 1e9 / done;
+        }
+    }
+    printf("bench: %7u pairs%s:", n_pairs, var_name[var]);
+    for (unsigned m = 0; m < MODES; m++) {
+        qsort(ns[m], RUNS, sizeof(double), cmp_double);
+        if (burst_of[m] == 1)
+            printf(" packet() %.1f", ns[m][RUNS / 2]);
+        else
+            printf(" | burst %u %.1f", burst_of[m], ns[m][RUNS / 2]);
+    }
+    printf(" ns/packet (median of %d x %llu packets; %zu bytes/pair; sink %llu)\n", RUNS,
+           (unsigned long long)n_pkts, xp_policer__bytes_per_pair(pol),
+           (unsigned long long)(sink & 1));
+    fflush(stdout);
+    free(rec);
+    free(stream);
     free(keys);
     xp_policer__destroy(pol);
     xp_dst_table__destroy(dst);
@@ -818,9 +1093,14 @@ int main(void)
     test_sync();
     test_random_consistency();
     test_bad_args();
+    test_burst_equivalence();
+    test_burst_edges();
     if (bench && strcmp(bench, "1") == 0) {
-        bench_pairs(1, 50000000);
-        bench_pairs(1000000, 20000000);
+        bench_pairs(1, 4 << 20, BENCH_STEADY);
+        bench_pairs(1000, 4 << 20, BENCH_STEADY);
+        bench_pairs(1000000, 1 << 20, BENCH_STEADY);
+        bench_pairs(1000000, 1 << 20, BENCH_SYNCED);
+        bench_pairs(1000000, 1 << 20, BENCH_RESTART);
         bench_sleeper();
     }
     if (failures) {
