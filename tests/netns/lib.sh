@@ -1,0 +1,482 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# shellcheck shell=bash
+# shellcheck disable=SC2034 # XP_RC, XP_GEN and the topology names are for the sourcing test
+#
+# The netns test library. Source it from a test script, then call xp_init.
+#
+# Everything a test creates is registered here and torn down by xp_cleanup, which runs on
+# EXIT, INT and TERM, and when the watchdog fires after XP_TEST_TIMEOUT seconds. Namespace
+# names carry a per-run prefix (xp<pid>-…), so parallel runs cannot collide; interfaces are
+# created directly inside their namespaces, so nothing is left in the root namespace.
+#
+# Only addresses in 198.18.0.0/15 and 2001:2::/48 are ever configured.
+#
+# Exit codes: 0 pass, 1 fail, 77 skip (a skip is a failure when CI=true).
+
+set -euo pipefail
+
+XP_TEST_NAME=${XP_TEST_NAME:-$(basename "${0%.sh}")}
+XP_TEST_TIMEOUT=${XP_TEST_TIMEOUT:-240}
+XP_PREFIX="xp$$"
+XP_NAMESPACES=()
+XP_PIDS=()
+XP_TMP=
+XP_WATCHDOG_PID=
+XP_CLEANED=0
+
+# Binaries: from the meson build (XPRO_BUILD), else build/ next to the sources.
+XPRO_SRC=${XPRO_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+XPRO_BUILD=${XPRO_BUILD:-$XPRO_SRC/build}
+XP_PROXY=${XP_PROXY:-$XPRO_BUILD/src/xpro-proxy}
+XP_PKTIO=${XP_PKTIO:-$XPRO_BUILD/tests/tools/xp_pktio}
+
+xp_log() { printf '[%s] %s\n' "$XP_TEST_NAME" "$*" >&2; }
+xp_pass() { printf 'PASS: %s\n' "$*"; }
+
+# xp_fail MSG: records the failure and exits 1 (the EXIT trap tears down).
+xp_fail() {
+    printf 'FAIL: %s\n' "$*"
+    exit 1
+}
+
+# xp_check DESCRIPTION CMD...: PASS or FAIL (and exit) on CMD's status.
+xp_check() {
+    local what=$1
+    shift
+    if "$@"; then
+        xp_pass "$what"
+    else
+        xp_fail "$what"
+    fi
+}
+
+# xp_skip REASON: exit 77, or fail when CI=true (CI must not go green on skipped tests).
+xp_skip() {
+    if [ "${CI:-}" = true ]; then
+        printf 'FAIL: %s (skip is a failure in CI)\n' "$*"
+        exit 1
+    fi
+    printf 'SKIPPED: %s\n' "$*"
+    exit 77
+}
+
+# ---- teardown --------------------------------------------------------------------------
+
+xp_register_pid() { XP_PIDS+=("$1"); [ -z "$XP_TMP" ] || echo "$1" >>"$XP_TMP/pids"; }
+
+# xp_kill PID [SIGNAL]: signal one process we started and wait (bounded) for it to go.
+xp_kill() {
+    local pid=$1 sig=${2:-TERM} i
+    kill -0 "$pid" 2>/dev/null || return 0
+    kill "-$sig" "$pid" 2>/dev/null || true
+    for i in $(seq 1 50); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+        kill -KILL "$pid" 2>/dev/null || true
+    fi
+    wait "$pid" 2>/dev/null || true
+}
+
+xp_cleanup() {
+    local rc=$? pid ns
+    [ "$XP_CLEANED" = 1 ] && return 0
+    XP_CLEANED=1
+    set +e
+    trap - EXIT INT TERM
+    [ -n "$XP_WATCHDOG_PID" ] && kill "$XP_WATCHDOG_PID" 2>/dev/null && wait "$XP_WATCHDOG_PID" 2>/dev/null
+    for pid in "${XP_PIDS[@]}"; do
+        kill -0 "$pid" 2>/dev/null && kill -TERM "$pid" 2>/dev/null
+    done
+    for pid in "${XP_PIDS[@]}"; do
+        xp_kill "$pid" KILL >/dev/null 2>&1
+    done
+    for ns in "${XP_NAMESPACES[@]}"; do
+        ip netns del "$ns" 2>/dev/null
+    done
+    if [ -n "$XP_TMP" ] && [ -d "$XP_TMP" ]; then
+        if [ "$rc" != 0 ] && [ "$rc" != 77 ]; then
+            xp_dump_logs
+        fi
+        if [ -n "${XP_KEEP_TMP:-}" ]; then
+            xp_log "logs kept in $XP_TMP"
+        else
+            rm -rf "$XP_TMP"
+        fi
+    fi
+    return 0
+}
+
+# On failure, show the tail of every log the test wrote, so meson's error log says why.
+xp_dump_logs() {
+    local f
+    for f in "$XP_TMP"/*.out "$XP_TMP"/*.err "$XP_TMP"/*.log; do
+        [ -s "$f" ] || continue
+        printf -- '--- %s (last 15 lines)\n' "${f##*/}" >&2
+        tail -n 15 "$f" | cut -c1-400 >&2
+    done
+}
+
+xp_on_signal() {
+    xp_log "interrupted (signal or timeout)"
+    printf 'FAIL: %s interrupted or timed out after %ss\n' "$XP_TEST_NAME" "$XP_TEST_TIMEOUT"
+    exit 1
+}
+
+# xp_init: traps, temp dir, watchdog. Call once, first.
+xp_init() {
+    XP_TMP=$(mktemp -d "/tmp/xp-${XP_TEST_NAME}.XXXXXX")
+    : >"$XP_TMP/pids"
+    trap xp_cleanup EXIT
+    trap xp_on_signal INT TERM
+    # The watchdog kills the processes we registered (a foreground wait would otherwise
+    # delay the TERM trap), then the test shell, which tears down in its trap.
+    # Its sleep must not hold our stdout/stderr (meson waits for EOF on them), and must go
+    # when the watchdog is cancelled.
+    (
+        trap - EXIT INT
+        sleep "$XP_TEST_TIMEOUT" >/dev/null 2>&1 &
+        sp=$!
+        trap 'kill "$sp" 2>/dev/null; exit 0' TERM
+        wait "$sp" 2>/dev/null || exit 0
+        echo "[$XP_TEST_NAME] watchdog: timeout after ${XP_TEST_TIMEOUT}s" >&2
+        while read -r p; do kill -KILL "$p" 2>/dev/null; done <"$XP_TMP/pids"
+        # A foreground command (ours: a child of the test shell) would delay the TERM trap.
+        for p in $(ps -o pid= --ppid $$ 2>/dev/null); do
+            [ "$p" = "$BASHPID" ] || kill -TERM "$p" 2>/dev/null
+        done
+        kill -TERM $$ 2>/dev/null
+    ) &
+    XP_WATCHDOG_PID=$!
+}
+
+# ---- probes ----------------------------------------------------------------------------
+
+xp_require_root() { [ "$(id -u)" = 0 ] || xp_skip "needs root"; }
+
+xp_require_cmd() {
+    local c
+    for c in "$@"; do
+        command -v "$c" >/dev/null 2>&1 || xp_skip "needs $c"
+    done
+}
+
+xp_require_veth() {
+    local ns="${XP_PREFIX}-probe"
+    ip netns add "$ns" 2>/dev/null || xp_skip "cannot create network namespaces"
+    if ! ip -n "$ns" link add xpp0 type veth peer name xpp1 2>/dev/null; then
+        ip netns del "$ns"
+        xp_skip "veth not available"
+    fi
+    ip netns del "$ns"
+}
+
+xp_require_pktio() { [ -x "$XP_PKTIO" ] || xp_fail "xp_pktio not built: $XP_PKTIO"; }
+xp_require_proxy() { [ -x "$XP_PROXY" ] || xp_fail "xpro-proxy not built: $XP_PROXY"; }
+
+# XDP and AF_XDP: load a trivial XDP program and open an AF_XDP socket.
+xp_require_xdp() {
+    xp_require_pktio
+    "$XP_PKTIO" probe >"$XP_TMP/probe.out" 2>&1 ||
+        xp_skip "XDP/AF_XDP unavailable: $(tr '\n' ' ' <"$XP_TMP/probe.out")"
+}
+
+# The usual preamble of a netns test.
+xp_require_all() {
+    xp_require_root
+    xp_require_cmd ip jq
+    xp_require_veth
+    xp_require_xdp
+    xp_require_proxy
+}
+
+# ---- namespaces, links, addresses ------------------------------------------------------
+
+# xp_ns_create VAR SUFFIX: creates namespace "<prefix>-SUFFIX", stores its name in VAR.
+xp_ns_create() {
+    local var=$1 ns="${XP_PREFIX}-$2"
+    ip netns add "$ns"
+    XP_NAMESPACES+=("$ns")
+    ip -n "$ns" link set lo up
+    # No router solicitations, no DAD: less ND noise on the test links.
+    ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 \
+        net.ipv6.conf.default.router_solicitations=0 >/dev/null 2>&1 || true
+    printf -v "$var" '%s' "$ns"
+}
+
+# xp_ns_delete NS: deletes one namespace now (and forgets it).
+xp_ns_delete() {
+    local ns=$1 i
+    ip netns del "$ns" 2>/dev/null || true
+    for i in "${!XP_NAMESPACES[@]}"; do
+        [ "${XP_NAMESPACES[$i]}" != "$ns" ] || unset 'XP_NAMESPACES[i]'
+    done
+    XP_NAMESPACES=("${XP_NAMESPACES[@]}")
+}
+
+# xp_ns_exec NS CMD...: runs CMD inside NS.
+xp_ns_exec() {
+    local ns=$1
+    shift
+    ip netns exec "$ns" "$@"
+}
+
+# xp_ns_exec_bpf NS CMD...: like xp_ns_exec with bpffs mounted (ip netns exec has its own
+# mount namespace, so the mount lives and dies with the command). CMD is exec'ed, so its
+# PID is the one a background caller gets.
+XP_BPFFS_SH='mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf || exit 9; exec "$@"'
+xp_ns_exec_bpf() {
+    local ns=$1
+    shift
+    ip netns exec "$ns" sh -c "$XP_BPFFS_SH" xp "$@"
+}
+
+# xp_mount_bpffs_root: bpffs in the root namespace (the brief's machine does not mount it).
+xp_mount_bpffs_root() {
+    mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
+}
+
+# xp_veth NAME_A NS_A NAME_B NS_B [Q]: a veth pair with Q queues, each end in its namespace, up.
+xp_veth() {
+    local a=$1 nsa=$2 b=$3 nsb=$4 q=${5:-1}
+    ip link add "$a" netns "$nsa" numtxqueues "$q" numrxqueues "$q" type veth \
+        peer name "$b" netns "$nsb" numtxqueues "$q" numrxqueues "$q"
+    xp_link_quiet "$nsa" "$a"
+    xp_link_quiet "$nsb" "$b"
+    ip -n "$nsa" link set "$a" up
+    ip -n "$nsb" link set "$b" up
+}
+
+# Offloads that could rewrite or merge frames would break byte-for-byte comparison.
+xp_link_quiet() {
+    local ns=$1 dev=$2
+    ip netns exec "$ns" sysctl -qw "net.ipv6.conf.$dev.accept_dad=0" \
+        "net.ipv6.conf.$dev.router_solicitations=0" >/dev/null 2>&1 || true
+    if command -v ethtool >/dev/null 2>&1; then
+        ip netns exec "$ns" ethtool -K "$dev" gro off tso off gso off >/dev/null 2>&1 || true
+    fi
+}
+
+# xp_bridge NS BR PORT...: a bridge with the ports enslaved, everything up. No STP, no
+# forwarding delay: it must pass frames the moment it is up.
+xp_bridge() {
+    local ns=$1 br=$2 p
+    shift 2
+    ip -n "$ns" link add "$br" type bridge stp_state 0 forward_delay 0
+    xp_link_quiet "$ns" "$br"
+    for p in "$@"; do
+        ip -n "$ns" link set "$p" master "$br"
+    done
+    ip -n "$ns" link set "$br" up
+}
+
+# xp_addr NS DEV ADDR/PLEN: IPv6 addresses get nodad.
+xp_addr() {
+    local ns=$1 dev=$2 a=$3
+    case $a in
+    *:*) ip -n "$ns" addr add "$a" dev "$dev" nodad ;;
+    *) ip -n "$ns" addr add "$a" dev "$dev" ;;
+    esac
+}
+
+xp_mac() { ip -n "$1" -j link show dev "$2" | jq -r '.[0].address'; }
+
+# xp_neigh NS DEV ADDR MAC: a permanent neighbour entry.
+xp_neigh() { ip -n "$1" neigh replace "$3" lladdr "$4" dev "$2" nud permanent; }
+
+# xp_has_xdp NS DEV: true if an XDP program is attached to DEV.
+xp_has_xdp() { ip -n "$1" -d link show dev "$2" | grep -qw 'xdp\|xdpgeneric\|xdpdrv\|xdpoffload\|prog/xdp'; }
+xp_no_xdp() { ! xp_has_xdp "$@"; }
+
+# ---- processes -------------------------------------------------------------------------
+
+# xp_bg VAR NAME CMD...: runs CMD in the background, stdout in $XP_TMP/NAME.out, stderr in
+# $XP_TMP/NAME.err; registers the PID for teardown and stores it in VAR.
+# CMD must be an external command (not a function), so that the PID is CMD's own.
+xp_bg() {
+    local _xp_var=$1 _xp_name=$2 _xp_pid
+    shift 2
+    "$@" >"$XP_TMP/$_xp_name.out" 2>"$XP_TMP/$_xp_name.err" </dev/null &
+    _xp_pid=$!
+    xp_register_pid "$_xp_pid"
+    printf -v "$_xp_var" '%s' "$_xp_pid"
+}
+
+# xp_wait_pid PID TIMEOUT: waits for PID (a child of this shell) to exit, bounded; sets
+# XP_RC to its exit status. Returns 1 if it is still running after TIMEOUT seconds.
+# Call it directly, never in $(...): a subshell cannot wait for its parent's children.
+xp_wait_pid() {
+    local pid=$1 t=$2 end
+    XP_RC=
+    end=$(($(date +%s%N) / 1000000 + ${t%.*} * 1000))
+    while kill -0 "$pid" 2>/dev/null; do
+        [ "$(($(date +%s%N) / 1000000))" -lt "$end" ] || return 1
+        sleep 0.05
+    done
+    XP_RC=0
+    wait "$pid" 2>/dev/null || XP_RC=$?
+}
+
+# xp_wait_for TIMEOUT_SEC CMD...: polls CMD every 0.1 s until it succeeds or time runs out.
+xp_wait_for() {
+    local t=$1 end
+    shift
+    end=$(($(date +%s%N) / 1000000 + ${t%.*} * 1000))
+    while ! "$@" >/dev/null 2>&1; do
+        [ "$(($(date +%s%N) / 1000000))" -lt "$end" ] || return 1
+        sleep 0.1
+    done
+}
+
+# xp_file_has FILE PATTERN: for xp_wait_for.
+xp_file_has() { [ -f "$1" ] && grep -q -- "$2" "$1"; }
+
+# xp_lines FILE: number of lines in FILE (0 if missing).
+xp_lines() { if [ -f "$1" ]; then wc -l <"$1"; else echo 0; fi; }
+
+# ---- the proxy -------------------------------------------------------------------------
+
+# xp_proxy_config FILE QUEUES FAIL_MODE [CPUS_JSON]: writes an inline config for xpa/xpc.
+xp_proxy_config() {
+    local f=$1 q=$2 fm=$3 cpus=${4:-}
+    {
+        printf '{\n  "proxy_id": "%s",\n  "mode": "inline",\n' "$XP_PREFIX"
+        printf '  "ports": { "access": "xpa", "core": "xpc" },\n'
+        printf '  "queues": %s,\n' "$q"
+        [ -z "$cpus" ] || printf '  "cpus": %s,\n' "$cpus"
+        printf '  "fail_mode": "%s",\n' "$fm"
+        printf '  "stats_interval_ms": 1000\n}\n'
+    } >"$f"
+}
+
+# The CPU the proxy's workers should use: the last one, so that the sender (pinned by
+# xp_sender_cpu to CPU 0) does not share its core. Empty (no pinning) on one CPU.
+xp_proxy_cpus() {
+    local n
+    n=$(nproc)
+    if [ "$n" -ge 2 ]; then echo "[$((n - 1))]"; else echo ""; fi
+}
+xp_sender_taskset() {
+    if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null 2>&1; then echo "taskset -c 0"; fi
+}
+
+# xp_proxy_start VAR NAME CONFIG [ARGS...]: starts xpro-proxy in $XP_NS_PROXY with bpffs,
+# stats on stdout ($XP_TMP/NAME.out), logs in NAME.err; VAR gets its PID.
+xp_proxy_start() {
+    local var=$1 name=$2 conf=$3
+    shift 3
+    xp_bg "$var" "$name" ip netns exec "$XP_NS_PROXY" sh -c "$XP_BPFFS_SH" xp \
+        "$XP_PROXY" -c "$conf" --stats-out - "$@"
+}
+
+# xp_proxy_wait_stats NAME N TIMEOUT: waits until the proxy printed at least N stats lines.
+xp_proxy_wait_stats() {
+    local name=$1 n=$2 t=$3
+    xp_wait_for "$t" xp_stats_at_least "$XP_TMP/$name.out" "$n"
+}
+xp_stats_at_least() { [ "$(grep -c '"totals"' "$1" 2>/dev/null || true)" -ge "$2" ]; }
+
+# xp_proxy_last_stats NAME: the last stats line (the final one after a clean exit).
+xp_proxy_last_stats() { grep '"totals"' "$XP_TMP/$1.out" | tail -n 1; }
+
+# ---- traffic ---------------------------------------------------------------------------
+
+# xp_recv_start VAR NAME NS IF ARGS...: starts xp_pktio recv and waits for its "ready".
+xp_recv_start() {
+    local _xp_var=$1 name=$2 ns=$3 dev=$4 _xp_rpid
+    shift 4
+    rm -f "$XP_TMP/$name.ready"
+    xp_bg _xp_rpid "$name" ip netns exec "$ns" "$XP_PKTIO" recv --ifname "$dev" \
+        --ready-file "$XP_TMP/$name.ready" "$@"
+    xp_wait_for 10 test -f "$XP_TMP/$name.ready" || xp_fail "receiver $name never became ready"
+    printf -v "$_xp_var" '%s' "$_xp_rpid"
+}
+
+# xp_send_bg VAR NAME NS IF ARGS...: xp_pktio send in the background (bounded by the
+# --duration the caller passes), on the sender CPU.
+xp_send_bg() {
+    local _xp_var=$1 name=$2 ns=$3 dev=$4
+    shift 4
+    # shellcheck disable=SC2046
+    xp_bg "$_xp_var" "$name" ip netns exec "$ns" $(xp_sender_taskset) "$XP_PKTIO" send \
+        --ifname "$dev" "$@"
+}
+
+# xp_send NS IF ARGS...: runs xp_pktio send in the foreground (bounded by its own
+# --duration, which callers must pass), on the sender CPU.
+xp_send() {
+    local ns=$1 dev=$2
+    shift 2
+    # shellcheck disable=SC2046
+    ip netns exec "$ns" $(xp_sender_taskset) "$XP_PKTIO" send --ifname "$dev" "$@"
+}
+
+# ---- the standard inline topology ------------------------------------------------------
+#
+#   UNIT ns                 PROXY ns                              TARGET ns
+#   u0 198.18.0.1/24 ─veth─ xpa ─┐                        ┌─ xpc ─veth─ t0 198.18.0.254/24
+#      2001:2::1/64              └──── bridge xpbr ───────┘              2001:2::fe/64
+#
+# The bridge is the fail-open path: whatever the XDP program passes is bridged. Exports
+# XP_NS_UNIT XP_NS_PROXY XP_NS_TARGET and the MACs XP_MAC_U0 XP_MAC_XPA XP_MAC_XPC XP_MAC_T0,
+# plus XP_IP_U0 XP_IP_T0 XP_IP6_U0 XP_IP6_T0.
+# xp_topo_inline Q [UNITS]: UNITS extra unit addresses 198.18.0.1+i (default 1 in all).
+xp_topo_inline() {
+    local q=${1:-1} units=${2:-1} i
+    xp_ns_create XP_NS_UNIT unit
+    xp_ns_create XP_NS_PROXY proxy
+    xp_ns_create XP_NS_TARGET target
+    xp_veth u0 "$XP_NS_UNIT" xpa "$XP_NS_PROXY" "$q"
+    xp_veth xpc "$XP_NS_PROXY" t0 "$XP_NS_TARGET" "$q"
+    xp_bridge "$XP_NS_PROXY" xpbr xpa xpc
+
+    XP_IP_U0=198.18.0.1
+    XP_IP_T0=198.18.0.254
+    XP_IP6_U0=2001:2::1
+    XP_IP6_T0=2001:2::fe
+    for ((i = 0; i < units; i++)); do
+        xp_addr "$XP_NS_UNIT" u0 "198.18.0.$((1 + i))/24"
+    done
+    xp_addr "$XP_NS_UNIT" u0 "$XP_IP6_U0/64"
+    xp_addr "$XP_NS_TARGET" t0 "$XP_IP_T0/24"
+    xp_addr "$XP_NS_TARGET" t0 "$XP_IP6_T0/64"
+
+    XP_MAC_U0=$(xp_mac "$XP_NS_UNIT" u0)
+    XP_MAC_T0=$(xp_mac "$XP_NS_TARGET" t0)
+    XP_MAC_XPA=$(xp_mac "$XP_NS_PROXY" xpa)
+    XP_MAC_XPC=$(xp_mac "$XP_NS_PROXY" xpc)
+    for ((i = 0; i < units; i++)); do
+        xp_neigh "$XP_NS_TARGET" t0 "198.18.0.$((1 + i))" "$XP_MAC_U0"
+    done
+    xp_neigh "$XP_NS_UNIT" u0 "$XP_IP_T0" "$XP_MAC_T0"
+    xp_neigh "$XP_NS_UNIT" u0 "$XP_IP6_T0" "$XP_MAC_T0"
+    xp_neigh "$XP_NS_TARGET" t0 "$XP_IP6_U0" "$XP_MAC_U0"
+    export XP_NS_UNIT XP_NS_PROXY XP_NS_TARGET XP_MAC_U0 XP_MAC_T0 XP_MAC_XPA XP_MAC_XPC
+    export XP_IP_U0 XP_IP_T0 XP_IP6_U0 XP_IP6_T0
+}
+
+# xp_topo_destroy: removes the inline topology (to build another one in the same test).
+xp_topo_destroy() {
+    xp_ns_delete "$XP_NS_UNIT"
+    xp_ns_delete "$XP_NS_PROXY"
+    xp_ns_delete "$XP_NS_TARGET"
+}
+
+# Generation options of the standard flows (xp_pktio send/recv must agree on them).
+# xp_gen_up [xp_pktio options...]: UNIT -> TARGET;  xp_gen_down: TARGET -> UNIT.
+xp_gen_up() {
+    XP_GEN=(--src-mac "$XP_MAC_U0" --dst-mac "$XP_MAC_T0" "$@")
+}
+xp_gen_down() {
+    local a
+    for a in "$@"; do
+        if [ "$a" = --v6 ]; then
+            XP_GEN=(--src-mac "$XP_MAC_T0" --dst-mac "$XP_MAC_U0" --src-ip "$XP_IP6_T0"
+                --dst-ip "$XP_IP6_U0" "$@")
+            return
+        fi
+    done
+    XP_GEN=(--src-mac "$XP_MAC_T0" --dst-mac "$XP_MAC_U0" --src-ip "$XP_IP_T0"
+        --dst-ip "$XP_IP_U0" "$@")
+}
