@@ -2,8 +2,11 @@
 # SPDX-License-Identifier: GPL-2.0-only
 #
 # The first command of the README: builds xpro, puts xpro-proxy inline between two emulated
-# IoT units and a target (network namespaces on veth pairs), sends steady traffic from both
-# units (one at 2 000 pps, one at 20 000 pps) and shows the proxy's stats every second.
+# IoT units and a target (network namespaces on veth pairs), and replays the paper's
+# single-proxy experiment live: both units send 2 000 pps; after a third of the run unit
+# 198.18.0.2 turns into a flooder (20 000 pps, T_F1 = 5 000 pps). Every second a row shows
+# what reaches the target from each unit and what the proxy does (XDP drops of the blocked
+# pair, verdicts); the proxy's events (overload, block) are printed as they happen.
 # Runs for --duration seconds (default 30) or until Ctrl-C, then tears everything down.
 #
 #   sudo scripts/demo.sh [--duration SEC] [--queues Q] [--no-build]
@@ -14,6 +17,7 @@ XP_DEMO_QUEUES=1
 XP_DEMO_BUILD=1
 XP_DEMO_RATE_SLOW=2000
 XP_DEMO_RATE_FAST=20000
+XP_DEMO_T_F1=5000
 
 xp_demo_usage() {
     sed -n 's/^#   //p' "$0"
@@ -69,7 +73,21 @@ trap 'XP_DEMO_STOP=1' INT
 echo "==> topology: UNIT ns (units 198.18.0.1, 198.18.0.2) -- xpro-proxy ($XP_DEMO_QUEUES queue(s)) -- TARGET ns (198.18.0.254)"
 xp_topo_inline "$XP_DEMO_QUEUES" 2
 CONF="$XP_TMP/proxy.json"
-xp_proxy_config "$CONF" "$XP_DEMO_QUEUES" open "$(xp_proxy_cpus)"
+cat >"$CONF" <<JSON
+{
+  "proxy_id": "demo",
+  "ports": { "access": "xpa", "core": "xpc" },
+  "queues": $XP_DEMO_QUEUES,
+  "cpus": $(xp_proxy_cpus),
+  "fail_mode": "open",
+  "events_out": "$XP_TMP/events.jsonl",
+  "policer": {
+    "unit_prefixes": ["198.18.0.0/24"],
+    "t_f1_pps": $XP_DEMO_T_F1,
+    "t_f2_pps": 1000000
+  }
+}
+JSON
 xp_proxy_start PROXY_PID proxy "$CONF"
 xp_proxy_wait_stats proxy 1 20 || {
     echo "demo: the proxy did not start:" >&2
@@ -79,63 +97,81 @@ xp_proxy_wait_stats proxy 1 20 || {
 
 # The target counts what reaches it, per unit and per second.
 xp_recv_start RX_PID sink "$XP_NS_TARGET" t0 --count-only --duration "$((XP_DEMO_DURATION + 5))"
+FLOOD_AT=$((XP_DEMO_DURATION / 3))
+[ "$FLOOD_AT" -ge 1 ] || FLOOD_AT=1
 xp_gen_up --flows 8 --seed 1 --src-ip 198.18.0.1
 xp_send_bg TX1_PID unit1 "$XP_NS_UNIT" u0 --count 0 --rate "$XP_DEMO_RATE_SLOW" \
     --duration "$XP_DEMO_DURATION" "${XP_GEN[@]}"
 xp_gen_up --flows 8 --seed 2 --src-ip 198.18.0.2
-xp_send_bg TX2_PID unit2 "$XP_NS_UNIT" u0 --count 0 --rate "$XP_DEMO_RATE_FAST" \
-    --duration "$XP_DEMO_DURATION" "${XP_GEN[@]}"
+xp_send_bg TX2_PID unit2 "$XP_NS_UNIT" u0 --count 0 --rate "$XP_DEMO_RATE_SLOW" \
+    --duration "$FLOOD_AT" "${XP_GEN[@]}"
+TX3_PID=
 
-echo "==> unit 198.18.0.1 sends $XP_DEMO_RATE_SLOW pps, unit 198.18.0.2 sends $XP_DEMO_RATE_FAST pps, for ${XP_DEMO_DURATION}s (Ctrl-C stops)"
-printf '%5s %10s %10s %8s | %10s %10s %10s | %10s %10s | %9s %9s\n' \
-    t rx_pps tx_pps drops xpa.rx xpa.redir xpa.q_rx xpc.rx xpc.q_tx \
-    'u1@tgt' 'u2@tgt'
+echo "==> units 198.18.0.1 and 198.18.0.2 send $XP_DEMO_RATE_SLOW pps; at t=${FLOOD_AT}s 198.18.0.2 floods at $XP_DEMO_RATE_FAST pps (T_F1 = $XP_DEMO_T_F1 pps); ${XP_DEMO_DURATION}s in all (Ctrl-C stops)"
+printf '%4s | %9s %9s | %9s %9s %9s %9s | %8s\n' \
+    t 'u1@tgt/s' 'u2@tgt/s' 'rx_pps' 'xdp_drop' 'policed' 'dropped' 'blocked'
 
-# xp_demo_row STATS_LINE SINK_LINE: one row of the table (sink: the target's last second).
+# xp_demo_row T STATS_LINE PREV_STATS SINK_LINE: one row (sink: the target's last second).
 xp_demo_row() {
-    local s=$1 k=$2 u1=- u2=- row
+    local t=$1 s=$2 p=$3 k=$4 u1=- u2=- row
     if [ -n "$k" ]; then
         u1=$(jq -r '.per_src["198.18.0.1"] // 0' <<<"$k" 2>/dev/null || echo -)
         u2=$(jq -r '.per_src["198.18.0.2"] // 0' <<<"$k" 2>/dev/null || echo -)
     fi
-    row=$(jq -r '
-        def port(r): (.ports // []) | map(select(.role == r)) | .[0] // {};
-        def qsum(p; f): [(p.queues // [])[] | .[f] // 0] | add // 0;
-        port("access") as $a | port("core") as $c |
-        [ (.ts // 0 | floor % 100000), (.totals.rx_pps // 0 | floor),
-          (.totals.tx_pps // 0 | floor), (.totals.drop_packets // 0),
-          ($a.xdp.rx // 0), ($a.xdp.redirect // 0), qsum($a; "rx_packets"),
-          ($c.xdp.rx // 0), qsum($c; "tx_packets") ] | @tsv' <<<"$s" 2>/dev/null) || return 0
-    local t rx tx dr arx ard aq crx cq
-    IFS=$'\t' read -r t rx tx dr arx ard aq crx cq <<<"$row"
-    printf '%5s %10s %10s %8s | %10s %10s %10s | %10s %10s | %9s %9s\n' \
-        "$t" "$rx" "$tx" "$dr" "$arx" "$ard" "$aq" "$crx" "$cq" "$u1" "$u2"
+    row=$(jq -rn --argjson s "$s" --argjson p "${p:-null}" '
+        def acc: (.ports // []) | map(select(.role == "access")) | .[0] // {};
+        def d(f): (($s | f) // 0) - (if $p == null then 0 else (($p | f) // 0) end);
+        [ ($s.totals.rx_pps // 0 | floor),
+          d(acc | .xdp.drop_blocked),
+          d(.pipeline.policed),
+          d(.pipeline.drop_unit_rate) + d(.pipeline.drop_dst_rate),
+          ($s.pipeline.blocked_pairs // 0) ] | @tsv' 2>/dev/null) || return 0
+    local rx xd pol dr bl
+    IFS=$'\t' read -r rx xd pol dr bl <<<"$row"
+    printf '%4s | %9s %9s | %9s %9s %9s %9s | %8s\n' "$t" "$u1" "$u2" "$rx" "$xd" "$pol" "$dr" "$bl"
 }
 
 seen=0
-end=$(($(date +%s) + XP_DEMO_DURATION))
+events_seen=0
+prev=
+start=$(date +%s)
+end=$((start + XP_DEMO_DURATION))
 while [ "$XP_DEMO_STOP" = 0 ] && [ "$(date +%s)" -lt "$end" ]; do
     sleep 1 || true
     kill -0 "$PROXY_PID" 2>/dev/null || { echo "demo: the proxy exited:" >&2; tail -n 5 "$XP_TMP/proxy.err" >&2; exit 1; }
+    if [ -z "$TX3_PID" ] && [ "$(($(date +%s) - start))" -ge "$FLOOD_AT" ]; then
+        xp_gen_up --flows 8 --seed 3 --src-ip 198.18.0.2
+        xp_send_bg TX3_PID flood "$XP_NS_UNIT" u0 --count 0 --rate "$XP_DEMO_RATE_FAST" \
+            --duration "$((end - $(date +%s)))" "${XP_GEN[@]}"
+        echo "---- 198.18.0.2 starts flooding at $XP_DEMO_RATE_FAST pps"
+    fi
     total=$(grep -c '"totals"' "$XP_TMP/proxy.out" || true)
     while [ "$seen" -lt "$total" ]; do
         seen=$((seen + 1))
         line=$(grep '"totals"' "$XP_TMP/proxy.out" | sed -n "${seen}p")
         sink=$(grep -v '"final"' "$XP_TMP/sink.out" | tail -n 1 || true)
-        xp_demo_row "$line" "$sink"
+        xp_demo_row "$(($(date +%s) - start))" "$line" "$prev" "$sink"
+        prev=$line
+    done
+    nev=$(xp_lines "$XP_TMP/events.jsonl")
+    while [ "$events_seen" -lt "$nev" ]; do
+        events_seen=$((events_seen + 1))
+        echo "     event: $(sed -n "${events_seen}p" "$XP_TMP/events.jsonl")"
     done
 done
 
 echo "==> stopping"
 xp_kill "$TX1_PID" INT
 xp_kill "$TX2_PID" INT
+[ -z "$TX3_PID" ] || xp_kill "$TX3_PID" INT
 kill -TERM "$PROXY_PID" 2>/dev/null || true
 rc=timeout
 xp_wait_pid "$PROXY_PID" 15 && rc=$XP_RC
 xp_kill "$RX_PID" INT
 echo "==> senders:"
 cat "$XP_TMP/unit1.out" "$XP_TMP/unit2.out"
+[ -z "$TX3_PID" ] || cat "$XP_TMP/flood.out"
 echo "==> delivered to the target: $(jq -c 'select(.final == true) | .per_src' "$XP_TMP/sink.out" 2>/dev/null || true)"
 echo "==> proxy exit code $rc; final stats:"
-xp_proxy_last_stats proxy | jq -c '{totals, frames}'
+xp_proxy_last_stats proxy | jq -c '{totals, frames, pipeline: (.pipeline | {policed, forward, drop_unit_rate, xdp_dropped_accounted, blocks}), xdp_drop_blocked: (.ports[0].xdp.drop_blocked)}'
 [ "$rc" = 0 ]
