@@ -651,6 +651,72 @@ out:
     return ret;
 }
 
+static bool key_equal(const struct key_desc *k, const struct xp_config *a,
+                      const struct xp_config *b)
+{
+    const char *fa = (const char *)a + k->offset, *fb = (const char *)b + k->offset;
+
+    switch (k->type) {
+    case KT_STRING:
+        return strcmp(fa, fb) == 0;
+    case KT_UINT:
+        return *(const unsigned *)fa == *(const unsigned *)fb;
+    case KT_BOOL:
+        return *(const bool *)fa == *(const bool *)fb;
+    case KT_ENUM:
+        return *(const int *)fa == *(const int *)fb;
+    case KT_SPECIAL:
+        if (k->special == parse_ports)
+            return memcmp(a->port_name, b->port_name, sizeof(a->port_name)) == 0;
+        if (k->special == parse_cpus)
+            return a->n_cpus == b->n_cpus &&
+                   memcmp(a->cpus, b->cpus, a->n_cpus * sizeof(a->cpus[0])) == 0;
+        if (k->special == parse_mgmt)
+            return a->n_mgmt == b->n_mgmt &&
+                   memcmp(a->mgmt, b->mgmt, a->n_mgmt * sizeof(a->mgmt[0])) == 0;
+        return true; /* the prefix lists of the policer are reloadable */
+    case KT_SECTION:
+        return true;
+    }
+    return false;
+}
+
+static int reload_check(const struct key_desc *table, size_t n, const char *prefix,
+                        const struct xp_config *a, const struct xp_config *b,
+                        char *msg, size_t msg_len)
+{
+    for (size_t i = 0; i < n; i++) {
+        const struct key_desc *k = &table[i];
+
+        if (k->type == KT_SECTION) {
+            char sub[64];
+            int ret;
+
+            snprintf(sub, sizeof(sub), "%s%s.", prefix, k->name);
+            ret = reload_check(k->sub, k->n_sub, sub, a, b, msg, msg_len);
+            if (ret)
+                return ret;
+            continue;
+        }
+        if (!k->reloadable && !key_equal(k, a, b)) {
+            snprintf(msg, msg_len, "%s%s cannot change without a restart", prefix, k->name);
+            return XP_CONF_E_UNSUPPORTED;
+        }
+    }
+    return 0;
+}
+
+int xp_config_reload_check(const struct xp_config *old, const struct xp_config *new,
+                           char *msg, size_t msg_len)
+{
+    if ((old->pol.n_units == 0) != (new->pol.n_units == 0)) {
+        snprintf(msg, msg_len, "policer.unit_prefixes cannot go from empty to non-empty "
+                 "(or back) without a restart: policing is set up at start");
+        return XP_CONF_E_UNSUPPORTED;
+    }
+    return reload_check(config_keys, N_KEYS, "", old, new, msg, msg_len);
+}
+
 static void print_keys(FILE *out, const char *prefix, const struct key_desc *table, size_t n)
 {
     for (size_t i = 0; i < n; i++) {

@@ -109,6 +109,13 @@ int xp_config_load(const char *path, struct xp_config *cfg, char *msg, size_t ms
 int xp_config_parse(const char *name, const char *text, struct xp_config *cfg,
                     char *msg, size_t msg_len);
 
+/*
+ * A reload may change only the keys the table marks reloadable. 0 if new
+ * can replace old live, else XP_CONF_E_UNSUPPORTED with msg naming the key.
+ */
+int xp_config_reload_check(const struct xp_config *old, const struct xp_config *new,
+                           char *msg, size_t msg_len);
+
 /* Print the key table as Markdown rows (name, type, default, range, reload, doc). */
 void xp_config_print_keys(FILE *out);
 

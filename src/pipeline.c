@@ -394,6 +394,19 @@ static void limits_from_config(const struct xp_conf_policer *pc, struct xp_polic
     lim->full_policy = pc->table_full;
 }
 
+int xp_pipeline__reconfigure(struct xp_pipeline *pl, const struct xp_config *cfg)
+{
+    struct xp_policer_limits lim;
+    int ret;
+
+    limits_from_config(&cfg->pol, &lim);
+    ret = xp_policer__set_limits(pl->pol, &lim);
+    if (ret)
+        return ret;
+    pl->cfg = cfg;
+    return 0;
+}
+
 struct xp_pipeline *xp_pipeline__create(const struct xp_config *cfg, unsigned queue,
                                         struct xp_dst_table *dst, struct xp_xdp_prog *prog)
 {

@@ -92,6 +92,13 @@ void xp_pipeline__destroy(struct xp_pipeline *pl);
 void xp_pipeline__police(struct xp_pipeline *pl, const struct xp_pkt *pkts, unsigned n,
                          uint8_t *drop, uint64_t now_rt, uint64_t now_mono);
 
+/*
+ * Switch to a reloaded configuration (thresholds, prefixes, allowlist).
+ * On the worker thread only (xp_worker__call). cfg must outlive the
+ * pipeline or the next reconfigure. 0 or -EINVAL (limits refused).
+ */
+int xp_pipeline__reconfigure(struct xp_pipeline *pl, const struct xp_config *cfg);
+
 /* Housekeeping (about every 100 ms): account XDP drops, end blocks. */
 void xp_pipeline__tick(struct xp_pipeline *pl, uint64_t now_rt, uint64_t now_mono);
 

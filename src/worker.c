@@ -68,6 +68,17 @@ static void police_burst(struct xp_worker *w, unsigned in_port, struct xp_pkt *p
         forward_burst(w, in_port, pkts, keep);
 }
 
+/* Claim a posted request (the worker, or a caller once the worker has exited) and run it. */
+static void mailbox_run(struct xp_worker *w)
+{
+    int posted = 1;
+
+    if (atomic_compare_exchange_strong(&w->mb_state, &posted, 3)) {
+        w->mb_fn(w, w->mb_arg);
+        atomic_store_explicit(&w->mb_state, 2, memory_order_release);
+    }
+}
+
 static void *worker_main(void *arg)
 {
     struct xp_worker *w = arg;
@@ -95,6 +106,8 @@ static void *worker_main(void *arg)
             }
         }
         w->io->service(w->queue);
+        if (atomic_load_explicit(&w->mb_state, memory_order_acquire) == 1)
+            mailbox_run(w);
         if (w->pipeline) {
             uint64_t mono = clock_ns(CLOCK_MONOTONIC);
 
@@ -114,7 +127,43 @@ static void *worker_main(void *arg)
         XP_STAT_ADD(w->st.sleeps, 1);
         w->io->wait(w->queue, XP_WORKER_SLEEP_MS);
     }
+    atomic_store(&w->exited, true);
+    mailbox_run(w);
     return NULL;
+}
+
+void xp_worker__init(struct xp_worker *w)
+{
+    pthread_mutex_init(&w->mb_lock, NULL);
+    atomic_store(&w->mb_state, 0);
+}
+
+void xp_worker__call(struct xp_worker *w, void (*fn)(struct xp_worker *w, void *arg), void *arg)
+{
+    struct timespec ts = { .tv_sec = 0, .tv_nsec = 100000 };
+
+    pthread_mutex_lock(&w->mb_lock);
+    if (!w->started) {
+        fn(w, arg);
+        pthread_mutex_unlock(&w->mb_lock);
+        return;
+    }
+    w->mb_fn = fn;
+    w->mb_arg = arg;
+    atomic_store_explicit(&w->mb_state, 1, memory_order_release);
+    /*
+     * No timeout: fn may use the caller's stack, so the caller must not
+     * leave before the worker is done. A worker never blocks for longer
+     * than one sleep, so this returns within milliseconds.
+     */
+    while (atomic_load_explicit(&w->mb_state, memory_order_acquire) != 2) {
+        if (atomic_load(&w->exited))
+            mailbox_run(w);
+        else
+            nanosleep(&ts, NULL);
+    }
+    atomic_store_explicit(&w->mb_state, 0, memory_order_relaxed);
+    pthread_mutex_unlock(&w->mb_lock);
 }
 
 int xp_worker__start(struct xp_worker *w)
@@ -123,6 +172,7 @@ int xp_worker__start(struct xp_worker *w)
     int ret;
 
     atomic_store(&w->stop, false);
+    atomic_store(&w->exited, false);
     ret = pthread_attr_init(&attr);
     if (ret)
         return -ret;
@@ -154,7 +204,10 @@ void xp_worker__stop(struct xp_worker *w)
         return;
     atomic_store(&w->stop, true);
     pthread_join(w->thread, NULL);
+    /* Requesters serialise on mb_lock: once we hold it none is waiting. */
+    pthread_mutex_lock(&w->mb_lock);
     w->started = false;
+    pthread_mutex_unlock(&w->mb_lock);
 }
 
 void xp_worker__stats(const struct xp_worker *w, struct xp_worker_stats *out)

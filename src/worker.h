@@ -39,6 +39,12 @@ struct xp_worker {
     pthread_t thread;
     bool started;
     atomic_bool stop;
+    /* Mailbox: other threads run a function on this worker (reload, sync, ctl). */
+    pthread_mutex_t mb_lock;       /* serialises requesters, never taken by the worker */
+    void (*mb_fn)(struct xp_worker *w, void *arg);
+    void *mb_arg;
+    atomic_int mb_state;           /* 0 idle, 1 posted, 3 running, 2 done */
+    atomic_bool exited;            /* the thread left its loop: requests run in the caller */
     struct xp_worker_stats st __attribute__((aligned(64)));
 };
 
@@ -47,5 +53,17 @@ int xp_worker__start(struct xp_worker *w);
 /* Ask the thread to stop and join it. Idempotent. */
 void xp_worker__stop(struct xp_worker *w);
 void xp_worker__stats(const struct xp_worker *w, struct xp_worker_stats *out);
+
+/*
+ * Run fn(w, arg) on the worker's own thread, between two bursts, and wait
+ * for it: the way to touch anything the worker owns (its policer, its
+ * pipeline's config). Runs fn directly when the thread is not running.
+ * The worker looks at its mailbox once per loop and sleeps at most
+ * XP_WORKER_SLEEP_MS, which bounds the wait. Not from the worker itself.
+ */
+void xp_worker__call(struct xp_worker *w, void (*fn)(struct xp_worker *w, void *arg), void *arg);
+
+/* Prepare the mailbox; call once before start (and before any call). */
+void xp_worker__init(struct xp_worker *w);
 
 #endif /* XP_WORKER_H */

@@ -49,7 +49,8 @@ static const struct run_opts defaults_run = {
 };
 
 struct proxy {
-    struct xp_config cfg;
+    struct xp_config *cfg;          /* live: replaced whole on reload */
+    const char *config_path;
     struct xp_xdp_prog *prog;
     struct xp_xsk_queue *queues[XP_MAX_QUEUES];
     struct xp_worker workers[XP_MAX_QUEUES];
@@ -152,7 +153,7 @@ static void print_stats(struct proxy *px, bool final)
             for (int i = 0; i < XP_KC_MAX; i++)
                 json_object_set_new(xdp, kc_names[i], json_integer(ks.packets[i]));
         }
-        for (unsigned q = 0; q < px->cfg.queues; q++) {
+        for (unsigned q = 0; q < px->cfg->queues; q++) {
             struct xp_xsk_port_stats st;
             struct xp_xsk_kstats ks2 = { 0 };
             struct xp_worker_stats ws;
@@ -176,12 +177,12 @@ static void print_stats(struct proxy *px, bool final)
                 "xsk", xsk_kstats_json(&ks2)));
         }
         json_array_append_new(ports, json_pack("{s:s,s:s,s:i,s:o,s:o}",
-                                               "name", px->cfg.port_name[p],
+                                               "name", px->cfg->port_name[p],
                                                "role", roles[p],
                                                "ifindex", xp_xdp_prog__ifindex(px->prog, p),
                                                "xdp", xdp, "queues", queues));
     }
-    for (unsigned q = 0; q < px->cfg.queues; q++) {
+    for (unsigned q = 0; q < px->cfg->queues; q++) {
         struct xp_xsk_frames fr;
 
         xp_xsk_queue__frames(px->queues[q], &fr);
@@ -196,7 +197,7 @@ static void print_stats(struct proxy *px, bool final)
         struct xp_policer_stats ps_sum = { 0 };
         json_t *pipe = json_object(), *malformed = json_object(), *pol;
 
-        for (unsigned q = 0; q < px->cfg.queues; q++) {
+        for (unsigned q = 0; q < px->cfg->queues; q++) {
             struct xp_pipeline_stats ps;
             struct xp_policer_stats pst;
 
@@ -248,7 +249,7 @@ static void print_stats(struct proxy *px, bool final)
     }
     dt = px->last_t > 0 ? t - px->last_t : 0;
     root = json_pack("{s:f,s:s,s:b,s:{s:I,s:I,s:I,s:f,s:f},s:o,s:{s:I,s:I,s:I,s:I,s:I,s:I}}",
-                     "ts", t, "proxy_id", px->cfg.proxy_id, "final", final,
+                     "ts", t, "proxy_id", px->cfg->proxy_id, "final", final,
                      "totals",
                      "rx_packets", (json_int_t)rx, "tx_packets", (json_int_t)tx,
                      "drop_packets", (json_int_t)drops,
@@ -297,7 +298,7 @@ static void drain_events(struct proxy *px)
 
     if (!px->dst)
         return;
-    for (unsigned q = 0; q < px->cfg.queues; q++) {
+    for (unsigned q = 0; q < px->cfg->queues; q++) {
         unsigned n;
 
         while ((n = xp_pipeline__drain_events(px->pipelines[q], ev, 64)) > 0) {
@@ -308,7 +309,7 @@ static void drain_events(struct proxy *px)
                 addr_str(ev[i].key.unit, unit, sizeof(unit));
                 addr_str(ev[i].key.dst, dst, sizeof(dst));
                 o = json_pack("{s:s,s:s,s:s,s:s,s:f,s:i}", "event", kinds[ev[i].kind],
-                              "proxy_id", px->cfg.proxy_id, "unit", unit, "dst", dst,
+                              "proxy_id", px->cfg->proxy_id, "unit", unit, "dst", dst,
                               "time", ev[i].t_ns / 1e9, "queue", (int)ev[i].queue);
                 if (!o)
                     continue;
@@ -319,7 +320,7 @@ static void drain_events(struct proxy *px)
                     json_object_set_new(o, "reason", json_string(
                         ev[i].reason == XP_VERDICT_DROP_DST ? "dst_rate" : "unit_rate"));
                     json_object_set_new(o, "threshold_pps", json_integer(ev[i].threshold_pps));
-                    json_object_set_new(o, "block_ms", json_integer(px->cfg.pol.block_ms));
+                    json_object_set_new(o, "block_ms", json_integer(px->cfg->pol.block_ms));
                 }
                 json_dumpf(o, px->events, JSON_COMPACT | JSON_REAL_PRECISION(15));
                 fputc('\n', px->events);
@@ -422,22 +423,22 @@ static int numa_node_of(const char *ifname)
 
 static int open_queues(struct proxy *px)
 {
-    int node = numa_node_of(px->cfg.port_name[0]);
+    int node = numa_node_of(px->cfg->port_name[0]);
 
-    if (px->cfg.queues > 1) {
+    if (px->cfg->queues > 1) {
         for (unsigned p = 0; p < XP_MAX_PORTS; p++) {
-            int r = xp_nic_rss_on_addresses(px->cfg.port_name[p]);
+            int r = xp_nic_rss_on_addresses(px->cfg->port_name[p]);
 
             if (r == -EOPNOTSUPP)
                 pr_info("%s: RSS not configurable (veth?): the sender's queue choice decides "
-                        "which worker sees a pair", px->cfg.port_name[p]);
+                        "which worker sees a pair", px->cfg->port_name[p]);
             else if (r)
                 pr_warn("%s: setting RSS to hash on addresses only: %s; a pair's packets may "
-                        "split across queues", px->cfg.port_name[p], strerror(-r));
+                        "split across queues", px->cfg->port_name[p], strerror(-r));
         }
     }
-    if (px->cfg.pol.n_units > 0) {
-        px->dst = xp_dst_table__create(px->cfg.pol.max_dsts, px->cfg.queues);
+    if (px->cfg->pol.n_units > 0) {
+        px->dst = xp_dst_table__create(px->cfg->pol.max_dsts, px->cfg->queues);
         if (!px->dst) {
             pr_err("destination table: %s", strerror(errno));
             return -errno;
@@ -446,23 +447,23 @@ static int open_queues(struct proxy *px)
         pr_info("no policer.unit_prefixes: forwarding without policing");
     }
 
-    for (unsigned q = 0; q < px->cfg.queues; q++) {
+    for (unsigned q = 0; q < px->cfg->queues; q++) {
         struct xp_xsk_cfg xc = {
             .n_ports = XP_MAX_PORTS,
             .queue_id = q,
-            .n_frames = px->cfg.frames_per_queue,
+            .n_frames = px->cfg->frames_per_queue,
             .frame_size = 2048,
-            .ring_size = px->cfg.ring_size,
-            .zc = px->cfg.zero_copy == XP_CONF_ZC_ON ? XP_ZC_ON :
-                  px->cfg.zero_copy == XP_CONF_ZC_OFF ? XP_ZC_OFF : XP_ZC_AUTO,
-            .skb_mode = px->cfg.xdp_mode_skb,
-            .busy_poll = px->cfg.busy_poll,
+            .ring_size = px->cfg->ring_size,
+            .zc = px->cfg->zero_copy == XP_CONF_ZC_ON ? XP_ZC_ON :
+                  px->cfg->zero_copy == XP_CONF_ZC_OFF ? XP_ZC_OFF : XP_ZC_AUTO,
+            .skb_mode = px->cfg->xdp_mode_skb,
+            .busy_poll = px->cfg->busy_poll,
             .numa_node = node,
             .xskmap_fd = xp_xdp_prog__xskmap_fd(px->prog),
         };
 
         for (unsigned p = 0; p < XP_MAX_PORTS; p++) {
-            memcpy(xc.ifname[p], px->cfg.port_name[p], sizeof(xc.ifname[p]));
+            memcpy(xc.ifname[p], px->cfg->port_name[p], sizeof(xc.ifname[p]));
             xc.xskmap_key[p] = p * XP_MAX_QUEUES + q;
         }
         px->queues[q] = xp_xsk_queue__create(&xc);
@@ -473,20 +474,21 @@ static int open_queues(struct proxy *px)
                 pr_err("queue %u: another AF_XDP socket is bound to it", q);
             else if (err == EINVAL && q > 0)
                 pr_err("queue %u: does the interface have %u queues? (%s)", q,
-                       px->cfg.queues, strerror(err));
+                       px->cfg->queues, strerror(err));
             else
                 pr_err("queue %u: %s", q, strerror(err));
             return -err;
         }
         px->workers[q] = (struct xp_worker){
             .id = q,
-            .cpu = px->cfg.n_cpus ? px->cfg.cpus[q % px->cfg.n_cpus] : -1,
+            .cpu = px->cfg->n_cpus ? px->cfg->cpus[q % px->cfg->n_cpus] : -1,
             .n_ports = XP_MAX_PORTS,
             .io = &xp_xsk_io_ops,
             .queue = px->queues[q],
         };
+        xp_worker__init(&px->workers[q]);
         if (px->dst) {
-            px->pipelines[q] = xp_pipeline__create(&px->cfg, q, px->dst, px->prog);
+            px->pipelines[q] = xp_pipeline__create(px->cfg, q, px->dst, px->prog);
             if (!px->pipelines[q]) {
                 int err = errno;
 
@@ -502,6 +504,63 @@ static int open_queues(struct proxy *px)
     return 0;
 }
 
+struct reload_arg {
+    struct xp_pipeline *pl;
+    const struct xp_config *cfg;
+    int ret;
+};
+
+static void reload_on_worker(struct xp_worker *w, void *arg)
+{
+    struct reload_arg *ra = arg;
+
+    (void)w;
+    ra->ret = xp_pipeline__reconfigure(ra->pl, ra->cfg);
+}
+
+/*
+ * Read the configuration file again and switch every worker to it between
+ * two bursts: no packet is lost and the pair tables stay. A file that does
+ * not parse, or that changes a key that cannot change live, is refused and
+ * the running configuration stays. 0, or -1 with msg set.
+ */
+static int reload(struct proxy *px, char *msg, size_t msg_len)
+{
+    struct xp_config *next = calloc(1, sizeof(*next)), *old = px->cfg;
+
+    if (!next) {
+        snprintf(msg, msg_len, "out of memory");
+        return -1;
+    }
+    if (xp_config_load(px->config_path, next, msg, msg_len) ||
+        xp_config_reload_check(old, next, msg, msg_len))
+        goto refuse;
+    for (unsigned q = 0; q < old->queues && px->dst; q++) {
+        struct reload_arg ra = { .pl = px->pipelines[q], .cfg = next };
+
+        xp_worker__call(&px->workers[q], reload_on_worker, &ra);
+        if (ra.ret) {
+            /* The limits were checked when parsing: this is a bug, not bad input. */
+            snprintf(msg, msg_len, "queue %u refused the new limits: %s", q, strerror(-ra.ret));
+            for (unsigned r = 0; r < q; r++) {
+                struct reload_arg back = { .pl = px->pipelines[r], .cfg = old };
+
+                xp_worker__call(&px->workers[r], reload_on_worker, &back);
+            }
+            goto refuse;
+        }
+    }
+    px->cfg = next;
+    xp_log_set_level(next->log_level);
+    free(old);
+    snprintf(msg, msg_len, "reloaded %s", px->config_path);
+    return 0;
+
+refuse:
+    free(next);
+    return -1;
+}
+
 static int run(struct proxy *px, const struct run_opts *o)
 {
     double start = now_s(), next = start;
@@ -515,15 +574,15 @@ static int run(struct proxy *px, const struct run_opts *o)
     /* Workers inherit the mask: only this thread takes signals. */
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
-    for (unsigned q = 0; q < px->cfg.queues; q++) {
+    for (unsigned q = 0; q < px->cfg->queues; q++) {
         ret = xp_worker__start(&px->workers[q]);
         if (ret)
             return ret;
     }
-    pr_info("forwarding %s <-> %s on %u queue(s), fail-%s", px->cfg.port_name[0],
-            px->cfg.port_name[1], px->cfg.queues, px->cfg.fail_mode_closed ? "closed" : "open");
+    pr_info("forwarding %s <-> %s on %u queue(s), fail-%s", px->cfg->port_name[0],
+            px->cfg->port_name[1], px->cfg->queues, px->cfg->fail_mode_closed ? "closed" : "open");
     print_stats(px, false);
-    next = start + px->cfg.stats_interval_ms / 1000.0;
+    next = start + px->cfg->stats_interval_ms / 1000.0;
 
     for (;;) {
         double t = now_s(), wait_s = next - t;
@@ -546,15 +605,20 @@ static int run(struct proxy *px, const struct run_opts *o)
             break;
         }
         if (sig == SIGHUP) {
-            pr_info("SIGHUP: reload is not implemented yet; configuration unchanged");
+            char msg[512];
+
+            if (reload(px, msg, sizeof(msg)))
+                pr_err("reload refused, the running configuration stays: %s", msg);
+            else
+                pr_info("%s", msg);
             continue;
         }
         drain_events(px);
         if (now_s() >= next) {
             print_stats(px, false);
-            next += px->cfg.stats_interval_ms / 1000.0;
+            next += px->cfg->stats_interval_ms / 1000.0;
             if (next < now_s())
-                next = now_s() + px->cfg.stats_interval_ms / 1000.0;
+                next = now_s() + px->cfg->stats_interval_ms / 1000.0;
         }
     }
     return 0;
@@ -562,16 +626,16 @@ static int run(struct proxy *px, const struct run_opts *o)
 
 static void shutdown_proxy(struct proxy *px, bool print_final)
 {
-    for (unsigned q = 0; q < px->cfg.queues; q++)
+    for (unsigned q = 0; q < px->cfg->queues; q++)
         xp_worker__stop(&px->workers[q]);
-    for (unsigned q = 0; q < px->cfg.queues; q++) {
+    for (unsigned q = 0; q < px->cfg->queues; q++) {
         if (px->queues[q] && xp_xsk_queue__drain(px->queues[q], 500))
             pr_warn("queue %u: TX completions still pending at exit", q);
     }
     if (print_final)
         print_stats(px, true);
     drain_events(px);
-    for (unsigned q = 0; q < px->cfg.queues; q++) {
+    for (unsigned q = 0; q < px->cfg->queues; q++) {
         xp_pipeline__destroy(px->pipelines[q]);
         px->pipelines[q] = NULL;
         xp_xsk_queue__destroy(px->queues[q]);
@@ -579,9 +643,9 @@ static void shutdown_proxy(struct proxy *px, bool print_final)
     }
     xp_dst_table__destroy(px->dst);
     px->dst = NULL;
-    if (px->prog && px->cfg.fail_mode_closed)
+    if (px->prog && px->cfg->fail_mode_closed)
         pr_info("fail-closed: the XDP program stays attached and drops until a proxy binds again");
-    xp_xdp_prog__destroy(px->prog, px->cfg.fail_mode_closed);
+    xp_xdp_prog__destroy(px->prog, px->cfg->fail_mode_closed);
     px->prog = NULL;
 }
 
@@ -600,7 +664,11 @@ int main(int argc, char **argv)
         xp_config_print_keys(stdout);
         return EXIT_OK;
     }
-    ret = xp_config_load(o.config, &px.cfg, msg, sizeof(msg));
+    px.cfg = calloc(1, sizeof(*px.cfg));
+    if (!px.cfg)
+        return EXIT_FAIL_MEM;
+    px.config_path = o.config;
+    ret = xp_config_load(o.config, px.cfg, msg, sizeof(msg));
     if (ret) {
         fprintf(stderr, "%s\n", msg);
         return EXIT_FAIL_OPTION;
@@ -609,7 +677,7 @@ int main(int argc, char **argv)
         printf("%s: ok\n", o.config);
         return EXIT_OK;
     }
-    xp_log_set_level(px.cfg.log_level);
+    xp_log_set_level(px.cfg->log_level);
     if (o.log_level) {
         if (xp_log_level_parse(o.log_level, &level)) {
             fprintf(stderr, "xpro-proxy: --log-level: expected err, warn, info or debug\n");
@@ -626,8 +694,8 @@ int main(int argc, char **argv)
             return EXIT_FAIL_OPTION;
         }
     }
-    if (o.events_out || px.cfg.events_out[0]) {
-        const char *path = o.events_out ? o.events_out : px.cfg.events_out;
+    if (o.events_out || px.cfg->events_out[0]) {
+        const char *path = o.events_out ? o.events_out : px.cfg->events_out;
 
         px.events = strcmp(path, "-") == 0 ? stdout : fopen(path, "a");
         if (!px.events) {
@@ -642,7 +710,7 @@ int main(int argc, char **argv)
         return EXIT_FAIL_BPFFS;
     }
 
-    px.prog = xp_xdp_prog__attach(&px.cfg);
+    px.prog = xp_xdp_prog__attach(px.cfg);
     if (!px.prog) {
         ret = errno_to_exit(errno);
         return ret == EXIT_FAIL || ret == EXIT_FAIL_BUSY ? EXIT_FAIL_BPF : ret;
@@ -658,5 +726,6 @@ int main(int argc, char **argv)
         fclose(px.stats);
     if (px.events && px.events != stdout)
         fclose(px.events);
+    free(px.cfg);
     return ret ? EXIT_FAIL : EXIT_OK;
 }
