@@ -162,7 +162,7 @@ struct xp_xdp_prog *xp_xdp_prog__attach(const struct xp_config *cfg)
     p->skel->rodata->fail_closed = cfg->fail_mode_closed;
     p->skel->rodata->mgmt_enabled = cfg->n_mgmt > 0;
     p->skel->rodata->police_port = XP_PORT_ACCESS;
-    p->skel->rodata->v6_unit_bytes = cfg->v6_unit_prefix / 8;
+    p->skel->rodata->v6_unit_bytes = cfg->pol.v6_unit_prefix / 8;
 
     opts.obj = p->skel->obj;
     p->prog = xdp_program__create(&opts);
