@@ -2,6 +2,7 @@
 #include "src/worker.h"
 
 #include <errno.h>
+#include <numa.h>
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
@@ -90,6 +91,11 @@ static void *worker_main(void *arg)
 
     /* Chosen once: the loop itself has no mode test. */
     process = w->pipeline ? police_burst : forward_burst;
+    /* Without an explicit CPU, stay on the NIC's node, next to the UMEM. */
+    if (w->cpu < 0 && w->numa_node >= 0 && numa_available() >= 0 &&
+        numa_run_on_node(w->numa_node))
+        pr_warn("worker %u: cannot run on NUMA node %d: %s", w->id, w->numa_node,
+                strerror(errno));
     snprintf(name, sizeof(name), "xp-q%u", w->id);
     xp_log_set_thread_name(name);
     pthread_setname_np(pthread_self(), name);

@@ -30,7 +30,8 @@ struct xp_worker_stats {
 
 struct xp_worker {
     unsigned id;
-    int cpu;                  /* -1: not pinned */
+    int cpu;                  /* -1: not pinned to a CPU */
+    int numa_node;            /* -1: unknown; else run on this node when cpu is -1 */
     unsigned n_ports;
     const struct xp_io_ops *io;
     void *queue;

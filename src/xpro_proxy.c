@@ -482,6 +482,7 @@ static int open_queues(struct proxy *px)
         px->workers[q] = (struct xp_worker){
             .id = q,
             .cpu = px->cfg->n_cpus ? px->cfg->cpus[q % px->cfg->n_cpus] : -1,
+            .numa_node = node,
             .n_ports = XP_MAX_PORTS,
             .io = &xp_xsk_io_ops,
             .queue = px->queues[q],
@@ -498,8 +499,6 @@ static int open_queues(struct proxy *px)
             px->workers[q].pipeline = px->pipelines[q];
             px->workers[q].police_port = XP_PORT_ACCESS;
         }
-        if (px->workers[q].cpu < 0 && node >= 0)
-            pr_debug("queue %u: NIC on NUMA node %d, worker not pinned", q, node);
     }
     return 0;
 }
