@@ -1015,6 +1015,29 @@ int xp_policer__lookup(const struct xp_policer *pol, const struct xp_policer_key
     return 0;
 }
 
+unsigned xp_policer__scan(const struct xp_policer *pol, uint32_t *cursor, uint32_t slots,
+                          struct xp_pair_record *out, unsigned out_max)
+{
+    uint32_t end = *cursor + slots > pol->capacity ? pol->capacity : *cursor + slots;
+    unsigned n = 0;
+    uint32_t i;
+
+    for (i = *cursor; i < end && n < out_max; i++) {
+        if (!(pol->pairs[i].flags & XP_PAIR_F_USED))
+            continue;
+        out[n].key = pol->pairs[i].key;
+        xp_pair__state(&pol->pairs[i], &out[n].st);
+        n++;
+    }
+    *cursor = i;
+    return n;
+}
+
+uint32_t xp_policer__capacity(const struct xp_policer *pol)
+{
+    return pol->capacity;
+}
+
 unsigned xp_policer__collect_dirty(struct xp_policer *pol, struct xp_pair_record *out,
                                    unsigned max)
 {

@@ -239,6 +239,16 @@ unsigned xp_policer__collect_dirty(struct xp_policer *pol, struct xp_pair_record
 int xp_policer__install(struct xp_policer *pol, const struct xp_policer_key *key,
                         const struct xp_pair_state *sent, const struct xp_pair_state *fresh);
 
+/*
+ * Walk the table in slices, for operators (xpro-ctl flows): copy up to
+ * out_max pairs in use from slots [*cursor, *cursor + slots) into out and
+ * advance *cursor. Done when *cursor >= capacity. Owner thread: callers
+ * run it on the worker in slices so a 1M-pair table never stalls it.
+ */
+unsigned xp_policer__scan(const struct xp_policer *pol, uint32_t *cursor, uint32_t slots,
+                          struct xp_pair_record *out, unsigned out_max);
+uint32_t xp_policer__capacity(const struct xp_policer *pol);
+
 /* Counters. Each is written by the owner only; any thread may read them. */
 struct xp_policer_stats {
     uint64_t pairs_in_use;

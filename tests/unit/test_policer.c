@@ -1076,6 +1076,42 @@ static void bench_sleeper(void)
     }
 }
 
+/* scan() visits every pair in use exactly once, in slices. */
+static void test_scan(void)
+{
+    struct xp_policer_limits lim = test_limits();
+    struct xp_dst_table *dst = xp_dst_table__create(64, 1);
+    struct xp_policer *pol = mkpol(dst, &lim, 256, 0);
+    struct xp_pair_record rec[8];
+    unsigned seen[5] = { 0 }, total = 0;
+    uint32_t cursor = 0;
+
+    for (unsigned u = 0; u < 5; u++) {
+        for (unsigned i = 0; i <= u; i++)
+            pkt(pol, k4(u + 1, 9), MS * (10 + i));
+    }
+    while (cursor < xp_policer__capacity(pol)) {
+        unsigned n = xp_policer__scan(pol, &cursor, 16, rec, 8);
+
+        for (unsigned i = 0; i < n; i++) {
+            for (unsigned u = 0; u < 5; u++) {
+                struct xp_policer_key k = k4(u + 1, 9);
+
+                if (memcmp(&rec[i].key, &k, sizeof(k)) == 0) {
+                    seen[u]++;
+                    CHECK_EQ(rec[i].st.c, u + 1);
+                }
+            }
+            total++;
+        }
+    }
+    CHECK_EQ(total, 5);
+    for (unsigned u = 0; u < 5; u++)
+        CHECK_EQ(seen[u], 1);
+    xp_policer__destroy(pol);
+    xp_dst_table__destroy(dst);
+}
+
 int main(void)
 {
     const char *bench = getenv("XP_POLICER_BENCH");
@@ -1095,6 +1131,7 @@ int main(void)
     test_bad_args();
     test_burst_equivalence();
     test_burst_edges();
+    test_scan();
     if (bench && strcmp(bench, "1") == 0) {
         bench_pairs(1, 4 << 20, BENCH_STEADY);
         bench_pairs(1000, 4 << 20, BENCH_STEADY);
