@@ -26,6 +26,7 @@ enum xp_kern_counter {
     XP_KC_DROP_NO_SOCKET,   /* fail-closed: no socket bound on the queue */
     XP_KC_PASS_FOREIGN,     /* arrived on an interface that is not ours */
     XP_KC_DROP_BLOCKED,     /* pair in the block map: dropped in XDP */
+    XP_KC_DROP_MANUAL,      /* blocked by the operator (xpro-ctl block) */
     XP_KC_MAX,
 };
 
@@ -48,6 +49,8 @@ struct xp_lpm_key {
  * the XDP program drops while now < expires_ns and counts what it dropped.
  */
 #define XP_BLOCK_MAX 65536
+/* Operator blocks: key (unit, dst), dst all zero meaning every destination. */
+#define XP_MANUAL_MAX 4096
 
 struct xp_pair_key {
     __u8 unit[16];

@@ -58,10 +58,21 @@ struct {
     __type(value, struct xp_block_val);
 } blocks SEC(".maps");
 
-/* Entries in blocks: with none, the per-packet lookup is skipped. */
+/* Operator blocks: value is the expiry (CLOCK_MONOTONIC ns), 0 = until removed. */
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, XP_MANUAL_MAX);
+    __type(key, struct xp_pair_key);
+    __type(value, __u64);
+} manual SEC(".maps");
+
+/*
+ * [0]: entries in blocks, [1]: entries in manual. With none, the per-packet
+ * lookups are skipped.
+ */
 struct {
     __uint(type, BPF_MAP_TYPE_ARRAY);
-    __uint(max_entries, 1);
+    __uint(max_entries, 2);
     __type(key, __u32);
     __type(value, __u32);
 } block_count SEC(".maps");
@@ -83,12 +94,24 @@ static __always_inline int is_mgmt(const struct xp_lpm_key *key)
     return mgmt_enabled && bpf_map_lookup_elem(&mgmt, key) != NULL;
 }
 
-static __always_inline int blocks_active(void)
+static __always_inline int blocks_active(__u32 which)
 {
-    __u32 zero = 0;
-    __u32 *n = bpf_map_lookup_elem(&block_count, &zero);
+    __u32 *n = bpf_map_lookup_elem(&block_count, &which);
 
     return n && *n;
+}
+
+/* 1 if the operator blocked the pair or the unit towards everything. */
+static __always_inline int manually_blocked(struct xp_pair_key *key)
+{
+    __u64 now = bpf_ktime_get_ns();
+    __u64 *exp = bpf_map_lookup_elem(&manual, key);
+
+    if (exp && (*exp == 0 || now < *exp))
+        return 1;
+    __builtin_memset(key->dst, 0, sizeof(key->dst));
+    exp = bpf_map_lookup_elem(&manual, key);
+    return exp && (*exp == 0 || now < *exp);
 }
 
 /* 1 if the pair is blocked and unexpired: the caller drops. */
@@ -159,15 +182,17 @@ int xpro_xdp(struct xdp_md *ctx)
             if (is_mgmt(&key))
                 return count(st, XP_KC_PASS_MGMT, XDP_PASS);
         }
-        if (port == police_port && blocks_active()) {
+        if (port == police_port && (blocks_active(0) || blocks_active(1))) {
             struct xp_pair_key pk = {};
 
             pk.unit[10] = pk.unit[11] = 0xff;
             pk.dst[10] = pk.dst[11] = 0xff;
             __builtin_memcpy(&pk.unit[12], &iph->saddr, 4);
             __builtin_memcpy(&pk.dst[12], &iph->daddr, 4);
-            if (blocked(&pk, data_end - data))
+            if (blocks_active(0) && blocked(&pk, data_end - data))
                 return count(st, XP_KC_DROP_BLOCKED, XDP_DROP);
+            if (blocks_active(1) && manually_blocked(&pk))
+                return count(st, XP_KC_DROP_MANUAL, XDP_DROP);
         }
     } else if (proto == bpf_htons(ETH_P_IPV6)) {
         struct ipv6hdr *ip6 = l3;
@@ -190,7 +215,7 @@ int xpro_xdp(struct xdp_md *ctx)
             if (is_mgmt(&key))
                 return count(st, XP_KC_PASS_MGMT, XDP_PASS);
         }
-        if (port == police_port && blocks_active()) {
+        if (port == police_port && (blocks_active(0) || blocks_active(1))) {
             struct xp_pair_key pk = {};
 
             __builtin_memcpy(pk.unit, &ip6->saddr, 16);
@@ -200,8 +225,10 @@ int xpro_xdp(struct xdp_md *ctx)
                 if (i >= v6_unit_bytes)
                     pk.unit[i] = 0;
             }
-            if (blocked(&pk, data_end - data))
+            if (blocks_active(0) && blocked(&pk, data_end - data))
                 return count(st, XP_KC_DROP_BLOCKED, XDP_DROP);
+            if (blocks_active(1) && manually_blocked(&pk))
+                return count(st, XP_KC_DROP_MANUAL, XDP_DROP);
         }
     } else if (proto == bpf_htons(ETH_P_ARP)) {
         return count(st, XP_KC_PASS_ARP_ND, XDP_PASS);

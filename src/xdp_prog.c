@@ -31,6 +31,7 @@ struct xp_xdp_prog {
     char pin_dir[128];
     pthread_mutex_t block_lock; /* block map writers: workers, rarely */
     unsigned n_blocked;
+    unsigned n_manual;
     int ncpu;
     struct xp_block_val *vals;  /* one per possible CPU */
 };
@@ -209,6 +210,67 @@ static int set_block_count(struct xp_xdp_prog *p)
     __u32 zero = 0, n = p->n_blocked;
 
     return bpf_map_update_elem(bpf_map__fd(p->skel->maps.block_count), &zero, &n, 0) ? -errno : 0;
+}
+
+static int set_manual_count(struct xp_xdp_prog *p)
+{
+    __u32 one = 1, n = p->n_manual;
+
+    return bpf_map_update_elem(bpf_map__fd(p->skel->maps.block_count), &one, &n, 0) ? -errno : 0;
+}
+
+static void manual_key(struct xp_pair_key *k, const uint8_t unit[16], const uint8_t *dst)
+{
+    memcpy(k->unit, unit, 16);
+    if (dst)
+        memcpy(k->dst, dst, 16);
+    else
+        memset(k->dst, 0, 16);
+}
+
+int xp_xdp_prog__manual_block(struct xp_xdp_prog *p, const uint8_t unit[16],
+                              const uint8_t *dst, uint64_t expires_ns)
+{
+    int fd = bpf_map__fd(p->skel->maps.manual);
+    struct xp_pair_key k;
+    __u64 old, exp = expires_ns;
+    int ret = 0;
+
+    manual_key(&k, unit, dst);
+    pthread_mutex_lock(&p->block_lock);
+    if (bpf_map_lookup_elem(fd, &k, &old) == 0) {
+        if (bpf_map_update_elem(fd, &k, &exp, BPF_EXIST))
+            ret = -errno;
+        goto out;
+    }
+    if (bpf_map_update_elem(fd, &k, &exp, BPF_NOEXIST)) {
+        ret = errno == E2BIG ? -ENOSPC : -errno;
+        goto out;
+    }
+    p->n_manual++;
+    ret = set_manual_count(p);
+out:
+    pthread_mutex_unlock(&p->block_lock);
+    return ret;
+}
+
+int xp_xdp_prog__manual_unblock(struct xp_xdp_prog *p, const uint8_t unit[16],
+                                const uint8_t *dst)
+{
+    struct xp_pair_key k;
+    int ret;
+
+    manual_key(&k, unit, dst);
+    pthread_mutex_lock(&p->block_lock);
+    if (bpf_map_delete_elem(bpf_map__fd(p->skel->maps.manual), &k)) {
+        ret = -errno;
+        goto out;
+    }
+    p->n_manual--;
+    ret = set_manual_count(p);
+out:
+    pthread_mutex_unlock(&p->block_lock);
+    return ret;
 }
 
 int xp_xdp_prog__block(struct xp_xdp_prog *p, const struct xp_pair_key *key, uint64_t expires_ns)

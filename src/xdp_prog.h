@@ -48,6 +48,16 @@ int xp_xdp_prog__unblock(struct xp_xdp_prog *p, const struct xp_pair_key *key);
 /* Packets and bytes XDP dropped for the pair since it was first blocked. */
 int xp_xdp_prog__block_read(struct xp_xdp_prog *p, const struct xp_pair_key *key,
                             uint64_t *packets, uint64_t *bytes);
+/*
+ * Operator blocks (xpro-ctl block): the unit towards dst, or towards every
+ * destination when dst is NULL, until expires_ns (CLOCK_MONOTONIC; 0 =
+ * until unblocked). Control thread. 0 or -errno (-ENOENT on unblock).
+ */
+int xp_xdp_prog__manual_block(struct xp_xdp_prog *p, const uint8_t unit[16],
+                              const uint8_t *dst, uint64_t expires_ns);
+int xp_xdp_prog__manual_unblock(struct xp_xdp_prog *p, const uint8_t unit[16],
+                                const uint8_t *dst);
+
 /* Entries in the block map. */
 unsigned xp_xdp_prog__blocked(struct xp_xdp_prog *p);
 

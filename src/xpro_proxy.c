@@ -74,6 +74,7 @@ static const char *const kc_names[XP_KC_MAX] = {
     [XP_KC_DROP_NO_SOCKET] = "drop_no_socket",
     [XP_KC_PASS_FOREIGN] = "pass_foreign",
     [XP_KC_DROP_BLOCKED] = "drop_blocked",
+    [XP_KC_DROP_MANUAL] = "drop_manual",
 };
 
 static void usage(FILE *out)
