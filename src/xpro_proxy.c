@@ -62,6 +62,7 @@ struct proxy {
     /* Previous totals for rates. */
     uint64_t last_rx, last_tx;
     double last_t;
+    double rx_pps, tx_pps;
 };
 
 static const char *const kc_names[XP_KC_MAX] = {
@@ -135,14 +136,19 @@ static json_t *xsk_kstats_json(const struct xp_xsk_kstats *k)
                      "tx_ring_empty_descs", (json_int_t)k->tx_ring_empty_descs);
 }
 
-static void print_stats(struct proxy *px, bool final)
+/*
+ * The one stats document: what the stats line prints, what `xpro-ctl
+ * stats` returns and what Prometheus renders. Rates are those of the last
+ * stats interval. The packet totals go to rx_out and tx_out.
+ */
+static json_t *stats_document(struct proxy *px, bool final, uint64_t *rx_out, uint64_t *tx_out)
 {
     static const char *const roles[XP_MAX_PORTS] = { "access", "core" };
     struct xp_xsk_frames fr_sum = { 0 };
     uint64_t rx = 0, tx = 0, drops = 0;
     json_t *ports = json_array();
     json_t *extra = json_object();
-    double t = now_s(), dt;
+    double t = now_s();
     json_t *root;
 
     for (unsigned p = 0; p < XP_MAX_PORTS; p++) {
@@ -248,14 +254,13 @@ static void print_stats(struct proxy *px, bool final)
         json_object_set_new(extra, "pipeline", pipe);
         json_object_set_new(extra, "policer", pol);
     }
-    dt = px->last_t > 0 ? t - px->last_t : 0;
     root = json_pack("{s:f,s:s,s:b,s:{s:I,s:I,s:I,s:f,s:f},s:o,s:{s:I,s:I,s:I,s:I,s:I,s:I}}",
                      "ts", t, "proxy_id", px->cfg->proxy_id, "final", final,
                      "totals",
                      "rx_packets", (json_int_t)rx, "tx_packets", (json_int_t)tx,
                      "drop_packets", (json_int_t)drops,
-                     "rx_pps", dt > 0 ? (rx - px->last_rx) / dt : 0.0,
-                     "tx_pps", dt > 0 ? (tx - px->last_tx) / dt : 0.0,
+                     "rx_pps", px->rx_pps,
+                     "tx_pps", px->tx_pps,
                      "ports", ports,
                      "frames",
                      "total", (json_int_t)fr_sum.total, "free", (json_int_t)fr_sum.free,
@@ -266,6 +271,30 @@ static void print_stats(struct proxy *px, bool final)
     if (root)
         json_object_update(root, extra);
     json_decref(extra);
+    *rx_out = rx;
+    *tx_out = tx;
+    return root;
+}
+
+/* The periodic stats line: update the rates, then print the document. */
+static void print_stats(struct proxy *px, bool final)
+{
+    double t = now_s(), dt = px->last_t > 0 ? t - px->last_t : 0;
+    uint64_t rx, tx;
+    json_t *root;
+
+    /* Totals of the previous interval decide this interval's rates. */
+    root = stats_document(px, final, &rx, &tx);
+    if (dt > 0) {
+        px->rx_pps = (rx - px->last_rx) / dt;
+        px->tx_pps = (tx - px->last_tx) / dt;
+        json_t *tot = root ? json_object_get(root, "totals") : NULL;
+
+        if (tot) {
+            json_object_set_new(tot, "rx_pps", json_real(px->rx_pps));
+            json_object_set_new(tot, "tx_pps", json_real(px->tx_pps));
+        }
+    }
     if (root) {
         json_dumpf(root, px->stats, JSON_COMPACT | JSON_REAL_PRECISION(12));
         fputc('\n', px->stats);
