@@ -16,6 +16,7 @@ PKGS=(
     libclang-rt-14-dev
     libjansson-dev
     libnuma-dev
+    libssl-dev
     libxdp-dev
     linux-libc-dev
     llvm

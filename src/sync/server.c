@@ -1,0 +1,984 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * xpro-central's server: one thread, one epoll loop, non-blocking sockets.
+ *
+ * Why one thread: Algorithm 2 is a read-modify-write of M_DB rows; running
+ * every merge on the loop thread makes each one atomic without a lock, and
+ * a merge costs well under a microsecond, so the loop is bounded by JSON
+ * parsing, not by contention.
+ *
+ * Hostile peers. Nothing but "hello" is accepted before authentication;
+ * every protocol error gets one error line and the connection is closed
+ * (after a short linger that drains the peer's input, so that the error is
+ * not destroyed by a reset). Input is bounded (max_line per line, read
+ * budget per wake-up so one fast sender cannot starve the others), output
+ * is bounded (a peer that does not read is cut off), and every state has a
+ * deadline: auth, a started line (slowloris), idle, a stalled write, the
+ * closing linger. Deadlines are checked on a 50 ms tick, which is far below
+ * any configured timeout.
+ *
+ * Exactly-once: each proxy's last sync_ok line is cached with its sequence
+ * number; the same sequence number again (the client lost the answer) is
+ * answered from the cache instead of being merged twice.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "src/util/log.h"
+#include "sync_internal.h"
+
+#define XP_TICK_MS 50
+#define XP_READ_CHUNK 65536
+#define XP_READ_BUDGET (4 * XP_READ_CHUNK)
+#define XP_LINGER_MS 500
+#define XP_LAST_WARNINGS 8
+
+enum xp_conn_state {
+    XP_CS_AUTH = 0,
+    XP_CS_READY = 1,
+    XP_CS_CLOSING = 2,
+};
+
+struct xp_cproxy;
+
+struct xp_cconn {
+    int fd;
+    enum xp_conn_state state;
+    struct xp_buf in;
+    struct xp_buf out;
+    uint8_t nonce[XP_SYNC_NONCE_LEN];
+    struct xp_cproxy *proxy;
+    uint64_t t_accept;
+    uint64_t t_last_msg;
+    uint64_t t_line_start; /* 0: no partial line */
+    uint64_t t_out_progress;
+    uint64_t t_linger_end;
+    bool wr_shut;
+    bool want_out;
+    bool dead;
+    char peer[64];
+    struct xp_cconn *next, *prev;
+};
+
+struct xp_cproxy {
+    struct xp_central_proxy_conf conf;
+    struct xp_cconn *conn;
+    uint64_t instance;
+    uint32_t token;
+    uint64_t last_seq;
+    struct xp_buf cached;
+    uint64_t connects, auth_failures, syncs, replays, pairs_in, answers_out, down_out;
+    uint64_t clamped, warnings, table_full, errors;
+    uint64_t last_sync_ns, connected_since_ns, disconnected_since_ns;
+    bool has_load;
+    struct xp_sync_load load;
+    uint64_t load_ns;
+    struct xp_sync_warning last_warn[XP_LAST_WARNINGS];
+    unsigned n_last_warn, warn_pos;
+};
+
+struct xp_central {
+    struct xp_central_config cfg;
+    struct xp_cproxy *proxies;
+    struct xp_ctable *table;
+    int ep, lfd, wake_fd, stop_fd;
+    uint16_t port;
+    atomic_bool stop;
+    struct xp_cconn *conns;
+    unsigned n_conns;
+    unsigned n_dead;
+    uint64_t epoch;
+    uint32_t next_token;
+    struct xp_sync_wire_pair *scratch; /* max_pairs answers + down */
+    uint64_t saved_ver;
+    uint64_t t_next_persist, t_next_stats;
+    FILE *stats_out;
+    /* counters */
+    uint64_t accepted, refused_busy, auth_failures, clamped, table_full, replays;
+    uint64_t merges[3], shrinks, persist_ok, persist_fail, last_persist_ns, last_persist_us;
+    uint64_t errors[XP_SYNC_E__COUNT];
+};
+
+/* epoll data.ptr tags for the non-connection fds */
+static char xp_tag_listen, xp_tag_wake, xp_tag_stop;
+
+static uint64_t xp_now_mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static uint64_t xp_now_real_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * XP_NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- connections ---- */
+
+static void xp_conn__update_events(struct xp_central *c, struct xp_cconn *cn)
+{
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP, .data.ptr = cn};
+    bool want = cn->out.len > 0;
+
+    if (want == cn->want_out)
+        return;
+    if (want)
+        ev.events |= EPOLLOUT;
+    cn->want_out = want;
+    epoll_ctl(c->ep, EPOLL_CTL_MOD, cn->fd, &ev);
+}
+
+/*
+ * Dropping a connection is deferred: it is closed at once but freed only
+ * between epoll batches (xp_central__reap), because a later event of the
+ * same batch, or the caller up the stack, may still hold the pointer.
+ */
+static void xp_conn__kill(struct xp_central *c, struct xp_cconn *cn)
+{
+    if (cn->dead)
+        return;
+    cn->dead = true;
+    if (cn->proxy && cn->proxy->conn == cn) {
+        cn->proxy->conn = NULL;
+        cn->proxy->disconnected_since_ns = xp_now_real_ns();
+    }
+    epoll_ctl(c->ep, EPOLL_CTL_DEL, cn->fd, NULL);
+    close(cn->fd);
+    cn->fd = -1;
+    c->n_conns--;
+    c->n_dead++;
+}
+
+static void xp_central__reap(struct xp_central *c)
+{
+    struct xp_cconn *cn = c->conns, *next;
+
+    for (; c->n_dead && cn; cn = next) {
+        next = cn->next;
+        if (!cn->dead)
+            continue;
+        if (cn->prev)
+            cn->prev->next = cn->next;
+        else
+            c->conns = cn->next;
+        if (cn->next)
+            cn->next->prev = cn->prev;
+        xp_buf__free(&cn->in);
+        xp_buf__free(&cn->out);
+        free(cn);
+        c->n_dead--;
+    }
+}
+
+/* Returns false if the connection had to be dropped. */
+static bool xp_conn__flush(struct xp_central *c, struct xp_cconn *cn)
+{
+    size_t done = 0;
+
+    while (done < cn->out.len) {
+        ssize_t n = send(cn->fd, cn->out.p + done, cn->out.len - done, MSG_NOSIGNAL);
+
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                break;
+            xp_conn__kill(c, cn);
+            return false;
+        }
+        done += (size_t)n;
+    }
+    if (done) {
+        xp_buf__consume(&cn->out, done);
+        cn->t_out_progress = xp_now_mono_ms();
+    }
+    if (cn->state == XP_CS_CLOSING && cn->out.len == 0 && !cn->wr_shut) {
+        shutdown(cn->fd, SHUT_WR);
+        cn->wr_shut = true;
+    }
+    xp_conn__update_events(c, cn);
+    return true;
+}
+
+static bool xp_conn__send(struct xp_central *c, struct xp_cconn *cn, const char *data, size_t len)
+{
+    /*
+     * A peer that does not read its answers would make us buffer without
+     * bound: beyond two maximum lines it is cut off.
+     */
+    if (cn->out.len == 0)
+        cn->t_out_progress = xp_now_mono_ms();
+    if (cn->out.len + len > 2 * (size_t)c->cfg.max_line + 65536) {
+        pr_warn("%s: not reading its answers, disconnected", cn->peer);
+        xp_conn__kill(c, cn);
+        return false;
+    }
+    xp_buf__append(&cn->out, data, len);
+    if (cn->out.oom) {
+        xp_conn__kill(c, cn);
+        return false;
+    }
+    return xp_conn__flush(c, cn);
+}
+
+static bool xp_conn__send_msg(struct xp_central *c, struct xp_cconn *cn,
+                              const struct xp_sync_msg *m)
+{
+    struct xp_buf b;
+    bool ok;
+
+    xp_buf__init(&b);
+    if (xp_sync_msg__encode(m, &b) < 0) {
+        xp_buf__free(&b);
+        xp_conn__kill(c, cn);
+        return false;
+    }
+    ok = xp_conn__send(c, cn, b.p, b.len);
+    xp_buf__free(&b);
+    return ok;
+}
+
+/* Send one error line, then close after it is flushed and the linger ends. */
+static void xp_conn__fail(struct xp_central *c, struct xp_cconn *cn, enum xp_sync_err code,
+                          uint64_t seq, const char *message)
+{
+    struct xp_sync_msg m = {.op = XP_OP_ERROR, .code = code, .seq = seq};
+
+    c->errors[code < XP_SYNC_E__COUNT ? code : XP_SYNC_E_INTERNAL]++;
+    if (cn->proxy)
+        cn->proxy->errors++;
+    pr_info("%s%s%s: %s: %s", cn->peer, cn->proxy ? " " : "",
+            cn->proxy ? cn->proxy->conf.id : "", xp_sync_err__name(code), message);
+    snprintf(m.message, sizeof(m.message), "%s", message);
+    cn->state = XP_CS_CLOSING;
+    cn->t_linger_end = xp_now_mono_ms() + XP_LINGER_MS;
+    if (cn->proxy && cn->proxy->conn == cn) {
+        cn->proxy->conn = NULL;
+        cn->proxy->disconnected_since_ns = xp_now_real_ns();
+    }
+    xp_buf__free(&cn->in);
+    xp_conn__send_msg(c, cn, &m);
+}
+
+static void xp_central__accept(struct xp_central *c)
+{
+    for (;;) {
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof(ss);
+        struct epoll_event ev;
+        struct xp_cconn *cn;
+        char host[INET6_ADDRSTRLEN] = "?";
+        int fd, one = 1;
+
+        fd = accept4(c->lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+                pr_warn("accept: %s", strerror(errno));
+            return;
+        }
+        if (c->n_conns >= c->cfg.max_conns) {
+            static const char busy[] =
+                "{\"v\":1,\"op\":\"error\",\"code\":\"busy\",\"message\":\"too many connections\"}\n";
+
+            c->refused_busy++;
+            c->errors[XP_SYNC_E_BUSY]++;
+            if (send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+                pr_debug("busy reply: %s", strerror(errno));
+            close(fd);
+            continue;
+        }
+        cn = calloc(1, sizeof(*cn));
+        if (!cn) {
+            close(fd);
+            continue;
+        }
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        cn->fd = fd;
+        cn->state = XP_CS_AUTH;
+        cn->t_accept = cn->t_last_msg = xp_now_mono_ms();
+        if (ss.ss_family == AF_INET)
+            inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, host, sizeof(host));
+        else if (ss.ss_family == AF_INET6)
+            inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, host, sizeof(host));
+        snprintf(cn->peer, sizeof(cn->peer), "%s:%u", host,
+                 ss.ss_family == AF_INET ? ntohs(((struct sockaddr_in *)&ss)->sin_port)
+                                         : ntohs(((struct sockaddr_in6 *)&ss)->sin6_port));
+        ev.events = EPOLLIN | EPOLLRDHUP;
+        ev.data.ptr = cn;
+        if (epoll_ctl(c->ep, EPOLL_CTL_ADD, fd, &ev) < 0 ||
+            xp_sync_random(cn->nonce, sizeof(cn->nonce)) < 0) {
+            close(fd);
+            free(cn);
+            continue;
+        }
+        cn->next = c->conns;
+        if (c->conns)
+            c->conns->prev = cn;
+        c->conns = cn;
+        c->n_conns++;
+        c->accepted++;
+        {
+            struct xp_sync_msg m = {.op = XP_OP_CHALLENGE};
+
+            memcpy(m.nonce, cn->nonce, sizeof(m.nonce));
+            xp_conn__send_msg(c, cn, &m);
+        }
+    }
+}
+
+/* ---- messages ---- */
+
+static void xp_central__hello(struct xp_central *c, struct xp_cconn *cn,
+                              const struct xp_sync_msg *m)
+{
+    struct xp_sync_msg w = {.op = XP_OP_WELCOME};
+    uint8_t expect[XP_SYNC_MAC_LEN];
+    struct xp_cproxy *p = NULL;
+
+    for (unsigned i = 0; i < c->cfg.n_proxies; i++)
+        if (strcmp(c->proxies[i].conf.id, m->proxy_id) == 0)
+            p = &c->proxies[i];
+    if (!p || xp_sync_auth__client_mac(p->conf.secret, p->conf.secret_len, cn->nonce, m->nonce,
+                                       m->proxy_id, expect) < 0 ||
+        !xp_sync_auth__equal(expect, m->mac, sizeof(expect))) {
+        /* the same answer for an unknown id and a wrong proof: ids are not probed */
+        c->auth_failures++;
+        if (p)
+            p->auth_failures++;
+        xp_conn__fail(c, cn, XP_SYNC_E_AUTH_FAILED, 0, "authentication failed");
+        return;
+    }
+    if (xp_sync_auth__server_mac(p->conf.secret, p->conf.secret_len, cn->nonce, m->nonce,
+                                 m->proxy_id, w.mac) < 0) {
+        xp_conn__fail(c, cn, XP_SYNC_E_INTERNAL, 0, "hmac");
+        return;
+    }
+    if (p->conn && p->conn != cn)
+        xp_conn__fail(c, p->conn, XP_SYNC_E_SHUTDOWN, 0,
+                      "replaced by a newer connection of the same proxy");
+    if (p->instance != m->instance || !p->token) {
+        /* a restarted proxy: its old sequence numbers and writes mean nothing to it now */
+        p->instance = m->instance;
+        p->last_seq = 0;
+        xp_buf__free(&p->cached);
+        p->token = ++c->next_token;
+    }
+    cn->proxy = p;
+    cn->state = XP_CS_READY;
+    p->conn = cn;
+    p->connects++;
+    p->connected_since_ns = xp_now_real_ns();
+    w.epoch = c->epoch;
+    w.max_pairs = c->cfg.max_pairs;
+    w.max_line = c->cfg.max_line;
+    pr_info("%s: proxy %s authenticated", cn->peer, p->conf.id);
+    xp_conn__send_msg(c, cn, &w);
+}
+
+static void xp_central__sync(struct xp_central *c, struct xp_cconn *cn, struct xp_sync_msg *m)
+{
+    struct xp_cproxy *p = cn->proxy;
+    struct xp_sync_msg a = {.op = XP_OP_SYNC_OK, .seq = m->seq, .epoch = c->epoch};
+    uint64_t now = xp_now_real_ns(), since;
+    unsigned room;
+
+    if (m->seq == p->last_seq && p->cached.len) {
+        p->replays++;
+        c->replays++;
+        xp_conn__send(c, cn, p->cached.p, p->cached.len);
+        return;
+    }
+    if (m->seq <= p->last_seq) {
+        xp_conn__fail(c, cn, XP_SYNC_E_SEQ_STALE, m->seq, "sequence number already used");
+        return;
+    }
+    for (unsigned i = 0; i < m->n_pairs; i++) {
+        struct xp_sync_wire_pair *in = &m->pairs[i], *out = &c->scratch[i];
+        struct xp_merge_result res;
+        struct xp_sync_global *row;
+        bool created;
+
+        out->key = in->key;
+        out->l = in->l;
+        row = xp_ctable__get(c->table, &in->key, &created);
+        if (!row) {
+            /*
+             * M_DB is full: nothing merged; the local values go back
+             * unchanged (dc' kept), so no packet is lost, only not shared.
+             */
+            c->table_full++;
+            p->table_full++;
+            out->g.ts1 = in->l.ts1;
+            out->g.ts2 = in->l.ts2;
+            out->g.c = in->l.c;
+            continue;
+        }
+        xp_sync_merge(&c->cfg.merge, now, row, !created, &out->l, &res);
+        xp_ctable__touch(c->table, &in->key, p->token);
+        out->g = *row;
+        c->merges[res.kind]++;
+        c->shrinks += res.shrunk;
+        c->clamped += res.clamped;
+        p->clamped += res.clamped;
+        a.clamped += res.clamped;
+    }
+    a.pairs = c->scratch;
+    a.n_pairs = m->n_pairs;
+    since = m->epoch == c->epoch ? m->since : 0;
+    room = c->cfg.max_pairs - m->n_pairs;
+    a.down = c->scratch + m->n_pairs;
+    a.n_down = xp_ctable__scan(c->table, since, p->token, a.down, room, &a.upto, &a.more);
+    xp_buf__free(&p->cached);
+    if (xp_sync_msg__encode(&a, &p->cached) < 0) {
+        xp_conn__fail(c, cn, XP_SYNC_E_INTERNAL, m->seq, "out of memory");
+        return;
+    }
+    p->last_seq = m->seq;
+    p->syncs++;
+    p->pairs_in += m->n_pairs;
+    p->answers_out += a.n_pairs;
+    p->down_out += a.n_down;
+    p->last_sync_ns = now;
+    if (m->has_load) {
+        p->has_load = true;
+        p->load = m->load;
+        p->load_ns = now;
+    }
+    for (unsigned i = 0; i < m->n_warnings; i++) {
+        char u[64], d[64];
+
+        p->warnings++;
+        p->last_warn[p->warn_pos] = m->warnings[i];
+        p->warn_pos = (p->warn_pos + 1) % XP_LAST_WARNINGS;
+        if (p->n_last_warn < XP_LAST_WARNINGS)
+            p->n_last_warn++;
+        xp_sync_addr__format(m->warnings[i].key.unit, u, sizeof(u));
+        xp_sync_addr__format(m->warnings[i].key.dst, d, sizeof(d));
+        pr_info("proxy %s: overload warning %s -> %s at %" PRIu64 " pps (> %" PRIu64 ")",
+                p->conf.id, u, d, m->warnings[i].rate_pps, m->warnings[i].threshold_pps);
+    }
+    xp_conn__send(c, cn, p->cached.p, p->cached.len);
+}
+
+static void xp_central__stats_reply(struct xp_central *c, struct xp_cconn *cn)
+{
+    struct xp_sync_msg m = {.op = XP_OP_STATS_OK};
+    struct xp_buf b;
+
+    xp_buf__init(&b);
+    xp_central__stats_json(c, &b);
+    if (b.oom) {
+        xp_buf__free(&b);
+        xp_conn__fail(c, cn, XP_SYNC_E_INTERNAL, 0, "out of memory");
+        return;
+    }
+    m.stats_json = b.p;
+    xp_conn__send_msg(c, cn, &m);
+    xp_buf__free(&b);
+}
+
+/* Returns false if the connection is gone or closing (stop reading lines). */
+static bool xp_central__line(struct xp_central *c, struct xp_cconn *cn, const char *line,
+                             size_t len)
+{
+    struct xp_sync_limits lim = {.max_pairs = c->cfg.max_pairs,
+                                 .max_warnings = c->cfg.max_warnings};
+    struct xp_sync_msg m;
+    enum xp_sync_err e;
+    char why[200];
+
+    cn->t_last_msg = xp_now_mono_ms();
+    e = xp_sync_msg__decode(line, len, &lim, &m, why, sizeof(why));
+    if (e) {
+        xp_conn__fail(c, cn, cn->state == XP_CS_AUTH && e != XP_SYNC_E_BAD_JSON &&
+                                     e != XP_SYNC_E_BAD_VERSION && m.op != XP_OP_HELLO
+                                 ? XP_SYNC_E_AUTH_REQUIRED
+                                 : e,
+                      m.seq, why);
+        xp_sync_msg__release(&m);
+        return false;
+    }
+    if (cn->state == XP_CS_AUTH) {
+        if (m.op != XP_OP_HELLO)
+            xp_conn__fail(c, cn, XP_SYNC_E_AUTH_REQUIRED, 0, "authenticate first (hello)");
+        else
+            xp_central__hello(c, cn, &m);
+    } else {
+        switch (m.op) {
+        case XP_OP_SYNC:
+            xp_central__sync(c, cn, &m);
+            break;
+        case XP_OP_STATS:
+            xp_central__stats_reply(c, cn);
+            break;
+        case XP_OP_PING: {
+            struct xp_sync_msg pong = {.op = XP_OP_PONG, .t_ns = xp_now_real_ns()};
+
+            xp_conn__send_msg(c, cn, &pong);
+            break;
+        }
+        default:
+            xp_conn__fail(c, cn, XP_SYNC_E_UNEXPECTED_OP, 0, "not a client message here");
+            break;
+        }
+    }
+    xp_sync_msg__release(&m);
+    return true;
+}
+
+static void xp_central__readable(struct xp_central *c, struct xp_cconn *cn)
+{
+    size_t budget = XP_READ_BUDGET;
+    char tmp[XP_READ_CHUNK];
+
+    while (budget) {
+        ssize_t n = recv(cn->fd, tmp, sizeof(tmp), 0);
+        size_t start = 0;
+        bool gone = false;
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return;
+        if (n <= 0) {
+            xp_conn__kill(c, cn);
+            return;
+        }
+        budget -= (size_t)n < budget ? (size_t)n : budget;
+        if (cn->state == XP_CS_CLOSING)
+            continue; /* draining so that our error line is not lost to a reset */
+        if (cn->in.len == 0)
+            cn->t_line_start = xp_now_mono_ms();
+        xp_buf__append(&cn->in, tmp, (size_t)n);
+        if (cn->in.oom) {
+            xp_conn__kill(c, cn);
+            return;
+        }
+        /* process every complete line; keep pointers as offsets, the buffer may move */
+        for (;;) {
+            char *nl = memchr(cn->in.p + start, '\n', cn->in.len - start);
+            size_t len;
+
+            if (!nl)
+                break;
+            len = (size_t)(nl - (cn->in.p + start));
+            if (len > c->cfg.max_line) {
+                xp_conn__fail(c, cn, XP_SYNC_E_LINE_TOO_LONG, 0, "line longer than max_line");
+                gone = true;
+                break;
+            }
+            if (!xp_central__line(c, cn, cn->in.p + start, len) || cn->dead) {
+                gone = true;
+                break;
+            }
+            start += len + 1;
+            if (cn->state == XP_CS_CLOSING) {
+                gone = true;
+                break;
+            }
+        }
+        if (cn->dead)
+            return;
+        if (gone)
+            continue; /* closing: drain the rest */
+        xp_buf__consume(&cn->in, start);
+        if (cn->in.len > c->cfg.max_line) {
+            xp_conn__fail(c, cn, XP_SYNC_E_LINE_TOO_LONG, 0, "line longer than max_line");
+            continue;
+        }
+        if (start && cn->in.len)
+            cn->t_line_start = xp_now_mono_ms();
+        else if (!cn->in.len)
+            cn->t_line_start = 0;
+    }
+}
+
+static void xp_central__timeouts(struct xp_central *c)
+{
+    uint64_t now = xp_now_mono_ms();
+    struct xp_cconn *cn = c->conns, *next;
+
+    for (; cn; cn = next) {
+        next = cn->next;
+        if (cn->state == XP_CS_CLOSING) {
+            if (now >= cn->t_linger_end)
+                xp_conn__kill(c, cn);
+            continue;
+        }
+        if (cn->out.len && now - cn->t_out_progress > c->cfg.read_timeout_ms) {
+            pr_warn("%s: write stalled, disconnected", cn->peer);
+            xp_conn__kill(c, cn);
+            continue;
+        }
+        if (cn->state == XP_CS_AUTH && now - cn->t_accept > c->cfg.auth_timeout_ms) {
+            xp_conn__fail(c, cn, XP_SYNC_E_TIMEOUT, 0, "no hello in time");
+            continue;
+        }
+        if (cn->t_line_start && now - cn->t_line_start > c->cfg.read_timeout_ms) {
+            xp_conn__fail(c, cn, XP_SYNC_E_TIMEOUT, 0, "line not finished in time");
+            continue;
+        }
+        if (now - cn->t_last_msg > c->cfg.idle_timeout_ms)
+            xp_conn__fail(c, cn, XP_SYNC_E_TIMEOUT, 0, "idle");
+    }
+}
+
+/* ---- stats ---- */
+
+static void xp_buf__kv(struct xp_buf *b, const char *k, uint64_t v, bool comma)
+{
+    xp_buf__printf(b, "%s\"%s\":%" PRIu64, comma ? "," : "", k, v);
+}
+
+void xp_central__stats_json(struct xp_central *c, struct xp_buf *b)
+{
+    xp_buf__printf(b, "{\"t\":%" PRIu64 ",\"epoch\":\"%016" PRIx64 "\"", xp_now_real_ns(),
+                   c->epoch);
+    xp_buf__kv(b, "pairs", xp_ctable__count(c->table), true);
+    xp_buf__kv(b, "version", xp_ctable__version(c->table), true);
+    xp_buf__kv(b, "connections", c->n_conns, true);
+    xp_buf__kv(b, "accepted", c->accepted, true);
+    xp_buf__kv(b, "refused_busy", c->refused_busy, true);
+    xp_buf__kv(b, "auth_failures", c->auth_failures, true);
+    xp_buf__kv(b, "merge_new", c->merges[XP_MERGE_NEW], true);
+    xp_buf__kv(b, "merge_reset", c->merges[XP_MERGE_RESET], true);
+    xp_buf__kv(b, "merge_merge", c->merges[XP_MERGE_MERGE], true);
+    xp_buf__kv(b, "shrinks", c->shrinks, true);
+    xp_buf__kv(b, "clamped", c->clamped, true);
+    xp_buf__kv(b, "table_full", c->table_full, true);
+    xp_buf__kv(b, "replays", c->replays, true);
+    xp_buf__printf(b, ",\"persist\":{");
+    xp_buf__kv(b, "ok", c->persist_ok, false);
+    xp_buf__kv(b, "failures", c->persist_fail, true);
+    xp_buf__kv(b, "last_ns", c->last_persist_ns, true);
+    xp_buf__kv(b, "last_us", c->last_persist_us, true);
+    xp_buf__printf(b, "},\"errors\":{");
+    for (unsigned i = 1, first = 1; i < XP_SYNC_E__COUNT; i++) {
+        xp_buf__kv(b, xp_sync_err__name(i), c->errors[i], !first);
+        first = 0;
+    }
+    xp_buf__printf(b, "},\"proxies\":{");
+    for (unsigned i = 0; i < c->cfg.n_proxies; i++) {
+        const struct xp_cproxy *p = &c->proxies[i];
+
+        xp_buf__printf(b, "%s\"%s\":{\"connected\":%s", i ? "," : "", p->conf.id,
+                       p->conn ? "true" : "false");
+        xp_buf__kv(b, "connected_since_ns", p->conn ? p->connected_since_ns : 0, true);
+        xp_buf__kv(b, "disconnected_since_ns", p->conn ? 0 : p->disconnected_since_ns, true);
+        xp_buf__kv(b, "last_sync_ns", p->last_sync_ns, true);
+        xp_buf__kv(b, "connects", p->connects, true);
+        xp_buf__kv(b, "auth_failures", p->auth_failures, true);
+        xp_buf__kv(b, "errors", p->errors, true);
+        xp_buf__kv(b, "syncs", p->syncs, true);
+        xp_buf__kv(b, "replays", p->replays, true);
+        xp_buf__kv(b, "pairs_received", p->pairs_in, true);
+        xp_buf__kv(b, "pairs_sent", p->answers_out + p->down_out, true);
+        xp_buf__kv(b, "down_sent", p->down_out, true);
+        xp_buf__kv(b, "clamped", p->clamped, true);
+        xp_buf__kv(b, "table_full", p->table_full, true);
+        xp_buf__kv(b, "warnings", p->warnings, true);
+        if (p->has_load)
+            xp_buf__printf(b,
+                           ",\"load\":{\"w_ppm\":%" PRIu64 ",\"pps\":%" PRIu64
+                           ",\"drop_pps\":%" PRIu64 ",\"pairs\":%" PRIu64 ",\"t\":%" PRIu64 "}",
+                           p->load.w_ppm, p->load.pps, p->load.drop_pps, p->load.pairs,
+                           p->load_ns);
+        xp_buf__printf(b, ",\"last_warnings\":[");
+        for (unsigned k = 0; k < p->n_last_warn; k++) {
+            unsigned idx = (p->warn_pos + XP_LAST_WARNINGS - p->n_last_warn + k) %
+                           XP_LAST_WARNINGS;
+            const struct xp_sync_warning *w = &p->last_warn[idx];
+            char u[64], d[64];
+
+            xp_sync_addr__format(w->key.unit, u, sizeof(u));
+            xp_sync_addr__format(w->key.dst, d, sizeof(d));
+            xp_buf__printf(b,
+                           "%s{\"unit\":\"%s\",\"dst\":\"%s\",\"rate_pps\":%" PRIu64
+                           ",\"threshold_pps\":%" PRIu64 ",\"t\":%" PRIu64 "}",
+                           k ? "," : "", u, d, w->rate_pps, w->threshold_pps, w->t_ns);
+        }
+        xp_buf__printf(b, "]}");
+    }
+    xp_buf__printf(b, "}}");
+}
+
+/* ---- lifecycle ---- */
+
+int xp_central__persist(struct xp_central *c)
+{
+    uint64_t t0, t1;
+    int ret;
+
+    if (!c->cfg.state_file[0])
+        return 0;
+    t0 = xp_now_mono_ms();
+    ret = xp_ctable__save(c->table, c->cfg.state_file);
+    t1 = xp_now_mono_ms();
+    if (ret < 0) {
+        c->persist_fail++;
+        pr_err("persist %s: %s", c->cfg.state_file, strerror(-ret));
+        return ret;
+    }
+    c->persist_ok++;
+    c->saved_ver = xp_ctable__version(c->table);
+    c->last_persist_ns = xp_now_real_ns();
+    c->last_persist_us = (t1 - t0) * 1000;
+    return 0;
+}
+
+static int xp_central__listen(struct xp_central *c)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl;
+    uint8_t a[16];
+    int fd, one = 1, ret;
+
+    memset(&ss, 0, sizeof(ss));
+    if (xp_sync_addr__parse(c->cfg.listen, a) < 0)
+        return -EINVAL;
+    if (strchr(c->cfg.listen, ':')) {
+        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+
+        s6->sin6_family = AF_INET6;
+        s6->sin6_port = htons(c->cfg.port);
+        memcpy(&s6->sin6_addr, a, 16);
+        sl = sizeof(*s6);
+    } else {
+        struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+
+        s4->sin_family = AF_INET;
+        s4->sin_port = htons(c->cfg.port);
+        memcpy(&s4->sin_addr, a + 12, 4);
+        sl = sizeof(*s4);
+    }
+    fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (bind(fd, (struct sockaddr *)&ss, sl) < 0 || listen(fd, 128) < 0) {
+        ret = -errno;
+        pr_err("listen on %s:%u: %s", c->cfg.listen, c->cfg.port, strerror(-ret));
+        close(fd);
+        return ret;
+    }
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
+        c->port = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
+                                                : ((struct sockaddr_in6 *)&ss)->sin6_port);
+    c->lfd = fd;
+    return 0;
+}
+
+struct xp_central *xp_central__create(const struct xp_central_config *cfg)
+{
+    struct epoll_event ev;
+    struct xp_central *c;
+    char why[512];
+    int ret;
+
+    c = calloc(1, sizeof(*c));
+    if (!c) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    c->ep = c->lfd = c->wake_fd = c->stop_fd = -1;
+    c->cfg = *cfg;
+    c->cfg.proxies = NULL;
+    c->cfg.n_proxies = 0;
+    c->proxies = calloc(cfg->n_proxies ? cfg->n_proxies : 1, sizeof(*c->proxies));
+    c->scratch = calloc(cfg->max_pairs, sizeof(*c->scratch));
+    c->table = xp_ctable__create(cfg->max_table_pairs);
+    if (!c->proxies || !c->scratch || !c->table || cfg->max_pairs == 0) {
+        ret = -ENOMEM;
+        goto err_destroy;
+    }
+    for (unsigned i = 0; i < cfg->n_proxies; i++)
+        c->proxies[i].conf = cfg->proxies[i];
+    c->cfg.n_proxies = cfg->n_proxies;
+    if (c->cfg.merge.r == 0)
+        c->cfg.merge.r = 1;
+    ret = xp_sync_random(&c->epoch, sizeof(c->epoch));
+    if (ret < 0)
+        goto err_destroy;
+    if (c->cfg.state_file[0]) {
+        ret = xp_ctable__load(c->table, c->cfg.state_file, why, sizeof(why));
+        if (ret == -ENOENT) {
+            pr_info("no state file %s yet: starting empty", c->cfg.state_file);
+        } else if (ret < 0) {
+            pr_err("cannot load state: %s", why[0] ? why : strerror(-ret));
+            goto err_destroy;
+        } else {
+            pr_info("loaded %u pairs (version %" PRIu64 ") from %s",
+                    xp_ctable__count(c->table), xp_ctable__version(c->table),
+                    c->cfg.state_file);
+        }
+        c->saved_ver = xp_ctable__version(c->table);
+    }
+    c->ep = epoll_create1(EPOLL_CLOEXEC);
+    c->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (c->ep < 0 || c->wake_fd < 0) {
+        ret = -errno;
+        goto err_destroy;
+    }
+    ret = xp_central__listen(c);
+    if (ret < 0)
+        goto err_destroy;
+    ev.events = EPOLLIN;
+    ev.data.ptr = &xp_tag_listen;
+    if (epoll_ctl(c->ep, EPOLL_CTL_ADD, c->lfd, &ev) < 0) {
+        ret = -errno;
+        goto err_destroy;
+    }
+    ev.data.ptr = &xp_tag_wake;
+    if (epoll_ctl(c->ep, EPOLL_CTL_ADD, c->wake_fd, &ev) < 0) {
+        ret = -errno;
+        goto err_destroy;
+    }
+    return c;
+err_destroy:
+    xp_central__destroy(c);
+    errno = -ret;
+    return NULL;
+}
+
+void xp_central__destroy(struct xp_central *c)
+{
+    if (!c)
+        return;
+    for (struct xp_cconn *cn = c->conns; cn; cn = cn->next)
+        xp_conn__kill(c, cn);
+    xp_central__reap(c);
+    if (c->proxies)
+        for (unsigned i = 0; i < c->cfg.n_proxies; i++)
+            xp_buf__free(&c->proxies[i].cached);
+    if (c->lfd >= 0)
+        close(c->lfd);
+    if (c->wake_fd >= 0)
+        close(c->wake_fd);
+    if (c->ep >= 0)
+        close(c->ep);
+    xp_ctable__destroy(c->table);
+    free(c->scratch);
+    free(c->proxies);
+    free(c);
+}
+
+uint16_t xp_central__port(const struct xp_central *c)
+{
+    return c->port;
+}
+
+int xp_central__add_stop_fd(struct xp_central *c, int fd)
+{
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &xp_tag_stop};
+
+    if (epoll_ctl(c->ep, EPOLL_CTL_ADD, fd, &ev) < 0)
+        return -errno;
+    c->stop_fd = fd;
+    return 0;
+}
+
+void xp_central__set_stats_out(struct xp_central *c, void *file)
+{
+    c->stats_out = file;
+}
+
+struct xp_ctable *xp_central__table(struct xp_central *c)
+{
+    return c->table;
+}
+
+void xp_central__stop(struct xp_central *c)
+{
+    uint64_t one = 1;
+
+    atomic_store(&c->stop, true);
+    if (write(c->wake_fd, &one, sizeof(one)) < 0) {
+        /* the loop also polls the flag every tick */
+    }
+}
+
+static void xp_central__periodic(struct xp_central *c)
+{
+    uint64_t now = xp_now_mono_ms();
+
+    xp_central__timeouts(c);
+    if (c->cfg.state_file[0] && now >= c->t_next_persist) {
+        c->t_next_persist = now + c->cfg.persist_period_ms;
+        if (xp_ctable__version(c->table) != c->saved_ver)
+            xp_central__persist(c);
+    }
+    if (c->stats_out && c->cfg.stats_period_ms && now >= c->t_next_stats) {
+        struct xp_buf b;
+
+        c->t_next_stats = now + c->cfg.stats_period_ms;
+        xp_buf__init(&b);
+        xp_central__stats_json(c, &b);
+        if (!b.oom) {
+            fprintf(c->stats_out, "%s\n", b.p);
+            fflush(c->stats_out);
+        }
+        xp_buf__free(&b);
+    }
+}
+
+int xp_central__run(struct xp_central *c)
+{
+    struct epoll_event evs[64];
+    uint64_t now = xp_now_mono_ms();
+
+    c->t_next_persist = now + c->cfg.persist_period_ms;
+    c->t_next_stats = now + c->cfg.stats_period_ms;
+    pr_info("listening on %s:%u, %u proxies configured", c->cfg.listen, c->port,
+            c->cfg.n_proxies);
+    while (!atomic_load(&c->stop)) {
+        int n = epoll_wait(c->ep, evs, 64, XP_TICK_MS);
+
+        if (n < 0 && errno != EINTR) {
+            pr_err("epoll_wait: %s", strerror(errno));
+            return -errno;
+        }
+        for (int i = 0; i < n; i++) {
+            void *tag = evs[i].data.ptr;
+            struct xp_cconn *cn;
+
+            if (tag == &xp_tag_listen) {
+                xp_central__accept(c);
+                continue;
+            }
+            if (tag == &xp_tag_wake || tag == &xp_tag_stop) {
+                atomic_store(&c->stop, true);
+                continue;
+            }
+            cn = tag;
+            if (cn->dead)
+                continue;
+            if (evs[i].events & EPOLLOUT) {
+                if (!xp_conn__flush(c, cn))
+                    continue;
+            }
+            if (evs[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+                xp_central__readable(c, cn);
+        }
+        xp_central__periodic(c);
+        xp_central__reap(c);
+    }
+    pr_info("stopping: persisting state");
+    return xp_central__persist(c);
+}

@@ -1,0 +1,319 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Private to src/sync/ (and its tests, the fuzz target and xpro_central.c):
+ * the merge, the wire codec, the authentication helpers, the central table
+ * and the central server.
+ */
+#ifndef XP_SYNC_INTERNAL_H
+#define XP_SYNC_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sync.h"
+
+#define XP_SYNC_MAX_COUNT ((uint64_t)INT64_MAX) /* largest integer on the wire */
+#define XP_SYNC_NONCE_LEN 32
+#define XP_SYNC_MAC_LEN 32
+
+/* ---- merge (merge.c): Algorithm 2, lines 3-41, for one pair ---- */
+
+struct xp_merge_params {
+    uint64_t t_t1_ns;
+    uint64_t t_t4_ns;
+    uint32_t r;           /* plain divisor >= 1 */
+    uint64_t max_skew_ns; /* timestamps later than now + this are clamped to it */
+};
+
+enum xp_merge_case {
+    XP_MERGE_NEW = 0,   /* lines 37-41: M_DB does not hold the pair */
+    XP_MERGE_RESET = 1, /* lines 4-9: mark' = 1 and ts1' - ts1 > T_T1 */
+    XP_MERGE_MERGE = 2, /* lines 11-29 */
+};
+
+struct xp_merge_result {
+    enum xp_merge_case kind;
+    bool shrunk;      /* line 14 taken with r > 1 */
+    unsigned clamped; /* local timestamps clamped (0..2) */
+};
+
+/*
+ * Merge one proxy's local values l into the central row g (present: g holds
+ * the pair). On return g is the new M_DB row and l the new local values
+ * (dc' = 0, mark' = 0). now is the central node's CLOCK_REALTIME. Input
+ * must satisfy l->ts1 <= l->ts2 and (if present) g->ts1 <= g->ts2; both
+ * hold on return. Pure function.
+ */
+void xp_sync_merge(const struct xp_merge_params *p, uint64_t now, struct xp_sync_global *g,
+                   bool present, struct xp_pair_state *l, struct xp_merge_result *res);
+
+/* Lines 33-34: the local values for a pair only the central node changed. */
+void xp_sync_merge_down(const struct xp_sync_global *g, struct xp_pair_state *l);
+
+/* ---- codec (codec.c) ---- */
+
+/* Error codes: on the wire as strings (docs/protocol.md). Positive. */
+enum xp_sync_err {
+    XP_SYNC_E_NONE = 0,
+    XP_SYNC_E_BAD_JSON = 1,
+    XP_SYNC_E_BAD_VERSION = 2,
+    XP_SYNC_E_UNKNOWN_OP = 3,
+    XP_SYNC_E_BAD_MESSAGE = 4,
+    XP_SYNC_E_TOO_MANY_PAIRS = 5,
+    XP_SYNC_E_LINE_TOO_LONG = 6,
+    XP_SYNC_E_AUTH_REQUIRED = 7,
+    XP_SYNC_E_AUTH_FAILED = 8,
+    XP_SYNC_E_UNEXPECTED_OP = 9,
+    XP_SYNC_E_SEQ_STALE = 10,
+    XP_SYNC_E_BUSY = 11,
+    XP_SYNC_E_TIMEOUT = 12,
+    XP_SYNC_E_INTERNAL = 13,
+    XP_SYNC_E_SHUTDOWN = 14,
+    XP_SYNC_E__COUNT,
+};
+
+const char *xp_sync_err__name(enum xp_sync_err e);
+/* Name to code; XP_SYNC_E_NONE if unknown. */
+enum xp_sync_err xp_sync_err__parse(const char *name);
+
+enum xp_sync_op {
+    XP_OP_NONE = 0,
+    XP_OP_CHALLENGE = 1, /* server -> client */
+    XP_OP_HELLO = 2,     /* client -> server */
+    XP_OP_WELCOME = 3,   /* server -> client */
+    XP_OP_SYNC = 4,      /* client -> server */
+    XP_OP_SYNC_OK = 5,   /* server -> client */
+    XP_OP_STATS = 6,     /* client -> server */
+    XP_OP_STATS_OK = 7,  /* server -> client */
+    XP_OP_PING = 8,      /* client -> server */
+    XP_OP_PONG = 9,      /* server -> client */
+    XP_OP_ERROR = 10,    /* server -> client */
+};
+
+const char *xp_sync_op__name(enum xp_sync_op op);
+
+/* A pair on the wire: request (l), answer (g and l), or down (g). */
+struct xp_sync_wire_pair {
+    struct xp_policer_key key;
+    struct xp_sync_global g;
+    struct xp_pair_state l;
+};
+
+struct xp_sync_msg {
+    enum xp_sync_op op;
+    /* challenge, hello, welcome */
+    uint8_t nonce[XP_SYNC_NONCE_LEN];
+    uint8_t mac[XP_SYNC_MAC_LEN];
+    char proxy_id[XP_SYNC_ID_MAX + 1];
+    uint64_t instance;
+    uint64_t epoch;
+    uint64_t max_pairs;
+    uint64_t max_line;
+    /* sync, sync_ok, pong, error */
+    uint64_t seq;
+    uint64_t since;
+    uint64_t upto;
+    uint64_t clamped;
+    uint64_t t_ns;
+    bool more;
+    bool has_load;
+    struct xp_sync_load load;
+    struct xp_sync_wire_pair *pairs; /* sync: local values; sync_ok: answers */
+    unsigned n_pairs;
+    struct xp_sync_wire_pair *down;  /* sync_ok: pairs changed only on the central node */
+    unsigned n_down;
+    struct xp_sync_warning *warnings;
+    unsigned n_warnings;
+    /* error */
+    enum xp_sync_err code;
+    char message[256];
+    /* stats_ok: the stats object, re-serialized (malloc'd) */
+    char *stats_json;
+};
+
+struct xp_sync_limits {
+    unsigned max_pairs;    /* pairs (and down pairs) per message */
+    unsigned max_warnings; /* warnings per message */
+};
+
+/*
+ * Decode one line (without its '\n'; need not be NUL-terminated). Strict:
+ * unknown keys, wrong types, negative or out-of-range integers, ts1 > ts2
+ * and bad addresses are errors. Returns XP_SYNC_E_NONE, or an error code
+ * with a reason in err (may be NULL). msg must be released with
+ * xp_sync_msg__release() in both cases. Any thread.
+ */
+enum xp_sync_err xp_sync_msg__decode(const char *line, size_t len,
+                                     const struct xp_sync_limits *lim, struct xp_sync_msg *msg,
+                                     char *err, size_t err_len);
+void xp_sync_msg__release(struct xp_sync_msg *msg);
+
+/* A growable output buffer. */
+struct xp_buf {
+    char *p;
+    size_t len;
+    size_t cap;
+    bool oom; /* an append failed: the content is incomplete */
+};
+
+void xp_buf__init(struct xp_buf *b);
+void xp_buf__free(struct xp_buf *b);
+void xp_buf__append(struct xp_buf *b, const void *data, size_t len);
+void xp_buf__printf(struct xp_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Drop the first n bytes. */
+void xp_buf__consume(struct xp_buf *b, size_t n);
+
+/*
+ * Encode msg as one line, '\n' included, appended to b. stats_ok takes
+ * stats_json verbatim (it must be a JSON object). Returns 0 or -ENOMEM.
+ */
+int xp_sync_msg__encode(const struct xp_sync_msg *msg, struct xp_buf *b);
+
+/* Append a JSON string literal (quoted, escaped) to b. */
+void xp_buf__json_str(struct xp_buf *b, const char *s);
+
+/* Addresses: IPv4-mapped keys print as "a.b.c.d", others as IPv6. */
+void xp_sync_addr__format(const uint8_t a[16], char *out, size_t len);
+int xp_sync_addr__parse(const char *s, uint8_t a[16]);
+
+/* Lower-case hex. */
+void xp_hex__encode(const uint8_t *in, size_t n, char *out); /* out: 2n+1 */
+int xp_hex__decode(const char *in, uint8_t *out, size_t out_max); /* bytes or -EINVAL */
+
+/* ---- auth (auth.c) ---- */
+
+/*
+ * The two proofs (docs/protocol.md "Authentication"): HMAC-SHA256 with the
+ * proxy's secret over
+ *   client: "xpro1 hello " S " " C " " id
+ *   server: "xpro1 welcome " C " " S " " id
+ * where S and C are the server's and the client's nonces in lower-case hex.
+ * Returns 0 or -EIO.
+ */
+int xp_sync_auth__client_mac(const uint8_t *secret, size_t secret_len,
+                             const uint8_t s_nonce[XP_SYNC_NONCE_LEN],
+                             const uint8_t c_nonce[XP_SYNC_NONCE_LEN], const char *id,
+                             uint8_t mac[XP_SYNC_MAC_LEN]);
+int xp_sync_auth__server_mac(const uint8_t *secret, size_t secret_len,
+                             const uint8_t s_nonce[XP_SYNC_NONCE_LEN],
+                             const uint8_t c_nonce[XP_SYNC_NONCE_LEN], const char *id,
+                             uint8_t mac[XP_SYNC_MAC_LEN]);
+/* Constant-time equality. */
+bool xp_sync_auth__equal(const uint8_t *a, const uint8_t *b, size_t n);
+/* Random bytes from getrandom(). Returns 0 or -errno. */
+int xp_sync_random(void *buf, size_t n);
+/* A valid proxy id: 1..XP_SYNC_ID_MAX of [A-Za-z0-9._-]. */
+bool xp_sync_id__valid(const char *id);
+
+/* ---- the central table (table.c): M_DB ---- */
+
+struct xp_ctable;
+
+struct xp_ctable *xp_ctable__create(uint32_t max_pairs);
+void xp_ctable__destroy(struct xp_ctable *t);
+uint32_t xp_ctable__count(const struct xp_ctable *t);
+uint64_t xp_ctable__version(const struct xp_ctable *t);
+/* The row for key, or NULL. */
+struct xp_sync_global *xp_ctable__find(struct xp_ctable *t, const struct xp_policer_key *key);
+/* Find or insert (zeroed) the row. *created tells which. NULL when full. */
+struct xp_sync_global *xp_ctable__get(struct xp_ctable *t, const struct xp_policer_key *key,
+                                      bool *created);
+/* Record that key's row was written by writer (a new version). key must exist. */
+void xp_ctable__touch(struct xp_ctable *t, const struct xp_policer_key *key, uint32_t writer);
+
+/*
+ * Pairs with version > since not last written by writer, oldest first, at
+ * most max into out[] (key and g). *upto is the version to ask from next;
+ * returns the count and sets *more if pairs remain.
+ */
+unsigned xp_ctable__scan(struct xp_ctable *t, uint64_t since, uint32_t writer,
+                         struct xp_sync_wire_pair *out, unsigned max, uint64_t *upto,
+                         bool *more);
+
+/* Visit every pair (tests, stats). */
+void xp_ctable__foreach(const struct xp_ctable *t,
+                        void (*fn)(void *arg, const struct xp_policer_key *key,
+                                   const struct xp_sync_global *g),
+                        void *arg);
+
+/*
+ * Persist: write path.tmp, fsync, rename over path, fsync the directory.
+ * Load: replace the content with the file's. Returns 0, -errno, or
+ * -EBADMSG with a reason in err for a corrupt file.
+ */
+int xp_ctable__save(const struct xp_ctable *t, const char *path);
+int xp_ctable__load(struct xp_ctable *t, const char *path, char *err, size_t err_len);
+
+/* ---- the central server (server.c, central_config.c) ---- */
+
+struct xp_central_proxy_conf {
+    char id[XP_SYNC_ID_MAX + 1];
+    uint8_t secret[XP_SYNC_SECRET_MAX];
+    size_t secret_len;
+};
+
+struct xp_central_config {
+    char listen[64];   /* numeric address */
+    uint16_t port;     /* 0: ephemeral (tests) */
+    char state_file[512]; /* "" : no persistence */
+    uint64_t persist_period_ms;
+    uint64_t stats_period_ms; /* --stats-out line period */
+    struct xp_merge_params merge;
+    uint32_t max_line;
+    uint32_t max_pairs;
+    uint32_t max_warnings;
+    uint32_t max_conns;
+    uint32_t max_table_pairs;
+    uint64_t auth_timeout_ms;
+    uint64_t read_timeout_ms;
+    uint64_t idle_timeout_ms;
+    char log_level[8];
+    struct xp_central_proxy_conf *proxies;
+    unsigned n_proxies;
+};
+
+/* Defaults for every key (no proxies). */
+void xp_central_config__init(struct xp_central_config *cfg);
+/*
+ * Load a JSON config file strictly. On error returns -EINVAL (bad content,
+ * "file:line:col: key: message" in err) or -errno (cannot read).
+ */
+int xp_central_config__load(struct xp_central_config *cfg, const char *path, char *err,
+                            size_t err_len);
+void xp_central_config__release(struct xp_central_config *cfg);
+/* Add a proxy (tests). Returns 0 or -EINVAL/-ENOMEM. */
+int xp_central_config__add_proxy(struct xp_central_config *cfg, const char *id,
+                                 const uint8_t *secret, size_t len);
+
+struct xp_central;
+
+/*
+ * Create the server: load the state file if it exists (a corrupt file is an
+ * error, errno EBADMSG, reason logged), bind and listen. cfg is copied.
+ * Returns NULL with errno.
+ */
+struct xp_central *xp_central__create(const struct xp_central_config *cfg);
+void xp_central__destroy(struct xp_central *c);
+/* The bound port (useful with port 0). */
+uint16_t xp_central__port(const struct xp_central *c);
+/* Watch fd (a signalfd): readable means stop. */
+int xp_central__add_stop_fd(struct xp_central *c, int fd);
+/* Write a stats line to f every stats_period_ms (NULL: off). */
+void xp_central__set_stats_out(struct xp_central *c, void *file);
+/*
+ * Run the event loop until xp_central__stop() or the stop fd; persists the
+ * state on the way out. Returns 0 or -errno. One thread.
+ */
+int xp_central__run(struct xp_central *c);
+/* Ask the loop to return. Any thread, async-signal-safe. */
+void xp_central__stop(struct xp_central *c);
+/* Persist now. Loop thread (or when the loop is not running). */
+int xp_central__persist(struct xp_central *c);
+/* The table (tests read it after run() returned). */
+struct xp_ctable *xp_central__table(struct xp_central *c);
+/* Stats document as a JSON object into b. Loop thread or after run(). */
+void xp_central__stats_json(struct xp_central *c, struct xp_buf *b);
+
+#endif /* XP_SYNC_INTERNAL_H */

@@ -1,0 +1,547 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * M_DB: the central node's pair table.
+ *
+ * Rows live in a growable array indexed by 32-bit position and are found
+ * through a chained hash (seeded). Pairs are never removed (see
+ * docs/protocol.md "Limits": the table is bounded and full is counted).
+ *
+ * Deltas. Every write gives the row the next global version and appends
+ * (version, row) to a log; the log is therefore sorted by version and the
+ * first entry newer than a proxy's cursor is found by binary search. An
+ * entry whose row has been written again since is stale and skipped; the
+ * log is compacted when stale entries outnumber live ones. So a proxy that
+ * asks "what changed since version v" costs O(log n + changes), never a
+ * walk of the whole table. Each row also remembers its last writer (a
+ * per-connection-instance token): the writer already holds the row's latest
+ * state from its own answer, so it is not sent to it again.
+ *
+ * The on-disk format (little-endian, fixed-size records, SHA-256 trailer)
+ * is described in docs/protocol.md "State file".
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "sync_internal.h"
+
+#define XP_CT_NIL UINT32_MAX
+#define XP_CT_MAGIC "XPROCEN1"
+#define XP_CT_REC 64
+
+struct xp_crow {
+    struct xp_policer_key key;
+    struct xp_sync_global g;
+    uint64_t ver;
+    uint32_t writer;
+    uint32_t next; /* hash chain */
+};
+
+struct xp_clog {
+    uint64_t ver;
+    uint32_t idx;
+};
+
+struct xp_ctable {
+    struct xp_crow *rows;
+    uint32_t n, cap, max;
+    uint32_t *buckets;
+    uint32_t nbuckets; /* power of two */
+    uint64_t seed;
+    struct xp_clog *log;
+    size_t log_len, log_cap;
+    uint64_t ver;
+};
+
+static uint64_t xp_ct__hash(const struct xp_ctable *t, const struct xp_policer_key *k)
+{
+    uint64_t h = t->seed, w;
+    const uint8_t *p = (const uint8_t *)k;
+
+    for (unsigned i = 0; i < sizeof(*k); i += 8) {
+        memcpy(&w, p + i, 8);
+        h ^= w;
+        h *= 0x9e3779b97f4a7c15ULL;
+        h ^= h >> 29;
+    }
+    h *= 0xd6e8feb86659fd93ULL;
+    return h ^ (h >> 32);
+}
+
+struct xp_ctable *xp_ctable__create(uint32_t max_pairs)
+{
+    struct xp_ctable *t = calloc(1, sizeof(*t));
+
+    if (!t) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    t->max = max_pairs ? max_pairs : UINT32_MAX - 1;
+    t->nbuckets = 1024;
+    t->buckets = malloc(t->nbuckets * sizeof(*t->buckets));
+    if (!t->buckets || xp_sync_random(&t->seed, sizeof(t->seed)) < 0) {
+        free(t->buckets);
+        free(t);
+        errno = ENOMEM;
+        return NULL;
+    }
+    memset(t->buckets, 0xff, t->nbuckets * sizeof(*t->buckets));
+    return t;
+}
+
+void xp_ctable__destroy(struct xp_ctable *t)
+{
+    if (!t)
+        return;
+    free(t->rows);
+    free(t->buckets);
+    free(t->log);
+    free(t);
+}
+
+uint32_t xp_ctable__count(const struct xp_ctable *t)
+{
+    return t->n;
+}
+
+uint64_t xp_ctable__version(const struct xp_ctable *t)
+{
+    return t->ver;
+}
+
+static uint32_t xp_ct__lookup(const struct xp_ctable *t, const struct xp_policer_key *k)
+{
+    uint32_t i = t->buckets[xp_ct__hash(t, k) & (t->nbuckets - 1)];
+
+    while (i != XP_CT_NIL) {
+        if (memcmp(&t->rows[i].key, k, sizeof(*k)) == 0)
+            return i;
+        i = t->rows[i].next;
+    }
+    return XP_CT_NIL;
+}
+
+struct xp_sync_global *xp_ctable__find(struct xp_ctable *t, const struct xp_policer_key *key)
+{
+    uint32_t i = xp_ct__lookup(t, key);
+
+    return i == XP_CT_NIL ? NULL : &t->rows[i].g;
+}
+
+static int xp_ct__rehash(struct xp_ctable *t, uint32_t nb)
+{
+    uint32_t *b = malloc((size_t)nb * sizeof(*b));
+
+    if (!b)
+        return -ENOMEM;
+    memset(b, 0xff, (size_t)nb * sizeof(*b));
+    for (uint32_t i = 0; i < t->n; i++) {
+        uint32_t h = xp_ct__hash(t, &t->rows[i].key) & (nb - 1);
+
+        t->rows[i].next = b[h];
+        b[h] = i;
+    }
+    free(t->buckets);
+    t->buckets = b;
+    t->nbuckets = nb;
+    return 0;
+}
+
+struct xp_sync_global *xp_ctable__get(struct xp_ctable *t, const struct xp_policer_key *key,
+                                      bool *created)
+{
+    uint32_t i = xp_ct__lookup(t, key), h;
+
+    *created = false;
+    if (i != XP_CT_NIL)
+        return &t->rows[i].g;
+    if (t->n >= t->max)
+        return NULL;
+    if (t->n == t->cap) {
+        uint32_t cap = t->cap ? t->cap * 2 : 1024;
+        struct xp_crow *rows;
+
+        if (cap > t->max)
+            cap = t->max;
+        rows = realloc(t->rows, (size_t)cap * sizeof(*rows));
+        if (!rows)
+            return NULL;
+        t->rows = rows;
+        t->cap = cap;
+    }
+    if (t->n >= t->nbuckets && t->nbuckets < (1U << 31) &&
+        xp_ct__rehash(t, t->nbuckets * 2) < 0)
+        return NULL;
+    i = t->n++;
+    memset(&t->rows[i], 0, sizeof(t->rows[i]));
+    t->rows[i].key = *key;
+    h = xp_ct__hash(t, key) & (t->nbuckets - 1);
+    t->rows[i].next = t->buckets[h];
+    t->buckets[h] = i;
+    *created = true;
+    return &t->rows[i].g;
+}
+
+static void xp_ct__compact(struct xp_ctable *t)
+{
+    size_t w = 0;
+
+    for (size_t r = 0; r < t->log_len; r++)
+        if (t->rows[t->log[r].idx].ver == t->log[r].ver)
+            t->log[w++] = t->log[r];
+    t->log_len = w;
+}
+
+static int xp_ct__log_append(struct xp_ctable *t, uint64_t ver, uint32_t idx)
+{
+    if (t->log_len == t->log_cap) {
+        if (t->log_len > 2 * (size_t)t->n + 1024)
+            xp_ct__compact(t);
+        if (t->log_len == t->log_cap) {
+            size_t cap = t->log_cap ? t->log_cap * 2 : 4096;
+            struct xp_clog *log = realloc(t->log, cap * sizeof(*log));
+
+            if (!log)
+                return -ENOMEM;
+            t->log = log;
+            t->log_cap = cap;
+        }
+    }
+    t->log[t->log_len].ver = ver;
+    t->log[t->log_len].idx = idx;
+    t->log_len++;
+    return 0;
+}
+
+void xp_ctable__touch(struct xp_ctable *t, const struct xp_policer_key *key, uint32_t writer)
+{
+    uint32_t i = xp_ct__lookup(t, key);
+
+    if (i == XP_CT_NIL)
+        return;
+    t->rows[i].ver = ++t->ver;
+    t->rows[i].writer = writer;
+    if (xp_ct__log_append(t, t->ver, i) < 0) {
+        /*
+         * Out of memory for the log: compact in place and retry; if even that
+         * fails the row is still correct, only its delta to other proxies is
+         * delayed until it is written again.
+         */
+        xp_ct__compact(t);
+        xp_ct__log_append(t, t->ver, i);
+    }
+}
+
+unsigned xp_ctable__scan(struct xp_ctable *t, uint64_t since, uint32_t writer,
+                         struct xp_sync_wire_pair *out, unsigned max, uint64_t *upto,
+                         bool *more)
+{
+    size_t lo = 0, hi = t->log_len;
+    unsigned n = 0;
+
+    *more = false;
+    *upto = since > t->ver ? t->ver : since;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+
+        if (t->log[mid].ver <= since)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (; lo < t->log_len; lo++) {
+        const struct xp_clog *e = &t->log[lo];
+        const struct xp_crow *row = &t->rows[e->idx];
+
+        if (row->ver != e->ver || (writer && row->writer == writer)) {
+            *upto = e->ver;
+            continue;
+        }
+        if (n == max) {
+            *more = true;
+            return n;
+        }
+        out[n].key = row->key;
+        out[n].g = row->g;
+        xp_sync_merge_down(&row->g, &out[n].l);
+        n++;
+        *upto = e->ver;
+    }
+    *upto = t->ver;
+    return n;
+}
+
+void xp_ctable__foreach(const struct xp_ctable *t,
+                        void (*fn)(void *arg, const struct xp_policer_key *key,
+                                   const struct xp_sync_global *g),
+                        void *arg)
+{
+    for (uint32_t i = 0; i < t->n; i++)
+        fn(arg, &t->rows[i].key, &t->rows[i].g);
+}
+
+/* ---- persistence ---- */
+
+static void xp_put64(uint8_t *p, uint64_t v)
+{
+    for (unsigned i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint64_t xp_get64(const uint8_t *p)
+{
+    uint64_t v = 0;
+
+    for (unsigned i = 0; i < 8; i++)
+        v |= (uint64_t)p[i] << (8 * i);
+    return v;
+}
+
+static int xp_write_all(int fd, const void *buf, size_t len)
+{
+    const uint8_t *p = buf;
+
+    while (len) {
+        ssize_t n = write(fd, p, len);
+
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+static int xp_fsync_dir(const char *path)
+{
+    char dir[PATH_MAX];
+    char *slash;
+    int fd, ret = 0;
+
+    snprintf(dir, sizeof(dir), "%s", path);
+    slash = strrchr(dir, '/');
+    if (!slash)
+        snprintf(dir, sizeof(dir), ".");
+    else if (slash == dir)
+        dir[1] = '\0';
+    else
+        *slash = '\0';
+    fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    if (fsync(fd) < 0)
+        ret = -errno;
+    close(fd);
+    return ret;
+}
+
+int xp_ctable__save(const struct xp_ctable *t, const char *path)
+{
+    uint8_t hdr[32], rec[XP_CT_REC * 64], md[EVP_MAX_MD_SIZE];
+    char tmp[PATH_MAX];
+    unsigned int md_len = 0, fill = 0;
+    EVP_MD_CTX *ctx = NULL;
+    int fd = -1, ret;
+
+    if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+        return -ENAMETOOLONG;
+    ctx = EVP_MD_CTX_new();
+    if (!ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)) {
+        ret = -ENOMEM;
+        goto out;
+    }
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        ret = -errno;
+        goto out;
+    }
+    memcpy(hdr, XP_CT_MAGIC, 8);
+    xp_put64(hdr + 8, 1); /* format version */
+    xp_put64(hdr + 16, t->n);
+    xp_put64(hdr + 24, t->ver);
+    EVP_DigestUpdate(ctx, hdr, sizeof(hdr));
+    ret = xp_write_all(fd, hdr, sizeof(hdr));
+    for (uint32_t i = 0; !ret && i < t->n; i++) {
+        uint8_t *r = rec + (size_t)fill * XP_CT_REC;
+
+        memcpy(r, &t->rows[i].key, 32);
+        xp_put64(r + 32, t->rows[i].g.ts1);
+        xp_put64(r + 40, t->rows[i].g.ts2);
+        xp_put64(r + 48, t->rows[i].g.c);
+        xp_put64(r + 56, t->rows[i].ver);
+        if (++fill == 64 || i + 1 == t->n) {
+            EVP_DigestUpdate(ctx, rec, (size_t)fill * XP_CT_REC);
+            ret = xp_write_all(fd, rec, (size_t)fill * XP_CT_REC);
+            fill = 0;
+        }
+    }
+    if (ret)
+        goto err_unlink;
+    EVP_DigestFinal_ex(ctx, md, &md_len);
+    ret = xp_write_all(fd, md, md_len);
+    if (ret)
+        goto err_unlink;
+    if (fsync(fd) < 0) {
+        ret = -errno;
+        goto err_unlink;
+    }
+    if (close(fd) < 0) {
+        fd = -1;
+        ret = -errno;
+        goto err_unlink;
+    }
+    fd = -1;
+    if (rename(tmp, path) < 0) {
+        ret = -errno;
+        goto err_unlink;
+    }
+    ret = xp_fsync_dir(path);
+    goto out;
+err_unlink:
+    if (fd >= 0)
+        close(fd);
+    fd = -1;
+    unlink(tmp);
+out:
+    EVP_MD_CTX_free(ctx);
+    return ret;
+}
+
+static int xp_ct__cmp_log(const void *a, const void *b)
+{
+    const struct xp_clog *x = a, *y = b;
+
+    return x->ver < y->ver ? -1 : x->ver > y->ver;
+}
+
+int xp_ctable__load(struct xp_ctable *t, const char *path, char *err, size_t err_len)
+{
+    uint8_t md[EVP_MAX_MD_SIZE];
+    unsigned int md_len = 0;
+    uint8_t *buf = NULL;
+    uint64_t n, ver, fmt;
+    struct stat st;
+    size_t size, got = 0;
+    int fd, ret;
+
+    err[0] = '\0';
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    if (fstat(fd, &st) < 0) {
+        ret = -errno;
+        goto out;
+    }
+    size = (size_t)st.st_size;
+    if (size < 32 + 32) {
+        snprintf(err, err_len, "%s: truncated (%zu bytes)", path, size);
+        ret = -EBADMSG;
+        goto out;
+    }
+    buf = malloc(size);
+    if (!buf) {
+        ret = -ENOMEM;
+        goto out;
+    }
+    while (got < size) {
+        ssize_t r = read(fd, buf + got, size - got);
+
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            ret = r < 0 ? -errno : -EBADMSG;
+            snprintf(err, err_len, "%s: short read", path);
+            goto out;
+        }
+        got += (size_t)r;
+    }
+    if (memcmp(buf, XP_CT_MAGIC, 8) != 0) {
+        snprintf(err, err_len, "%s: not an xpro-central state file (bad magic)", path);
+        ret = -EBADMSG;
+        goto out;
+    }
+    fmt = xp_get64(buf + 8);
+    n = xp_get64(buf + 16);
+    ver = xp_get64(buf + 24);
+    if (fmt != 1) {
+        snprintf(err, err_len, "%s: unsupported format version %llu", path,
+                 (unsigned long long)fmt);
+        ret = -EBADMSG;
+        goto out;
+    }
+    if (n > (size - 64) / XP_CT_REC || 32 + n * XP_CT_REC + 32 != size) {
+        snprintf(err, err_len, "%s: size %zu does not match %llu records (truncated?)", path,
+                 size, (unsigned long long)n);
+        ret = -EBADMSG;
+        goto out;
+    }
+    if (!EVP_Digest(buf, size - 32, md, &md_len, EVP_sha256(), NULL) || md_len != 32 ||
+        memcmp(md, buf + size - 32, 32) != 0) {
+        snprintf(err, err_len, "%s: checksum mismatch (corrupt file)", path);
+        ret = -EBADMSG;
+        goto out;
+    }
+    if (n > t->max) {
+        snprintf(err, err_len, "%s: %llu pairs, more than max_table_pairs %u", path,
+                 (unsigned long long)n, t->max);
+        ret = -EBADMSG;
+        goto out;
+    }
+    /* start from empty */
+    t->n = 0;
+    t->log_len = 0;
+    memset(t->buckets, 0xff, t->nbuckets * sizeof(*t->buckets));
+    for (uint64_t i = 0; i < n; i++) {
+        const uint8_t *r = buf + 32 + i * XP_CT_REC;
+        struct xp_policer_key key;
+        struct xp_sync_global *g;
+        bool created;
+        uint32_t idx;
+
+        memcpy(&key, r, 32);
+        g = xp_ctable__get(t, &key, &created);
+        if (!g || !created) {
+            snprintf(err, err_len, "%s: record %llu: %s", path, (unsigned long long)i,
+                     g ? "duplicate pair" : "out of memory");
+            ret = g ? -EBADMSG : -ENOMEM;
+            goto out;
+        }
+        g->ts1 = xp_get64(r + 32);
+        g->ts2 = xp_get64(r + 40);
+        g->c = xp_get64(r + 48);
+        idx = t->n - 1;
+        t->rows[idx].ver = xp_get64(r + 56);
+        t->rows[idx].writer = 0;
+        if (g->ts1 > g->ts2 || g->c > XP_SYNC_MAX_COUNT || t->rows[idx].ver > ver) {
+            snprintf(err, err_len, "%s: record %llu: inconsistent values", path,
+                     (unsigned long long)i);
+            ret = -EBADMSG;
+            goto out;
+        }
+        if (xp_ct__log_append(t, t->rows[idx].ver, idx) < 0) {
+            ret = -ENOMEM;
+            goto out;
+        }
+    }
+    qsort(t->log, t->log_len, sizeof(*t->log), xp_ct__cmp_log);
+    t->ver = ver;
+    ret = 0;
+out:
+    if (ret < 0 && ret != -ENOENT) {
+        t->n = 0;
+        t->log_len = 0;
+        memset(t->buckets, 0xff, t->nbuckets * sizeof(*t->buckets));
+    }
+    free(buf);
+    close(fd);
+    return ret;
+}

@@ -1,0 +1,314 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Hostile clients against an in-process xpro-central on 127.0.0.1: garbage,
+ * an oversized line, slowloris, silence, unauthenticated reads and writes,
+ * a wrong HMAC, an unknown id, too many connections. Each gets its error
+ * line and is disconnected, while a good proxy keeps syncing, including
+ * while hostile connections are still open. Bounded: about 5 s.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "src/util/log.h"
+#include "test_sync_common.h"
+
+static uint16_t port;
+static const uint8_t secret[16] = "0123456789abcdef";
+
+static int raw_connect(void)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+        perror("connect");
+        exit(1);
+    }
+    return fd;
+}
+
+/* Read one line within ms; "" on EOF/timeout. */
+static void raw_line(int fd, char *out, size_t len, int ms)
+{
+    size_t n = 0;
+
+    out[0] = '\0';
+    while (n + 1 < len) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        char ch;
+
+        if (poll(&p, 1, ms) <= 0)
+            break;
+        if (recv(fd, &ch, 1, 0) != 1)
+            break;
+        if (ch == '\n')
+            break;
+        out[n++] = ch;
+    }
+    out[n] = '\0';
+}
+
+/* True if the peer closes within ms (EOF or reset). */
+static bool raw_closed(int fd, int ms)
+{
+    char buf[4096];
+
+    for (;;) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        ssize_t n;
+
+        if (poll(&p, 1, ms) <= 0)
+            return false;
+        n = recv(fd, buf, sizeof(buf), 0);
+        if (n <= 0)
+            return true;
+    }
+}
+
+static void expect_error(int fd, const char *code, int ms)
+{
+    char line[2048], want[64];
+
+    raw_line(fd, line, sizeof(line), ms);
+    snprintf(want, sizeof(want), "\"code\":\"%s\"", code);
+    if (!strstr(line, want))
+        fprintf(stderr, "expected %s, got: %s\n", code, line);
+    CHECK(strstr(line, want) != NULL);
+    CHECK(raw_closed(fd, 2000));
+    close(fd);
+}
+
+static int with_challenge(char *nonce_hex)
+{
+    int fd = raw_connect();
+    char line[512], *p;
+
+    raw_line(fd, line, sizeof(line), 2000);
+    p = strstr(line, "\"nonce\":\"");
+    CHECK(p != NULL);
+    if (p && nonce_hex) {
+        memcpy(nonce_hex, p + 9, 64);
+        nonce_hex[64] = '\0';
+    }
+    return fd;
+}
+
+static void send_str(int fd, const char *s)
+{
+    if (send(fd, s, strlen(s), MSG_NOSIGNAL) < 0)
+        perror("send");
+}
+
+static void install(void *arg, const struct xp_sync_answer *a)
+{
+    (void)a;
+    (*(unsigned *)arg)++;
+}
+
+static struct xp_sync_client *good;
+static unsigned good_round;
+
+/* One sync of the good proxy: one new pair each time. */
+static void good_sync(void)
+{
+    struct xp_pair_record rec;
+    unsigned got = 0;
+    uint64_t now = treal_ns();
+    int ret;
+
+    memset(&rec, 0, sizeof(rec));
+    rec.key = tkey(1000 + good_round++, 1);
+    rec.st = (struct xp_pair_state){.ts1 = now, .ts2 = now, .c = 1, .dc = 1};
+    ret = xp_sync_client__exchange(good, &rec, 1, NULL, install, &got);
+    if (ret)
+        fprintf(stderr, "good sync: %s\n", strerror(-ret));
+    CHECK_EQ(ret, 0);
+    CHECK(got >= 1);
+}
+
+static void *server_main(void *arg)
+{
+    xp_log_set_thread_name("central");
+    xp_central__run(arg);
+    return NULL;
+}
+
+int main(void)
+{
+    struct xp_central_config cfg;
+    struct xp_central *c;
+    pthread_t srv;
+    char nonce[65], line[1024];
+    int fd, slow, idle;
+
+    xp_log_set_level(getenv("XP_VERBOSE") ? XP_LOG_DEBUG : XP_LOG_ERR);
+    xp_central_config__init(&cfg);
+    cfg.port = 0;
+    cfg.max_line = 65536;
+    cfg.max_pairs = 16;
+    cfg.max_conns = 8;
+    cfg.auth_timeout_ms = 400;
+    cfg.read_timeout_ms = 400;
+    cfg.idle_timeout_ms = 3000;
+    xp_central_config__add_proxy(&cfg, "good", secret, sizeof(secret));
+    xp_central_config__add_proxy(&cfg, "other", secret, sizeof(secret));
+    c = xp_central__create(&cfg);
+    if (!c) {
+        perror("xp_central__create");
+        return 1;
+    }
+    port = xp_central__port(c);
+    pthread_create(&srv, NULL, server_main, c);
+    {
+        struct xp_sync_client_config cc = {.host = "127.0.0.1", .port = port,
+                                           .proxy_id = "good", .secret = secret,
+                                           .secret_len = sizeof(secret),
+                                           .backoff_min_ms = 10, .backoff_max_ms = 50};
+
+        good = xp_sync_client__create(&cc);
+    }
+    good_sync();
+
+    /* a slowloris and a silent peer stay open while the good proxy syncs */
+    slow = with_challenge(NULL);
+    send_str(slow, "{\"v\":1,");
+    idle = with_challenge(NULL);
+    good_sync();
+
+    /* garbage before auth */
+    fd = with_challenge(NULL);
+    send_str(fd, "GET / HTTP/1.1\r\n\r\n");
+    expect_error(fd, "bad_json", 2000);
+    good_sync();
+
+    /* an oversized line (no newline, far past max_line): cut off */
+    fd = with_challenge(NULL);
+    {
+        static char big[1 << 20];
+
+        memset(big, 'a', sizeof(big));
+        for (int i = 0; i < 4; i++) {
+            struct pollfd p = {.fd = fd, .events = POLLOUT};
+
+            if (poll(&p, 1, 200) <= 0 || send(fd, big, sizeof(big), MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+                break;
+        }
+    }
+    expect_error(fd, "line_too_long", 2000);
+    good_sync();
+
+    /* unauthenticated write (a valid sync) and read (stats) */
+    fd = with_challenge(NULL);
+    send_str(fd, "{\"v\":1,\"op\":\"sync\",\"seq\":1,\"epoch\":\"0000000000000000\",\"since\":0,"
+                 "\"pairs\":[{\"unit\":\"10.0.0.1\",\"dst\":\"198.18.0.1\",\"ts1\":1,\"ts2\":2,"
+                 "\"c\":1000000,\"dc\":1000000,\"mark\":false}]}\n");
+    expect_error(fd, "auth_required", 2000);
+    fd = with_challenge(NULL);
+    send_str(fd, "{\"v\":1,\"op\":\"stats\"}\n");
+    expect_error(fd, "auth_required", 2000);
+    good_sync();
+
+    /* wrong HMAC, unknown proxy id */
+    fd = with_challenge(nonce);
+    snprintf(line, sizeof(line),
+             "{\"v\":1,\"op\":\"hello\",\"proxy_id\":\"good\",\"instance\":\"0000000000000001\","
+             "\"nonce\":\"%064d\",\"hmac\":\"%064d\"}\n",
+             0, 0);
+    send_str(fd, line);
+    expect_error(fd, "auth_failed", 2000);
+    fd = with_challenge(nonce);
+    {
+        uint8_t sn[32], cn[32] = {0}, mac[32];
+        char hex[65];
+
+        xp_hex__decode(nonce, sn, sizeof(sn));
+        /* right secret, but the proof names another id than the hello: refused */
+        xp_sync_auth__client_mac(secret, sizeof(secret), sn, cn, "other", mac);
+        xp_hex__encode(mac, 32, hex);
+        snprintf(line, sizeof(line),
+                 "{\"v\":1,\"op\":\"hello\",\"proxy_id\":\"nobody\",\"instance\":"
+                 "\"0000000000000001\",\"nonce\":\"%064d\",\"hmac\":\"%s\"}\n",
+                 0, hex);
+        send_str(fd, line);
+        expect_error(fd, "auth_failed", 2000);
+    }
+    good_sync();
+
+    /* a client with the wrong secret: refused, counted, degraded */
+    {
+        static const uint8_t bad[16] = "XXXXXXXXXXXXXXXX";
+        struct xp_sync_client_config cc = {.host = "127.0.0.1", .port = port,
+                                           .proxy_id = "other", .secret = bad,
+                                           .secret_len = sizeof(bad)};
+        struct xp_sync_client *cl = xp_sync_client__create(&cc);
+        struct xp_sync_client_stats st;
+        unsigned got = 0;
+
+        CHECK_EQ(xp_sync_client__exchange(cl, NULL, 0, NULL, install, &got), -EACCES);
+        xp_sync_client__stats(cl, &st);
+        CHECK_EQ(st.auth_failures, 1);
+        CHECK(st.degraded_since_ns != 0);
+        CHECK(strcmp(st.last_error_code, "auth_failed") == 0);
+        xp_sync_client__destroy(cl);
+    }
+
+    /* the slowloris and the silent peer were cut off by their deadlines */
+    expect_error(slow, "timeout", 2000);
+    expect_error(idle, "timeout", 2000);
+    good_sync();
+
+    /* too many connections: the extra one gets "busy" */
+    {
+        int conns[16], n = 0;
+
+        for (; n < 8; n++)
+            conns[n] = raw_connect();
+        tsleep_ms(100);
+        fd = raw_connect();
+        raw_line(fd, line, sizeof(line), 2000);
+        CHECK(strstr(line, "\"code\":\"busy\"") != NULL);
+        close(fd);
+        for (int i = 0; i < n; i++)
+            close(conns[i]);
+        tsleep_ms(150);
+    }
+    good_sync();
+
+    /* the good proxy may read the stats; they count what happened */
+    {
+        char *js = NULL;
+
+        CHECK_EQ(xp_sync_client__central_stats(good, &js), 0);
+        CHECK(js && strstr(js, "\"good\":{\"connected\":true"));
+        CHECK(js && strstr(js, "\"auth_failures\":3"));
+        if (getenv("XP_VERBOSE"))
+            fprintf(stderr, "%s\n", js);
+        free(js);
+    }
+    {
+        struct xp_sync_client_stats st;
+
+        xp_sync_client__stats(good, &st);
+        CHECK_EQ(st.syncs_ok, good_round);
+        CHECK_EQ(st.connects, 1);
+    }
+
+    xp_central__stop(c);
+    pthread_join(srv, NULL);
+    CHECK_EQ(xp_ctable__count(xp_central__table(c)), good_round);
+    xp_sync_client__destroy(good);
+    xp_central__destroy(c);
+    xp_central_config__release(&cfg);
+    if (failures) {
+        fprintf(stderr, "%d check(s) failed\n", failures);
+        return 1;
+    }
+    printf("sync hostile: all checks passed\n");
+    return 0;
+}
