@@ -108,6 +108,20 @@ static const struct key_desc policer_keys[] = {
       "Life of one XDP block; then the worker sees the pair again and decides anew." },
 };
 
+#define SOFF(f) offsetof(struct xp_config, sync.f)
+#define FSIZE(f) sizeof(((struct xp_config *)0)->f)
+
+static const struct key_desc sync_keys[] = {
+    { "central", KT_STRING, SOFF(central), FSIZE(sync.central), 0, 0, NULL, NULL,
+      "string (ADDRESS:PORT)", "none (no sync)", false,
+      "The central node; numeric address, [v6]:port for IPv6." },
+    { "secret", KT_STRING, SOFF(secret), FSIZE(sync.secret), 0, 0, NULL, NULL,
+      "string (hex)", "required with central", false,
+      "This proxy's secret, 32..128 hex digits, as in the central node's configuration." },
+    { "period_ms", KT_UINT, SOFF(period_ms), 0, 100, 600000, NULL, NULL,
+      "integer (ms)", "4000", true, "Sync period t." },
+};
+
 static const struct key_desc config_keys[] = {
     { "proxy_id", KT_STRING, OFF(proxy_id), XP_CONF_ID_MAX, 0, 0, NULL, NULL,
       "string", "\"xpro\"", false, "Name of this proxy in stats, events and sync." },
@@ -146,6 +160,17 @@ static const struct key_desc config_keys[] = {
     { "events_out", KT_STRING, OFF(events_out), sizeof(((struct xp_config *)0)->events_out),
       0, 0, NULL, NULL, "string (path)", "none", false,
       "File that receives events (overload warnings, blocks) as JSON lines." },
+    { "ctl_socket", KT_STRING, OFF(ctl_socket), FSIZE(ctl_socket), 0, 0, NULL, NULL,
+      "string (path)", "/run/xpro/PROXY_ID.sock", false, "The control socket (xpro-ctl)." },
+    { "ctl_socket_group", KT_STRING, OFF(ctl_socket_group), FSIZE(ctl_socket_group), 0, 0,
+      NULL, NULL, "string (group)", "none (root only)", false,
+      "Group that may use the control socket (mode 0660)." },
+    { "prometheus", KT_STRING, OFF(prometheus), FSIZE(prometheus), 0, 0, NULL, NULL,
+      "string (ADDRESS:PORT)", "off", false,
+      "Serve GET /metrics (Prometheus text) on this loopback address." },
+    { "sync", KT_SECTION, 0, 0, 0, 0, NULL, NULL, "object", "{}", true,
+      "Algorithm 2 with the central node: the keys below.", sync_keys,
+      sizeof(sync_keys) / sizeof(sync_keys[0]) },
     { "policer", KT_SECTION, 0, 0, 0, 0, NULL, NULL, "object", "{}", true,
       "Algorithm 1: the keys below.", policer_keys,
       sizeof(policer_keys) / sizeof(policer_keys[0]) },
@@ -180,6 +205,7 @@ void xp_config_defaults(struct xp_config *cfg)
     cfg->pol.kernel_block = true;
     cfg->pol.block_ms = 500;
     cfg->pol.v6_unit_prefix = XP_POLICER_DEF_V6_PREFIX;
+    cfg->sync.period_ms = 4000;
 }
 
 /*
@@ -533,6 +559,47 @@ static int parse_object(struct conf_ctx *ctx, json_t *obj, const struct key_desc
     return 0;
 }
 
+int xp_conf_hostport(const char *text, char *host, size_t host_len, uint16_t *port)
+{
+    const char *colon = strrchr(text, ':');
+    const char *h = text, *hend = colon;
+    unsigned long p;
+    char *end;
+
+    if (!colon || colon == text)
+        return -EINVAL;
+    if (text[0] == '[') {
+        h = text + 1;
+        if (colon[-1] != ']')
+            return -EINVAL;
+        hend = colon - 1;
+    } else if (memchr(text, ':', colon - text)) {
+        return -EINVAL; /* an IPv6 address needs brackets */
+    }
+    errno = 0;
+    p = strtoul(colon + 1, &end, 10);
+    if (errno || end == colon + 1 || *end || p == 0 || p > 65535 ||
+        (size_t)(hend - h) >= host_len || hend == h)
+        return -EINVAL;
+    memcpy(host, h, hend - h);
+    host[hend - h] = '\0';
+    *port = p;
+    return 0;
+}
+
+static bool hex_ok(const char *s, size_t min, size_t max)
+{
+    size_t n = strlen(s);
+
+    if (n < min || n > max || n % 2)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f') ||
+              (s[i] >= 'A' && s[i] <= 'F')))
+            return false;
+    return true;
+}
+
 int xp_config_parse(const char *name, const char *text, struct xp_config *cfg,
                     char *msg, size_t msg_len)
 {
@@ -586,6 +653,41 @@ int xp_config_parse(const char *name, const char *text, struct xp_config *cfg,
         ret = conf_error(&ctx, XP_CONF_E_RANGE,
                          "with r > 1, t_t4_ms / r must exceed t_t2_ms and t_t3_ms "
                          "(a shrunk window must stay past the warm-up)");
+        goto out;
+    }
+    {
+        char host[64];
+        uint16_t port;
+
+        if (cfg->sync.central[0] &&
+            xp_conf_hostport(cfg->sync.central, host, sizeof(host), &port)) {
+            ctx.path[ctx.depth++] = "sync";
+            ctx.path[ctx.depth++] = "central";
+            ret = conf_error(&ctx, XP_CONF_E_RANGE, "expected ADDRESS:PORT or [V6]:PORT");
+            goto out;
+        }
+        if (cfg->prometheus[0] &&
+            xp_conf_hostport(cfg->prometheus, host, sizeof(host), &port)) {
+            ctx.path[ctx.depth++] = "prometheus";
+            ret = conf_error(&ctx, XP_CONF_E_RANGE, "expected ADDRESS:PORT or [V6]:PORT");
+            goto out;
+        }
+    }
+    if (cfg->sync.secret[0] && !hex_ok(cfg->sync.secret, 32, 128)) {
+        ctx.path[ctx.depth++] = "sync";
+        ctx.path[ctx.depth++] = "secret";
+        ret = conf_error(&ctx, XP_CONF_E_RANGE, "expected 32..128 hex digits");
+        goto out;
+    }
+    if (cfg->sync.central[0] && !cfg->sync.secret[0]) {
+        ctx.path[ctx.depth++] = "sync";
+        ret = conf_error(&ctx, XP_CONF_E_MISSING, "\"central\" needs \"secret\"");
+        goto out;
+    }
+    if (cfg->sync.central[0] && cfg->pol.n_units == 0) {
+        ctx.path[ctx.depth++] = "sync";
+        ret = conf_error(&ctx, XP_CONF_E_UNSUPPORTED,
+                         "sync needs policing (policer.unit_prefixes is empty)");
         goto out;
     }
     if (cfg->mode == XP_MODE_GATEWAY) {

@@ -64,6 +64,13 @@ struct xp_conf_policer {
     struct xp_cidr allow_dst[XP_CONF_PREFIXES_MAX];
 };
 
+/* Sync with the central node (Algorithm 2); off when central is empty. */
+struct xp_conf_sync {
+    char central[80];        /* "ADDRESS:PORT" ("[v6]:port" for IPv6) */
+    char secret[160];        /* hex, as in the central node's "proxies" */
+    unsigned period_ms;
+};
+
 struct xp_config {
     char proxy_id[XP_CONF_ID_MAX];
     int mode;                                   /* enum xp_conf_mode */
@@ -83,6 +90,10 @@ struct xp_config {
     int log_level;                              /* enum xp_log_level */
     char events_out[256];                       /* JSON lines of events; "" = none */
     struct xp_conf_policer pol;
+    struct xp_conf_sync sync;
+    char ctl_socket[108];                       /* "" = /run/xpro/<proxy_id>.sock */
+    char ctl_socket_group[32];                  /* "" = root only */
+    char prometheus[64];                        /* "ADDRESS:PORT" on loopback; "" = off */
 };
 
 /* Exit-code-sized result: 0, or a positive XP_CONF_E_* with msg filled. */
@@ -115,6 +126,9 @@ int xp_config_parse(const char *name, const char *text, struct xp_config *cfg,
  */
 int xp_config_reload_check(const struct xp_config *old, const struct xp_config *new,
                            char *msg, size_t msg_len);
+
+/* Split "ADDRESS:PORT" or "[V6ADDRESS]:PORT". 0 or -EINVAL. */
+int xp_conf_hostport(const char *text, char *host, size_t host_len, uint16_t *port);
 
 /* Print the key table as Markdown rows (name, type, default, range, reload, doc). */
 void xp_config_print_keys(FILE *out);

@@ -394,6 +394,29 @@ static void limits_from_config(const struct xp_conf_policer *pc, struct xp_polic
     lim->full_policy = pc->table_full;
 }
 
+unsigned xp_pipeline__collect_dirty(struct xp_pipeline *pl, struct xp_pair_record *out,
+                                    unsigned max)
+{
+    return xp_policer__collect_dirty(pl->pol, out, max);
+}
+
+int xp_pipeline__install(struct xp_pipeline *pl, const struct xp_policer_key *key,
+                         const struct xp_pair_state *sent, const struct xp_pair_state *fresh)
+{
+    return xp_policer__install(pl->pol, key, sent, fresh);
+}
+
+unsigned xp_pipeline__scan(struct xp_pipeline *pl, uint32_t *cursor, uint32_t slots,
+                           struct xp_pair_record *out, unsigned out_max)
+{
+    return xp_policer__scan(pl->pol, cursor, slots, out, out_max);
+}
+
+uint32_t xp_pipeline__capacity(const struct xp_pipeline *pl)
+{
+    return xp_policer__capacity(pl->pol);
+}
+
 int xp_pipeline__reconfigure(struct xp_pipeline *pl, const struct xp_config *cfg)
 {
     struct xp_policer_limits lim;

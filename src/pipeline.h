@@ -99,6 +99,16 @@ void xp_pipeline__police(struct xp_pipeline *pl, const struct xp_pkt *pkts, unsi
  */
 int xp_pipeline__reconfigure(struct xp_pipeline *pl, const struct xp_config *cfg);
 
+/* Sync: on the worker thread only (xp_worker__call). See policer.h. */
+unsigned xp_pipeline__collect_dirty(struct xp_pipeline *pl, struct xp_pair_record *out,
+                                    unsigned max);
+int xp_pipeline__install(struct xp_pipeline *pl, const struct xp_policer_key *key,
+                         const struct xp_pair_state *sent, const struct xp_pair_state *fresh);
+/* Operators: slices of the pair table (xp_policer__scan), worker thread only. */
+unsigned xp_pipeline__scan(struct xp_pipeline *pl, uint32_t *cursor, uint32_t slots,
+                           struct xp_pair_record *out, unsigned out_max);
+uint32_t xp_pipeline__capacity(const struct xp_pipeline *pl);
+
 /* Housekeeping (about every 100 ms): account XDP drops, end blocks. */
 void xp_pipeline__tick(struct xp_pipeline *pl, uint64_t now_rt, uint64_t now_mono);
 

@@ -7,6 +7,9 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
+#include <poll.h>
+#include <sys/signalfd.h>
 #include <jansson.h>
 #include <numa.h>
 #include <signal.h>
@@ -19,6 +22,10 @@
 #include <arpa/inet.h>
 
 #include "src/config.h"
+#include "src/ctl/ctl.h"
+#include "src/prom/prom.h"
+#include "src/proxy_sync.h"
+#include "src/sync/sync.h"
 #include "src/pipeline.h"
 #include "src/exit_codes.h"
 #include "src/nic.h"
@@ -56,6 +63,9 @@ struct proxy {
     struct xp_worker workers[XP_MAX_QUEUES];
     struct xp_dst_table *dst;
     struct xp_pipeline *pipelines[XP_MAX_QUEUES];
+    struct xp_ctl_server *ctl;
+    struct xp_prom_server *prom;
+    struct xp_proxy_sync *sync;
     FILE *stats;
     FILE *events;
     uint64_t events_written;
@@ -268,6 +278,12 @@ static json_t *stats_document(struct proxy *px, bool final, uint64_t *rx_out, ui
                      "held", (json_int_t)fr_sum.held,
                      "leaked", (json_int_t)(fr_sum.total - fr_sum.free - fr_sum.in_fill -
                                             fr_sum.in_tx - fr_sum.held));
+    if (px->sync)
+        json_object_set_new(extra, "sync", xp_proxy_sync__stats_json(px->sync));
+    else
+        json_object_set_new(extra, "sync", json_pack("{s:s}", "state", "off"));
+    if (px->ctl)
+        json_object_set_new(extra, "ctl", xp_ctl_server__stats_json(px->ctl));
     if (root)
         json_object_update(root, extra);
     json_decref(extra);
@@ -299,6 +315,8 @@ static void print_stats(struct proxy *px, bool final)
         json_dumpf(root, px->stats, JSON_COMPACT | JSON_REAL_PRECISION(12));
         fputc('\n', px->stats);
         fflush(px->stats);
+        if (px->prom)
+            xp_prom_server__set_stats(px->prom, root);
         json_decref(root);
     }
     px->last_rx = rx;
@@ -332,7 +350,7 @@ static void drain_events(struct proxy *px)
         unsigned n;
 
         while ((n = xp_pipeline__drain_events(px->pipelines[q], ev, 64)) > 0) {
-            for (unsigned i = 0; i < n && px->events; i++) {
+            for (unsigned i = 0; i < n; i++) {
                 char unit[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
                 json_t *o;
 
@@ -352,10 +370,21 @@ static void drain_events(struct proxy *px)
                     json_object_set_new(o, "threshold_pps", json_integer(ev[i].threshold_pps));
                     json_object_set_new(o, "block_ms", json_integer(px->cfg->pol.block_ms));
                 }
-                json_dumpf(o, px->events, JSON_COMPACT | JSON_REAL_PRECISION(15));
-                fputc('\n', px->events);
+                if (ev[i].kind == XP_EVENT_OVERLOAD && px->sync)
+                    xp_proxy_sync__warn(px->sync, &ev[i]);
+                if (px->ctl) {
+                    char *line = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(15));
+
+                    if (line)
+                        xp_ctl_server__broadcast(px->ctl, "events", line);
+                    free(line);
+                }
+                if (px->events) {
+                    json_dumpf(o, px->events, JSON_COMPACT | JSON_REAL_PRECISION(15));
+                    fputc('\n', px->events);
+                    px->events_written++;
+                }
                 json_decref(o);
-                px->events_written++;
             }
             if (n < 64)
                 break;
@@ -581,6 +610,8 @@ static int reload(struct proxy *px, char *msg, size_t msg_len)
     }
     px->cfg = next;
     xp_log_set_level(next->log_level);
+    if (px->sync)
+        xp_proxy_sync__set_period(px->sync, next->sync.period_ms);
     free(old);
     snprintf(msg, msg_len, "reloaded %s", px->config_path);
     return 0;
@@ -590,33 +621,354 @@ refuse:
     return -1;
 }
 
+/* ---- the control socket ---- */
+
+struct flows_arg {
+    struct xp_pipeline *pl;
+    uint32_t cursor;
+    struct xp_pair_record rec[1024];
+    unsigned n;
+};
+
+static void scan_on_worker(struct xp_worker *w, void *arg)
+{
+    struct flows_arg *fa = arg;
+
+    (void)w;
+    fa->n = xp_pipeline__scan(fa->pl, &fa->cursor, 65536, fa->rec, 1024);
+}
+
+struct flow_row {
+    struct xp_pair_record r;
+    double rate;
+    unsigned queue;
+};
+
+static double pair_rate(const struct xp_pair_state *st)
+{
+    return st->ts2 > st->ts1 ? st->c * 1e9 / (double)(st->ts2 - st->ts1) : 0.0;
+}
+
+/* The N heaviest pairs over all workers, by their window's rate. */
+static json_t *ctl_flows(struct proxy *px, json_t *req, char *err, size_t errlen)
+{
+    json_int_t top = 20;
+    struct flow_row *rows;
+    struct flows_arg *fa;
+    unsigned n = 0;
+    json_t *arr;
+
+    if (!px->dst) {
+        snprintf(err, errlen, "no policing configured (policer.unit_prefixes is empty)");
+        return NULL;
+    }
+    if (json_object_get(req, "top")) {
+        if (!json_is_integer(json_object_get(req, "top")) ||
+            (top = json_integer_value(json_object_get(req, "top"))) < 1 || top > 10000) {
+            snprintf(err, errlen, "top: expected an integer 1..10000");
+            return NULL;
+        }
+    }
+    rows = calloc(top, sizeof(*rows));
+    fa = malloc(sizeof(*fa));
+    if (!rows || !fa) {
+        free(rows);
+        free(fa);
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    for (unsigned q = 0; q < px->cfg->queues; q++) {
+        fa->pl = px->pipelines[q];
+        fa->cursor = 0;
+        /* Slices keep each mailbox call short, whatever the table size. */
+        while (fa->cursor < xp_pipeline__capacity(fa->pl)) {
+            xp_worker__call(&px->workers[q], scan_on_worker, fa);
+            for (unsigned i = 0; i < fa->n; i++) {
+                double rate = pair_rate(&fa->rec[i].st);
+                unsigned slot = n;
+
+                if (n == (unsigned)top) {
+                    slot = 0;
+                    for (unsigned k = 1; k < n; k++)
+                        if (rows[k].rate < rows[slot].rate)
+                            slot = k;
+                    if (rows[slot].rate >= rate)
+                        continue;
+                } else {
+                    n++;
+                }
+                rows[slot] = (struct flow_row){ .r = fa->rec[i], .rate = rate, .queue = q };
+            }
+        }
+    }
+    for (unsigned a = 1; a < n; a++) {
+        for (unsigned b = a; b > 0 && rows[b].rate > rows[b - 1].rate; b--) {
+            struct flow_row t = rows[b];
+
+            rows[b] = rows[b - 1];
+            rows[b - 1] = t;
+        }
+    }
+    arr = json_array();
+    for (unsigned k = 0; k < n; k++) {
+        const struct xp_pair_state *st = &rows[k].r.st;
+        char unit[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
+        bool over = st->ts2 - st->ts1 > px->cfg->pol.t_t2_ms * 1000000ULL &&
+                    rows[k].rate > px->cfg->pol.t_f1_pps;
+
+        addr_str(rows[k].r.key.unit, unit, sizeof(unit));
+        addr_str(rows[k].r.key.dst, dst, sizeof(dst));
+        json_array_append_new(arr, json_pack("{s:s,s:s,s:i,s:f,s:I,s:I,s:f,s:s}",
+            "unit", unit, "dst", dst, "queue", (int)rows[k].queue,
+            "rate_pps", rows[k].rate, "count", (json_int_t)st->c,
+            "local", (json_int_t)st->dc, "window_s", (st->ts2 - st->ts1) / 1e9,
+            "verdict", over ? "drop_unit_rate" : "forward"));
+    }
+    free(rows);
+    free(fa);
+    return json_pack("{s:o}", "flows", arr);
+}
+
+/* "198.18.0.2" or "2001:2::1" as a 16-byte key part; IPv6 units masked to the unit prefix. */
+static int ctl_addr(struct proxy *px, json_t *req, const char *name, bool unit, uint8_t out[16],
+                    char *err, size_t errlen)
+{
+    const char *text = json_string_value(json_object_get(req, name));
+    struct xp_cidr c;
+
+    if (!text || strchr(text, '/') || xp_cidr_parse(text, &c)) {
+        snprintf(err, errlen, "%s: expected an IPv4 or IPv6 address", name);
+        return -EINVAL;
+    }
+    memcpy(out, c.addr, 16);
+    if (unit && c.family == 6) {
+        unsigned bytes = px->cfg->pol.v6_unit_prefix / 8;
+
+        memset(out + bytes, 0, 16 - bytes);
+    }
+    return 0;
+}
+
+static json_t *ctl_block(struct proxy *px, json_t *req, bool block, char *err, size_t errlen)
+{
+    uint8_t unit[16], dst[16];
+    bool has_dst = json_object_get(req, "dst") != NULL;
+    json_int_t seconds = 0;
+    struct timespec ts;
+    int ret;
+
+    if (ctl_addr(px, req, "unit", true, unit, err, errlen) ||
+        (has_dst && ctl_addr(px, req, "dst", false, dst, err, errlen)))
+        return NULL;
+    if (json_object_get(req, "seconds")) {
+        if (!json_is_integer(json_object_get(req, "seconds")) ||
+            (seconds = json_integer_value(json_object_get(req, "seconds"))) < 0 ||
+            seconds > 365 * 86400) {
+            snprintf(err, errlen, "seconds: expected 0 (until unblocked) .. 31536000");
+            return NULL;
+        }
+    }
+    if (block) {
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        ret = xp_xdp_prog__manual_block(px->prog, unit, has_dst ? dst : NULL,
+                                        seconds ? (ts.tv_sec + seconds) * 1000000000ULL +
+                                                  ts.tv_nsec : 0);
+    } else {
+        ret = xp_xdp_prog__manual_unblock(px->prog, unit, has_dst ? dst : NULL);
+    }
+    if (ret) {
+        snprintf(err, errlen, "%s", ret == -ENOENT ? "no such block" :
+                 ret == -ENOSPC ? "too many operator blocks" : strerror(-ret));
+        return NULL;
+    }
+    pr_info("operator %s %s%s%s%s", block ? "blocked" : "unblocked",
+            json_string_value(json_object_get(req, "unit")), has_dst ? " -> " : " (all destinations)",
+            has_dst ? json_string_value(json_object_get(req, "dst")) : "",
+            block && seconds ? " for a while" : "");
+    return json_pack("{s:b,s:s,s:s,s:I}", block ? "blocked" : "unblocked", true,
+                     "unit", json_string_value(json_object_get(req, "unit")),
+                     "dst", has_dst ? json_string_value(json_object_get(req, "dst")) : "*",
+                     "seconds", seconds);
+}
+
+static json_t *ctl_handler(void *ctx, const char *op, json_t *req, char *err, size_t errlen)
+{
+    struct proxy *px = ctx;
+
+    if (strcmp(op, "stats") == 0) {
+        uint64_t rx, tx;
+
+        return stats_document(px, false, &rx, &tx);
+    }
+    if (strcmp(op, "flows") == 0)
+        return ctl_flows(px, req, err, errlen);
+    if (strcmp(op, "block") == 0 || strcmp(op, "unblock") == 0)
+        return ctl_block(px, req, op[0] == 'b', err, errlen);
+    if (strcmp(op, "reload") == 0) {
+        char msg[512];
+
+        if (reload(px, msg, errlen < sizeof(msg) ? sizeof(msg) : sizeof(msg))) {
+            snprintf(err, errlen, "%s", msg);
+            pr_err("reload refused, the running configuration stays: %s", msg);
+            return NULL;
+        }
+        pr_info("%s (xpro-ctl)", msg);
+        return json_pack("{s:s}", "message", msg);
+    }
+    if (strcmp(op, "events") == 0)
+        return json_pack("{s:b}", "following", true);
+    snprintf(err, errlen, "unknown op \"%s\"", op);
+    return NULL;
+}
+
+static const struct xp_ctl_op ctl_ops[] = {
+    { "stats", "the stats document", false },
+    { "flows", "heaviest pairs: {\"top\": N}", false },
+    { "block", "operator block: {\"unit\": A, \"dst\": B?, \"seconds\": S?}", false },
+    { "unblock", "remove an operator block: {\"unit\": A, \"dst\": B?}", false },
+    { "reload", "read the configuration file again", false },
+    { "events", "stream events as JSON lines: {\"follow\": true}", true },
+    { NULL, NULL, false },
+};
+
+static int start_operators(struct proxy *px)
+{
+    char path[108];
+    gid_t gid = (gid_t)-1;
+    bool own_dir = false;
+
+    if (px->cfg->ctl_socket[0]) {
+        snprintf(path, sizeof(path), "%s", px->cfg->ctl_socket);
+    } else {
+        if (xp_ctl_default_path(px->cfg->proxy_id, path, sizeof(path)))
+            return -ENAMETOOLONG;
+        own_dir = true;
+    }
+    if (px->cfg->ctl_socket_group[0]) {
+        struct group *g = getgrnam(px->cfg->ctl_socket_group);
+
+        if (!g) {
+            pr_err("ctl_socket_group: no group \"%s\"", px->cfg->ctl_socket_group);
+            return -ENOENT;
+        }
+        gid = g->gr_gid;
+    }
+    struct xp_ctl_server_conf cc = {
+        .path = path,
+        .gid = gid,
+        .mode = 0660,
+        .own_dir = own_dir,
+        .ops = ctl_ops,
+        .handler = ctl_handler,
+        .ctx = px,
+    };
+    px->ctl = xp_ctl_server__create(&cc);
+    if (!px->ctl) {
+        pr_err("control socket %s: %s", path, strerror(errno));
+        return -errno;
+    }
+    pr_info("control socket %s", path);
+    if (px->cfg->prometheus[0]) {
+        struct xp_prom_server_conf pc = { 0 };
+        char host[64];
+
+        xp_conf_hostport(px->cfg->prometheus, host, sizeof(host), &pc.port);
+        pc.addr = host;
+        px->prom = xp_prom_server__create(&pc);
+        if (!px->prom) {
+            pr_err("prometheus %s: %s", px->cfg->prometheus,
+                   errno == EADDRNOTAVAIL ? "only loopback addresses are served" : strerror(errno));
+            return -errno;
+        }
+        pr_info("prometheus metrics on http://%s/metrics", px->cfg->prometheus);
+    }
+    return 0;
+}
+
+static void handle_signal(struct proxy *px, int sig, bool *stop)
+{
+    char msg[512];
+
+    if (sig == SIGINT || sig == SIGTERM) {
+        pr_info("signal %d: stopping", sig);
+        *stop = true;
+    } else if (sig == SIGHUP) {
+        if (reload(px, msg, sizeof(msg)))
+            pr_err("reload refused, the running configuration stays: %s", msg);
+        else
+            pr_info("%s", msg);
+    }
+}
+
+static int start_sync(struct proxy *px)
+{
+    static uint8_t secret[XP_SYNC_SECRET_MAX];
+    struct xp_proxy_sync_cfg sc = { 0 };
+    static char host[64];
+    uint16_t port;
+    int len;
+
+    if (!px->cfg->sync.central[0])
+        return 0;
+    if (xp_conf_hostport(px->cfg->sync.central, host, sizeof(host), &port))
+        return -EINVAL;
+    len = xp_sync_secret__parse(px->cfg->sync.secret, secret, sizeof(secret));
+    if (len < 0) {
+        pr_err("sync.secret: not a valid secret");
+        return len;
+    }
+    sc.host = host;
+    sc.port = port;
+    sc.proxy_id = px->cfg->proxy_id;
+    sc.secret = secret;
+    sc.secret_len = len;
+    sc.period_ms = px->cfg->sync.period_ms;
+    sc.n_workers = px->cfg->queues;
+    sc.workers = px->workers;
+    sc.pipelines = px->pipelines;
+    px->sync = xp_proxy_sync__start(&sc);
+    if (!px->sync)
+        return -errno;
+    pr_info("syncing with %s every %u ms as %s", px->cfg->sync.central, sc.period_ms,
+            px->cfg->proxy_id);
+    return 0;
+}
+
 static int run(struct proxy *px, const struct run_opts *o)
 {
     double start = now_s(), next = start;
+    struct pollfd pfd[1 + 64 + 64];
+    bool stop = false;
     sigset_t sigs;
-    int ret = 0;
+    int sfd, ret = 0;
 
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGINT);
     sigaddset(&sigs, SIGTERM);
     sigaddset(&sigs, SIGHUP);
-    /* Workers inherit the mask: only this thread takes signals. */
+    sigaddset(&sigs, SIGPIPE);
+    /* Workers and the sync thread inherit the mask: only this thread takes signals. */
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    sfd = signalfd(-1, &sigs, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (sfd == -1)
+        return -errno;
 
     for (unsigned q = 0; q < px->cfg->queues; q++) {
         ret = xp_worker__start(&px->workers[q]);
         if (ret)
-            return ret;
+            goto out;
     }
+    ret = start_sync(px);
+    if (ret)
+        goto out;
     pr_info("forwarding %s <-> %s on %u queue(s), fail-%s", px->cfg->port_name[0],
             px->cfg->port_name[1], px->cfg->queues, px->cfg->fail_mode_closed ? "closed" : "open");
     print_stats(px, false);
     next = start + px->cfg->stats_interval_ms / 1000.0;
 
-    for (;;) {
+    while (!stop) {
         double t = now_s(), wait_s = next - t;
-        struct timespec ts;
-        int sig;
+        unsigned n = 0, n_ctl = 0, n_prom = 0;
 
         if (o->duration > 0 && t - start >= o->duration)
             break;
@@ -626,22 +978,28 @@ static int run(struct proxy *px, const struct run_opts *o)
             wait_s = 0.1; /* events leave at least every 100 ms */
         if (wait_s < 0)
             wait_s = 0;
-        ts.tv_sec = (time_t)wait_s;
-        ts.tv_nsec = (long)((wait_s - ts.tv_sec) * 1e9);
-        sig = sigtimedwait(&sigs, NULL, &ts);
-        if (sig == SIGINT || sig == SIGTERM) {
-            pr_info("signal %d: stopping", sig);
+        pfd[n++] = (struct pollfd){ .fd = sfd, .events = POLLIN };
+        if (px->ctl)
+            n_ctl = xp_ctl_server__pollfds(px->ctl, pfd + n, 64);
+        n += n_ctl;
+        if (px->prom)
+            n_prom = xp_prom_server__pollfds(px->prom, pfd + n, 64);
+        n += n_prom;
+        if (poll(pfd, n, (int)(wait_s * 1000) + 1) == -1 && errno != EINTR) {
+            ret = -errno;
             break;
         }
-        if (sig == SIGHUP) {
-            char msg[512];
+        if (pfd[0].revents & POLLIN) {
+            struct signalfd_siginfo si;
 
-            if (reload(px, msg, sizeof(msg)))
-                pr_err("reload refused, the running configuration stays: %s", msg);
-            else
-                pr_info("%s", msg);
-            continue;
+            while (read(sfd, &si, sizeof(si)) == sizeof(si))
+                handle_signal(px, si.ssi_signo, &stop);
         }
+        /* Called on timeouts too: that is when idle clients expire. */
+        if (px->ctl)
+            xp_ctl_server__handle(px->ctl, pfd + 1, n_ctl);
+        if (px->prom)
+            xp_prom_server__handle(px->prom, pfd + 1 + n_ctl, n_prom);
         drain_events(px);
         if (now_s() >= next) {
             print_stats(px, false);
@@ -650,11 +1008,16 @@ static int run(struct proxy *px, const struct run_opts *o)
                 next = now_s() + px->cfg->stats_interval_ms / 1000.0;
         }
     }
-    return 0;
+out:
+    close(sfd);
+    return ret;
 }
 
 static void shutdown_proxy(struct proxy *px, bool print_final)
 {
+    /* The sync thread calls into the workers: it goes first. */
+    xp_proxy_sync__stop(px->sync);
+    px->sync = NULL;
     for (unsigned q = 0; q < px->cfg->queues; q++)
         xp_worker__stop(&px->workers[q]);
     for (unsigned q = 0; q < px->cfg->queues; q++) {
@@ -664,6 +1027,10 @@ static void shutdown_proxy(struct proxy *px, bool print_final)
     if (print_final)
         print_stats(px, true);
     drain_events(px);
+    xp_ctl_server__destroy(px->ctl);
+    px->ctl = NULL;
+    xp_prom_server__destroy(px->prom);
+    px->prom = NULL;
     for (unsigned q = 0; q < px->cfg->queues; q++) {
         xp_pipeline__destroy(px->pipelines[q]);
         px->pipelines[q] = NULL;
@@ -745,6 +1112,8 @@ int main(int argc, char **argv)
         return ret == EXIT_FAIL || ret == EXIT_FAIL_BUSY ? EXIT_FAIL_BPF : ret;
     }
     ret = open_queues(&px);
+    if (!ret)
+        ret = start_operators(&px);
     if (ret) {
         shutdown_proxy(&px, false);
         return errno_to_exit(-ret);
