@@ -66,6 +66,7 @@ struct proxy {
     struct xp_ctl_server *ctl;
     struct xp_prom_server *prom;
     struct xp_proxy_sync *sync;
+    json_t *sync_final;             /* sync health when the thread stopped, for the final line */
     FILE *stats;
     FILE *events;
     uint64_t events_written;
@@ -280,6 +281,8 @@ static json_t *stats_document(struct proxy *px, bool final, uint64_t *rx_out, ui
                                             fr_sum.in_tx - fr_sum.held));
     if (px->sync)
         json_object_set_new(extra, "sync", xp_proxy_sync__stats_json(px->sync));
+    else if (px->sync_final)
+        json_object_set(extra, "sync", px->sync_final);
     else
         json_object_set_new(extra, "sync", json_pack("{s:s}", "state", "off"));
     if (px->ctl)
@@ -1016,6 +1019,8 @@ out:
 static void shutdown_proxy(struct proxy *px, bool print_final)
 {
     /* The sync thread calls into the workers: it goes first. */
+    if (px->sync)
+        px->sync_final = xp_proxy_sync__stats_json(px->sync);
     xp_proxy_sync__stop(px->sync);
     px->sync = NULL;
     for (unsigned q = 0; q < px->cfg->queues; q++)
@@ -1039,6 +1044,8 @@ static void shutdown_proxy(struct proxy *px, bool print_final)
     }
     xp_dst_table__destroy(px->dst);
     px->dst = NULL;
+    json_decref(px->sync_final);
+    px->sync_final = NULL;
     if (px->prog && px->cfg->fail_mode_closed)
         pr_info("fail-closed: the XDP program stays attached and drops until a proxy binds again");
     xp_xdp_prog__destroy(px->prog, px->cfg->fail_mode_closed);

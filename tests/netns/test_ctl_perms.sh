@@ -13,7 +13,7 @@ set -euo pipefail
 # shellcheck source=tests/netns/lib.sh
 source "$(dirname "$0")/lib.sh"
 
-XP_CTL=${XP_CTL:-$XPRO_BUILD/src/ctl/xpro-ctl}
+XP_CTL=${XP_CTL:-$XPRO_BUILD/src/xpro-ctl}
 XP_ECHO=${XP_ECHO:-$XPRO_BUILD/tests/tools/xp_ctl_echo}
 NOBODY=65534
 # A gid no account uses, so "member" means exactly "has this supplementary group".
