@@ -22,26 +22,7 @@
 
 #include "src/ctl/ctl.h"
 
-static int failures;
-
-#define CHECK(cond)                                                                       \
-    do {                                                                                  \
-        if (!(cond)) {                                                                    \
-            fprintf(stderr, "%s:%d: %s: CHECK(%s) failed\n", __FILE__, __LINE__, __func__, \
-                    #cond);                                                               \
-            failures++;                                                                   \
-        }                                                                                 \
-    } while (0)
-
-#define CHECK_EQ(a, b)                                                                    \
-    do {                                                                                  \
-        long long va_ = (long long)(a), vb_ = (long long)(b);                             \
-        if (va_ != vb_) {                                                                 \
-            fprintf(stderr, "%s:%d: %s: %s == %lld, expected %s == %lld\n", __FILE__,      \
-                    __LINE__, __func__, #a, va_, #b, vb_);                                \
-            failures++;                                                                   \
-        }                                                                                 \
-    } while (0)
+#include "xp_check.h"
 
 #define CHECK_STR(s, sub)                                                                 \
     do {                                                                                  \

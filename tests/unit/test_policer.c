@@ -21,26 +21,7 @@
 #define SEC XP_NSEC_PER_SEC
 #define T0 (1700000000ULL * SEC)
 
-static int failures;
-
-#define CHECK(cond)                                                                       \
-    do {                                                                                  \
-        if (!(cond)) {                                                                    \
-            fprintf(stderr, "%s:%d: %s: CHECK(%s) failed\n", __FILE__, __LINE__, __func__, \
-                    #cond);                                                               \
-            failures++;                                                                   \
-        }                                                                                 \
-    } while (0)
-
-#define CHECK_EQ(a, b)                                                                    \
-    do {                                                                                  \
-        unsigned long long va_ = (unsigned long long)(a), vb_ = (unsigned long long)(b);  \
-        if (va_ != vb_) {                                                                 \
-            fprintf(stderr, "%s:%d: %s: %s == %llu, expected %s == %llu\n", __FILE__,      \
-                    __LINE__, __func__, #a, va_, #b, vb_);                                \
-            failures++;                                                                   \
-        }                                                                                 \
-    } while (0)
+#include "xp_check.h"
 
 /* Test limits: T_T1..T3 = 100 ms, no shrink, F1 = 1000 pps, F2 huge. */
 static struct xp_policer_limits test_limits(void)

@@ -19,16 +19,7 @@
 
 #include "src/prom/prom.h"
 
-static int failures;
-
-#define CHECK(cond)                                                                       \
-    do {                                                                                  \
-        if (!(cond)) {                                                                    \
-            fprintf(stderr, "%s:%d: %s: CHECK(%s) failed\n", __FILE__, __LINE__, __func__, \
-                    #cond);                                                               \
-            failures++;                                                                   \
-        }                                                                                 \
-    } while (0)
+#include "xp_check.h"
 
 #define CHECK_STR(s, sub)                                                                 \
     do {                                                                                  \

@@ -10,26 +10,7 @@
 
 #include "src/sync/sync_internal.h"
 
-static int failures;
-
-#define CHECK(cond)                                                                       \
-    do {                                                                                  \
-        if (!(cond)) {                                                                    \
-            fprintf(stderr, "%s:%d: %s: CHECK(%s) failed\n", __FILE__, __LINE__, __func__, \
-                    #cond);                                                               \
-            failures++;                                                                   \
-        }                                                                                 \
-    } while (0)
-
-#define CHECK_EQ(a, b)                                                                    \
-    do {                                                                                  \
-        unsigned long long va_ = (unsigned long long)(a), vb_ = (unsigned long long)(b);  \
-        if (va_ != vb_) {                                                                 \
-            fprintf(stderr, "%s:%d: %s: %s == %llu, expected %s == %llu\n", __FILE__,      \
-                    __LINE__, __func__, #a, va_, #b, vb_);                                \
-            failures++;                                                                   \
-        }                                                                                 \
-    } while (0)
+#include "xp_check.h"
 
 static inline struct xp_policer_key tkey(unsigned u, unsigned d)
 {

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The unit tests' checks: a failed check prints where and what, counts,
+ * and the test goes on, so one run shows every failure. main() returns
+ * non-zero when `failures` is.
+ */
+#ifndef XP_CHECK_H
+#define XP_CHECK_H
+
+#include <stdio.h>
+
+static int failures;
+
+#define CHECK(cond)                                                                       \
+    do {                                                                                  \
+        if (!(cond)) {                                                                    \
+            fprintf(stderr, "%s:%d: %s: CHECK(%s) failed\n", __FILE__, __LINE__, __func__, \
+                    #cond);                                                               \
+            failures++;                                                                   \
+        }                                                                                 \
+    } while (0)
+
+/* Integer equality; values are printed both unsigned and signed. */
+#define CHECK_EQ(a, b)                                                                    \
+    do {                                                                                  \
+        unsigned long long va_ = (unsigned long long)(a), vb_ = (unsigned long long)(b);  \
+        if (va_ != vb_) {                                                                 \
+            fprintf(stderr, "%s:%d: %s: %s == %llu (%lld), expected %s == %llu (%lld)\n", \
+                    __FILE__, __LINE__, __func__, #a, va_, (long long)va_, #b, vb_,        \
+                    (long long)vb_);                                                      \
+            failures++;                                                                   \
+        }                                                                                 \
+    } while (0)
+
+#endif /* XP_CHECK_H */
