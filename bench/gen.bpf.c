@@ -3,10 +3,12 @@
  * The generator's XDP program, run by BPF_PROG_RUN with
  * BPF_F_TEST_XDP_LIVE_FRAMES: each run takes the prepared frame (Ethernet,
  * IPv4, UDP) and redirects it out of the sender's veth. With more than one
- * unit or port it rewrites the source address and port per frame from a
- * per-CPU sequence number:
+ * unit, port or destination it rewrites the source address, source port and
+ * destination address per frame from a per-CPU sequence number:
  *   source IP   = base + (seq % units)
  *   source port = base + (seq / units) % ports
+ *   dest IP     = base + (seq / units) % dsts
+ * (units x dsts distinct (source, destination) pairs).
  * Live-frame pages keep what a previous run wrote, so the fields and the IP
  * checksum are rewritten in full every time, never patched.
  */
@@ -23,6 +25,8 @@ const volatile __u32 xp_units = 1;
 const volatile __u32 xp_ports = 1;
 const volatile __u32 xp_src_ip_base = 0; /* host byte order */
 const volatile __u32 xp_src_port_base = 0;
+const volatile __u32 xp_dsts = 1;
+const volatile __u32 xp_dst_ip_base = 0; /* host byte order */
 
 struct {
     __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -61,8 +65,9 @@ int xp_gen(struct xdp_md *ctx)
     if (!cnt)
         return XDP_ABORTED;
     seq = (*cnt)++;
-    if (xp_units > 1 || xp_ports > 1) {
+    if (xp_units > 1 || xp_ports > 1 || xp_dsts > 1) {
         iph->saddr = bpf_htonl(xp_src_ip_base + seq % xp_units);
+        iph->daddr = bpf_htonl(xp_dst_ip_base + (seq / xp_units) % xp_dsts);
         iph->check = xp_ip_csum(iph);
         udp->source = bpf_htons(xp_src_port_base + (seq / xp_units) % xp_ports);
         udp->check = 0;

@@ -39,6 +39,7 @@ struct gen_opts {
     const char *dst_ip;
     uint32_t units;
     uint32_t ports;
+    uint32_t dsts;
     uint32_t sport;
     uint32_t dport;
     uint32_t size;
@@ -54,6 +55,7 @@ static const struct gen_opts defaults_gen = {
     .dst_ip = "198.19.0.1",
     .units = 1,
     .ports = 1,
+    .dsts = 1,
     .sport = 10000,
     .dport = 9,
     .size = 64,
@@ -73,6 +75,7 @@ static void usage(FILE *f)
             "  --dst-ip A.B.C.D  destination address (default %s)\n"
             "  --units K         source IP = src-ip + (i %% K) (default 1)\n"
             "  --ports P         source port = sport + (i / K) %% P (default 1)\n"
+            "  --dsts D          destination IP = dst-ip + (i / K) %% D (default 1)\n"
             "  --sport N --dport N  UDP ports (default %u, %u)\n"
             "  --size N          frame length without FCS, >= 42 (default %u)\n"
             "  --seconds S       run time (default %.0f)\n"
@@ -96,6 +99,7 @@ static int parse_args(int argc, char **argv, struct gen_opts *o)
         {"seconds", required_argument, NULL, 't'},  {"repeat", required_argument, NULL, 'r'},
         {"batch", required_argument, NULL, 'b'},    {"max-calls", required_argument, NULL, 'm'},
         {"cpu", required_argument, NULL, 'c'},      {"help", no_argument, NULL, 'h'},
+        {"dsts", required_argument, NULL, 'T'},
         {NULL, 0, NULL, 0},
     };
     uint32_t v;
@@ -111,6 +115,7 @@ static int parse_args(int argc, char **argv, struct gen_opts *o)
         case 'd': o->dst_ip = optarg; break;
         case 'u': ret = xp_bench_parse_u32(optarg, 1, 1u << 24, &o->units); break;
         case 'p': ret = xp_bench_parse_u32(optarg, 1, 65536, &o->ports); break;
+        case 'T': ret = xp_bench_parse_u32(optarg, 1, 1u << 24, &o->dsts); break;
         case 'P': ret = xp_bench_parse_u32(optarg, 0, 65535, &o->sport); break;
         case 'Q': ret = xp_bench_parse_u32(optarg, 0, 65535, &o->dport); break;
         case 'z':
@@ -176,6 +181,10 @@ static int build_frame(const struct gen_opts *o, uint8_t *buf)
         pr_err("--src-ip + --units overflows");
         return -EINVAL;
     }
+    if ((uint64_t)ntohl(dst.s_addr) + o->dsts > UINT32_MAX + 1ull) {
+        pr_err("--dst-ip + --dsts overflows");
+        return -EINVAL;
+    }
     eth->h_proto = htons(ETH_P_IP);
     iph->version = 4;
     iph->ihl = 5;
@@ -200,7 +209,7 @@ static int run(const struct gen_opts *o)
 {
     uint8_t frame[XP_GEN_FRAME_MAX];
     struct gen_bpf *skel;
-    struct in_addr src;
+    struct in_addr src, dst;
     uint64_t t0, t1, deadline, calls = 0, frames = 0;
     unsigned ifindex;
     int ret, fd;
@@ -221,11 +230,14 @@ static int run(const struct gen_opts *o)
         return ret;
     }
     inet_pton(AF_INET, o->src_ip, &src);
+    inet_pton(AF_INET, o->dst_ip, &dst);
     skel->rodata->xp_out_ifindex = ifindex;
     skel->rodata->xp_units = o->units;
     skel->rodata->xp_ports = o->ports;
     skel->rodata->xp_src_ip_base = ntohl(src.s_addr);
     skel->rodata->xp_src_port_base = o->sport;
+    skel->rodata->xp_dsts = o->dsts;
+    skel->rodata->xp_dst_ip_base = ntohl(dst.s_addr);
     ret = gen_bpf__load(skel);
     if (ret) {
         pr_err("gen_bpf__load: %s", strerror(-ret));
@@ -257,9 +269,9 @@ static int run(const struct gen_opts *o)
     t1 = xp_bench_now_ns();
     ret = 0;
     printf("{\"gen\": {\"ifname\": \"%s\", \"calls\": %llu, \"frames\": %llu, \"seconds\": %.3f, "
-           "\"mpps\": %.3f, \"units\": %u, \"ports\": %u, \"size\": %u, \"batch\": %u}}\n",
+           "\"mpps\": %.3f, \"units\": %u, \"ports\": %u, \"dsts\": %u, \"size\": %u, \"batch\": %u}}\n",
            o->ifname, (unsigned long long)calls, (unsigned long long)frames, (t1 - t0) / 1e9,
-           t1 > t0 ? frames * 1e3 / (double)(t1 - t0) : 0.0, o->units, o->ports, o->size,
+           t1 > t0 ? frames * 1e3 / (double)(t1 - t0) : 0.0, o->units, o->ports, o->dsts, o->size,
            o->batch);
     fflush(stdout);
 

@@ -11,9 +11,15 @@
 # repeats interleave the contenders so slow drifts of the guest hit all of
 # them alike. Writes one JSON document to --out and stdout, a table to stderr.
 #
+#   xpro-policer-1   xpro-proxy policing 198.18.0.0/15, nothing over threshold, 1 pair
+#   xpro-policer-1m  the same with 1,000,000 (source, destination) pairs
+#   xpro-blocked     xpro-proxy dropping a blocked flood in XDP (drop_blocked rate)
+#
 # usage: bench/throughput.sh [--repeats N] [--seconds S] [--warmup S]
-#            [--layouts S,D] [--contenders drop,minfwd,proxy,testpmd]
-#            [--units K] [--gen-cpu N] [--dut-cpu N] [--build DIR] [--out FILE]
+#            [--layouts S,D] [--contenders drop,minfwd,proxy,testpmd,xpro-policer-1,
+#             xpro-policer-1m,xpro-blocked] ("xpro-proxy" is another name for "proxy")
+#            [--units K] [--pairs-units K] [--pairs-dsts D] [--fill-max S]
+#            [--gen-cpu N] [--dut-cpu N] [--build DIR] [--out FILE]
 set -euo pipefail
 
 SRC_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -24,8 +30,14 @@ REPEATS=5
 SECONDS_WIN=5
 WARMUP=1
 LAYOUTS=S,D
-CONTENDERS=drop,minfwd,proxy,testpmd
+CONTENDERS=drop,minfwd,proxy,testpmd,xpro-policer-1,xpro-policer-1m,xpro-blocked
 UNITS=1
+# xpro-policer-1m: K sources x D destinations (198.18.1.1 + K stays inside 198.18.0.0/15).
+P1M_UNITS=125000
+P1M_DSTS=8
+P1M_MAX_PAIRS=2097152 # policer.max_pairs (per queue)
+FILL_FRAC=0.95        # measure once policer.pairs >= this share of the pairs offered
+FILL_MAX=60           # ... or after this many seconds (or once it stops growing)
 GEN_CPU=0
 DUT_CPU=1
 BUILD=${BUILD:-$SRC_DIR/build-bench}
@@ -45,6 +57,9 @@ while [ $# -gt 0 ]; do
     --layouts) LAYOUTS=$2; shift 2 ;;
     --contenders) CONTENDERS=$2; shift 2 ;;
     --units) UNITS=$2; shift 2 ;;
+    --pairs-units) P1M_UNITS=$2; shift 2 ;;
+    --pairs-dsts) P1M_DSTS=$2; shift 2 ;;
+    --fill-max) FILL_MAX=$2; shift 2 ;;
     --gen-cpu) GEN_CPU=$2; shift 2 ;;
     --dut-cpu) DUT_CPU=$2; shift 2 ;;
     --build) BUILD=$2; shift 2 ;;
@@ -56,6 +71,9 @@ done
 [[ $REPEATS =~ ^[1-9][0-9]*$ && $REPEATS -le 100 ]] || xb_die "--repeats: 1..100"
 [[ $SECONDS_WIN =~ ^[0-9]+(\.[0-9]+)?$ ]] || xb_die "--seconds: a number"
 [[ $WARMUP =~ ^[0-9]+(\.[0-9]+)?$ ]] || xb_die "--warmup: a number"
+[[ $P1M_UNITS =~ ^[1-9][0-9]*$ && $P1M_UNITS -le 131000 ]] || xb_die "--pairs-units: 1..131000"
+[[ $P1M_DSTS =~ ^[1-9][0-9]*$ && $P1M_DSTS -le 64 ]] || xb_die "--pairs-dsts: 1..64 (max_dsts 64)"
+[[ $FILL_MAX =~ ^[1-9][0-9]*$ && $FILL_MAX -le 300 ]] || xb_die "--fill-max: 1..300"
 [ "$(id -u)" -eq 0 ] || xb_die "run as root"
 command -v jq >/dev/null || xb_die "jq is needed"
 
@@ -84,8 +102,9 @@ RUN_LIST=()
 for c in "${WANT[@]}"; do
     case $c in
     drop | minfwd) RUN_LIST+=("$c") ;;
-    proxy)
-        if [ -x "$PROXY" ]; then RUN_LIST+=(proxy); else SKIP[proxy]="not built ($PROXY)"; fi ;;
+    proxy | xpro-proxy | xpro-policer-1 | xpro-policer-1m | xpro-blocked)
+        [ "$c" = xpro-proxy ] && c=proxy
+        if [ -x "$PROXY" ]; then RUN_LIST+=("$c"); else SKIP[$c]="not built ($PROXY)"; fi ;;
     testpmd)
         if [ -n "$TESTPMD" ]; then RUN_LIST+=(testpmd); else SKIP[testpmd]="dpdk-testpmd not installed"; fi ;;
     *) xb_die "unknown contender '$c'" ;;
@@ -102,6 +121,42 @@ xb_topology_up
 # Whole-measurement bound for every process we start (they are also stopped by PID).
 BOUND=$(awk -v w="$WARMUP" -v s="$SECONDS_WIN" 'BEGIN { printf "%d", w + s + 40 }')
 
+# xpro-proxy's configuration for each proxy row (see conf/README.md).
+proxy_policer_json() { # $1 contender: the "policer" object, or nothing for the plain proxy
+    case $1 in
+    xpro-policer-1 | xpro-policer-1m)
+        # Policing on, thresholds no traffic here reaches: nothing is dropped.
+        echo ', "policer": {"unit_prefixes": ["198.18.0.0/15"], "t_f1_pps": 1000000000,
+   "t_f2_pps": 1000000000, "max_pairs": '"$P1M_MAX_PAIRS"', "max_dsts": 64}' ;;
+    xpro-blocked)
+        # One source over 1000 pps for 100 ms: blocked in XDP for 60 s (r 1: no shrink rule).
+        echo ', "policer": {"unit_prefixes": ["198.18.0.0/15"], "t_f1_pps": 1000,
+   "t_t2_ms": 100, "r": 1, "block_ms": 60000}' ;;
+    esac
+}
+
+is_proxy() { case $1 in proxy | xpro-policer-1 | xpro-policer-1m | xpro-blocked) return 0 ;; esac; return 1; }
+
+# Generator options per row: the 1M-pair row varies source and destination.
+gen_args() { # $1 contender
+    case $1 in
+    xpro-policer-1m) echo "--units $P1M_UNITS --dsts $P1M_DSTS" ;;
+    xpro-policer-1 | xpro-blocked) echo "--units 1" ;;
+    *) echo "--units $UNITS" ;;
+    esac
+}
+
+# The last complete stats line of a proxy (empty if none yet).
+last_stats() { # $1 file
+    jq -cR 'fromjson? // empty' "$1" 2>/dev/null | tail -n 1
+}
+
+# VmRSS of a process, in kB (null if gone).
+rss_kb() {
+    awk '/^VmRSS:/ { print $2; f = 1 } END { if (!f) print "null" }' "/proc/$1/status" 2>/dev/null ||
+        echo null
+}
+
 start_contender() { # $1 contender, $2 dir; sets CPID (empty for drop)
     local c=$1 dir=$2
     CPID=""
@@ -114,11 +169,12 @@ start_contender() { # $1 contender, $2 dir; sets CPID (empty for drop)
         CPID=$XB_LAST_PID
         xb_wait_line "$dir/contender.err" '^ready' 10 "$CPID" || return 1
         ;;
-    proxy)
+    proxy | xpro-policer-1 | xpro-policer-1m | xpro-blocked)
         cat >"$dir/proxy.json" <<JSON
 {"proxy_id": "bench", "mode": "inline", "ports": {"access": "$XB_D0", "core": "$XB_D1"},
- "queues": 1, "cpus": [$DUT_CPU], "fail_mode": "open", "stats_interval_ms": 1000}
+ "queues": 1, "cpus": [$DUT_CPU], "fail_mode": "open", "stats_interval_ms": 1000$(proxy_policer_json "$c")}
 JSON
+        : >"$dir/proxy-stats.jsonl"
         # The whole process on the DUT core: worker and any other thread.
         xb_spawn "$XB_NS_DUT" taskset -c "$DUT_CPU" "$PROXY" -c "$dir/proxy.json" \
             --stats-out "$dir/proxy-stats.jsonl" --duration "$BOUND" --log-level warn \
@@ -148,20 +204,93 @@ JSON
     return 0
 }
 
+# xpro-policer-1m: wait until the pair table is populated (policer.pairs >= FILL_FRAC of the
+# pairs offered) or stops growing, at most FILL_MAX seconds. Sets FILL_JSON.
+wait_pairs() { # $1 stats file, $2 proxy PID
+    local file=$1 pid=$2 want i pairs=0 prev=-1 t0 now still=0
+    want=$(awk -v u="$P1M_UNITS" -v d="$P1M_DSTS" -v f="$FILL_FRAC" 'BEGIN { printf "%d", u * d * f }')
+    t0=$(date +%s.%N)
+    for ((i = 0; i < FILL_MAX * 2; i++)); do
+        kill -0 "$pid" 2>/dev/null || break
+        pairs=$(last_stats "$file" | jq -r '.policer.pairs // 0' 2>/dev/null || echo 0)
+        [ -n "$pairs" ] || pairs=0
+        [ "$pairs" -ge "$want" ] && break
+        # Stats come once a second: "not growing" = three unchanged half-second polls
+        # after a change would have shown (less than 0.1% growth).
+        if [ "$pairs" -gt 0 ] && [ $((pairs - prev)) -le $((pairs / 1000)) ]; then
+            still=$((still + 1))
+            [ $still -ge 4 ] && break
+        else
+            still=0
+        fi
+        prev=$pairs
+        sleep 0.5
+    done
+    now=$(date +%s.%N)
+    FILL_JSON=$(jq -nc --argjson p "$pairs" --argjson w "$want" \
+        --argjson s "$(awk -v a="$t0" -v b="$now" 'BEGIN { printf "%.2f", b - a }')" \
+        '{pairs_at_fill_end: $p, pairs_wanted: $w, fill_seconds: $s}')
+    xb_log "pair table: $pairs pairs after $(jq -r .fill_seconds <<<"$FILL_JSON") s (want >= $want)"
+}
+
+# xpro-blocked: the rate of ports[access].xdp.drop_blocked over a window of the proxy's stats
+# lines (one a second): the first line after the block and WARMUP, to the first line
+# SECONDS_WIN later. Sets BLOCK_JSON and BLOCK_MPPS (empty on failure).
+blocked_window() { # $1 stats file, $2 proxy PID
+    local file=$1 pid=$2 i line0 ts0 res db
+    BLOCK_JSON=null BLOCK_MPPS=""
+    for ((i = 0; i < 300; i++)); do # the block: at most 15 s
+        kill -0 "$pid" 2>/dev/null || return 1
+        db=$(last_stats "$file" | jq -r '[.ports[] | select(.role == "access") | .xdp.drop_blocked] | add // 0' 2>/dev/null || true)
+        [ "${db:-0}" -gt 0 ] && break
+        sleep 0.05
+    done
+    [ $i -lt 300 ] || return 1
+    [ -n "${XB_PERF_HOOK:-}" ] && $XB_PERF_HOOK
+    sleep "$WARMUP"
+    line0=$(last_stats "$file")
+    ts0=$(jq -r .ts <<<"$line0")
+    # Sleep through the window (no polling: jq would compete for the cores), then find the
+    # line SECONDS_WIN after line0; a few short retries for a late line.
+    sleep "$(awk -v w="$SECONDS_WIN" 'BEGIN { print w + 1.2 }')"
+    for ((i = 0; i < 20; i++)); do
+        kill -0 "$pid" 2>/dev/null || return 1
+        res=$(jq -cR --argjson ts0 "$ts0" --argjson w "$SECONDS_WIN" --argjson l0 "$line0" '
+            fromjson? // empty | select(.ts >= $ts0 + $w - 0.05)
+            | def db: [.ports[] | select(.role == "access") | .xdp.drop_blocked] | add;
+              {ts0: $ts0, ts1: .ts, drop_blocked0: ($l0 | db), drop_blocked1: db,
+               mpps: ((db - ($l0 | db)) / (.ts - $ts0) / 1e6 * 10000 | round / 10000)}' "$file" 2>/dev/null | head -n 1)
+        [ -n "$res" ] && break
+        sleep 0.2
+    done
+    [ -n "$res" ] || return 1
+    BLOCK_JSON=$res
+    BLOCK_MPPS=$(jq -r .mpps <<<"$res")
+}
+
 # One measurement: prints a JSON sample (mpps null on failure) to $SAMPLES.
 measure() { # $1 layout, $2 contender, $3 repeat
-    local layout=$1 c=$2 r=$3 dir cpid_count gpid ok=1 reason="" mpps gen_json
+    local layout=$1 c=$2 r=$3 dir cpid_count="" gpid="" ok=1 reason="" mpps gen_json
+    local late=0 rss=null pairs=null bmpps=""
     dir=$XB_TMP/$layout-$c-$r
     mkdir -p "$dir"
+    FILL_JSON=null BLOCK_JSON=null
+    # The 1M-pair row starts its meter once the table is full; the blocked row has none.
+    case $c in xpro-policer-1m | xpro-blocked) late=1 ;; esac
 
     # The meter: on the sink, or on d0 for the ceiling. It only sleeps: pin it off the DUT.
     local m_ns=$XB_NS_SINK m_dev=$XB_S0
     if [ "$c" = drop ]; then m_ns=$XB_NS_DUT m_dev=$XB_D0; fi
-    xb_spawn "$m_ns" "$COUNT" --ifname "$m_dev" --cpu "$GEN_CPU" --wait-traffic 15 \
-        --warmup "$WARMUP" --seconds "$SECONDS_WIN" --windows 1 \
-        >"$dir/count.out" 2>"$dir/count.err"
-    cpid_count=$XB_LAST_PID
-    xb_wait_line "$dir/count.err" '^attached' 10 "$cpid_count" || { ok=0; reason="meter failed"; }
+    start_meter() {
+        xb_spawn "$m_ns" "$COUNT" --ifname "$m_dev" --cpu "$GEN_CPU" --wait-traffic 15 \
+            --warmup "$WARMUP" --seconds "$SECONDS_WIN" --windows 1 \
+            >"$dir/count.out" 2>"$dir/count.err"
+        cpid_count=$XB_LAST_PID
+        xb_wait_line "$dir/count.err" '^attached' 10 "$cpid_count"
+    }
+    if [ $late = 0 ]; then
+        start_meter || { ok=0; reason="meter failed"; }
+    fi
 
     CPID=""
     if [ $ok = 1 ]; then
@@ -190,35 +319,77 @@ measure() { # $1 layout, $2 contender, $3 repeat
         fi
     fi
     if [ $ok = 1 ]; then
+        local bound=$BOUND
+        [ "$c" = xpro-policer-1m ] && bound=$((BOUND + FILL_MAX))
+        # shellcheck disable=SC2046 # gen_args is a list of options
         xb_spawn "$XB_NS_GEN" "$GEN" --ifname "$XB_G0" --dst-mac "$XB_MAC_D0" \
-            --src-ip 198.18.1.1 --dst-ip "$XB_IP_S0" --units "$UNITS" --cpu "$GEN_CPU" \
-            --batch "$GEN_BATCH" --seconds "$BOUND" >"$dir/gen.out" 2>"$dir/gen.err"
+            --src-ip 198.18.1.1 --dst-ip "$XB_IP_S0" $(gen_args "$c") --cpu "$GEN_CPU" \
+            --batch "$GEN_BATCH" --seconds "$bound" >"$dir/gen.out" 2>"$dir/gen.err"
         gpid=$XB_LAST_PID
-        wait "$cpid_count" 2>/dev/null || { ok=0; reason="no traffic at the meter"; }
+        start_perf() {
+            # Profile the DUT core (worker and softirq) for the window: perturbs this row.
+            [ "${XB_PERF:-}" = "$c" ] || return 0
+            xb_spawn "$XB_NS_DUT" perf record -q -g -C "$DUT_CPU" -o "$dir/perf.data" \
+                -- sleep "$(awk -v w="$WARMUP" -v s="$SECONDS_WIN" 'BEGIN { print w + s }')" \
+                >"$dir/perf.out" 2>&1
+        }
+        case $c in
+        xpro-policer-1m)
+            wait_pairs "$dir/proxy-stats.jsonl" "$CPID"
+            start_meter || { ok=0; reason="meter failed"; }
+            start_perf
+            ;;
+        xpro-blocked)
+            XB_PERF_HOOK=start_perf blocked_window "$dir/proxy-stats.jsonl" "$CPID" ||
+                { ok=0; reason="no drop_blocked window (pair not blocked?)"; }
+            bmpps=$BLOCK_MPPS
+            ;;
+        esac
+        case $c in xpro-policer-1m | xpro-blocked) ;; *) [ $ok = 1 ] && start_perf ;; esac
+        if [ $ok = 1 ] && [ -n "$cpid_count" ]; then
+            wait "$cpid_count" 2>/dev/null || { ok=0; reason="no traffic at the meter"; }
+        fi
+        if [ -n "$CPID" ] && is_proxy "$c"; then
+            rss=$(rss_kb "$CPID")
+            pairs=$(last_stats "$dir/proxy-stats.jsonl" | jq '.policer.pairs // null')
+            [ -n "$pairs" ] || pairs=null
+        fi
         xb_stop_pid "$gpid"
     fi
     [ -n "$CPID" ] && xb_stop_pid "$CPID"
-    xb_stop_pid "$cpid_count"
+    [ -n "$cpid_count" ] && xb_stop_pid "$cpid_count"
     xb_xdp_off "$XB_NS_DUT" "$XB_D0"
     xb_xdp_off "$XB_NS_DUT" "$XB_D1"
 
     mpps=null
     if [ $ok = 1 ]; then
-        mpps=$(jq -s 'map(.mpps) | first // null' "$dir/count.out" 2>/dev/null || echo null)
+        if [ "$c" = xpro-blocked ]; then
+            mpps=${bmpps:-null}
+        else
+            mpps=$(jq -s 'map(.mpps) | first // null' "$dir/count.out" 2>/dev/null || echo null)
+        fi
     fi
     gen_json=$(jq -c '.gen' "$dir/gen.out" 2>/dev/null || echo null)
     [ -n "$gen_json" ] || gen_json=null
     local detail=null
     case $c in
     minfwd) detail=$(jq -c '.minfwd' "$dir/contender.out" 2>/dev/null || echo null) ;;
-    proxy) detail=$(tail -n 1 "$dir/proxy-stats.jsonl" 2>/dev/null | jq -c . 2>/dev/null || echo null) ;;
+    proxy | xpro-policer-1 | xpro-policer-1m | xpro-blocked)
+        detail=$(last_stats "$dir/proxy-stats.jsonl")
+        [ -n "$detail" ] || detail=null
+        # What the bench saw besides the stats line: the RSS and pairs at the end of the
+        # window, the table fill (1M row), the drop_blocked window (blocked row).
+        detail=$(jq -c --argjson rss "$rss" --argjson p "$pairs" --argjson f "$FILL_JSON" \
+            --argjson b "$BLOCK_JSON" '(. // {}) + {bench: {rss_kb: $rss, pairs: $p, fill: $f,
+             drop_blocked_window: $b}}' <<<"$detail")
+        ;;
     esac
     [ -n "$detail" ] || detail=null
     if [ $ok = 0 ]; then
         xb_log "$layout/$c repeat $r failed: $reason"
         tail -n 5 "$dir"/*.err >&2 2>/dev/null || true
     else
-        xb_log "$layout/$c repeat $r: $mpps Mpps (offered $(jq -r '.mpps' <<<"$gen_json") Mpps)"
+        xb_log "$layout/$c repeat $r: $mpps Mpps (offered $(jq -r '.mpps' <<<"$gen_json") Mpps)$([ "$rss" != null ] && echo ", RSS $rss kB, pairs $pairs")"
     fi
     jq -nc --arg l "$layout" --arg c "$c" --argjson r "$r" --argjson m "$mpps" \
         --argjson g "$gen_json" --argjson d "$detail" --arg why "$reason" \
@@ -275,6 +446,45 @@ doc=$(jq -s --argjson skipped "$skipped_json" --arg kernel "$(uname -r)" \
                  }}) | from_entries)
          }) | from_entries)}' "$SAMPLES")
 
+# The policer rows: the three ratios and bytes per pair (RSS growth from 1 pair to 1M pairs
+# over the pair count, from the medians of the same layout).
+policer_json=$(jq -s '
+    def median: map(select(. != null)) | sort |
+        if length == 0 then null
+        elif length % 2 == 1 then .[length / 2 | floor]
+        else (.[length / 2 - 1] + .[length / 2]) / 2 end;
+    def ratio($a; $b): if $a == null or $b == null or $b == 0 then null
+        else ($a / $b * 1000 | round) / 1000 end;
+    def med($rows; $c; f): $rows | map(select(.contender == $c)) | map(f) | median;
+    group_by(.layout) | map(. as $rows | {
+        key: .[0].layout,
+        value: (
+          (med($rows; "proxy"; .mpps)) as $plain
+          | (med($rows; "drop"; .mpps)) as $ceil
+          | (med($rows; "xpro-policer-1"; .mpps)) as $p1
+          | (med($rows; "xpro-policer-1m"; .mpps)) as $p1m
+          | (med($rows; "xpro-blocked"; .mpps)) as $blk
+          | (med($rows; "proxy"; .detail.bench.rss_kb?)) as $rss0
+          | (med($rows; "xpro-policer-1"; .detail.bench.rss_kb?)) as $rss1
+          | (med($rows; "xpro-policer-1m"; .detail.bench.rss_kb?)) as $rss1m
+          | (med($rows; "xpro-policer-1"; .detail.bench.pairs?)) as $n1
+          | (med($rows; "xpro-policer-1m"; .detail.bench.pairs?)) as $n1m
+          | {policer_1_to_proxy: ratio($p1; $plain),
+             policer_1m_to_proxy: ratio($p1m; $plain),
+             blocked_to_drop: ratio($blk; $ceil),
+             rss_kb_proxy: $rss0, rss_kb_policer_1: $rss1, rss_kb_policer_1m: $rss1m,
+             pairs_policer_1: $n1, pairs_policer_1m: $n1m,
+             fill_seconds_median: med($rows; "xpro-policer-1m"; .detail.bench.fill.fill_seconds?),
+             bytes_per_pair: (if $rss1 == null or $rss1m == null or $n1 == null or $n1m == null
+                                 or $n1m <= $n1 then null
+                              else (($rss1m - $rss1) * 1024 / ($n1m - $n1)) | round | if . == 0 then 0 else . end end),
+             bytes_per_pair_of_capacity: (if $rss0 == null or $rss1 == null then null
+                              else (($rss1 - $rss0) * 1024 / $max_pairs) | round end)})
+    }) | from_entries' --argjson max_pairs "$P1M_MAX_PAIRS" "$SAMPLES")
+doc=$(jq -c --argjson p "$policer_json" \
+    '. + {policer: $p, policer_rows: {pair_units: '"$P1M_UNITS"', pair_dsts: '"$P1M_DSTS"',
+          max_pairs: '"$P1M_MAX_PAIRS"', fill_frac: '"$FILL_FRAC"', fill_max_s: '"$FILL_MAX"'}}' <<<"$doc")
+
 if [ -n "$OUT" ]; then
     mkdir -p "$(dirname "$OUT")"
     printf '%s\n' "$doc" >"$OUT"
@@ -290,5 +500,7 @@ printf '%s\n' "$doc"
          (.value.samples_mpps | map(if . == null then "x" else (. * 100 | round / 100 | tostring) end) | join(" "))] |
         @tsv' <<<"$doc" |
         (printf 'layout\tcontender\tmedian\t/minfwd\t/ceiling\tsamples\n'; cat) | column -t -s $'\t'
+    jq -r '.policer | to_entries[] | .key as $l | .value |
+        "layout \($l): policer-1/proxy \(.policer_1_to_proxy // "-"), policer-1m/proxy \(.policer_1m_to_proxy // "-") (target >= 0.8), blocked/drop \(.blocked_to_drop // "-") (target >= 0.8); RSS \(.rss_kb_policer_1 // "-") kB at \(.pairs_policer_1 // "-") pairs, \(.rss_kb_policer_1m // "-") kB at \(.pairs_policer_1m // "-") pairs: \(.bytes_per_pair // "-") bytes/pair of growth; plain proxy \(.rss_kb_proxy // "-") kB: \(.bytes_per_pair_of_capacity // "-") bytes/pair of max_pairs"' <<<"$doc"
     for c in "${!SKIP[@]}"; do echo "$c: skipped, ${SKIP[$c]}"; done
 } >&2
