@@ -45,7 +45,7 @@ struct xp_lpm_key {
  * The kernel fast path for blocked pairs. Key: unit (source address, IPv6
  * masked to the unit prefix) and destination, both as 16 bytes with IPv4
  * mapped into ::ffff:0:0/96. Per-CPU value: userspace writes expires_ns
- * (CLOCK_MONOTONIC, the clock of bpf_ktime_get_ns) into every CPU's copy;
+ * (CLOCK_MONOTONIC; XDP reads it coarse, a tick is plenty) into every CPU's copy;
  * the XDP program drops while now < expires_ns and counts what it dropped.
  */
 #define XP_BLOCK_MAX 65536
@@ -57,10 +57,21 @@ struct xp_pair_key {
     __u8 dst[16];
 };
 
+/* IPv4 pairs have their own map with an 8-byte key: the flood path hashes less. */
+struct xp_block4_key {
+    __u32 src; /* network order */
+    __u32 dst;
+};
+
 struct xp_block_val {
     __u64 expires_ns;
     __u64 packets;
-    __u64 bytes;
+};
+
+/* Entries in the block maps; with none the XDP program skips every lookup. */
+struct xp_block_counts {
+    __u32 pairs;  /* blocks4 + blocks */
+    __u32 manual;
 };
 
 #endif /* XP_SHARED_H */

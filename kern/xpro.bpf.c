@@ -54,6 +54,13 @@ struct {
 struct {
     __uint(type, BPF_MAP_TYPE_PERCPU_HASH);
     __uint(max_entries, XP_BLOCK_MAX);
+    __type(key, struct xp_block4_key);
+    __type(value, struct xp_block_val);
+} blocks4 SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+    __uint(max_entries, XP_BLOCK_MAX);
     __type(key, struct xp_pair_key);
     __type(value, struct xp_block_val);
 } blocks SEC(".maps");
@@ -66,15 +73,11 @@ struct {
     __type(value, __u64);
 } manual SEC(".maps");
 
-/*
- * [0]: entries in blocks, [1]: entries in manual. With none, the per-packet
- * lookups are skipped.
- */
 struct {
     __uint(type, BPF_MAP_TYPE_ARRAY);
-    __uint(max_entries, 2);
+    __uint(max_entries, 1);
     __type(key, __u32);
-    __type(value, __u32);
+    __type(value, struct xp_block_counts);
 } block_count SEC(".maps");
 
 struct vlan_hdr {
@@ -94,17 +97,17 @@ static __always_inline int is_mgmt(const struct xp_lpm_key *key)
     return mgmt_enabled && bpf_map_lookup_elem(&mgmt, key) != NULL;
 }
 
-static __always_inline int blocks_active(__u32 which)
+static __always_inline struct xp_block_counts *block_counts(void)
 {
-    __u32 *n = bpf_map_lookup_elem(&block_count, &which);
+    __u32 zero = 0;
 
-    return n && *n;
+    return bpf_map_lookup_elem(&block_count, &zero);
 }
 
 /* 1 if the operator blocked the pair or the unit towards everything. */
 static __always_inline int manually_blocked(struct xp_pair_key *key)
 {
-    __u64 now = bpf_ktime_get_ns();
+    __u64 now = bpf_ktime_get_coarse_ns();
     __u64 *exp = bpf_map_lookup_elem(&manual, key);
 
     if (exp && (*exp == 0 || now < *exp))
@@ -115,14 +118,13 @@ static __always_inline int manually_blocked(struct xp_pair_key *key)
 }
 
 /* 1 if the pair is blocked and unexpired: the caller drops. */
-static __always_inline int blocked(struct xp_pair_key *key, __u64 len)
+static __always_inline int blocked_in(void *map, void *key)
 {
-    struct xp_block_val *v = bpf_map_lookup_elem(&blocks, key);
+    struct xp_block_val *v = bpf_map_lookup_elem(map, key);
 
-    if (!v || bpf_ktime_get_ns() >= v->expires_ns)
+    if (!v || bpf_ktime_get_coarse_ns() >= v->expires_ns)
         return 0;
     v->packets++;
-    v->bytes += len;
     return 1;
 }
 
@@ -182,17 +184,25 @@ int xpro_xdp(struct xdp_md *ctx)
             if (is_mgmt(&key))
                 return count(st, XP_KC_PASS_MGMT, XDP_PASS);
         }
-        if (port == police_port && (blocks_active(0) || blocks_active(1))) {
-            struct xp_pair_key pk = {};
+        if (port == police_port) {
+            struct xp_block_counts *bc = block_counts();
 
-            pk.unit[10] = pk.unit[11] = 0xff;
-            pk.dst[10] = pk.dst[11] = 0xff;
-            __builtin_memcpy(&pk.unit[12], &iph->saddr, 4);
-            __builtin_memcpy(&pk.dst[12], &iph->daddr, 4);
-            if (blocks_active(0) && blocked(&pk, data_end - data))
-                return count(st, XP_KC_DROP_BLOCKED, XDP_DROP);
-            if (blocks_active(1) && manually_blocked(&pk))
-                return count(st, XP_KC_DROP_MANUAL, XDP_DROP);
+            if (bc && bc->pairs) {
+                struct xp_block4_key k4 = { .src = iph->saddr, .dst = iph->daddr };
+
+                if (blocked_in(&blocks4, &k4))
+                    return count(st, XP_KC_DROP_BLOCKED, XDP_DROP);
+            }
+            if (bc && bc->manual) {
+                struct xp_pair_key pk = {};
+
+                pk.unit[10] = pk.unit[11] = 0xff;
+                pk.dst[10] = pk.dst[11] = 0xff;
+                __builtin_memcpy(&pk.unit[12], &iph->saddr, 4);
+                __builtin_memcpy(&pk.dst[12], &iph->daddr, 4);
+                if (manually_blocked(&pk))
+                    return count(st, XP_KC_DROP_MANUAL, XDP_DROP);
+            }
         }
     } else if (proto == bpf_htons(ETH_P_IPV6)) {
         struct ipv6hdr *ip6 = l3;
@@ -215,7 +225,9 @@ int xpro_xdp(struct xdp_md *ctx)
             if (is_mgmt(&key))
                 return count(st, XP_KC_PASS_MGMT, XDP_PASS);
         }
-        if (port == police_port && (blocks_active(0) || blocks_active(1))) {
+        struct xp_block_counts *bc = port == police_port ? block_counts() : NULL;
+
+        if (bc && (bc->pairs || bc->manual)) {
             struct xp_pair_key pk = {};
 
             __builtin_memcpy(pk.unit, &ip6->saddr, 16);
@@ -225,9 +237,9 @@ int xpro_xdp(struct xdp_md *ctx)
                 if (i >= v6_unit_bytes)
                     pk.unit[i] = 0;
             }
-            if (blocks_active(0) && blocked(&pk, data_end - data))
+            if (bc->pairs && blocked_in(&blocks, &pk))
                 return count(st, XP_KC_DROP_BLOCKED, XDP_DROP);
-            if (blocks_active(1) && manually_blocked(&pk))
+            if (bc->manual && manually_blocked(&pk))
                 return count(st, XP_KC_DROP_MANUAL, XDP_DROP);
         }
     } else if (proto == bpf_htons(ETH_P_ARP)) {

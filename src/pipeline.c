@@ -225,11 +225,11 @@ void xp_pipeline__tick(struct xp_pipeline *pl, uint64_t now_rt, uint64_t now_mon
         return;
     for (uint32_t i = 0; i < BLOCK_SLOTS; i++) {
         struct block_entry *e = &pl->blocks[i];
-        uint64_t packets, bytes;
+        uint64_t packets;
 
         if (e->state == BLOCK_ACTIVE) {
             if (xp_xdp_prog__block_read(pl->prog, (const struct xp_pair_key *)&e->key,
-                                        &packets, &bytes) == 0 &&
+                                        &packets) == 0 &&
                 packets > e->xdp_packets) {
                 xp_policer__account(pl->pol, &e->key, packets - e->xdp_packets, now_rt);
                 XP_STAT_ADD(pl->st.c[XP_PC_XDP_ACCOUNTED], packets - e->xdp_packets);

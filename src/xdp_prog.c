@@ -207,16 +207,31 @@ err_free:
 
 static int set_block_count(struct xp_xdp_prog *p)
 {
-    __u32 zero = 0, n = p->n_blocked;
+    struct xp_block_counts bc = { .pairs = p->n_blocked, .manual = p->n_manual };
+    __u32 zero = 0;
 
-    return bpf_map_update_elem(bpf_map__fd(p->skel->maps.block_count), &zero, &n, 0) ? -errno : 0;
+    return bpf_map_update_elem(bpf_map__fd(p->skel->maps.block_count), &zero, &bc, 0) ? -errno : 0;
 }
 
 static int set_manual_count(struct xp_xdp_prog *p)
 {
-    __u32 one = 1, n = p->n_manual;
+    return set_block_count(p);
+}
 
-    return bpf_map_update_elem(bpf_map__fd(p->skel->maps.block_count), &one, &n, 0) ? -errno : 0;
+static const uint8_t v4_mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+/* The map and the key of a pair: IPv4 pairs use the 8-byte key of blocks4. */
+static int block_map_key(struct xp_xdp_prog *p, const struct xp_pair_key *key,
+                         struct xp_block4_key *k4, const void **k)
+{
+    if (memcmp(key->unit, v4_mapped, 12) == 0 && memcmp(key->dst, v4_mapped, 12) == 0) {
+        memcpy(&k4->src, key->unit + 12, 4);
+        memcpy(&k4->dst, key->dst + 12, 4);
+        *k = k4;
+        return bpf_map__fd(p->skel->maps.blocks4);
+    }
+    *k = key;
+    return bpf_map__fd(p->skel->maps.blocks);
 }
 
 static void manual_key(struct xp_pair_key *k, const uint8_t unit[16], const uint8_t *dst)
@@ -275,12 +290,14 @@ out:
 
 int xp_xdp_prog__block(struct xp_xdp_prog *p, const struct xp_pair_key *key, uint64_t expires_ns)
 {
-    int fd = bpf_map__fd(p->skel->maps.blocks);
+    struct xp_block4_key k4;
+    const void *k;
+    int fd = block_map_key(p, key, &k4, &k);
     bool exists;
     int ret = 0;
 
     pthread_mutex_lock(&p->block_lock);
-    exists = bpf_map_lookup_elem(fd, key, p->vals) == 0;
+    exists = bpf_map_lookup_elem(fd, k, p->vals) == 0;
     if (!exists)
         memset(p->vals, 0, p->ncpu * sizeof(*p->vals));
     for (int c = 0; c < p->ncpu; c++)
@@ -289,7 +306,7 @@ int xp_xdp_prog__block(struct xp_xdp_prog *p, const struct xp_pair_key *key, uin
      * Counters written by XDP between our lookup and update are lost; the
      * window is a system call long and only matters for accounting.
      */
-    if (bpf_map_update_elem(fd, key, p->vals, BPF_ANY)) {
+    if (bpf_map_update_elem(fd, k, p->vals, BPF_ANY)) {
         ret = errno == ENOSPC || errno == E2BIG ? -E2BIG : -errno;
         goto out;
     }
@@ -304,10 +321,13 @@ out:
 
 int xp_xdp_prog__unblock(struct xp_xdp_prog *p, const struct xp_pair_key *key)
 {
+    struct xp_block4_key k4;
+    const void *k;
+    int fd = block_map_key(p, key, &k4, &k);
     int ret = 0;
 
     pthread_mutex_lock(&p->block_lock);
-    if (bpf_map_delete_elem(bpf_map__fd(p->skel->maps.blocks), key)) {
+    if (bpf_map_delete_elem(fd, k)) {
         ret = -errno;
         goto out;
     }
@@ -319,20 +339,21 @@ out:
 }
 
 int xp_xdp_prog__block_read(struct xp_xdp_prog *p, const struct xp_pair_key *key,
-                            uint64_t *packets, uint64_t *bytes)
+                            uint64_t *packets)
 {
+    struct xp_block4_key k4;
+    const void *k;
+    int fd = block_map_key(p, key, &k4, &k);
     int ret = 0;
 
     pthread_mutex_lock(&p->block_lock);
-    if (bpf_map_lookup_elem(bpf_map__fd(p->skel->maps.blocks), key, p->vals)) {
+    if (bpf_map_lookup_elem(fd, k, p->vals)) {
         ret = -errno;
         goto out;
     }
-    *packets = *bytes = 0;
-    for (int c = 0; c < p->ncpu; c++) {
+    *packets = 0;
+    for (int c = 0; c < p->ncpu; c++)
         *packets += p->vals[c].packets;
-        *bytes += p->vals[c].bytes;
-    }
 out:
     pthread_mutex_unlock(&p->block_lock);
     return ret;

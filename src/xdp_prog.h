@@ -45,9 +45,9 @@ int xp_xdp_prog__stats(const struct xp_xdp_prog *p, unsigned port, struct xp_ker
  */
 int xp_xdp_prog__block(struct xp_xdp_prog *p, const struct xp_pair_key *key, uint64_t expires_ns);
 int xp_xdp_prog__unblock(struct xp_xdp_prog *p, const struct xp_pair_key *key);
-/* Packets and bytes XDP dropped for the pair since it was first blocked. */
+/* Packets XDP dropped for the pair since it was first blocked. */
 int xp_xdp_prog__block_read(struct xp_xdp_prog *p, const struct xp_pair_key *key,
-                            uint64_t *packets, uint64_t *bytes);
+                            uint64_t *packets);
 /*
  * Operator blocks (xpro-ctl block): the unit towards dst, or towards every
  * destination when dst is NULL, until expires_ns (CLOCK_MONOTONIC; 0 =
