@@ -84,7 +84,7 @@ static const struct xp_option flows_opts[] = {
 };
 
 static const struct xp_option block_opts[] = {
-    OPT("for", 0, OPT_UINT, for_s, "SECONDS", "block for SECONDS (default: the proxy's block_ms)"),
+    OPT("for", 0, OPT_UINT, for_s, "SECONDS", "block for SECONDS (default: until unblocked)"),
     { NULL },
 };
 

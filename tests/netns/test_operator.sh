@@ -1,0 +1,100 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# Operators against a running proxy under traffic: xpro-ctl stats and flows answer from the
+# control socket; an operator block of a unit stops it in XDP (drop_manual) and an unblock
+# lets it through again; the Prometheus endpoint reports the same counters as the stats
+# document; xpro-ctl reload refuses a broken file and keeps the running configuration.
+set -euo pipefail
+# shellcheck source=tests/netns/lib.sh
+source "$(dirname "$0")/lib.sh"
+
+CTL=${XP_CTL:-$XPRO_BUILD/src/xpro-ctl}
+UNIT=198.18.0.2
+PROM_PORT=9464
+
+xp_init
+xp_require_all
+[ -x "$CTL" ] || xp_fail "xpro-ctl not built: $CTL"
+xp_topo_inline 1
+
+conf="$XP_TMP/proxy.json"
+sock="$XP_TMP/ctl.sock"
+cat >"$conf" <<JSON
+{
+  "proxy_id": "$XP_PREFIX",
+  "ports": { "access": "xpa", "core": "xpc" },
+  "cpus": $(xp_proxy_cpus),
+  "ctl_socket": "$sock",
+  "prometheus": "127.0.0.1:$PROM_PORT",
+  "stats_interval_ms": 500,
+  "policer": { "unit_prefixes": ["198.18.0.0/24"] }
+}
+JSON
+xp_proxy_start ppid proxy "$conf"
+xp_proxy_wait_stats proxy 1 20 || xp_fail "proxy did not start: $(tail -5 "$XP_TMP/proxy.err")"
+ctl() { ip netns exec "$XP_NS_PROXY" "$CTL" --socket "$sock" "$@"; }
+
+xp_recv_start rx rx "$XP_NS_TARGET" t0 --count-only --duration 12
+xp_send_bg sp unit "$XP_NS_UNIT" u0 --count 0 --rate 2000 --duration 9 --src-mac "$XP_MAC_U0" \
+    --dst-mac "$XP_MAC_T0" --src-ip "$UNIT" --dst-ip "$XP_IP_T0"
+sleep 1.5
+
+ctl --json stats >"$XP_TMP/stats.json" || xp_fail "xpro-ctl stats failed"
+xp_check "xpro-ctl stats: the document names this proxy" \
+    test "$(jq -r .proxy_id "$XP_TMP/stats.json")" = "$XP_PREFIX"
+for key in totals ports frames pipeline policer sync ctl; do
+    xp_check "stats document has \"$key\"" test "$(jq -r "has(\"$key\")" "$XP_TMP/stats.json")" = true
+done
+ctl --json flows --top 5 >"$XP_TMP/flows.json" || xp_fail "xpro-ctl flows failed"
+xp_check "xpro-ctl flows lists $UNIT -> $XP_IP_T0 at about 2000 pps" \
+    test "$(jq -r --arg u "$UNIT" '[.flows[] | select(.unit == $u and .rate_pps > 1500 and .rate_pps < 2500)] | length' "$XP_TMP/flows.json")" = 1
+
+# Operator block: the unit's traffic stops, in XDP.
+ctl block "$UNIT" >/dev/null || xp_fail "xpro-ctl block failed"
+sleep 1.5
+manual=$(ctl --json stats | jq -r '.ports[] | select(.role == "access") | .xdp.drop_manual')
+xp_check "blocked unit dropped in XDP (drop_manual $manual > 1000)" test "$manual" -gt 1000
+ctl unblock "$UNIT" >/dev/null || xp_fail "xpro-ctl unblock failed"
+before=$(ctl --json stats | jq -r '.pipeline.policed')
+sleep 1
+after=$(ctl --json stats | jq -r '.pipeline.policed')
+xp_check "after unblock the unit reaches the pipeline again ($before -> $after)" test "$after" -gt "$before"
+xp_check "unblocking twice is an error" bash -c "! ip netns exec '$XP_NS_PROXY' '$CTL' --socket '$sock' unblock '$UNIT' 2>/dev/null"
+
+# Prometheus carries the same counters as the stats document. Traffic has stopped, so the
+# counters stand still and the last stats line and the endpoint must agree exactly.
+xp_wait_pid "$sp" 20 || true
+sleep 1.2
+ip netns exec "$XP_NS_PROXY" bash -c "exec 3<>/dev/tcp/127.0.0.1/$PROM_PORT; printf 'GET /metrics HTTP/1.0\r\n\r\n' >&3; cat <&3" \
+    >"$XP_TMP/metrics.txt" || xp_fail "no answer from the Prometheus endpoint"
+xp_check "Prometheus answers 200" grep -q "^HTTP/1.0 200" "$XP_TMP/metrics.txt"
+line=$(xp_proxy_last_stats proxy)
+for pair in 'xpro_totals_rx_packets_total .totals.rx_packets' \
+            'xpro_pipeline_policed_total .pipeline.policed' \
+            'xpro_frames_total .frames.total'; do
+    metric=${pair%% *} path=${pair#* }
+    got=$(awk -v m="$metric" '$1 == m {print $2}' "$XP_TMP/metrics.txt")
+    want=$(jq -r "$path" <<<"$line")
+    xp_check "$metric = $got, stats line $path = $want" test "$got" = "$want"
+done
+acc=$(awk '$1 ~ /^xpro_ports_xdp_drop_manual_total/ && /role="access"/ {print $2}' "$XP_TMP/metrics.txt")
+xp_check "labelled port counters match too (drop_manual $acc)" \
+    test "$acc" = "$(jq -r '.ports[] | select(.role == "access") | .xdp.drop_manual' <<<"$line")"
+
+# Reload through the socket: a broken file is refused, the proxy keeps running.
+cp "$conf" "$XP_TMP/good.json"
+echo '{ "ports": { "access": "xpa", "core": "xpc" }, "queues": "one" }' >"$conf"
+if ctl reload >"$XP_TMP/reload.out" 2>&1; then
+    xp_fail "a broken reload was accepted: $(cat "$XP_TMP/reload.out")"
+fi
+xp_check "the refusal names the key and its location" grep -q "queues" "$XP_TMP/reload.out"
+cp "$XP_TMP/good.json" "$conf"
+ctl reload >/dev/null || xp_fail "a good reload was refused"
+kill -0 "$ppid" 2>/dev/null || xp_fail "the proxy died"
+
+xp_kill "$rx" TERM
+xp_kill "$ppid" TERM
+xp_wait_pid "$ppid" 15 || xp_fail "proxy still running after SIGTERM"
+xp_check "the proxy exits 0" test "$XP_RC" = 0
+xp_pass "test_operator"
