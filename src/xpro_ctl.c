@@ -17,6 +17,7 @@
 
 #include "src/ctl/ctl.h"
 #include "src/exit_codes.h"
+#include "src/sync/sync.h"
 #include "xp_build_config.h"
 
 #define CTL_DEFAULT_ID "xpro"
@@ -26,6 +27,8 @@ struct ctl_opts {
     const char *socket;
     const char *proxy;
     const char *central;
+    const char *id;
+    const char *secret_file;
     bool json;
     unsigned timeout_s;
     unsigned top;
@@ -41,6 +44,8 @@ static const struct ctl_opts defaults_ctl = {
     .socket = NULL,
     .proxy = NULL,
     .central = NULL,
+    .id = NULL,
+    .secret_file = NULL,
     .json = false,
     .timeout_s = 5,
     .top = 20,
@@ -70,7 +75,10 @@ static const struct xp_option global_opts[] = {
         CTL_DEFAULT_ID ".sock, or $XPRO_CTL_SOCKET)"),
     OPT("proxy", 'p', OPT_STRING, proxy, "ID", "the proxy with this proxy_id: " XP_CTL_DIR
         "/ID.sock"),
-    OPT("central", 0, OPT_STRING, central, "HOST:PORT", "ask the central node (not implemented yet)"),
+    OPT("central", 0, OPT_STRING, central, "ADDR:PORT", "ask the central node (stats only)"),
+    OPT("id", 0, OPT_STRING, id, "ID", "with --central: the id to authenticate as"),
+    OPT("secret-file", 0, OPT_STRING, secret_file, "FILE",
+        "with --central: the id's secret (hex) in FILE"),
     OPT("json", 'j', OPT_BOOL, json, NULL, "print the proxy's result as JSON, no table"),
     OPT("timeout", 0, OPT_UINT, timeout_s, "SEC", "wait at most SEC for a reply (default 5)"),
     OPT("help", 'h', OPT_BOOL, help, NULL, "this text"),
@@ -634,6 +642,90 @@ static int follow(struct xp_ctl_client *c, const struct ctl_opts *o)
     return EXIT_OK;
 }
 
+/*
+ * The central node serves its stats only to authenticated peers: xpro-ctl
+ * proves an id's secret like a proxy does (HMAC challenge-response), so
+ * operators get an id of their own in the central node's "proxies".
+ */
+static int central_stats(const struct ctl_opts *o, const struct ctl_command *cmd)
+{
+    struct xp_sync_client_config cc = { 0 };
+    uint8_t secret[XP_SYNC_SECRET_MAX];
+    char host[64], hex[256] = "", *json = NULL;
+    const char *colon = strrchr(o->central, ':');
+    struct xp_sync_client *cl;
+    unsigned long port;
+    FILE *f;
+    int len, ret;
+
+    if (strcmp(cmd->name, "stats") != 0) {
+        fprintf(stderr, "xpro-ctl: --central: only \"stats\" is served by the central node\n");
+        return EXIT_FAIL_OPTION;
+    }
+    if (!o->id || !o->secret_file) {
+        fprintf(stderr, "xpro-ctl: --central needs --id ID and --secret-file FILE\n");
+        return EXIT_FAIL_OPTION;
+    }
+    port = colon ? strtoul(colon + 1, NULL, 10) : 0;
+    if (!colon || port == 0 || port > 65535 || (size_t)(colon - o->central) >= sizeof(host)) {
+        fprintf(stderr, "xpro-ctl: --central %s: expected ADDRESS:PORT\n", o->central);
+        return EXIT_FAIL_OPTION;
+    }
+    memcpy(host, o->central, colon - o->central);
+    host[colon - o->central] = '\0';
+    if (host[0] == '[' && host[strlen(host) - 1] == ']') {
+        memmove(host, host + 1, strlen(host));
+        host[strlen(host) - 1] = '\0';
+    }
+    f = fopen(o->secret_file, "r");
+    if (!f || !fgets(hex, sizeof(hex), f)) {
+        fprintf(stderr, "xpro-ctl: --secret-file %s: %s\n", o->secret_file,
+                f ? "empty" : strerror(errno));
+        if (f)
+            fclose(f);
+        return EXIT_FAIL;
+    }
+    fclose(f);
+    hex[strcspn(hex, " \t\r\n")] = '\0';
+    len = xp_sync_secret__parse(hex, secret, sizeof(secret));
+    if (len < 0) {
+        fprintf(stderr, "xpro-ctl: --secret-file %s: not a hex secret\n", o->secret_file);
+        return EXIT_FAIL;
+    }
+    cc.host = host;
+    cc.port = port;
+    cc.proxy_id = o->id;
+    cc.secret = secret;
+    cc.secret_len = len;
+    cc.connect_timeout_ms = o->timeout_s * 1000;
+    cc.io_timeout_ms = o->timeout_s * 1000;
+    cl = xp_sync_client__create(&cc);
+    if (!cl) {
+        fprintf(stderr, "xpro-ctl: central client: %s\n", strerror(errno));
+        return EXIT_FAIL;
+    }
+    ret = xp_sync_client__central_stats(cl, &json);
+    if (ret) {
+        fprintf(stderr, "xpro-ctl: central node %s: %s\n", o->central,
+                ret == -EACCES ? "authentication refused (id or secret)" : strerror(-ret));
+        xp_sync_client__destroy(cl);
+        return EXIT_FAIL;
+    }
+    if (o->json) {
+        printf("%s\n", json);
+    } else {
+        json_t *doc = json_loads(json, 0, NULL);
+        char *pretty = doc ? json_dumps(doc, JSON_INDENT(2) | JSON_REAL_PRECISION(12)) : NULL;
+
+        printf("%s\n", pretty ? pretty : json);
+        free(pretty);
+        json_decref(doc);
+    }
+    free(json);
+    xp_sync_client__destroy(cl);
+    return EXIT_OK;
+}
+
 int main(int argc, char **argv)
 {
     const struct ctl_command *cmd;
@@ -653,11 +745,8 @@ int main(int argc, char **argv)
         printf("xpro-ctl %s\n", XP_VERSION);
         return EXIT_OK;
     }
-    if (o.central) {
-        fprintf(stderr, "xpro-ctl: --central %s: not implemented yet (the central node has no "
-                        "control endpoint yet); run xpro-ctl on the proxy's host\n", o.central);
-        return EXIT_FAIL;
-    }
+    if (o.central)
+        return central_stats(&o, cmd);
     if (o.socket) {
         snprintf(path, sizeof(path), "%s", o.socket);
     } else if (!o.proxy && getenv("XPRO_CTL_SOCKET")) {

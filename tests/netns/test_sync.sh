@@ -122,6 +122,18 @@ xp_wait_for 40 is_state proxy1 synced || xp_fail "proxy1 did not re-converge: $(
 xp_wait_for 40 is_state proxy2 synced || xp_fail "proxy2 did not re-converge: $(last proxy2 | jq -c .sync)"
 xp_pass "both proxies re-converged after the central node came back"
 
+# The central node's own stats, through xpro-ctl, authenticated as p1.
+echo "$SECRET1" >"$XP_TMP/p1.secret"
+ip netns exec "$NS_P1" "$XPRO_BUILD/src/xpro-ctl" --central 198.18.255.1:7420 --id p1 \
+    --secret-file "$XP_TMP/p1.secret" --json stats >"$XP_TMP/central-stats.json" ||
+    xp_fail "xpro-ctl --central stats failed"
+cp "$XP_TMP/central-stats.json" "$XP_TMP/central-stats.log"
+xp_check "the central node's stats list both proxies" \
+    test "$(jq -r '[.. | objects | select(has("p1") and has("p2"))] | length' "$XP_TMP/central-stats.json")" -ge 1
+xp_check "a wrong secret is refused" bash -c "echo 00112233445566778899aabbccddeeff >'$XP_TMP/bad.secret';
+    ! ip netns exec '$NS_P1' '$XPRO_BUILD/src/xpro-ctl' --central 198.18.255.1:7420 --id p1 \
+    --secret-file '$XP_TMP/bad.secret' stats 2>/dev/null"
+
 for i in 1 2; do
     pid="ppid$i"
     xp_kill "${!pid}" TERM

@@ -541,8 +541,12 @@ static void test_cli(void)
     CHECK_EQ(run_ctl(args, out, sizeof(out), err, sizeof(err)), 1);
     CHECK_STR(err, "is xpro-proxy running?");
 
-    CHECK_EQ(run_ctl("--central 192.0.2.1:7000 stats", out, sizeof(out), err, sizeof(err)), 1);
-    CHECK_STR(err, "not implemented yet");
+    /* The central node wants an identity: refused before any connection is tried. */
+    CHECK_EQ(run_ctl("--central 127.0.0.1:7000 stats", out, sizeof(out), err, sizeof(err)), 2);
+    CHECK_STR(err, "needs --id ID and --secret-file FILE");
+    CHECK_EQ(run_ctl("--central 127.0.0.1:7000 --id a --secret-file /nonexistent flows", out,
+                     sizeof(out), err, sizeof(err)), 2);
+    CHECK_STR(err, "only \"stats\"");
     CHECK_EQ(run_ctl("frobnicate", out, sizeof(out), err, sizeof(err)), 2);
     CHECK_EQ(run_ctl("--help", out, sizeof(out), err, sizeof(err)), 0);
     CHECK_STR(out, "events");
