@@ -68,6 +68,20 @@ struct xp_block_val {
     __u64 packets;
 };
 
+/*
+ * A flood is one pair, packet after packet: each CPU remembers the last
+ * blocked IPv4 pair it dropped and its expiry, and counts hits here instead
+ * of hashing. Userspace adds `packets` of every CPU whose entry holds the
+ * pair to the pair's count in blocks4; a CPU that moves to another pair
+ * folds its count into the old pair's blocks4 entry first.
+ */
+struct xp_block_cache {
+    __u32 src;
+    __u32 dst;
+    __u64 expires_ns;
+    __u64 packets;
+};
+
 /* Entries in the block maps; with none the XDP program skips every lookup. */
 struct xp_block_counts {
     __u32 pairs;  /* blocks4 + blocks */

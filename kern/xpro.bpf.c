@@ -65,6 +65,13 @@ struct {
     __type(value, struct xp_block_val);
 } blocks SEC(".maps");
 
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct xp_block_cache);
+} block_cache SEC(".maps");
+
 /* Operator blocks: value is the expiry (CLOCK_MONOTONIC ns), 0 = until removed. */
 struct {
     __uint(type, BPF_MAP_TYPE_HASH);
@@ -102,6 +109,40 @@ static __always_inline struct xp_block_counts *block_counts(void)
     __u32 zero = 0;
 
     return bpf_map_lookup_elem(&block_count, &zero);
+}
+
+/* IPv4: the per-CPU cache first, the hash on a miss. 1: drop. */
+static __always_inline int blocked4(__u32 src, __u32 dst)
+{
+    struct xp_block4_key k = { .src = src, .dst = dst };
+    __u64 now = bpf_ktime_get_coarse_ns();
+    struct xp_block_cache *bc;
+    struct xp_block_val *v;
+    __u32 zero = 0;
+
+    bc = bpf_map_lookup_elem(&block_cache, &zero);
+    if (bc && bc->src == src && bc->dst == dst && now < bc->expires_ns) {
+        bc->packets++;
+        return 1;
+    }
+    v = bpf_map_lookup_elem(&blocks4, &k);
+    if (!v || now >= v->expires_ns)
+        return 0;
+    v->packets++;
+    if (bc) {
+        if (bc->packets) {
+            struct xp_block4_key old = { .src = bc->src, .dst = bc->dst };
+            struct xp_block_val *ov = bpf_map_lookup_elem(&blocks4, &old);
+
+            if (ov)
+                ov->packets += bc->packets;
+        }
+        bc->src = src;
+        bc->dst = dst;
+        bc->expires_ns = v->expires_ns;
+        bc->packets = 0;
+    }
+    return 1;
 }
 
 /* 1 if the operator blocked the pair or the unit towards everything. */
@@ -187,12 +228,8 @@ int xpro_xdp(struct xdp_md *ctx)
         if (port == police_port) {
             struct xp_block_counts *bc = block_counts();
 
-            if (bc && bc->pairs) {
-                struct xp_block4_key k4 = { .src = iph->saddr, .dst = iph->daddr };
-
-                if (blocked_in(&blocks4, &k4))
-                    return count(st, XP_KC_DROP_BLOCKED, XDP_DROP);
-            }
+            if (bc && bc->pairs && blocked4(iph->saddr, iph->daddr))
+                return count(st, XP_KC_DROP_BLOCKED, XDP_DROP);
             if (bc && bc->manual) {
                 struct xp_pair_key pk = {};
 

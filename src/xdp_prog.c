@@ -354,6 +354,18 @@ int xp_xdp_prog__block_read(struct xp_xdp_prog *p, const struct xp_pair_key *key
     *packets = 0;
     for (int c = 0; c < p->ncpu; c++)
         *packets += p->vals[c].packets;
+    if (k == &k4) {
+        /* Plus what each CPU's one-entry cache counted for this pair and not yet folded. */
+        struct xp_block_cache *bc = calloc(p->ncpu, sizeof(*bc));
+        __u32 zero = 0;
+
+        if (bc && bpf_map_lookup_elem(bpf_map__fd(p->skel->maps.block_cache), &zero, bc) == 0) {
+            for (int c = 0; c < p->ncpu; c++)
+                if (bc[c].src == k4.src && bc[c].dst == k4.dst)
+                    *packets += bc[c].packets;
+        }
+        free(bc);
+    }
 out:
     pthread_mutex_unlock(&p->block_lock);
     return ret;
