@@ -66,20 +66,24 @@ struct xp_block4_key {
 struct xp_block_val {
     __u64 expires_ns;
     __u64 packets;
+    __u64 gen;     /* incarnation: new each time userspace creates the entry */
 };
 
 /*
  * A flood is one pair, packet after packet: each CPU remembers the last
  * blocked IPv4 pair it dropped and its expiry, and counts hits here instead
- * of hashing. Userspace adds `packets` of every CPU whose entry holds the
- * pair to the pair's count in blocks4; a CPU that moves to another pair
- * folds its count into the old pair's blocks4 entry first.
+ * of hashing. Userspace adds `packets` of every CPU whose cache holds the
+ * pair in the same incarnation (gen) to the pair's count in blocks4; a CPU
+ * that moves to another pair folds its count into the old pair's entry
+ * first, if that entry is still the same incarnation (else the count was
+ * read before the entry went away).
  */
 struct xp_block_cache {
     __u32 src;
     __u32 dst;
     __u64 expires_ns;
     __u64 packets;
+    __u64 gen;     /* the entry's incarnation these packets belong to */
 };
 
 /* Entries in the block maps; with none the XDP program skips every lookup. */

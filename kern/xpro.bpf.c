@@ -134,12 +134,13 @@ static __always_inline int blocked4(__u32 src, __u32 dst)
             struct xp_block4_key old = { .src = bc->src, .dst = bc->dst };
             struct xp_block_val *ov = bpf_map_lookup_elem(&blocks4, &old);
 
-            if (ov)
+            if (ov && ov->gen == bc->gen)
                 ov->packets += bc->packets;
         }
         bc->src = src;
         bc->dst = dst;
         bc->expires_ns = v->expires_ns;
+        bc->gen = v->gen;
         bc->packets = 0;
     }
     return 1;

@@ -32,6 +32,7 @@ struct xp_xdp_prog {
     pthread_mutex_t block_lock; /* block map writers: workers, rarely */
     unsigned n_blocked;
     unsigned n_manual;
+    uint64_t block_gen;         /* incarnations of block map entries */
     int ncpu;
     struct xp_block_val *vals;  /* one per possible CPU */
 };
@@ -298,8 +299,12 @@ int xp_xdp_prog__block(struct xp_xdp_prog *p, const struct xp_pair_key *key, uin
 
     pthread_mutex_lock(&p->block_lock);
     exists = bpf_map_lookup_elem(fd, k, p->vals) == 0;
-    if (!exists)
+    if (!exists) {
         memset(p->vals, 0, p->ncpu * sizeof(*p->vals));
+        p->block_gen++;
+        for (int c = 0; c < p->ncpu; c++)
+            p->vals[c].gen = p->block_gen;
+    }
     for (int c = 0; c < p->ncpu; c++)
         p->vals[c].expires_ns = expires_ns;
     /*
@@ -354,14 +359,17 @@ int xp_xdp_prog__block_read(struct xp_xdp_prog *p, const struct xp_pair_key *key
     *packets = 0;
     for (int c = 0; c < p->ncpu; c++)
         *packets += p->vals[c].packets;
-    if (k == &k4) {
+    /* Every CPU's copy carries the same gen: userspace writes them together. */
+    if (k == &k4 && p->ncpu > 0) {
+        uint64_t gen = p->vals[0].gen;
+
         /* Plus what each CPU's one-entry cache counted for this pair and not yet folded. */
         struct xp_block_cache *bc = calloc(p->ncpu, sizeof(*bc));
         __u32 zero = 0;
 
         if (bc && bpf_map_lookup_elem(bpf_map__fd(p->skel->maps.block_cache), &zero, bc) == 0) {
             for (int c = 0; c < p->ncpu; c++)
-                if (bc[c].src == k4.src && bc[c].dst == k4.dst)
+                if (bc[c].src == k4.src && bc[c].dst == k4.dst && bc[c].gen == gen)
                     *packets += bc[c].packets;
         }
         free(bc);
