@@ -14,10 +14,11 @@
 #   xpro-policer-1   xpro-proxy policing 198.18.0.0/15, nothing over threshold, 1 pair
 #   xpro-policer-1m  the same with 1,000,000 (source, destination) pairs
 #   xpro-blocked     xpro-proxy dropping a blocked flood in XDP (drop_blocked rate)
+#   xpro-dpdk        xpro-proxy with "backend": "dpdk" on two net_af_xdp vdevs (no policing)
 #
 # usage: bench/throughput.sh [--repeats N] [--seconds S] [--warmup S]
 #            [--layouts S,D] [--contenders drop,minfwd,proxy,testpmd,xpro-policer-1,
-#             xpro-policer-1m,xpro-blocked] ("xpro-proxy" is another name for "proxy")
+#             xpro-policer-1m,xpro-blocked,xpro-dpdk] ("xpro-proxy" is another name for "proxy")
 #            [--units K] [--pairs-units K] [--pairs-dsts D] [--fill-max S]
 #            [--gen-cpu N] [--dut-cpu N] [--build DIR] [--out FILE]
 set -euo pipefail
@@ -107,6 +108,16 @@ for c in "${WANT[@]}"; do
         if [ -x "$PROXY" ]; then RUN_LIST+=("$c"); else SKIP[$c]="not built ($PROXY)"; fi ;;
     testpmd)
         if [ -n "$TESTPMD" ]; then RUN_LIST+=(testpmd); else SKIP[testpmd]="dpdk-testpmd not installed"; fi ;;
+    xpro-dpdk)
+        # The parser knows whether this build has the DPDK backend.
+        if [ ! -x "$PROXY" ]; then
+            SKIP[$c]="not built ($PROXY)"
+        elif ! printf '{"ports": {"access": "a", "core": "c"}, "backend": "dpdk"}' |
+            "$PROXY" -c /dev/stdin --check-config >/dev/null 2>&1; then
+            SKIP[$c]="this build has no DPDK backend ($PROXY)"
+        else
+            RUN_LIST+=("$c")
+        fi ;;
     *) xb_die "unknown contender '$c'" ;;
     esac
 done
@@ -135,7 +146,7 @@ proxy_policer_json() { # $1 contender: the "policer" object, or nothing for the 
     esac
 }
 
-is_proxy() { case $1 in proxy | xpro-policer-1 | xpro-policer-1m | xpro-blocked) return 0 ;; esac; return 1; }
+is_proxy() { case $1 in proxy | xpro-policer-1 | xpro-policer-1m | xpro-blocked | xpro-dpdk) return 0 ;; esac; return 1; }
 
 # Generator options per row: the 1M-pair row varies source and destination.
 gen_args() { # $1 contender
@@ -183,6 +194,29 @@ JSON
         xb_wait_xdp "$XB_NS_DUT" "$XB_D0" 10 || return 1
         # Ready when the first stats line is out (sockets bound by then).
         xb_wait_line "$dir/proxy-stats.jsonl" '"totals"' 10 "$CPID" || return 1
+        ;;
+    xpro-dpdk)
+        # The plain proxy's configuration on the DPDK backend: the same two net_af_xdp vdevs
+        # as the testpmd row, EAL without hugepages, runtime files in a private tmpfs.
+        cat >"$dir/proxy.json" <<JSON
+{"proxy_id": "bench", "mode": "inline", "backend": "dpdk",
+ "ports": {"access": "$XB_D0", "core": "$XB_D1"},
+ "queues": 1, "cpus": [$DUT_CPU], "stats_interval_ms": 1000,
+ "dpdk": {"eal_args": ["--no-huge", "-m", "512", "--no-pci", "--no-telemetry",
+   "--file-prefix", "xpro-bench-dpdk-$$", "--log-level", "pmd.net.af_xdp:info",
+   "--vdev", "net_af_xdp0,iface=$XB_D0,start_queue=0,queue_count=1,busy_budget=0",
+   "--vdev", "net_af_xdp1,iface=$XB_D1,start_queue=0,queue_count=1,busy_budget=0"],
+   "access_port": 0, "core_port": 1, "mbufs_per_queue": 8191}}
+JSON
+        : >"$dir/proxy-stats.jsonl"
+        xb_spawn "$XB_NS_DUT" sh -c '
+            mkdir -p /run/dpdk && mount -t tmpfs xpro-bench /run/dpdk || exit 1
+            exec "$@"' xb-xpro-dpdk taskset -c "$DUT_CPU" "$PROXY" -c "$dir/proxy.json" \
+            --stats-out "$dir/proxy-stats.jsonl" --duration "$BOUND" --log-level warn \
+            >"$dir/contender.out" 2>"$dir/contender.err" </dev/null
+        CPID=$XB_LAST_PID
+        xb_wait_xdp "$XB_NS_DUT" "$XB_D0" 20 || return 1
+        xb_wait_line "$dir/proxy-stats.jsonl" '"totals"' 20 "$CPID" || return 1
         ;;
     testpmd)
         # Runtime files in a tmpfs private to this mount namespace; no hugepages.
@@ -374,7 +408,7 @@ measure() { # $1 layout, $2 contender, $3 repeat
     local detail=null
     case $c in
     minfwd) detail=$(jq -c '.minfwd' "$dir/contender.out" 2>/dev/null || echo null) ;;
-    proxy | xpro-policer-1 | xpro-policer-1m | xpro-blocked)
+    proxy | xpro-policer-1 | xpro-policer-1m | xpro-blocked | xpro-dpdk)
         detail=$(last_stats "$dir/proxy-stats.jsonl")
         [ -n "$detail" ] || detail=null
         # What the bench saw besides the stats line: the RSS and pairs at the end of the

@@ -8,12 +8,14 @@ PKGS=(
     bpftool
     clang
     gcc
+    gnuplot-nox
     iproute2
     iputils-ping
     jq
     libbpf-dev
     libc6-dev
     libclang-rt-14-dev
+    libcoap3-bin
     libjansson-dev
     libnuma-dev
     libssl-dev

@@ -9,6 +9,13 @@
 
 #include "src/policer/policer.h"
 #include "src/util/log.h"
+#include "xp_build_config.h"
+
+#ifdef XP_HAVE_DPDK
+static const bool have_dpdk = true;
+#else
+static const bool have_dpdk = false;
+#endif
 
 enum key_type {
     KT_STRING = 0,
@@ -52,6 +59,7 @@ static const char *const fail_names[] = { "open", "closed", NULL };
 static const char *const xdp_mode_names[] = { "native", "skb", NULL };
 static const char *const zc_names[] = { "auto", "on", "off", NULL };
 static const char *const level_names[] = { "err", "warn", "info", "debug", NULL };
+static const char *const backend_names[] = { "af_xdp", "dpdk", NULL };
 
 static int parse_ports(struct conf_ctx *ctx, json_t *val, struct xp_config *cfg);
 static int parse_cpus(struct conf_ctx *ctx, json_t *val, struct xp_config *cfg);
@@ -59,6 +67,7 @@ static int parse_mgmt(struct conf_ctx *ctx, json_t *val, struct xp_config *cfg);
 static int parse_units(struct conf_ctx *ctx, json_t *val, struct xp_config *cfg);
 static int parse_allow_src(struct conf_ctx *ctx, json_t *val, struct xp_config *cfg);
 static int parse_allow_dst(struct conf_ctx *ctx, json_t *val, struct xp_config *cfg);
+static int parse_eal_args(struct conf_ctx *ctx, json_t *val, struct xp_config *cfg);
 static const char *const full_names[] = { "evict_oldest", "refuse_pass", "refuse_drop", NULL };
 static const char *const malformed_names[] = { "drop", "pass", NULL };
 
@@ -102,7 +111,8 @@ static const struct key_desc policer_keys[] = {
     { "malformed", KT_ENUM, POFF(malformed), 0, 0, 0, malformed_names, NULL,
       "drop, pass", "\"drop\"", true, "What happens to frames that do not parse (counted by reason)." },
     { "kernel_block", KT_BOOL, POFF(kernel_block), 0, 0, 0, NULL, NULL,
-      "boolean", "true", true, "Drop blocked pairs in XDP instead of in the worker." },
+      "boolean", "true", true,
+      "Drop blocked pairs early: in XDP (af_xdp), or right after parsing (dpdk)." },
     { "block_ms", KT_UINT, POFF(block_ms), 0, 10, 60000, NULL, NULL,
       "integer (ms)", "500", true,
       "Life of one XDP block; then the worker sees the pair again and decides anew." },
@@ -122,12 +132,30 @@ static const struct key_desc sync_keys[] = {
       "integer (ms)", "4000", true, "Sync period t." },
 };
 
+#define DOFF(f) offsetof(struct xp_config, dpdk.f)
+
+static const struct key_desc dpdk_keys[] = {
+    { "eal_args", KT_SPECIAL, 0, 0, 0, 0, NULL, parse_eal_args,
+      "array of strings", "[]", false,
+      "EAL arguments (cores, memory, --no-huge, --vdev, -a PCI allow-list, --file-prefix); "
+      "see docs/dpdk.md." },
+    { "access_port", KT_UINT, DOFF(access_port), 0, 0, 1023, NULL, NULL,
+      "integer (ethdev port id)", "0", false, "The DPDK port that faces the units." },
+    { "core_port", KT_UINT, DOFF(core_port), 0, 0, 1023, NULL, NULL,
+      "integer (ethdev port id)", "1", false, "The DPDK port that faces the core network." },
+    { "mbufs_per_queue", KT_UINT, DOFF(mbufs_per_queue), 0, 1023, 1 << 20, NULL, NULL,
+      "integer", "8191", false, "Mbufs in each port's pool per queue (2^n - 1 is best)." },
+};
+
 static const struct key_desc config_keys[] = {
     { "proxy_id", KT_STRING, OFF(proxy_id), XP_CONF_ID_MAX, 0, 0, NULL, NULL,
       "string", "\"xpro\"", false, "Name of this proxy in stats, events and sync." },
     { "mode", KT_ENUM, OFF(mode), 0, 0, 0, mode_names, NULL,
       "inline", "\"inline\"", false,
       "Deployment mode: bump in the wire between the access and core ports." },
+    { "backend", KT_ENUM, OFF(backend), 0, 0, 0, backend_names, NULL,
+      "af_xdp, dpdk", "\"af_xdp\"", false,
+      "I/O backend: AF_XDP sockets with the XDP program, or DPDK ports (the \"dpdk\" keys)." },
     { "ports", KT_SPECIAL, 0, 0, 0, 0, NULL, parse_ports,
       "object", "required", false,
       "Interfaces: {\"access\": IFNAME, \"core\": IFNAME}; units sit behind access." },
@@ -174,6 +202,9 @@ static const struct key_desc config_keys[] = {
     { "policer", KT_SECTION, 0, 0, 0, 0, NULL, NULL, "object", "{}", true,
       "Algorithm 1: the keys below.", policer_keys,
       sizeof(policer_keys) / sizeof(policer_keys[0]) },
+    { "dpdk", KT_SECTION, 0, 0, 0, 0, NULL, NULL, "object", "{}", false,
+      "The DPDK backend (with \"backend\": \"dpdk\"): the keys below.", dpdk_keys,
+      sizeof(dpdk_keys) / sizeof(dpdk_keys[0]) },
 };
 
 #define N_KEYS (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -191,6 +222,10 @@ void xp_config_defaults(struct xp_config *cfg)
     cfg->ring_size = 2048;
     cfg->stats_interval_ms = 1000;
     cfg->log_level = XP_LOG_INFO;
+    cfg->backend = XP_BACKEND_AF_XDP;
+    cfg->dpdk.access_port = 0;
+    cfg->dpdk.core_port = 1;
+    cfg->dpdk.mbufs_per_queue = 8191;
     cfg->pol.t_t1_ms = XP_POLICER_DEF_T_T1_NS / 1000000;
     cfg->pol.t_t2_ms = XP_POLICER_DEF_T_T2_NS / 1000000;
     cfg->pol.t_t3_ms = XP_POLICER_DEF_T_T3_NS / 1000000;
@@ -533,6 +568,31 @@ static int parse_allow_dst(struct conf_ctx *ctx, json_t *val, struct xp_config *
                           XP_CONF_PREFIXES_MAX);
 }
 
+static int parse_eal_args(struct conf_ctx *ctx, json_t *val, struct xp_config *cfg)
+{
+    size_t i;
+    json_t *v;
+    char idx[24];
+
+    if (!json_is_array(val))
+        return conf_error(ctx, XP_CONF_E_TYPE, "expected an array of strings");
+    if (json_array_size(val) > XP_CONF_EAL_ARGS_MAX)
+        return conf_error(ctx, XP_CONF_E_RANGE, "at most %d arguments", XP_CONF_EAL_ARGS_MAX);
+    json_array_foreach(val, i, v) {
+        snprintf(idx, sizeof(idx), "%zu", i);
+        ctx->path[ctx->depth++] = idx;
+        if (!json_is_string(v))
+            return conf_error(ctx, XP_CONF_E_TYPE, "expected a string");
+        if (json_string_length(v) == 0 || json_string_length(v) >= XP_CONF_EAL_ARG_LEN)
+            return conf_error(ctx, XP_CONF_E_RANGE, "length must be 1..%d",
+                              XP_CONF_EAL_ARG_LEN - 1);
+        memcpy(cfg->dpdk.eal_args[i], json_string_value(v), json_string_length(v) + 1);
+        ctx->depth--;
+    }
+    cfg->dpdk.n_eal_args = json_array_size(val);
+    return 0;
+}
+
 static int parse_object(struct conf_ctx *ctx, json_t *obj, const struct key_desc *table,
                         size_t n, struct xp_config *cfg)
 {
@@ -690,6 +750,26 @@ int xp_config_parse(const char *name, const char *text, struct xp_config *cfg,
                          "sync needs policing (policer.unit_prefixes is empty)");
         goto out;
     }
+    if (cfg->backend == XP_BACKEND_DPDK && !have_dpdk) {
+        ctx.path[ctx.depth++] = "backend";
+        ret = conf_error(&ctx, XP_CONF_E_UNSUPPORTED,
+                         "this build has no DPDK backend (rebuild with libdpdk >= 22.11)");
+        goto out;
+    }
+    if (cfg->backend == XP_BACKEND_DPDK && cfg->dpdk.access_port == cfg->dpdk.core_port) {
+        ctx.path[ctx.depth++] = "dpdk";
+        ctx.path[ctx.depth++] = json_object_get(json_object_get(root, "dpdk"), "core_port") ?
+                                "core_port" : "access_port";
+        ret = conf_error(&ctx, XP_CONF_E_RANGE, "access_port and core_port must differ");
+        goto out;
+    }
+    if (cfg->backend == XP_BACKEND_DPDK && cfg->n_mgmt) {
+        /* XDP passes management traffic to the kernel; a DPDK port has no kernel path. */
+        ctx.path[ctx.depth++] = "mgmt_prefixes";
+        ret = conf_error(&ctx, XP_CONF_E_UNSUPPORTED,
+                         "not supported with the dpdk backend (the kernel does not see its ports)");
+        goto out;
+    }
     if (cfg->mode == XP_MODE_GATEWAY) {
         ctx.path[ctx.depth++] = "mode";
         ret = conf_error(&ctx, XP_CONF_E_UNSUPPORTED, "gateway mode is not implemented yet");
@@ -776,6 +856,14 @@ static bool key_equal(const struct key_desc *k, const struct xp_config *a,
         if (k->special == parse_mgmt)
             return a->n_mgmt == b->n_mgmt &&
                    memcmp(a->mgmt, b->mgmt, a->n_mgmt * sizeof(a->mgmt[0])) == 0;
+        if (k->special == parse_eal_args) {
+            if (a->dpdk.n_eal_args != b->dpdk.n_eal_args)
+                return false;
+            for (unsigned i = 0; i < a->dpdk.n_eal_args; i++)
+                if (strcmp(a->dpdk.eal_args[i], b->dpdk.eal_args[i]) != 0)
+                    return false;
+            return true;
+        }
         return true; /* the prefix lists of the policer are reloadable */
     case KT_SECTION:
         return true;

@@ -34,6 +34,24 @@ enum xp_conf_zc {
     XP_CONF_ZC_OFF,
 };
 
+/* The I/O backend: AF_XDP (xsk/) or DPDK (src/dpdk/, only in builds with libdpdk). */
+enum xp_conf_backend {
+    XP_BACKEND_AF_XDP = 0,
+    XP_BACKEND_DPDK,
+};
+
+#define XP_CONF_EAL_ARGS_MAX 48
+#define XP_CONF_EAL_ARG_LEN 160
+
+/* The DPDK backend: how EAL starts and which ethdev ports are access and core. */
+struct xp_conf_dpdk {
+    unsigned n_eal_args;
+    char eal_args[XP_CONF_EAL_ARGS_MAX][XP_CONF_EAL_ARG_LEN];
+    unsigned access_port;    /* ethdev port id */
+    unsigned core_port;
+    unsigned mbufs_per_queue; /* per port and queue */
+};
+
 enum xp_conf_port {
     XP_PORT_ACCESS = 0,
     XP_PORT_CORE = 1,
@@ -74,6 +92,7 @@ struct xp_conf_sync {
 struct xp_config {
     char proxy_id[XP_CONF_ID_MAX];
     int mode;                                   /* enum xp_conf_mode */
+    int backend;                                /* enum xp_conf_backend */
     char port_name[XP_MAX_PORTS][XP_CONF_IFNAME_MAX];
     unsigned queues;
     unsigned n_cpus;
@@ -91,6 +110,7 @@ struct xp_config {
     char events_out[256];                       /* JSON lines of events; "" = none */
     struct xp_conf_policer pol;
     struct xp_conf_sync sync;
+    struct xp_conf_dpdk dpdk;
     char ctl_socket[108];                       /* "" = /run/xpro/<proxy_id>.sock */
     char ctl_socket_group[32];                  /* "" = root only */
     char prometheus[64];                        /* "ADDRESS:PORT" on loopback; "" = off */

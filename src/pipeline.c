@@ -12,6 +12,8 @@
 /* Pairs one worker can hold in XDP at once; past that it drops them itself. */
 #define XP_PIPE_BLOCKS_MAX 4096
 #define XP_PIPE_EVENTS 1024
+/* Longer than one jiffy at any HZ (the lag of bpf_ktime_get_coarse_ns). */
+#define XP_PIPE_BLOCK_GRACE_NS 20000000ULL
 
 _Static_assert(sizeof(struct xp_policer_key) == sizeof(struct xp_pair_key),
                "policer and XDP pair keys must share one layout");
@@ -29,6 +31,7 @@ struct block_entry {
     uint64_t expires_mono;
     uint64_t since_mono;
     uint64_t xdp_packets;      /* XDP drop count already accounted */
+    uint64_t early_packets;    /* early mode: drops so far (the "map" counter) */
 };
 
 struct xp_pipeline {
@@ -36,6 +39,7 @@ struct xp_pipeline {
     unsigned queue;
     struct xp_policer *pol;
     struct xp_xdp_prog *prog;
+    bool early;                 /* no XDP: drop blocked pairs right after parsing */
     unsigned n_blocked;
     struct block_entry *blocks; /* open addressing, XP_PIPE_BLOCKS_MAX * 2 slots */
     /* SPSC event ring: head written by the worker, tail by the control thread. */
@@ -68,6 +72,8 @@ static const char *const counter_names[XP_PC_MAX] = {
     [XP_PC_BLOCK_ERRORS] = "block_errors",
     [XP_PC_BLOCK_SET_FULL] = "block_set_full",
     [XP_PC_EVENTS_LOST] = "events_lost",
+    [XP_PC_EARLY_DROP] = "early_drop_blocked",
+    [XP_PC_EARLY_ACCOUNTED] = "early_dropped_accounted",
 };
 
 const char *xp_pipeline_counter_name(enum xp_pipe_counter c)
@@ -177,7 +183,7 @@ static void block_pair(struct xp_pipeline *pl, const struct xp_policer_key *key,
     struct block_entry *e;
     bool renewal = false;
 
-    if (!pl->prog || !pl->cfg->pol.kernel_block)
+    if ((!pl->prog && !pl->early) || !pl->cfg->pol.kernel_block)
         return;
     e = block_find(pl, key);
     if (e && e->state == BLOCK_ACTIVE && now_mono < e->expires_mono)
@@ -192,14 +198,16 @@ static void block_pair(struct xp_pipeline *pl, const struct xp_policer_key *key,
         }
         e->reason = reason;
     }
-    if (xp_xdp_prog__block(pl->prog, (const struct xp_pair_key *)key,
-                           now_mono + block_ns(pl))) {
+    if (pl->prog && xp_xdp_prog__block(pl->prog, (const struct xp_pair_key *)key,
+                                       now_mono + block_ns(pl))) {
         XP_STAT_ADD(pl->st.c[XP_PC_BLOCK_ERRORS], 1);
         block_remove(pl, e);
         return;
     }
-    if (e->state != BLOCK_ACTIVE)
+    if (e->state != BLOCK_ACTIVE) {
         e->xdp_packets = 0; /* a new map entry counts from zero */
+        e->early_packets = 0;
+    }
     e->state = BLOCK_ACTIVE;
     e->expires_mono = now_mono + block_ns(pl);
     if (renewal) {
@@ -221,22 +229,34 @@ static void block_pair(struct xp_pipeline *pl, const struct xp_policer_key *key,
 
 void xp_pipeline__tick(struct xp_pipeline *pl, uint64_t now_rt, uint64_t now_mono)
 {
-    if (!pl->prog || pl->n_blocked == 0)
+    if ((!pl->prog && !pl->early) || pl->n_blocked == 0)
         return;
     for (uint32_t i = 0; i < BLOCK_SLOTS; i++) {
         struct block_entry *e = &pl->blocks[i];
         uint64_t packets;
 
         if (e->state == BLOCK_ACTIVE) {
-            if (xp_xdp_prog__block_read(pl->prog, (const struct xp_pair_key *)&e->key,
-                                        &packets) == 0 &&
-                packets > e->xdp_packets) {
+            int rd = 0;
+
+            if (pl->early)
+                packets = e->early_packets;
+            else
+                rd = xp_xdp_prog__block_read(pl->prog, (const struct xp_pair_key *)&e->key,
+                                             &packets);
+            if (rd == 0 && packets > e->xdp_packets) {
                 xp_policer__account(pl->pol, &e->key, packets - e->xdp_packets, now_rt);
-                XP_STAT_ADD(pl->st.c[XP_PC_XDP_ACCOUNTED], packets - e->xdp_packets);
+                XP_STAT_ADD(pl->st.c[pl->early ? XP_PC_EARLY_ACCOUNTED : XP_PC_XDP_ACCOUNTED],
+                            packets - e->xdp_packets);
                 e->xdp_packets = packets;
             }
-            if (now_mono >= e->expires_mono) {
-                xp_xdp_prog__unblock(pl->prog, (const struct xp_pair_key *)&e->key);
+            /*
+             * XDP reads a coarse clock that lags by up to a tick: wait that
+             * long past the expiry before taking the entry out, so no drop
+             * is counted after our last read.
+             */
+            if (now_mono >= e->expires_mono + XP_PIPE_BLOCK_GRACE_NS) {
+                if (pl->prog)
+                    xp_xdp_prog__unblock(pl->prog, (const struct xp_pair_key *)&e->key);
                 e->state = BLOCK_LAPSED;
                 e->since_mono = now_mono;
             }
@@ -324,8 +344,23 @@ void xp_pipeline__police(struct xp_pipeline *pl, const struct xp_pkt *pkts, unsi
 
     /* Pass 1: parse and classify; collect the frames the policer must see. */
     for (unsigned i = 0; i < n; i++) {
-        if (classify(pl, &pkts[i], &keys[m], &drop[i], c))
-            idx[m++] = i;
+        if (!classify(pl, &pkts[i], &keys[m], &drop[i], c))
+            continue;
+        /*
+         * Early mode stands in for XDP's block map: a blocked pair's packet
+         * stops here, and is counted into the pair on the next tick.
+         */
+        if (pl->n_blocked && pl->early) {
+            struct block_entry *e = block_find(pl, &keys[m]);
+
+            if (e && e->state == BLOCK_ACTIVE && now_mono < e->expires_mono) {
+                e->early_packets++;
+                c[XP_PC_EARLY_DROP]++;
+                drop[i] = 1;
+                continue;
+            }
+        }
+        idx[m++] = i;
     }
     /* Pass 2: Algorithm 1 on the whole burst, its memory misses overlapped. */
     n_ev = m ? xp_policer__packet_burst(pl->pol, keys, m, now_rt, verdicts, evs) : 0;
@@ -469,6 +504,14 @@ err_free:
     free(pl);
     errno = err;
     return NULL;
+}
+
+int xp_pipeline__set_early_drop(struct xp_pipeline *pl)
+{
+    if (pl->prog)
+        return -EINVAL;
+    pl->early = true;
+    return 0;
 }
 
 void xp_pipeline__destroy(struct xp_pipeline *pl)

@@ -16,6 +16,11 @@
  * packets still count). When a block ends, the pair's packets reach the
  * worker again and Algorithm 1 decides: a unit still over its threshold is
  * blocked again at its first packet, one that calmed down is forwarded.
+ *
+ * Early mode (backends without XDP, such as DPDK): the same block set, but
+ * the worker itself drops a blocked pair's packets right after parsing,
+ * before Algorithm 1, and accounts them to the pair on the tick, as it does
+ * with XDP's per-pair drop counts. Same verdicts, same events.
  */
 #ifndef XP_PIPELINE_H
 #define XP_PIPELINE_H
@@ -65,6 +70,8 @@ enum xp_pipe_counter {
     XP_PC_BLOCK_ERRORS,    /* block map full or failing: dropped in the worker instead */
     XP_PC_BLOCK_SET_FULL,  /* worker's blocked-pair list full: dropped in the worker */
     XP_PC_EVENTS_LOST,     /* event ring full */
+    XP_PC_EARLY_DROP,      /* early mode: blocked pairs' packets dropped right after parsing */
+    XP_PC_EARLY_ACCOUNTED, /* early mode: those packets counted into their pair */
     XP_PC_MAX,
 };
 
@@ -83,6 +90,12 @@ struct xp_pipeline;
 struct xp_pipeline *xp_pipeline__create(const struct xp_config *cfg, unsigned queue,
                                         struct xp_dst_table *dst, struct xp_xdp_prog *prog);
 void xp_pipeline__destroy(struct xp_pipeline *pl);
+
+/*
+ * Use the early drop instead of the kernel fast path (prog must be NULL).
+ * Before the worker starts. 0 or -EINVAL.
+ */
+int xp_pipeline__set_early_drop(struct xp_pipeline *pl);
 
 /*
  * Police n frames that arrived on the access port at times now_rt

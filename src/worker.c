@@ -99,6 +99,14 @@ static void *worker_main(void *arg)
     snprintf(name, sizeof(name), "xp-q%u", w->id);
     xp_log_set_thread_name(name);
     pthread_setname_np(pthread_self(), name);
+    if (w->thread_enter) {
+        int ret = w->thread_enter(w->queue);
+
+        if (ret) {
+            pr_err("worker %u: backend thread setup: %s", w->id, strerror(-ret));
+            atomic_store(&w->stop, true);
+        }
+    }
 
     while (!atomic_load_explicit(&w->stop, memory_order_relaxed)) {
         unsigned work = 0;
@@ -135,6 +143,8 @@ static void *worker_main(void *arg)
     }
     atomic_store(&w->exited, true);
     mailbox_run(w);
+    if (w->thread_leave)
+        w->thread_leave(w->queue);
     return NULL;
 }
 

@@ -35,6 +35,13 @@ struct xp_worker {
     unsigned n_ports;
     const struct xp_io_ops *io;
     void *queue;
+    /*
+     * Optional: run on the worker's own thread before its first burst and
+     * after its last (DPDK registers the thread as an lcore there, so the
+     * mempool caches work). thread_enter fails with -errno: the worker exits.
+     */
+    int (*thread_enter)(void *queue);
+    void (*thread_leave)(void *queue);
     struct xp_pipeline *pipeline; /* NULL: forward everything (no policing) */
     unsigned police_port;         /* frames from this port go through the pipeline */
     pthread_t thread;

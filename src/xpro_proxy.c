@@ -34,6 +34,9 @@
 #include "src/xdp_prog.h"
 #include "xsk/port.h"
 #include "xp_build_config.h"
+#ifdef XP_HAVE_DPDK
+#include "src/dpdk/backend.h"
+#endif
 
 struct run_opts {
     const char *config;
@@ -58,7 +61,8 @@ static const struct run_opts defaults_run = {
 struct proxy {
     struct xp_config *cfg;          /* live: replaced whole on reload */
     const char *config_path;
-    struct xp_xdp_prog *prog;
+    struct xp_xdp_prog *prog;       /* AF_XDP backend only */
+    struct xp_dpdk *dpdk;           /* DPDK backend only */
     struct xp_xsk_queue *queues[XP_MAX_QUEUES];
     struct xp_worker workers[XP_MAX_QUEUES];
     struct xp_dst_table *dst;
@@ -75,6 +79,11 @@ struct proxy {
     double last_t;
     double rx_pps, tx_pps;
 };
+
+#ifdef XP_HAVE_DPDK
+static json_t *dpdk_ports_json(struct proxy *px, uint64_t *rx, uint64_t *tx, uint64_t *drops);
+static json_t *dpdk_frames_json(struct proxy *px);
+#endif
 
 static const char *const kc_names[XP_KC_MAX] = {
     [XP_KC_RX] = "rx",
@@ -157,12 +166,21 @@ static json_t *stats_document(struct proxy *px, bool final, uint64_t *rx_out, ui
     static const char *const roles[XP_MAX_PORTS] = { "access", "core" };
     struct xp_xsk_frames fr_sum = { 0 };
     uint64_t rx = 0, tx = 0, drops = 0;
-    json_t *ports = json_array();
+    json_t *ports = NULL, *frames = NULL;
     json_t *extra = json_object();
     double t = now_s();
     json_t *root;
 
-    for (unsigned p = 0; p < XP_MAX_PORTS; p++) {
+#ifdef XP_HAVE_DPDK
+    if (px->dpdk) {
+        ports = dpdk_ports_json(px, &rx, &tx, &drops);
+        frames = dpdk_frames_json(px);
+    }
+#endif
+    /* AF_XDP: the XDP program's counters per port, the sockets' per queue. */
+    if (!px->dpdk)
+        ports = json_array();
+    for (unsigned p = 0; !px->dpdk && p < XP_MAX_PORTS; p++) {
         struct xp_kern_stats ks;
         json_t *xdp = json_object();
         json_t *queues = json_array();
@@ -200,7 +218,7 @@ static json_t *stats_document(struct proxy *px, bool final, uint64_t *rx_out, ui
                                                "ifindex", xp_xdp_prog__ifindex(px->prog, p),
                                                "xdp", xdp, "queues", queues));
     }
-    for (unsigned q = 0; q < px->cfg->queues; q++) {
+    for (unsigned q = 0; !px->dpdk && q < px->cfg->queues; q++) {
         struct xp_xsk_frames fr;
 
         xp_xsk_queue__frames(px->queues[q], &fr);
@@ -209,6 +227,14 @@ static json_t *stats_document(struct proxy *px, bool final, uint64_t *rx_out, ui
         fr_sum.in_fill += fr.in_fill;
         fr_sum.in_tx += fr.in_tx;
         fr_sum.held += fr.held;
+    }
+    if (!px->dpdk) {
+        frames = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I}",
+                           "total", (json_int_t)fr_sum.total, "free", (json_int_t)fr_sum.free,
+                           "in_fill", (json_int_t)fr_sum.in_fill,
+                           "in_tx", (json_int_t)fr_sum.in_tx, "held", (json_int_t)fr_sum.held,
+                           "leaked", (json_int_t)(fr_sum.total - fr_sum.free - fr_sum.in_fill -
+                                                  fr_sum.in_tx - fr_sum.held));
     }
     if (px->dst) {
         struct xp_pipeline_stats sum = { 0 };
@@ -265,7 +291,7 @@ static json_t *stats_document(struct proxy *px, bool final, uint64_t *rx_out, ui
         json_object_set_new(extra, "pipeline", pipe);
         json_object_set_new(extra, "policer", pol);
     }
-    root = json_pack("{s:f,s:s,s:b,s:{s:I,s:I,s:I,s:f,s:f},s:o,s:{s:I,s:I,s:I,s:I,s:I,s:I}}",
+    root = json_pack("{s:f,s:s,s:b,s:{s:I,s:I,s:I,s:f,s:f},s:o,s:o}",
                      "ts", t, "proxy_id", px->cfg->proxy_id, "final", final,
                      "totals",
                      "rx_packets", (json_int_t)rx, "tx_packets", (json_int_t)tx,
@@ -273,12 +299,9 @@ static json_t *stats_document(struct proxy *px, bool final, uint64_t *rx_out, ui
                      "rx_pps", px->rx_pps,
                      "tx_pps", px->tx_pps,
                      "ports", ports,
-                     "frames",
-                     "total", (json_int_t)fr_sum.total, "free", (json_int_t)fr_sum.free,
-                     "in_fill", (json_int_t)fr_sum.in_fill, "in_tx", (json_int_t)fr_sum.in_tx,
-                     "held", (json_int_t)fr_sum.held,
-                     "leaked", (json_int_t)(fr_sum.total - fr_sum.free - fr_sum.in_fill -
-                                            fr_sum.in_tx - fr_sum.held));
+                     "frames", frames);
+    if (px->dpdk)
+        json_object_set_new(extra, "backend", json_string("dpdk"));
     if (px->sync)
         json_object_set_new(extra, "sync", xp_proxy_sync__stats_json(px->sync));
     else if (px->sync_final)
@@ -483,11 +506,191 @@ static int numa_node_of(const char *ifname)
     return node;
 }
 
+#ifdef XP_HAVE_DPDK
+/* The ports in the stats document's shape, from the DPDK ports' counters. */
+static json_t *dpdk_ports_json(struct proxy *px, uint64_t *rx, uint64_t *tx, uint64_t *drops)
+{
+    static const char *const roles[XP_MAX_PORTS] = { "access", "core" };
+    struct xp_dpdk_queue_stats qs[XP_MAX_QUEUES];
+    json_t *ports = json_array();
+
+    for (unsigned p = 0; p < XP_MAX_PORTS; p++) {
+        struct xp_dpdk_link_stats ls;
+        json_t *queues = json_array();
+        bool pmd = xp_dpdk__stats(px->dpdk, p, &ls, qs) == 0;
+
+        for (unsigned q = 0; q < px->cfg->queues; q++) {
+            struct xp_worker_stats ws;
+
+            xp_worker__stats(&px->workers[q], &ws);
+            *rx += qs[q].rx_packets;
+            *tx += qs[q].tx_packets;
+            *drops += ws.drop_tx_full[p];
+            json_array_append_new(queues, json_pack(
+                "{s:i,s:I,s:I,s:I,s:I,s:I,s:I,s:{s:I,s:I,s:I}}",
+                "queue", (int)q,
+                "rx_packets", (json_int_t)qs[q].rx_packets,
+                "rx_bytes", (json_int_t)qs[q].rx_bytes,
+                "tx_packets", (json_int_t)qs[q].tx_packets,
+                "tx_bytes", (json_int_t)qs[q].tx_bytes,
+                "drop_tx_ring_full", (json_int_t)ws.drop_tx_full[p],
+                "drop_multiseg", (json_int_t)qs[q].rx_multiseg,
+                "dpdk",
+                "q_ipackets", (json_int_t)qs[q].q_ipackets,
+                "q_opackets", (json_int_t)qs[q].q_opackets,
+                "q_errors", (json_int_t)qs[q].q_errors));
+        }
+        json_array_append_new(ports, json_pack(
+            "{s:s,s:s,s:s,s:i,s:s,s:b,s:o,s:o}",
+            "name", px->cfg->port_name[p], "role", roles[p], "backend", "dpdk",
+            "port_id", (int)xp_dpdk__port_id(px->dpdk, p),
+            "device", xp_dpdk__port_name(px->dpdk, p),
+            "rss", xp_dpdk__rss(px->dpdk, p),
+            "dpdk", pmd ? json_pack("{s:b,s:i,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+                                    "link_up", ls.link_up, "speed_mbps", (int)ls.speed_mbps,
+                                    "ipackets", (json_int_t)ls.ipackets,
+                                    "opackets", (json_int_t)ls.opackets,
+                                    "ibytes", (json_int_t)ls.ibytes,
+                                    "obytes", (json_int_t)ls.obytes,
+                                    "imissed", (json_int_t)ls.imissed,
+                                    "ierrors", (json_int_t)ls.ierrors,
+                                    "oerrors", (json_int_t)ls.oerrors,
+                                    "rx_nombuf", (json_int_t)ls.rx_nombuf) : json_null(),
+            "queues", queues));
+    }
+    return ports;
+}
+
+/* Mbufs: the pools' size and what is in them; the rest sits in RX rings, TX rings or workers. */
+static json_t *dpdk_frames_json(struct proxy *px)
+{
+    struct xp_dpdk_mbufs mb;
+
+    xp_dpdk__mbufs(px->dpdk, &mb);
+    return json_pack("{s:s,s:I,s:I,s:I}", "kind", "mbuf", "total", (json_int_t)mb.total,
+                     "free", (json_int_t)mb.free, "in_use", (json_int_t)(mb.total - mb.free));
+}
+#endif
+
+/*
+ * EAL and both DPDK ports. The signals run() handles are blocked first:
+ * EAL's own threads inherit the mask, so a SIGTERM cannot land on one of
+ * them and kill the process without a final stats line.
+ */
+static int start_dpdk(struct proxy *px)
+{
+#ifdef XP_HAVE_DPDK
+    const char *args[XP_CONF_EAL_ARGS_MAX];
+    struct xp_dpdk_cfg dc = {
+        .n_eal_args = px->cfg->dpdk.n_eal_args,
+        .eal_args = args,
+        .port_id = { px->cfg->dpdk.access_port, px->cfg->dpdk.core_port },
+        .n_queues = px->cfg->queues,
+        .n_mbufs = px->cfg->dpdk.mbufs_per_queue,
+        .ring_size = px->cfg->ring_size,
+    };
+    sigset_t sigs;
+
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGHUP);
+    sigaddset(&sigs, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    for (unsigned i = 0; i < dc.n_eal_args; i++)
+        args[i] = px->cfg->dpdk.eal_args[i];
+    px->dpdk = xp_dpdk__create(&dc);
+    if (!px->dpdk) {
+        int err = errno ? errno : EINVAL;
+
+        pr_err("DPDK backend: %s", strerror(err));
+        return -err;
+    }
+    return 0;
+#else
+    (void)px;
+    pr_err("this build has no DPDK backend");
+    return -ENOTSUP;
+#endif
+}
+
+/* Worker q on its AF_XDP queue (one socket per port on queue index q). */
+static int xsk_worker(struct proxy *px, unsigned q, int node)
+{
+    struct xp_xsk_cfg xc = {
+        .n_ports = XP_MAX_PORTS,
+        .queue_id = q,
+        .n_frames = px->cfg->frames_per_queue,
+        .frame_size = 2048,
+        .ring_size = px->cfg->ring_size,
+        .zc = px->cfg->zero_copy == XP_CONF_ZC_ON ? XP_ZC_ON :
+              px->cfg->zero_copy == XP_CONF_ZC_OFF ? XP_ZC_OFF : XP_ZC_AUTO,
+        .skb_mode = px->cfg->xdp_mode_skb,
+        .busy_poll = px->cfg->busy_poll,
+        .numa_node = node,
+        .xskmap_fd = xp_xdp_prog__xskmap_fd(px->prog),
+    };
+
+    for (unsigned p = 0; p < XP_MAX_PORTS; p++) {
+        memcpy(xc.ifname[p], px->cfg->port_name[p], sizeof(xc.ifname[p]));
+        xc.xskmap_key[p] = p * XP_MAX_QUEUES + q;
+    }
+    px->queues[q] = xp_xsk_queue__create(&xc);
+    if (!px->queues[q]) {
+        int err = errno;
+
+        if (err == EBUSY)
+            pr_err("queue %u: another AF_XDP socket is bound to it", q);
+        else if (err == EINVAL && q > 0)
+            pr_err("queue %u: does the interface have %u queues? (%s)", q,
+                   px->cfg->queues, strerror(err));
+        else
+            pr_err("queue %u: %s", q, strerror(err));
+        return -err;
+    }
+    px->workers[q] = (struct xp_worker){
+        .id = q,
+        .cpu = px->cfg->n_cpus ? px->cfg->cpus[q % px->cfg->n_cpus] : -1,
+        .numa_node = node,
+        .n_ports = XP_MAX_PORTS,
+        .io = &xp_xsk_io_ops,
+        .queue = px->queues[q],
+    };
+    return 0;
+}
+
+/* Worker q on the DPDK ports' queue pair q (set up by start_dpdk). */
+static int dpdk_worker(struct proxy *px, unsigned q, int node)
+{
+#ifdef XP_HAVE_DPDK
+    px->workers[q] = (struct xp_worker){
+        .id = q,
+        .cpu = px->cfg->n_cpus ? px->cfg->cpus[q % px->cfg->n_cpus] : -1,
+        .numa_node = node,
+        .n_ports = XP_MAX_PORTS,
+        .io = &xp_dpdk_io_ops,
+        .queue = xp_dpdk__queue(px->dpdk, q),
+        .thread_enter = xp_dpdk_queue__thread_enter,
+        .thread_leave = xp_dpdk_queue__thread_leave,
+    };
+    return 0;
+#else
+    (void)px;
+    (void)q;
+    (void)node;
+    return -ENOTSUP;
+#endif
+}
+
 static int open_queues(struct proxy *px)
 {
     int node = numa_node_of(px->cfg->port_name[0]);
 
-    if (px->cfg->queues > 1) {
+#ifdef XP_HAVE_DPDK
+    if (px->dpdk)
+        node = xp_dpdk__socket(px->dpdk, 0);
+#endif
+    if (px->cfg->queues > 1 && !px->dpdk) {
         for (unsigned p = 0; p < XP_MAX_PORTS; p++) {
             int r = xp_nic_rss_on_addresses(px->cfg->port_name[p]);
 
@@ -510,45 +713,10 @@ static int open_queues(struct proxy *px)
     }
 
     for (unsigned q = 0; q < px->cfg->queues; q++) {
-        struct xp_xsk_cfg xc = {
-            .n_ports = XP_MAX_PORTS,
-            .queue_id = q,
-            .n_frames = px->cfg->frames_per_queue,
-            .frame_size = 2048,
-            .ring_size = px->cfg->ring_size,
-            .zc = px->cfg->zero_copy == XP_CONF_ZC_ON ? XP_ZC_ON :
-                  px->cfg->zero_copy == XP_CONF_ZC_OFF ? XP_ZC_OFF : XP_ZC_AUTO,
-            .skb_mode = px->cfg->xdp_mode_skb,
-            .busy_poll = px->cfg->busy_poll,
-            .numa_node = node,
-            .xskmap_fd = xp_xdp_prog__xskmap_fd(px->prog),
-        };
+        int ret = px->dpdk ? dpdk_worker(px, q, node) : xsk_worker(px, q, node);
 
-        for (unsigned p = 0; p < XP_MAX_PORTS; p++) {
-            memcpy(xc.ifname[p], px->cfg->port_name[p], sizeof(xc.ifname[p]));
-            xc.xskmap_key[p] = p * XP_MAX_QUEUES + q;
-        }
-        px->queues[q] = xp_xsk_queue__create(&xc);
-        if (!px->queues[q]) {
-            int err = errno;
-
-            if (err == EBUSY)
-                pr_err("queue %u: another AF_XDP socket is bound to it", q);
-            else if (err == EINVAL && q > 0)
-                pr_err("queue %u: does the interface have %u queues? (%s)", q,
-                       px->cfg->queues, strerror(err));
-            else
-                pr_err("queue %u: %s", q, strerror(err));
-            return -err;
-        }
-        px->workers[q] = (struct xp_worker){
-            .id = q,
-            .cpu = px->cfg->n_cpus ? px->cfg->cpus[q % px->cfg->n_cpus] : -1,
-            .numa_node = node,
-            .n_ports = XP_MAX_PORTS,
-            .io = &xp_xsk_io_ops,
-            .queue = px->queues[q],
-        };
+        if (ret)
+            return ret;
         xp_worker__init(&px->workers[q]);
         if (px->dst) {
             px->pipelines[q] = xp_pipeline__create(px->cfg, q, px->dst, px->prog);
@@ -558,6 +726,10 @@ static int open_queues(struct proxy *px)
                 pr_err("queue %u: policer: %s", q, strerror(err));
                 return -err;
             }
+            /* No XDP in front of the worker: blocked pairs stop right after parsing. */
+            ret = px->prog ? 0 : xp_pipeline__set_early_drop(px->pipelines[q]);
+            if (ret)
+                return ret;
             px->workers[q].pipeline = px->pipelines[q];
             px->workers[q].police_port = XP_PORT_ACCESS;
         }
@@ -770,6 +942,11 @@ static json_t *ctl_block(struct proxy *px, json_t *req, bool block, char *err, s
             snprintf(err, errlen, "seconds: expected 0 (until unblocked) .. 31536000");
             return NULL;
         }
+    }
+    if (!px->prog) {
+        /* Operator blocks live in the XDP program's map; the DPDK backend has none (yet). */
+        snprintf(err, errlen, "operator blocks are not supported with the dpdk backend");
+        return NULL;
     }
     if (block) {
         clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -1029,6 +1206,10 @@ static void shutdown_proxy(struct proxy *px, bool print_final)
         if (px->queues[q] && xp_xsk_queue__drain(px->queues[q], 500))
             pr_warn("queue %u: TX completions still pending at exit", q);
     }
+#ifdef XP_HAVE_DPDK
+    /* The final line still reads the ports' counters: stopped, not closed. */
+    xp_dpdk__stop(px->dpdk);
+#endif
     if (print_final)
         print_stats(px, true);
     drain_events(px);
@@ -1044,6 +1225,10 @@ static void shutdown_proxy(struct proxy *px, bool print_final)
     }
     xp_dst_table__destroy(px->dst);
     px->dst = NULL;
+#ifdef XP_HAVE_DPDK
+    xp_dpdk__destroy(px->dpdk);
+    px->dpdk = NULL;
+#endif
     json_decref(px->sync_final);
     px->sync_final = NULL;
     if (px->prog && px->cfg->fail_mode_closed)
@@ -1106,17 +1291,22 @@ int main(int argc, char **argv)
             return EXIT_FAIL_OPTION;
         }
     }
-    if (geteuid() != 0)
-        pr_warn("not running as root: loading XDP needs CAP_BPF and CAP_NET_ADMIN");
-    if (xp_bpffs_check()) {
-        pr_err("no BPF filesystem at " XP_BPFFS_ROOT ": mount -t bpf bpf " XP_BPFFS_ROOT);
-        return EXIT_FAIL_BPFFS;
-    }
-
-    px.prog = xp_xdp_prog__attach(px.cfg);
-    if (!px.prog) {
-        ret = errno_to_exit(errno);
-        return ret == EXIT_FAIL || ret == EXIT_FAIL_BUSY ? EXIT_FAIL_BPF : ret;
+    if (px.cfg->backend == XP_BACKEND_DPDK) {
+        ret = start_dpdk(&px);
+        if (ret)
+            return errno_to_exit(-ret);
+    } else {
+        if (geteuid() != 0)
+            pr_warn("not running as root: loading XDP needs CAP_BPF and CAP_NET_ADMIN");
+        if (xp_bpffs_check()) {
+            pr_err("no BPF filesystem at " XP_BPFFS_ROOT ": mount -t bpf bpf " XP_BPFFS_ROOT);
+            return EXIT_FAIL_BPFFS;
+        }
+        px.prog = xp_xdp_prog__attach(px.cfg);
+        if (!px.prog) {
+            ret = errno_to_exit(errno);
+            return ret == EXIT_FAIL || ret == EXIT_FAIL_BUSY ? EXIT_FAIL_BPF : ret;
+        }
     }
     ret = open_queues(&px);
     if (!ret)

@@ -35,8 +35,8 @@ xp_proxy_start ppid proxy "$conf"
 xp_proxy_wait_stats proxy 1 20 || xp_fail "proxy did not start: $(tail -5 "$XP_TMP/proxy.err")"
 ctl() { ip netns exec "$XP_NS_PROXY" "$CTL" --socket "$sock" "$@"; }
 
-xp_recv_start rx rx "$XP_NS_TARGET" t0 --count-only --duration 12
-xp_send_bg sp unit "$XP_NS_UNIT" u0 --count 0 --rate 2000 --duration 9 --src-mac "$XP_MAC_U0" \
+xp_recv_start rx rx "$XP_NS_TARGET" t0 --count-only --duration 40
+xp_send_bg sp unit "$XP_NS_UNIT" u0 --count 0 --rate 2000 --duration 30 --src-mac "$XP_MAC_U0" \
     --dst-mac "$XP_MAC_T0" --src-ip "$UNIT" --dst-ip "$XP_IP_T0"
 sleep 1.5
 
@@ -79,7 +79,7 @@ xp_check "unblocking twice is an error" bash -c "! ip netns exec '$XP_NS_PROXY' 
 
 # Prometheus carries the same counters as the stats document. Traffic has stopped, so the
 # counters stand still and the last stats line and the endpoint must agree exactly.
-xp_wait_pid "$sp" 20 || true
+xp_kill "$sp" INT  # traffic stops: the counters stand still
 sleep 1.2
 ip netns exec "$XP_NS_PROXY" bash -c "exec 3<>/dev/tcp/127.0.0.1/$PROM_PORT; printf 'GET /metrics HTTP/1.0\r\n\r\n' >&3; cat <&3" \
     >"$XP_TMP/metrics.txt" || xp_fail "no answer from the Prometheus endpoint"
