@@ -77,12 +77,13 @@ for u in a b c d; do
     want=$((rate * active))
     xp_check "unit $u: sent $sent within 1 % + 2 of $want" \
         test "$(echo "d = $sent - $want; if (d < 0) d = -d; d <= $want * 0.01 + 2" | bc -l)" = 1
-    # Whole seconds in which the unit is on (seconds 0..DUR-1 after the start).
+    # Whole seconds in which the unit is on (seconds 0..DUR-1 after the start). An off second
+    # may carry a packet or two paced right at the on/off edge into the next second's bucket.
     bad=$(awk -F, -v u="$u" -v t0="$t0" -v r="$rate" -v d="$DUR" -v onoff="$([ "$u" = c ] && echo 1 || echo 0)" '
         NR > 1 && $2 == u && $1 - t0 < d {
-            s = $1 - t0; if (onoff && s % 2 == 1) { if ($4 != 0) print s ":" $4; next }
+            s = $1 - t0; if (onoff && s % 2 == 1) { if ($4 > r * 0.01 + 1) print s ":" $4; next }
             if ($4 < r * 0.97 || $4 > r * 1.03) print s ":" $4 }' "$XP_TMP/gen.csv" | tr '\n' ' ')
-    xp_check "unit $u: every second within 3 % of $rate pps (off seconds empty) ${bad:+(bad: $bad)}" \
+    xp_check "unit $u: every second within 3 % of $rate pps (off seconds <= 1 % + 1) ${bad:+(bad: $bad)}" \
         test -z "$bad"
     got=$(jq -r --arg a "$src" 'select(.final) | .per_src[$a] // 0' "$XP_TMP/sink.out")
     xp_check "unit $u: the sink counted $got of $sent sent (>= 99.5 %; veth drops: $(veth_drops))" \
