@@ -522,6 +522,21 @@ doc=$(jq -c --argjson p "$policer_json" \
 if [ -n "$OUT" ]; then
     mkdir -p "$(dirname "$OUT")"
     printf '%s\n' "$doc" >"$OUT"
+    # The same results as CSV and, where gnuplot is installed, a bar chart next to --out.
+    csv="${OUT%.json}.csv"
+    {
+        echo "layout,contender,median_mpps,min_mpps,max_mpps,ratio_to_minfwd"
+        jq -r '.layouts | to_entries[] | .key as $l | .value | to_entries[] |
+            select(.value.median_mpps != null) |
+            [$l, .key, .value.median_mpps, ([.value.samples_mpps[] | select(. != null)] | min),
+             ([.value.samples_mpps[] | select(. != null)] | max),
+             (.value.ratio_to_minfwd // "")] | @csv' <<<"$doc" | tr -d '"'
+    } >"$csv"
+    if command -v gnuplot >/dev/null 2>&1; then
+        gnuplot -e "csv='$csv'; out='${OUT%.json}.png'; ttl='Forwarded Mpps, 64-byte frames (labels: ratio to the minimal forwarder)'" \
+            "$(dirname "$0")/plot/throughput.gp" 2>/dev/null ||
+            echo "bench: gnuplot failed; the CSV is $csv" >&2
+    fi
 fi
 printf '%s\n' "$doc"
 
