@@ -65,6 +65,7 @@ static int parse_ports(struct conf_ctx *ctx, json_t *val, struct xp_config *cfg)
 static int parse_cpus(struct conf_ctx *ctx, json_t *val, struct xp_config *cfg);
 static int parse_mgmt(struct conf_ctx *ctx, json_t *val, struct xp_config *cfg);
 static int parse_units(struct conf_ctx *ctx, json_t *val, struct xp_config *cfg);
+static int parse_port_settings(struct conf_ctx *ctx, json_t *val, struct xp_config *cfg);
 static int parse_allow_src(struct conf_ctx *ctx, json_t *val, struct xp_config *cfg);
 static int parse_allow_dst(struct conf_ctx *ctx, json_t *val, struct xp_config *cfg);
 static int parse_eal_args(struct conf_ctx *ctx, json_t *val, struct xp_config *cfg);
@@ -188,6 +189,10 @@ static const struct key_desc config_keys[] = {
     { "events_out", KT_STRING, OFF(events_out), sizeof(((struct xp_config *)0)->events_out),
       0, 0, NULL, NULL, "string (path)", "none", false,
       "File that receives events (overload warnings, blocks) as JSON lines." },
+    { "port_settings", KT_SPECIAL, 0, 0, 0, 0, NULL, parse_port_settings,
+      "object", "{}", false,
+      "Per-port blocks: {\"default\": {..}, \"access\": {..}, \"core\": {..}} with xdp_mode "
+      "and busy_poll; a port's block wins over \"default\", which wins over the top-level key." },
     { "ctl_socket", KT_STRING, OFF(ctl_socket), FSIZE(ctl_socket), 0, 0, NULL, NULL,
       "string (path)", "/run/xpro/PROXY_ID.sock", false, "The control socket (xpro-ctl)." },
     { "ctl_socket_group", KT_STRING, OFF(ctl_socket_group), FSIZE(ctl_socket_group), 0, 0,
@@ -241,6 +246,8 @@ void xp_config_defaults(struct xp_config *cfg)
     cfg->pol.block_ms = 500;
     cfg->pol.v6_unit_prefix = XP_POLICER_DEF_V6_PREFIX;
     cfg->sync.period_ms = 4000;
+    for (int b = 0; b < 3; b++)
+        cfg->ps_xdp_skb[b] = cfg->ps_busy_poll[b] = -1;
 }
 
 /*
@@ -593,6 +600,70 @@ static int parse_eal_args(struct conf_ctx *ctx, json_t *val, struct xp_config *c
     return 0;
 }
 
+/*
+ * port_settings: blocks named "default", "access" or "core", each with the
+ * per-port keys only. Resolution happens once everything is parsed.
+ */
+static int parse_port_settings(struct conf_ctx *ctx, json_t *val, struct xp_config *cfg)
+{
+    static const char *const blocks[] = { "default", "access", "core" };
+    const char *name, *key;
+    json_t *blk, *v;
+
+    if (!json_is_object(val))
+        return conf_error(ctx, XP_CONF_E_TYPE, "expected an object of blocks");
+    json_object_foreach(val, name, blk) {
+        int b = -1;
+
+        ctx->path[ctx->depth++] = name;
+        for (int i = 0; i < 3; i++)
+            if (strcmp(name, blocks[i]) == 0)
+                b = i;
+        if (b < 0)
+            return conf_error(ctx, XP_CONF_E_UNKNOWN_KEY,
+                              "unknown block (default, access, core)");
+        if (!json_is_object(blk))
+            return conf_error(ctx, XP_CONF_E_TYPE, "expected an object");
+        json_object_foreach(blk, key, v) {
+            ctx->path[ctx->depth++] = key;
+            if (strcmp(key, "xdp_mode") == 0) {
+                int ret = parse_enum(ctx, v, xdp_mode_names, &cfg->ps_xdp_skb[b]);
+
+                if (ret)
+                    return ret;
+            } else if (strcmp(key, "busy_poll") == 0) {
+                if (!json_is_boolean(v))
+                    return conf_error(ctx, XP_CONF_E_TYPE, "expected true or false");
+                cfg->ps_busy_poll[b] = json_is_true(v);
+            } else {
+                return conf_error(ctx, XP_CONF_E_UNKNOWN_KEY,
+                                  "unknown key (per port: xdp_mode, busy_poll)");
+            }
+            ctx->depth--;
+        }
+        ctx->depth--;
+    }
+    return 0;
+}
+
+static void resolve_port_settings(struct xp_config *cfg)
+{
+    for (int p = 0; p < XP_MAX_PORTS; p++) {
+        int skb = cfg->xdp_mode_skb, bp = cfg->busy_poll;
+
+        if (cfg->ps_xdp_skb[0] >= 0)
+            skb = cfg->ps_xdp_skb[0];
+        if (cfg->ps_xdp_skb[1 + p] >= 0)
+            skb = cfg->ps_xdp_skb[1 + p];
+        if (cfg->ps_busy_poll[0] >= 0)
+            bp = cfg->ps_busy_poll[0];
+        if (cfg->ps_busy_poll[1 + p] >= 0)
+            bp = cfg->ps_busy_poll[1 + p];
+        cfg->port_xdp_skb[p] = skb;
+        cfg->port_busy_poll[p] = bp;
+    }
+}
+
 static int parse_object(struct conf_ctx *ctx, json_t *obj, const struct key_desc *table,
                         size_t n, struct xp_config *cfg)
 {
@@ -683,6 +754,7 @@ int xp_config_parse(const char *name, const char *text, struct xp_config *cfg,
     if (ret)
         goto out;
     seen_ports = json_object_get(root, "ports") != NULL;
+    resolve_port_settings(cfg);
     ctx.depth = 0;
     if (!seen_ports) {
         ret = conf_error(&ctx, XP_CONF_E_MISSING, "missing required key \"ports\"");
@@ -853,6 +925,9 @@ static bool key_equal(const struct key_desc *k, const struct xp_config *a,
         if (k->special == parse_cpus)
             return a->n_cpus == b->n_cpus &&
                    memcmp(a->cpus, b->cpus, a->n_cpus * sizeof(a->cpus[0])) == 0;
+        if (k->special == parse_port_settings)
+            return memcmp(a->port_xdp_skb, b->port_xdp_skb, sizeof(a->port_xdp_skb)) == 0 &&
+                   memcmp(a->port_busy_poll, b->port_busy_poll, sizeof(a->port_busy_poll)) == 0;
         if (k->special == parse_mgmt)
             return a->n_mgmt == b->n_mgmt &&
                    memcmp(a->mgmt, b->mgmt, a->n_mgmt * sizeof(a->mgmt[0])) == 0;

@@ -99,6 +99,15 @@ struct xp_config {
     int cpus[XP_MAX_QUEUES];
     int fail_mode_closed;                       /* 0 open, 1 closed */
     int xdp_mode_skb;                           /* 0 native, 1 skb (generic) */
+    /*
+     * Per port, resolved from the top-level keys, then port_settings'
+     * "default" block, then the port's own block ("access" or "core").
+     */
+    int port_xdp_skb[XP_MAX_PORTS];
+    bool port_busy_poll[XP_MAX_PORTS];
+    /* Raw port_settings blocks: [0] default, [1] access, [2] core; -1 = not set. */
+    int ps_xdp_skb[3];
+    int ps_busy_poll[3];
     int zero_copy;                              /* enum xp_conf_zc */
     bool busy_poll;
     unsigned frames_per_queue;

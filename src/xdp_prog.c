@@ -24,7 +24,7 @@
 struct xp_xdp_prog {
     struct xpro_bpf *skel;
     struct xdp_program *prog;
-    enum xdp_attach_mode mode;
+    enum xdp_attach_mode mode[XP_MAX_PORTS];
     unsigned n_ports;
     int ifindex[XP_MAX_PORTS];
     bool attached[XP_MAX_PORTS];
@@ -138,7 +138,8 @@ struct xp_xdp_prog *xp_xdp_prog__attach(const struct xp_config *cfg)
         ret = -ENOMEM;
         goto err_free;
     }
-    p->mode = cfg->xdp_mode_skb ? XDP_MODE_SKB : XDP_MODE_NATIVE;
+    for (unsigned i = 0; i < XP_MAX_PORTS; i++)
+        p->mode[i] = cfg->port_xdp_skb[i] ? XDP_MODE_SKB : XDP_MODE_NATIVE;
     for (unsigned i = 0; i < p->n_ports; i++) {
         p->ifindex[i] = if_nametoindex(cfg->port_name[i]);
         if (p->ifindex[i] == 0) {
@@ -175,10 +176,10 @@ struct xp_xdp_prog *xp_xdp_prog__attach(const struct xp_config *cfg)
         goto err_skel;
     }
     for (unsigned i = 0; i < p->n_ports; i++) {
-        ret = xdp_program__attach(p->prog, p->ifindex[i], p->mode, 0);
+        ret = xdp_program__attach(p->prog, p->ifindex[i], p->mode[i], 0);
         if (ret) {
             pr_err("%s: attaching XDP (%s mode): %s", cfg->port_name[i],
-                   cfg->xdp_mode_skb ? "skb" : "native", strerror(-ret));
+                   cfg->port_xdp_skb[i] ? "skb" : "native", strerror(-ret));
             goto err_detach;
         }
         p->attached[i] = true;
@@ -194,7 +195,7 @@ struct xp_xdp_prog *xp_xdp_prog__attach(const struct xp_config *cfg)
 err_detach:
     for (unsigned i = 0; i < p->n_ports; i++) {
         if (p->attached[i])
-            xdp_program__detach(p->prog, p->ifindex[i], p->mode, 0);
+            xdp_program__detach(p->prog, p->ifindex[i], p->mode[i], 0);
     }
     xdp_program__close(p->prog);
 err_skel:
@@ -433,7 +434,7 @@ void xp_xdp_prog__destroy(struct xp_xdp_prog *p, bool keep_attached)
     for (unsigned i = 0; i < p->n_ports; i++) {
         if (!p->attached[i] || keep_attached)
             continue;
-        if (xdp_program__detach(p->prog, p->ifindex[i], p->mode, 0))
+        if (xdp_program__detach(p->prog, p->ifindex[i], p->mode[i], 0))
             pr_warn("ifindex %d: XDP detach failed", p->ifindex[i]);
     }
     if (!keep_attached && p->pin_dir[0]) {

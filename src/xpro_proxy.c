@@ -625,8 +625,8 @@ static int xsk_worker(struct proxy *px, unsigned q, int node)
         .ring_size = px->cfg->ring_size,
         .zc = px->cfg->zero_copy == XP_CONF_ZC_ON ? XP_ZC_ON :
               px->cfg->zero_copy == XP_CONF_ZC_OFF ? XP_ZC_OFF : XP_ZC_AUTO,
-        .skb_mode = px->cfg->xdp_mode_skb,
-        .busy_poll = px->cfg->busy_poll,
+        .skb_mode = px->cfg->port_xdp_skb[0] || px->cfg->port_xdp_skb[1],
+        .busy_poll = { px->cfg->port_busy_poll[0], px->cfg->port_busy_poll[1] },
         .numa_node = node,
         .xskmap_fd = xp_xdp_prog__xskmap_fd(px->prog),
     };

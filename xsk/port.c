@@ -318,7 +318,7 @@ int xp_xsk_queue__kstats(const struct xp_xsk_queue *q, unsigned port, struct xp_
     return 0;
 }
 
-static void sock_tune(struct xp_xsk_queue *q, struct xp_xsk_sock *s)
+static void sock_tune(struct xp_xsk_queue *q, struct xp_xsk_sock *s, unsigned port)
 {
     int v = XP_XSK_TX_SKB_BUDGET;
 
@@ -326,13 +326,13 @@ static void sock_tune(struct xp_xsk_queue *q, struct xp_xsk_sock *s)
     if (!q->zero_copy &&
         setsockopt(s->fd, SOL_XDP, XDP_MAX_TX_SKB_BUDGET, &v, sizeof(v)) == -1)
         pr_debug("XDP_MAX_TX_SKB_BUDGET not supported: %s", strerror(errno));
-    if (q->cfg.busy_poll) {
+    if (q->cfg.busy_poll[port]) {
         int on = 1, usec = 20, budget = XP_BURST_MAX;
 
         if (setsockopt(s->fd, SOL_SOCKET, SO_PREFER_BUSY_POLL, &on, sizeof(on)) == -1 ||
             setsockopt(s->fd, SOL_SOCKET, SO_BUSY_POLL, &usec, sizeof(usec)) == -1 ||
             setsockopt(s->fd, SOL_SOCKET, SO_BUSY_POLL_BUDGET, &budget, sizeof(budget)) == -1)
-            pr_warn("%s q%u: busy-poll options refused: %s", q->cfg.ifname[0],
+            pr_warn("%s q%u: busy-poll options refused: %s", q->cfg.ifname[port],
                     q->cfg.queue_id, strerror(errno));
     }
 }
@@ -456,7 +456,7 @@ struct xp_xsk_queue *xp_xsk_queue__create(const struct xp_xsk_cfg *cfg)
     for (unsigned p = 0; p < cfg->n_ports; p++) {
         struct xp_xsk_sock *s = &q->sock[p];
 
-        sock_tune(q, s);
+        sock_tune(q, s, p);
         if (bpf_map_update_elem(cfg->xskmap_fd, &cfg->xskmap_key[p], &s->fd, 0)) {
             ret = -errno;
             pr_err("%s q%u: XSKMAP insert: %s", cfg->ifname[p], cfg->queue_id, strerror(errno));

@@ -36,8 +36,8 @@ struct xp_xsk_cfg {
     unsigned frame_size; /* power of two, >= 2048 */
     unsigned ring_size;  /* each RX/TX/fill/completion ring */
     enum xp_zc_mode zc;
-    bool skb_mode;       /* XDP attached in generic mode: copy only */
-    bool busy_poll;
+    bool skb_mode;       /* XDP attached in generic mode on some port: copy only */
+    bool busy_poll[XP_MAX_PORTS];
     int numa_node;       /* -1: no preference */
     int xskmap_fd;
     unsigned xskmap_key[XP_MAX_PORTS];

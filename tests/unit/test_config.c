@@ -70,6 +70,40 @@ static void test_errors(void)
                  XP_CONF_E_UNSUPPORTED, "t.json:1:41: mode: gateway mode is not implemented yet");
 }
 
+static void test_port_settings(void)
+{
+    struct xp_config cfg;
+    char msg[512] = "";
+    int ret;
+
+    ret = xp_config_parse("t.json",
+                          "{\"ports\": {\"access\": \"a\", \"core\": \"b\"}, \"busy_poll\": true,\n"
+                          " \"port_settings\": {\"default\": {\"xdp_mode\": \"skb\"},\n"
+                          "   \"core\": {\"xdp_mode\": \"native\", \"busy_poll\": false}}}",
+                          &cfg, msg, sizeof(msg));
+    CHECK(ret == 0, "port_settings: %s", msg);
+    /* access: default block's skb, top-level busy_poll; core: its own block for both. */
+    CHECK(cfg.port_xdp_skb[XP_PORT_ACCESS] == 1 && cfg.port_busy_poll[XP_PORT_ACCESS],
+          "access resolves to default block then top level");
+    CHECK(cfg.port_xdp_skb[XP_PORT_CORE] == 0 && !cfg.port_busy_poll[XP_PORT_CORE],
+          "core's own block wins");
+    ret = xp_config_parse("t.json", "{\"ports\": {\"access\": \"a\", \"core\": \"b\"}}", &cfg,
+                          msg, sizeof(msg));
+    CHECK(ret == 0 && cfg.port_xdp_skb[0] == 0 && cfg.port_xdp_skb[1] == 0 &&
+          !cfg.port_busy_poll[0] && !cfg.port_busy_poll[1], "no blocks: top-level defaults");
+    expect_error("{\"ports\": {\"access\": \"a\", \"core\": \"b\"},\n"
+                 " \"port_settings\": {\"xpc\": {}}}",
+                 XP_CONF_E_UNKNOWN_KEY,
+                 "t.json:2:20: port_settings.xpc: unknown block (default, access, core)");
+    expect_error("{\"ports\": {\"access\": \"a\", \"core\": \"b\"},\n"
+                 " \"port_settings\": {\"core\": {\"queues\": 2}}}",
+                 XP_CONF_E_UNKNOWN_KEY,
+                 "t.json:2:29: port_settings.core.queues: unknown key (per port: xdp_mode, busy_poll)");
+    expect_error("{\"ports\": {\"access\": \"a\", \"core\": \"b\"},\n"
+                 " \"port_settings\": {\"access\": {\"busy_poll\": \"yes\"}}}",
+                 XP_CONF_E_TYPE, "t.json:2:31: port_settings.access.busy_poll: expected true or false");
+}
+
 static void test_defaults_and_values(void)
 {
     struct xp_config cfg;
@@ -131,6 +165,7 @@ int main(void)
 {
     test_errors();
     test_defaults_and_values();
+    test_port_settings();
     test_doc_table();
     if (failures) {
         fprintf(stderr, "%d check(s) failed\n", failures);
