@@ -189,6 +189,9 @@ static const struct key_desc config_keys[] = {
     { "events_out", KT_STRING, OFF(events_out), sizeof(((struct xp_config *)0)->events_out),
       0, 0, NULL, NULL, "string (path)", "none", false,
       "File that receives events (overload warnings, blocks) as JSON lines." },
+    { "events_syslog", KT_STRING, OFF(events_syslog), FSIZE(events_syslog), 0, 0, NULL, NULL,
+      "string (path)", "none", false,
+      "Also send events to syslog through this socket (usually \"/dev/log\"), facility daemon." },
     { "port_settings", KT_SPECIAL, 0, 0, 0, 0, NULL, parse_port_settings,
       "object", "{}", false,
       "Per-port blocks: {\"default\": {..}, \"access\": {..}, \"core\": {..}} with xdp_mode "

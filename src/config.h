@@ -117,6 +117,7 @@ struct xp_config {
     struct xp_cidr mgmt[XP_MGMT_PREFIXES];
     int log_level;                              /* enum xp_log_level */
     char events_out[256];                       /* JSON lines of events; "" = none */
+    char events_syslog[108];                    /* syslog socket for events; "" = none */
     struct xp_conf_policer pol;
     struct xp_conf_sync sync;
     struct xp_conf_dpdk dpdk;

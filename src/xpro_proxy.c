@@ -10,6 +10,7 @@
 #include <grp.h>
 #include <poll.h>
 #include <sys/signalfd.h>
+#include <syslog.h>
 #include <jansson.h>
 #include <numa.h>
 #include <signal.h>
@@ -30,6 +31,7 @@
 #include "src/exit_codes.h"
 #include "src/nic.h"
 #include "src/util/log.h"
+#include "src/util/syslog_sink.h"
 #include "src/worker.h"
 #include "src/xdp_prog.h"
 #include "xsk/port.h"
@@ -73,6 +75,7 @@ struct proxy {
     json_t *sync_final;             /* sync health when the thread stopped, for the final line */
     FILE *stats;
     FILE *events;
+    struct xp_syslog *syslog;
     uint64_t events_written;
     /* Previous totals for rates. */
     uint64_t last_rx, last_tx;
@@ -403,6 +406,14 @@ static void drain_events(struct proxy *px)
 
                     if (line)
                         xp_ctl_server__broadcast(px->ctl, "events", line);
+                    free(line);
+                }
+                if (px->syslog) {
+                    char *line = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(15));
+
+                    if (line)
+                        xp_syslog__send(px->syslog, ev[i].kind == XP_EVENT_UNBLOCK ?
+                                        LOG_NOTICE : LOG_WARNING, line);
                     free(line);
                 }
                 if (px->events) {
@@ -1296,7 +1307,14 @@ int main(int argc, char **argv)
         if (ret)
             return errno_to_exit(-ret);
     } else {
-        if (geteuid() != 0)
+        if (px.cfg->events_syslog[0]) {
+        px.syslog = xp_syslog__open(px.cfg->events_syslog, "xpro-proxy");
+        if (!px.syslog) {
+            pr_err("events_syslog %s: %s", px.cfg->events_syslog, strerror(errno));
+            return EXIT_FAIL_OPTION;
+        }
+    }
+    if (geteuid() != 0)
             pr_warn("not running as root: loading XDP needs CAP_BPF and CAP_NET_ADMIN");
         if (xp_bpffs_check()) {
             pr_err("no BPF filesystem at " XP_BPFFS_ROOT ": mount -t bpf bpf " XP_BPFFS_ROOT);
@@ -1321,6 +1339,7 @@ int main(int argc, char **argv)
         fclose(px.stats);
     if (px.events && px.events != stdout)
         fclose(px.events);
+    xp_syslog__close(px.syslog);
     free(px.cfg);
     return ret ? EXIT_FAIL : EXIT_OK;
 }

@@ -38,6 +38,7 @@ cat >"$conf" <<JSON
   "ports": { "access": "xpa", "core": "xpc" },
   "cpus": $(xp_proxy_cpus),
   "events_out": "$XP_TMP/events.jsonl",
+  "events_syslog": "$XP_TMP/log.sock",
   "policer": {
     "unit_prefixes": ["198.18.0.0/24"],
     "t_t1_ms": 1000, "t_t2_ms": 1000, "t_t3_ms": 1000,
@@ -46,6 +47,9 @@ cat >"$conf" <<JSON
   }
 }
 JSON
+# A stand-in syslog daemon: events go to the file and to syslog.
+xp_bg slog syslog "$XPRO_BUILD/tests/tools/xp_dgram_sink" "$XP_TMP/log.sock" 60
+xp_wait_for 5 xp_file_has "$XP_TMP/syslog.err" ready || xp_fail "syslog sink did not start"
 xp_proxy_start ppid proxy "$conf"
 xp_proxy_wait_stats proxy 1 20 || xp_fail "proxy did not start: $(tail -5 "$XP_TMP/proxy.err")"
 
@@ -70,5 +74,7 @@ xp_check "the worker handled almost none of it ($user_drop <= 5 % of $xdp_drop)"
     test "$user_drop" -le "$((xdp_drop / 20))"
 xp_check "XDP drops were counted into the pair ($accounted == $xdp_drop)" \
     test "$accounted" = "$xdp_drop"
+xp_check "the block event also went to syslog (facility daemon, warning)" \
+    grep -q '^<28>.*xpro-proxy\[[0-9]*\]: {"event":"block".*"unit":"'"$FLOODER"'"' "$XP_TMP/syslog.out"
 xp_check "frames.leaked == 0" test "$(jq -r .frames.leaked <<<"$final")" = 0
 xp_pass "test_highrate"
