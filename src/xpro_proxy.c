@@ -81,6 +81,9 @@ struct proxy {
     uint64_t last_rx, last_tx;
     double last_t;
     double rx_pps, tx_pps;
+    uint64_t last_rx_bytes, last_tx_bytes;
+    double rx_gbps, tx_gbps;
+    char sync_state[16];            /* last sync state seen, for state-change events */
 };
 
 #ifdef XP_HAVE_DPDK
@@ -303,6 +306,23 @@ static json_t *stats_document(struct proxy *px, bool final, uint64_t *rx_out, ui
                      "tx_pps", px->tx_pps,
                      "ports", ports,
                      "frames", frames);
+    if (root) {
+        /* Bytes from the per-queue counters, whichever backend filled them. */
+        json_t *tot = json_object_get(root, "totals"), *port, *queue;
+        uint64_t rx_bytes = 0, tx_bytes = 0;
+        size_t i, j;
+
+        json_array_foreach(ports, i, port) {
+            json_array_foreach(json_object_get(port, "queues"), j, queue) {
+                rx_bytes += json_integer_value(json_object_get(queue, "rx_bytes"));
+                tx_bytes += json_integer_value(json_object_get(queue, "tx_bytes"));
+            }
+        }
+        json_object_set_new(tot, "rx_bytes", json_integer(rx_bytes));
+        json_object_set_new(tot, "tx_bytes", json_integer(tx_bytes));
+        json_object_set_new(tot, "rx_gbps", json_real(px->rx_gbps));
+        json_object_set_new(tot, "tx_gbps", json_real(px->tx_gbps));
+    }
     if (px->dpdk)
         json_object_set_new(extra, "backend", json_string("dpdk"));
     if (px->sync)
@@ -321,6 +341,28 @@ static json_t *stats_document(struct proxy *px, bool final, uint64_t *rx_out, ui
     return root;
 }
 
+static void emit_event_line(struct proxy *px, json_t *o, int severity);
+
+/* A change of the sync state (synced, degraded) is an event too. */
+static void sync_state_event(struct proxy *px, json_t *root)
+{
+    const char *state = json_string_value(json_object_get(json_object_get(root, "sync"), "state"));
+    json_t *o;
+
+    if (!state || strcmp(state, "off") == 0 || strcmp(state, px->sync_state) == 0)
+        return;
+    snprintf(px->sync_state, sizeof(px->sync_state), "%s", state);
+    if (strcmp(state, "starting") == 0)
+        return;
+    o = json_pack("{s:s,s:s,s:s,s:f}", "event", "sync", "proxy_id", px->cfg->proxy_id,
+                  "state", state, "time", now_s());
+    if (o) {
+        json_object_set(o, "sync", json_object_get(root, "sync"));
+        emit_event_line(px, o, strcmp(state, "degraded") == 0 ? LOG_WARNING : LOG_NOTICE);
+        json_decref(o);
+    }
+}
+
 /* The periodic stats line: update the rates, then print the document. */
 static void print_stats(struct proxy *px, bool final)
 {
@@ -336,9 +378,24 @@ static void print_stats(struct proxy *px, bool final)
         json_t *tot = root ? json_object_get(root, "totals") : NULL;
 
         if (tot) {
+            uint64_t rxb = json_integer_value(json_object_get(tot, "rx_bytes"));
+            uint64_t txb = json_integer_value(json_object_get(tot, "tx_bytes"));
+
+            /* Bits on the wire of the frames as received: no preamble, FCS or gap. */
+            px->rx_gbps = (rxb - px->last_rx_bytes) * 8 / dt / 1e9;
+            px->tx_gbps = (txb - px->last_tx_bytes) * 8 / dt / 1e9;
             json_object_set_new(tot, "rx_pps", json_real(px->rx_pps));
             json_object_set_new(tot, "tx_pps", json_real(px->tx_pps));
+            json_object_set_new(tot, "rx_gbps", json_real(px->rx_gbps));
+            json_object_set_new(tot, "tx_gbps", json_real(px->tx_gbps));
         }
+    }
+    if (root) {
+        json_t *tot = json_object_get(root, "totals");
+
+        px->last_rx_bytes = json_integer_value(json_object_get(tot, "rx_bytes"));
+        px->last_tx_bytes = json_integer_value(json_object_get(tot, "tx_bytes"));
+        sync_state_event(px, root);
     }
     if (root) {
         json_dumpf(root, px->stats, JSON_COMPACT | JSON_REAL_PRECISION(12));
@@ -361,6 +418,26 @@ static void addr_str(const uint8_t a[16], char *buf, size_t len)
         inet_ntop(AF_INET, a + 12, buf, len);
     else
         inet_ntop(AF_INET6, a, buf, len);
+}
+
+/* One event line to every sink: the events file, syslog, xpro-ctl followers. */
+static void emit_event_line(struct proxy *px, json_t *o, int severity)
+{
+    char *line = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(15));
+
+    if (!line)
+        return;
+    if (px->ctl)
+        xp_ctl_server__broadcast(px->ctl, "events", line);
+    if (px->syslog)
+        xp_syslog__send(px->syslog, severity, line);
+    if (px->events) {
+        fputs(line, px->events);
+        fputc('\n', px->events);
+        fflush(px->events);
+        px->events_written++;
+    }
+    free(line);
 }
 
 /* Move queued events from every worker to the events file, as JSON lines. */
@@ -401,26 +478,7 @@ static void drain_events(struct proxy *px)
                 }
                 if (ev[i].kind == XP_EVENT_OVERLOAD && px->sync)
                     xp_proxy_sync__warn(px->sync, &ev[i]);
-                if (px->ctl) {
-                    char *line = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(15));
-
-                    if (line)
-                        xp_ctl_server__broadcast(px->ctl, "events", line);
-                    free(line);
-                }
-                if (px->syslog) {
-                    char *line = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(15));
-
-                    if (line)
-                        xp_syslog__send(px->syslog, ev[i].kind == XP_EVENT_UNBLOCK ?
-                                        LOG_NOTICE : LOG_WARNING, line);
-                    free(line);
-                }
-                if (px->events) {
-                    json_dumpf(o, px->events, JSON_COMPACT | JSON_REAL_PRECISION(15));
-                    fputc('\n', px->events);
-                    px->events_written++;
-                }
+                emit_event_line(px, o, ev[i].kind == XP_EVENT_UNBLOCK ? LOG_NOTICE : LOG_WARNING);
                 json_decref(o);
             }
             if (n < 64)

@@ -121,6 +121,8 @@ xp_wait_for 10 xp_file_has "$XP_TMP/central2.err" "listening" || xp_fail "centra
 xp_wait_for 40 is_state proxy1 synced || xp_fail "proxy1 did not re-converge: $(last proxy1 | jq -c .sync)"
 xp_wait_for 40 is_state proxy2 synced || xp_fail "proxy2 did not re-converge: $(last proxy2 | jq -c .sync)"
 xp_pass "both proxies re-converged after the central node came back"
+xp_check "sync state changes are events: degraded, then synced again" \
+    bash -c "grep '\"event\":\"sync\"' '$XP_TMP/events1.jsonl' | jq -r .state | tr '\n' ' ' | grep -q 'synced degraded synced'"
 
 # The central node's own stats, through xpro-ctl, authenticated as p1.
 echo "$SECRET1" >"$XP_TMP/p1.secret"
