@@ -161,12 +161,31 @@ static void test_doc_table(void)
     free(table);
 }
 
+/* The shipped examples must stay valid as keys come and go. */
+static void test_shipped_examples(void)
+{
+    static const char *const files[] = { "xpro.json", "minimal.json" };
+    char dir[512], path[600], msg[512];
+    struct xp_config cfg;
+    char *slash;
+
+    snprintf(dir, sizeof(dir), "%s", XP_CONF_README);
+    slash = strrchr(dir, '/');
+    if (slash)
+        *slash = '\0';
+    for (unsigned i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+        CHECK(xp_config_load(path, &cfg, msg, sizeof(msg)) == 0, "%s: %s", path, msg);
+    }
+}
+
 int main(void)
 {
     test_errors();
     test_defaults_and_values();
     test_port_settings();
     test_doc_table();
+    test_shipped_examples();
     if (failures) {
         fprintf(stderr, "%d check(s) failed\n", failures);
         return 1;
