@@ -17,6 +17,7 @@ PKGS=(
     libclang-rt-14-dev
     libcoap3-bin
     libjansson-dev
+    liblwip-dev
     libnuma-dev
     libssl-dev
     libxdp-dev
