@@ -222,14 +222,8 @@ int main(int argc, char **argv)
         usage(stderr);
         return XP_BENCH_EXIT_FAIL_OPTION;
     }
-    if (o.cpu >= 0) {
-        ret = xp_bench_pin_cpu(o.cpu);
-        if (ret) {
-            pr_err("pin to CPU %d: %s", o.cpu, strerror(-ret));
-            return XP_BENCH_EXIT_FAIL;
-        }
-    }
-    xp_bench_catch_signals();
+    if (xp_bench_start(o.cpu))
+        return XP_BENCH_EXIT_FAIL;
     ret = run(&o);
     if (ret == -ENODEV)
         return XP_BENCH_EXIT_FAIL_IFACE;

@@ -15,6 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "src/util/log.h"
+
 static atomic_bool stop_flag;
 
 uint64_t xp_bench_now_ns(void)
@@ -113,6 +115,20 @@ void xp_bench_catch_signals(void)
     /* No SA_RESTART: a blocked poll() or BPF_PROG_RUN returns with EINTR. */
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+}
+
+int xp_bench_start(int cpu)
+{
+    if (cpu >= 0) {
+        int ret = xp_bench_pin_cpu(cpu);
+
+        if (ret) {
+            pr_err("pin to CPU %d: %s", cpu, strerror(-ret));
+            return ret;
+        }
+    }
+    xp_bench_catch_signals();
+    return 0;
 }
 
 bool xp_bench_stopping(void)

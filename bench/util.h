@@ -38,6 +38,12 @@ int xp_bench_pin_cpu(int cpu);
 
 /* Install SIGINT/SIGTERM handlers that set the stop flag. */
 void xp_bench_catch_signals(void);
+
+/*
+ * The common start of every bench tool: pin to cpu (if >= 0, logging a
+ * failure) and catch SIGINT/SIGTERM. 0 or -errno.
+ */
+int xp_bench_start(int cpu);
 bool xp_bench_stopping(void);
 
 #endif /* XP_BENCH_UTIL_H */

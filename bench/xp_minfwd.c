@@ -518,15 +518,10 @@ int main(int argc, char **argv)
         code = XP_BENCH_EXIT_FAIL_OPTION;
         goto out_free;
     }
-    if (mf->opts.cpu >= 0) {
-        ret = xp_bench_pin_cpu(mf->opts.cpu);
-        if (ret) {
-            pr_err("pin to CPU %d: %s", mf->opts.cpu, strerror(-ret));
-            code = XP_BENCH_EXIT_FAIL;
-            goto out_free;
-        }
+    if (xp_bench_start(mf->opts.cpu)) {
+        code = XP_BENCH_EXIT_FAIL;
+        goto out_free;
     }
-    xp_bench_catch_signals();
     ret = setup(mf);
     if (ret) {
         code = ret == -ENODEV ? XP_BENCH_EXIT_FAIL_IFACE : XP_BENCH_EXIT_FAIL;

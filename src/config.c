@@ -509,51 +509,75 @@ static int parse_ports(struct conf_ctx *ctx, json_t *val, struct xp_config *cfg)
     return 0;
 }
 
-static int parse_cpus(struct conf_ctx *ctx, json_t *val, struct xp_config *cfg)
+/*
+ * Arrays share one shape: type and size checked here, each element by elem()
+ * with its index already on the key path, so errors name "key.N".
+ */
+static int parse_array(struct conf_ctx *ctx, json_t *val, size_t max, const char *what,
+                       const char *max_what,
+                       int (*elem)(struct conf_ctx *ctx, json_t *v, size_t i, void *arg),
+                       void *arg)
 {
+    char idx[24];
     size_t i;
     json_t *v;
-    char idx[24];
 
     if (!json_is_array(val))
-        return conf_error(ctx, XP_CONF_E_TYPE, "expected an array of CPU numbers");
-    if (json_array_size(val) > XP_MAX_QUEUES)
-        return conf_error(ctx, XP_CONF_E_RANGE, "at most %d CPUs", XP_MAX_QUEUES);
+        return conf_error(ctx, XP_CONF_E_TYPE, "expected an array of %s", what);
+    if (json_array_size(val) > max)
+        return conf_error(ctx, XP_CONF_E_RANGE, "at most %zu %s", max, max_what);
     json_array_foreach(val, i, v) {
+        int ret;
+
         snprintf(idx, sizeof(idx), "%zu", i);
         ctx->path[ctx->depth++] = idx;
-        if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 4095)
-            return conf_error(ctx, XP_CONF_E_TYPE, "expected a CPU number 0..4095");
-        cfg->cpus[i] = json_integer_value(v);
+        ret = elem(ctx, v, i, arg);
+        if (ret)
+            return ret;
         ctx->depth--;
     }
-    cfg->n_cpus = json_array_size(val);
+    return 0;
+}
+
+static int cpu_elem(struct conf_ctx *ctx, json_t *v, size_t i, void *arg)
+{
+    struct xp_config *cfg = arg;
+
+    if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 4095)
+        return conf_error(ctx, XP_CONF_E_TYPE, "expected a CPU number 0..4095");
+    cfg->cpus[i] = json_integer_value(v);
+    return 0;
+}
+
+static int parse_cpus(struct conf_ctx *ctx, json_t *val, struct xp_config *cfg)
+{
+    int ret = parse_array(ctx, val, XP_MAX_QUEUES, "CPU numbers", "CPUs", cpu_elem, cfg);
+
+    if (!ret)
+        cfg->n_cpus = json_array_size(val);
+    return ret;
+}
+
+static int prefix_elem(struct conf_ctx *ctx, json_t *v, size_t i, void *arg)
+{
+    struct xp_cidr *out = arg;
+
+    if (!json_is_string(v))
+        return conf_error(ctx, XP_CONF_E_TYPE, "expected a CIDR string");
+    if (xp_cidr_parse(json_string_value(v), &out[i]))
+        return conf_error(ctx, XP_CONF_E_RANGE, "\"%s\" is not an IPv4 or IPv6 prefix",
+                          json_string_value(v));
     return 0;
 }
 
 static int parse_prefixes(struct conf_ctx *ctx, json_t *val, struct xp_cidr *out,
                           unsigned *n_out, unsigned max)
 {
-    size_t i;
-    json_t *v;
-    char idx[24];
+    int ret = parse_array(ctx, val, max, "CIDR strings", "prefixes", prefix_elem, out);
 
-    if (!json_is_array(val))
-        return conf_error(ctx, XP_CONF_E_TYPE, "expected an array of CIDR strings");
-    if (json_array_size(val) > max)
-        return conf_error(ctx, XP_CONF_E_RANGE, "at most %u prefixes", max);
-    json_array_foreach(val, i, v) {
-        snprintf(idx, sizeof(idx), "%zu", i);
-        ctx->path[ctx->depth++] = idx;
-        if (!json_is_string(v))
-            return conf_error(ctx, XP_CONF_E_TYPE, "expected a CIDR string");
-        if (xp_cidr_parse(json_string_value(v), &out[i]))
-            return conf_error(ctx, XP_CONF_E_RANGE, "\"%s\" is not an IPv4 or IPv6 prefix",
-                              json_string_value(v));
-        ctx->depth--;
-    }
-    *n_out = json_array_size(val);
-    return 0;
+    if (!ret)
+        *n_out = json_array_size(val);
+    return ret;
 }
 
 static int parse_mgmt(struct conf_ctx *ctx, json_t *val, struct xp_config *cfg)
@@ -578,29 +602,26 @@ static int parse_allow_dst(struct conf_ctx *ctx, json_t *val, struct xp_config *
                           XP_CONF_PREFIXES_MAX);
 }
 
+static int eal_arg_elem(struct conf_ctx *ctx, json_t *v, size_t i, void *arg)
+{
+    struct xp_config *cfg = arg;
+
+    if (!json_is_string(v))
+        return conf_error(ctx, XP_CONF_E_TYPE, "expected a string");
+    if (json_string_length(v) == 0 || json_string_length(v) >= XP_CONF_EAL_ARG_LEN)
+        return conf_error(ctx, XP_CONF_E_RANGE, "length must be 1..%d", XP_CONF_EAL_ARG_LEN - 1);
+    memcpy(cfg->dpdk.eal_args[i], json_string_value(v), json_string_length(v) + 1);
+    return 0;
+}
+
 static int parse_eal_args(struct conf_ctx *ctx, json_t *val, struct xp_config *cfg)
 {
-    size_t i;
-    json_t *v;
-    char idx[24];
+    int ret = parse_array(ctx, val, XP_CONF_EAL_ARGS_MAX, "strings", "arguments",
+                          eal_arg_elem, cfg);
 
-    if (!json_is_array(val))
-        return conf_error(ctx, XP_CONF_E_TYPE, "expected an array of strings");
-    if (json_array_size(val) > XP_CONF_EAL_ARGS_MAX)
-        return conf_error(ctx, XP_CONF_E_RANGE, "at most %d arguments", XP_CONF_EAL_ARGS_MAX);
-    json_array_foreach(val, i, v) {
-        snprintf(idx, sizeof(idx), "%zu", i);
-        ctx->path[ctx->depth++] = idx;
-        if (!json_is_string(v))
-            return conf_error(ctx, XP_CONF_E_TYPE, "expected a string");
-        if (json_string_length(v) == 0 || json_string_length(v) >= XP_CONF_EAL_ARG_LEN)
-            return conf_error(ctx, XP_CONF_E_RANGE, "length must be 1..%d",
-                              XP_CONF_EAL_ARG_LEN - 1);
-        memcpy(cfg->dpdk.eal_args[i], json_string_value(v), json_string_length(v) + 1);
-        ctx->depth--;
-    }
-    cfg->dpdk.n_eal_args = json_array_size(val);
-    return 0;
+    if (!ret)
+        cfg->dpdk.n_eal_args = json_array_size(val);
+    return ret;
 }
 
 /*

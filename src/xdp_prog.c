@@ -35,6 +35,7 @@ struct xp_xdp_prog {
     uint64_t block_gen;         /* incarnations of block map entries */
     int ncpu;
     struct xp_block_val *vals;  /* one per possible CPU */
+    struct xp_block_cache *caches; /* one per possible CPU, for block_read */
 };
 
 int xp_bpffs_check(void)
@@ -134,7 +135,8 @@ struct xp_xdp_prog *xp_xdp_prog__attach(const struct xp_config *cfg)
     pthread_mutex_init(&p->block_lock, NULL);
     p->ncpu = libbpf_num_possible_cpus();
     p->vals = p->ncpu > 0 ? calloc(p->ncpu, sizeof(*p->vals)) : NULL;
-    if (!p->vals) {
+    p->caches = p->ncpu > 0 ? calloc(p->ncpu, sizeof(*p->caches)) : NULL;
+    if (!p->vals || !p->caches) {
         ret = -ENOMEM;
         goto err_free;
     }
@@ -202,6 +204,7 @@ err_skel:
     xpro_bpf__destroy(p->skel);
 err_free:
     free(p->vals);
+    free(p->caches);
     free(p);
     errno = -ret;
     return NULL;
@@ -363,17 +366,15 @@ int xp_xdp_prog__block_read(struct xp_xdp_prog *p, const struct xp_pair_key *key
     /* Every CPU's copy carries the same gen: userspace writes them together. */
     if (k == &k4 && p->ncpu > 0) {
         uint64_t gen = p->vals[0].gen;
-
-        /* Plus what each CPU's one-entry cache counted for this pair and not yet folded. */
-        struct xp_block_cache *bc = calloc(p->ncpu, sizeof(*bc));
         __u32 zero = 0;
 
-        if (bc && bpf_map_lookup_elem(bpf_map__fd(p->skel->maps.block_cache), &zero, bc) == 0) {
+        /* Plus what each CPU's one-entry cache counted for this incarnation, not yet folded. */
+        if (bpf_map_lookup_elem(bpf_map__fd(p->skel->maps.block_cache), &zero, p->caches) == 0) {
             for (int c = 0; c < p->ncpu; c++)
-                if (bc[c].src == k4.src && bc[c].dst == k4.dst && bc[c].gen == gen)
-                    *packets += bc[c].packets;
+                if (p->caches[c].src == k4.src && p->caches[c].dst == k4.dst &&
+                    p->caches[c].gen == gen)
+                    *packets += p->caches[c].packets;
         }
-        free(bc);
     }
 out:
     pthread_mutex_unlock(&p->block_lock);
@@ -450,6 +451,8 @@ void xp_xdp_prog__destroy(struct xp_xdp_prog *p, bool keep_attached)
     p->skel = NULL;
     free(p->vals);
     p->vals = NULL;
+    free(p->caches);
+    p->caches = NULL;
     pthread_mutex_destroy(&p->block_lock);
     free(p);
 }

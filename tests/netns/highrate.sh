@@ -3,10 +3,20 @@
 #
 # The paper's single-proxy experiment, shared by the backends' tests (test_highrate.sh for
 # AF_XDP, test_dpdk.sh for DPDK): the traffic schedule and the verdicts that must not depend
-# on the backend. The caller sets T_F1 FLOOD FLOOD_S BENIGN FLOODER GOOD, builds the inline
-# topology, starts the proxy (with events in $XP_TMP/events.jsonl), then calls
+# on the backend. The experiment's constants are below; the caller builds the inline
+# topology, starts the proxy (T_F1 = $T_F1, events in $XP_TMP/events.jsonl), then calls
 # xp_highrate_traffic, stops the proxy, and calls xp_highrate_verdicts. Afterwards
 # sent_flood and fwd_flood hold the flood's sent and forwarded counts.
+#
+# ra, rb, rc and good are PIDs that xp_recv_start/xp_send_bg set through printf -v.
+# shellcheck disable=SC2154
+
+T_F1=2000
+FLOOD=${XP_FLOOD_PPS:-20000}
+FLOOD_S=3
+BENIGN=500
+FLOODER=198.18.0.2
+GOOD=198.18.0.3
 
 gen() { echo --src-mac "$XP_MAC_U0" --dst-mac "$XP_MAC_T0" --dst-ip "$XP_IP_T0" "$@"; }
 now() { date +%s.%N; }

@@ -20,13 +20,6 @@ source "$(dirname "$0")/lib.sh"
 # shellcheck source=tests/netns/highrate.sh
 source "$(dirname "$0")/highrate.sh"
 
-T_F1=2000
-FLOOD=${XP_FLOOD_PPS:-20000}
-FLOOD_S=3
-BENIGN=500
-FLOODER=198.18.0.2
-GOOD=198.18.0.3
-
 xp_init
 xp_require_all
 xp_topo_inline 1
