@@ -365,7 +365,7 @@ static enum xp_sync_err xp_dec__str(struct xp_dec *d, json_t *obj, const char *w
 static enum xp_sync_err xp_dec__hex(struct xp_dec *d, json_t *obj, const char *where,
                                     const char *key, uint8_t *out, size_t n)
 {
-    const char *s;
+    const char *s = NULL;
     enum xp_sync_err e = xp_dec__str(d, obj, where, key, &s);
 
     if (e)
@@ -393,7 +393,7 @@ static enum xp_sync_err xp_dec__u64hex(struct xp_dec *d, json_t *obj, const char
 static enum xp_sync_err xp_dec__addr(struct xp_dec *d, json_t *obj, const char *where,
                                      const char *key, uint8_t a[16])
 {
-    const char *s;
+    const char *s = NULL;
     enum xp_sync_err e = xp_dec__str(d, obj, where, key, &s);
 
     if (e)
