@@ -157,7 +157,7 @@ int xp_tunnel_replay__init(struct xp_tunnel_replay *r, struct xp_tunnel_window *
  * A fresh window (top 0, bitmap 0) accepts seq 0 once, like any other
  * number: there is no "unused" sequence number to special-case.
  */
-enum xp_tunnel_status xp_tunnel_window__check_update(struct xp_tunnel_window *w, uint64_t seq)
+static enum xp_tunnel_status window_update(struct xp_tunnel_window *w, uint64_t seq)
 {
     uint64_t diff;
 
@@ -175,6 +175,24 @@ enum xp_tunnel_status xp_tunnel_window__check_update(struct xp_tunnel_window *w,
         return XP_TUNNEL_REPLAYED;
     w->bitmap |= (uint64_t)1 << diff;
     return XP_TUNNEL_OK;
+}
+
+/*
+ * A unit's datagrams may reach several workers (RSS spreads them by outer
+ * address, and an attacker picks the outer address): the window is one per
+ * unit, and held for a few instructions, so a spinlock is the cheap choice.
+ */
+enum xp_tunnel_status xp_tunnel_window__check_update(struct xp_tunnel_window *w, uint64_t seq)
+{
+    enum xp_tunnel_status st;
+
+    while (__atomic_exchange_n(&w->lock, 1, __ATOMIC_ACQUIRE)) {
+        while (__atomic_load_n(&w->lock, __ATOMIC_RELAXED))
+            ;
+    }
+    st = window_update(w, seq);
+    __atomic_store_n(&w->lock, 0, __ATOMIC_RELEASE);
+    return st;
 }
 
 /* ---- encapsulation ------------------------------------------------------- */

@@ -8,8 +8,8 @@
  *
  * Hot path: xp_tunnel_decap() and xp_tunnel_encap() allocate nothing, never
  * read at or past `len`, and may be called from any thread on objects that
- * thread owns (the key table is read-only after setup; a replay table
- * belongs to one thread). Setup functions (xp_tunnel_key__set,
+ * thread owns or shares (the key table is read-only after setup; a replay
+ * table's windows each carry a lock). Setup functions (xp_tunnel_key__set,
  * xp_tunnel_keys__*, xp_tunnel_replay__init) are not hot-path.
  *
  * The module is plain C plus libcrypto's SHA-256, so that the device
@@ -105,12 +105,14 @@ struct xp_tunnel_window {
     uint64_t top;
     uint64_t bitmap;
     uint32_t unit_id; /* which unit this window belongs to (checked on use) */
-    uint32_t reserved;
+    uint32_t lock;    /* spinlock around check-and-update: workers share a unit's window */
 };
 
 /*
  * Replay state parallel to a key table: windows[i] belongs to keys->keys[i].
- * Owned by one thread. Rebuild it (xp_tunnel_replay__init) whenever keys
+ * May be shared by threads (the proxy's workers share one, so a datagram
+ * replayed towards another queue is still a replay): each window is
+ * checked and updated under its own lock. Rebuild it (xp_tunnel_replay__init) whenever keys
  * are added, since insertion shifts indices.
  */
 struct xp_tunnel_replay {
