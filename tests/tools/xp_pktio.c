@@ -78,6 +78,7 @@ struct xp_gen {
     unsigned flows;
     unsigned units;
     unsigned size;
+    uint16_t dport;     /* UDP destination port (XP_DPORT unless --dst-port) */
     uint64_t seed;
     uint32_t tag;
 };
@@ -238,7 +239,7 @@ static unsigned xp_gen_frame(const struct xp_gen *g, uint32_t seq, uint8_t *buf)
     }
 
     xp_put16(buf + l4, (uint16_t)(XP_SPORT_BASE + flow));
-    xp_put16(buf + l4 + 2, XP_DPORT);
+    xp_put16(buf + l4 + 2, g->dport);
     xp_put16(buf + l4 + 4, (uint16_t)udp_len);
     xp_put16(buf + l4 + 6, 0);
 
@@ -803,7 +804,7 @@ static void xp_usage(FILE *out)
             "       xp_pktio probe\n"
             "       xp_pktio xdp-hold --ifname IF [--duration SEC] [--ready-file PATH]\n"
             "gen options: [--flows F] [--units K] [--src-ip A] [--dst-ip B] [--src-mac M]\n"
-            "             [--dst-mac M] [--size BYTES] [--seed S] [--v6]\n"
+            "             [--dst-mac M] [--size BYTES] [--seed S] [--v6] [--dst-port P]\n"
             "--count 0 with --duration sends until the duration ends.\n");
 }
 
@@ -826,6 +827,7 @@ enum xp_opt_id {
     XP_OPT_READY_FILE,
     XP_OPT_COUNT_ONLY,
     XP_OPT_HELP,
+    XP_OPT_DST_PORT,
 };
 
 static const struct option xp_long_opts[] = {
@@ -847,6 +849,7 @@ static const struct option xp_long_opts[] = {
     { "ready-file", required_argument, NULL, XP_OPT_READY_FILE },
     { "count-only", no_argument, NULL, XP_OPT_COUNT_ONLY },
     { "help", no_argument, NULL, XP_OPT_HELP },
+    { "dst-port", required_argument, NULL, XP_OPT_DST_PORT },
     { NULL, 0, NULL, 0 },
 };
 
@@ -878,6 +881,7 @@ static int xp_parse_opts(int argc, char **argv, struct xp_opts *o)
     xp_parse_mac("02:00:00:00:00:01", o->gen.src_mac);
     xp_parse_mac("02:00:00:00:00:02", o->gen.dst_mac);
     o->gen.flows = 1;
+    o->gen.dport = XP_DPORT;
     o->gen.units = 1;
     o->gen.seed = 1;
 
@@ -917,6 +921,11 @@ static int xp_parse_opts(int argc, char **argv, struct xp_opts *o)
         case XP_OPT_DST_MAC:
             if (xp_parse_mac(optarg, o->gen.dst_mac))
                 goto bad;
+            break;
+        case XP_OPT_DST_PORT:
+            if (xp_parse_u64(optarg, &v) || v == 0 || v > 65535)
+                goto bad;
+            o->gen.dport = (uint16_t)v;
             break;
         case XP_OPT_SIZE:
             if (xp_parse_u64(optarg, &v) || v > XP_MAX_FRAME)
