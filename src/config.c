@@ -50,7 +50,7 @@ struct conf_ctx {
     const char *text;
     char *msg;
     size_t msg_len;
-    const char *path[4];
+    const char *path[8]; /* deepest: gateway.units.N.sources.M */
     int depth;
 };
 
@@ -69,6 +69,7 @@ static int parse_port_settings(struct conf_ctx *ctx, json_t *val, struct xp_conf
 static int parse_allow_src(struct conf_ctx *ctx, json_t *val, struct xp_config *cfg);
 static int parse_allow_dst(struct conf_ctx *ctx, json_t *val, struct xp_config *cfg);
 static int parse_eal_args(struct conf_ctx *ctx, json_t *val, struct xp_config *cfg);
+static int parse_gw_units(struct conf_ctx *ctx, json_t *val, struct xp_config *cfg);
 static const char *const full_names[] = { "evict_oldest", "refuse_pass", "refuse_drop", NULL };
 static const char *const malformed_names[] = { "drop", "pass", NULL };
 
@@ -148,12 +149,28 @@ static const struct key_desc dpdk_keys[] = {
       "integer", "8191", false, "Mbufs in each port's pool per queue (2^n - 1 is best)." },
 };
 
+#define GOFF(f) offsetof(struct xp_config, gw.f)
+
+static const struct key_desc gateway_keys[] = {
+    { "tunnel_port", KT_UINT, GOFF(tunnel_port), 0, 1, 65535, NULL, NULL,
+      "integer (UDP port)", "5685", false, "Where units send their tunnel datagrams." },
+    { "capacity_pps", KT_UINT, GOFF(capacity_pps), 0, 1, 1000000000, NULL, NULL,
+      "integer (packets/s)", "1000000", true,
+      "The load W that units see: 1000 x tunnel packets per second / capacity_pps; "
+      "at 1000 the answer is OVERLOAD and units move to another proxy." },
+    { "units", KT_SPECIAL, 0, 0, 0, 0, NULL, parse_gw_units,
+      "array of {\"id\", \"key\", \"sources\"}", "required in gateway mode", false,
+      "Units allowed to tunnel: id 1..4294967295, key 32..128 hex digits, sources 1..4 CIDR "
+      "prefixes the unit may send from (the policer names the unit by the first)." },
+};
+
 static const struct key_desc config_keys[] = {
     { "proxy_id", KT_STRING, OFF(proxy_id), XP_CONF_ID_MAX, 0, 0, NULL, NULL,
       "string", "\"xpro\"", false, "Name of this proxy in stats, events and sync." },
     { "mode", KT_ENUM, OFF(mode), 0, 0, 0, mode_names, NULL,
-      "inline", "\"inline\"", false,
-      "Deployment mode: bump in the wire between the access and core ports." },
+      "inline, gateway", "\"inline\"", false,
+      "inline: bump in the wire between the access and core ports; gateway: units tunnel "
+      "to this proxy on the access port, inner packets leave by route on the core port." },
     { "backend", KT_ENUM, OFF(backend), 0, 0, 0, backend_names, NULL,
       "af_xdp, dpdk", "\"af_xdp\"", false,
       "I/O backend: AF_XDP sockets with the XDP program, or DPDK ports (the \"dpdk\" keys)." },
@@ -210,6 +227,9 @@ static const struct key_desc config_keys[] = {
     { "policer", KT_SECTION, 0, 0, 0, 0, NULL, NULL, "object", "{}", true,
       "Algorithm 1: the keys below.", policer_keys,
       sizeof(policer_keys) / sizeof(policer_keys[0]) },
+    { "gateway", KT_SECTION, 0, 0, 0, 0, NULL, NULL, "object", "{}", false,
+      "Gateway mode (with \"mode\": \"gateway\"): the keys below; docs/tunnel.md.",
+      gateway_keys, sizeof(gateway_keys) / sizeof(gateway_keys[0]) },
     { "dpdk", KT_SECTION, 0, 0, 0, 0, NULL, NULL, "object", "{}", false,
       "The DPDK backend (with \"backend\": \"dpdk\"): the keys below.", dpdk_keys,
       sizeof(dpdk_keys) / sizeof(dpdk_keys[0]) },
@@ -249,6 +269,8 @@ void xp_config_defaults(struct xp_config *cfg)
     cfg->pol.block_ms = 500;
     cfg->pol.v6_unit_prefix = XP_POLICER_DEF_V6_PREFIX;
     cfg->sync.period_ms = 4000;
+    cfg->gw.tunnel_port = 5685;
+    cfg->gw.capacity_pps = 1000000;
     for (int b = 0; b < 3; b++)
         cfg->ps_xdp_skb[b] = cfg->ps_busy_poll[b] = -1;
 }
@@ -526,6 +548,8 @@ static int parse_array(struct conf_ctx *ctx, json_t *val, size_t max, const char
         return conf_error(ctx, XP_CONF_E_TYPE, "expected an array of %s", what);
     if (json_array_size(val) > max)
         return conf_error(ctx, XP_CONF_E_RANGE, "at most %zu %s", max, max_what);
+    if (ctx->depth >= (int)(sizeof(ctx->path) / sizeof(ctx->path[0])) - 1)
+        return conf_error(ctx, XP_CONF_E_TYPE, "nested too deeply");
     json_array_foreach(val, i, v) {
         int ret;
 
@@ -621,6 +645,78 @@ static int parse_eal_args(struct conf_ctx *ctx, json_t *val, struct xp_config *c
 
     if (!ret)
         cfg->dpdk.n_eal_args = json_array_size(val);
+    return ret;
+}
+
+static int hex_nibble(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+static int gw_unit_elem(struct conf_ctx *ctx, json_t *v, size_t i, void *arg)
+{
+    struct xp_config *cfg = arg;
+    struct xp_conf_gw_unit *u = &cfg->gw.units[i];
+    const char *key;
+    json_t *f;
+    int ret;
+
+    if (!json_is_object(v))
+        return conf_error(ctx, XP_CONF_E_TYPE, "expected {\"id\": N, \"key\": HEX, \"sources\": [CIDR]}");
+    json_object_foreach(v, key, f) {
+        ctx->path[ctx->depth++] = key;
+        if (strcmp(key, "id") == 0) {
+            if (!json_is_integer(f) || json_integer_value(f) < 1 ||
+                json_integer_value(f) > 0xffffffffLL)
+                return conf_error(ctx, XP_CONF_E_RANGE, "expected an integer 1..4294967295");
+            u->id = (uint32_t)json_integer_value(f);
+        } else if (strcmp(key, "key") == 0) {
+            const char *h = json_is_string(f) ? json_string_value(f) : NULL;
+            size_t n = h ? strlen(h) : 0;
+
+            if (!h || n < 2 * XP_CONF_GW_KEY_MIN || n > 2 * XP_CONF_GW_KEY_MAX || n % 2)
+                return conf_error(ctx, XP_CONF_E_RANGE, "expected %d..%d hex digits",
+                                  2 * XP_CONF_GW_KEY_MIN, 2 * XP_CONF_GW_KEY_MAX);
+            for (size_t b = 0; b < n / 2; b++) {
+                int hi = hex_nibble(h[2 * b]), lo = hex_nibble(h[2 * b + 1]);
+
+                if (hi < 0 || lo < 0)
+                    return conf_error(ctx, XP_CONF_E_RANGE, "not a hex digit at %zu", 2 * b);
+                u->key[b] = (uint8_t)(hi << 4 | lo);
+            }
+            u->key_len = n / 2;
+        } else if (strcmp(key, "sources") == 0) {
+            ret = parse_prefixes(ctx, f, u->sources, &u->n_sources, XP_CONF_GW_SOURCES_MAX);
+            if (ret)
+                return ret;
+            if (u->n_sources == 0)
+                return conf_error(ctx, XP_CONF_E_RANGE, "at least one prefix");
+        } else {
+            return conf_error(ctx, XP_CONF_E_UNKNOWN_KEY, "unknown key (id, key, sources)");
+        }
+        ctx->depth--;
+    }
+    if (!u->id || !u->key_len || !u->n_sources)
+        return conf_error(ctx, XP_CONF_E_MISSING, "a unit needs \"id\", \"key\" and \"sources\"");
+    for (size_t j = 0; j < i; j++) {
+        if (cfg->gw.units[j].id == u->id)
+            return conf_error(ctx, XP_CONF_E_RANGE, "unit id %u appears twice", u->id);
+    }
+    return 0;
+}
+
+static int parse_gw_units(struct conf_ctx *ctx, json_t *val, struct xp_config *cfg)
+{
+    int ret = parse_array(ctx, val, XP_CONF_GW_UNITS_MAX, "units", "units", gw_unit_elem, cfg);
+
+    if (!ret)
+        cfg->gw.n_units = json_array_size(val);
     return ret;
 }
 
@@ -840,7 +936,7 @@ int xp_config_parse(const char *name, const char *text, struct xp_config *cfg,
         ret = conf_error(&ctx, XP_CONF_E_MISSING, "\"central\" needs \"secret\"");
         goto out;
     }
-    if (cfg->sync.central[0] && cfg->pol.n_units == 0) {
+    if (cfg->sync.central[0] && cfg->pol.n_units == 0 && cfg->mode != XP_MODE_GATEWAY) {
         ctx.path[ctx.depth++] = "sync";
         ret = conf_error(&ctx, XP_CONF_E_UNSUPPORTED,
                          "sync needs policing (policer.unit_prefixes is empty)");
@@ -866,9 +962,19 @@ int xp_config_parse(const char *name, const char *text, struct xp_config *cfg,
                          "not supported with the dpdk backend (the kernel does not see its ports)");
         goto out;
     }
-    if (cfg->mode == XP_MODE_GATEWAY) {
+    if (cfg->mode == XP_MODE_GATEWAY && cfg->backend != XP_BACKEND_AF_XDP) {
         ctx.path[ctx.depth++] = "mode";
-        ret = conf_error(&ctx, XP_CONF_E_UNSUPPORTED, "gateway mode is not implemented yet");
+        ret = conf_error(&ctx, XP_CONF_E_UNSUPPORTED, "gateway mode needs the af_xdp backend");
+        goto out;
+    }
+    if (cfg->mode == XP_MODE_GATEWAY && cfg->gw.n_units == 0) {
+        ctx.path[ctx.depth++] = json_object_get(root, "gateway") ? "gateway" : "mode";
+        ret = conf_error(&ctx, XP_CONF_E_MISSING, "gateway mode needs \"units\"");
+        goto out;
+    }
+    if (cfg->mode != XP_MODE_GATEWAY && cfg->gw.n_units) {
+        ctx.path[ctx.depth++] = "gateway";
+        ret = conf_error(&ctx, XP_CONF_E_UNSUPPORTED, "only with \"mode\": \"gateway\"");
         goto out;
     }
 out:
@@ -955,6 +1061,9 @@ static bool key_equal(const struct key_desc *k, const struct xp_config *a,
         if (k->special == parse_mgmt)
             return a->n_mgmt == b->n_mgmt &&
                    memcmp(a->mgmt, b->mgmt, a->n_mgmt * sizeof(a->mgmt[0])) == 0;
+        if (k->special == parse_gw_units)
+            return a->gw.n_units == b->gw.n_units &&
+                   memcmp(a->gw.units, b->gw.units, a->gw.n_units * sizeof(a->gw.units[0])) == 0;
         if (k->special == parse_eal_args) {
             if (a->dpdk.n_eal_args != b->dpdk.n_eal_args)
                 return false;

@@ -82,6 +82,31 @@ struct xp_conf_policer {
     struct xp_cidr allow_dst[XP_CONF_PREFIXES_MAX];
 };
 
+/*
+ * Gateway mode (docs/tunnel.md): units tunnel every packet to the proxy.
+ * A unit is its id, its key and the inner source prefixes it may use; the
+ * policer names it by the network address of its first prefix.
+ */
+#define XP_CONF_GW_UNITS_MAX 1024
+#define XP_CONF_GW_SOURCES_MAX 4
+#define XP_CONF_GW_KEY_MIN 16 /* bytes, as XP_TUNNEL_KEY_MIN */
+#define XP_CONF_GW_KEY_MAX 64
+
+struct xp_conf_gw_unit {
+    uint32_t id;
+    uint32_t key_len;
+    uint8_t key[XP_CONF_GW_KEY_MAX];
+    unsigned n_sources;
+    struct xp_cidr sources[XP_CONF_GW_SOURCES_MAX];
+};
+
+struct xp_conf_gateway {
+    unsigned tunnel_port;     /* UDP port of the tunnel endpoint */
+    unsigned capacity_pps;    /* W = 1000 x tunnel packets per second / capacity_pps */
+    unsigned n_units;
+    struct xp_conf_gw_unit units[XP_CONF_GW_UNITS_MAX];
+};
+
 /* Sync with the central node (Algorithm 2); off when central is empty. */
 struct xp_conf_sync {
     char central[80];        /* "ADDRESS:PORT" ("[v6]:port" for IPv6) */
@@ -121,6 +146,7 @@ struct xp_config {
     struct xp_conf_policer pol;
     struct xp_conf_sync sync;
     struct xp_conf_dpdk dpdk;
+    struct xp_conf_gateway gw;
     char ctl_socket[108];                       /* "" = /run/xpro/<proxy_id>.sock */
     char ctl_socket_group[32];                  /* "" = root only */
     char prometheus[64];                        /* "ADDRESS:PORT" on loopback; "" = off */

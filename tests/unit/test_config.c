@@ -67,7 +67,51 @@ static void test_errors(void)
     expect_error("{\"ports\": {\"access\": \"a\", \"core\": \"b\"}, \"proxy_id\": \"\"}",
                  XP_CONF_E_RANGE, "t.json:1:41: proxy_id: length must be 1..63");
     expect_error("{\"ports\": {\"access\": \"a\", \"core\": \"b\"}, \"mode\": \"gateway\"}",
-                 XP_CONF_E_UNSUPPORTED, "t.json:1:41: mode: gateway mode is not implemented yet");
+                 XP_CONF_E_MISSING, "t.json:1:41: mode: gateway mode needs \"units\"");
+}
+
+#define GW_HEAD "{\"ports\": {\"access\": \"a\", \"core\": \"b\"}, \"mode\": \"gateway\",\n"
+#define KEY32 "00112233445566778899aabbccddeeff"
+
+/* Gateway units: every field checked, errors down to gateway.units.N.sources.M. */
+static void test_gateway(void)
+{
+    struct xp_config cfg;
+    char msg[512] = "";
+
+    expect_error(GW_HEAD " \"gateway\": {\"units\": [{\"id\": 1, \"key\": \"" KEY32 "\",\n"
+                 "   \"sources\": [\"198.18.2.2/32\", \"198.18.2.300/32\"]}]}}",
+                 XP_CONF_E_RANGE, "t.json:3:33: gateway.units.0.sources.1: \"198.18.2.300/32\" is "
+                 "not an IPv4 or IPv6 prefix");
+    expect_error(GW_HEAD " \"gateway\": {\"units\": [{\"id\": 1, \"key\": \"abc\", \"sources\": "
+                 "[\"198.18.2.2/32\"]}]}}", XP_CONF_E_RANGE,
+                 "t.json:2:34: gateway.units.0.key: expected 32..128 hex digits");
+    expect_error(GW_HEAD " \"gateway\": {\"units\": [{\"id\": 1, \"key\": \"" KEY32 "\"}]}}",
+                 XP_CONF_E_MISSING,
+                 "t.json:2:24: gateway.units.0: a unit needs \"id\", \"key\" and \"sources\"");
+    expect_error(GW_HEAD " \"gateway\": {\"units\": [{\"id\": 0, \"key\": \"" KEY32 "\", "
+                 "\"sources\": [\"198.18.2.2/32\"]}]}}", XP_CONF_E_RANGE,
+                 "t.json:2:25: gateway.units.0.id: expected an integer 1..4294967295");
+    expect_error(GW_HEAD " \"gateway\": {\"units\": [{\"id\": 1, \"key\": \"" KEY32 "\", "
+                 "\"sources\": [\"198.18.2.2/32\"], \"colour\": 1}]}}", XP_CONF_E_UNKNOWN_KEY,
+                 "t.json:2:107: gateway.units.0.colour: unknown key (id, key, sources)");
+    expect_error(GW_HEAD " \"gateway\": {\"units\": [\n"
+                 "  {\"id\": 5, \"key\": \"" KEY32 "\", \"sources\": [\"198.18.2.2/32\"]},\n"
+                 "  {\"id\": 5, \"key\": \"" KEY32 "\", \"sources\": [\"198.18.2.3/32\"]}]}}",
+                 XP_CONF_E_RANGE, "t.json:4:3: gateway.units.1: unit id 5 appears twice");
+    expect_error("{\"ports\": {\"access\": \"a\", \"core\": \"b\"},\n \"gateway\": {\"units\": "
+                 "[{\"id\": 1, \"key\": \"" KEY32 "\", \"sources\": [\"198.18.2.2/32\"]}]}}",
+                 XP_CONF_E_UNSUPPORTED, "t.json:2:2: gateway: only with \"mode\": \"gateway\"");
+    if (xp_config_parse("t.json", GW_HEAD " \"gateway\": {\"tunnel_port\": 6000, \"units\": "
+                        "[{\"id\": 4000000000, \"key\": \"" KEY32 "\", \"sources\": "
+                        "[\"198.18.2.2/32\", \"2001:2::/64\"]}]}}", &cfg, msg, sizeof(msg))) {
+        CHECK(0, "valid gateway config refused: %s", msg);
+        return;
+    }
+    CHECK(cfg.mode == XP_MODE_GATEWAY && cfg.gw.n_units == 1 && cfg.gw.tunnel_port == 6000 &&
+          cfg.gw.capacity_pps == 1000000, "gateway fields");
+    CHECK(cfg.gw.units[0].id == 4000000000u && cfg.gw.units[0].key_len == 16 &&
+          cfg.gw.units[0].key[1] == 0x11 && cfg.gw.units[0].n_sources == 2, "unit fields");
 }
 
 static void test_port_settings(void)
@@ -164,7 +208,7 @@ static void test_doc_table(void)
 /* The shipped examples must stay valid as keys come and go. */
 static void test_shipped_examples(void)
 {
-    static const char *const files[] = { "xpro.json", "minimal.json" };
+    static const char *const files[] = { "xpro.json", "minimal.json", "gateway.json" };
     char dir[512], path[600], msg[512];
     struct xp_config cfg;
     char *slash;
@@ -182,6 +226,7 @@ static void test_shipped_examples(void)
 int main(void)
 {
     test_errors();
+    test_gateway();
     test_defaults_and_values();
     test_port_settings();
     test_doc_table();
