@@ -15,6 +15,7 @@
 #include <linux/ip.h>
 #include <linux/ipv6.h>
 #include <linux/icmpv6.h>
+#include <linux/udp.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 
@@ -28,6 +29,13 @@ const volatile __u32 mgmt_enabled = 0;
 const volatile __u32 police_port = 0;
 /* Unit key of an IPv6 source: its first v6_unit_prefix bits (a multiple of 8). */
 const volatile __u32 v6_unit_bytes = 8;
+/*
+ * Gateway mode: only tunnel datagrams (UDP to tunnel_port, network order)
+ * on the access port go to the sockets; everything else, and all of the
+ * core port, is the kernel's (replies to units are routed by the kernel).
+ */
+const volatile __u32 gateway_mode = 0;
+const volatile __u32 tunnel_port = 0;
 
 struct {
     __uint(type, BPF_MAP_TYPE_XSKMAP);
@@ -170,6 +178,32 @@ static __always_inline int blocked_in(void *map, void *key)
     return 1;
 }
 
+/* Gateway mode: 1 if l3 holds a tunnel datagram (unfragmented UDP to tunnel_port). */
+static __always_inline int is_tunnel(void *l3, void *data_end, __u16 proto)
+{
+    struct udphdr *udp;
+
+    if (proto == bpf_htons(ETH_P_IP)) {
+        struct iphdr *iph = l3;
+
+        if ((void *)(iph + 1) > data_end || iph->protocol != IPPROTO_UDP || iph->ihl < 5 ||
+            (iph->frag_off & bpf_htons(0x3fff)))
+            return 0;
+        udp = (void *)iph + iph->ihl * 4;
+    } else if (proto == bpf_htons(ETH_P_IPV6)) {
+        struct ipv6hdr *ip6 = l3;
+
+        if ((void *)(ip6 + 1) > data_end || ip6->nexthdr != IPPROTO_UDP)
+            return 0;
+        udp = (void *)(ip6 + 1);
+    } else {
+        return 0;
+    }
+    if ((void *)(udp + 1) > data_end)
+        return 0;
+    return udp->dest == tunnel_port;
+}
+
 SEC("xdp")
 int xpro_xdp(struct xdp_md *ctx)
 {
@@ -210,6 +244,12 @@ int xpro_xdp(struct xdp_md *ctx)
             return count(st, XP_KC_PASS_NON_IP, XDP_PASS);
         proto = vh->encap_proto;
         l3 = vh + 1;
+    }
+
+    if (gateway_mode) {
+        if (port == police_port && is_tunnel(l3, data_end, proto))
+            goto redirect;
+        return count(st, XP_KC_PASS_NOT_TUNNEL, XDP_PASS);
     }
 
     if (proto == bpf_htons(ETH_P_IP)) {

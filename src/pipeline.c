@@ -295,9 +295,13 @@ static void make_key(struct xp_pipeline *pl, const struct xp_parsed *pp, struct 
     }
 }
 
-/* Classify one frame: 1 if it goes to the policer (key filled), else its fate is set. */
-static int classify(struct xp_pipeline *pl, const struct xp_pkt *pkt, struct xp_policer_key *key,
-                    uint8_t *drop, uint64_t *c)
+/*
+ * Classify one frame: 1 if it goes to the policer (key filled), else its
+ * fate is set. unit, when given, names the unit (gateway mode: the
+ * authenticated sender) instead of the frame's source address.
+ */
+static int classify(struct xp_pipeline *pl, const struct xp_pkt *pkt, const uint8_t *unit,
+                    struct xp_policer_key *key, uint8_t *drop, uint64_t *c)
 {
     const struct xp_conf_policer *pc = &pl->cfg->pol;
     struct xp_parsed pp;
@@ -324,6 +328,11 @@ static int classify(struct xp_pipeline *pl, const struct xp_pkt *pkt, struct xp_
         c[XP_PC_ALLOWLISTED]++;
         return 0;
     }
+    if (unit) {
+        memcpy(key->unit, unit, 16);
+        memcpy(key->dst, pp.dst, 16);
+        return 1;
+    }
     if (!match_any(pc->units, pc->n_units, pp.src)) {
         c[XP_PC_UNPOLICED]++;
         return 0;
@@ -332,8 +341,24 @@ static int classify(struct xp_pipeline *pl, const struct xp_pkt *pkt, struct xp_
     return 1;
 }
 
+static void police(struct xp_pipeline *pl, const struct xp_pkt *pkts, const uint8_t (*units)[16],
+                   unsigned n, uint8_t *drop, uint64_t now_rt, uint64_t now_mono);
+
 void xp_pipeline__police(struct xp_pipeline *pl, const struct xp_pkt *pkts, unsigned n,
                          uint8_t *drop, uint64_t now_rt, uint64_t now_mono)
+{
+    police(pl, pkts, NULL, n, drop, now_rt, now_mono);
+}
+
+void xp_pipeline__police_units(struct xp_pipeline *pl, const struct xp_pkt *pkts,
+                               const uint8_t (*units)[16], unsigned n, uint8_t *drop,
+                               uint64_t now_rt, uint64_t now_mono)
+{
+    police(pl, pkts, units, n, drop, now_rt, now_mono);
+}
+
+static void police(struct xp_pipeline *pl, const struct xp_pkt *pkts, const uint8_t (*units)[16],
+                   unsigned n, uint8_t *drop, uint64_t now_rt, uint64_t now_mono)
 {
     struct xp_policer_key keys[XP_BURST_MAX];
     struct xp_policer_event evs[XP_BURST_MAX];
@@ -344,7 +369,7 @@ void xp_pipeline__police(struct xp_pipeline *pl, const struct xp_pkt *pkts, unsi
 
     /* Pass 1: parse and classify; collect the frames the policer must see. */
     for (unsigned i = 0; i < n; i++) {
-        if (!classify(pl, &pkts[i], &keys[m], &drop[i], c))
+        if (!classify(pl, &pkts[i], units ? units[i] : NULL, &keys[m], &drop[i], c))
             continue;
         /*
          * Early mode stands in for XDP's block map: a blocked pair's packet

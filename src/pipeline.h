@@ -106,6 +106,16 @@ void xp_pipeline__police(struct xp_pipeline *pl, const struct xp_pkt *pkts, unsi
                          uint8_t *drop, uint64_t now_rt, uint64_t now_mono);
 
 /*
+ * The same for frames whose unit is known otherwise (gateway mode: the
+ * tunnel authenticated it): units[i] is the policer's unit key of frame i
+ * (16 bytes, IPv4 mapped); policer.unit_prefixes is not consulted, the
+ * allowlist still is.
+ */
+void xp_pipeline__police_units(struct xp_pipeline *pl, const struct xp_pkt *pkts,
+                               const uint8_t (*units)[16], unsigned n, uint8_t *drop,
+                               uint64_t now_rt, uint64_t now_mono);
+
+/*
  * Switch to a reloaded configuration (thresholds, prefixes, allowlist).
  * On the worker thread only (xp_worker__call). cfg must outlive the
  * pipeline or the next reconfigure. 0 or -EINVAL (limits refused).

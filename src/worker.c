@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "src/gateway/gateway.h"
 #include "src/pipeline.h"
 #include "src/util/log.h"
 
@@ -69,6 +70,50 @@ static void police_burst(struct xp_worker *w, unsigned in_port, struct xp_pkt *p
         forward_burst(w, in_port, pkts, keep);
 }
 
+/*
+ * Gateway mode: tunnel datagrams from the access port become inner packets
+ * for the core port or keepalive answers for the access port. The XDP
+ * program hands the core port's traffic to the kernel, so nothing should
+ * arrive there; what does is given back.
+ */
+static void gateway_burst(struct xp_worker *w, unsigned in_port, struct xp_pkt *pkts, unsigned n)
+{
+    struct xp_pkt out[2][XP_BURST_MAX], drops[XP_BURST_MAX];
+    uint8_t fate[XP_BURST_MAX];
+    unsigned nout[2] = { 0, 0 }, nd = 0;
+
+    if (in_port != w->police_port) {
+        w->io->release(w->queue, pkts, n);
+        XP_STAT_ADD(w->st.drop_policy, n);
+        return;
+    }
+    xp_gw_queue__process(w->gw, pkts, n, fate, clock_ns(CLOCK_REALTIME),
+                         clock_ns(CLOCK_MONOTONIC));
+    for (unsigned i = 0; i < n; i++) {
+        if (fate[i] == XP_GW_FATE_CORE)
+            out[XP_PORT_CORE][nout[XP_PORT_CORE]++] = pkts[i];
+        else if (fate[i] == XP_GW_FATE_ACCESS)
+            out[XP_PORT_ACCESS][nout[XP_PORT_ACCESS]++] = pkts[i];
+        else
+            drops[nd++] = pkts[i];
+    }
+    if (nd) {
+        w->io->release(w->queue, drops, nd);
+        XP_STAT_ADD(w->st.drop_policy, nd);
+    }
+    for (unsigned p = 0; p < 2; p++) {
+        unsigned sent;
+
+        if (!nout[p])
+            continue;
+        sent = w->io->tx_burst(w->queue, p, out[p], nout[p]);
+        if (sent < nout[p]) {
+            w->io->release(w->queue, out[p] + sent, nout[p] - sent);
+            XP_STAT_ADD(w->st.drop_tx_full[p], nout[p] - sent);
+        }
+    }
+}
+
 /* Claim a posted request (the worker, or a caller once the worker has exited) and run it. */
 static void mailbox_run(struct xp_worker *w)
 {
@@ -90,7 +135,7 @@ static void *worker_main(void *arg)
     unsigned idle = 0;
 
     /* Chosen once: the loop itself has no mode test. */
-    process = w->pipeline ? police_burst : forward_burst;
+    process = w->gw ? gateway_burst : w->pipeline ? police_burst : forward_burst;
     /* Without an explicit CPU, stay on the NIC's node, next to the UMEM. */
     if (w->cpu < 0 && w->numa_node >= 0 && numa_available() >= 0 &&
         numa_run_on_node(w->numa_node))

@@ -44,6 +44,7 @@ struct xp_worker {
     void (*thread_leave)(void *queue);
     struct xp_pipeline *pipeline; /* NULL: forward everything (no policing) */
     unsigned police_port;         /* frames from this port go through the pipeline */
+    struct xp_gw_queue *gw;       /* gateway mode: access frames are tunnel datagrams */
     pthread_t thread;
     bool started;
     atomic_bool stop;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "src/xdp_prog.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <pthread.h>
 #include <net/if.h>
@@ -168,6 +169,8 @@ struct xp_xdp_prog *xp_xdp_prog__attach(const struct xp_config *cfg)
     p->skel->rodata->mgmt_enabled = cfg->n_mgmt > 0;
     p->skel->rodata->police_port = XP_PORT_ACCESS;
     p->skel->rodata->v6_unit_bytes = cfg->pol.v6_unit_prefix / 8;
+    p->skel->rodata->gateway_mode = cfg->mode == XP_MODE_GATEWAY;
+    p->skel->rodata->tunnel_port = htons(cfg->gw.tunnel_port);
 
     opts.obj = p->skel->obj;
     p->prog = xdp_program__create(&opts);

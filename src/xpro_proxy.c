@@ -29,6 +29,7 @@
 #include "src/sync/sync.h"
 #include "src/pipeline.h"
 #include "src/exit_codes.h"
+#include "src/gateway/gateway.h"
 #include "src/nic.h"
 #include "src/util/log.h"
 #include "src/util/syslog_sink.h"
@@ -69,6 +70,8 @@ struct proxy {
     struct xp_worker workers[XP_MAX_QUEUES];
     struct xp_dst_table *dst;
     struct xp_pipeline *pipelines[XP_MAX_QUEUES];
+    struct xp_gateway *gw;          /* gateway mode only */
+    struct xp_gw_queue *gw_queues[XP_MAX_QUEUES];
     struct xp_ctl_server *ctl;
     struct xp_prom_server *prom;
     struct xp_proxy_sync *sync;
@@ -102,6 +105,7 @@ static const char *const kc_names[XP_KC_MAX] = {
     [XP_KC_PASS_FOREIGN] = "pass_foreign",
     [XP_KC_DROP_BLOCKED] = "drop_blocked",
     [XP_KC_DROP_MANUAL] = "drop_manual",
+    [XP_KC_PASS_NOT_TUNNEL] = "pass_not_tunnel",
 };
 
 static void usage(FILE *out)
@@ -122,6 +126,14 @@ static void usage(FILE *out)
             "Exit codes: 0 ok, 1 failure, 2 bad option or config, 3 BPF load/attach,\n"
             "4 out of memory, 5 interface missing, 6 permission denied, 7 queue busy,\n"
             "8 another XDP program attached, 9 bpffs not mounted at /sys/fs/bpf.\n");
+}
+
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
 static double now_s(void)
@@ -325,6 +337,8 @@ static json_t *stats_document(struct proxy *px, bool final, uint64_t *rx_out, ui
     }
     if (px->dpdk)
         json_object_set_new(extra, "backend", json_string("dpdk"));
+    if (px->gw)
+        json_object_set_new(extra, "gateway", xp_gateway__stats_json(px->gw));
     if (px->sync)
         json_object_set_new(extra, "sync", xp_proxy_sync__stats_json(px->sync));
     else if (px->sync_final)
@@ -690,7 +704,7 @@ static int xsk_worker(struct proxy *px, unsigned q, int node)
         .n_ports = XP_MAX_PORTS,
         .queue_id = q,
         .n_frames = px->cfg->frames_per_queue,
-        .frame_size = 2048,
+        .frame_size = XP_XSK_FRAME_SIZE,
         .ring_size = px->cfg->ring_size,
         .zc = px->cfg->zero_copy == XP_CONF_ZC_ON ? XP_ZC_ON :
               px->cfg->zero_copy == XP_CONF_ZC_OFF ? XP_ZC_OFF : XP_ZC_AUTO,
@@ -771,7 +785,17 @@ static int open_queues(struct proxy *px)
                         "split across queues", px->cfg->port_name[p], strerror(-r));
         }
     }
-    if (px->cfg->pol.n_units > 0) {
+    if (px->cfg->mode == XP_MODE_GATEWAY) {
+        char err[160];
+
+        px->gw = xp_gateway__create(px->cfg, err, sizeof(err));
+        if (!px->gw) {
+            pr_err("%s", err);
+            return -errno;
+        }
+    }
+    /* Gateway mode polices every authenticated unit, unit_prefixes or not. */
+    if (px->cfg->pol.n_units > 0 || px->gw) {
         px->dst = xp_dst_table__create(px->cfg->pol.max_dsts, px->cfg->queues);
         if (!px->dst) {
             pr_err("destination table: %s", strerror(errno));
@@ -788,7 +812,11 @@ static int open_queues(struct proxy *px)
             return ret;
         xp_worker__init(&px->workers[q]);
         if (px->dst) {
-            px->pipelines[q] = xp_pipeline__create(px->cfg, q, px->dst, px->prog);
+            /*
+             * Gateway mode: XDP sees only outer addresses, so the pairs'
+             * blocks live in the worker (early drop after authentication).
+             */
+            px->pipelines[q] = xp_pipeline__create(px->cfg, q, px->dst, px->gw ? NULL : px->prog);
             if (!px->pipelines[q]) {
                 int err = errno;
 
@@ -796,11 +824,17 @@ static int open_queues(struct proxy *px)
                 return -err;
             }
             /* No XDP in front of the worker: blocked pairs stop right after parsing. */
-            ret = px->prog ? 0 : xp_pipeline__set_early_drop(px->pipelines[q]);
+            ret = px->prog && !px->gw ? 0 : xp_pipeline__set_early_drop(px->pipelines[q]);
             if (ret)
                 return ret;
             px->workers[q].pipeline = px->pipelines[q];
             px->workers[q].police_port = XP_PORT_ACCESS;
+        }
+        if (px->gw) {
+            px->gw_queues[q] = xp_gw_queue__create(px->gw, px->pipelines[q], XP_XSK_FRAME_SIZE);
+            if (!px->gw_queues[q])
+                return -errno;
+            px->workers[q].gw = px->gw_queues[q];
         }
     }
     return 0;
@@ -1017,6 +1051,11 @@ static json_t *ctl_block(struct proxy *px, json_t *req, bool block, char *err, s
         snprintf(err, errlen, "operator blocks are not supported with the dpdk backend");
         return NULL;
     }
+    if (px->gw) {
+        /* XDP sees the tunnel's outer addresses, not the units: its map cannot name them. */
+        snprintf(err, errlen, "operator blocks are not supported in gateway mode (yet)");
+        return NULL;
+    }
     if (block) {
         clock_gettime(CLOCK_MONOTONIC, &ts);
         ret = xp_xdp_prog__manual_block(px->prog, unit, has_dst ? dst : NULL,
@@ -1210,8 +1249,14 @@ static int run(struct proxy *px, const struct run_opts *o)
     ret = start_sync(px);
     if (ret)
         goto out;
-    pr_info("forwarding %s <-> %s on %u queue(s), fail-%s", px->cfg->port_name[0],
-            px->cfg->port_name[1], px->cfg->queues, px->cfg->fail_mode_closed ? "closed" : "open");
+    if (px->gw)
+        pr_info("gateway: tunnel on %s UDP %u for %u unit(s), inner packets by route on %s, "
+                "%u queue(s)", px->cfg->port_name[0], px->cfg->gw.tunnel_port,
+                xp_gateway__units(px->gw), px->cfg->port_name[1], px->cfg->queues);
+    else
+        pr_info("forwarding %s <-> %s on %u queue(s), fail-%s", px->cfg->port_name[0],
+                px->cfg->port_name[1], px->cfg->queues,
+                px->cfg->fail_mode_closed ? "closed" : "open");
     print_stats(px, false);
     next = start + px->cfg->stats_interval_ms / 1000.0;
 
@@ -1250,6 +1295,9 @@ static int run(struct proxy *px, const struct run_opts *o)
         if (px->prom)
             xp_prom_server__handle(px->prom, pfd + 1 + n_ctl, n_prom);
         drain_events(px);
+        if (px->gw)
+            xp_gateway__housekeeping(px->gw, xp_xdp_prog__ifindex(px->prog, XP_PORT_CORE),
+                                     px->cfg->gw.capacity_pps, mono_ns());
         if (now_s() >= next) {
             print_stats(px, false);
             next += px->cfg->stats_interval_ms / 1000.0;
@@ -1287,6 +1335,8 @@ static void shutdown_proxy(struct proxy *px, bool print_final)
     xp_prom_server__destroy(px->prom);
     px->prom = NULL;
     for (unsigned q = 0; q < px->cfg->queues; q++) {
+        xp_gw_queue__destroy(px->gw_queues[q]);
+        px->gw_queues[q] = NULL;
         xp_pipeline__destroy(px->pipelines[q]);
         px->pipelines[q] = NULL;
         xp_xsk_queue__destroy(px->queues[q]);
@@ -1294,6 +1344,8 @@ static void shutdown_proxy(struct proxy *px, bool print_final)
     }
     xp_dst_table__destroy(px->dst);
     px->dst = NULL;
+    xp_gateway__destroy(px->gw);
+    px->gw = NULL;
 #ifdef XP_HAVE_DPDK
     xp_dpdk__destroy(px->dpdk);
     px->dpdk = NULL;
@@ -1360,19 +1412,19 @@ int main(int argc, char **argv)
             return EXIT_FAIL_OPTION;
         }
     }
-    if (px.cfg->backend == XP_BACKEND_DPDK) {
-        ret = start_dpdk(&px);
-        if (ret)
-            return errno_to_exit(-ret);
-    } else {
-        if (px.cfg->events_syslog[0]) {
+    if (px.cfg->events_syslog[0]) {
         px.syslog = xp_syslog__open(px.cfg->events_syslog, "xpro-proxy");
         if (!px.syslog) {
             pr_err("events_syslog %s: %s", px.cfg->events_syslog, strerror(errno));
             return EXIT_FAIL_OPTION;
         }
     }
-    if (geteuid() != 0)
+    if (px.cfg->backend == XP_BACKEND_DPDK) {
+        ret = start_dpdk(&px);
+        if (ret)
+            return errno_to_exit(-ret);
+    } else {
+        if (geteuid() != 0)
             pr_warn("not running as root: loading XDP needs CAP_BPF and CAP_NET_ADMIN");
         if (xp_bpffs_check()) {
             pr_err("no BPF filesystem at " XP_BPFFS_ROOT ": mount -t bpf bpf " XP_BPFFS_ROOT);

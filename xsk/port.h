@@ -28,12 +28,15 @@ enum xp_zc_mode {
     XP_ZC_OFF,      /* copy mode */
 };
 
+/* UMEM frame size of the proxy: one MTU-sized frame per 2 KiB chunk. */
+#define XP_XSK_FRAME_SIZE 2048
+
 struct xp_xsk_cfg {
     unsigned n_ports;
     char ifname[XP_MAX_PORTS][16];
     unsigned queue_id;
     unsigned n_frames;   /* UMEM frames shared by all ports of the queue */
-    unsigned frame_size; /* power of two, >= 2048 */
+    unsigned frame_size; /* power of two, >= 2048; the proxy uses XP_XSK_FRAME_SIZE */
     unsigned ring_size;  /* each RX/TX/fill/completion ring */
     enum xp_zc_mode zc;
     bool skb_mode;       /* XDP attached in generic mode on some port: copy only */

@@ -1,0 +1,115 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The control thread's side of gateway mode: next hops from the kernel,
+ * neighbour resolution for what the workers missed, the load W, stats.
+ */
+#include "src/gateway/gateway.h"
+#include "src/gateway/gateway_internal.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "src/util/log.h"
+
+#define NS_PER_S 1000000000ULL
+/*
+ * How often the next hops are read again; after a resolution request, how
+ * often and for how long (the kernel answers within milliseconds when the
+ * neighbour is there, and retries for about a second when it is not).
+ */
+#define XP_GW_REFRESH_NS NS_PER_S
+#define XP_GW_REFRESH_SOON_NS 50000000ULL
+#define XP_GW_RESOLVING_NS NS_PER_S
+
+/* Sum of every queue's counters. */
+static void stats_sum(const struct xp_gateway *gw, struct xp_gw_stats *sum)
+{
+    memset(sum, 0, sizeof(*sum));
+    for (unsigned i = 0; i < gw->n_queues; i++) {
+        struct xp_gw_stats s;
+
+        xp_gw_queue__stats(gw->queues[i], &s);
+        for (int k = 0; k < XP_GW_C_MAX; k++)
+            sum->c[k] += s.c[k];
+        for (int k = 0; k < XP_TUNNEL_STATUS_MAX; k++)
+            sum->tunnel[k] += s.tunnel[k];
+    }
+}
+
+void xp_gateway__housekeeping(struct xp_gateway *gw, int core_ifindex, unsigned capacity_pps,
+                              uint64_t now_mono)
+{
+    struct xp_gw_stats sum;
+    bool solicited = false;
+
+    for (unsigned i = 0; i < gw->n_queues; i++) {
+        uint8_t miss[16][16];
+        unsigned n = xp_gw_queue__drain_misses(gw->queues[i], miss, 16);
+
+        for (unsigned k = 0; k < n; k++) {
+            int ret = xp_nexthops__solicit(core_ifindex, miss[k]);
+
+            gw->solicits++;
+            if (ret) {
+                gw->solicit_errors++;
+                pr_debug("gateway: neighbour resolution request: %s", strerror(-ret));
+            }
+            solicited = true;
+        }
+    }
+    if (solicited)
+        gw->resolving_until = now_mono + XP_GW_RESOLVING_NS;
+    if (now_mono < gw->resolving_until && gw->last_refresh + XP_GW_REFRESH_SOON_NS < gw->next_refresh)
+        gw->next_refresh = gw->last_refresh + XP_GW_REFRESH_SOON_NS;
+    if (now_mono >= gw->next_refresh) {
+        char err[160];
+        struct xp_nexthops *nh = xp_nexthops__load(core_ifindex, err, sizeof(err));
+
+        gw->last_refresh = now_mono;
+        gw->next_refresh = now_mono + XP_GW_REFRESH_NS;
+        if (nh) {
+            xp_gateway__publish(gw, nh);
+            gw->refreshes++;
+        } else {
+            /* Keep the last good snapshot: routes rarely vanish all at once. */
+            gw->refresh_errors++;
+            pr_warn("gateway: next hops of ifindex %d: %s", core_ifindex, err);
+        }
+    }
+    stats_sum(gw, &sum);
+    if (gw->load_t == 0) {
+        gw->load_t = now_mono;
+        gw->load_rx = sum.c[XP_GW_C_RX];
+    } else if (now_mono - gw->load_t >= NS_PER_S / 2) {
+        double pps = (double)(sum.c[XP_GW_C_RX] - gw->load_rx) * NS_PER_S /
+                     (double)(now_mono - gw->load_t);
+        double w = capacity_pps ? 1000.0 * pps / capacity_pps : 0;
+
+        xp_gateway__set_load(gw, w > 1e6 ? 1000000 : (uint32_t)w);
+        gw->load_t = now_mono;
+        gw->load_rx = sum.c[XP_GW_C_RX];
+    }
+}
+
+json_t *xp_gateway__stats_json(const struct xp_gateway *gw)
+{
+    const struct xp_nexthops *nh = xp_gateway__nexthops(gw);
+    json_t *o = json_object(), *tun = json_object();
+    struct xp_gw_stats sum;
+
+    stats_sum(gw, &sum);
+    for (int k = 0; k < XP_GW_C_MAX; k++)
+        json_object_set_new(o, xp_gw_counter_name(k), json_integer((json_int_t)sum.c[k]));
+    for (int k = 1; k < XP_TUNNEL_STATUS_MAX; k++)
+        json_object_set_new(tun, xp_tunnel_status_name(k), json_integer((json_int_t)sum.tunnel[k]));
+    json_object_set_new(o, "tunnel_drops", tun);
+    json_object_set_new(o, "units", json_integer(xp_gateway__units(gw)));
+    json_object_set_new(o, "w_permille", json_integer(xp_gateway__load(gw)));
+    json_object_set_new(o, "routes", json_integer(nh ? xp_nexthops__routes(nh) : 0));
+    json_object_set_new(o, "neighbours", json_integer(nh ? xp_nexthops__neighbours(nh) : 0));
+    json_object_set_new(o, "nexthop_refreshes", json_integer((json_int_t)gw->refreshes));
+    json_object_set_new(o, "nexthop_errors", json_integer((json_int_t)gw->refresh_errors));
+    json_object_set_new(o, "solicits", json_integer((json_int_t)gw->solicits));
+    json_object_set_new(o, "solicit_errors", json_integer((json_int_t)gw->solicit_errors));
+    return o;
+}

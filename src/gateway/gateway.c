@@ -1,0 +1,437 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "src/gateway/gateway.h"
+#include "src/gateway/gateway_internal.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define ETH_HLEN 14
+#define UDP_HLEN 8
+/* A worker reports the same unresolved next hop at most this often. */
+#define XP_GW_MISS_EVERY_NS 100000000ULL
+
+#define XP_STAT_ADD(field, n) \
+    __atomic_store_n(&(field), (field) + (n), __ATOMIC_RELAXED)
+
+static const char *const counter_names[XP_GW_C_MAX] = {
+    [XP_GW_C_RX] = "rx",
+    [XP_GW_C_DATA] = "data",
+    [XP_GW_C_KEEPALIVE] = "keepalives",
+    [XP_GW_C_OVERLOAD_SENT] = "overload_answers",
+    [XP_GW_C_FORWARD] = "forward",
+    [XP_GW_C_DROP_OUTER] = "drop_outer_malformed",
+    [XP_GW_C_DROP_TUNNEL] = "drop_tunnel",
+    [XP_GW_C_DROP_SPOOFED] = "drop_spoofed_source",
+    [XP_GW_C_DROP_POLICY] = "drop_policy",
+    [XP_GW_C_DROP_NO_ROUTE] = "drop_no_route",
+    [XP_GW_C_DROP_NO_NEIGH] = "drop_no_neighbour",
+    [XP_GW_C_DROP_REPLY] = "drop_reply",
+};
+
+const char *xp_gw_counter_name(enum xp_gw_counter c)
+{
+    return (unsigned)c < XP_GW_C_MAX ? counter_names[c] : "invalid";
+}
+
+struct xp_gateway *xp_gateway__create(const struct xp_config *cfg, char *err, size_t errlen)
+{
+    const struct xp_conf_gateway *gc = &cfg->gw;
+    struct xp_gateway *gw = calloc(1, sizeof(*gw));
+    struct timespec ts;
+    int ret = ENOMEM;
+
+    if (!gw)
+        goto fail;
+    gw->key_storage = calloc(gc->n_units ? gc->n_units : 1, sizeof(*gw->key_storage));
+    gw->windows = calloc(gc->n_units ? gc->n_units : 1, sizeof(*gw->windows));
+    gw->units = calloc(gc->n_units ? gc->n_units : 1, sizeof(*gw->units));
+    if (!gw->key_storage || !gw->windows || !gw->units)
+        goto fail;
+    xp_tunnel_keys__init(&gw->keys, gw->key_storage, gc->n_units);
+    for (unsigned i = 0; i < gc->n_units; i++) {
+        const struct xp_conf_gw_unit *u = &gc->units[i];
+
+        ret = -xp_tunnel_keys__add(&gw->keys, u->id, u->key, u->key_len);
+        if (ret) {
+            snprintf(err, errlen, "gateway.units.%u: key: %s", i, strerror(ret));
+            goto fail;
+        }
+    }
+    /* The key table is sorted by unit id: bind each unit in the same order. */
+    for (unsigned i = 0; i < gc->n_units; i++) {
+        const struct xp_conf_gw_unit *u = &gc->units[i];
+        int idx = xp_tunnel_keys__find(&gw->keys, u->id);
+        struct gw_unit *g = &gw->units[idx];
+
+        memcpy(g->name, u->sources[0].addr, 16);
+        g->n_sources = u->n_sources;
+        memcpy(g->sources, u->sources, sizeof(g->sources));
+    }
+    ret = -xp_tunnel_replay__init(&gw->replay, gw->windows, gc->n_units, &gw->keys);
+    if (ret) {
+        snprintf(err, errlen, "gateway: replay windows: %s", strerror(ret));
+        goto fail;
+    }
+    gw->tunnel_port = (uint16_t)gc->tunnel_port;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    atomic_store(&gw->ctl_seq, (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec);
+    return gw;
+
+fail:
+    if (ret == ENOMEM)
+        snprintf(err, errlen, "gateway: out of memory");
+    xp_gateway__destroy(gw);
+    errno = ret;
+    return NULL;
+}
+
+void xp_gateway__destroy(struct xp_gateway *gw)
+{
+    if (!gw)
+        return;
+    if (gw->key_storage)
+        xp_tunnel_keys__wipe(&gw->keys);
+    free(gw->key_storage);
+    free(gw->windows);
+    free(gw->units);
+    xp_nexthops__free(atomic_load(&gw->nh));
+    free(gw);
+}
+
+void xp_gateway__set_load(struct xp_gateway *gw, uint32_t w_permille)
+{
+    atomic_store_explicit(&gw->w_permille, w_permille, memory_order_relaxed);
+}
+
+uint32_t xp_gateway__load(const struct xp_gateway *gw)
+{
+    return atomic_load_explicit(&((struct xp_gateway *)gw)->w_permille, memory_order_relaxed);
+}
+
+unsigned xp_gateway__units(const struct xp_gateway *gw)
+{
+    return gw->keys.count;
+}
+
+const struct xp_nexthops *xp_gateway__nexthops(const struct xp_gateway *gw)
+{
+    return atomic_load(&((struct xp_gateway *)gw)->nh);
+}
+
+void xp_gateway__publish(struct xp_gateway *gw, struct xp_nexthops *nh)
+{
+    struct xp_nexthops *old = atomic_exchange(&gw->nh, nh);
+    struct timespec pause = { .tv_nsec = 50000 };
+
+    if (!old)
+        return;
+    /*
+     * A worker reads gw->nh only inside xp_gw_queue__process(), with
+     * `active` set before the read. Once each worker is outside it, or has
+     * finished a call since the exchange, none can hold the old snapshot.
+     */
+    for (unsigned i = 0; i < gw->n_queues; i++) {
+        struct xp_gw_queue *q = gw->queues[i];
+        uint64_t calls = atomic_load(&q->calls);
+
+        while (atomic_load(&q->active) && atomic_load(&q->calls) == calls)
+            nanosleep(&pause, NULL);
+    }
+    xp_nexthops__free(old);
+}
+
+struct xp_gw_queue *xp_gw_queue__create(struct xp_gateway *gw, struct xp_pipeline *pl,
+                                        uint32_t frame_size)
+{
+    struct xp_gw_queue *q;
+
+    if (gw->n_queues >= XP_MAX_QUEUES || !frame_size || (frame_size & (frame_size - 1))) {
+        errno = EINVAL;
+        return NULL;
+    }
+    if (posix_memalign((void **)&q, 64, sizeof(*q)))
+        return NULL;
+    memset(q, 0, sizeof(*q));
+    q->gw = gw;
+    q->pl = pl;
+    q->frame_size = frame_size;
+    gw->queues[gw->n_queues++] = q;
+    return q;
+}
+
+void xp_gw_queue__destroy(struct xp_gw_queue *q)
+{
+    if (!q)
+        return;
+    for (unsigned i = 0; i < q->gw->n_queues; i++) {
+        if (q->gw->queues[i] == q) {
+            q->gw->queues[i] = q->gw->queues[--q->gw->n_queues];
+            break;
+        }
+    }
+    free(q);
+}
+
+/* ---- checksums --------------------------------------------------------------- */
+
+static uint32_t sum16(const uint8_t *p, size_t len, uint32_t sum)
+{
+    for (; len > 1; p += 2, len -= 2)
+        sum += (uint32_t)p[0] << 8 | p[1];
+    if (len)
+        sum += (uint32_t)p[0] << 8;
+    return sum;
+}
+
+static uint16_t fold(uint32_t sum)
+{
+    while (sum >> 16)
+        sum = (sum & 0xffff) + (sum >> 16);
+    return (uint16_t)~sum;
+}
+
+static void put16(uint8_t *p, uint16_t v)
+{
+    p[0] = v >> 8;
+    p[1] = v & 0xff;
+}
+
+static uint16_t get16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static void swap_bytes(uint8_t *a, uint8_t *b, size_t n)
+{
+    uint8_t t[16];
+
+    memcpy(t, a, n);
+    memcpy(a, b, n);
+    memcpy(b, t, n);
+}
+
+/* ---- the hot path ------------------------------------------------------------ */
+
+/*
+ * Turn a keepalive frame into the answer, in place: same L2 path back
+ * (addresses swapped, VLAN tags kept), IP and UDP endpoints swapped, the
+ * control message as payload. 0, or -ENOSPC if the frame has no room.
+ */
+static int answer_keepalive(struct xp_gw_queue *q, struct xp_pkt *pkt, const struct xp_parsed *o,
+                            unsigned unit_idx, uint64_t echo_seq)
+{
+    struct xp_gateway *gw = q->gw;
+    uint8_t *l3 = pkt->data + o->l3_off, *udp = pkt->data + o->l4_off;
+    uint32_t room = q->frame_size - (uint32_t)(pkt->handle & (q->frame_size - 1));
+    uint32_t used = (uint32_t)(udp + UDP_HLEN - pkt->data);
+    uint32_t w = xp_gateway__load(gw);
+    enum xp_tunnel_type type = w >= 1000 ? XP_TUNNEL_T_OVERLOAD : XP_TUNNEL_T_KEEPALIVE_ACK;
+    uint64_t seq = atomic_fetch_add_explicit(&gw->ctl_seq, 1, memory_order_relaxed);
+    int plen;
+    uint16_t udp_len;
+    uint32_t sum;
+
+    if (room <= used)
+        return -ENOSPC;
+    plen = xp_tunnel_encap_control(udp + UDP_HLEN, room - used, type, seq,
+                                   &gw->keys.keys[unit_idx], echo_seq, w);
+    if (plen < 0)
+        return plen;
+    udp_len = (uint16_t)(UDP_HLEN + plen);
+    swap_bytes(pkt->data, pkt->data + 6, 6);
+    swap_bytes(udp, udp + 2, 2);
+    put16(udp + 4, udp_len);
+    put16(udp + 6, 0);
+    if (o->family == 4) {
+        unsigned ihl = (l3[0] & 0x0f) * 4;
+
+        swap_bytes(l3 + 12, l3 + 16, 4);
+        put16(l3 + 2, (uint16_t)(ihl + udp_len));
+        put16(l3 + 4, 0);      /* id */
+        put16(l3 + 6, 0x4000); /* DF, not a fragment */
+        l3[8] = 64;
+        put16(l3 + 10, 0);
+        put16(l3 + 10, fold(sum16(l3, ihl, 0)));
+        sum = sum16(l3 + 12, 8, 17 + udp_len);
+    } else {
+        swap_bytes(l3 + 8, l3 + 24, 16);
+        put16(l3 + 4, udp_len);
+        l3[7] = 64;
+        sum = sum16(l3 + 8, 32, 17 + udp_len);
+    }
+    sum = sum16(udp, udp_len, sum);
+    put16(udp + 6, fold(sum) ? fold(sum) : 0xffff);
+    pkt->len = (uint32_t)(udp - pkt->data) + udp_len;
+    return type == XP_TUNNEL_T_OVERLOAD;
+}
+
+static void note_miss(struct xp_gw_queue *q, const uint8_t nh[16], uint64_t now_mono)
+{
+    uint32_t head = atomic_load_explicit(&q->miss_head, memory_order_relaxed);
+    uint32_t tail = atomic_load_explicit(&q->miss_tail, memory_order_acquire);
+
+    if (memcmp(nh, q->last_miss, 16) == 0 && now_mono - q->last_miss_ns < XP_GW_MISS_EVERY_NS)
+        return;
+    memcpy(q->last_miss, nh, 16);
+    q->last_miss_ns = now_mono;
+    if (head - tail >= XP_GW_MISSES)
+        return; /* the control thread will hear of it again */
+    memcpy(q->misses[head % XP_GW_MISSES], nh, 16);
+    atomic_store_explicit(&q->miss_head, head + 1, memory_order_release);
+}
+
+unsigned xp_gw_queue__drain_misses(struct xp_gw_queue *q, uint8_t (*out)[16], unsigned max)
+{
+    uint32_t tail = atomic_load_explicit(&q->miss_tail, memory_order_relaxed);
+    uint32_t head = atomic_load_explicit(&q->miss_head, memory_order_acquire);
+    unsigned n = 0;
+
+    while (tail != head && n < max)
+        memcpy(out[n++], q->misses[tail++ % XP_GW_MISSES], 16);
+    atomic_store_explicit(&q->miss_tail, tail, memory_order_release);
+    return n;
+}
+
+static bool source_ok(const struct gw_unit *u, const uint8_t src[16])
+{
+    for (unsigned i = 0; i < u->n_sources; i++)
+        if (xp_cidr_match(&u->sources[i], src))
+            return true;
+    return false;
+}
+
+/*
+ * Open one frame: fate ACCESS (a keepalive answered in place), DROP, or
+ * CORE with *inner set to the inner packet behind room for an Ethernet
+ * header, *unit_idx to the authenticated unit and dst to the inner
+ * destination.
+ */
+static enum xp_gw_fate open_frame(struct xp_gw_queue *q, struct xp_pkt *pkt, struct xp_pkt *inner,
+                                  unsigned *unit_idx, uint8_t dst[16], uint64_t *c)
+{
+    struct xp_gateway *gw = q->gw;
+    struct xp_tunnel_result res;
+    enum xp_tunnel_status st;
+    struct xp_parsed o;
+    const uint8_t *payload;
+    uint16_t udp_len;
+    int idx, ret;
+
+    if (xp_parse_frame(pkt->data, pkt->len, &o) != XP_PARSE_OK || o.l4_proto != 17 ||
+        !(o.flags & XP_PARSED_F_HAS_L4) || (o.flags & XP_PARSED_F_FRAGMENT) ||
+        o.dport != gw->tunnel_port) {
+        c[XP_GW_C_DROP_OUTER]++;
+        return XP_GW_FATE_DROP;
+    }
+    udp_len = get16(pkt->data + o.l4_off + 4);
+    if (udp_len < UDP_HLEN || udp_len != o.ip_payload_len) {
+        c[XP_GW_C_DROP_OUTER]++;
+        return XP_GW_FATE_DROP;
+    }
+    payload = pkt->data + o.l4_off + UDP_HLEN;
+    st = xp_tunnel_decap(payload, udp_len - UDP_HLEN, &gw->keys, &gw->replay, &res);
+    /* The tunnel module knows the default port; a configured one is a loop just as well. */
+    if (st == XP_TUNNEL_OK && res.type == XP_TUNNEL_T_DATA && res.inner.l4_proto == 17 &&
+        (res.inner.flags & XP_PARSED_F_HAS_L4) && res.inner.dport == gw->tunnel_port)
+        st = XP_TUNNEL_NESTED_TUNNEL;
+    if (st != XP_TUNNEL_OK) {
+        c[XP_GW_C_DROP_TUNNEL]++;
+        XP_STAT_ADD(q->st.tunnel[st], 1);
+        return XP_GW_FATE_DROP;
+    }
+    idx = xp_tunnel_keys__find(&gw->keys, res.unit_id);
+    if (res.type == XP_TUNNEL_T_KEEPALIVE) {
+        ret = answer_keepalive(q, pkt, &o, (unsigned)idx, res.seq);
+        if (ret < 0) {
+            c[XP_GW_C_DROP_REPLY]++;
+            return XP_GW_FATE_DROP;
+        }
+        c[ret ? XP_GW_C_OVERLOAD_SENT : XP_GW_C_KEEPALIVE]++;
+        return XP_GW_FATE_ACCESS;
+    }
+    c[XP_GW_C_DATA]++;
+    if (!source_ok(&gw->units[idx], res.inner.src)) {
+        c[XP_GW_C_DROP_SPOOFED]++;
+        return XP_GW_FATE_DROP;
+    }
+    /* The outer headers and the tunnel header give more than ETH_HLEN of room. */
+    inner->data = (uint8_t *)res.body - ETH_HLEN;
+    inner->len = res.body_len + ETH_HLEN;
+    inner->handle = pkt->handle + (uint64_t)(inner->data - pkt->data);
+    inner->port = pkt->port;
+    put16(inner->data + 12, res.inner.family == 4 ? 0x0800 : 0x86dd);
+    *unit_idx = (unsigned)idx;
+    memcpy(dst, res.inner.dst, 16);
+    return XP_GW_FATE_CORE;
+}
+
+void xp_gw_queue__process(struct xp_gw_queue *q, struct xp_pkt *pkts, unsigned n, uint8_t *fate,
+                          uint64_t now_rt, uint64_t now_mono)
+{
+    struct xp_gateway *gw = q->gw;
+    struct xp_pkt inner[XP_BURST_MAX];
+    uint8_t units[XP_BURST_MAX][16], dsts[XP_BURST_MAX][16];
+    uint8_t drop[XP_BURST_MAX], idx[XP_BURST_MAX];
+    uint64_t c[XP_GW_C_MAX] = { 0 };
+    const struct xp_nexthops *nh;
+    unsigned m = 0;
+
+    atomic_store(&q->active, 1);
+    nh = atomic_load(&gw->nh);
+    c[XP_GW_C_RX] = n;
+    for (unsigned i = 0; i < n; i++) {
+        unsigned u;
+
+        fate[i] = open_frame(q, &pkts[i], &inner[m], &u, dsts[m], c);
+        if (fate[i] != XP_GW_FATE_CORE)
+            continue;
+        memcpy(units[m], gw->units[u].name, 16);
+        idx[m++] = (uint8_t)i;
+    }
+    if (m)
+        xp_pipeline__police_units(q->pl, inner, (const uint8_t(*)[16])units, m, drop, now_rt,
+                                  now_mono);
+    for (unsigned k = 0; k < m; k++) {
+        struct xp_pkt *p = &inner[k];
+        uint8_t next_hop[16];
+        int ret;
+
+        fate[idx[k]] = XP_GW_FATE_DROP;
+        if (drop[k]) {
+            c[XP_GW_C_DROP_POLICY]++;
+            continue;
+        }
+        ret = nh ? xp_nexthops__lookup(nh, dsts[k], p->data, p->data + 6, next_hop)
+                 : -ENETUNREACH;
+        if (ret == -EHOSTUNREACH) {
+            c[XP_GW_C_DROP_NO_NEIGH]++;
+            note_miss(q, next_hop, now_mono);
+            continue;
+        }
+        if (ret) {
+            c[XP_GW_C_DROP_NO_ROUTE]++;
+            continue;
+        }
+        pkts[idx[k]] = *p;
+        fate[idx[k]] = XP_GW_FATE_CORE;
+        c[XP_GW_C_FORWARD]++;
+    }
+    atomic_fetch_add(&q->calls, 1);
+    atomic_store_explicit(&q->active, 0, memory_order_release);
+    for (int k = 0; k < XP_GW_C_MAX; k++) {
+        if (c[k])
+            XP_STAT_ADD(q->st.c[k], c[k]);
+    }
+}
+
+void xp_gw_queue__stats(const struct xp_gw_queue *q, struct xp_gw_stats *out)
+{
+    for (int k = 0; k < XP_GW_C_MAX; k++)
+        out->c[k] = __atomic_load_n(&q->st.c[k], __ATOMIC_RELAXED);
+    for (int k = 0; k < XP_TUNNEL_STATUS_MAX; k++)
+        out->tunnel[k] = __atomic_load_n(&q->st.tunnel[k], __ATOMIC_RELAXED);
+}

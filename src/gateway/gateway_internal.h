@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* Gateway mode's shared state, for gateway.c (workers) and control.c (control thread). */
+#ifndef XP_GATEWAY_INTERNAL_H
+#define XP_GATEWAY_INTERNAL_H
+
+#include <stdatomic.h>
+
+#include "src/gateway/gateway.h"
+
+/* Unresolved next hops a worker remembers between two drains. */
+#define XP_GW_MISSES 16
+
+struct gw_unit {
+    uint8_t name[16]; /* the policer's unit key: network address of the first source */
+    unsigned n_sources;
+    struct xp_cidr sources[XP_CONF_GW_SOURCES_MAX];
+};
+
+struct xp_gateway {
+    struct xp_tunnel_keys keys;
+    struct xp_tunnel_key *key_storage;
+    struct xp_tunnel_replay replay;     /* shared by the workers, a lock per window */
+    struct xp_tunnel_window *windows;
+    struct gw_unit *units;              /* parallel to keys.keys */
+    uint16_t tunnel_port;
+    _Atomic uint32_t w_permille;
+    _Atomic uint64_t ctl_seq;
+    _Atomic(struct xp_nexthops *) nh;
+    struct xp_gw_queue *queues[XP_MAX_QUEUES];
+    unsigned n_queues;
+    /* Control thread only (control.c). */
+    uint64_t next_refresh;       /* CLOCK_MONOTONIC ns of the next next-hop reload */
+    uint64_t last_refresh;
+    uint64_t resolving_until;    /* reload often until then: a resolution was requested */
+    uint64_t refreshes, refresh_errors, solicits, solicit_errors;
+    uint64_t load_t, load_rx;    /* last W sample: time and tunnel frames so far */
+};
+
+struct xp_gw_queue {
+    struct xp_gateway *gw;
+    struct xp_pipeline *pl;
+    uint32_t frame_size;
+    /* Readers of gw->nh: the control thread waits for these before freeing a snapshot. */
+    _Atomic uint32_t active;
+    _Atomic uint64_t calls;
+    /* Unresolved next hops: SPSC ring, head by the worker, tail by the control thread. */
+    _Atomic uint32_t miss_head __attribute__((aligned(64)));
+    _Atomic uint32_t miss_tail __attribute__((aligned(64)));
+    uint8_t misses[XP_GW_MISSES][16];
+    uint8_t last_miss[16];
+    uint64_t last_miss_ns;
+    struct xp_gw_stats st __attribute__((aligned(64)));
+};
+
+#endif /* XP_GATEWAY_INTERNAL_H */

@@ -1,0 +1,364 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Gateway mode's data path on crafted frames in a UMEM-like buffer: a
+ * unit's DATA becomes the inner packet behind the next hop's Ethernet
+ * header (and its handle moves with it), a keepalive is answered in place
+ * with W (OVERLOAD at capacity) and valid checksums, and every refusal is
+ * counted by its reason: replays (also towards another worker), forged
+ * tags, unknown units, truncated and nested tunnels, spoofed inner
+ * sources, bad outer UDP lengths, no route, no neighbour (which asks for
+ * resolution). A flooding unit is policed by its id, the other unit not.
+ */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "src/config.h"
+#include "src/gateway/gateway.h"
+#include "src/pipeline.h"
+#include "src/tunnel/tunnel.h"
+#include "xp_check.h"
+
+#define MS 1000000ULL
+#define FRAME 2048
+#define T0 (1700000000000ULL * MS)
+
+static const char *conf_text =
+    "{\"ports\": {\"access\": \"a\", \"core\": \"b\"}, \"mode\": \"gateway\",\n"
+    " \"policer\": {\"t_t1_ms\": 100, \"t_t2_ms\": 100, \"t_t3_ms\": 100, \"r\": 1,\n"
+    "              \"t_f1_pps\": 1000, \"t_f2_pps\": 1000000000},\n"
+    " \"gateway\": {\"units\": [\n"
+    "   {\"id\": 7, \"key\": \"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\",\n"
+    "    \"sources\": [\"198.18.2.2/32\", \"2001:2:0:2::/64\"]},\n"
+    "   {\"id\": 9, \"key\": \"f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff\", \"sources\": [\"198.18.2.9/32\"]}]}}";
+
+static const uint8_t key7[32] = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
+                                  16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31 };
+static const uint8_t key9[16] = { 0xf0, 0xf1, 0xf2, 0xf3, 0xf4, 0xf5, 0xf6, 0xf7,
+                                  0xf8, 0xf9, 0xfa, 0xfb, 0xfc, 0xfd, 0xfe, 0xff };
+static const uint8_t mac_unit_gw[6] = { 2, 0, 0, 0, 0, 1 }, mac_proxy_access[6] = { 2, 0, 0, 0, 0, 2 };
+static const uint8_t mac_core[6] = { 2, 0, 0, 0, 0, 3 }, mac_router[6] = { 2, 0, 0, 0, 0, 4 };
+static const uint8_t mac_server[6] = { 2, 0, 0, 0, 0, 5 };
+
+static uint8_t *umem;
+
+static void map4(uint8_t out[16], const char *v4)
+{
+    memset(out, 0, 16);
+    out[10] = out[11] = 0xff;
+    inet_pton(AF_INET, v4, out + 12);
+}
+
+/* An inner IPv4/UDP packet of 28 + payload bytes. */
+static unsigned inner4(uint8_t *p, const char *src, const char *dst, uint16_t dport)
+{
+    memset(p, 0, 36);
+    p[0] = 0x45;
+    p[3] = 36;
+    p[8] = 64;
+    p[9] = 17;
+    inet_pton(AF_INET, src, p + 12);
+    inet_pton(AF_INET, dst, p + 16);
+    p[20] = 0xc0;
+    p[21] = 0x01;
+    p[22] = dport >> 8;
+    p[23] = dport & 0xff;
+    p[25] = 16;
+    memcpy(p + 28, "coap-get", 8);
+    return 36;
+}
+
+/*
+ * Frame slot `slot` of the buffer: Ethernet + outer IPv4 + UDP to 5685
+ * carrying a tunnel datagram of `type` from unit (id, key). Returns the
+ * frame length; the frame starts 256 bytes into its chunk, as the kernel
+ * puts it.
+ */
+static struct xp_pkt tunnel_frame(unsigned slot, uint32_t unit, const uint8_t *secret,
+                                  size_t secret_len, uint64_t seq, enum xp_tunnel_type type,
+                                  const uint8_t *body, unsigned body_len)
+{
+    uint8_t *f = umem + (size_t)slot * FRAME + 256;
+    struct xp_tunnel_key key;
+    struct xp_pkt pkt;
+    int plen;
+
+    memset(f, 0, 256);
+    memcpy(f, mac_proxy_access, 6);
+    memcpy(f + 6, mac_unit_gw, 6);
+    f[12] = 0x08;
+    f[14] = 0x45;
+    f[22] = 63;
+    f[23] = 17;
+    inet_pton(AF_INET, "198.18.9.50", f + 26); /* the unit's outer (NAT) address */
+    inet_pton(AF_INET, "198.18.1.1", f + 30);  /* the proxy */
+    f[34] = 0x9c;
+    f[35] = 0x40;                              /* sport 40000 */
+    f[36] = 5685 >> 8;
+    f[37] = 5685 & 0xff;
+    xp_tunnel_key__set(&key, unit, secret, secret_len);
+    plen = xp_tunnel_encap(f + 42, FRAME - 256 - 42, type, seq, &key, body, body_len);
+    f[38] = (uint8_t)((plen + 8) >> 8);
+    f[39] = (uint8_t)(plen + 8);
+    f[16] = (uint8_t)((plen + 28) >> 8);
+    f[17] = (uint8_t)(plen + 28);
+    pkt.data = f;
+    pkt.len = 42 + plen;
+    pkt.port = 0;
+    pkt.handle = (uint64_t)slot * FRAME + 256;
+    return pkt;
+}
+
+static struct xp_pkt data_frame(unsigned slot, uint32_t unit, uint64_t seq, const char *src,
+                                const char *dst, uint16_t dport)
+{
+    uint8_t inner[64];
+    unsigned n = inner4(inner, src, dst, dport);
+
+    return unit == 9 ? tunnel_frame(slot, unit, key9, sizeof(key9), seq, XP_TUNNEL_T_DATA, inner, n)
+                     : tunnel_frame(slot, unit, key7, sizeof(key7), seq, XP_TUNNEL_T_DATA, inner, n);
+}
+
+static uint8_t one(struct xp_gw_queue *q, struct xp_pkt *pkt, uint64_t t)
+{
+    uint8_t fate;
+
+    xp_gw_queue__process(q, pkt, 1, &fate, t, t);
+    return fate;
+}
+
+static uint16_t csum(const uint8_t *p, size_t len, uint32_t sum)
+{
+    for (; len > 1; p += 2, len -= 2)
+        sum += (uint32_t)p[0] << 8 | p[1];
+    if (len)
+        sum += (uint32_t)p[0] << 8;
+    while (sum >> 16)
+        sum = (sum & 0xffff) + (sum >> 16);
+    return (uint16_t)~sum;
+}
+
+static void check_forward(struct xp_gw_queue *q)
+{
+    struct xp_pkt pkt = data_frame(0, 7, 100, "198.18.2.2", "198.18.3.9", 5683);
+    uint64_t handle = pkt.handle;
+    uint8_t inner[64];
+    unsigned n = inner4(inner, "198.18.2.2", "198.18.3.9", 5683);
+
+    CHECK_EQ(one(q, &pkt, T0), XP_GW_FATE_CORE);
+    CHECK_EQ(pkt.len, n + 14);
+    CHECK(memcmp(pkt.data, mac_server, 6) == 0);   /* on link: the destination's MAC */
+    CHECK(memcmp(pkt.data + 6, mac_core, 6) == 0);
+    CHECK(pkt.data[12] == 0x08 && pkt.data[13] == 0x00);
+    CHECK(memcmp(pkt.data + 14, inner, n) == 0);   /* the inner packet, unchanged */
+    CHECK_EQ(pkt.handle - handle, (uint64_t)(pkt.data - (umem + 256)));
+    CHECK_EQ(pkt.handle / FRAME, 0);              /* still inside its frame */
+
+    /* Off link: the default route's gateway. */
+    pkt = data_frame(1, 7, 101, "198.18.2.2", "198.19.5.5", 5683);
+    CHECK_EQ(one(q, &pkt, T0), XP_GW_FATE_CORE);
+    CHECK(memcmp(pkt.data, mac_router, 6) == 0);
+}
+
+static void check_keepalive(struct xp_gateway *gw, struct xp_gw_queue *q)
+{
+    struct xp_tunnel_key key;
+    struct xp_tunnel_window win;
+    struct xp_tunnel_result res;
+    struct xp_pkt pkt;
+    uint8_t *ip, *udp;
+
+    xp_tunnel_key__set(&key, 7, key7, sizeof(key7));
+    xp_tunnel_window__init(&win, 7);
+    xp_gateway__set_load(gw, 250);
+    pkt = tunnel_frame(2, 7, key7, sizeof(key7), 102, XP_TUNNEL_T_KEEPALIVE, NULL, 0);
+    CHECK_EQ(one(q, &pkt, T0), XP_GW_FATE_ACCESS);
+    ip = pkt.data + 14;
+    udp = ip + 20;
+    CHECK(memcmp(pkt.data, mac_unit_gw, 6) == 0);  /* back the way it came */
+    CHECK(memcmp(pkt.data + 6, mac_proxy_access, 6) == 0);
+    {
+        uint8_t a[4];
+
+        inet_pton(AF_INET, "198.18.1.1", a);
+        CHECK(memcmp(ip + 12, a, 4) == 0);
+        inet_pton(AF_INET, "198.18.9.50", a);
+        CHECK(memcmp(ip + 16, a, 4) == 0);
+    }
+    CHECK_EQ(udp[0] << 8 | udp[1], 5685);
+    CHECK_EQ(udp[2] << 8 | udp[3], 40000);
+    CHECK_EQ(pkt.len, 14 + 20 + 8 + XP_TUNNEL_HDR_LEN + XP_TUNNEL_CTL_BODY_LEN);
+    CHECK_EQ(ip[2] << 8 | ip[3], pkt.len - 14);
+    CHECK_EQ(csum(ip, 20, 0), 0);                 /* IPv4 header checksum */
+    CHECK_EQ(csum(udp, pkt.len - 34, csum(ip + 12, 8, 17 + pkt.len - 34) ^ 0xffff), 0);
+    CHECK_EQ(xp_tunnel_decap_control(udp + 8, pkt.len - 42, &key, &win, &res), XP_TUNNEL_OK);
+    CHECK_EQ(res.type, XP_TUNNEL_T_KEEPALIVE_ACK);
+    CHECK_EQ(res.echo_seq, 102);
+    CHECK_EQ(res.w_permille, 250);
+
+    /* At capacity the answer is an overload report. */
+    xp_gateway__set_load(gw, 1000);
+    pkt = tunnel_frame(2, 7, key7, sizeof(key7), 103, XP_TUNNEL_T_KEEPALIVE, NULL, 0);
+    CHECK_EQ(one(q, &pkt, T0), XP_GW_FATE_ACCESS);
+    CHECK_EQ(xp_tunnel_decap_control(pkt.data + 42, pkt.len - 42, &key, &win, &res),
+             XP_TUNNEL_OK);
+    CHECK_EQ(res.type, XP_TUNNEL_T_OVERLOAD);
+    CHECK_EQ(res.w_permille, 1000);
+    xp_gateway__set_load(gw, 0);
+}
+
+static void check_refusals(struct xp_gw_queue *q, struct xp_gw_queue *q2)
+{
+    struct xp_gw_stats st;
+    struct xp_pkt pkt;
+    uint8_t inner[64];
+    uint8_t miss[4][16], want[16];
+    unsigned n;
+
+    /* seq 100 was used by check_forward: a replay, on this worker and on another. */
+    pkt = data_frame(3, 7, 100, "198.18.2.2", "198.18.3.9", 5683);
+    CHECK_EQ(one(q, &pkt, T0), XP_GW_FATE_DROP);
+    pkt = data_frame(3, 7, 101, "198.18.2.2", "198.18.3.9", 5683);
+    CHECK_EQ(one(q2, &pkt, T0), XP_GW_FATE_DROP);
+    /* Forged: one bit of the tag. */
+    pkt = data_frame(3, 7, 300, "198.18.2.2", "198.18.3.9", 5683);
+    pkt.data[42 + 25] ^= 1;
+    CHECK_EQ(one(q, &pkt, T0), XP_GW_FATE_DROP);
+    /* A unit id nobody configured. */
+    n = inner4(inner, "198.18.2.2", "198.18.3.9", 5683);
+    pkt = tunnel_frame(3, 8, key7, sizeof(key7), 301, XP_TUNNEL_T_DATA, inner, n);
+    CHECK_EQ(one(q, &pkt, T0), XP_GW_FATE_DROP);
+    /* Truncated: a UDP payload shorter than the tunnel header (lengths kept consistent). */
+    pkt = data_frame(3, 7, 302, "198.18.2.2", "198.18.3.9", 5683);
+    pkt.data[39] = 8 + 20;
+    pkt.data[17] = 28 + 20;
+    pkt.data[16] = 0;
+    pkt.len = 42 + 20;
+    CHECK_EQ(one(q, &pkt, T0), XP_GW_FATE_DROP);
+    /* A tunnel inside the tunnel. */
+    pkt = data_frame(3, 7, 303, "198.18.2.2", "198.18.3.9", 5685);
+    CHECK_EQ(one(q, &pkt, T0), XP_GW_FATE_DROP);
+    /* Unit 7 wearing unit 9's inner address. */
+    pkt = data_frame(3, 7, 304, "198.18.2.9", "198.18.3.9", 5683);
+    CHECK_EQ(one(q, &pkt, T0), XP_GW_FATE_DROP);
+    /* Outer UDP length that disagrees with the IP length. */
+    pkt = data_frame(3, 7, 305, "198.18.2.2", "198.18.3.9", 5683);
+    pkt.data[39]--;
+    CHECK_EQ(one(q, &pkt, T0), XP_GW_FATE_DROP);
+    /* No route for IPv6 inner destinations on this core port. */
+    {
+        uint8_t p6[48] = { 0x60, 0, 0, 0, 0, 8, 17, 64 };
+
+        inet_pton(AF_INET6, "2001:2:0:2::5", p6 + 8);
+        inet_pton(AF_INET6, "2001:2:0:3::5", p6 + 24);
+        p6[42] = 5683 >> 8;
+        p6[43] = 5683 & 0xff;
+        p6[45] = 8;
+        pkt = tunnel_frame(3, 7, key7, sizeof(key7), 306, XP_TUNNEL_T_DATA, p6, 48);
+        CHECK_EQ(one(q, &pkt, T0), XP_GW_FATE_DROP);
+    }
+    /* On link, neighbour unknown: dropped, and the control thread hears of it. */
+    pkt = data_frame(3, 7, 307, "198.18.2.2", "198.18.3.77", 5683);
+    CHECK_EQ(one(q, &pkt, T0), XP_GW_FATE_DROP);
+    n = xp_gw_queue__drain_misses(q, miss, 4);
+    CHECK_EQ(n, 1);
+    map4(want, "198.18.3.77");
+    CHECK(n == 1 && memcmp(miss[0], want, 16) == 0);
+
+    xp_gw_queue__stats(q, &st);
+    CHECK_EQ(st.tunnel[XP_TUNNEL_REPLAYED], 1);
+    CHECK_EQ(st.tunnel[XP_TUNNEL_BAD_TAG], 1);
+    CHECK_EQ(st.tunnel[XP_TUNNEL_UNKNOWN_UNIT], 1);
+    CHECK_EQ(st.tunnel[XP_TUNNEL_TRUNCATED], 1);
+    CHECK_EQ(st.tunnel[XP_TUNNEL_NESTED_TUNNEL], 1);
+    CHECK_EQ(st.c[XP_GW_C_DROP_SPOOFED], 1);
+    CHECK_EQ(st.c[XP_GW_C_DROP_OUTER], 1);
+    CHECK_EQ(st.c[XP_GW_C_DROP_NO_ROUTE], 1);
+    CHECK_EQ(st.c[XP_GW_C_DROP_NO_NEIGH], 1);
+    xp_gw_queue__stats(q2, &st);
+    CHECK_EQ(st.tunnel[XP_TUNNEL_REPLAYED], 1);
+}
+
+/* Unit 7 at 20000 pps (T_F1 = 1000) is dropped after the warm-up; unit 9 at 500 pps is not. */
+static void check_policing(struct xp_gw_queue *q)
+{
+    unsigned dropped7 = 0, dropped9 = 0;
+    struct xp_gw_stats st;
+
+    for (unsigned i = 0; i < 4000; i++) {
+        uint64_t t = T0 + 1000 * MS + i * 50000ULL;
+        struct xp_pkt pkt = data_frame(4, 7, 1000 + i, "198.18.2.2", "198.18.3.9", 5683);
+
+        dropped7 += one(q, &pkt, t) == XP_GW_FATE_DROP;
+        if (i % 40 == 0) {
+            pkt = data_frame(5, 9, 1000 + i, "198.18.2.9", "198.18.3.9", 5683);
+            dropped9 += one(q, &pkt, t) == XP_GW_FATE_DROP;
+        }
+    }
+    /* As in test_pipeline: forwarded until the window is over T_T2 (100 ms), then dropped. */
+    CHECK_EQ(dropped7, 4000 - 2001);
+    CHECK_EQ(dropped9, 0);
+    xp_gw_queue__stats(q, &st);
+    CHECK_EQ(st.c[XP_GW_C_DROP_POLICY], 1999);
+}
+
+int main(void)
+{
+    struct xp_route routes[2] = { 0 };
+    struct xp_neigh neigh[2] = { 0 };
+    struct xp_gw_queue *q, *q2;
+    struct xp_pipeline *pl, *pl2;
+    struct xp_dst_table *dst;
+    struct xp_gateway *gw;
+    struct xp_config *cfg = calloc(1, sizeof(*cfg));
+    char msg[512];
+
+    umem = aligned_alloc(FRAME, 8 * FRAME);
+    if (!cfg || !umem || xp_config_parse("t.json", conf_text, cfg, msg, sizeof(msg))) {
+        fprintf(stderr, "config: %s\n", cfg ? msg : "no memory");
+        return 1;
+    }
+    dst = xp_dst_table__create(64, 2);
+    pl = dst ? xp_pipeline__create(cfg, 0, dst, NULL) : NULL;
+    pl2 = dst ? xp_pipeline__create(cfg, 1, dst, NULL) : NULL;
+    gw = xp_gateway__create(cfg, msg, sizeof(msg));
+    if (!pl || !pl2 || !gw || xp_pipeline__set_early_drop(pl) || xp_pipeline__set_early_drop(pl2)) {
+        fprintf(stderr, "setup: %s\n", gw ? "pipeline" : msg);
+        return 1;
+    }
+    q = xp_gw_queue__create(gw, pl, FRAME);
+    q2 = xp_gw_queue__create(gw, pl2, FRAME);
+    CHECK(xp_gw_queue__create(gw, pl, 3000) == NULL); /* not a power of two */
+
+    /* The core port: 198.18.3.0/24 on link, default via 198.18.3.1; IPv4 only. */
+    xp_cidr_parse("198.18.3.0/24", &routes[0].dst);
+    xp_cidr_parse("0.0.0.0/0", &routes[1].dst);
+    map4(routes[1].gateway, "198.18.3.1");
+    routes[1].has_gateway = 1;
+    map4(neigh[0].addr, "198.18.3.1");
+    memcpy(neigh[0].mac, mac_router, 6);
+    map4(neigh[1].addr, "198.18.3.9");
+    memcpy(neigh[1].mac, mac_server, 6);
+    xp_gateway__publish(gw, xp_nexthops__build(mac_core, routes, 2, neigh, 2));
+    /* A second publish frees the first snapshot (no worker is inside process). */
+    xp_gateway__publish(gw, xp_nexthops__build(mac_core, routes, 2, neigh, 2));
+    CHECK_EQ(xp_nexthops__routes(xp_gateway__nexthops(gw)), 2);
+
+    check_forward(q);
+    check_keepalive(gw, q);
+    check_refusals(q, q2);
+    check_policing(q);
+
+    xp_gw_queue__destroy(q);
+    xp_gw_queue__destroy(q2);
+    xp_gateway__destroy(gw);
+    xp_pipeline__destroy(pl);
+    xp_pipeline__destroy(pl2);
+    xp_dst_table__destroy(dst);
+    free(umem);
+    free(cfg);
+    if (failures)
+        fprintf(stderr, "%d check(s) failed\n", failures);
+    return failures ? 1 : 0;
+}
