@@ -124,6 +124,7 @@ struct unit_opts {
     uint32_t size;
     uint32_t local_port;
     const char *status_out;
+    bool no_tunnel;          /* --no-tunnel: the glue is not attached */
 };
 
 static const struct unit_opts defaults_unit = {
@@ -160,6 +161,7 @@ enum unit_opt_id {
     OPT_DURATION,
     OPT_LOCAL_PORT,
     OPT_STATUS_OUT,
+    OPT_NO_TUNNEL,
     OPT_HELP,
     OPT_MAX,
 };
@@ -189,6 +191,7 @@ static const struct option long_opts[] = {
     [OPT_DURATION] = {"duration", required_argument, NULL, OPT_DURATION},
     [OPT_LOCAL_PORT] = {"local-port", required_argument, NULL, OPT_LOCAL_PORT},
     [OPT_STATUS_OUT] = {"status-out", required_argument, NULL, OPT_STATUS_OUT},
+    [OPT_NO_TUNNEL] = {"no-tunnel", no_argument, NULL, OPT_NO_TUNNEL},
     [OPT_HELP] = {"help", no_argument, NULL, OPT_HELP},
     [OPT_MAX] = {NULL, 0, NULL, 0},
 };
@@ -212,6 +215,8 @@ static const struct unit_opt_doc opt_docs[OPT_MAX] = {
     [OPT_DURATION] = {"SEC", 0, "flood length (default 10); coap: overall limit"},
     [OPT_LOCAL_PORT] = {"PORT", 0, "UDP port for the tunnel's control messages (default any)"},
     [OPT_STATUS_OUT] = {"FILE", 0, "rewrite a JSON status file once per second"},
+    [OPT_NO_TUNNEL] = {NULL, 0, "do not attach the device library: plain lwIP routing via --gw "
+                                "(the bench's baseline)"},
     [OPT_HELP] = {NULL, 0, "this text"},
 };
 
@@ -547,6 +552,9 @@ static int parse_args(int argc, char **argv, struct unit_opts *o)
                 return -EINVAL;
             }
             o->status_out = optarg;
+            break;
+        case OPT_NO_TUNNEL:
+            o->no_tunnel = true;
             break;
         case OPT_HELP:
             return 1;
@@ -1240,12 +1248,14 @@ static int unit_lwip_setup(struct unit *u, const uint8_t *key, size_t key_len)
             return EXIT_FAIL_OPTION;
         }
     }
-    err = xp_lwip__attach(&u->glue, &u->dev, &u->netif, (u16_t)u->o.local_port);
-    if (err != ERR_OK) {
-        unit_err("xp_lwip__attach: lwIP error %d", (int)err);
-        return EXIT_FAIL;
+    if (!u->o.no_tunnel) {
+        err = xp_lwip__attach(&u->glue, &u->dev, &u->netif, (u16_t)u->o.local_port);
+        if (err != ERR_OK) {
+            unit_err("xp_lwip__attach: lwIP error %d", (int)err);
+            return EXIT_FAIL;
+        }
+        u->attached = true;
     }
-    u->attached = true;
 
     u->pcb = udp_new_ip_type(IPADDR_TYPE_V4);
     if (!u->pcb) {

@@ -480,3 +480,97 @@ xp_gen_down() {
     XP_GEN=(--src-mac "$XP_MAC_T0" --dst-mac "$XP_MAC_U0" --src-ip "$XP_IP_T0"
         --dst-ip "$XP_IP_U0" "$@")
 }
+
+# ---- gateway mode ----------------------------------------------------------------------
+#
+#   LAN ns (bridge lanbr)              P1 ns / P2 ns                     CORE ns (bridge corebr)
+#   tapu1..tapuK: lwIP units        ┌─ xpa 198.18.2.11 | .12  xpc ─┐    coap-server 198.18.3.9
+#   198.18.2.2 .. 198.18.2.(K+1)  ─ la1/la2 ─ [xpro-proxy] ─ c1/c2 ─ corebr
+#
+# The proxies' kernels route (ip_forward=1); the server reaches the units through P1.
+# Exports NS_LAN NS_P1 NS_P2 NS_CORE; xp_topo_gateway [K] creates K TAP interfaces (default 2).
+XP_UNIT=${XP_UNIT:-$XPRO_BUILD/device/host/xp-lwip-unit}
+
+xp_require_gateway() {
+    [ -x "$XP_UNIT" ] || xp_fail "xp-lwip-unit not built (liblwip-dev missing?): $XP_UNIT"
+    XP_COAP_SERVER=$(command -v coap-server-notls || command -v coap-server || true)
+    [ -n "$XP_COAP_SERVER" ] || xp_skip "needs libcoap's coap-server (libcoap3-bin)"
+    xp_require_cmd od
+    xp_mount_bpffs_root
+}
+
+xp_topo_gateway() {
+    local k=${1:-2} u ns taps=()
+    xp_ns_create NS_LAN lan
+    xp_ns_create NS_P1 p1
+    xp_ns_create NS_P2 p2
+    xp_ns_create NS_CORE core
+    xp_veth la1 "$NS_LAN" xpa "$NS_P1"
+    xp_veth la2 "$NS_LAN" xpa "$NS_P2"
+    xp_veth xpc "$NS_P1" c1 "$NS_CORE"
+    xp_veth xpc "$NS_P2" c2 "$NS_CORE"
+    for ((u = 1; u <= k; u++)); do
+        ip -n "$NS_LAN" tuntap add dev "tapu$u" mode tap
+        ip -n "$NS_LAN" link set "tapu$u" up
+        taps+=("tapu$u")
+    done
+    xp_bridge "$NS_LAN" lanbr la1 la2 "${taps[@]}"
+    xp_bridge "$NS_CORE" corebr c1 c2
+    xp_addr "$NS_P1" xpa 198.18.2.11/24
+    xp_addr "$NS_P2" xpa 198.18.2.12/24
+    xp_addr "$NS_P1" xpc 198.18.3.11/24
+    xp_addr "$NS_P2" xpc 198.18.3.12/24
+    xp_addr "$NS_CORE" corebr 198.18.3.9/24
+    for ns in "$NS_P1" "$NS_P2"; do
+        ip netns exec "$ns" sysctl -qw net.ipv4.ip_forward=1
+    done
+    ip -n "$NS_CORE" route add 198.18.2.0/24 via 198.18.3.11
+    export NS_LAN NS_P1 NS_P2 NS_CORE
+}
+
+# xp_gateway_units K: a fresh random key per unit 1..K, in $XP_TMP/unitN.key (mode 0600).
+xp_gateway_units() {
+    local u
+    XP_GW_UNITS=$1
+    for ((u = 1; u <= XP_GW_UNITS; u++)); do
+        od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$XP_TMP/unit$u.key"
+        chmod 600 "$XP_TMP/unit$u.key"
+    done
+}
+
+# xp_gateway_config FILE P POLICER_KEYS: proxy P's gateway config for the units made by
+# xp_gateway_units (unit N sends from 198.18.2.(N+1)); POLICER_KEYS is JSON object content.
+xp_gateway_config() {
+    local f=$1 p=$2 pol=$3 u sep=""
+    {
+        printf '{\n  "proxy_id": "%s-p%s",\n  "mode": "gateway",\n' "$XP_PREFIX" "$p"
+        printf '  "ports": { "access": "xpa", "core": "xpc" },\n  "stats_interval_ms": 500,\n'
+        printf '  "ctl_socket": "%s/p%s.sock",\n  "policer": { %s },\n' "$XP_TMP" "$p" "$pol"
+        printf '  "gateway": { "units": [\n'
+        for ((u = 1; u <= XP_GW_UNITS; u++)); do
+            printf '%s    { "id": %d, "key": "%s", "sources": ["198.18.2.%d/32"] }' "$sep" "$u" \
+                "$(cat "$XP_TMP/unit$u.key")" "$((u + 1))"
+            sep=$',\n'
+        done
+        printf '\n  ] }\n}\n'
+    } >"$f"
+    "$XP_PROXY" -c "$f" --check-config >/dev/null 2>"$XP_TMP/check-p$p.err" ||
+        xp_fail "gateway config $f refused: $(cat "$XP_TMP/check-p$p.err")"
+}
+
+# xp_coap_server_start: libcoap's server on 198.18.3.9:5683 in the CORE namespace.
+xp_coap_server_start() {
+    xp_bg XP_COAP_PID coap ip netns exec "$NS_CORE" "$XP_COAP_SERVER" -A 198.18.3.9 -p 5683
+    sleep 0.5
+}
+
+# xp_gateway_unit N ARGS...: lwIP unit N on tapuN (198.18.2.(N+1)), proxies P1 then P2,
+# in the background: its PID in UNITN, output in $XP_TMP/unitN.out.
+xp_gateway_unit() {
+    local n=$1
+    shift
+    xp_bg "UNIT$n" "unit$n" ip netns exec "$NS_LAN" "$XP_UNIT" --tap "tapu$n" \
+        --ip "198.18.2.$((n + 1))/24" --gw 198.18.2.11 --unit-id "$n" \
+        --key-file "$XP_TMP/unit$n.key" --proxy 198.18.2.11:5685 --proxy 198.18.2.12:5685 \
+        --status-out "$XP_TMP/unit$n.status" "$@"
+}

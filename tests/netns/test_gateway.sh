@@ -25,82 +25,19 @@ set -euo pipefail
 XP_TEST_TIMEOUT=200
 xp_init
 xp_require_all
-XP_UNIT=${XP_UNIT:-$XPRO_BUILD/device/host/xp-lwip-unit}
-[ -x "$XP_UNIT" ] || xp_fail "xp-lwip-unit not built (liblwip-dev missing?): $XP_UNIT"
-COAP_SERVER=$(command -v coap-server-notls || command -v coap-server || true)
-[ -n "$COAP_SERVER" ] || xp_skip "needs libcoap's coap-server (libcoap3-bin)"
-xp_require_cmd od
-xp_mount_bpffs_root
+xp_require_gateway
 
-# ---- topology ---------------------------------------------------------------------------
-xp_ns_create NS_LAN lan
-xp_ns_create NS_P1 p1
-xp_ns_create NS_P2 p2
-xp_ns_create NS_CORE core
-xp_veth la1 "$NS_LAN" xpa "$NS_P1"
-xp_veth la2 "$NS_LAN" xpa "$NS_P2"
-xp_veth xpc "$NS_P1" c1 "$NS_CORE"
-xp_veth xpc "$NS_P2" c2 "$NS_CORE"
-for u in 1 2; do
-    ip -n "$NS_LAN" tuntap add dev "tapu$u" mode tap
-    ip -n "$NS_LAN" link set "tapu$u" up
-done
-xp_bridge "$NS_LAN" lanbr la1 la2 tapu1 tapu2
-xp_bridge "$NS_CORE" corebr c1 c2
-xp_addr "$NS_P1" xpa 198.18.2.11/24
-xp_addr "$NS_P2" xpa 198.18.2.12/24
-xp_addr "$NS_P1" xpc 198.18.3.11/24
-xp_addr "$NS_P2" xpc 198.18.3.12/24
-xp_addr "$NS_CORE" corebr 198.18.3.9/24
-for ns in "$NS_P1" "$NS_P2"; do
-    ip netns exec "$ns" sysctl -qw net.ipv4.ip_forward=1
-done
-ip -n "$NS_CORE" route add 198.18.2.0/24 via 198.18.3.11
-
-# ---- keys and proxies ---------------------------------------------------------------------
-key() { od -An -tx1 -N32 /dev/urandom | tr -d ' \n'; }
-K1=$(key)
-K2=$(key)
-printf '%s\n' "$K1" >"$XP_TMP/unit1.key"
-printf '%s\n' "$K2" >"$XP_TMP/unit2.key"
-chmod 600 "$XP_TMP"/unit*.key
+xp_topo_gateway
+xp_gateway_units 2
 for p in 1 2; do
-    cat >"$XP_TMP/p$p.json" <<EOF
-{
-  "proxy_id": "$XP_PREFIX-p$p",
-  "mode": "gateway",
-  "ports": { "access": "xpa", "core": "xpc" },
-  "stats_interval_ms": 500,
-  "ctl_socket": "$XP_TMP/p$p.sock",
-  "policer": { "t_f1_pps": 1000, "t_t1_ms": 1000, "t_t2_ms": 1000, "r": 1 },
-  "gateway": {
-    "units": [
-      { "id": 1, "key": "$K1", "sources": ["198.18.2.2/32"] },
-      { "id": 2, "key": "$K2", "sources": ["198.18.2.3/32"] }
-    ]
-  }
-}
-EOF
-    "$XP_PROXY" -c "$XP_TMP/p$p.json" --check-config >/dev/null ||
-        xp_fail "gateway config p$p refused: $("$XP_PROXY" -c "$XP_TMP/p$p.json" --check-config 2>&1)"
+    xp_gateway_config "$XP_TMP/p$p.json" "$p" '"t_f1_pps": 1000, "t_t1_ms": 1000, "t_t2_ms": 1000, "r": 1'
 done
 XP_NS_PROXY=$NS_P1 xp_proxy_start P1 p1 "$XP_TMP/p1.json"
 XP_NS_PROXY=$NS_P2 xp_proxy_start P2 p2 "$XP_TMP/p2.json"
 xp_proxy_wait_stats p1 1 15 || xp_fail "proxy 1 did not start: $(tail -5 "$XP_TMP/p1.err")"
 xp_proxy_wait_stats p2 1 15 || xp_fail "proxy 2 did not start: $(tail -5 "$XP_TMP/p2.err")"
-xp_bg SRV coap ip netns exec "$NS_CORE" "$COAP_SERVER" -A 198.18.3.9 -p 5683
-sleep 0.5
-
-# unit N ARGS...: an lwIP unit on tapuN, proxies 1 then 2.
-unit() {
-    local n=$1 ip
-    shift
-    ip=198.18.2.$((n + 1))
-    xp_bg "UNIT$n" "unit$n" ip netns exec "$NS_LAN" "$XP_UNIT" --tap "tapu$n" --ip "$ip/24" \
-        --gw 198.18.2.11 --unit-id "$n" --key-file "$XP_TMP/unit$n.key" \
-        --proxy 198.18.2.11:5685 --proxy 198.18.2.12:5685 --status-out "$XP_TMP/unit$n.status" \
-        "$@"
-}
+xp_coap_server_start
+unit() { xp_gateway_unit "$@"; }
 gw_stat() { xp_proxy_last_stats "$1" | jq -r ".gateway.$2"; }
 
 # ---- 1. CoAP through the proxy --------------------------------------------------------------
