@@ -70,6 +70,7 @@ static int parse_allow_src(struct conf_ctx *ctx, json_t *val, struct xp_config *
 static int parse_allow_dst(struct conf_ctx *ctx, json_t *val, struct xp_config *cfg);
 static int parse_eal_args(struct conf_ctx *ctx, json_t *val, struct xp_config *cfg);
 static int parse_gw_units(struct conf_ctx *ctx, json_t *val, struct xp_config *cfg);
+static bool hex_ok(const char *s, size_t min, size_t max);
 static const char *const full_names[] = { "evict_oldest", "refuse_pass", "refuse_drop", NULL };
 static const char *const malformed_names[] = { "drop", "pass", NULL };
 
@@ -648,17 +649,6 @@ static int parse_eal_args(struct conf_ctx *ctx, json_t *val, struct xp_config *c
     return ret;
 }
 
-static int hex_nibble(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static int gw_unit_elem(struct conf_ctx *ctx, json_t *v, size_t i, void *arg)
 {
     struct xp_config *cfg = arg;
@@ -680,16 +670,11 @@ static int gw_unit_elem(struct conf_ctx *ctx, json_t *v, size_t i, void *arg)
             const char *h = json_is_string(f) ? json_string_value(f) : NULL;
             size_t n = h ? strlen(h) : 0;
 
-            if (!h || n < 2 * XP_CONF_GW_KEY_MIN || n > 2 * XP_CONF_GW_KEY_MAX || n % 2)
+            if (!h || !hex_ok(h, 2 * XP_CONF_GW_KEY_MIN, 2 * XP_CONF_GW_KEY_MAX))
                 return conf_error(ctx, XP_CONF_E_RANGE, "expected %d..%d hex digits",
                                   2 * XP_CONF_GW_KEY_MIN, 2 * XP_CONF_GW_KEY_MAX);
-            for (size_t b = 0; b < n / 2; b++) {
-                int hi = hex_nibble(h[2 * b]), lo = hex_nibble(h[2 * b + 1]);
-
-                if (hi < 0 || lo < 0)
-                    return conf_error(ctx, XP_CONF_E_RANGE, "not a hex digit at %zu", 2 * b);
-                u->key[b] = (uint8_t)(hi << 4 | lo);
-            }
+            for (size_t b = 0; b < n / 2; b++)
+                sscanf(h + 2 * b, "%2hhx", &u->key[b]);
             u->key_len = n / 2;
         } else if (strcmp(key, "sources") == 0) {
             ret = parse_prefixes(ctx, f, u->sources, &u->n_sources, XP_CONF_GW_SOURCES_MAX);

@@ -10,6 +10,7 @@
  * resolution). A flooding unit is policed by its id, the other unit not.
  */
 #include <arpa/inet.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,11 +76,13 @@ static unsigned inner4(uint8_t *p, const char *src, const char *dst, uint16_t dp
  * frame length; the frame starts 256 bytes into its chunk, as the kernel
  * puts it.
  */
-static struct xp_pkt tunnel_frame(unsigned slot, uint32_t unit, const uint8_t *secret,
-                                  size_t secret_len, uint64_t seq, enum xp_tunnel_type type,
-                                  const uint8_t *body, unsigned body_len)
+static struct xp_pkt tunnel_frame_outer(unsigned slot, bool v6, uint32_t unit,
+                                        const uint8_t *secret, size_t secret_len, uint64_t seq,
+                                        enum xp_tunnel_type type, const uint8_t *body,
+                                        unsigned body_len)
 {
     uint8_t *f = umem + (size_t)slot * FRAME + 256;
+    unsigned l4 = v6 ? 54 : 34;
     struct xp_tunnel_key key;
     struct xp_pkt pkt;
     int plen;
@@ -87,27 +90,49 @@ static struct xp_pkt tunnel_frame(unsigned slot, uint32_t unit, const uint8_t *s
     memset(f, 0, 256);
     memcpy(f, mac_proxy_access, 6);
     memcpy(f + 6, mac_unit_gw, 6);
-    f[12] = 0x08;
-    f[14] = 0x45;
-    f[22] = 63;
-    f[23] = 17;
-    inet_pton(AF_INET, "198.18.9.50", f + 26); /* the unit's outer (NAT) address */
-    inet_pton(AF_INET, "198.18.1.1", f + 30);  /* the proxy */
-    f[34] = 0x9c;
-    f[35] = 0x40;                              /* sport 40000 */
-    f[36] = 5685 >> 8;
-    f[37] = 5685 & 0xff;
+    if (v6) {
+        f[12] = 0x86;
+        f[13] = 0xdd;
+        f[14] = 0x60;
+        f[20] = 17;
+        f[21] = 63;
+        inet_pton(AF_INET6, "2001:2:9::50", f + 22); /* the unit's outer address */
+        inet_pton(AF_INET6, "2001:2:1::1", f + 38);  /* the proxy */
+    } else {
+        f[12] = 0x08;
+        f[14] = 0x45;
+        f[22] = 63;
+        f[23] = 17;
+        inet_pton(AF_INET, "198.18.9.50", f + 26); /* the unit's outer (NAT) address */
+        inet_pton(AF_INET, "198.18.1.1", f + 30);  /* the proxy */
+    }
+    f[l4] = 0x9c;
+    f[l4 + 1] = 0x40;                              /* sport 40000 */
+    f[l4 + 2] = 5685 >> 8;
+    f[l4 + 3] = 5685 & 0xff;
     xp_tunnel_key__set(&key, unit, secret, secret_len);
-    plen = xp_tunnel_encap(f + 42, FRAME - 256 - 42, type, seq, &key, body, body_len);
-    f[38] = (uint8_t)((plen + 8) >> 8);
-    f[39] = (uint8_t)(plen + 8);
-    f[16] = (uint8_t)((plen + 28) >> 8);
-    f[17] = (uint8_t)(plen + 28);
+    plen = xp_tunnel_encap(f + l4 + 8, FRAME - 256 - l4 - 8, type, seq, &key, body, body_len);
+    f[l4 + 4] = (uint8_t)((plen + 8) >> 8);
+    f[l4 + 5] = (uint8_t)(plen + 8);
+    if (v6) {
+        f[18] = (uint8_t)((plen + 8) >> 8);
+        f[19] = (uint8_t)(plen + 8);
+    } else {
+        f[16] = (uint8_t)((plen + 28) >> 8);
+        f[17] = (uint8_t)(plen + 28);
+    }
     pkt.data = f;
-    pkt.len = 42 + plen;
+    pkt.len = l4 + 8 + plen;
     pkt.port = 0;
     pkt.handle = (uint64_t)slot * FRAME + 256;
     return pkt;
+}
+
+static struct xp_pkt tunnel_frame(unsigned slot, uint32_t unit, const uint8_t *secret,
+                                  size_t secret_len, uint64_t seq, enum xp_tunnel_type type,
+                                  const uint8_t *body, unsigned body_len)
+{
+    return tunnel_frame_outer(slot, false, unit, secret, secret_len, seq, type, body, body_len);
 }
 
 static struct xp_pkt data_frame(unsigned slot, uint32_t unit, uint64_t seq, const char *src,
@@ -206,6 +231,44 @@ static void check_keepalive(struct xp_gateway *gw, struct xp_gw_queue *q)
     CHECK_EQ(res.type, XP_TUNNEL_T_OVERLOAD);
     CHECK_EQ(res.w_permille, 1000);
     xp_gateway__set_load(gw, 0);
+}
+
+/* The tunnel over IPv6: a keepalive answered with a valid UDP checksum, DATA forwarded. */
+static void check_ipv6_outer(struct xp_gw_queue *q)
+{
+    struct xp_tunnel_key key;
+    struct xp_tunnel_window win;
+    struct xp_tunnel_result res;
+    uint8_t a[16], inner[64];
+    struct xp_pkt pkt;
+    uint8_t *ip, *udp;
+    unsigned n, ulen;
+
+    xp_tunnel_key__set(&key, 7, key7, sizeof(key7));
+    xp_tunnel_window__init(&win, 7);
+    pkt = tunnel_frame_outer(7, true, 7, key7, sizeof(key7), 104, XP_TUNNEL_T_KEEPALIVE, NULL, 0);
+    CHECK_EQ(one(q, &pkt, T0), XP_GW_FATE_ACCESS);
+    ip = pkt.data + 14;
+    udp = ip + 40;
+    ulen = pkt.len - 54;
+    CHECK_EQ(ulen, 8 + XP_TUNNEL_HDR_LEN + XP_TUNNEL_CTL_BODY_LEN);
+    CHECK_EQ(ip[4] << 8 | ip[5], ulen);           /* payload length */
+    CHECK_EQ(udp[4] << 8 | udp[5], ulen);
+    inet_pton(AF_INET6, "2001:2:1::1", a);
+    CHECK(memcmp(ip + 8, a, 16) == 0);
+    inet_pton(AF_INET6, "2001:2:9::50", a);
+    CHECK(memcmp(ip + 24, a, 16) == 0);
+    CHECK(udp[6] | udp[7]);                       /* IPv6 UDP must carry a checksum */
+    CHECK_EQ(csum(udp, ulen, csum(ip + 8, 32, 17 + ulen) ^ 0xffff), 0);
+    CHECK_EQ(xp_tunnel_decap_control(udp + 8, ulen - 8, &key, &win, &res), XP_TUNNEL_OK);
+    CHECK_EQ(res.echo_seq, 104);
+
+    n = inner4(inner, "198.18.2.2", "198.18.3.9", 5683);
+    pkt = tunnel_frame_outer(7, true, 7, key7, sizeof(key7), 105, XP_TUNNEL_T_DATA, inner, n);
+    CHECK_EQ(one(q, &pkt, T0), XP_GW_FATE_CORE);
+    CHECK_EQ(pkt.len, n + 14);
+    CHECK(memcmp(pkt.data, mac_server, 6) == 0);
+    CHECK(memcmp(pkt.data + 14, inner, n) == 0);
 }
 
 static void check_refusals(struct xp_gw_queue *q, struct xp_gw_queue *q2)
@@ -397,6 +460,7 @@ int main(void)
 
     check_forward(q);
     check_keepalive(gw, q);
+    check_ipv6_outer(q);
     check_refusals(q, q2);
     check_policing(q);
     check_mutations(q);
