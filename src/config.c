@@ -160,7 +160,7 @@ static const struct key_desc gateway_keys[] = {
       "The load W that units see: 1000 x tunnel packets per second / capacity_pps; "
       "at 1000 the answer is OVERLOAD and units move to another proxy." },
     { "units", KT_SPECIAL, 0, 0, 0, 0, NULL, parse_gw_units,
-      "array of {\"id\", \"key\", \"sources\"}", "required in gateway mode", false,
+      "array of {\"id\", \"key\", \"sources\"}", "required in gateway mode", true,
       "Units allowed to tunnel: id 1..4294967295, key 32..128 hex digits, sources 1..4 CIDR "
       "prefixes the unit may send from (the policer names the unit by the first)." },
 };
@@ -228,7 +228,7 @@ static const struct key_desc config_keys[] = {
     { "policer", KT_SECTION, 0, 0, 0, 0, NULL, NULL, "object", "{}", true,
       "Algorithm 1: the keys below.", policer_keys,
       sizeof(policer_keys) / sizeof(policer_keys[0]) },
-    { "gateway", KT_SECTION, 0, 0, 0, 0, NULL, NULL, "object", "{}", false,
+    { "gateway", KT_SECTION, 0, 0, 0, 0, NULL, NULL, "object", "{}", true,
       "Gateway mode (with \"mode\": \"gateway\"): the keys below; docs/tunnel.md.",
       gateway_keys, sizeof(gateway_keys) / sizeof(gateway_keys[0]) },
     { "dpdk", KT_SECTION, 0, 0, 0, 0, NULL, NULL, "object", "{}", false,

@@ -871,6 +871,8 @@ static int reload(struct proxy *px, char *msg, size_t msg_len)
     if (xp_config_load(px->config_path, next, msg, msg_len) ||
         xp_config_reload_check(old, next, msg, msg_len))
         goto refuse;
+    if (px->gw && xp_gateway__set_units(px->gw, next, msg, msg_len))
+        goto refuse;
     for (unsigned q = 0; q < old->queues && px->dst; q++) {
         struct reload_arg ra = { .pl = px->pipelines[q], .cfg = next };
 
@@ -883,6 +885,8 @@ static int reload(struct proxy *px, char *msg, size_t msg_len)
 
                 xp_worker__call(&px->workers[r], reload_on_worker, &back);
             }
+            if (px->gw)
+                xp_gateway__set_units(px->gw, old, msg + strlen(msg), 0);
             goto refuse;
         }
     }

@@ -37,25 +37,38 @@ const char *xp_gw_counter_name(enum xp_gw_counter c)
     return (unsigned)c < XP_GW_C_MAX ? counter_names[c] : "invalid";
 }
 
-struct xp_gateway *xp_gateway__create(const struct xp_config *cfg, char *err, size_t errlen)
+static void unitset_free(struct gw_unitset *us)
 {
-    const struct xp_conf_gateway *gc = &cfg->gw;
-    struct xp_gateway *gw = calloc(1, sizeof(*gw));
-    struct timespec ts;
+    if (!us)
+        return;
+    if (us->key_storage)
+        xp_tunnel_keys__wipe(&us->keys);
+    free(us->key_storage);
+    free(us->windows);
+    free(us->units);
+    free(us);
+}
+
+/* Keys, bindings and fresh replay windows for cfg->gw.units. NULL with errno and err. */
+static struct gw_unitset *unitset_build(const struct xp_conf_gateway *gc, char *err,
+                                        size_t errlen)
+{
+    struct gw_unitset *us = calloc(1, sizeof(*us));
+    unsigned cap = gc->n_units ? gc->n_units : 1;
     int ret = ENOMEM;
 
-    if (!gw)
+    if (!us)
         goto fail;
-    gw->key_storage = calloc(gc->n_units ? gc->n_units : 1, sizeof(*gw->key_storage));
-    gw->windows = calloc(gc->n_units ? gc->n_units : 1, sizeof(*gw->windows));
-    gw->units = calloc(gc->n_units ? gc->n_units : 1, sizeof(*gw->units));
-    if (!gw->key_storage || !gw->windows || !gw->units)
+    us->key_storage = calloc(cap, sizeof(*us->key_storage));
+    us->windows = calloc(cap, sizeof(*us->windows));
+    us->units = calloc(cap, sizeof(*us->units));
+    if (!us->key_storage || !us->windows || !us->units)
         goto fail;
-    xp_tunnel_keys__init(&gw->keys, gw->key_storage, gc->n_units);
+    xp_tunnel_keys__init(&us->keys, us->key_storage, gc->n_units);
     for (unsigned i = 0; i < gc->n_units; i++) {
         const struct xp_conf_gw_unit *u = &gc->units[i];
 
-        ret = -xp_tunnel_keys__add(&gw->keys, u->id, u->key, u->key_len);
+        ret = -xp_tunnel_keys__add(&us->keys, u->id, u->key, u->key_len);
         if (ret) {
             snprintf(err, errlen, "gateway.units.%u: key: %s", i, strerror(ret));
             goto fail;
@@ -64,42 +77,111 @@ struct xp_gateway *xp_gateway__create(const struct xp_config *cfg, char *err, si
     /* The key table is sorted by unit id: bind each unit in the same order. */
     for (unsigned i = 0; i < gc->n_units; i++) {
         const struct xp_conf_gw_unit *u = &gc->units[i];
-        int idx = xp_tunnel_keys__find(&gw->keys, u->id);
-        struct gw_unit *g = &gw->units[idx];
+        struct gw_unit *g = &us->units[xp_tunnel_keys__find(&us->keys, u->id)];
 
         memcpy(g->name, u->sources[0].addr, 16);
         g->n_sources = u->n_sources;
         memcpy(g->sources, u->sources, sizeof(g->sources));
     }
-    ret = -xp_tunnel_replay__init(&gw->replay, gw->windows, gc->n_units, &gw->keys);
+    ret = -xp_tunnel_replay__init(&us->replay, us->windows, gc->n_units, &us->keys);
     if (ret) {
         snprintf(err, errlen, "gateway: replay windows: %s", strerror(ret));
         goto fail;
     }
-    gw->tunnel_port = (uint16_t)gc->tunnel_port;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    atomic_store(&gw->ctl_seq, (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec);
-    return gw;
+    return us;
 
 fail:
     if (ret == ENOMEM)
         snprintf(err, errlen, "gateway: out of memory");
-    xp_gateway__destroy(gw);
+    unitset_free(us);
     errno = ret;
     return NULL;
+}
+
+struct xp_gateway *xp_gateway__create(const struct xp_config *cfg, char *err, size_t errlen)
+{
+    struct xp_gateway *gw = calloc(1, sizeof(*gw));
+    struct gw_unitset *us;
+    struct timespec ts;
+
+    if (!gw) {
+        snprintf(err, errlen, "gateway: out of memory");
+        return NULL;
+    }
+    us = unitset_build(&cfg->gw, err, errlen);
+    if (!us) {
+        int e = errno;
+
+        free(gw);
+        errno = e;
+        return NULL;
+    }
+    atomic_store(&gw->set, us);
+    gw->tunnel_port = (uint16_t)cfg->gw.tunnel_port;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    atomic_store(&gw->ctl_seq, (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec);
+    return gw;
 }
 
 void xp_gateway__destroy(struct xp_gateway *gw)
 {
     if (!gw)
         return;
-    if (gw->key_storage)
-        xp_tunnel_keys__wipe(&gw->keys);
-    free(gw->key_storage);
-    free(gw->windows);
-    free(gw->units);
+    unitset_free(atomic_load(&gw->set));
     xp_nexthops__free(atomic_load(&gw->nh));
     free(gw);
+}
+
+/*
+ * After a pointer that workers read in xp_gw_queue__process() was replaced:
+ * wait until none can still hold the old one. A worker sets `active` before
+ * its reads; once each is outside, or has finished a call since the
+ * exchange, the old object is ours.
+ */
+static void wait_for_readers(struct xp_gateway *gw)
+{
+    struct timespec pause = { .tv_nsec = 50000 };
+
+    for (unsigned i = 0; i < gw->n_queues; i++) {
+        struct xp_gw_queue *q = gw->queues[i];
+        uint64_t calls = atomic_load(&q->calls);
+
+        while (atomic_load(&q->active) && atomic_load(&q->calls) == calls)
+            nanosleep(&pause, NULL);
+    }
+}
+
+static void merge_windows(struct gw_unitset *into, struct gw_unitset *from)
+{
+    for (uint32_t i = 0; i < into->keys.count; i++) {
+        int j = xp_tunnel_keys__find(&from->keys, into->keys.keys[i].unit_id);
+
+        if (j >= 0)
+            xp_tunnel_window__merge(&into->windows[i], &from->windows[j]);
+    }
+}
+
+int xp_gateway__set_units(struct xp_gateway *gw, const struct xp_config *cfg, char *err,
+                          size_t errlen)
+{
+    struct gw_unitset *next = unitset_build(&cfg->gw, err, errlen), *old;
+
+    if (!next)
+        return -errno;
+    /*
+     * Units that stay keep what their windows accepted: folded in once
+     * before the exchange, and once more after it, when nobody writes the
+     * old windows any more (for what they accepted in between). The one
+     * gap: a datagram accepted by an old window in the microseconds
+     * between the two folds and replayed within them into the new one.
+     */
+    old = atomic_load(&gw->set);
+    merge_windows(next, old);
+    atomic_store(&gw->set, next);
+    wait_for_readers(gw);
+    merge_windows(next, old);
+    unitset_free(old);
+    return 0;
 }
 
 void xp_gateway__set_load(struct xp_gateway *gw, uint32_t w_permille)
@@ -114,7 +196,7 @@ uint32_t xp_gateway__load(const struct xp_gateway *gw)
 
 unsigned xp_gateway__units(const struct xp_gateway *gw)
 {
-    return gw->keys.count;
+    return atomic_load(&((struct xp_gateway *)gw)->set)->keys.count;
 }
 
 const struct xp_nexthops *xp_gateway__nexthops(const struct xp_gateway *gw)
@@ -125,22 +207,10 @@ const struct xp_nexthops *xp_gateway__nexthops(const struct xp_gateway *gw)
 void xp_gateway__publish(struct xp_gateway *gw, struct xp_nexthops *nh)
 {
     struct xp_nexthops *old = atomic_exchange(&gw->nh, nh);
-    struct timespec pause = { .tv_nsec = 50000 };
 
     if (!old)
         return;
-    /*
-     * A worker reads gw->nh only inside xp_gw_queue__process(), with
-     * `active` set before the read. Once each worker is outside it, or has
-     * finished a call since the exchange, none can hold the old snapshot.
-     */
-    for (unsigned i = 0; i < gw->n_queues; i++) {
-        struct xp_gw_queue *q = gw->queues[i];
-        uint64_t calls = atomic_load(&q->calls);
-
-        while (atomic_load(&q->active) && atomic_load(&q->calls) == calls)
-            nanosleep(&pause, NULL);
-    }
+    wait_for_readers(gw);
     xp_nexthops__free(old);
 }
 
@@ -222,7 +292,7 @@ static void swap_bytes(uint8_t *a, uint8_t *b, size_t n)
  * control message as payload. 0, or -ENOSPC if the frame has no room.
  */
 static int answer_keepalive(struct xp_gw_queue *q, struct xp_pkt *pkt, const struct xp_parsed *o,
-                            unsigned unit_idx, uint64_t echo_seq)
+                            const struct xp_tunnel_key *key, uint64_t echo_seq)
 {
     struct xp_gateway *gw = q->gw;
     uint8_t *l3 = pkt->data + o->l3_off, *udp = pkt->data + o->l4_off;
@@ -238,7 +308,7 @@ static int answer_keepalive(struct xp_gw_queue *q, struct xp_pkt *pkt, const str
     if (room <= used)
         return -ENOSPC;
     plen = xp_tunnel_encap_control(udp + UDP_HLEN, room - used, type, seq,
-                                   &gw->keys.keys[unit_idx], echo_seq, w);
+                                   key, echo_seq, w);
     if (plen < 0)
         return plen;
     udp_len = (uint16_t)(UDP_HLEN + plen);
@@ -310,8 +380,9 @@ static bool source_ok(const struct gw_unit *u, const uint8_t src[16])
  * header, *unit_idx to the authenticated unit and dst to the inner
  * destination.
  */
-static enum xp_gw_fate open_frame(struct xp_gw_queue *q, struct xp_pkt *pkt, struct xp_pkt *inner,
-                                  unsigned *unit_idx, uint8_t dst[16], uint64_t *c)
+static enum xp_gw_fate open_frame(struct xp_gw_queue *q, struct gw_unitset *us, struct xp_pkt *pkt,
+                                  struct xp_pkt *inner, unsigned *unit_idx, uint8_t dst[16],
+                                  uint64_t *c)
 {
     struct xp_gateway *gw = q->gw;
     struct xp_tunnel_result res;
@@ -333,7 +404,7 @@ static enum xp_gw_fate open_frame(struct xp_gw_queue *q, struct xp_pkt *pkt, str
         return XP_GW_FATE_DROP;
     }
     payload = pkt->data + o.l4_off + UDP_HLEN;
-    st = xp_tunnel_decap(payload, udp_len - UDP_HLEN, &gw->keys, &gw->replay, &res);
+    st = xp_tunnel_decap(payload, udp_len - UDP_HLEN, &us->keys, &us->replay, &res);
     /* The tunnel module knows the default port; a configured one is a loop just as well. */
     if (st == XP_TUNNEL_OK && res.type == XP_TUNNEL_T_DATA && res.inner.l4_proto == 17 &&
         (res.inner.flags & XP_PARSED_F_HAS_L4) && res.inner.dport == gw->tunnel_port)
@@ -343,9 +414,9 @@ static enum xp_gw_fate open_frame(struct xp_gw_queue *q, struct xp_pkt *pkt, str
         XP_STAT_ADD(q->st.tunnel[st], 1);
         return XP_GW_FATE_DROP;
     }
-    idx = xp_tunnel_keys__find(&gw->keys, res.unit_id);
+    idx = xp_tunnel_keys__find(&us->keys, res.unit_id);
     if (res.type == XP_TUNNEL_T_KEEPALIVE) {
-        ret = answer_keepalive(q, pkt, &o, (unsigned)idx, res.seq);
+        ret = answer_keepalive(q, pkt, &o, &us->keys.keys[idx], res.seq);
         if (ret < 0) {
             c[XP_GW_C_DROP_REPLY]++;
             return XP_GW_FATE_DROP;
@@ -354,7 +425,7 @@ static enum xp_gw_fate open_frame(struct xp_gw_queue *q, struct xp_pkt *pkt, str
         return XP_GW_FATE_ACCESS;
     }
     c[XP_GW_C_DATA]++;
-    if (!source_ok(&gw->units[idx], res.inner.src)) {
+    if (!source_ok(&us->units[idx], res.inner.src)) {
         c[XP_GW_C_DROP_SPOOFED]++;
         return XP_GW_FATE_DROP;
     }
@@ -378,18 +449,20 @@ void xp_gw_queue__process(struct xp_gw_queue *q, struct xp_pkt *pkts, unsigned n
     uint8_t drop[XP_BURST_MAX], idx[XP_BURST_MAX];
     uint64_t c[XP_GW_C_MAX] = { 0 };
     const struct xp_nexthops *nh;
+    struct gw_unitset *us;
     unsigned m = 0;
 
     atomic_store(&q->active, 1);
     nh = atomic_load(&gw->nh);
+    us = atomic_load(&gw->set);
     c[XP_GW_C_RX] = n;
     for (unsigned i = 0; i < n; i++) {
         unsigned u;
 
-        fate[i] = open_frame(q, &pkts[i], &inner[m], &u, dsts[m], c);
+        fate[i] = open_frame(q, us, &pkts[i], &inner[m], &u, dsts[m], c);
         if (fate[i] != XP_GW_FATE_CORE)
             continue;
-        memcpy(units[m], gw->units[u].name, 16);
+        memcpy(units[m], us->units[u].name, 16);
         idx[m++] = (uint8_t)i;
     }
     if (m)

@@ -10,9 +10,9 @@
  * fresh Ethernet header for the next hop on the core port. Keepalives are
  * answered in place on the access port with the proxy's load W.
  *
- * struct xp_gateway is shared: keys and unit bindings (read-only), replay
- * windows (one lock each), the load W and the next-hop snapshot
- * (published by the control thread). struct xp_gw_queue is one worker's.
+ * struct xp_gateway is shared: the unit set (keys, bindings, replay windows
+ * with a lock each; replaced whole on reload), the load W and the next-hop
+ * snapshot (both published by the control thread). struct xp_gw_queue is one worker's.
  */
 #ifndef XP_GATEWAY_H
 #define XP_GATEWAY_H
@@ -68,6 +68,15 @@ struct xp_gw_queue;
 struct xp_gateway *xp_gateway__create(const struct xp_config *cfg, char *err, size_t errlen);
 /* After every queue is destroyed. Wipes the keys. */
 void xp_gateway__destroy(struct xp_gateway *gw);
+
+/*
+ * Control thread, on reload: replace the units with cfg->gw.units. Units
+ * that stay keep their replay state; removed ones are unknown from the
+ * next datagram on. Blocks until no worker reads the old set. 0, or
+ * -errno with err filled (the old set stays).
+ */
+int xp_gateway__set_units(struct xp_gateway *gw, const struct xp_config *cfg, char *err,
+                          size_t errlen);
 
 /* Control thread: the load W that answers carry, in 1/1000 of capacity_pps. */
 void xp_gateway__set_load(struct xp_gateway *gw, uint32_t w_permille);

@@ -16,12 +16,17 @@ struct gw_unit {
     struct xp_cidr sources[XP_CONF_GW_SOURCES_MAX];
 };
 
-struct xp_gateway {
+/* The units as configured: immutable once published, replaced whole on reload. */
+struct gw_unitset {
     struct xp_tunnel_keys keys;
     struct xp_tunnel_key *key_storage;
     struct xp_tunnel_replay replay;     /* shared by the workers, a lock per window */
     struct xp_tunnel_window *windows;
     struct gw_unit *units;              /* parallel to keys.keys */
+};
+
+struct xp_gateway {
+    _Atomic(struct gw_unitset *) set;
     uint16_t tunnel_port;
     _Atomic uint32_t w_permille;
     _Atomic uint64_t ctl_seq;
@@ -40,7 +45,7 @@ struct xp_gw_queue {
     struct xp_gateway *gw;
     struct xp_pipeline *pl;
     uint32_t frame_size;
-    /* Readers of gw->nh: the control thread waits for these before freeing a snapshot. */
+    /* Readers of gw->nh and gw->set: the control thread waits for these before freeing one. */
     _Atomic uint32_t active;
     _Atomic uint64_t calls;
     /* Unresolved next hops: SPSC ring, head by the worker, tail by the control thread. */

@@ -157,6 +157,19 @@ int xp_tunnel_replay__init(struct xp_tunnel_replay *r, struct xp_tunnel_window *
  * A fresh window (top 0, bitmap 0) accepts seq 0 once, like any other
  * number: there is no "unused" sequence number to special-case.
  */
+static void window_lock(struct xp_tunnel_window *w)
+{
+    while (__atomic_exchange_n(&w->lock, 1, __ATOMIC_ACQUIRE)) {
+        while (__atomic_load_n(&w->lock, __ATOMIC_RELAXED))
+            ;
+    }
+}
+
+static void window_unlock(struct xp_tunnel_window *w)
+{
+    __atomic_store_n(&w->lock, 0, __ATOMIC_RELEASE);
+}
+
 static enum xp_tunnel_status window_update(struct xp_tunnel_window *w, uint64_t seq)
 {
     uint64_t diff;
@@ -186,13 +199,32 @@ enum xp_tunnel_status xp_tunnel_window__check_update(struct xp_tunnel_window *w,
 {
     enum xp_tunnel_status st;
 
-    while (__atomic_exchange_n(&w->lock, 1, __ATOMIC_ACQUIRE)) {
-        while (__atomic_load_n(&w->lock, __ATOMIC_RELAXED))
-            ;
-    }
+    window_lock(w);
     st = window_update(w, seq);
-    __atomic_store_n(&w->lock, 0, __ATOMIC_RELEASE);
+    window_unlock(w);
     return st;
+}
+
+static uint64_t window_shift(uint64_t bitmap, uint64_t by)
+{
+    return by >= XP_TUNNEL_REPLAY_WINDOW ? 0 : bitmap << by;
+}
+
+void xp_tunnel_window__merge(struct xp_tunnel_window *into, struct xp_tunnel_window *from)
+{
+    uint64_t top, from_top, from_bitmap;
+
+    /* One lock at a time: a snapshot of `from`, then the update of `into`. */
+    window_lock(from);
+    from_top = from->top;
+    from_bitmap = from->bitmap;
+    window_unlock(from);
+    window_lock(into);
+    top = into->top > from_top ? into->top : from_top;
+    into->bitmap = window_shift(into->bitmap, top - into->top) |
+                   window_shift(from_bitmap, top - from_top);
+    into->top = top;
+    window_unlock(into);
 }
 
 /* ---- encapsulation ------------------------------------------------------- */

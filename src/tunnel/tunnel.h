@@ -170,6 +170,14 @@ void xp_tunnel_window__init(struct xp_tunnel_window *w, uint32_t unit_id);
 enum xp_tunnel_status xp_tunnel_window__check_update(struct xp_tunnel_window *w, uint64_t seq);
 
 /*
+ * Fold what `from` accepted into `into` (windows of the same unit, e.g.
+ * across a reload of the key table): afterwards `into` refuses every
+ * number either of them had refused when read. Takes each window's lock in
+ * turn, so both may be in use.
+ */
+void xp_tunnel_window__merge(struct xp_tunnel_window *into, struct xp_tunnel_window *from);
+
+/*
  * Build a tunnel payload in out[0..cap): header for (type, unit, seq),
  * then body, then the tag under key. body may be NULL when body_len is 0,
  * and may overlap out (put the inner packet at out + XP_TUNNEL_HDR_LEN to

@@ -17,7 +17,8 @@
 #      requests keep being answered;
 #   3. forged, replayed and unknown-unit datagrams are dropped and counted by reason;
 #   4. kill -9 of proxy 1: unit 1 switches to proxy 2 within the device's dead time + one
-#      poll period (3.25 s), and its requests are answered again.
+#      poll period (3.25 s), and its requests are answered again;
+#   5. a reload (SIGHUP) that removes unit 1 from proxy 2 takes effect without a restart.
 set -euo pipefail
 # shellcheck source=tests/netns/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -49,8 +50,13 @@ answered=$(jq -r .answered <<<"$sum")
 sleep 0.6
 xp_log "lost: $(grep '"lost":true' "$XP_TMP/unit1.out" | tr '\n' ' ')"
 xp_log "proxy 1 gateway: $(xp_proxy_last_stats p1 | jq -c .gateway)"
-# The first request may meet an unresolved next hop (dropped while the kernel resolves it).
-xp_check "CoAP through the gateway: $answered of 20 answered (>= 19)" test "$answered" -ge 19
+# The first request meets an unresolved next hop: dropped (counted) while the kernel resolves
+# it, as is the next one if the first ARP exchange is lost on the fresh links. Nothing else
+# may be lost.
+nn=$(xp_proxy_last_stats p1 | jq -r .gateway.drop_no_neighbour)
+xp_check "CoAP through the gateway: $answered of 20 answered (>= 18)" test "$answered" -ge 18
+xp_check "every loss is a next hop being resolved ($((20 - answered)) lost, $nn drop_no_neighbour)" \
+    test "$((20 - answered))" = "$nn"
 xp_check "every answer came through proxy 1" \
     test "$(grep -c '"seq".*"rtt_us".*198.18.2.11:5685' "$XP_TMP/unit1.out")" = "$answered"
 RTT_TUNNEL=$(jq -r .rtt_us.median <<<"$sum")
@@ -62,6 +68,7 @@ xp_check "proxy 1 forwarded the inner packets ($fwd) and answered keepalives ($k
 xp_check "proxy 2 forwarded nothing yet" test "$(gw_stat p2 forward)" = 0
 
 # ---- 2. a flooding unit is blocked, the other one is not -----------------------------------
+data0=$(gw_stat p1 data)
 unit 2 --mode flood --target 198.18.3.9:5683 --rate 4000 --duration 5
 sleep 1
 unit 1 --mode coap --target 198.18.3.9:5683 --count 15 --interval-ms 200
@@ -73,10 +80,14 @@ sent=$(jq -r .sent <<<"$flood")
 back=$(jq -r .answered <<<"$flood")
 sleep 1
 pol=$(gw_stat p1 drop_policy)
-xp_log "proxy 1: drop_policy $pol, pipeline: $(xp_proxy_last_stats p1 | jq -c .pipeline)"
+xp_log "proxy 1: $(xp_proxy_last_stats p1 | jq -c '{gateway, xdp: .ports[0].xdp, xsk: .ports[0].queues[0].xsk, core_tx: .ports[1].queues[0].tx_packets, drop_tx: .ports[1].queues[0].drop_tx_ring_full}')"
+# What reached the proxy from unit 2: the TAP and the bridge may lose some of a flood on a
+# loaded machine, and unit 1 sent 15 requests meanwhile.
+got=$(($(gw_stat p1 data) - data0 - 15))
+xp_log "unit 2: $sent sent, $got reached the proxy"
 # T_T2 = 1 s of warm-up at 4000 pps, then blocked: at least 60% of 5 s must be dropped.
-xp_check "flood of unit 2 blocked ($pol of $sent dropped by the policer, $back answered)" \
-    test "$((pol * 100))" -ge "$((sent * 60))"
+xp_check "flood of unit 2 blocked ($pol of the $got that reached the proxy dropped by the policer, $back answered)" \
+    test "$((pol * 100))" -ge "$((got * 60))" -a "$got" -ge "$((sent / 2))"
 sum=$(grep '"answered"' "$XP_TMP/unit1.out" | tail -n 1)
 xp_check "unit 1 kept its traffic during the flood ($(jq -r .answered <<<"$sum") of 15)" \
     test "$(jq -r .answered <<<"$sum")" -ge 14
@@ -114,5 +125,21 @@ after=$(grep -c '"seq".*"rtt_us".*198.18.2.12:5685' "$XP_TMP/unit1.out" || true)
 xp_check "requests answered through proxy 2 after the switch ($after)" test "$after" -ge 20
 xp_check "proxy 2 forwarded them" test "$(gw_stat p2 forward)" -ge 20
 
+# ---- 5. reload: unit 1 taken off proxy 2's list, without a restart ---------------------------
+jq '.gateway.units |= map(select(.id != 1))' "$XP_TMP/p2.json" >"$XP_TMP/p2.new"
+mv "$XP_TMP/p2.new" "$XP_TMP/p2.json"
+kill -HUP "$P2"
+xp_wait_for 5 xp_file_has "$XP_TMP/p2.err" "reloaded" || xp_fail "no reload: $(tail -3 "$XP_TMP/p2.err")"
+unknown0=$(gw_stat p2 tunnel_drops.unknown_unit)
+# Proxy 1 is dead: the unit starts there, moves to proxy 2 after 3 s, and is refused there too.
+unit 1 --mode coap --target 198.18.3.9:5683 --count 20 --interval-ms 300 --timeout-ms 300
+xp_wait_pid "$UNIT1" 30 || xp_fail "unit 1 did not finish"
+sleep 1
+sum=$(grep '"answered"' "$XP_TMP/unit1.out" | tail -n 1)
+unknown=$(($(gw_stat p2 tunnel_drops.unknown_unit) - unknown0))
+xp_check "after the reload unit 1 is unknown to proxy 2 ($(jq -r .answered <<<"$sum") answered, $unknown unknown_unit)" \
+    test "$(jq -r .answered <<<"$sum")" = 0 -a "$unknown" -ge 5 -a "$(grep -c '"event":"switch"' "$XP_TMP/unit1.out")" -ge 1
+xp_check "proxy 2 still serves $(gw_stat p2 units) unit(s)" test "$(gw_stat p2 units)" = 1
+
 xp_log "headline: CoAP median RTT through the tunnel ${RTT_TUNNEL} us, switch ${SWITCH_MS:-?} ms"
-xp_pass "gateway mode: CoAP through the tunnel, flood blocked by unit, forged datagrams counted, failover"
+xp_pass "gateway mode: CoAP through the tunnel, flood blocked by unit, forged datagrams counted, failover, reload of the units"

@@ -416,6 +416,55 @@ static void check_mutations(struct xp_gw_queue *q)
     CHECK(core + access < 200000 / 2);
 }
 
+/*
+ * Reload: unit 9 removed, unit 11 added, unit 7 kept. Unit 7's replay
+ * state survives (an old sequence number is still refused), unit 9 is
+ * unknown from now on, unit 11 is served at once.
+ */
+static void check_reload(struct xp_gateway *gw, struct xp_gw_queue *q, struct xp_config *cfg)
+{
+    static const uint8_t key11[16] = { 11, 11, 11, 11, 11, 11, 11, 11,
+                                       11, 11, 11, 11, 11, 11, 11, 11 };
+    struct xp_config *next = malloc(sizeof(*next));
+    struct xp_gw_stats before, after;
+    struct xp_pkt pkt;
+    uint8_t inner[64];
+    char msg[256];
+    unsigned n;
+
+    if (!next) {
+        CHECK(0);
+        return;
+    }
+    *next = *cfg;
+    next->gw.units[1].id = 11;
+    memcpy(next->gw.units[1].key, key11, sizeof(key11));
+    next->gw.units[1].key_len = sizeof(key11);
+    xp_cidr_parse("198.18.2.11/32", &next->gw.units[1].sources[0]);
+    CHECK_EQ(xp_gateway__set_units(gw, next, msg, sizeof(msg)), 0);
+    CHECK_EQ(xp_gateway__units(gw), 2);
+    xp_gw_queue__stats(q, &before);
+
+    pkt = data_frame(3, 7, 4999, "198.18.2.2", "198.18.3.9", 5683); /* used before the reload */
+    CHECK_EQ(one(q, &pkt, T0), XP_GW_FATE_DROP);
+    pkt = data_frame(3, 9, 900000, "198.18.2.9", "198.18.3.9", 5683);
+    CHECK_EQ(one(q, &pkt, T0), XP_GW_FATE_DROP);
+    n = inner4(inner, "198.18.2.11", "198.18.3.9", 5683);
+    pkt = tunnel_frame(3, 11, key11, sizeof(key11), 1, XP_TUNNEL_T_DATA, inner, n);
+    CHECK_EQ(one(q, &pkt, T0 + 10000 * MS), XP_GW_FATE_CORE);
+    pkt = data_frame(3, 7, 900000, "198.18.2.2", "198.18.3.9", 5683);
+    CHECK_EQ(one(q, &pkt, T0 + 20000 * MS), XP_GW_FATE_CORE);
+    xp_gw_queue__stats(q, &after);
+    CHECK_EQ(after.tunnel[XP_TUNNEL_UNKNOWN_UNIT] - before.tunnel[XP_TUNNEL_UNKNOWN_UNIT], 1);
+    CHECK_EQ(after.tunnel[XP_TUNNEL_REPLAYED] + after.tunnel[XP_TUNNEL_TOO_OLD] -
+                 before.tunnel[XP_TUNNEL_REPLAYED] - before.tunnel[XP_TUNNEL_TOO_OLD], 1);
+    /* A broken unit list is refused and the running one stays. */
+    next->gw.units[1].key_len = 3;
+    CHECK(xp_gateway__set_units(gw, next, msg, sizeof(msg)) < 0);
+    CHECK_EQ(xp_gateway__units(gw), 2);
+    free(next);
+}
+
 int main(void)
 {
     struct xp_route routes[2] = { 0 };
@@ -464,6 +513,7 @@ int main(void)
     check_refusals(q, q2);
     check_policing(q);
     check_mutations(q);
+    check_reload(gw, q, cfg);
 
     xp_gw_queue__destroy(q);
     xp_gw_queue__destroy(q2);
