@@ -1037,6 +1037,7 @@ static json_t *ctl_block(struct proxy *px, json_t *req, bool block, char *err, s
     bool has_dst = json_object_get(req, "dst") != NULL;
     json_int_t seconds = 0;
     struct timespec ts;
+    uint64_t expires;
     int ret;
 
     if (ctl_addr(px, req, "unit", true, unit, err, errlen) ||
@@ -1055,19 +1056,17 @@ static json_t *ctl_block(struct proxy *px, json_t *req, bool block, char *err, s
         snprintf(err, errlen, "operator blocks are not supported with the dpdk backend");
         return NULL;
     }
-    if (px->gw) {
-        /* XDP sees the tunnel's outer addresses, not the units: its map cannot name them. */
-        snprintf(err, errlen, "operator blocks are not supported in gateway mode (yet)");
-        return NULL;
-    }
-    if (block) {
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ret = xp_xdp_prog__manual_block(px->prog, unit, has_dst ? dst : NULL,
-                                        seconds ? (ts.tv_sec + seconds) * 1000000000ULL +
-                                                  ts.tv_nsec : 0);
-    } else {
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    expires = seconds ? (ts.tv_sec + seconds) * 1000000000ULL + ts.tv_nsec : 0;
+    /* Gateway mode: XDP sees the tunnel's outer addresses, the gateway sees the units. */
+    if (px->gw && block)
+        ret = xp_gateway__block(px->gw, unit, has_dst ? dst : NULL, expires);
+    else if (px->gw)
+        ret = xp_gateway__unblock(px->gw, unit, has_dst ? dst : NULL);
+    else if (block)
+        ret = xp_xdp_prog__manual_block(px->prog, unit, has_dst ? dst : NULL, expires);
+    else
         ret = xp_xdp_prog__manual_unblock(px->prog, unit, has_dst ? dst : NULL);
-    }
     if (ret) {
         snprintf(err, errlen, "%s", ret == -ENOENT ? "no such block" :
                  ret == -ENOSPC ? "too many operator blocks" : strerror(-ret));

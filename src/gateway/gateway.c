@@ -30,6 +30,7 @@ static const char *const counter_names[XP_GW_C_MAX] = {
     [XP_GW_C_DROP_NO_ROUTE] = "drop_no_route",
     [XP_GW_C_DROP_NO_NEIGH] = "drop_no_neighbour",
     [XP_GW_C_DROP_REPLY] = "drop_reply",
+    [XP_GW_C_DROP_MANUAL] = "drop_manual",
 };
 
 const char *xp_gw_counter_name(enum xp_gw_counter c)
@@ -128,6 +129,7 @@ void xp_gateway__destroy(struct xp_gateway *gw)
     if (!gw)
         return;
     unitset_free(atomic_load(&gw->set));
+    free(atomic_load(&gw->blocks));
     xp_nexthops__free(atomic_load(&gw->nh));
     free(gw);
 }
@@ -138,7 +140,7 @@ void xp_gateway__destroy(struct xp_gateway *gw)
  * its reads; once each is outside, or has finished a call since the
  * exchange, the old object is ours.
  */
-static void wait_for_readers(struct xp_gateway *gw)
+void xp_gw__wait_for_readers(struct xp_gateway *gw)
 {
     struct timespec pause = { .tv_nsec = 50000 };
 
@@ -178,7 +180,7 @@ int xp_gateway__set_units(struct xp_gateway *gw, const struct xp_config *cfg, ch
     old = atomic_load(&gw->set);
     merge_windows(next, old);
     atomic_store(&gw->set, next);
-    wait_for_readers(gw);
+    xp_gw__wait_for_readers(gw);
     merge_windows(next, old);
     unitset_free(old);
     return 0;
@@ -210,7 +212,7 @@ void xp_gateway__publish(struct xp_gateway *gw, struct xp_nexthops *nh)
 
     if (!old)
         return;
-    wait_for_readers(gw);
+    xp_gw__wait_for_readers(gw);
     xp_nexthops__free(old);
 }
 
@@ -380,9 +382,10 @@ static bool source_ok(const struct gw_unit *u, const uint8_t src[16])
  * header, *unit_idx to the authenticated unit and dst to the inner
  * destination.
  */
-static enum xp_gw_fate open_frame(struct xp_gw_queue *q, struct gw_unitset *us, struct xp_pkt *pkt,
+static enum xp_gw_fate open_frame(struct xp_gw_queue *q, struct gw_unitset *us,
+                                  const struct gw_blocks *bl, struct xp_pkt *pkt,
                                   struct xp_pkt *inner, unsigned *unit_idx, uint8_t dst[16],
-                                  uint64_t *c)
+                                  uint64_t now_mono, uint64_t *c)
 {
     struct xp_gateway *gw = q->gw;
     struct xp_tunnel_result res;
@@ -429,6 +432,10 @@ static enum xp_gw_fate open_frame(struct xp_gw_queue *q, struct gw_unitset *us, 
         c[XP_GW_C_DROP_SPOOFED]++;
         return XP_GW_FATE_DROP;
     }
+    if (bl && xp_gw__blocked(bl, us->units[idx].name, res.inner.dst, now_mono)) {
+        c[XP_GW_C_DROP_MANUAL]++;
+        return XP_GW_FATE_DROP;
+    }
     /* The outer headers and the tunnel header give more than ETH_HLEN of room. */
     inner->data = (uint8_t *)res.body - ETH_HLEN;
     inner->len = res.body_len + ETH_HLEN;
@@ -449,17 +456,19 @@ void xp_gw_queue__process(struct xp_gw_queue *q, struct xp_pkt *pkts, unsigned n
     uint8_t drop[XP_BURST_MAX], idx[XP_BURST_MAX];
     uint64_t c[XP_GW_C_MAX] = { 0 };
     const struct xp_nexthops *nh;
+    const struct gw_blocks *bl;
     struct gw_unitset *us;
     unsigned m = 0;
 
     atomic_store(&q->active, 1);
     nh = atomic_load(&gw->nh);
     us = atomic_load(&gw->set);
+    bl = atomic_load(&gw->blocks);
     c[XP_GW_C_RX] = n;
     for (unsigned i = 0; i < n; i++) {
         unsigned u;
 
-        fate[i] = open_frame(q, us, &pkts[i], &inner[m], &u, dsts[m], c);
+        fate[i] = open_frame(q, us, bl, &pkts[i], &inner[m], &u, dsts[m], now_mono, c);
         if (fate[i] != XP_GW_FATE_CORE)
             continue;
         memcpy(units[m], us->units[u].name, 16);

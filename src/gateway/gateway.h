@@ -49,6 +49,7 @@ enum xp_gw_counter {
     XP_GW_C_DROP_NO_ROUTE,   /* no route through the core port */
     XP_GW_C_DROP_NO_NEIGH,   /* next hop not resolved yet (resolution requested) */
     XP_GW_C_DROP_REPLY,      /* a keepalive answer did not fit the frame */
+    XP_GW_C_DROP_MANUAL,     /* the operator blocked the unit (towards this destination) */
     XP_GW_C_MAX,
 };
 
@@ -77,6 +78,19 @@ void xp_gateway__destroy(struct xp_gateway *gw);
  */
 int xp_gateway__set_units(struct xp_gateway *gw, const struct xp_config *cfg, char *err,
                           size_t errlen);
+
+/*
+ * Control thread: operator blocks (xpro-ctl block/unblock). unit is the
+ * policer's name of a unit (16 bytes, IPv4 mapped); dst NULL means every
+ * destination. expires_mono: CLOCK_MONOTONIC ns, 0 = until unblocked.
+ * Blocked packets are dropped after authentication and counted
+ * (drop_manual); they do not count towards the pair. Block: 0 or
+ * -ENOSPC (XP_GW_BLOCKS_MAX) / -ENOMEM; unblock: 0 or -ENOENT.
+ */
+#define XP_GW_BLOCKS_MAX 4096
+int xp_gateway__block(struct xp_gateway *gw, const uint8_t unit[16], const uint8_t *dst,
+                      uint64_t expires_mono);
+int xp_gateway__unblock(struct xp_gateway *gw, const uint8_t unit[16], const uint8_t *dst);
 
 /* Control thread: the load W that answers carry, in 1/1000 of capacity_pps. */
 void xp_gateway__set_load(struct xp_gateway *gw, uint32_t w_permille);

@@ -25,8 +25,20 @@ struct gw_unitset {
     struct gw_unit *units;              /* parallel to keys.keys */
 };
 
+/* Operator blocks: immutable, sorted by key, replaced whole on every change. */
+struct gw_block {
+    uint8_t key[32];       /* unit name, then destination (all zero: every destination) */
+    uint64_t expires_mono; /* 0: until unblocked */
+};
+
+struct gw_blocks {
+    unsigned n;
+    struct gw_block b[];
+};
+
 struct xp_gateway {
     _Atomic(struct gw_unitset *) set;
+    _Atomic(struct gw_blocks *) blocks; /* NULL: none */
     uint16_t tunnel_port;
     _Atomic uint32_t w_permille;
     _Atomic uint64_t ctl_seq;
@@ -56,5 +68,11 @@ struct xp_gw_queue {
     uint64_t last_miss_ns;
     struct xp_gw_stats st __attribute__((aligned(64)));
 };
+
+/* gateway.c: wait until no worker can hold an object it read before the last exchange. */
+void xp_gw__wait_for_readers(struct xp_gateway *gw);
+/* blocks.c, hot path: 1 if the operator blocked (unit, dst) at now_mono. */
+int xp_gw__blocked(const struct gw_blocks *bl, const uint8_t unit[16], const uint8_t dst[16],
+                   uint64_t now_mono);
 
 #endif /* XP_GATEWAY_INTERNAL_H */

@@ -18,7 +18,8 @@
 #   3. forged, replayed and unknown-unit datagrams are dropped and counted by reason;
 #   4. kill -9 of proxy 1: unit 1 switches to proxy 2 within the device's dead time + one
 #      poll period (3.25 s), and its requests are answered again;
-#   5. a reload (SIGHUP) that removes unit 1 from proxy 2 takes effect without a restart.
+#   5. an operator block (xpro-ctl) of unit 1 towards the server drops it, unblock lifts it;
+#   6. a reload (SIGHUP) that removes unit 1 from proxy 2 takes effect without a restart.
 set -euo pipefail
 # shellcheck source=tests/netns/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -125,7 +126,21 @@ after=$(grep -c '"seq".*"rtt_us".*198.18.2.12:5685' "$XP_TMP/unit1.out" || true)
 xp_check "requests answered through proxy 2 after the switch ($after)" test "$after" -ge 20
 xp_check "proxy 2 forwarded them" test "$(gw_stat p2 forward)" -ge 20
 
-# ---- 5. reload: unit 1 taken off proxy 2's list, without a restart ---------------------------
+# ---- 5. operator block of unit 1 towards the server on proxy 2, then unblock ----------------
+ctl2() { "$XPRO_BUILD/src/xpro-ctl" --socket "$XP_TMP/p2.sock" "$@"; }
+ctl2 block 198.18.2.2 198.18.3.9 >/dev/null || xp_fail "xpro-ctl block refused in gateway mode"
+manual0=$(gw_stat p2 drop_manual)
+# The unit starts at the dead proxy 1 and moves to proxy 2 after 3 s.
+unit 1 --mode coap --target 198.18.3.9:5683 --count 30 --interval-ms 250 --timeout-ms 250
+sleep 5
+manual=$(($(gw_stat p2 drop_manual) - manual0))
+ctl2 unblock 198.18.2.2 198.18.3.9 >/dev/null || xp_fail "xpro-ctl unblock failed"
+xp_wait_pid "$UNIT1" 30 || xp_fail "unit 1 did not finish"
+after=$(grep -c '"seq".*"rtt_us".*198.18.2.12:5685' "$XP_TMP/unit1.out" || true)
+xp_check "operator block: unit 1 dropped at proxy 2 ($manual drop_manual), served after the unblock ($after)" \
+    test "$manual" -ge 2 -a "$after" -ge 4
+
+# ---- 6. reload: unit 1 taken off proxy 2's list, without a restart ---------------------------
 jq '.gateway.units |= map(select(.id != 1))' "$XP_TMP/p2.json" >"$XP_TMP/p2.new"
 mv "$XP_TMP/p2.new" "$XP_TMP/p2.json"
 kill -HUP "$P2"
@@ -142,4 +157,4 @@ xp_check "after the reload unit 1 is unknown to proxy 2 ($(jq -r .answered <<<"$
 xp_check "proxy 2 still serves $(gw_stat p2 units) unit(s)" test "$(gw_stat p2 units)" = 1
 
 xp_log "headline: CoAP median RTT through the tunnel ${RTT_TUNNEL} us, switch ${SWITCH_MS:-?} ms"
-xp_pass "gateway mode: CoAP through the tunnel, flood blocked by unit, forged datagrams counted, failover, reload of the units"
+xp_pass "gateway mode: CoAP through the tunnel, flood blocked by unit, forged datagrams counted, failover, operator blocks, reload of the units"

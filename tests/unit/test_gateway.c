@@ -10,6 +10,7 @@
  * resolution). A flooding unit is policed by its id, the other unit not.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -465,6 +466,38 @@ static void check_reload(struct xp_gateway *gw, struct xp_gw_queue *q, struct xp
     free(next);
 }
 
+/* Operator blocks: by pair, by unit towards everything, with expiry, and unblocking. */
+static void check_manual(struct xp_gateway *gw, struct xp_gw_queue *q)
+{
+    uint8_t unit7[16], server[16];
+    struct xp_gw_stats before, after;
+    struct xp_pkt pkt;
+    uint64_t seq = 950000;
+
+    map4(unit7, "198.18.2.2");
+    map4(server, "198.18.3.1"); /* a pair the policer has not seen */
+    xp_gw_queue__stats(q, &before);
+    CHECK_EQ(xp_gateway__block(gw, unit7, server, 0), 0);
+    pkt = data_frame(3, 7, seq++, "198.18.2.2", "198.18.3.1", 5683);
+    CHECK_EQ(one(q, &pkt, T0), XP_GW_FATE_DROP);
+    pkt = data_frame(3, 7, seq++, "198.18.2.2", "198.19.5.5", 5683);
+    CHECK_EQ(one(q, &pkt, T0), XP_GW_FATE_CORE);  /* another destination */
+    CHECK_EQ(xp_gateway__block(gw, unit7, NULL, 0), 0);
+    pkt = data_frame(3, 7, seq++, "198.18.2.2", "198.19.5.5", 5683);
+    CHECK_EQ(one(q, &pkt, T0), XP_GW_FATE_DROP);  /* the unit towards everything */
+    CHECK_EQ(xp_gateway__unblock(gw, unit7, NULL), 0);
+    CHECK_EQ(xp_gateway__unblock(gw, unit7, NULL), -ENOENT);
+    pkt = data_frame(3, 7, seq++, "198.18.2.2", "198.19.5.5", 5683);
+    CHECK_EQ(one(q, &pkt, T0), XP_GW_FATE_CORE);
+    CHECK_EQ(xp_gateway__unblock(gw, unit7, server), 0);
+    /* A block that already expired (CLOCK_MONOTONIC 1 ns) blocks nothing. */
+    CHECK_EQ(xp_gateway__block(gw, unit7, server, 1), 0);
+    pkt = data_frame(3, 7, seq++, "198.18.2.2", "198.18.3.1", 5683);
+    CHECK_EQ(one(q, &pkt, T0), XP_GW_FATE_CORE);
+    xp_gw_queue__stats(q, &after);
+    CHECK_EQ(after.c[XP_GW_C_DROP_MANUAL] - before.c[XP_GW_C_DROP_MANUAL], 2);
+}
+
 int main(void)
 {
     struct xp_route routes[2] = { 0 };
@@ -514,6 +547,7 @@ int main(void)
     check_policing(q);
     check_mutations(q);
     check_reload(gw, q, cfg);
+    check_manual(gw, q);
 
     xp_gw_queue__destroy(q);
     xp_gw_queue__destroy(q2);
