@@ -145,6 +145,21 @@ static err_t xp_output6(struct netif *netif, struct pbuf *p, const ip6_addr_t *n
     return tunnel_out(l, p);
 }
 
+/*
+ * lwIP's sys_now() is a 32-bit millisecond count that wraps after 49.7
+ * days; the device core wants a clock that only grows. Called on lwIP's
+ * thread only, often enough (every poll) to see each wrap.
+ */
+static uint64_t now_ms(struct xp_lwip *l)
+{
+    u32_t t = sys_now();
+
+    if (t < l->last_now)
+        l->now_wraps += (uint64_t)1 << 32;
+    l->last_now = t;
+    return l->now_wraps + t;
+}
+
 static void control_recv(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_addr_t *addr,
                          u16_t port)
 {
@@ -158,10 +173,10 @@ static void control_recv(void *arg, struct udp_pcb *pcb, struct pbuf *p, const i
     if (IP_IS_V4(addr)) {
         u32_t a = ip4_addr_get_u32(ip_2_ip4(addr));
 
-        xp_device__control_input(l->dev, 4, (const uint8_t *)&a, port, msg, n, sys_now());
+        xp_device__control_input(l->dev, 4, (const uint8_t *)&a, port, msg, n, now_ms(l));
     } else {
         xp_device__control_input(l->dev, 6, (const uint8_t *)ip_2_ip6(addr)->addr, port, msg, n,
-                                 sys_now());
+                                 now_ms(l));
     }
     pbuf_free(p);
 }
@@ -169,7 +184,7 @@ static void control_recv(void *arg, struct udp_pcb *pcb, struct pbuf *p, const i
 static void poll_timer(void *arg)
 {
     struct xp_lwip *l = arg;
-    int len = xp_device__poll(l->dev, sys_now(), l->buf, sizeof(l->buf));
+    int len = xp_device__poll(l->dev, now_ms(l), l->buf, sizeof(l->buf));
 
     if (len > 0)
         send_outer(l, len);

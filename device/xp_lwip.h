@@ -36,6 +36,8 @@ struct xp_lwip {
     struct udp_pcb *pcb;
     int sending;   /* non-zero while our own outer datagram goes down the stack */
     int attached;
+    uint32_t last_now;  /* sys_now() seen last, and the wraps of its 32-bit ms so far */
+    uint64_t now_wraps;
     struct xp_lwip_stats stats;
     /* one packet in flight at a time (single thread): header room, then the inner packet */
     uint8_t buf[XP_TUNNEL_HDR_LEN + XP_LWIP_MAX_INNER];
