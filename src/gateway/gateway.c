@@ -402,7 +402,13 @@ static enum xp_gw_fate open_frame(struct xp_gw_queue *q, struct gw_unitset *us,
         return XP_GW_FATE_DROP;
     }
     udp_len = get16(pkt->data + o.l4_off + 4);
-    if (udp_len < UDP_HLEN || udp_len != o.ip_payload_len) {
+    /*
+     * The answer is written over the received headers: IPv6 extension
+     * headers would need their lengths kept in the payload length. XDP
+     * steers none of those here; refuse them all the same.
+     */
+    if (udp_len < UDP_HLEN || udp_len != o.ip_payload_len ||
+        (o.family == 6 && o.l4_off != o.l3_off + 40)) {
         c[XP_GW_C_DROP_OUTER]++;
         return XP_GW_FATE_DROP;
     }
