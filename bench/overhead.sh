@@ -3,7 +3,8 @@
 #
 # The device side's overhead (the slides' "Overhead of the IoT Device" table): an lwIP unit
 # (Debian's lwIP on a TAP interface, device/host/xp-lwip-unit) talks to libcoap's coap-server
-#   vanilla  without the tunnel: lwIP routes to the proxy box, whose kernel forwards;
+#   vanilla  without the tunnel: lwIP routes through the second box's kernel (same links, no
+#            proxy there; the proxy itself drops untunnelled traffic from units);
 #   x-pro    with the device library: every packet tunnelled to xpro-proxy in gateway mode,
 #            which authenticates, polices and forwards it.
 # Same box, same path, same core layout, interleaved repeats. Per repeat:
@@ -70,12 +71,15 @@ xp_coap_server_start
 # run MODE KIND REPEAT: one measurement; its summary line lands in $XP_TMP/MODE-KIND-REPEAT.json.
 run() {
     local mode=$1 kind=$2 r=$3 extra=()
-    [ "$mode" = vanilla ] && extra=(--no-tunnel)
+    # Without the tunnel the unit routes through P2's kernel: a gateway-mode proxy drops
+    # what its access port would forward (units must not route around the tunnel).
+    local gw=198.18.2.11
+    [ "$mode" = vanilla ] && extra=(--no-tunnel) && gw=198.18.2.12
     if [ "$kind" = rtt ]; then
-        xp_gateway_unit 1 "${extra[@]}" --mode coap --target 198.18.3.9:5683 \
+        XP_UNIT_GW=$gw xp_gateway_unit 1 "${extra[@]}" --mode coap --target 198.18.3.9:5683 \
             --count "$REQUESTS" --interval-ms 5 --timeout-ms 500
     else
-        xp_gateway_unit 1 "${extra[@]}" --mode flood --target 198.18.3.9:5683 \
+        XP_UNIT_GW=$gw xp_gateway_unit 1 "${extra[@]}" --mode flood --target 198.18.3.9:5683 \
             --rate "$RATE" --size "$SIZE" --duration "$SECONDS_TP"
     fi
     xp_wait_pid "$UNIT1" $((REQUESTS + SECONDS_TP + 30)) || xp_fail "unit did not finish ($mode $kind)"

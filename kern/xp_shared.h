@@ -28,6 +28,7 @@ enum xp_kern_counter {
     XP_KC_DROP_BLOCKED,     /* pair in the block map: dropped in XDP */
     XP_KC_DROP_MANUAL,      /* blocked by the operator (xpro-ctl block) */
     XP_KC_PASS_NOT_TUNNEL,  /* gateway mode: not a tunnel datagram, to the kernel */
+    XP_KC_DROP_UNTUNNELLED, /* gateway mode: access traffic the kernel would forward: dropped */
     XP_KC_MAX,
 };
 

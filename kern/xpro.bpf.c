@@ -16,6 +16,9 @@
 #include <linux/ipv6.h>
 #include <linux/icmpv6.h>
 #include <linux/udp.h>
+/* From linux/socket.h, which BPF programs cannot include. */
+#define AF_INET 2
+#define AF_INET6 10
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 
@@ -36,6 +39,8 @@ const volatile __u32 v6_unit_bytes = 8;
  */
 const volatile __u32 gateway_mode = 0;
 const volatile __u32 tunnel_port = 0;
+/* The access port's MAC: tunnel datagrams flooded to another proxy are not ours. */
+const volatile __u8 access_mac[6] = {};
 
 struct {
     __uint(type, BPF_MAP_TYPE_XSKMAP);
@@ -204,6 +209,53 @@ static __always_inline int is_tunnel(void *l3, void *data_end, __u16 proto)
     return udp->dest == tunnel_port;
 }
 
+/*
+ * Gateway mode, access port, not a tunnel datagram: would the kernel
+ * forward it? Then it is a unit routing around the tunnel: 1, drop. Traffic
+ * to the box itself, broadcast and multicast are the kernel's (0).
+ */
+static __always_inline int would_forward(struct xdp_md *ctx, void *l3, void *data_end, __u16 proto)
+{
+    struct bpf_fib_lookup fib = {};
+    long ret;
+
+    if (proto == bpf_htons(ETH_P_IP)) {
+        struct iphdr *iph = l3;
+
+        if ((void *)(iph + 1) > data_end)
+            return 0;
+        fib.family = AF_INET;
+        fib.tos = iph->tos;
+        fib.l4_protocol = iph->protocol;
+        fib.tot_len = bpf_ntohs(iph->tot_len);
+        fib.ipv4_src = iph->saddr;
+        fib.ipv4_dst = iph->daddr;
+    } else if (proto == bpf_htons(ETH_P_IPV6)) {
+        struct ipv6hdr *ip6 = l3;
+
+        if ((void *)(ip6 + 1) > data_end)
+            return 0;
+        fib.family = AF_INET6;
+        fib.l4_protocol = ip6->nexthdr;
+        fib.tot_len = bpf_ntohs(ip6->payload_len) + sizeof(*ip6);
+        __builtin_memcpy(fib.ipv6_src, &ip6->saddr, 16);
+        __builtin_memcpy(fib.ipv6_dst, &ip6->daddr, 16);
+    } else {
+        return 0;
+    }
+    fib.ifindex = ctx->ingress_ifindex;
+    ret = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
+    return ret == BPF_FIB_LKUP_RET_SUCCESS || ret == BPF_FIB_LKUP_RET_NO_NEIGH ||
+           ret == BPF_FIB_LKUP_RET_FRAG_NEEDED || ret == BPF_FIB_LKUP_RET_UNSUPP_LWT;
+}
+
+static __always_inline int to_us(const struct ethhdr *eth)
+{
+    return eth->h_dest[0] == access_mac[0] && eth->h_dest[1] == access_mac[1] &&
+           eth->h_dest[2] == access_mac[2] && eth->h_dest[3] == access_mac[3] &&
+           eth->h_dest[4] == access_mac[4] && eth->h_dest[5] == access_mac[5];
+}
+
 SEC("xdp")
 int xpro_xdp(struct xdp_md *ctx)
 {
@@ -247,8 +299,23 @@ int xpro_xdp(struct xdp_md *ctx)
     }
 
     if (gateway_mode) {
-        if (port == police_port && is_tunnel(l3, data_end, proto))
+        if (port != police_port)
+            return count(st, XP_KC_PASS_NOT_TUNNEL, XDP_PASS);
+        if (is_tunnel(l3, data_end, proto) && to_us(eth))
             goto redirect;
+        if (proto == bpf_htons(ETH_P_IPV6)) {
+            struct ipv6hdr *ip6 = l3;
+            struct icmp6hdr *icmp6 = (void *)(ip6 + 1);
+
+            /* Neighbour discovery and MLD are the kernel's, never forwarded. */
+            if ((void *)(icmp6 + 1) <= data_end &&
+                (ip6->nexthdr == IPPROTO_HOPOPTS ||
+                 (ip6->nexthdr == IPPROTO_ICMPV6 && icmp6->icmp6_type >= 133 &&
+                  icmp6->icmp6_type <= 137)))
+                return count(st, XP_KC_PASS_ARP_ND, XDP_PASS);
+        }
+        if (would_forward(ctx, l3, data_end, proto))
+            return count(st, XP_KC_DROP_UNTUNNELLED, XDP_DROP);
         return count(st, XP_KC_PASS_NOT_TUNNEL, XDP_PASS);
     }
 

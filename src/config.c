@@ -157,7 +157,7 @@ static const struct key_desc gateway_keys[] = {
       "integer (UDP port)", "5685", false, "Where units send their tunnel datagrams." },
     { "capacity_pps", KT_UINT, GOFF(capacity_pps), 0, 1, 1000000000, NULL, NULL,
       "integer (packets/s)", "1000000", true,
-      "The load W that units see: 1000 x tunnel packets per second / capacity_pps; "
+      "The load W that units see: 1000 x authenticated tunnel datagrams per second / capacity_pps; "
       "at 1000 the answer is OVERLOAD and units move to another proxy." },
     { "units", KT_SPECIAL, 0, 0, 0, 0, NULL, parse_gw_units,
       "array of {\"id\", \"key\", \"sources\"}", "required in gateway mode", true,
@@ -649,6 +649,13 @@ static int parse_eal_args(struct conf_ctx *ctx, json_t *val, struct xp_config *c
     return ret;
 }
 
+/* Two prefixes overlap when the shorter one contains the other's network address. */
+static bool prefixes_overlap(const struct xp_cidr *a, const struct xp_cidr *b)
+{
+    return xp_cidr_match(a->prefix_len <= b->prefix_len ? a : b,
+                         a->prefix_len <= b->prefix_len ? b->addr : a->addr);
+}
+
 static int gw_unit_elem(struct conf_ctx *ctx, json_t *v, size_t i, void *arg)
 {
     struct xp_config *cfg = arg;
@@ -690,8 +697,18 @@ static int gw_unit_elem(struct conf_ctx *ctx, json_t *v, size_t i, void *arg)
     if (!u->id || !u->key_len || !u->n_sources)
         return conf_error(ctx, XP_CONF_E_MISSING, "a unit needs \"id\", \"key\" and \"sources\"");
     for (size_t j = 0; j < i; j++) {
-        if (cfg->gw.units[j].id == u->id)
+        const struct xp_conf_gw_unit *o = &cfg->gw.units[j];
+
+        if (o->id == u->id)
             return conf_error(ctx, XP_CONF_E_RANGE, "unit id %u appears twice", u->id);
+        /* Sources bind units to addresses: two units on one address would undo that. */
+        for (unsigned a = 0; a < u->n_sources; a++) {
+            for (unsigned b = 0; b < o->n_sources; b++) {
+                if (prefixes_overlap(&u->sources[a], &o->sources[b]))
+                    return conf_error(ctx, XP_CONF_E_RANGE,
+                                      "sources.%u overlaps the sources of unit %u", a, o->id);
+            }
+        }
     }
     return 0;
 }

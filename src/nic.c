@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <linux/ethtool.h>
+#include <net/if_arp.h>
 #include <linux/sockios.h>
 #include <net/if.h>
 #include <string.h>
@@ -34,6 +35,27 @@ int xp_nic_rss_on_addresses(const char *ifname)
             break;
         }
     }
+    close(fd);
+    return ret;
+}
+
+int xp_nic_mac(const char *ifname, uint8_t mac[6])
+{
+    struct ifreq ifr = { 0 };
+    int fd, ret = 0;
+
+    if (strlen(ifname) >= sizeof(ifr.ifr_name))
+        return -EINVAL;
+    memcpy(ifr.ifr_name, ifname, strlen(ifname) + 1);
+    fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    if (ioctl(fd, SIOCGIFHWADDR, &ifr) < 0)
+        ret = -errno;
+    else if (ifr.ifr_hwaddr.sa_family != ARPHRD_ETHER)
+        ret = -EAFNOSUPPORT;
+    else
+        memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
     close(fd);
     return ret;
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * NIC settings the pipeline depends on.
+ * NIC settings the pipeline depends on, and the NIC's own address.
  *
  * A (unit, destination) pair must reach one queue only, or its count would
  * split across workers. xpro asks the NIC to hash TCP and UDP on the IP
@@ -16,5 +16,10 @@
  * the sender's TX queue picks the receive queue), or another -errno.
  */
 int xp_nic_rss_on_addresses(const char *ifname);
+
+#include <stdint.h>
+
+/* The interface's Ethernet address. 0, or -errno (-EAFNOSUPPORT: not Ethernet). */
+int xp_nic_mac(const char *ifname, uint8_t mac[6]);
 
 #endif /* XP_NIC_H */

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "src/xdp_prog.h"
+#include "src/nic.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -171,6 +172,13 @@ struct xp_xdp_prog *xp_xdp_prog__attach(const struct xp_config *cfg)
     p->skel->rodata->v6_unit_bytes = cfg->pol.v6_unit_prefix / 8;
     p->skel->rodata->gateway_mode = cfg->mode == XP_MODE_GATEWAY;
     p->skel->rodata->tunnel_port = htons(cfg->gw.tunnel_port);
+    if (cfg->mode == XP_MODE_GATEWAY) {
+        ret = xp_nic_mac(cfg->port_name[XP_PORT_ACCESS], (uint8_t *)p->skel->rodata->access_mac);
+        if (ret) {
+            pr_err("%s: no Ethernet address: %s", cfg->port_name[XP_PORT_ACCESS], strerror(-ret));
+            goto err_skel;
+        }
+    }
 
     opts.obj = p->skel->obj;
     p->prog = xdp_program__create(&opts);

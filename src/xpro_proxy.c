@@ -106,6 +106,7 @@ static const char *const kc_names[XP_KC_MAX] = {
     [XP_KC_DROP_BLOCKED] = "drop_blocked",
     [XP_KC_DROP_MANUAL] = "drop_manual",
     [XP_KC_PASS_NOT_TUNNEL] = "pass_not_tunnel",
+    [XP_KC_DROP_UNTUNNELLED] = "drop_untunnelled",
 };
 
 static void usage(FILE *out)
@@ -1040,9 +1041,14 @@ static json_t *ctl_block(struct proxy *px, json_t *req, bool block, char *err, s
     uint64_t expires;
     int ret;
 
-    if (ctl_addr(px, req, "unit", true, unit, err, errlen) ||
+    if (ctl_addr(px, req, "unit", !px->gw, unit, err, errlen) ||
         (has_dst && ctl_addr(px, req, "dst", false, dst, err, errlen)))
         return NULL;
+    /* Gateway mode names a unit by its first source prefix: any address it may use finds it. */
+    if (px->gw && xp_gateway__unit_name(px->gw, unit, unit)) {
+        snprintf(err, errlen, "unit: no configured unit may send from this address");
+        return NULL;
+    }
     if (json_object_get(req, "seconds")) {
         if (!json_is_integer(json_object_get(req, "seconds")) ||
             (seconds = json_integer_value(json_object_get(req, "seconds"))) < 0 ||

@@ -20,6 +20,8 @@
 #define XP_GW_REFRESH_NS NS_PER_S
 #define XP_GW_REFRESH_SOON_NS 50000000ULL
 #define XP_GW_RESOLVING_NS NS_PER_S
+/* Neighbour resolutions asked of the kernel per second, at most. */
+#define XP_GW_SOLICITS_PER_S 64
 
 /* Sum of every queue's counters. */
 static void stats_sum(const struct xp_gateway *gw, struct xp_gw_stats *sum)
@@ -47,7 +49,23 @@ void xp_gateway__housekeeping(struct xp_gateway *gw, int core_ifindex, unsigned 
         unsigned n = xp_gw_queue__drain_misses(gw->queues[i], miss, 16);
 
         for (unsigned k = 0; k < n; k++) {
-            int ret = xp_nexthops__solicit(core_ifindex, miss[k]);
+            int ret;
+
+            /*
+             * Units choose the destinations, so they choose what gets
+             * resolved: a budget keeps a unit scanning the core network
+             * from filling the kernel's neighbour table.
+             */
+            if (now_mono - gw->solicit_window >= NS_PER_S) {
+                gw->solicit_window = now_mono;
+                gw->solicits_in_window = 0;
+            }
+            if (gw->solicits_in_window >= XP_GW_SOLICITS_PER_S) {
+                gw->solicits_skipped++;
+                continue;
+            }
+            gw->solicits_in_window++;
+            ret = xp_nexthops__solicit(core_ifindex, miss[k]);
 
             gw->solicits++;
             if (ret) {
@@ -79,15 +97,16 @@ void xp_gateway__housekeeping(struct xp_gateway *gw, int core_ifindex, unsigned 
     stats_sum(gw, &sum);
     if (gw->load_t == 0) {
         gw->load_t = now_mono;
-        gw->load_rx = sum.c[XP_GW_C_RX];
+        gw->load_rx = sum.c[XP_GW_C_DATA] + sum.c[XP_GW_C_KEEPALIVE] + sum.c[XP_GW_C_OVERLOAD_SENT];
     } else if (now_mono - gw->load_t >= NS_PER_S / 2) {
-        double pps = (double)(sum.c[XP_GW_C_RX] - gw->load_rx) * NS_PER_S /
+        double pps = (double)(sum.c[XP_GW_C_DATA] + sum.c[XP_GW_C_KEEPALIVE] +
+                              sum.c[XP_GW_C_OVERLOAD_SENT] - gw->load_rx) * NS_PER_S /
                      (double)(now_mono - gw->load_t);
         double w = capacity_pps ? 1000.0 * pps / capacity_pps : 0;
 
         xp_gateway__set_load(gw, w > 1e6 ? 1000000 : (uint32_t)w);
         gw->load_t = now_mono;
-        gw->load_rx = sum.c[XP_GW_C_RX];
+        gw->load_rx = sum.c[XP_GW_C_DATA] + sum.c[XP_GW_C_KEEPALIVE] + sum.c[XP_GW_C_OVERLOAD_SENT];
     }
 }
 
@@ -111,5 +130,6 @@ json_t *xp_gateway__stats_json(const struct xp_gateway *gw)
     json_object_set_new(o, "nexthop_errors", json_integer((json_int_t)gw->refresh_errors));
     json_object_set_new(o, "solicits", json_integer((json_int_t)gw->solicits));
     json_object_set_new(o, "solicit_errors", json_integer((json_int_t)gw->solicit_errors));
+    json_object_set_new(o, "solicits_skipped", json_integer((json_int_t)gw->solicits_skipped));
     return o;
 }

@@ -31,6 +31,8 @@ static const char *const counter_names[XP_GW_C_MAX] = {
     [XP_GW_C_DROP_NO_NEIGH] = "drop_no_neighbour",
     [XP_GW_C_DROP_REPLY] = "drop_reply",
     [XP_GW_C_DROP_MANUAL] = "drop_manual",
+    [XP_GW_C_DROP_BAD_DST] = "drop_bad_destination",
+    [XP_GW_C_DROP_TTL] = "drop_ttl_expired",
 };
 
 const char *xp_gw_counter_name(enum xp_gw_counter c)
@@ -368,6 +370,44 @@ unsigned xp_gw_queue__drain_misses(struct xp_gw_queue *q, uint8_t (*out)[16], un
     return n;
 }
 
+static bool forwardable_dst(const uint8_t d[16])
+{
+    static const uint8_t v4_prefix[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+    static const uint8_t zero[16];
+
+    if (memcmp(d, v4_prefix, 12) == 0) {
+        const uint8_t *a = d + 12;
+
+        return a[0] != 0 && a[0] != 127 && (a[0] & 0xf0) != 0xe0 && (a[0] & 0xf0) != 0xf0 &&
+               !(a[0] == 169 && a[1] == 254);
+    }
+    if (memcmp(d, zero, 15) == 0 && (d[15] == 0 || d[15] == 1))
+        return false; /* :: and ::1 */
+    return d[0] != 0xff && !(d[0] == 0xfe && (d[1] & 0xc0) == 0x80);
+}
+
+/* TTL / hop limit minus one, IPv4 checksum updated (RFC 1624). false: it would reach 0. */
+static bool decrement_ttl(uint8_t *ip, uint8_t family)
+{
+    uint32_t sum;
+
+    if (family == 6) {
+        if (ip[7] <= 1)
+            return false;
+        ip[7]--;
+        return true;
+    }
+    if (ip[8] <= 1)
+        return false;
+    ip[8]--;
+    /* HC' = ~(~HC + ~m + m'): the TTL is the high byte of its 16-bit word. */
+    sum = (uint32_t)(~get16(ip + 10) & 0xffff) + 0xfeff; /* + ~0x0100, i.e. minus 0x0100 */
+    sum = (sum & 0xffff) + (sum >> 16);
+    sum = (sum & 0xffff) + (sum >> 16);
+    put16(ip + 10, (uint16_t)~sum);
+    return true;
+}
+
 static bool source_ok(const struct gw_unit *u, const uint8_t src[16])
 {
     for (unsigned i = 0; i < u->n_sources; i++)
@@ -404,11 +444,12 @@ static enum xp_gw_fate open_frame(struct xp_gw_queue *q, struct gw_unitset *us,
     udp_len = get16(pkt->data + o.l4_off + 4);
     /*
      * The answer is written over the received headers: IPv6 extension
-     * headers would need their lengths kept in the payload length. XDP
-     * steers none of those here; refuse them all the same.
+     * headers would need their lengths kept in the payload length, IPv4
+     * options (source routes, record route) would be echoed. Units behind
+     * carrier NAT send neither: refuse both.
      */
     if (udp_len < UDP_HLEN || udp_len != o.ip_payload_len ||
-        (o.family == 6 && o.l4_off != o.l3_off + 40)) {
+        o.l4_off != o.l3_off + (o.family == 6 ? 40 : 20)) {
         c[XP_GW_C_DROP_OUTER]++;
         return XP_GW_FATE_DROP;
     }
@@ -440,6 +481,20 @@ static enum xp_gw_fate open_frame(struct xp_gw_queue *q, struct gw_unitset *us,
     }
     if (bl && xp_gw__blocked(bl, us->units[idx].name, res.inner.dst, now_mono)) {
         c[XP_GW_C_DROP_MANUAL]++;
+        return XP_GW_FATE_DROP;
+    }
+    /*
+     * A router's duties: nothing a router would not forward (multicast,
+     * link-local, loopback, unspecified, limited broadcast: a unit must not
+     * appear on the core's link through the tunnel), and TTL / hop limit
+     * decremented, so TTL-255 checks (ND, GTSM) never see a unit's packet.
+     */
+    if (!forwardable_dst(res.inner.dst)) {
+        c[XP_GW_C_DROP_BAD_DST]++;
+        return XP_GW_FATE_DROP;
+    }
+    if (!decrement_ttl((uint8_t *)res.body, res.inner.family)) {
+        c[XP_GW_C_DROP_TTL]++;
         return XP_GW_FATE_DROP;
     }
     /* The outer headers and the tunnel header give more than ETH_HLEN of room. */
@@ -522,4 +577,17 @@ void xp_gw_queue__stats(const struct xp_gw_queue *q, struct xp_gw_stats *out)
         out->c[k] = __atomic_load_n(&q->st.c[k], __ATOMIC_RELAXED);
     for (int k = 0; k < XP_TUNNEL_STATUS_MAX; k++)
         out->tunnel[k] = __atomic_load_n(&q->st.tunnel[k], __ATOMIC_RELAXED);
+}
+
+int xp_gateway__unit_name(const struct xp_gateway *gw, const uint8_t addr[16], uint8_t name[16])
+{
+    const struct gw_unitset *us = atomic_load(&((struct xp_gateway *)gw)->set);
+
+    for (uint32_t i = 0; i < us->keys.count; i++) {
+        if (source_ok(&us->units[i], addr)) {
+            memcpy(name, us->units[i].name, 16);
+            return 0;
+        }
+    }
+    return -ENOENT;
 }

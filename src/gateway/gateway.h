@@ -50,6 +50,8 @@ enum xp_gw_counter {
     XP_GW_C_DROP_NO_NEIGH,   /* next hop not resolved yet (resolution requested) */
     XP_GW_C_DROP_REPLY,      /* a keepalive answer did not fit the frame */
     XP_GW_C_DROP_MANUAL,     /* the operator blocked the unit (towards this destination) */
+    XP_GW_C_DROP_BAD_DST,    /* inner destination a router never forwards (multicast, link-local..) */
+    XP_GW_C_DROP_TTL,        /* inner TTL / hop limit would reach 0 */
     XP_GW_C_MAX,
 };
 
@@ -88,6 +90,8 @@ int xp_gateway__set_units(struct xp_gateway *gw, const struct xp_config *cfg, ch
  * -ENOSPC (XP_GW_BLOCKS_MAX) / -ENOMEM; unblock: 0 or -ENOENT.
  */
 #define XP_GW_BLOCKS_MAX 4096
+/* Control thread: the policing name of the unit that may send from addr. 0 or -ENOENT. */
+int xp_gateway__unit_name(const struct xp_gateway *gw, const uint8_t addr[16], uint8_t name[16]);
 int xp_gateway__block(struct xp_gateway *gw, const uint8_t unit[16], const uint8_t *dst,
                       uint64_t expires_mono);
 int xp_gateway__unblock(struct xp_gateway *gw, const uint8_t unit[16], const uint8_t *dst);

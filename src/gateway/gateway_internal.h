@@ -49,7 +49,9 @@ struct xp_gateway {
     uint64_t next_refresh;       /* CLOCK_MONOTONIC ns of the next next-hop reload */
     uint64_t last_refresh;
     uint64_t resolving_until;    /* reload often until then: a resolution was requested */
-    uint64_t refreshes, refresh_errors, solicits, solicit_errors;
+    uint64_t refreshes, refresh_errors, solicits, solicit_errors, solicits_skipped;
+    uint64_t solicit_window;     /* start of the current second of the solicit budget */
+    unsigned solicits_in_window;
     uint64_t load_t, load_rx;    /* last W sample: time and tunnel frames so far */
 };
 

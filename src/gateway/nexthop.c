@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "src/gateway/nexthop.h"
+#include "src/nic.h"
 
 #include <errno.h>
 #include <net/if.h>
@@ -7,12 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
 
-#include <linux/if_arp.h>
 #include <linux/neighbour.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
@@ -92,13 +91,17 @@ int xp_nexthops__lookup(const struct xp_nexthops *nh, const uint8_t dst[16], uin
     const struct xp_route *r = NULL;
     unsigned lo = 0, hi;
 
+    static const uint8_t v4_prefix[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+    uint8_t family = memcmp(dst, v4_prefix, 12) == 0 ? 4 : 6;
+
+    /* Longest prefix first: the first match of the destination's own family wins. */
     for (unsigned i = 0; i < nh->n_routes; i++) {
-        if (xp_cidr_match(&nh->routes[i].dst, dst)) {
+        if (nh->routes[i].dst.family == family && xp_cidr_match(&nh->routes[i].dst, dst)) {
             r = &nh->routes[i];
             break;
         }
     }
-    if (!r)
+    if (!r || !r->via_port)
         return -ENETUNREACH;
     memcpy(next_hop, r->has_gateway ? r->gateway : dst, 16);
     hi = nh->n_neigh;
@@ -157,6 +160,45 @@ static int nl_open(void)
     return fd;
 }
 
+static void set_gateway(struct xp_route *r, uint8_t family, const void *a, unsigned alen)
+{
+    if (family == AF_INET && alen >= 4)
+        map4(r->gateway, a);
+    else if (family == AF_INET6 && alen >= 16)
+        memcpy(r->gateway, a, 16);
+    else
+        return;
+    r->has_gateway = 1;
+}
+
+/* The ifindex of the first next hop of a multipath route on ifindex (its gateway into r), or 0. */
+static int multipath_on_port(struct xp_route *r, uint8_t family, const void *data, unsigned len,
+                             int ifindex)
+{
+    const struct rtnexthop *nhp = data;
+
+    while (len >= sizeof(*nhp) && nhp->rtnh_len >= sizeof(*nhp) && nhp->rtnh_len <= len) {
+        if (nhp->rtnh_ifindex == ifindex) {
+            int alen = nhp->rtnh_len - (int)sizeof(*nhp);
+
+            for (const struct rtattr *a = RTNH_DATA(nhp); RTA_OK(a, alen); a = RTA_NEXT(a, alen)) {
+                if (a->rta_type == RTA_GATEWAY)
+                    set_gateway(r, family, RTA_DATA(a), RTA_PAYLOAD(a));
+            }
+            return ifindex;
+        }
+        {
+            unsigned step = RTNH_ALIGN(nhp->rtnh_len);
+
+            if (step >= len)
+                break;
+            len -= step;
+            nhp = (const struct rtnexthop *)((const char *)nhp + step);
+        }
+    }
+    return 0;
+}
+
 static void on_route(struct dump *d, struct nlmsghdr *h)
 {
     struct rtmsg *rt = NLMSG_DATA(h);
@@ -166,8 +208,7 @@ static void on_route(struct dump *d, struct nlmsghdr *h)
     bool have_dst = false;
     int oif = 0;
 
-    if (len < 0 || rt->rtm_type != RTN_UNICAST ||
-        (rt->rtm_family != AF_INET && rt->rtm_family != AF_INET6))
+    if (len < 0 || (rt->rtm_family != AF_INET && rt->rtm_family != AF_INET6))
         return;
     for (struct rtattr *a = RTM_RTA(rt); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
         unsigned alen = RTA_PAYLOAD(a);
@@ -193,16 +234,18 @@ static void on_route(struct dump *d, struct nlmsghdr *h)
             have_dst = true;
             break;
         case RTA_GATEWAY:
-            if (rt->rtm_family == AF_INET && alen >= 4)
-                map4(r.gateway, RTA_DATA(a));
-            else if (rt->rtm_family == AF_INET6 && alen >= 16)
-                memcpy(r.gateway, RTA_DATA(a), 16);
-            r.has_gateway = 1;
+            set_gateway(&r, rt->rtm_family, RTA_DATA(a), alen);
+            break;
+        case RTA_MULTIPATH:
+            /* ECMP: the first next hop through the core port serves (no hashing yet). */
+            if (!oif)
+                oif = multipath_on_port(&r, rt->rtm_family, RTA_DATA(a), alen, d->ifindex);
             break;
         }
     }
-    if (table != RT_TABLE_MAIN || oif != d->ifindex)
+    if (table != RT_TABLE_MAIN)
         return;
+    r.via_port = rt->rtm_type == RTN_UNICAST && oif == d->ifindex;
     if (!have_dst && rt->rtm_family == AF_INET)
         map4(r.dst.addr, "\0\0\0\0");
     r.dst.family = rt->rtm_family == AF_INET ? 4 : 6;
@@ -312,34 +355,15 @@ static int nl_dump(int fd, uint16_t type, uint8_t family, struct dump *d,
     }
 }
 
-static int own_mac(int ifindex, uint8_t mac[6])
-{
-    struct ifreq ifr = { 0 };
-    int fd, ret = 0;
-
-    if (!if_indextoname(ifindex, ifr.ifr_name))
-        return -errno;
-    fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return -errno;
-    if (ioctl(fd, SIOCGIFHWADDR, &ifr) < 0)
-        ret = -errno;
-    else if (ifr.ifr_hwaddr.sa_family != ARPHRD_ETHER)
-        ret = -EAFNOSUPPORT;
-    else
-        memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
-    close(fd);
-    return ret;
-}
-
 struct xp_nexthops *xp_nexthops__load(int ifindex, char *err, size_t errlen)
 {
     struct dump d = { .ifindex = ifindex };
     struct xp_nexthops *nh = NULL;
+    char name[IF_NAMESIZE];
     uint8_t mac[6];
     int fd, ret;
 
-    ret = own_mac(ifindex, mac);
+    ret = if_indextoname(ifindex, name) ? xp_nic_mac(name, mac) : -errno;
     if (ret) {
         snprintf(err, errlen, "ifindex %d: no Ethernet address: %s", ifindex, strerror(-ret));
         errno = -ret;

@@ -3,7 +3,8 @@
  * Next hops of gateway mode: where an inner packet leaves the core port.
  *
  * A struct xp_nexthops is an immutable snapshot of the kernel's routing
- * table (unicast routes of the main table through the core port) and its
+ * table (the main table; routes that do not leave through the core port
+ * kept as "no route", so they shadow shorter ones as in the kernel) and its
  * neighbour table (resolved entries on that port), plus the port's own
  * MAC. The control thread loads a fresh one about every second and
  * publishes it; workers only read snapshots, so the hot path takes no lock
@@ -28,9 +29,15 @@
 #define XP_NEXTHOP_NEIGH_MAX 16384
 
 struct xp_route {
-    struct xp_cidr dst;     /* destination prefix (0.0.0.0/0, ::/0 for defaults) */
+    struct xp_cidr dst;     /* destination prefix (0.0.0.0/0, ::/0 for defaults); family 4 or 6 */
     uint8_t gateway[16];    /* next hop; all zero: on link (the destination itself) */
     uint8_t has_gateway;
+    /*
+     * 0: the kernel would not send this through the core port (blackhole,
+     * unreachable, prohibit, another interface): a match is "no route",
+     * as it must shadow shorter routes that do go through the core port.
+     */
+    uint8_t via_port;
     uint32_t priority;      /* metric: the lower wins among equal prefixes */
 };
 

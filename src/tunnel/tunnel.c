@@ -157,6 +157,12 @@ int xp_tunnel_replay__init(struct xp_tunnel_replay *r, struct xp_tunnel_window *
  * A fresh window (top 0, bitmap 0) accepts seq 0 once, like any other
  * number: there is no "unused" sequence number to special-case.
  */
+/*
+ * A device build for a core without atomic exchange (Cortex-M0: no
+ * LDREX/STREX, and no libatomic on bare metal) is single-threaded here:
+ * it gets no lock.
+ */
+#if defined(__GCC_HAVE_SYNC_COMPARE_AND_SWAP_4)
 static void window_lock(struct xp_tunnel_window *w)
 {
     while (__atomic_exchange_n(&w->lock, 1, __ATOMIC_ACQUIRE)) {
@@ -169,6 +175,17 @@ static void window_unlock(struct xp_tunnel_window *w)
 {
     __atomic_store_n(&w->lock, 0, __ATOMIC_RELEASE);
 }
+#else
+static void window_lock(struct xp_tunnel_window *w)
+{
+    (void)w;
+}
+
+static void window_unlock(struct xp_tunnel_window *w)
+{
+    (void)w;
+}
+#endif
 
 static enum xp_tunnel_status window_update(struct xp_tunnel_window *w, uint64_t seq)
 {

@@ -565,12 +565,13 @@ xp_coap_server_start() {
 }
 
 # xp_gateway_unit N ARGS...: lwIP unit N on tapuN (198.18.2.(N+1)), proxies P1 then P2,
-# in the background: its PID in UNITN, output in $XP_TMP/unitN.out.
+# in the background: its PID in UNITN, output in $XP_TMP/unitN.out. XP_UNIT_GW: its default
+# gateway (default proxy 1's access address).
 xp_gateway_unit() {
     local n=$1
     shift
     xp_bg "UNIT$n" "unit$n" ip netns exec "$NS_LAN" "$XP_UNIT" --tap "tapu$n" \
-        --ip "198.18.2.$((n + 1))/24" --gw 198.18.2.11 --unit-id "$n" \
+        --ip "198.18.2.$((n + 1))/24" --gw "${XP_UNIT_GW:-198.18.2.11}" --unit-id "$n" \
         --key-file "$XP_TMP/unit$n.key" --proxy 198.18.2.11:5685 --proxy 198.18.2.12:5685 \
         --status-out "$XP_TMP/unit$n.status" "$@"
 }

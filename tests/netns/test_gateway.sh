@@ -15,7 +15,8 @@
 #   1. CoAP GETs from unit 1 are answered through proxy 1 (RTT measured by the unit);
 #   2. unit 2 flooding the server is blocked by proxy 1's policer (by unit id), while unit 1's
 #      requests keep being answered;
-#   3. forged, replayed and unknown-unit datagrams are dropped and counted by reason;
+#   3. garbage to the tunnel port is dropped and counted by reason, and a unit that sends
+#      plain IP through the proxy box (around the tunnel) is dropped in XDP;
 #   4. kill -9 of proxy 1: unit 1 switches to proxy 2 within the device's dead time + one
 #      poll period (3.25 s), and its requests are answered again;
 #   5. an operator block (xpro-ctl) of unit 1 towards the server drops it, unblock lifts it;
@@ -100,6 +101,16 @@ xp_send "$NS_LAN" lanbr --count 50 --rate 1000 --duration 3 --size 128 --src-mac
 sleep 1
 bad=$(xp_proxy_last_stats p1 | jq -r '.gateway.tunnel_drops.bad_magic')
 xp_check "garbage to the tunnel port dropped as bad_magic ($bad of 50)" test "$bad" -ge 50
+
+# ---- 3b. a unit routing around the tunnel: plain IP via the proxy box is dropped in XDP ------
+unt0=$(xp_proxy_last_stats p1 | jq -r '.ports[0].xdp.drop_untunnelled')
+unit 2 --no-tunnel --mode coap --target 198.18.3.9:5683 --count 5 --interval-ms 100 --timeout-ms 200
+xp_wait_pid "$UNIT2" 30 || xp_fail "unit 2 did not finish"
+sleep 1
+sum=$(grep '"answered"' "$XP_TMP/unit2.out" | tail -n 1)
+unt=$(($(xp_proxy_last_stats p1 | jq -r '.ports[0].xdp.drop_untunnelled') - unt0))
+xp_check "untunnelled requests through the proxy box: $(jq -r .answered <<<"$sum") answered, $unt dropped in XDP" \
+    test "$(jq -r .answered <<<"$sum")" = 0 -a "$unt" -ge 5
 
 # ---- 4. failover: kill -9 the current proxy --------------------------------------------------
 unit 1 --mode coap --target 198.18.3.9:5683 --count 40 --interval-ms 250 --timeout-ms 500

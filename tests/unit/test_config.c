@@ -99,6 +99,10 @@ static void test_gateway(void)
                  "  {\"id\": 5, \"key\": \"" KEY32 "\", \"sources\": [\"198.18.2.2/32\"]},\n"
                  "  {\"id\": 5, \"key\": \"" KEY32 "\", \"sources\": [\"198.18.2.3/32\"]}]}}",
                  XP_CONF_E_RANGE, "t.json:4:3: gateway.units.1: unit id 5 appears twice");
+    expect_error(GW_HEAD " \"gateway\": {\"units\": [\n"
+                 "  {\"id\": 5, \"key\": \"" KEY32 "\", \"sources\": [\"198.18.2.0/24\"]},\n"
+                 "  {\"id\": 6, \"key\": \"" KEY32 "\", \"sources\": [\"198.18.2.3/32\"]}]}}",
+                 XP_CONF_E_RANGE, "t.json:4:3: gateway.units.1: sources.0 overlaps the sources of unit 5");
     expect_error("{\"ports\": {\"access\": \"a\", \"core\": \"b\"},\n \"gateway\": {\"units\": "
                  "[{\"id\": 1, \"key\": \"" KEY32 "\", \"sources\": [\"198.18.2.2/32\"]}]}}",
                  XP_CONF_E_UNSUPPORTED, "t.json:2:2: gateway: only with \"mode\": \"gateway\"");

@@ -68,7 +68,32 @@ static unsigned inner4(uint8_t *p, const char *src, const char *dst, uint16_t dp
     p[23] = dport & 0xff;
     p[25] = 16;
     memcpy(p + 28, "coap-get", 8);
+    {
+        uint32_t sum = 0;
+
+        for (int i = 0; i < 20; i += 2)
+            sum += (uint32_t)p[i] << 8 | p[i + 1];
+        while (sum >> 16)
+            sum = (sum & 0xffff) + (sum >> 16);
+        p[10] = (uint8_t)(~sum >> 8);
+        p[11] = (uint8_t)~sum;
+    }
     return 36;
+}
+
+/* What the proxy sends for inner: TTL one less, header checksum still right. */
+static void forwarded4(uint8_t *p)
+{
+    uint32_t sum = 0;
+
+    p[8]--;
+    p[10] = p[11] = 0;
+    for (int i = 0; i < 20; i += 2)
+        sum += (uint32_t)p[i] << 8 | p[i + 1];
+    while (sum >> 16)
+        sum = (sum & 0xffff) + (sum >> 16);
+    p[10] = (uint8_t)(~sum >> 8);
+    p[11] = (uint8_t)~sum;
 }
 
 /*
@@ -177,7 +202,8 @@ static void check_forward(struct xp_gw_queue *q)
     CHECK(memcmp(pkt.data, mac_server, 6) == 0);   /* on link: the destination's MAC */
     CHECK(memcmp(pkt.data + 6, mac_core, 6) == 0);
     CHECK(pkt.data[12] == 0x08 && pkt.data[13] == 0x00);
-    CHECK(memcmp(pkt.data + 14, inner, n) == 0);   /* the inner packet, unchanged */
+    forwarded4(inner);
+    CHECK(memcmp(pkt.data + 14, inner, n) == 0);   /* the inner packet, TTL - 1 (checksum too) */
     CHECK_EQ(pkt.handle - handle, (uint64_t)(pkt.data - (umem + 256)));
     CHECK_EQ(pkt.handle / FRAME, 0);              /* still inside its frame */
 
@@ -269,6 +295,7 @@ static void check_ipv6_outer(struct xp_gw_queue *q)
     CHECK_EQ(one(q, &pkt, T0), XP_GW_FATE_CORE);
     CHECK_EQ(pkt.len, n + 14);
     CHECK(memcmp(pkt.data, mac_server, 6) == 0);
+    forwarded4(inner);
     CHECK(memcmp(pkt.data + 14, inner, n) == 0);
 }
 
@@ -322,6 +349,27 @@ static void check_refusals(struct xp_gw_queue *q, struct xp_gw_queue *q2)
         pkt = tunnel_frame(3, 7, key7, sizeof(key7), 306, XP_TUNNEL_T_DATA, p6, 48);
         CHECK_EQ(one(q, &pkt, T0), XP_GW_FATE_DROP);
     }
+    /* A blackholed prefix inside the default route's space: no route. */
+    pkt = data_frame(3, 7, 320, "198.18.2.2", "198.19.200.5", 5683);
+    CHECK_EQ(one(q, &pkt, T0), XP_GW_FATE_DROP);
+    /* What no router forwards: multicast, limited broadcast, link-local, loopback. */
+    pkt = data_frame(3, 7, 321, "198.18.2.2", "224.0.0.1", 5683);
+    CHECK_EQ(one(q, &pkt, T0), XP_GW_FATE_DROP);
+    pkt = data_frame(3, 7, 322, "198.18.2.2", "255.255.255.255", 5683);
+    CHECK_EQ(one(q, &pkt, T0), XP_GW_FATE_DROP);
+    pkt = data_frame(3, 7, 323, "198.18.2.2", "169.254.1.1", 5683);
+    CHECK_EQ(one(q, &pkt, T0), XP_GW_FATE_DROP);
+    pkt = data_frame(3, 7, 324, "198.18.2.2", "127.0.0.1", 5683);
+    CHECK_EQ(one(q, &pkt, T0), XP_GW_FATE_DROP);
+    /* TTL 1 would die here. */
+    {
+        uint8_t p4[64];
+        unsigned n4 = inner4(p4, "198.18.2.2", "198.18.3.9", 5683);
+
+        p4[8] = 1;
+        pkt = tunnel_frame(3, 7, key7, sizeof(key7), 325, XP_TUNNEL_T_DATA, p4, n4);
+        CHECK_EQ(one(q, &pkt, T0), XP_GW_FATE_DROP);
+    }
     /* On link, neighbour unknown: dropped, and the control thread hears of it. */
     pkt = data_frame(3, 7, 307, "198.18.2.2", "198.18.3.77", 5683);
     CHECK_EQ(one(q, &pkt, T0), XP_GW_FATE_DROP);
@@ -338,7 +386,9 @@ static void check_refusals(struct xp_gw_queue *q, struct xp_gw_queue *q2)
     CHECK_EQ(st.tunnel[XP_TUNNEL_NESTED_TUNNEL], 1);
     CHECK_EQ(st.c[XP_GW_C_DROP_SPOOFED], 1);
     CHECK_EQ(st.c[XP_GW_C_DROP_OUTER], 1);
-    CHECK_EQ(st.c[XP_GW_C_DROP_NO_ROUTE], 1);
+    CHECK_EQ(st.c[XP_GW_C_DROP_NO_ROUTE], 2);
+    CHECK_EQ(st.c[XP_GW_C_DROP_BAD_DST], 4);
+    CHECK_EQ(st.c[XP_GW_C_DROP_TTL], 1);
     CHECK_EQ(st.c[XP_GW_C_DROP_NO_NEIGH], 1);
     xp_gw_queue__stats(q2, &st);
     CHECK_EQ(st.tunnel[XP_TUNNEL_REPLAYED], 1);
@@ -498,9 +548,38 @@ static void check_manual(struct xp_gateway *gw, struct xp_gw_queue *q)
     CHECK_EQ(after.c[XP_GW_C_DROP_MANUAL] - before.c[XP_GW_C_DROP_MANUAL], 2);
 }
 
+/* Lookups: families never cross, an unusable route shadows, next hop of an unresolved route. */
+static void check_nexthops(void)
+{
+    struct xp_route r[2] = { 0 };
+    struct xp_neigh nb = { 0 };
+    uint8_t d[16], dmac[6], smac[6], hop[16];
+    struct xp_nexthops *nh;
+
+    xp_cidr_parse("::/0", &r[0].dst);
+    inet_pton(AF_INET6, "fe80::1", r[0].gateway);
+    r[0].has_gateway = r[0].via_port = 1;
+    xp_cidr_parse("2001:2:5::/48", &r[1].dst); /* e.g. a blackhole */
+    inet_pton(AF_INET6, "fe80::1", nb.addr);
+    memcpy(nb.mac, mac_router, 6);
+    nh = xp_nexthops__build(mac_core, r, 2, &nb, 1);
+    if (!nh) {
+        CHECK(0);
+        return;
+    }
+    map4(d, "198.18.3.9");
+    CHECK_EQ(xp_nexthops__lookup(nh, d, dmac, smac, hop), -ENETUNREACH); /* ::/0 is not IPv4's */
+    inet_pton(AF_INET6, "2001:2:6::1", d);
+    CHECK_EQ(xp_nexthops__lookup(nh, d, dmac, smac, hop), 0);
+    CHECK(memcmp(dmac, mac_router, 6) == 0 && memcmp(smac, mac_core, 6) == 0);
+    inet_pton(AF_INET6, "2001:2:5::1", d);
+    CHECK_EQ(xp_nexthops__lookup(nh, d, dmac, smac, hop), -ENETUNREACH);
+    xp_nexthops__free(nh);
+}
+
 int main(void)
 {
-    struct xp_route routes[2] = { 0 };
+    struct xp_route routes[3] = { 0 };
     struct xp_neigh neigh[2] = { 0 };
     struct xp_gw_queue *q, *q2;
     struct xp_pipeline *pl, *pl2;
@@ -531,14 +610,19 @@ int main(void)
     xp_cidr_parse("0.0.0.0/0", &routes[1].dst);
     map4(routes[1].gateway, "198.18.3.1");
     routes[1].has_gateway = 1;
+    routes[0].via_port = routes[1].via_port = 1;
+    /* A blackhole inside the default route's space shadows it, as in the kernel. */
+    xp_cidr_parse("198.19.200.0/24", &routes[2].dst);
+
     map4(neigh[0].addr, "198.18.3.1");
     memcpy(neigh[0].mac, mac_router, 6);
     map4(neigh[1].addr, "198.18.3.9");
     memcpy(neigh[1].mac, mac_server, 6);
-    xp_gateway__publish(gw, xp_nexthops__build(mac_core, routes, 2, neigh, 2));
+    xp_gateway__publish(gw, xp_nexthops__build(mac_core, routes, 3, neigh, 2));
     /* A second publish frees the first snapshot (no worker is inside process). */
-    xp_gateway__publish(gw, xp_nexthops__build(mac_core, routes, 2, neigh, 2));
-    CHECK_EQ(xp_nexthops__routes(xp_gateway__nexthops(gw)), 2);
+    xp_gateway__publish(gw, xp_nexthops__build(mac_core, routes, 3, neigh, 2));
+    CHECK_EQ(xp_nexthops__routes(xp_gateway__nexthops(gw)), 3);
+    check_nexthops();
 
     check_forward(q);
     check_keepalive(gw, q);
