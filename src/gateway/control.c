@@ -38,6 +38,34 @@ static void stats_sum(const struct xp_gateway *gw, struct xp_gw_stats *sum)
     }
 }
 
+/*
+ * Ask the kernel to resolve addr. Units choose the destinations, so they
+ * choose what gets resolved: a budget keeps a unit scanning the core
+ * network from filling the kernel's neighbour table. true if asked.
+ */
+static bool solicit(struct xp_gateway *gw, int core_ifindex, const uint8_t addr[16],
+                    uint64_t now_mono)
+{
+    int ret;
+
+    if (now_mono - gw->solicit_window >= NS_PER_S) {
+        gw->solicit_window = now_mono;
+        gw->solicits_in_window = 0;
+    }
+    if (gw->solicits_in_window >= XP_GW_SOLICITS_PER_S) {
+        gw->solicits_skipped++;
+        return false;
+    }
+    gw->solicits_in_window++;
+    gw->solicits++;
+    ret = xp_nexthops__solicit(core_ifindex, addr);
+    if (ret) {
+        gw->solicit_errors++;
+        pr_debug("gateway: neighbour resolution request: %s", strerror(-ret));
+    }
+    return true;
+}
+
 void xp_gateway__housekeeping(struct xp_gateway *gw, int core_ifindex, unsigned capacity_pps,
                               uint64_t now_mono)
 {
@@ -48,32 +76,8 @@ void xp_gateway__housekeeping(struct xp_gateway *gw, int core_ifindex, unsigned 
         uint8_t miss[16][16];
         unsigned n = xp_gw_queue__drain_misses(gw->queues[i], miss, 16);
 
-        for (unsigned k = 0; k < n; k++) {
-            int ret;
-
-            /*
-             * Units choose the destinations, so they choose what gets
-             * resolved: a budget keeps a unit scanning the core network
-             * from filling the kernel's neighbour table.
-             */
-            if (now_mono - gw->solicit_window >= NS_PER_S) {
-                gw->solicit_window = now_mono;
-                gw->solicits_in_window = 0;
-            }
-            if (gw->solicits_in_window >= XP_GW_SOLICITS_PER_S) {
-                gw->solicits_skipped++;
-                continue;
-            }
-            gw->solicits_in_window++;
-            ret = xp_nexthops__solicit(core_ifindex, miss[k]);
-
-            gw->solicits++;
-            if (ret) {
-                gw->solicit_errors++;
-                pr_debug("gateway: neighbour resolution request: %s", strerror(-ret));
-            }
-            solicited = true;
-        }
+        for (unsigned k = 0; k < n; k++)
+            solicited |= solicit(gw, core_ifindex, miss[k], now_mono);
     }
     if (solicited)
         gw->resolving_until = now_mono + XP_GW_RESOLVING_NS;
@@ -86,6 +90,12 @@ void xp_gateway__housekeeping(struct xp_gateway *gw, int core_ifindex, unsigned 
         gw->last_refresh = now_mono;
         gw->next_refresh = now_mono + XP_GW_REFRESH_NS;
         if (nh) {
+            uint8_t gws[8][16];
+            unsigned n = xp_nexthops__unresolved_gateways(nh, gws, 8);
+
+            /* Routers are next hops for most traffic: resolve them before it comes. */
+            for (unsigned k = 0; k < n; k++)
+                solicit(gw, core_ifindex, gws[k], now_mono);
             xp_gateway__publish(gw, nh);
             gw->refreshes++;
         } else {

@@ -85,11 +85,29 @@ void xp_nexthops__free(struct xp_nexthops *nh)
     free(nh);
 }
 
+static const struct xp_neigh *find_neigh(const struct xp_nexthops *nh, const uint8_t addr[16])
+{
+    unsigned lo = 0, hi = nh->n_neigh;
+
+    while (lo < hi) {
+        unsigned mid = lo + (hi - lo) / 2;
+        int c = memcmp(nh->neigh[mid].addr, addr, 16);
+
+        if (c == 0)
+            return &nh->neigh[mid];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
 int xp_nexthops__lookup(const struct xp_nexthops *nh, const uint8_t dst[16], uint8_t dst_mac[6],
                         uint8_t src_mac[6], uint8_t next_hop[16])
 {
     const struct xp_route *r = NULL;
-    unsigned lo = 0, hi;
+    const struct xp_neigh *nb;
 
     static const uint8_t v4_prefix[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
     uint8_t family = memcmp(dst, v4_prefix, 12) == 0 ? 4 : 6;
@@ -104,22 +122,31 @@ int xp_nexthops__lookup(const struct xp_nexthops *nh, const uint8_t dst[16], uin
     if (!r || !r->via_port)
         return -ENETUNREACH;
     memcpy(next_hop, r->has_gateway ? r->gateway : dst, 16);
-    hi = nh->n_neigh;
-    while (lo < hi) {
-        unsigned mid = lo + (hi - lo) / 2;
-        int c = memcmp(nh->neigh[mid].addr, next_hop, 16);
+    nb = find_neigh(nh, next_hop);
+    if (!nb)
+        return -EHOSTUNREACH;
+    memcpy(dst_mac, nb->mac, 6);
+    memcpy(src_mac, nh->own_mac, 6);
+    return 0;
+}
 
-        if (c == 0) {
-            memcpy(dst_mac, nh->neigh[mid].mac, 6);
-            memcpy(src_mac, nh->own_mac, 6);
-            return 0;
-        }
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
+unsigned xp_nexthops__unresolved_gateways(const struct xp_nexthops *nh, uint8_t (*out)[16],
+                                          unsigned max)
+{
+    unsigned n = 0;
+
+    for (unsigned i = 0; i < nh->n_routes && n < max; i++) {
+        const struct xp_route *r = &nh->routes[i];
+        bool seen = false;
+
+        if (!r->via_port || !r->has_gateway || find_neigh(nh, r->gateway))
+            continue;
+        for (unsigned k = 0; k < n && !seen; k++)
+            seen = memcmp(out[k], r->gateway, 16) == 0;
+        if (!seen)
+            memcpy(out[n++], r->gateway, 16);
     }
-    return -EHOSTUNREACH;
+    return n;
 }
 
 unsigned xp_nexthops__routes(const struct xp_nexthops *nh)

@@ -68,6 +68,14 @@ void xp_nexthops__free(struct xp_nexthops *nh);
 int xp_nexthops__lookup(const struct xp_nexthops *nh, const uint8_t dst[16], uint8_t dst_mac[6],
                         uint8_t src_mac[6], uint8_t next_hop[16]);
 
+/*
+ * Gateways of routes through the port that have no resolved neighbour, at
+ * most max (distinct): resolving them ahead of traffic spares the first
+ * packets towards the Internet, which all go through such a gateway.
+ */
+unsigned xp_nexthops__unresolved_gateways(const struct xp_nexthops *nh, uint8_t (*out)[16],
+                                          unsigned max);
+
 unsigned xp_nexthops__routes(const struct xp_nexthops *nh);
 unsigned xp_nexthops__neighbours(const struct xp_nexthops *nh);
 unsigned xp_nexthops__truncated(const struct xp_nexthops *nh);

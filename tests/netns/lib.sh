@@ -523,6 +523,8 @@ xp_topo_gateway() {
     xp_addr "$NS_CORE" corebr 198.18.3.9/24
     for ns in "$NS_P1" "$NS_P2"; do
         ip netns exec "$ns" sysctl -qw net.ipv4.ip_forward=1
+        # The core's router (here the server's namespace) as every proxy's default route.
+        ip -n "$ns" route add default via 198.18.3.9
     done
     ip -n "$NS_CORE" route add 198.18.2.0/24 via 198.18.3.11
     export NS_LAN NS_P1 NS_P2 NS_CORE

@@ -574,6 +574,16 @@ static void check_nexthops(void)
     CHECK(memcmp(dmac, mac_router, 6) == 0 && memcmp(smac, mac_core, 6) == 0);
     inet_pton(AF_INET6, "2001:2:5::1", d);
     CHECK_EQ(xp_nexthops__lookup(nh, d, dmac, smac, hop), -ENETUNREACH);
+    {
+        uint8_t gws[4][16];
+
+        CHECK_EQ(xp_nexthops__unresolved_gateways(nh, gws, 4), 0); /* fe80::1 is resolved */
+        xp_nexthops__free(nh);
+        inet_pton(AF_INET6, "fe80::2", r[0].gateway);
+        nh = xp_nexthops__build(mac_core, r, 2, &nb, 1);
+        CHECK(nh && xp_nexthops__unresolved_gateways(nh, gws, 4) == 1);
+        CHECK(nh && memcmp(gws[0], r[0].gateway, 16) == 0);
+    }
     xp_nexthops__free(nh);
 }
 
