@@ -503,6 +503,7 @@ static unsigned dpdk_rx_burst(void *queue, unsigned port, struct xp_pkt *pkts, u
             continue;
         }
         pkts[k].data = rte_pktmbuf_mtod(m[i], uint8_t *);
+        rte_prefetch0(pkts[k].data); /* the burst's header misses overlap (see xsk/port.c) */
         pkts[k].len = rte_pktmbuf_data_len(m[i]);
         pkts[k].port = port;
         pkts[k].handle = (uint64_t)(uintptr_t)m[i];

@@ -77,13 +77,3 @@ int xp_cidr_parse(const char *text, struct xp_cidr *out)
     *out = c;
     return 0;
 }
-
-bool xp_cidr_match(const struct xp_cidr *cidr, const uint8_t addr[16])
-{
-    uint64_t a[2], m[2], n[2];
-
-    memcpy(a, addr, sizeof(a));
-    memcpy(m, cidr->mask, sizeof(m));
-    memcpy(n, cidr->addr, sizeof(n));
-    return (((a[0] & m[0]) ^ n[0]) | ((a[1] & m[1]) ^ n[1])) == 0;
-}

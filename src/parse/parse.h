@@ -17,6 +17,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 /*
  * Result of xp_parse_frame(). The names returned by xp_parse_status_name()
@@ -129,7 +130,16 @@ struct xp_cidr {
 /* Returns 0, or -EINVAL (out untouched) when text is not a valid prefix. */
 int xp_cidr_parse(const char *text, struct xp_cidr *out);
 
-/* True when addr (16 bytes, IPv4-mapped for IPv4) lies in the prefix. Branch-free. */
-bool xp_cidr_match(const struct xp_cidr *cidr, const uint8_t addr[16]);
+/* True when addr (16 bytes, IPv4-mapped for IPv4) lies in the prefix. Branch-free;
+ * inline because the pipeline runs it per packet and per list entry. */
+static inline bool xp_cidr_match(const struct xp_cidr *cidr, const uint8_t addr[16])
+{
+    uint64_t a[2], m[2], n[2];
+
+    memcpy(a, addr, sizeof(a));
+    memcpy(m, cidr->mask, sizeof(m));
+    memcpy(n, cidr->addr, sizeof(n));
+    return (((a[0] & m[0]) ^ n[0]) | ((a[1] & m[1]) ^ n[1])) == 0;
+}
 
 #endif /* XP_PARSE_H */
