@@ -31,16 +31,21 @@ static uint64_t clock_ns(clockid_t id)
     return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
-/* Inline mode: everything from one port leaves by the other, unchanged. */
-static void forward_burst(struct xp_worker *w, unsigned in_port, struct xp_pkt *pkts, unsigned n)
+/* Send a burst out of port; what the TX ring has no room for is given back and counted. */
+static void transmit(struct xp_worker *w, unsigned port, struct xp_pkt *pkts, unsigned n)
 {
-    unsigned out = in_port ^ 1;
-    unsigned sent = w->io->tx_burst(w->queue, out, pkts, n);
+    unsigned sent = w->io->tx_burst(w->queue, port, pkts, n);
 
     if (sent < n) {
         w->io->release(w->queue, pkts + sent, n - sent);
-        XP_STAT_ADD(w->st.drop_tx_full[out], n - sent);
+        XP_STAT_ADD(w->st.drop_tx_full[port], n - sent);
     }
+}
+
+/* Inline mode: everything from one port leaves by the other, unchanged. */
+static void forward_burst(struct xp_worker *w, unsigned in_port, struct xp_pkt *pkts, unsigned n)
+{
+    transmit(w, in_port ^ 1, pkts, n);
 }
 
 /* Police a burst from the access port, then forward what survived. */
@@ -101,17 +106,9 @@ static void gateway_burst(struct xp_worker *w, unsigned in_port, struct xp_pkt *
         w->io->release(w->queue, drops, nd);
         XP_STAT_ADD(w->st.drop_policy, nd);
     }
-    for (unsigned p = 0; p < 2; p++) {
-        unsigned sent;
-
-        if (!nout[p])
-            continue;
-        sent = w->io->tx_burst(w->queue, p, out[p], nout[p]);
-        if (sent < nout[p]) {
-            w->io->release(w->queue, out[p] + sent, nout[p] - sent);
-            XP_STAT_ADD(w->st.drop_tx_full[p], nout[p] - sent);
-        }
-    }
+    for (unsigned p = 0; p < 2; p++)
+        if (nout[p])
+            transmit(w, p, out[p], nout[p]);
 }
 
 /* Claim a posted request (the worker, or a caller once the worker has exited) and run it. */

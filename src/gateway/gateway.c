@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "src/gateway/gateway.h"
 #include "src/gateway/gateway_internal.h"
+#include "src/util/wire.h"
 
 #include <errno.h>
 #include <stdatomic.h>
@@ -250,35 +251,6 @@ void xp_gw_queue__destroy(struct xp_gw_queue *q)
     free(q);
 }
 
-/* ---- checksums --------------------------------------------------------------- */
-
-static uint32_t sum16(const uint8_t *p, size_t len, uint32_t sum)
-{
-    for (; len > 1; p += 2, len -= 2)
-        sum += (uint32_t)p[0] << 8 | p[1];
-    if (len)
-        sum += (uint32_t)p[0] << 8;
-    return sum;
-}
-
-static uint16_t fold(uint32_t sum)
-{
-    while (sum >> 16)
-        sum = (sum & 0xffff) + (sum >> 16);
-    return (uint16_t)~sum;
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-    p[0] = v >> 8;
-    p[1] = v & 0xff;
-}
-
-static uint16_t get16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] << 8 | p[1]);
-}
-
 static void swap_bytes(uint8_t *a, uint8_t *b, size_t n)
 {
     uint8_t t[16];
@@ -318,27 +290,27 @@ static int answer_keepalive(struct xp_gw_queue *q, struct xp_pkt *pkt, const str
     udp_len = (uint16_t)(UDP_HLEN + plen);
     swap_bytes(pkt->data, pkt->data + 6, 6);
     swap_bytes(udp, udp + 2, 2);
-    put16(udp + 4, udp_len);
-    put16(udp + 6, 0);
+    xp_put16(udp + 4, udp_len);
+    xp_put16(udp + 6, 0);
     if (o->family == 4) {
         unsigned ihl = (l3[0] & 0x0f) * 4;
 
         swap_bytes(l3 + 12, l3 + 16, 4);
-        put16(l3 + 2, (uint16_t)(ihl + udp_len));
-        put16(l3 + 4, 0);      /* id */
-        put16(l3 + 6, 0x4000); /* DF, not a fragment */
+        xp_put16(l3 + 2, (uint16_t)(ihl + udp_len));
+        xp_put16(l3 + 4, 0);      /* id */
+        xp_put16(l3 + 6, 0x4000); /* DF, not a fragment */
         l3[8] = 64;
-        put16(l3 + 10, 0);
-        put16(l3 + 10, fold(sum16(l3, ihl, 0)));
-        sum = sum16(l3 + 12, 8, 17 + udp_len);
+        xp_put16(l3 + 10, 0);
+        xp_put16(l3 + 10, xp_csum_fold(xp_csum_add(0, l3, ihl)));
+        sum = xp_csum_add(17 + udp_len, l3 + 12, 8);
     } else {
         swap_bytes(l3 + 8, l3 + 24, 16);
-        put16(l3 + 4, udp_len);
+        xp_put16(l3 + 4, udp_len);
         l3[7] = 64;
-        sum = sum16(l3 + 8, 32, 17 + udp_len);
+        sum = xp_csum_add(17 + udp_len, l3 + 8, 32);
     }
-    sum = sum16(udp, udp_len, sum);
-    put16(udp + 6, fold(sum) ? fold(sum) : 0xffff);
+    sum = xp_csum_fold(xp_csum_add(sum, udp, udp_len));
+    xp_put16(udp + 6, (uint16_t)(sum ? sum : 0xffff)); /* 0 means "no checksum" in UDP */
     pkt->len = (uint32_t)(udp - pkt->data) + udp_len;
     return type == XP_TUNNEL_T_OVERLOAD;
 }
@@ -401,10 +373,10 @@ static bool decrement_ttl(uint8_t *ip, uint8_t family)
         return false;
     ip[8]--;
     /* HC' = ~(~HC + ~m + m'): the TTL is the high byte of its 16-bit word. */
-    sum = (uint32_t)(~get16(ip + 10) & 0xffff) + 0xfeff; /* + ~0x0100, i.e. minus 0x0100 */
+    sum = (uint32_t)(~xp_get16(ip + 10) & 0xffff) + 0xfeff; /* + ~0x0100, i.e. minus 0x0100 */
     sum = (sum & 0xffff) + (sum >> 16);
     sum = (sum & 0xffff) + (sum >> 16);
-    put16(ip + 10, (uint16_t)~sum);
+    xp_put16(ip + 10, (uint16_t)~sum);
     return true;
 }
 
@@ -441,7 +413,7 @@ static enum xp_gw_fate open_frame(struct xp_gw_queue *q, struct gw_unitset *us,
         c[XP_GW_C_DROP_OUTER]++;
         return XP_GW_FATE_DROP;
     }
-    udp_len = get16(pkt->data + o.l4_off + 4);
+    udp_len = xp_get16(pkt->data + o.l4_off + 4);
     /*
      * The answer is written over the received headers: IPv6 extension
      * headers would need their lengths kept in the payload length, IPv4
@@ -502,7 +474,7 @@ static enum xp_gw_fate open_frame(struct xp_gw_queue *q, struct gw_unitset *us,
     inner->len = res.body_len + ETH_HLEN;
     inner->handle = pkt->handle + (uint64_t)(inner->data - pkt->data);
     inner->port = pkt->port;
-    put16(inner->data + 12, res.inner.family == 4 ? 0x0800 : 0x86dd);
+    xp_put16(inner->data + 12, res.inner.family == 4 ? 0x0800 : 0x86dd);
     *unit_idx = (unsigned)idx;
     memcpy(dst, res.inner.dst, 16);
     return XP_GW_FATE_CORE;

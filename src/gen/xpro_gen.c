@@ -79,6 +79,7 @@
 #include <xdp/xsk.h>
 
 #include "src/util/log.h"
+#include "src/util/wire.h"
 
 #ifndef XDP_MAX_TX_SKB_BUDGET
 #define XDP_MAX_TX_SKB_BUDGET 9 /* kernel >= 6.17 */
@@ -400,28 +401,6 @@ out:
 
 /* ---- frames --------------------------------------------------------------------------- */
 
-static uint32_t csum_add(uint32_t sum, const uint8_t *p, size_t len)
-{
-    for (size_t i = 0; i + 1 < len; i += 2)
-        sum += (uint32_t)(p[i] << 8 | p[i + 1]);
-    if (len & 1)
-        sum += (uint32_t)(p[len - 1] << 8);
-    return sum;
-}
-
-static uint16_t csum_fold(uint32_t sum)
-{
-    while (sum >> 16)
-        sum = (sum & 0xffff) + (sum >> 16);
-    return (uint16_t)~sum;
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
-
 /* Writes the unit's frame into its template; the CoAP message id and the UDP checksum
  * are rewritten per frame by frame_stamp(). */
 static void frame_build(struct xp_gen_unit *u)
@@ -433,29 +412,29 @@ static void frame_build(struct xp_gen_unit *u)
     memset(f, 0, sizeof(u->tmpl));
     memcpy(f, u->dmac, 6);
     memcpy(f + 6, u->smac, 6);
-    put16(f + 12, u->family == AF_INET ? ETH_P_IP : ETH_P_IPV6);
+    xp_put16(f + 12, u->family == AF_INET ? ETH_P_IP : ETH_P_IPV6);
     l4 = l3 + l3len;
     udp_len = (uint16_t)(u->size - l4);
     if (u->family == AF_INET) {
         f[l3] = 0x45;
-        put16(f + l3 + 2, (uint16_t)(u->size - l3));
+        xp_put16(f + l3 + 2, (uint16_t)(u->size - l3));
         f[l3 + 6] = 0x40; /* DF */
         f[l3 + 8] = 64;
         f[l3 + 9] = IPPROTO_UDP;
         memcpy(f + l3 + 12, u->src, 4);
         memcpy(f + l3 + 16, u->dst, 4);
-        put16(f + l3 + 10, csum_fold(csum_add(0, f + l3, 20)));
+        xp_put16(f + l3 + 10, xp_csum_fold(xp_csum_add(0, f + l3, 20)));
     } else {
         f[l3] = 0x60;
-        put16(f + l3 + 4, udp_len);
+        xp_put16(f + l3 + 4, udp_len);
         f[l3 + 6] = IPPROTO_UDP;
         f[l3 + 7] = 64;
         memcpy(f + l3 + 8, u->src, 16);
         memcpy(f + l3 + 24, u->dst, 16);
     }
-    put16(f + l4, u->sport);
-    put16(f + l4 + 2, u->dport);
-    put16(f + l4 + 4, udp_len);
+    xp_put16(f + l4, u->sport);
+    xp_put16(f + l4 + 2, u->dport);
+    xp_put16(f + l4 + 4, udp_len);
     /* CoAP: ver 1, type NON (1), TKL 0; code 0.01 GET; message id; then a payload marker
      * and zero padding when there is room. */
     f[l4 + 8] = 0x50;
@@ -472,17 +451,17 @@ static void frame_stamp(const struct xp_gen_unit *u, uint8_t *f, uint16_t msg_id
     uint32_t sum = 0;
     uint16_t c;
 
-    put16(f + l4 + 10, msg_id);
-    put16(f + l4 + 6, 0);
+    xp_put16(f + l4 + 10, msg_id);
+    xp_put16(f + l4 + 6, 0);
     /* Pseudo-header: addresses, protocol, UDP length. */
     if (u->family == AF_INET)
-        sum = csum_add(sum, f + 14 + 12, 8);
+        sum = xp_csum_add(sum, f + 14 + 12, 8);
     else
-        sum = csum_add(sum, f + 14 + 8, 32);
+        sum = xp_csum_add(sum, f + 14 + 8, 32);
     sum += IPPROTO_UDP + udp_len;
-    sum = csum_add(sum, f + l4, udp_len);
-    c = csum_fold(sum);
-    put16(f + l4 + 6, c ? c : 0xffff);
+    sum = xp_csum_add(sum, f + l4, udp_len);
+    c = xp_csum_fold(sum);
+    xp_put16(f + l4 + 6, c ? c : 0xffff);
 }
 
 /* The unit's rate at T seconds after the start; < 0 means "as fast as possible". */
