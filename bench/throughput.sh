@@ -467,6 +467,7 @@ doc=$(jq -s --argjson skipped "$skipped_json" --arg kernel "$(uname -r)" \
            value: (. as $rows
              | ($rows | map(select(.contender == "minfwd")) | map(.mpps) | median) as $base
              | ($rows | map(select(.contender == "drop")) | map(.mpps) | median) as $ceil
+             | ($rows | map(select(.contender == "testpmd")) | map(.mpps) | median) as $pmd
              | $rows | group_by(.contender) | map({
                  key: .[0].contender,
                  value: {
@@ -474,6 +475,7 @@ doc=$(jq -s --argjson skipped "$skipped_json" --arg kernel "$(uname -r)" \
                    median_mpps: (map(.mpps) | median),
                    ratio_to_minfwd: ratio(map(.mpps) | median; $base),
                    ratio_to_ceiling: ratio(map(.mpps) | median; $ceil),
+                   ratio_to_testpmd: ratio(map(.mpps) | median; $pmd),
                    offered_mpps_median: (map(.gen.mpps? // null) | median),
                    errors: map(select(.error) | .error),
                    details: map(.detail)
@@ -495,6 +497,7 @@ policer_json=$(jq -s '
         value: (
           (med($rows; "proxy"; .mpps)) as $plain
           | (med($rows; "drop"; .mpps)) as $ceil
+          | (med($rows; "testpmd"; .mpps)) as $pmd
           | (med($rows; "xpro-policer-1"; .mpps)) as $p1
           | (med($rows; "xpro-policer-1m"; .mpps)) as $p1m
           | (med($rows; "xpro-blocked"; .mpps)) as $blk
@@ -503,7 +506,8 @@ policer_json=$(jq -s '
           | (med($rows; "xpro-policer-1m"; .detail.bench.rss_kb?)) as $rss1m
           | (med($rows; "xpro-policer-1"; .detail.bench.pairs?)) as $n1
           | (med($rows; "xpro-policer-1m"; .detail.bench.pairs?)) as $n1m
-          | {policer_1_to_proxy: ratio($p1; $plain),
+          | {policer_1_to_testpmd: ratio($p1; $pmd),
+             policer_1_to_proxy: ratio($p1; $plain),
              policer_1m_to_proxy: ratio($p1m; $plain),
              blocked_to_drop: ratio($blk; $ceil),
              rss_kb_proxy: $rss0, rss_kb_policer_1: $rss1, rss_kb_policer_1m: $rss1m,
@@ -525,12 +529,12 @@ if [ -n "$OUT" ]; then
     # The same results as CSV and, where gnuplot is installed, a bar chart next to --out.
     csv="${OUT%.json}.csv"
     {
-        echo "layout,contender,median_mpps,min_mpps,max_mpps,ratio_to_minfwd"
+        echo "layout,contender,median_mpps,min_mpps,max_mpps,ratio_to_minfwd,ratio_to_testpmd"
         jq -r '.layouts | to_entries[] | .key as $l | .value | to_entries[] |
             select(.value.median_mpps != null) |
             [$l, .key, .value.median_mpps, ([.value.samples_mpps[] | select(. != null)] | min),
              ([.value.samples_mpps[] | select(. != null)] | max),
-             (.value.ratio_to_minfwd // "")] | @csv' <<<"$doc" | tr -d '"'
+             (.value.ratio_to_minfwd // ""), (.value.ratio_to_testpmd // "")] | @csv' <<<"$doc" | tr -d '"'
     } >"$csv"
     if command -v gnuplot >/dev/null 2>&1; then
         gnuplot -e "csv='$csv'; out='${OUT%.json}.png'; ttl='Forwarded Mpps, 64-byte frames (labels: ratio to the minimal forwarder)'" \
@@ -545,11 +549,12 @@ printf '%s\n' "$doc"
     echo "Forwarded Mpps, 64-byte frames, median of $REPEATS x ${SECONDS_WIN}s (gen core $GEN_CPU, DUT core $DUT_CPU)"
     jq -r '.layouts | to_entries[] | .key as $l | .value | to_entries[] |
         [$l, .key, (.value.median_mpps // "-" | tostring),
-         (.value.ratio_to_minfwd // "-" | tostring), (.value.ratio_to_ceiling // "-" | tostring),
+         (.value.ratio_to_minfwd // "-" | tostring), (.value.ratio_to_testpmd // "-" | tostring),
+         (.value.ratio_to_ceiling // "-" | tostring),
          (.value.samples_mpps | map(if . == null then "x" else (. * 100 | round / 100 | tostring) end) | join(" "))] |
         @tsv' <<<"$doc" |
-        (printf 'layout\tcontender\tmedian\t/minfwd\t/ceiling\tsamples\n'; cat) | column -t -s $'\t'
+        (printf 'layout\tcontender\tmedian\t/minfwd\t/testpmd\t/ceiling\tsamples\n'; cat) | column -t -s $'\t'
     jq -r '.policer | to_entries[] | .key as $l | .value |
-        "layout \($l): policer-1/proxy \(.policer_1_to_proxy // "-"), policer-1m/proxy \(.policer_1m_to_proxy // "-") (target >= 0.8), blocked/drop \(.blocked_to_drop // "-") (target >= 0.8); RSS \(.rss_kb_policer_1 // "-") kB at \(.pairs_policer_1 // "-") pairs, \(.rss_kb_policer_1m // "-") kB at \(.pairs_policer_1m // "-") pairs: \(.bytes_per_pair // "-") bytes/pair of growth; plain proxy \(.rss_kb_proxy // "-") kB: \(.bytes_per_pair_of_capacity // "-") bytes/pair of max_pairs"' <<<"$doc"
+        "layout \($l): policer-1/testpmd \(.policer_1_to_testpmd // "-") (target >= 1.3), policer-1/proxy \(.policer_1_to_proxy // "-"), policer-1m/proxy \(.policer_1m_to_proxy // "-") (target >= 0.8), blocked/drop \(.blocked_to_drop // "-") (target >= 0.8); RSS \(.rss_kb_policer_1 // "-") kB at \(.pairs_policer_1 // "-") pairs, \(.rss_kb_policer_1m // "-") kB at \(.pairs_policer_1m // "-") pairs: \(.bytes_per_pair // "-") bytes/pair of growth; plain proxy \(.rss_kb_proxy // "-") kB: \(.bytes_per_pair_of_capacity // "-") bytes/pair of max_pairs"' <<<"$doc"
     for c in "${!SKIP[@]}"; do echo "$c: skipped, ${SKIP[$c]}"; done
 } >&2

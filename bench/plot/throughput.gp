@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # Forwarded Mpps per contender, one bar group per layout, from bench/throughput.sh's CSV
-# ("layout,contender,median_mpps,min_mpps,max_mpps,ratio_to_minfwd").
+# ("layout,contender,median_mpps,min_mpps,max_mpps,ratio_to_minfwd,ratio_to_testpmd").
 # Variables (gnuplot -e): csv, out, ttl.
 set terminal pngcairo size 900, 520 font "sans,10"
 set output out
