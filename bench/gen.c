@@ -80,18 +80,15 @@ static const struct gen_opts defaults_gen = {
 };
 
 /* Frames for the next call: the last call's rate (its RCU wait included) times
- * call_ms, but not past the deadline, within [XP_GEN_CALL_MIN, XP_GEN_CALL_MAX]. */
-static uint32_t next_repeat(uint32_t last, uint64_t last_ns, uint32_t call_ms, uint64_t deadline)
+ * call_ms, but not past the time left, within [XP_GEN_CALL_MIN, XP_GEN_CALL_MAX]. */
+static uint32_t next_repeat(uint32_t last, uint64_t last_ns, uint32_t call_ms, uint64_t left_ns)
 {
-    uint64_t now = xp_bench_now_ns(), left_ns = deadline > now ? deadline - now : 0;
     uint64_t want_ns = (uint64_t)call_ms * 1000000u;
-    double rate; /* frames per ns */
     double n;
 
     if (left_ns < want_ns)
         want_ns = left_ns;
-    rate = (double)last / (double)(last_ns ? last_ns : 1);
-    n = rate * (double)want_ns;
+    n = (double)last / (double)(last_ns ? last_ns : 1) * (double)want_ns;
     if (n < XP_GEN_CALL_MIN)
         return XP_GEN_CALL_MIN;
     if (n > XP_GEN_CALL_MAX)
@@ -247,6 +244,7 @@ static int run(const struct gen_opts *o)
     struct gen_bpf *skel;
     struct in_addr src, dst;
     uint64_t t0, t1, deadline, calls = 0, frames = 0;
+    uint32_t repeat = o->repeat ? o->repeat : XP_GEN_FIRST_CALL;
     unsigned ifindex;
     int ret, fd;
 
@@ -283,12 +281,8 @@ static int run(const struct gen_opts *o)
 
     t0 = xp_bench_now_ns();
     deadline = t0 + (uint64_t)(o->seconds * 1e9);
-    uint32_t repeat = o->repeat ? o->repeat : XP_GEN_FIRST_CALL;
-    while (!xp_bench_stopping() && calls < o->max_calls) {
-        uint64_t c0 = xp_bench_now_ns();
-
-        if (c0 >= deadline)
-            break;
+    for (uint64_t c0 = t0; c0 < deadline && !xp_bench_stopping() && calls < o->max_calls;) {
+        uint64_t c1;
         LIBBPF_OPTS(bpf_test_run_opts, topts,
                     .data_in = frame,
                     .data_size_in = o->size,
@@ -306,8 +300,10 @@ static int run(const struct gen_opts *o)
             goto out_destroy;
         }
         frames += repeat;
-        if (!o->repeat)
-            repeat = next_repeat(repeat, xp_bench_now_ns() - c0, o->call_ms, deadline);
+        c1 = xp_bench_now_ns();
+        if (!o->repeat && c1 < deadline)
+            repeat = next_repeat(repeat, c1 - c0, o->call_ms, deadline - c1);
+        c0 = c1;
     }
     t1 = xp_bench_now_ns();
     ret = 0;

@@ -309,8 +309,7 @@ static int answer_keepalive(struct xp_gw_queue *q, struct xp_pkt *pkt, const str
         l3[7] = 64;
         sum = xp_csum_add(17 + udp_len, l3 + 8, 32);
     }
-    sum = xp_csum_fold(xp_csum_add(sum, udp, udp_len));
-    xp_put16(udp + 6, (uint16_t)(sum ? sum : 0xffff)); /* 0 means "no checksum" in UDP */
+    xp_put16(udp + 6, xp_csum_fold_udp(xp_csum_add(sum, udp, udp_len)));
     pkt->len = (uint32_t)(udp - pkt->data) + udp_len;
     return type == XP_TUNNEL_T_OVERLOAD;
 }
@@ -374,9 +373,7 @@ static bool decrement_ttl(uint8_t *ip, uint8_t family)
     ip[8]--;
     /* HC' = ~(~HC + ~m + m'): the TTL is the high byte of its 16-bit word. */
     sum = (uint32_t)(~xp_get16(ip + 10) & 0xffff) + 0xfeff; /* + ~0x0100, i.e. minus 0x0100 */
-    sum = (sum & 0xffff) + (sum >> 16);
-    sum = (sum & 0xffff) + (sum >> 16);
-    xp_put16(ip + 10, (uint16_t)~sum);
+    xp_put16(ip + 10, xp_csum_fold(sum));
     return true;
 }
 

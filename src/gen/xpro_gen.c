@@ -449,7 +449,6 @@ static void frame_stamp(const struct xp_gen_unit *u, uint8_t *f, uint16_t msg_id
     unsigned l4 = 14 + (u->family == AF_INET ? 20 : 40);
     unsigned udp_len = u->size - l4;
     uint32_t sum = 0;
-    uint16_t c;
 
     xp_put16(f + l4 + 10, msg_id);
     xp_put16(f + l4 + 6, 0);
@@ -459,9 +458,7 @@ static void frame_stamp(const struct xp_gen_unit *u, uint8_t *f, uint16_t msg_id
     else
         sum = xp_csum_add(sum, f + 14 + 8, 32);
     sum += IPPROTO_UDP + udp_len;
-    sum = xp_csum_add(sum, f + l4, udp_len);
-    c = xp_csum_fold(sum);
-    xp_put16(f + l4 + 6, c ? c : 0xffff);
+    xp_put16(f + l4 + 6, xp_csum_fold_udp(xp_csum_add(sum, f + l4, udp_len)));
 }
 
 /* The unit's rate at T seconds after the start; < 0 means "as fast as possible". */

@@ -39,4 +39,12 @@ static inline uint16_t xp_csum_fold(uint32_t sum)
     return (uint16_t)~sum;
 }
 
+/* The same for a UDP checksum field, where 0 means "none": a computed 0 is sent as 0xffff. */
+static inline uint16_t xp_csum_fold_udp(uint32_t sum)
+{
+    uint16_t c = xp_csum_fold(sum);
+
+    return c ? c : 0xffff;
+}
+
 #endif /* XP_UTIL_WIRE_H */
