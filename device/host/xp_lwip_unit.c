@@ -1268,9 +1268,38 @@ static int unit_lwip_setup(struct unit *u, const uint8_t *key, size_t key_len)
         return EXIT_FAIL;
     }
     udp_recv(u->pcb, unit_recv, u);
-    /* up last: from here on every packet the stack sends goes through the glue */
-    netif_set_up(&u->netif);
-    return EXIT_OK;
+    return EXIT_OK; /* the caller sets the netif up once the TAP's link is (tap_wait_up) */
+}
+
+/*
+ * tapif opened the TAP, which turns its carrier on; the kernel acts on that
+ * later (linkwatch, up to a second), and until then a bridge the TAP is in
+ * drops what we send: our first ARP request was lost and the first packets
+ * waited in lwIP for its 1 s retry. A device's driver reports link up to
+ * lwIP; this is the host's equivalent. Bounded; on timeout we go on anyway.
+ */
+static void tap_wait_up(const char *tap, unsigned timeout_ms)
+{
+    char path[64], state[16];
+    const struct timespec tick = {.tv_nsec = 10 * 1000 * 1000};
+
+    snprintf(path, sizeof(path), "/sys/class/net/%s/operstate", tap);
+    for (unsigned waited = 0;; waited += 10) {
+        FILE *f = fopen(path, "re");
+        bool up = false;
+
+        if (f) {
+            up = fgets(state, sizeof(state), f) && strncmp(state, "up", 2) == 0;
+            fclose(f);
+        }
+        if (up)
+            return;
+        if (waited >= timeout_ms) {
+            unit_err("--tap %s: link not up after %u ms, starting anyway", tap, timeout_ms);
+            return;
+        }
+        nanosleep(&tick, NULL);
+    }
 }
 
 /*
@@ -1367,6 +1396,11 @@ int main(int argc, char **argv)
         goto out_free;
     }
     u->seen_current = u->dev.current;
+    UNLOCK_TCPIP_CORE();
+    tap_wait_up(u->o.tap, 3000);
+    /* up last: from here on every packet the stack sends goes through the glue */
+    LOCK_TCPIP_CORE();
+    netif_set_up(&u->netif);
     UNLOCK_TCPIP_CORE();
 
     u->t0_ns = mono_ns();
