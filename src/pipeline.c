@@ -5,6 +5,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "kern/xp_shared.h"
 #include "src/xdp_prog.h"
@@ -41,6 +42,7 @@ struct xp_pipeline {
     struct xp_xdp_prog *prog;
     bool early;                 /* no XDP: drop blocked pairs right after parsing */
     unsigned n_blocked;
+    uint64_t sweep_mono;        /* last idle sweep */
     struct block_entry *blocks; /* open addressing, XP_PIPE_BLOCKS_MAX * 2 slots */
     /* SPSC event ring: head written by the worker, tail by the control thread. */
     _Atomic uint32_t ev_head __attribute__((aligned(64)));
@@ -225,6 +227,33 @@ static void block_pair(struct xp_pipeline *pl, const struct xp_policer_key *key,
         XP_STAT_ADD(pl->st.c[XP_PC_BLOCKS], 1);
         emit(pl, &ev);
     }
+}
+
+/*
+ * The idle sweep is paced by time: the whole pair table every T_T1 / 2, so
+ * an idle pair leaves its destination aggregate at most 1.5 T_T1 after its
+ * last packet (plus a loop turn), in slices small enough that a turn never
+ * stalls the ring (capped per call; a long sleep catches up gradually).
+ */
+#define XP_PIPE_SWEEP_MAX 4096
+
+void xp_pipeline__sweep(struct xp_pipeline *pl, uint64_t now_mono)
+{
+    uint64_t half = (uint64_t)pl->cfg->pol.t_t1_ms * 500000ULL, elapsed, budget;
+    struct timespec ts;
+
+    elapsed = now_mono - pl->sweep_mono;
+    if (half == 0)
+        half = 1;
+    budget = (uint64_t)xp_policer__capacity(pl->pol) * elapsed / half;
+    if (budget == 0)
+        return;
+    pl->sweep_mono = now_mono;
+    if (budget > XP_PIPE_SWEEP_MAX)
+        budget = XP_PIPE_SWEEP_MAX;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    xp_policer__expire(pl->pol, (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec,
+                       (uint32_t)budget);
 }
 
 void xp_pipeline__tick(struct xp_pipeline *pl, uint64_t now_rt, uint64_t now_mono)

@@ -167,6 +167,7 @@ static void *worker_main(void *arg)
         if (w->pipeline) {
             uint64_t mono = clock_ns(CLOCK_MONOTONIC);
 
+            xp_pipeline__sweep(w->pipeline, mono);
             if (mono >= next_tick) {
                 xp_pipeline__tick(w->pipeline, clock_ns(CLOCK_REALTIME), mono);
                 next_tick = mono + XP_WORKER_TICK_NS;

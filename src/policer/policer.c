@@ -58,6 +58,8 @@
 #define XP_PAIR_F_MARK 0x2
 #define XP_PAIR_F_WARNED 0x4
 #define XP_PAIR_F_DIRTY 0x8
+/* idle for more than T_T1: taken out of the destination aggregate until its next packet */
+#define XP_PAIR_F_IDLE 0x10
 
 /*
  * tag is 16 bits of the hash (not the bits that chose the bucket): a wrong
@@ -91,7 +93,8 @@ struct xp_pair {
     uint32_t h_child, h_sib, h_prev; /* pairing heap; h_prev is parent or left sibling */
     uint32_t m_next, m_prev;         /* members of the dst slot; m_next links the free list */
     uint32_t d_next, d_prev;         /* dirty list */
-    uint32_t gen;
+    uint32_t gen;                    /* +1 per local window restart */
+    uint32_t shrinks;                /* +1 per local shrink */
 } __attribute__((aligned(XP_CACHE_LINE)));
 
 _Static_assert(sizeof(struct xp_bucket) == 64, "bucket is one cache line");
@@ -116,6 +119,8 @@ struct xp_policer_counters {
     _Atomic uint64_t dst_full;
     _Atomic uint64_t clock_backsteps;
     _Atomic uint64_t installs;
+    _Atomic uint64_t idle_left;
+    _Atomic uint64_t install_refused;
 };
 
 struct xp_policer {
@@ -132,6 +137,7 @@ struct xp_policer {
     uint32_t dirty_head;
     uint32_t dirty_tail;
     uint32_t hand;
+    uint32_t sweep; /* next entry the idle sweep looks at */
     unsigned worker_id;
     struct xp_policer_counters cnt __attribute__((aligned(XP_CACHE_LINE)));
 };
@@ -420,9 +426,10 @@ static inline void xp_slot__publish_ts1(const struct xp_pair *P, struct xp_dst_s
 
 /* ---- pair <-> destination aggregate ---- */
 
+/* The pair's share of its destination aggregate: none if the dst table was full, or while idle. */
 static inline struct xp_dst_slot *xp_pair__slot(struct xp_policer *pol, const struct xp_pair *p)
 {
-    return p->dst == XP_NIL ? NULL : &pol->slots[p->dst];
+    return p->dst == XP_NIL || (p->flags & XP_PAIR_F_IDLE) ? NULL : &pol->slots[p->dst];
 }
 
 static void xp_pair__attach(struct xp_policer *pol, uint32_t idx)
@@ -693,6 +700,7 @@ static uint32_t xp_pair__new(struct xp_policer *pol, const struct xp_policer_key
     p->c = p->dc_off = 0;
     p->flags = XP_PAIR_F_USED;
     p->gen = 0;
+    p->shrinks = 0;
     p->d_next = p->d_prev = XP_NIL;
     p->dst = xp_dst_table__get(pol->dst, key->dst);
     *slot_dst = p->dst;
@@ -740,7 +748,14 @@ static inline uint32_t xp_policer__count(struct xp_policer *pol,
         xp_pair__set_dc(p, 0);
         p->flags = (p->flags | XP_PAIR_F_MARK) & ~XP_PAIR_F_WARNED;
         p->gen++;
-        xp_pair__set_ts1(pol, idx, t);
+        if (p->flags & XP_PAIR_F_IDLE) {
+            /* the sweep took it out of the aggregate: it comes back as a new window */
+            p->ts1 = p->ts2 = t;
+            p->flags &= ~XP_PAIR_F_IDLE;
+            xp_pair__attach(pol, idx);
+        } else {
+            xp_pair__set_ts1(pol, idx, t);
+        }
         XP_STAT_INC(pol, restarts);
     }
     p = &pol->pairs[idx];
@@ -765,9 +780,17 @@ static void __attribute__((noinline)) xp_policer__shrink(struct xp_policer *pol,
 {
     struct xp_pair *p = &pol->pairs[idx];
     uint32_t r = pol->lim.shrink_r;
+    uint64_t dc = xp_pair__dc(p);
 
+    /*
+     * dc shrinks with c: it is the local part of c, and the shrink scales
+     * every packet in the window, ours included. Shipping it unscaled would
+     * add (1 - 1/r) of it twice over (docs/policer.md, "exactly once").
+     */
     xp_pair__set_c(pol, idx, p->c / r);
+    xp_pair__set_dc(p, dc / r);
     xp_pair__set_ts1(pol, idx, p->ts2 - span / r);
+    p->shrinks++;
     XP_STAT_INC(pol, shrinks);
 }
 
@@ -1002,6 +1025,7 @@ static void xp_pair__state(const struct xp_pair *p, struct xp_pair_state *out)
     out->dc = xp_pair__dc(p);
     out->mark = p->flags & XP_PAIR_F_MARK;
     out->gen = p->gen;
+    out->shrinks = p->shrinks;
 }
 
 int xp_policer__lookup(const struct xp_policer *pol, const struct xp_policer_key *key,
@@ -1060,6 +1084,7 @@ int xp_policer__install(struct xp_policer *pol, const struct xp_policer_key *key
     uint64_t h, delta;
     enum xp_verdict v;
     struct xp_pair *p;
+    bool was_idle;
     uint32_t idx;
 
     if (!key || !fresh || fresh->ts2 < fresh->ts1)
@@ -1067,23 +1092,52 @@ int xp_policer__install(struct xp_policer *pol, const struct xp_policer_key *key
     h = xp_pair_hash(pol->seed, key);
     idx = xp_index__find(pol, key, h, false);
     if (idx == XP_NIL) {
+        /*
+         * Only pairs we sent may take a free entry by eviction; a pair only
+         * the central node knows never pushes out one of our own (its
+         * packets would be judged on less than they sent).
+         */
+        if (!sent && pol->free_head == XP_NIL) {
+            XP_STAT_INC(pol, install_refused);
+            return -ENOSPC;
+        }
         /* created at fresh->ts2 so that the values below only move ts1 and c */
         idx = xp_pair__new(pol, key, h, fresh->ts2, &v);
         if (idx == XP_NIL)
             return -ENOSPC;
         delta = 0;
     } else if (sent && pol->pairs[idx].gen != sent->gen) {
-        /* the window restarted here while the request was in flight: it is newer */
+        /*
+         * The window restarted here while the request was in flight: it is
+         * newer, and its dc holds only packets after the restart, none of
+         * which were shipped.
+         */
+        XP_STAT_INC(pol, installs);
+        return 0;
+    } else if (sent && pol->pairs[idx].shrinks != sent->shrinks) {
+        /*
+         * The window shrank here while the request was in flight. Keep it
+         * (the central node merged the pre-shrink snapshot; our next sync
+         * ships the shrunk window) and consume what was shipped, scaled as
+         * the shrinks scaled dc.
+         */
+        uint64_t shipped = sent->dc;
+
+        p = &pol->pairs[idx];
+        for (uint32_t k = sent->shrinks; k != p->shrinks && shipped; k++)
+            shipped /= pol->lim.shrink_r > 1 ? pol->lim.shrink_r : 1;
+        xp_pair__set_dc(p, xp_span(xp_pair__dc(p), shipped));
+        p->flags &= ~XP_PAIR_F_MARK;
         XP_STAT_INC(pol, installs);
         return 0;
     } else {
         uint64_t before = sent ? sent->dc : 0;
 
         delta = xp_span(xp_pair__dc(&pol->pairs[idx]), before);
-        if (xp_pair__dc(&pol->pairs[idx]) == before)
-            delta = 0;
     }
     p = &pol->pairs[idx];
+    /* an idle pair stays out of the aggregate while its values change, then joins it */
+    was_idle = p->flags & XP_PAIR_F_IDLE;
     xp_pair__set_ts1(pol, idx, fresh->ts1);
     xp_pair__set_ts2(pol, idx, fresh->ts2 > p->ts2 ? fresh->ts2 : p->ts2);
     xp_pair__set_c(pol, idx, fresh->c + delta);
@@ -1092,8 +1146,36 @@ int xp_policer__install(struct xp_policer *pol, const struct xp_policer_key *key
         p->flags |= XP_PAIR_F_MARK;
     else
         p->flags &= ~XP_PAIR_F_MARK;
+    if (was_idle && !xp_pair__idle(pol, p, pol->t_last)) {
+        p->flags &= ~XP_PAIR_F_IDLE;
+        xp_pair__attach(pol, idx);
+    }
     XP_STAT_INC(pol, installs);
     return 0;
+}
+
+unsigned xp_policer__expire(struct xp_policer *pol, uint64_t t, uint32_t budget)
+{
+    unsigned left = 0;
+
+    t = xp_policer__clock(pol, t);
+    if (budget > pol->capacity)
+        budget = pol->capacity;
+    for (uint32_t n = 0; n < budget; n++) {
+        uint32_t idx = pol->sweep;
+        struct xp_pair *p = &pol->pairs[idx];
+
+        pol->sweep = idx + 1 == pol->capacity ? 0 : idx + 1;
+        if ((p->flags & (XP_PAIR_F_USED | XP_PAIR_F_IDLE)) != XP_PAIR_F_USED ||
+            p->dst == XP_NIL || !xp_pair__idle(pol, p, t))
+            continue;
+        xp_pair__detach(pol, idx);
+        p->flags |= XP_PAIR_F_IDLE;
+        left++;
+    }
+    if (left)
+        XP_STAT_ADD(pol, idle_left, left);
+    return left;
 }
 
 /* ---- lifecycle ---- */
@@ -1228,6 +1310,8 @@ void xp_policer__stats(const struct xp_policer *pol, struct xp_policer_stats *ou
     out->dst_full = XP_ATOMIC_GET(&c->dst_full);
     out->clock_backsteps = XP_ATOMIC_GET(&c->clock_backsteps);
     out->installs = XP_ATOMIC_GET(&c->installs);
+    out->idle_left = XP_ATOMIC_GET(&c->idle_left);
+    out->install_refused = XP_ATOMIC_GET(&c->install_refused);
 }
 
 size_t xp_policer__bytes_per_pair(const struct xp_policer *pol)

@@ -200,7 +200,11 @@ unsigned xp_policer__packet_burst(struct xp_policer *pol, const struct xp_police
 int xp_policer__account(struct xp_policer *pol, const struct xp_policer_key *key, uint64_t n,
                         uint64_t t);
 
-/* A pair's state (L_DB row). gen is opaque: it changes on each local window restart. */
+/*
+ * A pair's state (L_DB row). gen and shrinks are opaque: they change on each
+ * local window restart and shrink, so that an install can tell what
+ * happened to the pair while its snapshot was at the central node.
+ */
 struct xp_pair_state {
     uint64_t ts1;
     uint64_t ts2;
@@ -208,6 +212,7 @@ struct xp_pair_state {
     uint64_t dc;
     bool mark;
     uint32_t gen;
+    uint32_t shrinks;
 };
 
 struct xp_pair_record {
@@ -232,12 +237,29 @@ unsigned xp_policer__collect_dirty(struct xp_policer *pol, struct xp_pair_record
  * snapshot collected for it (NULL if the pair was not sent, e.g. it only
  * changed on the central node). Packets that arrived since the snapshot
  * are kept on top of fresh (c and dc grow by them); if the local window
- * restarted since the snapshot the local window wins and fresh is ignored.
- * A missing pair is created (subject to the full policy). The destination
- * aggregate stays exact. Returns 0, -EINVAL or -ENOSPC. Owner thread.
+ * restarted since the snapshot the local window wins and fresh is ignored;
+ * if it shrank, the local window is kept and the shipped dc (scaled by the
+ * shrinks) is consumed. A missing pair is created: a pair we sent subject
+ * to the full policy, a pair only the central node knows only into a free
+ * entry (never evicting one of ours; refused counted as install_refused).
+ * An idle pair (see xp_policer__expire) rejoins the aggregate if the new
+ * values are not idle. The destination aggregate stays exact. Returns 0,
+ * -EINVAL or -ENOSPC. Owner thread.
  */
 int xp_policer__install(struct xp_policer *pol, const struct xp_policer_key *key,
                         const struct xp_pair_state *sent, const struct xp_pair_state *fresh);
+
+/*
+ * The idle sweep: look at the next budget entries of the table (a cursor
+ * that wraps) and take every pair idle at t (t - ts2 > T_T1) out of its
+ * destination aggregate, so that a unit that stopped sending no longer
+ * stretches ts1* or adds to c* (docs/policer.md, "the aggregate holds
+ * active pairs only"). The pair itself stays (its next packet restarts its
+ * window and brings it back). The caller spreads the sweep so the whole
+ * table is covered every T_T1 / 2 (src/pipeline.c). Returns the pairs taken
+ * out. Owner thread; not per packet.
+ */
+unsigned xp_policer__expire(struct xp_policer *pol, uint64_t t, uint32_t budget);
 
 /*
  * Walk the table in slices, for operators (xpro-ctl flows): copy up to
@@ -270,6 +292,8 @@ struct xp_policer_stats {
     uint64_t dst_full;       /* pair tracked without destination aggregate */
     uint64_t clock_backsteps; /* packet times clamped to the latest seen */
     uint64_t installs;       /* sync values installed */
+    uint64_t idle_left;      /* pairs taken out of their destination aggregate, idle */
+    uint64_t install_refused; /* central-only pairs not installed: no free entry */
 };
 
 void xp_policer__stats(const struct xp_policer *pol, struct xp_policer_stats *out);

@@ -41,7 +41,7 @@ static unsigned xp_clamp_future(uint64_t *ts, uint64_t limit)
 }
 
 void xp_sync_merge(const struct xp_merge_params *p, uint64_t now, struct xp_sync_global *g,
-                   bool present, struct xp_pair_state *l, struct xp_merge_result *res)
+                   enum xp_row_state row, struct xp_pair_state *l, struct xp_merge_result *res)
 {
     uint64_t limit = now > UINT64_MAX - p->max_skew_ns ? UINT64_MAX : now + p->max_skew_ns;
     uint32_t r = p->r ? p->r : 1;
@@ -49,7 +49,7 @@ void xp_sync_merge(const struct xp_merge_params *p, uint64_t now, struct xp_sync
     res->shrunk = false;
     res->clamped = xp_clamp_future(&l->ts1, limit) + xp_clamp_future(&l->ts2, limit);
 
-    if (!present) {
+    if (row == XP_ROW_ABSENT) {
         /* lines 37-41 */
         g->ts1 = l->ts1;
         g->ts2 = l->ts2;
@@ -60,8 +60,30 @@ void xp_sync_merge(const struct xp_merge_params *p, uint64_t now, struct xp_sync
         return;
     }
 
-    if (l->mark && l->ts1 > g->ts1 && l->ts1 - g->ts1 > p->t_t1_ns) {
-        /* lines 5-8: the local window restarted long after the global one began */
+    if (row == XP_ROW_OWN) {
+        /*
+         * Nobody but this proxy instance wrote the row since it received it:
+         * its local window is the row plus its own packets, with its own
+         * restarts and shrinks already applied at the packets where they
+         * happened. Taking it whole is exact; merging it (below) would shrink
+         * the row a second time at another moment and re-add dc' that the
+         * local shrink already scaled (docs/policer.md, "exactly once").
+         */
+        g->ts1 = l->ts1;
+        g->ts2 = l->ts2;
+        g->c = l->c;
+        l->dc = 0;
+        l->mark = false;
+        res->kind = XP_MERGE_OWN;
+        return;
+    }
+
+    if (l->mark && l->ts1 > g->ts2 && l->ts1 - g->ts2 > p->t_t1_ns) {
+        /*
+         * lines 5-8: the local window restarted after the global one went
+         * idle for more than T_T1 (its last packet, ts2, is what says so: a
+         * global window another proxy keeps alive is merged, not replaced)
+         */
         g->ts1 = l->ts1;
         g->ts2 = l->ts2;
         g->c = l->c;

@@ -107,7 +107,7 @@ struct xp_central {
     FILE *stats_out;
     /* counters */
     uint64_t accepted, refused_busy, auth_failures, clamped, table_full, replays;
-    uint64_t merges[3], shrinks, persist_ok, persist_fail, last_persist_ns, last_persist_us;
+    uint64_t merges[4], shrinks, persist_ok, persist_fail, last_persist_ns, last_persist_us;
     uint64_t errors[XP_SYNC_E__COUNT];
 };
 
@@ -412,6 +412,7 @@ static void xp_central__sync(struct xp_central *c, struct xp_cconn *cn, struct x
     for (unsigned i = 0; i < m->n_pairs; i++) {
         struct xp_sync_wire_pair *in = &m->pairs[i], *out = &c->scratch[i];
         struct xp_merge_result res;
+        enum xp_row_state state;
         struct xp_sync_global *row;
         bool created;
 
@@ -430,7 +431,13 @@ static void xp_central__sync(struct xp_central *c, struct xp_cconn *cn, struct x
             out->g.c = in->l.c;
             continue;
         }
-        xp_sync_merge(&c->cfg.merge, now, row, !created, &out->l, &res);
+        if (created)
+            state = XP_ROW_ABSENT;
+        else if (xp_ctable__writer(c->table, &in->key) == p->token)
+            state = XP_ROW_OWN;
+        else
+            state = XP_ROW_SHARED;
+        xp_sync_merge(&c->cfg.merge, now, row, state, &out->l, &res);
         xp_ctable__touch(c->table, &in->key, p->token);
         out->g = *row;
         c->merges[res.kind]++;
@@ -660,6 +667,7 @@ void xp_central__stats_json(struct xp_central *c, struct xp_buf *b)
     xp_buf__kv(b, "merge_new", c->merges[XP_MERGE_NEW], true);
     xp_buf__kv(b, "merge_reset", c->merges[XP_MERGE_RESET], true);
     xp_buf__kv(b, "merge_merge", c->merges[XP_MERGE_MERGE], true);
+    xp_buf__kv(b, "merge_own", c->merges[XP_MERGE_OWN], true);
     xp_buf__kv(b, "shrinks", c->shrinks, true);
     xp_buf__kv(b, "clamped", c->clamped, true);
     xp_buf__kv(b, "table_full", c->table_full, true);

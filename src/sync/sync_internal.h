@@ -31,6 +31,14 @@ enum xp_merge_case {
     XP_MERGE_NEW = 0,   /* lines 37-41: M_DB does not hold the pair */
     XP_MERGE_RESET = 1, /* lines 4-9: mark' = 1 and ts1' - ts1 > T_T1 */
     XP_MERGE_MERGE = 2, /* lines 11-29 */
+    XP_MERGE_OWN = 3,   /* the row's last writer is the sender: its window replaces it */
+};
+
+/* What the central node knows of the row a request pair is merged into. */
+enum xp_row_state {
+    XP_ROW_ABSENT = 0, /* M_DB does not hold the pair */
+    XP_ROW_SHARED = 1, /* held, and last written by another proxy (or a previous run) */
+    XP_ROW_OWN = 2,    /* held, and last written by the sending proxy instance */
 };
 
 struct xp_merge_result {
@@ -40,14 +48,14 @@ struct xp_merge_result {
 };
 
 /*
- * Merge one proxy's local values l into the central row g (present: g holds
- * the pair). On return g is the new M_DB row and l the new local values
+ * Merge one proxy's local values l into the central row g (row: whether g
+ * holds the pair, and whether the sender wrote it last). On return g is the new M_DB row and l the new local values
  * (dc' = 0, mark' = 0). now is the central node's CLOCK_REALTIME. Input
  * must satisfy l->ts1 <= l->ts2 and (if present) g->ts1 <= g->ts2; both
  * hold on return. Pure function.
  */
 void xp_sync_merge(const struct xp_merge_params *p, uint64_t now, struct xp_sync_global *g,
-                   bool present, struct xp_pair_state *l, struct xp_merge_result *res);
+                   enum xp_row_state row, struct xp_pair_state *l, struct xp_merge_result *res);
 
 /* Lines 33-34: the local values for a pair only the central node changed. */
 void xp_sync_merge_down(const struct xp_sync_global *g, struct xp_pair_state *l);
@@ -220,6 +228,8 @@ struct xp_sync_global *xp_ctable__find(struct xp_ctable *t, const struct xp_poli
 /* Find or insert (zeroed) the row. *created tells which. NULL when full. */
 struct xp_sync_global *xp_ctable__get(struct xp_ctable *t, const struct xp_policer_key *key,
                                       bool *created);
+/* The last writer of key's row (0: none since this run loaded it, or no row). */
+uint32_t xp_ctable__writer(const struct xp_ctable *t, const struct xp_policer_key *key);
 /* Record that key's row was written by writer (a new version). key must exist. */
 void xp_ctable__touch(struct xp_ctable *t, const struct xp_policer_key *key, uint32_t writer);
 

@@ -219,6 +219,13 @@ static int xp_ct__log_append(struct xp_ctable *t, uint64_t ver, uint32_t idx)
     return 0;
 }
 
+uint32_t xp_ctable__writer(const struct xp_ctable *t, const struct xp_policer_key *key)
+{
+    uint32_t i = xp_ct__lookup(t, key);
+
+    return i == XP_CT_NIL ? 0 : t->rows[i].writer;
+}
+
 void xp_ctable__touch(struct xp_ctable *t, const struct xp_policer_key *key, uint32_t writer)
 {
     uint32_t i = xp_ct__lookup(t, key);

@@ -482,7 +482,7 @@ static void test_shrink(void)
     CHECK_EQ(s.c, 21);
     CHECK_EQ(s.ts1, T0 + 410 * MS - 205 * MS);
     CHECK_EQ(s.ts2, T0 + 410 * MS);
-    CHECK_EQ(s.dc, 42); /* local packets since sync are not shrunk */
+    CHECK_EQ(s.dc, 21); /* the local delta shrinks with the window (exactly once) */
     g = agg_of(dst, k);
     CHECK_EQ(g.c, 21);
     CHECK_EQ(g.ts1, s.ts1);
@@ -1093,6 +1093,147 @@ static void test_scan(void)
     xp_dst_table__destroy(dst);
 }
 
+/*
+ * The aggregate holds active pairs only: a unit that spoke to D and went
+ * quiet leaves c*, ts1* and ts2* once the sweep sees it idle (> T_T1), so it
+ * cannot stretch D's window; its next packet brings it back as a new window.
+ */
+static void test_idle_leaves_aggregate(void)
+{
+    struct xp_policer_limits lim = test_limits();
+    struct xp_dst_table *dst = xp_dst_table__create(64, 2);
+    struct xp_policer *w0 = mkpol(dst, &lim, 64, 0), *w1 = mkpol(dst, &lim, 64, 1);
+    struct xp_policer_key quiet = k4(1, 7), busy = k4(2, 7);
+    struct xp_dst_aggregate g;
+    struct xp_policer_stats ps;
+
+    for (unsigned i = 0; i < 20; i++)
+        pkt(w0, quiet, T0 + i * MS);
+    for (unsigned i = 0; i < 300; i++)
+        pkt(w1, busy, T0 + 50 * MS + i * MS);
+    g = agg_of(dst, busy);
+    CHECK_EQ(g.c, 320);
+    CHECK_EQ(g.ts1, T0);
+    /* not idle yet at exactly T_T1 after its last packet */
+    CHECK_EQ(xp_policer__expire(w0, T0 + 19 * MS + 100 * MS, 64), 0);
+    CHECK_EQ(xp_policer__expire(w0, T0 + 19 * MS + 100 * MS + 1, 64), 1);
+    g = agg_of(dst, busy);
+    CHECK_EQ(g.c, 300);
+    CHECK_EQ(g.ts1, T0 + 50 * MS);
+    CHECK_EQ(g.ts2, T0 + 349 * MS);
+    xp_policer__stats(w0, &ps);
+    CHECK_EQ(ps.idle_left, 1);
+    CHECK_EQ(ps.pairs_in_use, 1);
+    /* a second sweep does nothing; the pair stays in the table */
+    CHECK_EQ(xp_policer__expire(w0, T0 + 400 * MS, 64), 0);
+    /* its next packet restarts it and it rejoins */
+    pkt(w0, quiet, T0 + 400 * MS);
+    g = agg_of(dst, busy);
+    CHECK_EQ(g.c, 301);
+    CHECK_EQ(g.ts1, T0 + 50 * MS);
+    CHECK_EQ(g.ts2, T0 + 400 * MS);
+    CHECK_EQ(st(w0, quiet).c, 1);
+    CHECK_EQ(st(w0, quiet).ts1, T0 + 400 * MS);
+    /* both idle: the destination is empty */
+    CHECK_EQ(xp_policer__expire(w0, T0 + 900 * MS, 64), 1);
+    CHECK_EQ(xp_policer__expire(w1, T0 + 900 * MS, 64), 1);
+    g = agg_of(dst, busy);
+    CHECK_EQ(g.c, 0);
+    CHECK_EQ(g.ts1, UINT64_MAX);
+    CHECK_EQ(g.ts2, 0);
+    /* an idle pair evicted later leaves nothing behind */
+    xp_policer__destroy(w0);
+    g = agg_of(dst, busy);
+    CHECK_EQ(g.c, 0);
+    xp_policer__destroy(w1);
+    xp_dst_table__destroy(dst);
+}
+
+/* An install into an idle pair with a live central window brings it back into the aggregate. */
+static void test_install_idle_rejoins(void)
+{
+    struct xp_policer_limits lim = test_limits();
+    struct xp_dst_table *dst = xp_dst_table__create(64, 1);
+    struct xp_policer *pol = mkpol(dst, &lim, 64, 0);
+    struct xp_policer_key a = k4(1, 3);
+    struct xp_pair_state fresh;
+
+    pkt(pol, a, T0);
+    CHECK_EQ(xp_policer__expire(pol, T0 + 200 * MS, 64), 1);
+    CHECK_EQ(agg_of(dst, a).c, 0);
+    /* another proxy kept the pair alive: the central row ends at T0 + 190 ms */
+    pkt(pol, k4(9, 9), T0 + 200 * MS); /* advances the policer's clock */
+    fresh = (struct xp_pair_state){.ts1 = T0, .ts2 = T0 + 190 * MS, .c = 40};
+    CHECK_EQ(xp_policer__install(pol, &a, NULL, &fresh), 0);
+    CHECK_EQ(agg_of(dst, a).c, 41); /* the central's 40 plus our unsent packet */
+    CHECK_EQ(agg_of(dst, a).ts1, T0);
+    xp_policer__destroy(pol);
+    xp_dst_table__destroy(dst);
+}
+
+/*
+ * Exactly once across a shrink in flight: the snapshot was shipped, then
+ * the window shrank here before the answer came back. The answer is for
+ * the pre-shrink window: the local (shrunk) window stays and only the
+ * shipped packets, scaled as the shrink scaled dc, leave dc.
+ */
+static void test_install_after_shrink_in_flight(void)
+{
+    struct xp_policer_limits lim = test_limits();
+    struct xp_dst_table *dst = xp_dst_table__create(64, 1);
+    struct xp_policer *pol;
+    struct xp_policer_key a = k4(1, 1);
+    struct xp_pair_record rec[2];
+    struct xp_pair_state fresh, s, before;
+
+    lim.shrink_r = 2;
+    lim.t_t4_ns = 400 * MS;
+    pol = mkpol(dst, &lim, 64, 0);
+    for (uint64_t t = T0; t <= T0 + 400 * MS; t += 10 * MS)
+        pkt(pol, a, t);
+    CHECK_EQ(xp_policer__collect_dirty(pol, rec, 2), 1);
+    CHECK_EQ(rec[0].st.dc, 41);
+    pkt(pol, a, T0 + 410 * MS); /* shrinks: c 42 -> 21, dc 42 -> 21 */
+    before = st(pol, a);
+    CHECK_EQ(before.c, 21);
+    CHECK_EQ(before.dc, 21);
+    fresh = rec[0].st;
+    fresh.dc = 0;
+    fresh.mark = false;
+    CHECK_EQ(xp_policer__install(pol, &a, &rec[0].st, &fresh), 0);
+    s = st(pol, a);
+    CHECK_EQ(s.c, 21);
+    CHECK_EQ(s.ts1, before.ts1);
+    CHECK_EQ(s.dc, 21 - 41 / 2); /* the one packet after the snapshot, scaled: 1 */
+    xp_policer__destroy(pol);
+    xp_dst_table__destroy(dst);
+}
+
+/* A pair only the central node knows never evicts one of ours. */
+static void test_install_never_evicts_local(void)
+{
+    struct xp_policer_limits lim = test_limits();
+    struct xp_dst_table *dst = xp_dst_table__create(64, 1);
+    struct xp_policer *pol = mkpol(dst, &lim, 4, 0);
+    struct xp_pair_state fresh = {.ts1 = T0, .ts2 = T0 + 5 * MS, .c = 7};
+    struct xp_policer_stats ps;
+
+    for (unsigned u = 0; u < 4; u++)
+        pkt(pol, k4(u, 1), T0 + 5 * MS);
+    {
+        struct xp_policer_key far = k4(50, 2);
+
+        CHECK_EQ(xp_policer__install(pol, &far, NULL, &fresh), -ENOSPC);
+    }
+    xp_policer__stats(pol, &ps);
+    CHECK_EQ(ps.install_refused, 1);
+    CHECK_EQ(ps.evict_oldest, 0);
+    for (unsigned u = 0; u < 4; u++)
+        CHECK_EQ(st(pol, k4(u, 1)).c, 1);
+    xp_policer__destroy(pol);
+    xp_dst_table__destroy(dst);
+}
+
 int main(void)
 {
     const char *bench = getenv("XP_POLICER_BENCH");
@@ -1113,6 +1254,10 @@ int main(void)
     test_burst_equivalence();
     test_burst_edges();
     test_scan();
+    test_idle_leaves_aggregate();
+    test_install_idle_rejoins();
+    test_install_after_shrink_in_flight();
+    test_install_never_evicts_local();
     if (bench && strcmp(bench, "1") == 0) {
         bench_pairs(1, 4 << 20, BENCH_STEADY);
         bench_pairs(1000, 4 << 20, BENCH_STEADY);

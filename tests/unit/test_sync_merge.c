@@ -258,7 +258,7 @@ static void test_random_invariants(void)
         {
             uint64_t dc = l.dc, lc = l.c;
             bool mark = l.mark;
-            uint64_t lts1 = l.ts1, gts1 = g.ts1;
+            uint64_t lts1 = l.ts1, gts2 = g.ts2;
 
             xp_sync_merge(&p1, NOW, &g, present, &l, &res);
             CHECK(g.ts1 <= g.ts2);
@@ -268,7 +268,7 @@ static void test_random_invariants(void)
             CHECK_EQ(l.c, g.c);
             if (!present)
                 CHECK_EQ(g.c, lc);
-            else if (mark && lts1 > gts1 && lts1 - gts1 > p1.t_t1_ns)
+            else if (mark && lts1 > gts2 && lts1 - gts2 > p1.t_t1_ns)
                 CHECK_EQ(g.c, lc);
             else
                 CHECK_EQ(g.c, gc + dc);
@@ -278,8 +278,46 @@ static void test_random_invariants(void)
     }
 }
 
+/*
+ * The sender wrote the row last: its window is the row plus its own packets,
+ * already restarted and shrunk where that happened, so it replaces the row
+ * as is (merging it would shrink a second time at another moment).
+ */
+static void test_own_row_replaced(void)
+{
+    struct xp_sync_global g = {T0, T0 + 4 * S, 3600};
+    /* the proxy shrank (r = 2) at T0 + 4.1 s and counted on: c and dc scaled with it */
+    struct xp_pair_state l = L(T0 + 2050 * MS, T0 + 4500 * MS, 2205, 405, false);
+    struct xp_merge_result res;
+
+    xp_sync_merge(&P, NOW, &g, XP_ROW_OWN, &l, &res);
+    CHECK_EQ(res.kind, XP_MERGE_OWN);
+    CHECK_G(g, T0 + 2050 * MS, T0 + 4500 * MS, 2205);
+    CHECK_L(l, T0 + 2050 * MS, T0 + 4500 * MS, 2205);
+
+    /* a local restart of a row only we wrote: the new window replaces it too */
+    g = (struct xp_sync_global){T0, T0 + 4 * S, 3600};
+    l = L(T0 + 6 * S, T0 + 6 * S, 1, 1, true);
+    xp_sync_merge(&P, NOW, &g, XP_ROW_OWN, &l, &res);
+    CHECK_EQ(res.kind, XP_MERGE_OWN);
+    CHECK_G(g, T0 + 6 * S, T0 + 6 * S, 1);
+}
+
+/* mark' = 1 but another proxy kept the global window alive (ts2 recent): merged, not reset */
+static void test_mark_global_alive_merges(void)
+{
+    struct xp_sync_global g = {T0, T0 + 10 * S, 500};
+    struct xp_pair_state l = L(T0 + 9 * S, T0 + 10 * S, 7, 7, true);
+    struct xp_merge_result res;
+
+    xp_sync_merge(&P, NOW, &g, XP_ROW_SHARED, &l, &res);
+    CHECK_EQ(res.kind, XP_MERGE_MERGE);
+}
+
 int main(void)
 {
+    test_own_row_replaced();
+    test_mark_global_alive_merges();
     test_new();
     test_reset();
     test_mark_close_merges();
