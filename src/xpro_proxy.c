@@ -282,6 +282,8 @@ static json_t *stats_document(struct proxy *px, bool final, uint64_t *rx_out, ui
             ps_sum.refused_drop += pst.refused_drop;
             ps_sum.warnings += pst.warnings;
             ps_sum.clock_backsteps += pst.clock_backsteps;
+            ps_sum.idle_left += pst.idle_left;
+            ps_sum.install_refused += pst.install_refused;
         }
         for (int k = 0; k < XP_PC_MAX; k++)
             json_object_set_new(pipe, xp_pipeline_counter_name(k), json_integer(sum.c[k]));
@@ -292,7 +294,7 @@ static json_t *stats_document(struct proxy *px, bool final, uint64_t *rx_out, ui
         }
         json_object_set_new(pipe, "malformed", malformed);
         json_object_set_new(pipe, "blocked_pairs", json_integer(sum.blocked_now));
-        pol = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+        pol = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
                         "pairs", (json_int_t)ps_sum.pairs_in_use,
                         "capacity", (json_int_t)ps_sum.capacity,
                         "inserts", (json_int_t)ps_sum.inserts,
@@ -304,6 +306,8 @@ static json_t *stats_document(struct proxy *px, bool final, uint64_t *rx_out, ui
                         "refused_drop", (json_int_t)ps_sum.refused_drop,
                         "warnings", (json_int_t)ps_sum.warnings,
                         "clock_backsteps", (json_int_t)ps_sum.clock_backsteps,
+                        "idle_left", (json_int_t)ps_sum.idle_left,
+                        "install_refused", (json_int_t)ps_sum.install_refused,
                         "destinations", (json_int_t)xp_dst_table__count(px->dst),
                         "destination_failures", (json_int_t)xp_dst_table__failures(px->dst),
                         "events_written", (json_int_t)px->events_written);
