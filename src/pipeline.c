@@ -242,6 +242,7 @@ void xp_pipeline__sweep(struct xp_pipeline *pl, uint64_t now_mono)
     uint64_t half = (uint64_t)pl->cfg->pol.t_t1_ms * 500000ULL, elapsed, budget;
     struct timespec ts;
 
+    xp_policer__quiescent(pl->pol);
     elapsed = now_mono - pl->sweep_mono;
     if (half == 0)
         half = 1;

@@ -132,7 +132,10 @@ unsigned xp_pipeline__scan(struct xp_pipeline *pl, uint32_t *cursor, uint32_t sl
                            struct xp_pair_record *out, unsigned out_max);
 uint32_t xp_pipeline__capacity(const struct xp_pipeline *pl);
 
-/* Every loop turn, worker thread: pace the policer's idle sweep (xp_policer__expire). */
+/*
+ * Every loop turn, worker thread: the dst table's quiescent state, and the
+ * policer's idle sweep paced by time (xp_policer__expire).
+ */
 void xp_pipeline__sweep(struct xp_pipeline *pl, uint64_t now_mono);
 
 /* Housekeeping (about every 100 ms): account XDP drops, end blocks. */

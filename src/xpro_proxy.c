@@ -294,7 +294,7 @@ static json_t *stats_document(struct proxy *px, bool final, uint64_t *rx_out, ui
         }
         json_object_set_new(pipe, "malformed", malformed);
         json_object_set_new(pipe, "blocked_pairs", json_integer(sum.blocked_now));
-        pol = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+        pol = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
                         "pairs", (json_int_t)ps_sum.pairs_in_use,
                         "capacity", (json_int_t)ps_sum.capacity,
                         "inserts", (json_int_t)ps_sum.inserts,
@@ -310,6 +310,7 @@ static json_t *stats_document(struct proxy *px, bool final, uint64_t *rx_out, ui
                         "install_refused", (json_int_t)ps_sum.install_refused,
                         "destinations", (json_int_t)xp_dst_table__count(px->dst),
                         "destination_failures", (json_int_t)xp_dst_table__failures(px->dst),
+                        "destinations_reclaimed", (json_int_t)xp_dst_table__reclaimed(px->dst),
                         "events_written", (json_int_t)px->events_written);
         json_object_set_new(extra, "pipeline", pipe);
         json_object_set_new(extra, "policer", pol);
@@ -1308,6 +1309,9 @@ static int run(struct proxy *px, const struct run_opts *o)
         if (px->prom)
             xp_prom_server__handle(px->prom, pfd + 1 + n_ctl, n_prom);
         drain_events(px);
+        /* unused destinations: the loop wakes at least every 100 ms, each call scans them all */
+        if (px->dst)
+            xp_dst_table__reclaim(px->dst, px->cfg->pol.max_dsts);
         if (px->gw)
             xp_gateway__housekeeping(px->gw, xp_xdp_prog__ifindex(px->prog, XP_PORT_CORE),
                                      px->cfg->gw.capacity_pps, mono_ns());

@@ -13,6 +13,24 @@
  * being written (claimed, not ready) takes it as its own destination rather
  * than wait: with a random 64-bit seeded hash, two destinations sharing a
  * hash is a 2^-64 event, and never waiting keeps every worker lock-free.
+ *
+ * Lookups never lock. Claiming a free entry takes insert_lock (a new
+ * destination: once per pair creation or restart, never per packet), so
+ * that two workers cannot claim two entries for one destination and the
+ * reclaimer can turn tombstones back into free entries safely.
+ *
+ * Reclamation (QSBR). Pairs drop their destination when they go idle
+ * (policer.c), so an entry whose every worker slot is empty is unused. The
+ * reclaimer (one control thread, xp_dst_table__reclaim) marks such entries
+ * RETIRING and bumps the epoch; every worker announces the epoch it has seen
+ * once per loop turn (xp_dst_table__quiescent), between bursts, so once all
+ * have announced it, any lookup that found the entry before it was marked
+ * has attached its pair. The reclaimer then frees each entry still empty
+ * by CAS RETIRING -> DEAD; a worker that finds a RETIRING entry revives it
+ * by CAS RETIRING -> READY; exactly one of the two wins. A dead entry
+ * becomes a tombstone (probes walk past it, the next claim may take it), and
+ * a tombstone followed by a free entry becomes free again (no probe chain
+ * can pass through it), so probe sequences stay short.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -61,12 +79,16 @@ struct xp_dst_table *xp_dst_table__create(uint32_t capacity, unsigned n_workers)
     tbl = calloc(1, sizeof(*tbl));
     if (!tbl)
         return NULL;
+    pthread_mutex_init(&tbl->insert_lock, NULL);
     n = xp_roundup_pow2(capacity);
     tbl->mask = n - 1;
     tbl->n_workers = n_workers;
     if (getrandom(&tbl->seed, sizeof(tbl->seed), 0) != sizeof(tbl->seed))
         tbl->seed = 0x5851f42d4c957f2dULL ^ (uint64_t)(uintptr_t)tbl;
 
+    tbl->retiring = calloc(n, sizeof(*tbl->retiring));
+    if (!tbl->retiring)
+        goto err_free_tbl;
     sz = (size_t)n * sizeof(struct xp_dst_entry);
     tbl->entries = xp_policer_alloc_big(sz);
     if (!tbl->entries)
@@ -98,6 +120,8 @@ err_free_slots:
     free(tbl->entries);
     tbl->entries = NULL;
 err_free_tbl:
+    free(tbl->retiring);
+    pthread_mutex_destroy(&tbl->insert_lock);
     free(tbl);
     errno = ENOMEM;
     return NULL;
@@ -113,6 +137,9 @@ void xp_dst_table__destroy(struct xp_dst_table *tbl)
     }
     free(tbl->entries);
     tbl->entries = NULL;
+    free(tbl->retiring);
+    tbl->retiring = NULL;
+    pthread_mutex_destroy(&tbl->insert_lock);
     free(tbl);
 }
 
@@ -133,40 +160,168 @@ void xp_dst_table__release(struct xp_dst_table *tbl, unsigned worker_id)
         atomic_store(&tbl->worker_taken[worker_id], 0);
 }
 
-/* Probe for dst; with insert, claim a free entry. */
-static uint32_t xp_dst_table__probe(struct xp_dst_table *tbl, const uint8_t dst[16],
-                                    bool insert)
+/*
+ * Find dst without locking: its index, or XP_NIL when the probe reached a
+ * free entry (or its end) first.
+ */
+static uint32_t xp_dst_table__find(struct xp_dst_table *tbl, const uint8_t dst[16], uint64_t h)
 {
-    uint64_t h = xp_policer_hash16(tbl->seed, dst) | 1;
-
     for (uint32_t i = 0; i < XP_DST_MAX_PROBE && i <= tbl->mask; i++) {
         uint32_t idx = (uint32_t)(h + i) & tbl->mask;
         struct xp_dst_entry *e = &tbl->entries[idx];
         uint64_t cur = atomic_load_explicit(&e->hash, memory_order_acquire);
+        uint32_t st;
 
-        if (cur == 0) {
-            if (!insert)
-                return XP_NIL;
-            if (atomic_compare_exchange_strong_explicit(&e->hash, &cur, h,
-                                                        memory_order_acq_rel,
-                                                        memory_order_acquire)) {
-                memcpy(e->key, dst, 16);
-                atomic_store_explicit(&e->ready, 1, memory_order_release);
-                atomic_fetch_add_explicit(&tbl->count, 1, memory_order_relaxed);
-                return idx;
-            }
-            /* lost the race: cur now holds the winner's hash */
-        }
+        if (cur == 0)
+            return XP_NIL;
         if (cur != h)
             continue;
-        if (!atomic_load_explicit(&e->ready, memory_order_acquire))
+        st = atomic_load_explicit(&e->state, memory_order_acquire);
+        if (st == XP_DST_WRITING)
             return idx; /* being written by another worker: see the top comment */
-        if (memcmp(e->key, dst, 16) == 0)
-            return idx;
+        if (st == XP_DST_DEAD || memcmp(e->key, dst, 16) != 0)
+            continue;
+        if (st == XP_DST_RETIRING) {
+            uint32_t want = XP_DST_RETIRING;
+
+            if (!atomic_compare_exchange_strong_explicit(&e->state, &want, XP_DST_READY,
+                                                         memory_order_acq_rel,
+                                                         memory_order_acquire) &&
+                want == XP_DST_DEAD)
+                continue; /* the reclaimer won: it is gone */
+        }
+        return idx;
     }
-    if (insert)
-        atomic_fetch_add_explicit(&tbl->failures, 1, memory_order_relaxed);
     return XP_NIL;
+}
+
+/* Find dst, or claim the first free entry of its probe sequence for it. */
+static uint32_t xp_dst_table__probe(struct xp_dst_table *tbl, const uint8_t dst[16],
+                                    bool insert)
+{
+    uint64_t h = xp_policer_hash16(tbl->seed, dst) | 1;
+    uint32_t idx = xp_dst_table__find(tbl, dst, h);
+
+    if (idx != XP_NIL || !insert)
+        return idx;
+    pthread_mutex_lock(&tbl->insert_lock);
+    /* again under the lock: another worker may just have claimed it */
+    idx = xp_dst_table__find(tbl, dst, h);
+    for (uint32_t i = 0; idx == XP_NIL && i < XP_DST_MAX_PROBE && i <= tbl->mask; i++) {
+        uint32_t j = (uint32_t)(h + i) & tbl->mask;
+        struct xp_dst_entry *e = &tbl->entries[j];
+
+        uint64_t cur = atomic_load_explicit(&e->hash, memory_order_relaxed);
+
+        /*
+         * A tombstone may be taken: claims are serialised by the lock, and
+         * the find above walked the whole sequence, so dst is nowhere else.
+         */
+        if (cur != 0 && cur != XP_DST_TOMB)
+            continue;
+        atomic_store_explicit(&e->state, XP_DST_WRITING, memory_order_relaxed);
+        atomic_store_explicit(&e->hash, h, memory_order_release);
+        memcpy(e->key, dst, 16);
+        atomic_store_explicit(&e->state, XP_DST_READY, memory_order_release);
+        atomic_fetch_add_explicit(&tbl->count, 1, memory_order_relaxed);
+        idx = j;
+    }
+    pthread_mutex_unlock(&tbl->insert_lock);
+    if (idx == XP_NIL)
+        atomic_fetch_add_explicit(&tbl->failures, 1, memory_order_relaxed);
+    return idx;
+}
+
+void xp_dst_table__quiescent(struct xp_dst_table *tbl, unsigned worker_id)
+{
+    uint64_t e = atomic_load_explicit(&tbl->epoch, memory_order_acquire);
+
+    if (atomic_load_explicit(&tbl->qs[worker_id], memory_order_relaxed) != e)
+        atomic_store_explicit(&tbl->qs[worker_id], e, memory_order_release);
+}
+
+static bool xp_dst_table__unused(const struct xp_dst_table *tbl, uint32_t idx)
+{
+    for (unsigned w = 0; w < tbl->n_workers; w++)
+        if (XP_ATOMIC_GET(&tbl->slots[w][idx].ts1_min) != UINT64_MAX)
+            return false;
+    return true;
+}
+
+/* Every worker in use has announced tbl->retire_epoch (or later) since it was set. */
+static bool xp_dst_table__grace_over(const struct xp_dst_table *tbl)
+{
+    for (unsigned w = 0; w < tbl->n_workers; w++) {
+        if (!atomic_load_explicit(&tbl->worker_taken[w], memory_order_acquire))
+            continue;
+        if (atomic_load_explicit(&tbl->qs[w], memory_order_acquire) < tbl->retire_epoch)
+            return false;
+    }
+    return true;
+}
+
+/* Free entries idx-1, idx-2, ... that are tombstones, since idx is free. Under the lock. */
+static void xp_dst_table__clear_tombs(struct xp_dst_table *tbl, uint32_t idx)
+{
+    for (uint32_t j = (idx - 1) & tbl->mask; j != idx; j = (j - 1) & tbl->mask) {
+        struct xp_dst_entry *e = &tbl->entries[j];
+
+        if (atomic_load_explicit(&e->hash, memory_order_relaxed) != XP_DST_TOMB)
+            break;
+        atomic_store_explicit(&e->hash, 0, memory_order_release);
+    }
+}
+
+unsigned xp_dst_table__reclaim(struct xp_dst_table *tbl, uint32_t budget)
+{
+    unsigned freed = 0;
+
+    if (tbl->n_retiring) {
+        if (!xp_dst_table__grace_over(tbl))
+            return 0;
+        pthread_mutex_lock(&tbl->insert_lock);
+        for (uint32_t i = 0; i < tbl->n_retiring; i++) {
+            uint32_t idx = tbl->retiring[i];
+            struct xp_dst_entry *e = &tbl->entries[idx];
+            uint32_t want = XP_DST_RETIRING;
+
+            if (!xp_dst_table__unused(tbl, idx)) {
+                /* a pair joined it before the mark was seen: keep it */
+                atomic_compare_exchange_strong(&e->state, &want, XP_DST_READY);
+                continue;
+            }
+            if (!atomic_compare_exchange_strong(&e->state, &want, XP_DST_DEAD))
+                continue; /* revived by a worker */
+            atomic_store_explicit(&e->hash, XP_DST_TOMB, memory_order_release);
+            atomic_fetch_sub_explicit(&tbl->count, 1, memory_order_relaxed);
+            freed++;
+            if (atomic_load_explicit(&tbl->entries[(idx + 1) & tbl->mask].hash,
+                                     memory_order_relaxed) == 0) {
+                atomic_store_explicit(&e->hash, 0, memory_order_release);
+                xp_dst_table__clear_tombs(tbl, idx);
+            }
+        }
+        pthread_mutex_unlock(&tbl->insert_lock);
+        tbl->n_retiring = 0;
+        atomic_fetch_add_explicit(&tbl->reclaimed, freed, memory_order_relaxed);
+    }
+    if (budget > tbl->mask + 1)
+        budget = tbl->mask + 1;
+    for (uint32_t n = 0; n < budget; n++) {
+        uint32_t idx = tbl->cursor;
+        struct xp_dst_entry *e = &tbl->entries[idx];
+        uint64_t h = atomic_load_explicit(&e->hash, memory_order_acquire);
+        uint32_t want = XP_DST_READY;
+
+        tbl->cursor = (idx + 1) & tbl->mask;
+        if (h == 0 || h == XP_DST_TOMB || !xp_dst_table__unused(tbl, idx))
+            continue;
+        if (atomic_compare_exchange_strong(&e->state, &want, XP_DST_RETIRING))
+            tbl->retiring[tbl->n_retiring++] = idx;
+    }
+    if (tbl->n_retiring)
+        tbl->retire_epoch = atomic_fetch_add_explicit(&tbl->epoch, 1, memory_order_acq_rel) + 1;
+    return freed;
 }
 
 uint32_t xp_dst_table__get(struct xp_dst_table *tbl, const uint8_t dst[16])
@@ -193,4 +348,9 @@ uint64_t xp_dst_table__count(const struct xp_dst_table *tbl)
 uint64_t xp_dst_table__failures(const struct xp_dst_table *tbl)
 {
     return atomic_load_explicit(&tbl->failures, memory_order_relaxed);
+}
+
+uint64_t xp_dst_table__reclaimed(const struct xp_dst_table *tbl)
+{
+    return atomic_load_explicit(&tbl->reclaimed, memory_order_relaxed);
 }

@@ -338,6 +338,23 @@ static void xp_index__remove(struct xp_policer *pol, uint64_t h, uint32_t idx)
     }
 }
 
+/* Change the dst index repeated in idx's index slot. */
+static void xp_index__set_dst(struct xp_policer *pol, uint64_t h, uint32_t idx, uint32_t d)
+{
+    uint32_t b = (uint32_t)h & pol->bmask;
+
+    for (unsigned i = 0; i < XP_MAX_PROBE; i++) {
+        struct xp_bucket *bk = &pol->buckets[(b + i) & pol->bmask];
+
+        for (unsigned s = 0; s < XP_BUCKET_SLOTS; s++) {
+            if (bk->idx[s] == idx) {
+                bk->dst[s] = d;
+                return;
+            }
+        }
+    }
+}
+
 /* ---- pairing heap of one dst slot, ordered by ts1 ---- */
 
 static uint32_t xp_heap__meld(struct xp_pair *P, uint32_t a, uint32_t b)
@@ -712,6 +729,21 @@ static uint32_t xp_pair__new(struct xp_policer *pol, const struct xp_policer_key
     return idx;
 }
 
+/*
+ * Give pair idx a destination entry (it has none: new, back from idle, or
+ * the table was full) and join that destination's aggregate.
+ */
+static void xp_pair__join_dst(struct xp_policer *pol, uint32_t idx)
+{
+    struct xp_pair *p = &pol->pairs[idx];
+
+    p->dst = xp_dst_table__get(pol->dst, p->key.dst);
+    xp_index__set_dst(pol, p->hash, idx, p->dst);
+    if (p->dst == XP_NIL)
+        XP_STAT_INC(pol, dst_full);
+    xp_pair__attach(pol, idx);
+}
+
 /* ---- Algorithm 1 ---- */
 
 static inline uint64_t xp_policer__clock(struct xp_policer *pol, uint64_t t)
@@ -748,11 +780,11 @@ static inline uint32_t xp_policer__count(struct xp_policer *pol,
         xp_pair__set_dc(p, 0);
         p->flags = (p->flags | XP_PAIR_F_MARK) & ~XP_PAIR_F_WARNED;
         p->gen++;
-        if (p->flags & XP_PAIR_F_IDLE) {
-            /* the sweep took it out of the aggregate: it comes back as a new window */
+        if ((p->flags & XP_PAIR_F_IDLE) || p->dst == XP_NIL) {
+            /* out of the aggregate (idle, or no room then): back as a new window */
             p->ts1 = p->ts2 = t;
             p->flags &= ~XP_PAIR_F_IDLE;
-            xp_pair__attach(pol, idx);
+            xp_pair__join_dst(pol, idx);
         } else {
             xp_pair__set_ts1(pol, idx, t);
         }
@@ -1148,10 +1180,15 @@ int xp_policer__install(struct xp_policer *pol, const struct xp_policer_key *key
         p->flags &= ~XP_PAIR_F_MARK;
     if (was_idle && !xp_pair__idle(pol, p, pol->t_last)) {
         p->flags &= ~XP_PAIR_F_IDLE;
-        xp_pair__attach(pol, idx);
+        xp_pair__join_dst(pol, idx);
     }
     XP_STAT_INC(pol, installs);
     return 0;
+}
+
+void xp_policer__quiescent(struct xp_policer *pol)
+{
+    xp_dst_table__quiescent(pol->dst, pol->worker_id);
 }
 
 unsigned xp_policer__expire(struct xp_policer *pol, uint64_t t, uint32_t budget)
@@ -1170,6 +1207,9 @@ unsigned xp_policer__expire(struct xp_policer *pol, uint64_t t, uint32_t budget)
             p->dst == XP_NIL || !xp_pair__idle(pol, p, t))
             continue;
         xp_pair__detach(pol, idx);
+        /* let go of the entry too, so that an unused destination can be reclaimed */
+        p->dst = XP_NIL;
+        xp_index__set_dst(pol, p->hash, idx, XP_NIL);
         p->flags |= XP_PAIR_F_IDLE;
         left++;
     }

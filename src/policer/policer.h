@@ -113,9 +113,27 @@ void xp_dst_table__destroy(struct xp_dst_table *tbl);
 int xp_dst_table__lookup(const struct xp_dst_table *tbl, const uint8_t dst[16],
                          struct xp_dst_aggregate *out);
 
-/* Destinations in use, and insertions that failed for lack of room. */
+/* Destinations in use, insertions that failed for lack of room, entries reclaimed. */
 uint64_t xp_dst_table__count(const struct xp_dst_table *tbl);
 uint64_t xp_dst_table__failures(const struct xp_dst_table *tbl);
+uint64_t xp_dst_table__reclaimed(const struct xp_dst_table *tbl);
+
+/*
+ * Reclaim unused destinations (no pair of any worker uses them: pairs let
+ * go of their destination when they go idle). One control thread only,
+ * periodically: each call finishes the previous call's batch if every
+ * worker has been quiescent since (xp_dst_table__quiescent), then looks at
+ * the next budget entries and marks the unused ones for the next call.
+ * Returns the entries freed by this call. Not on the packet path.
+ */
+unsigned xp_dst_table__reclaim(struct xp_dst_table *tbl, uint32_t budget);
+
+/*
+ * A worker's quiescent state: it holds no destination index it has not yet
+ * attached a pair to. Call once per loop turn, between bursts (a cheap load
+ * and, when the epoch moved, a store). Worker thread of worker_id.
+ */
+void xp_dst_table__quiescent(struct xp_dst_table *tbl, unsigned worker_id);
 
 /* ---- the per-worker policer ---- */
 
@@ -260,6 +278,9 @@ int xp_policer__install(struct xp_policer *pol, const struct xp_policer_key *key
  * out. Owner thread; not per packet.
  */
 unsigned xp_policer__expire(struct xp_policer *pol, uint64_t t, uint32_t budget);
+
+/* The owner's quiescent state for the dst table (xp_dst_table__quiescent): once per loop turn. */
+void xp_policer__quiescent(struct xp_policer *pol);
 
 /*
  * Walk the table in slices, for operators (xpro-ctl flows): copy up to

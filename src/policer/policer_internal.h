@@ -6,6 +6,7 @@
 #ifndef XP_POLICER_INTERNAL_H
 #define XP_POLICER_INTERNAL_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
@@ -16,13 +17,23 @@
 #define XP_CACHE_LINE 64
 
 /*
- * One destination. hash is the claim word: 0 means free, a worker claims
- * the entry by CAS 0 -> hash, then writes key and sets ready (release).
- * Entries are never freed, so probing stops at the first free entry.
+ * One destination. hash is the claim word: 0 free, XP_DST_TOMB a reclaimed
+ * entry that probes walk past (and a claim may take), otherwise the (odd)
+ * hash of key. Claims are made under the table's insert lock; lookups take
+ * no lock. state says
+ * whether the entry may be used (see dst_table.c for the reclamation).
  */
+#define XP_DST_TOMB 2ULL
+enum xp_dst_state {
+    XP_DST_WRITING = 0,  /* claimed, key being written */
+    XP_DST_READY = 1,
+    XP_DST_RETIRING = 2, /* no pair uses it; freed after a grace period unless revived */
+    XP_DST_DEAD = 3,     /* freed: becomes a tombstone */
+};
+
 struct xp_dst_entry {
     _Atomic uint64_t hash;
-    _Atomic uint32_t ready;
+    _Atomic uint32_t state;
     uint32_t pad;
     uint8_t key[16];
 };
@@ -52,7 +63,17 @@ struct xp_dst_table {
     struct xp_dst_slot *slots[XP_DST_MAX_WORKERS];
     _Atomic uint64_t count;
     _Atomic uint64_t failures;
+    _Atomic uint64_t reclaimed;
     _Atomic uint8_t worker_taken[XP_DST_MAX_WORKERS];
+    pthread_mutex_t insert_lock; /* claims of free entries, tombstone clean-up */
+    /* QSBR: the reclaimer's epoch and each worker's last quiescent epoch */
+    _Atomic uint64_t epoch;
+    _Atomic uint64_t qs[XP_DST_MAX_WORKERS];
+    /* reclaimer-only state (one reclaiming thread) */
+    uint32_t cursor;
+    uint32_t n_retiring;
+    uint64_t retire_epoch;
+    uint32_t *retiring; /* room for every entry */
 };
 
 /* Single-writer update of a shared counter: a plain load and store, no lock prefix. */

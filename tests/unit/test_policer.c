@@ -1234,6 +1234,115 @@ static void test_install_never_evicts_local(void)
     xp_dst_table__destroy(dst);
 }
 
+/* IPv4 key unit 10.u.u.u -> dst 100.64.0.0 + d (d < 2^22) */
+static struct xp_policer_key k4_wide(uint32_t u, uint32_t d)
+{
+    struct xp_policer_key k;
+    uint32_t s = htonl(0x0a000000U | (u & 0xffffff)), t = htonl(0x64400000U | (d & 0x3fffff));
+
+    xp_policer_key__build(&k, AF_INET, &s, &t, 64);
+    return k;
+}
+
+/*
+ * A scan of many destinations (10 million by default, XP_SCAN_DSTS) into a
+ * destination table of 100,000: idle pairs let go of their destination, the
+ * reclaimer frees unused entries after a grace period, and the table never
+ * fills. Afterwards the destination test still fires for a new victim.
+ * Two workers (driven by this thread) announce quiescence every "turn".
+ */
+static void test_dst_reclaim_under_scan(void)
+{
+    struct xp_policer_limits lim = test_limits();
+    struct xp_dst_table *dst = xp_dst_table__create(100000, 2);
+    struct xp_policer *w[2];
+    const char *env = getenv("XP_SCAN_DSTS");
+    uint64_t n_scan = env ? strtoull(env, NULL, 10) : 10000000ULL;
+    uint64_t t = T0, step = 10 * 1000; /* 100,000 new destinations per second */
+    uint64_t last_sweep = T0, last_reclaim = T0;
+    uint32_t cap = 65536;
+    unsigned drops = 0;
+
+    lim.t_f1_pps = 100000; /* only the destination test here */
+    lim.t_f2_pps = 2000;
+    w[0] = mkpol(dst, &lim, cap, 0);
+    w[1] = mkpol(dst, &lim, cap, 1);
+    for (uint64_t i = 0; i < n_scan; i++, t += step) {
+        struct xp_policer_key k = k4_wide((uint32_t)(i % 4096), (uint32_t)(i % 4000000));
+
+        pkt(w[i & 1], k, t);
+        if ((i & 63) == 63) {
+            /* a loop turn: quiescent, then the paced sweep (whole table per T_T1/2) */
+            uint64_t budget = (uint64_t)cap * (t - last_sweep) / (lim.t_t1_ns / 2);
+
+            for (unsigned q = 0; q < 2; q++)
+                xp_policer__quiescent(w[q]);
+            if (budget) {
+                for (unsigned q = 0; q < 2; q++)
+                    xp_policer__expire(w[q], t, (uint32_t)budget);
+                last_sweep = t;
+            }
+        }
+        if (t - last_reclaim >= 100 * MS) {
+            xp_dst_table__reclaim(dst, 131072);
+            last_reclaim = t;
+        }
+    }
+    CHECK_EQ(xp_dst_table__failures(dst), 0);
+    CHECK(xp_dst_table__reclaimed(dst) > n_scan / 2);
+    CHECK(xp_dst_table__count(dst) < 100000);
+    /* a new victim: 4 units at 1000 pps each over T_F2 = 2000 together */
+    {
+        uint64_t t1 = t + SEC;
+
+        for (unsigned j = 0; j < 1000; j++)
+            for (unsigned u = 0; u < 4; u++)
+                if (pkt(w[u & 1], k4_wide(100000 + u, 4000001), t1 + j * MS + u) ==
+                    XP_VERDICT_DROP_DST)
+                    drops++;
+        /* warm-up T_T3 = 100 ms, then everything over the rate is dropped */
+        CHECK(drops > 3000);
+    }
+    printf("dst reclaim: %llu destinations scanned, %llu reclaimed, %llu in use, 0 failures, "
+           "victim: %u of 4000 dropped by the destination test\n",
+           (unsigned long long)n_scan, (unsigned long long)xp_dst_table__reclaimed(dst),
+           (unsigned long long)xp_dst_table__count(dst), drops);
+    xp_policer__destroy(w[0]);
+    xp_policer__destroy(w[1]);
+    xp_dst_table__destroy(dst);
+}
+
+/* A destination marked for reclaim is revived by a pair that joins it before the grace ends. */
+static void test_dst_reclaim_revive(void)
+{
+    struct xp_policer_limits lim = test_limits();
+    struct xp_dst_table *dst = xp_dst_table__create(64, 1);
+    struct xp_policer *pol = mkpol(dst, &lim, 64, 0);
+    struct xp_policer_key a = k4(1, 5), b = k4(2, 5);
+
+    pkt(pol, a, T0);
+    CHECK_EQ(xp_policer__expire(pol, T0 + 200 * MS, 64), 1);
+    CHECK_EQ(xp_dst_table__reclaim(dst, 64), 0); /* marked */
+    pkt(pol, b, T0 + 210 * MS);                  /* joins it: revived */
+    xp_policer__quiescent(pol);
+    CHECK_EQ(xp_dst_table__reclaim(dst, 64), 0);
+    CHECK_EQ(xp_dst_table__count(dst), 1);
+    CHECK_EQ(agg_of(dst, b).c, 1);
+    /* unused and quiescent: freed after one grace period */
+    CHECK_EQ(xp_policer__expire(pol, T0 + 400 * MS, 64), 1);
+    CHECK_EQ(xp_dst_table__reclaim(dst, 64), 0);
+    CHECK_EQ(xp_dst_table__reclaim(dst, 64), 0); /* grace not over: no quiescent state yet */
+    xp_policer__quiescent(pol);
+    CHECK_EQ(xp_dst_table__reclaim(dst, 64), 1);
+    CHECK_EQ(xp_dst_table__count(dst), 0);
+    /* and the destination comes back as a new entry with the next packet */
+    pkt(pol, a, T0 + 500 * MS);
+    CHECK_EQ(agg_of(dst, a).c, 1);
+    CHECK_EQ(xp_dst_table__count(dst), 1);
+    xp_policer__destroy(pol);
+    xp_dst_table__destroy(dst);
+}
+
 int main(void)
 {
     const char *bench = getenv("XP_POLICER_BENCH");
@@ -1258,6 +1367,8 @@ int main(void)
     test_install_idle_rejoins();
     test_install_after_shrink_in_flight();
     test_install_never_evicts_local();
+    test_dst_reclaim_revive();
+    test_dst_reclaim_under_scan();
     if (bench && strcmp(bench, "1") == 0) {
         bench_pairs(1, 4 << 20, BENCH_STEADY);
         bench_pairs(1000, 4 << 20, BENCH_STEADY);
