@@ -471,9 +471,13 @@ void xp_pipeline__policer_stats(const struct xp_pipeline *pl, struct xp_policer_
     xp_policer__stats(pl->pol, out);
 }
 
-static void limits_from_config(const struct xp_conf_policer *pc, struct xp_policer_limits *lim)
+static void limits_from_config(const struct xp_config *cfg, struct xp_policer_limits *lim)
 {
+    const struct xp_conf_policer *pc = &cfg->pol;
+
     xp_policer_limits__init(lim);
+    /* two sync periods: a remote pair's ts2 is as old as the last answer, plus one lost round */
+    lim->remote_grace_ns = cfg->sync.central[0] ? cfg->sync.period_ms * 2000000ULL : 0;
     lim->t_t1_ns = pc->t_t1_ms * 1000000ULL;
     lim->t_t2_ns = pc->t_t2_ms * 1000000ULL;
     lim->t_t3_ns = pc->t_t3_ms * 1000000ULL;
@@ -512,7 +516,7 @@ int xp_pipeline__reconfigure(struct xp_pipeline *pl, const struct xp_config *cfg
     struct xp_policer_limits lim;
     int ret;
 
-    limits_from_config(&cfg->pol, &lim);
+    limits_from_config(cfg, &lim);
     ret = xp_policer__set_limits(pl->pol, &lim);
     if (ret)
         return ret;
@@ -531,7 +535,7 @@ struct xp_pipeline *xp_pipeline__create(const struct xp_config *cfg, unsigned qu
     struct xp_pipeline *pl;
     int err;
 
-    limits_from_config(&cfg->pol, &pcfg.limits);
+    limits_from_config(cfg, &pcfg.limits);
     if (xp_policer_limits__check(&pcfg.limits)) {
         errno = EINVAL;
         return NULL;

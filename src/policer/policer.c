@@ -60,6 +60,8 @@
 #define XP_PAIR_F_DIRTY 0x8
 /* idle for more than T_T1: taken out of the destination aggregate until its next packet */
 #define XP_PAIR_F_IDLE 0x10
+/* created by a sync answer and not seen here since: another proxy's pair */
+#define XP_PAIR_F_REMOTE 0x20
 
 /*
  * tag is 16 bits of the hash (not the bits that chose the bucket): a wrong
@@ -792,6 +794,7 @@ static inline uint32_t xp_policer__count(struct xp_policer *pol,
     }
     p = &pol->pairs[idx];
     s = xp_pair__slot(pol, p);
+    p->flags &= ~XP_PAIR_F_REMOTE;
     /* dc grows with c through dc_off */
     p->c += n;
     /* ts2 never moves back: a sync may have installed a later ts2 from another proxy */
@@ -1137,6 +1140,8 @@ int xp_policer__install(struct xp_policer *pol, const struct xp_policer_key *key
         idx = xp_pair__new(pol, key, h, fresh->ts2, &v);
         if (idx == XP_NIL)
             return -ENOSPC;
+        if (!sent)
+            pol->pairs[idx].flags |= XP_PAIR_F_REMOTE;
         delta = 0;
     } else if (sent && pol->pairs[idx].gen != sent->gen) {
         /*
@@ -1178,7 +1183,10 @@ int xp_policer__install(struct xp_policer *pol, const struct xp_policer_key *key
         p->flags |= XP_PAIR_F_MARK;
     else
         p->flags &= ~XP_PAIR_F_MARK;
-    if (was_idle && !xp_pair__idle(pol, p, pol->t_last)) {
+    /* values from another proxy, nothing of ours unsent: its ts2 lags by up to a sync period */
+    if (!sent && xp_pair__dc(p) == 0)
+        p->flags |= XP_PAIR_F_REMOTE;
+    if (was_idle && xp_span(pol->t_last, p->ts2) <= pol->lim.t_t1_ns + pol->lim.remote_grace_ns) {
         p->flags &= ~XP_PAIR_F_IDLE;
         xp_pair__join_dst(pol, idx);
     }
@@ -1204,7 +1212,9 @@ unsigned xp_policer__expire(struct xp_policer *pol, uint64_t t, uint32_t budget)
 
         pol->sweep = idx + 1 == pol->capacity ? 0 : idx + 1;
         if ((p->flags & (XP_PAIR_F_USED | XP_PAIR_F_IDLE)) != XP_PAIR_F_USED ||
-            p->dst == XP_NIL || !xp_pair__idle(pol, p, t))
+            p->dst == XP_NIL || !xp_pair__idle(pol, p, t) ||
+            ((p->flags & XP_PAIR_F_REMOTE) &&
+             xp_span(t, p->ts2) <= pol->lim.t_t1_ns + pol->lim.remote_grace_ns))
             continue;
         xp_pair__detach(pol, idx);
         /* let go of the entry too, so that an unused destination can be reclaimed */

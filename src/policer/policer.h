@@ -60,6 +60,12 @@ struct xp_policer_limits {
     uint64_t t_f1_pps; /* per-pair rate threshold (massive attack) */
     uint64_t t_f2_pps; /* per-destination rate threshold (low-rate attack) */
     enum xp_full_policy full_policy;
+    /*
+     * A pair only the central node told us about (another proxy's unit) has
+     * the ts2 of the last sync answer, up to a sync period old: it counts as
+     * active this much longer than T_T1 (0 without sync).
+     */
+    uint64_t remote_grace_ns;
 };
 
 /* Defaults chosen by measurement: see docs/policer.md. */

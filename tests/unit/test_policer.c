@@ -1343,6 +1343,34 @@ static void test_dst_reclaim_revive(void)
     xp_dst_table__destroy(dst);
 }
 
+/*
+ * Another proxy's pair, known only from sync answers, carries the ts2 of the
+ * last answer: it stays in the aggregate for T_T1 + remote_grace, so a sync
+ * period longer than T_T1 does not blind the destination test between syncs.
+ */
+static void test_remote_pair_grace(void)
+{
+    struct xp_policer_limits lim = test_limits();
+    struct xp_dst_table *dst = xp_dst_table__create(64, 1);
+    struct xp_policer *pol;
+    struct xp_policer_key remote = k4(1, 4), local = k4(2, 4);
+    struct xp_pair_state fresh = {.ts1 = T0, .ts2 = T0 + 50 * MS, .c = 500};
+
+    lim.remote_grace_ns = 400 * MS;
+    pol = mkpol(dst, &lim, 64, 0);
+    pkt(pol, local, T0 + 50 * MS);
+    CHECK_EQ(xp_policer__install(pol, &remote, NULL, &fresh), 0);
+    CHECK_EQ(agg_of(dst, local).c, 501);
+    /* 300 ms later the local pair is idle, the remote one is within its grace */
+    CHECK_EQ(xp_policer__expire(pol, T0 + 350 * MS, 64), 1);
+    CHECK_EQ(agg_of(dst, local).c, 500);
+    /* past T_T1 + grace it leaves too */
+    CHECK_EQ(xp_policer__expire(pol, T0 + 50 * MS + 500 * MS + 1, 64), 1);
+    CHECK_EQ(agg_of(dst, local).c, 0);
+    xp_policer__destroy(pol);
+    xp_dst_table__destroy(dst);
+}
+
 int main(void)
 {
     const char *bench = getenv("XP_POLICER_BENCH");
@@ -1368,6 +1396,7 @@ int main(void)
     test_install_after_shrink_in_flight();
     test_install_never_evicts_local();
     test_dst_reclaim_revive();
+    test_remote_pair_grace();
     test_dst_reclaim_under_scan();
     if (bench && strcmp(bench, "1") == 0) {
         bench_pairs(1, 4 << 20, BENCH_STEADY);
