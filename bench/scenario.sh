@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
 #
-# bench/scenario.sh SCENARIO_FILE [--out DIR] [--set NAME=VALUE]... [--build DIR]
+# bench/scenario.sh SCENARIO_FILE [--out DIR] [--set NAME=VALUE]... [--build DIR] [--no-plot]
 #
 # Runs one of the paper's experiments on network namespaces it creates (and always removes):
 #
@@ -18,14 +18,15 @@
 # sink-<i>.csv, proxy-<i>.stats.jsonl, events-<i>.jsonl, units.csv (per unit and second:
 # sent and forwarded), summary.json (the headline numbers) and <name>.png (per unit: sent vs
 # forwarded pps over time; the dashed line is the attack's start, the dotted one the first
-# block event). Core layout: generators on CPU 0, proxies (and sinks) on CPU 1.
+# block event; not with --no-plot, which also does without gnuplot, as the netns tests do).
+# Core layout: generators on CPU 0, proxies (and sinks) on CPU 1.
 set -euo pipefail
 
 BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
 SRC_DIR=$(cd "$BENCH_DIR/.." && pwd)
 
 usage() {
-    echo "usage: $0 SCENARIO_FILE [--out DIR] [--set NAME=VALUE]... [--build DIR]" >&2
+    echo "usage: $0 SCENARIO_FILE [--out DIR] [--set NAME=VALUE]... [--build DIR] [--no-plot]" >&2
     exit 2
 }
 
@@ -36,11 +37,13 @@ shift
 OUT=
 BUILD=${XPRO_BUILD:-$SRC_DIR/build}
 SETS=()
+PLOT=1
 while [ $# -gt 0 ]; do
     case $1 in
     --out) OUT=${2:?}; shift 2 ;;
     --set) SETS+=("${2:?}"); shift 2 ;;
     --build) BUILD=${2:?}; shift 2 ;;
+    --no-plot) PLOT=0; shift ;;
     *) usage ;;
     esac
 done
@@ -108,7 +111,8 @@ XP_TEST_TIMEOUT=$((DURATION + 180))
 source "$SRC_DIR/tests/netns/lib.sh"
 xp_init
 xp_require_root
-xp_require_cmd ip jq gnuplot taskset
+xp_require_cmd ip jq taskset
+[ "$PLOT" = 0 ] || xp_require_cmd gnuplot
 xp_require_proxy
 [ -x "$GEN" ] || xp_fail "xpro-gen not built: $GEN"
 [ "$PROXIES" = 1 ] || [ -x "$CENTRAL" ] || xp_fail "xpro-central not built: $CENTRAL"
@@ -218,8 +222,9 @@ JSON
          coap_client_run_ms_median: {without_xpro: $cwo, with_xpro: $cw,
                                      note: "a whole coap-client process per request (start-up included)"},
          block_events: $blocks, lost_with_xpro: $b.lost}' >"$OUT/summary.json"
-    gnuplot -e "dir='$OUT'; out='$OUT/$NAME.png'; ttl='xpro $NAME: CoAP GET round trips, coap-server behind the proxy'" \
-        "$BENCH_DIR/plot/rtt.gp" 2>"$XP_TMP/gnuplot.err" || xp_fail "gnuplot failed: $(cat "$XP_TMP/gnuplot.err")"
+    [ "$PLOT" = 0 ] ||
+        gnuplot -e "dir='$OUT'; out='$OUT/$NAME.png'; ttl='xpro $NAME: CoAP GET round trips, coap-server behind the proxy'" \
+            "$BENCH_DIR/plot/rtt.gp" 2>"$XP_TMP/gnuplot.err" || xp_fail "gnuplot failed: $(cat "$XP_TMP/gnuplot.err")"
     jq -c '{scenario, rtt_overhead_median_us, rtt_overhead_p99_us, median_without: .rtt_us.without_xpro.median_us, median_with: .rtt_us.with_xpro.median_us, coap_client_run_ms_median}' "$OUT/summary.json"
     xp_log "plot: $OUT/$NAME.png  summary: $OUT/summary.json"
 }
@@ -309,10 +314,11 @@ done
 sleep 1.5
 # Frames the generators handed to u0 that veth dropped before the proxy (the receiving
 # side's XDP ring full): they count as sent and not forwarded.
-VETH_DROPS=0
+VETH_DROPS=0 VETH_PER=()
 for ((i = 0; i < PROXIES; i++)); do
-    VETH_DROPS=$((VETH_DROPS + $(ip -n "${NS_U[$i]}" -s -j link show u0 | jq '.[0].stats64.tx.dropped') +
+    VETH_PER[i]=$(($(ip -n "${NS_U[$i]}" -s -j link show u0 | jq '.[0].stats64.tx.dropped') +
         $(ip -n "${NS_P[$i]}" -s -j link show xpa | jq '.[0].stats64.rx.dropped')))
+    VETH_DROPS=$((VETH_DROPS + VETH_PER[i]))
 done
 for ((i = 0; i < PROXIES; i++)); do
     xp_kill "${SINKS[$i]}" TERM
@@ -392,7 +398,7 @@ done <<<"$UNITS_TSV"
 
 jq -n --arg name "$NAME" --argjson units "$SUMMARY_UNITS" --argjson dur "$DURATION" \
     --argjson proxies "$PROXIES" --argjson pol "{$POLICER}" --arg date "$(date -Is)" \
-    --argjson vd "$VETH_DROPS" \
+    --argjson vd "$VETH_DROPS" --argjson vdp "[$(IFS=,; echo "${VETH_PER[*]}")]" \
     --argjson layout "{\"generators_cpu\": $GEN_CPU, \"proxies_cpu\": $DUT_CPU}" '
     def pct(a; b): if b > 0 then (10000 * a / b | round) / 100 else null end;
     ($units | map(select(.role == "attack"))) as $att | ($units | map(select(.role == "benign"))) as $ben |
@@ -403,17 +409,20 @@ jq -n --arg name "$NAME" --argjson units "$SUMMARY_UNITS" --argjson dur "$DURATI
      detection_delay_s: ($att | map(.detection_delay_s) | if any(. == null) or length == 0 then null else max end),
      detection_delay_s_per_unit: ($att | map({(.unit): .detection_delay_s}) | add),
      benign_units_blocked: ($ben | map(select(.benign_blocked)) | map(.unit)),
-     veth_drops_before_proxy: $vd,
+     veth_drops_before_proxy: $vd, veth_drops_per_proxy: $vdp,
      units: $units,
      notes: "attack_blocked_pct counts the seconds from the one each attack starts in (detection time included); benign_loss_pct the whole run; detection_delay_s is the slowest attacker: first block event minus the attack start"}' \
     >"$OUT/summary.json"
 
+jq -c '{scenario, attack_blocked_pct, benign_loss_pct, detection_delay_s, benign_units_blocked}' "$OUT/summary.json"
+if [ "$PLOT" = 0 ]; then
+    xp_log "summary: $OUT/summary.json"
+    exit 0
+fi
 n_units=$(wc -w <<<"$PLOT_UNITS")
 cols=$((n_units > 2 ? 2 : 1))
 gnuplot -e "datadir='$OUT/data'; units='$PLOT_UNITS'; marks='$PLOT_MARKS'; blocks='$PLOT_BLOCKS'; \
     out='$OUT/$NAME.png'; ttl='xpro $NAME: sent vs forwarded per unit'; cols=$cols" \
     "$BENCH_DIR/plot/units.gp" 2>"$XP_TMP/gnuplot.err" ||
     xp_fail "gnuplot failed: $(cat "$XP_TMP/gnuplot.err")"
-
-jq -c '{scenario, attack_blocked_pct, benign_loss_pct, detection_delay_s, benign_units_blocked}' "$OUT/summary.json"
 xp_log "plot: $OUT/$NAME.png  summary: $OUT/summary.json"
