@@ -746,6 +746,45 @@ static void xp_pair__join_dst(struct xp_policer *pol, uint32_t idx)
     xp_pair__attach(pol, idx);
 }
 
+/*
+ * Another proxy's pair (REMOTE) holds the window of the last sync answer.
+ * Its home proxy shrinks it as soon as it passes T_T4, up to a sync period
+ * before we hear of it; meanwhile its older ts1 would hold ts1* early (and
+ * its unshrunk c inflate c*) while our own pairs of the same destination
+ * have shrunk, so the destination's rate would dip or jump for a sync period
+ * after every shrink. Apply the same shrink here, with now for its last
+ * packet (an active pair's ts2 at home), as the home proxy does; the next
+ * answer replaces the estimate with the real window.
+ */
+static void xp_pair__project_remote(struct xp_policer *pol, uint32_t idx, uint64_t t)
+{
+    struct xp_pair *p = &pol->pairs[idx];
+    uint32_t r = pol->lim.shrink_r;
+    uint64_t span = xp_span(t, p->ts1), ts1;
+
+    if (r <= 1 || span <= pol->lim.t_t4_ns)
+        return;
+    ts1 = t - span / r;
+    if (ts1 > p->ts2)
+        ts1 = p->ts2;
+    xp_pair__set_c(pol, idx, p->c / r);
+    xp_pair__set_ts1(pol, idx, ts1);
+}
+
+/* Project the remote pairs at the root of our share of destination d (oldest ts1 first). */
+static inline void xp_policer__project_slot(struct xp_policer *pol, uint32_t d, uint64_t t)
+{
+    const struct xp_dst_slot *s = &pol->slots[d];
+
+    for (unsigned n = 0; n < 8 && s->heap_root != XP_NIL; n++) {
+        const struct xp_pair *root = &pol->pairs[s->heap_root];
+
+        if (!(root->flags & XP_PAIR_F_REMOTE) || xp_span(t, root->ts1) <= pol->lim.t_t4_ns)
+            return;
+        xp_pair__project_remote(pol, s->heap_root, t);
+    }
+}
+
 /* ---- Algorithm 1 ---- */
 
 static inline uint64_t xp_policer__clock(struct xp_policer *pol, uint64_t t)
@@ -891,6 +930,8 @@ static inline enum xp_verdict xp_policer__police(struct xp_policer *pol,
     if (p->dst != XP_NIL) {
         struct xp_dst_aggregate agg;
 
+        if (pol->lim.shrink_r > 1)
+            xp_policer__project_slot(pol, p->dst, t);
         xp_dst_table__aggregate(pol->dst, p->dst, &agg);
         span = xp_span(agg.ts2, agg.ts1);
         if (span > pol->lim.t_t3_ns && xp_over_rate(agg.c, span, pol->lim.t_f2_pps))
@@ -1211,6 +1252,11 @@ unsigned xp_policer__expire(struct xp_policer *pol, uint64_t t, uint32_t budget)
         struct xp_pair *p = &pol->pairs[idx];
 
         pol->sweep = idx + 1 == pol->capacity ? 0 : idx + 1;
+        /* remote pairs of destinations this worker sees no packets for: projected here */
+        if ((p->flags & (XP_PAIR_F_USED | XP_PAIR_F_IDLE | XP_PAIR_F_REMOTE)) ==
+                (XP_PAIR_F_USED | XP_PAIR_F_REMOTE) &&
+            p->dst != XP_NIL)
+            xp_pair__project_remote(pol, idx, t);
         if ((p->flags & (XP_PAIR_F_USED | XP_PAIR_F_IDLE)) != XP_PAIR_F_USED ||
             p->dst == XP_NIL || !xp_pair__idle(pol, p, t) ||
             ((p->flags & XP_PAIR_F_REMOTE) &&

@@ -1,0 +1,92 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "xp_model.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void xp_model__init(struct xp_model *m, const struct xp_model_limits *lim)
+{
+    memset(m, 0, sizeof(*m));
+    m->lim = *lim;
+}
+
+bool xp_model__over(uint64_t c, uint64_t span, uint64_t pps)
+{
+    return (unsigned __int128)c * 1000000000ULL > (unsigned __int128)pps * span;
+}
+
+static struct xp_model_pair *find(struct xp_model *m, uint32_t unit, uint32_t dst)
+{
+    for (unsigned i = 0; i < m->n; i++)
+        if (m->pairs[i].unit == unit && m->pairs[i].dst == dst)
+            return &m->pairs[i];
+    return NULL;
+}
+
+const struct xp_model_pair *xp_model__find(const struct xp_model *m, uint32_t unit,
+                                           uint32_t dst)
+{
+    return find((struct xp_model *)m, unit, dst);
+}
+
+bool xp_model__aggregate(const struct xp_model *m, uint32_t dst, uint64_t t, uint64_t *c,
+                         uint64_t *ts1, uint64_t *ts2)
+{
+    bool any = false;
+
+    *c = 0;
+    *ts1 = UINT64_MAX;
+    *ts2 = 0;
+    for (unsigned i = 0; i < m->n; i++) {
+        const struct xp_model_pair *p = &m->pairs[i];
+
+        if (p->dst != dst || t - p->ts2 > m->lim.t_t1)
+            continue; /* another destination, or idle: not in the aggregate */
+        any = true;
+        *c += p->c;
+        if (p->ts1 < *ts1)
+            *ts1 = p->ts1;
+        if (p->ts2 > *ts2)
+            *ts2 = p->ts2;
+    }
+    return any;
+}
+
+enum xp_model_verdict xp_model__packet(struct xp_model *m, uint32_t unit, uint32_t dst,
+                                       uint64_t t)
+{
+    struct xp_model_pair *p = find(m, unit, dst);
+    enum xp_model_verdict v = XP_MODEL_FORWARD;
+    uint64_t c, ts1, ts2;
+
+    if (!p) {
+        if (m->n == XP_MODEL_MAX_PAIRS)
+            abort(); /* the tests size their traces below this */
+        p = &m->pairs[m->n++];
+        memset(p, 0, sizeof(*p));
+        p->unit = unit;
+        p->dst = dst;
+        p->ts1 = p->ts2 = t;
+    } else if (t - p->ts2 > m->lim.t_t1) {
+        p->ts1 = t; /* restart after an idle gap */
+        p->c = 0;
+    }
+    p->c += 1;
+    if (t > p->ts2)
+        p->ts2 = t;
+    if (p->ts2 - p->ts1 > m->lim.t_t2 && xp_model__over(p->c, p->ts2 - p->ts1, m->lim.f1)) {
+        v = XP_MODEL_DROP_UNIT;
+    } else if (xp_model__aggregate(m, dst, t, &c, &ts1, &ts2) && ts2 - ts1 > m->lim.t_t3 &&
+               xp_model__over(c, ts2 - ts1, m->lim.f2)) {
+        v = XP_MODEL_DROP_DST;
+    }
+    /* shrink after the verdict */
+    if (m->lim.r > 1 && p->ts2 - p->ts1 > m->lim.t_t4) {
+        uint64_t span = p->ts2 - p->ts1;
+
+        p->c /= m->lim.r;
+        p->ts1 = p->ts2 - span / m->lim.r;
+        p->shrinks++;
+    }
+    return v;
+}
