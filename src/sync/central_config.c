@@ -51,6 +51,7 @@ static const struct xp_ckey ckeys[] = {
     {"limits", "max_warnings", XP_CK_U64, 0, XP_SYNC_MAX_WARNINGS, XP_CK_OFF(max_warnings), 1},
     {"limits", "max_conns", XP_CK_U64, 1, 65536, XP_CK_OFF(max_conns), 1},
     {"limits", "max_table_pairs", XP_CK_U64, 1, 1U << 30, XP_CK_OFF(max_table_pairs), 1},
+    {"limits", "row_ttl_ms", XP_CK_U64, 1, 7 * 86400000ULL, XP_CK_OFF(row_ttl_ns), 1000000},
     {"limits", "auth_timeout_ms", XP_CK_U64, 10, 600000, XP_CK_OFF(auth_timeout_ms), 1},
     {"limits", "read_timeout_ms", XP_CK_U64, 10, 600000, XP_CK_OFF(read_timeout_ms), 1},
     {"limits", "idle_timeout_ms", XP_CK_U64, 10, 86400000, XP_CK_OFF(idle_timeout_ms), 1},
@@ -75,6 +76,7 @@ void xp_central_config__init(struct xp_central_config *cfg)
     cfg->max_warnings = XP_SYNC_MAX_WARNINGS;
     cfg->max_conns = 256;
     cfg->max_table_pairs = 4U << 20;
+    cfg->row_ttl_ns = 0; /* merge.t_t1 + merge.max_skew, whatever those end up being */
     cfg->auth_timeout_ms = 5000;
     cfg->read_timeout_ms = 10000;
     cfg->idle_timeout_ms = 60000;
@@ -333,6 +335,18 @@ int xp_central_config__load(struct xp_central_config *cfg, const char *path, cha
         ret = xp_cc__fail(&cc, "limits", "max_pairs",
                           "%u pairs may not fit in max_line_bytes %u (needs %u bytes each + %u)",
                           cfg->max_pairs, cfg->max_line, XP_ANSWER_PAIR_MAX, XP_LINE_SLACK);
+        goto out;
+    }
+    /*
+     * A row idle for less than T_T1 may still be extended by its next
+     * packet: dropping it would lose the window's count.
+     */
+    if (cfg->row_ttl_ns && cfg->row_ttl_ns < cfg->merge.t_t1_ns) {
+        ret = xp_cc__fail(&cc, "limits", "row_ttl_ms",
+                          "%llu is shorter than merge.t_t1_ms %llu (a live window would be "
+                          "dropped)",
+                          (unsigned long long)(cfg->row_ttl_ns / 1000000),
+                          (unsigned long long)(cfg->merge.t_t1_ns / 1000000));
         goto out;
     }
     {

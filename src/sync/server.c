@@ -44,6 +44,17 @@
 #define XP_READ_BUDGET (4 * XP_READ_CHUNK)
 #define XP_LINGER_MS 500
 #define XP_LAST_WARNINGS 8
+/*
+ * Row expiry: one sweep step of at most XP_EXPIRE_VISIT rows every
+ * XP_EXPIRE_PERIOD_MS, so that no wake-up walks the whole table (4M rows by
+ * default). A step costs about 0.4 ms when every row is alive and 5 ms when
+ * every row is dead (a removal moves a row and fixes its hash link and log
+ * entry). Every row is looked at once per pass of ceil(n / XP_EXPIRE_VISIT)
+ * steps, so a dead row is removed at most (ceil(n / 32768) + 1) x 100 ms
+ * (+ one 50 ms tick) after it died: 12.9 s at 4M rows, 0.5 s at 100k.
+ */
+#define XP_EXPIRE_PERIOD_MS 100
+#define XP_EXPIRE_VISIT 32768
 
 enum xp_conn_state {
     XP_CS_AUTH = 0,
@@ -103,7 +114,8 @@ struct xp_central {
     uint32_t next_token;
     struct xp_sync_wire_pair *scratch; /* max_pairs answers + down */
     uint64_t saved_ver;
-    uint64_t t_next_persist, t_next_stats;
+    uint64_t saved_expired; /* xp_ctable__expired() at the last persist */
+    uint64_t t_next_persist, t_next_stats, t_next_expire;
     FILE *stats_out;
     /* counters */
     uint64_t accepted, refused_busy, auth_failures, clamped, table_full, replays;
@@ -671,6 +683,7 @@ void xp_central__stats_json(struct xp_central *c, struct xp_buf *b)
     xp_buf__kv(b, "shrinks", c->shrinks, true);
     xp_buf__kv(b, "clamped", c->clamped, true);
     xp_buf__kv(b, "table_full", c->table_full, true);
+    xp_buf__kv(b, "expired", xp_ctable__expired(c->table), true);
     xp_buf__kv(b, "replays", c->replays, true);
     xp_buf__printf(b, ",\"persist\":{");
     xp_buf__kv(b, "ok", c->persist_ok, false);
@@ -746,6 +759,7 @@ int xp_central__persist(struct xp_central *c)
     }
     c->persist_ok++;
     c->saved_ver = xp_ctable__version(c->table);
+    c->saved_expired = xp_ctable__expired(c->table);
     c->last_persist_ns = xp_now_real_ns();
     c->last_persist_us = (t1 - t0) * 1000;
     return 0;
@@ -821,6 +835,14 @@ struct xp_central *xp_central__create(const struct xp_central_config *cfg)
     c->cfg.n_proxies = cfg->n_proxies;
     if (c->cfg.merge.r == 0)
         c->cfg.merge.r = 1;
+    /* idle longer than T_T1 plus the clock skew tolerated: a new packet restarts it anyway */
+    if (!c->cfg.row_ttl_ns)
+        c->cfg.row_ttl_ns = c->cfg.merge.t_t1_ns + c->cfg.merge.max_skew_ns;
+    if (c->cfg.row_ttl_ns < c->cfg.merge.t_t1_ns) {
+        ret = -EINVAL;
+        goto err_destroy;
+    }
+    xp_ctable__set_ttl(c->table, c->cfg.row_ttl_ns);
     ret = xp_sync_random(&c->epoch, sizeof(c->epoch));
     if (ret < 0)
         goto err_destroy;
@@ -832,11 +854,13 @@ struct xp_central *xp_central__create(const struct xp_central_config *cfg)
             pr_err("cannot load state: %s", why[0] ? why : strerror(-ret));
             goto err_destroy;
         } else {
-            pr_info("loaded %u pairs (version %" PRIu64 ") from %s",
+            pr_info("loaded %u pairs (version %" PRIu64 ") from %s, %" PRIu64
+                    " expired ones skipped",
                     xp_ctable__count(c->table), xp_ctable__version(c->table),
-                    c->cfg.state_file);
+                    c->cfg.state_file, xp_ctable__expired(c->table));
         }
         c->saved_ver = xp_ctable__version(c->table);
+        c->saved_expired = xp_ctable__expired(c->table);
     }
     c->ep = epoll_create1(EPOLL_CLOEXEC);
     c->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -927,9 +951,15 @@ static void xp_central__periodic(struct xp_central *c)
     uint64_t now = xp_now_mono_ms();
 
     xp_central__timeouts(c);
+    if (now >= c->t_next_expire) {
+        c->t_next_expire = now + XP_EXPIRE_PERIOD_MS;
+        xp_ctable__expire(c->table, xp_now_real_ns(), XP_EXPIRE_VISIT);
+    }
     if (c->cfg.state_file[0] && now >= c->t_next_persist) {
         c->t_next_persist = now + c->cfg.persist_period_ms;
-        if (xp_ctable__version(c->table) != c->saved_ver)
+        /* removals too: an idle table's file then also sheds its dead rows */
+        if (xp_ctable__version(c->table) != c->saved_ver ||
+            xp_ctable__expired(c->table) != c->saved_expired)
             xp_central__persist(c);
     }
     if (c->stats_out && c->cfg.stats_period_ms && now >= c->t_next_stats) {

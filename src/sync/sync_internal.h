@@ -242,6 +242,23 @@ unsigned xp_ctable__scan(struct xp_ctable *t, uint64_t since, uint32_t writer,
                          struct xp_sync_wire_pair *out, unsigned max, uint64_t *upto,
                          bool *more);
 
+/*
+ * Row expiry (docs/protocol.md "Limits", row_ttl_ms). A row is dead when
+ * its ts2 < now - ttl (now: the central's CLOCK_REALTIME in ns); ttl 0 (the
+ * default of a new table) never expires anything.
+ */
+void xp_ctable__set_ttl(struct xp_ctable *t, uint64_t ttl_ns);
+/*
+ * One step of the incremental sweep: look at most max_visit rows from
+ * where the last step stopped (wrapping around), removing the dead ones.
+ * Removal moves the last row into the hole and keeps the delta log's
+ * version order, so scan() still returns every live row changed since a
+ * cursor exactly once. Returns the rows removed.
+ */
+unsigned xp_ctable__expire(struct xp_ctable *t, uint64_t now, unsigned max_visit);
+/* Rows removed by expire() plus rows skipped as dead by load(), since create. */
+uint64_t xp_ctable__expired(const struct xp_ctable *t);
+
 /* Visit every pair (tests, stats). */
 void xp_ctable__foreach(const struct xp_ctable *t,
                         void (*fn)(void *arg, const struct xp_policer_key *key,
@@ -249,12 +266,17 @@ void xp_ctable__foreach(const struct xp_ctable *t,
                         void *arg);
 
 /*
- * Persist: write path.tmp, fsync, rename over path, fsync the directory.
- * Load: replace the content with the file's. Returns 0, -errno, or
- * -EBADMSG with a reason in err for a corrupt file.
+ * Persist: write path.tmp, fsync, rename over path, fsync the directory;
+ * only rows alive at now are written. Load: replace the content with the
+ * file's, skipping (and counting in expired()) rows dead at now. Returns 0,
+ * -errno, or -EBADMSG with a reason in err for a corrupt file. The _at
+ * forms take now (tests); the others use CLOCK_REALTIME.
  */
 int xp_ctable__save(const struct xp_ctable *t, const char *path);
+int xp_ctable__save_at(const struct xp_ctable *t, const char *path, uint64_t now);
 int xp_ctable__load(struct xp_ctable *t, const char *path, char *err, size_t err_len);
+int xp_ctable__load_at(struct xp_ctable *t, const char *path, uint64_t now, char *err,
+                       size_t err_len);
 
 /* ---- the central server (server.c, central_config.c) ---- */
 
@@ -276,6 +298,7 @@ struct xp_central_config {
     uint32_t max_warnings;
     uint32_t max_conns;
     uint32_t max_table_pairs;
+    uint64_t row_ttl_ns; /* 0: merge.t_t1 + merge.max_skew (resolved by xp_central__create) */
     uint64_t auth_timeout_ms;
     uint64_t read_timeout_ms;
     uint64_t idle_timeout_ms;

@@ -3,8 +3,19 @@
  * M_DB: the central node's pair table.
  *
  * Rows live in a growable array indexed by 32-bit position and are found
- * through a chained hash (seeded). Pairs are never removed (see
- * docs/protocol.md "Limits": the table is bounded and full is counted).
+ * through a chained hash (seeded). The table is bounded (docs/protocol.md
+ * "Limits": full is counted), so rows age out: a row whose last packet ts2
+ * is older than now - ttl is dead (a new packet of the pair would restart
+ * its window anyway) and is removed by an incremental sweep
+ * (xp_ctable__expire), skipped when saving and when loading.
+ *
+ * Removal keeps the array dense: the last row moves into the hole. Its hash
+ * link is redirected, and its live log entry (found by binary search on
+ * its version, versions are unique) follows it to the new index, so the
+ * version order of the log, and with it every proxy's cursor, is
+ * untouched. The removed row's log entries become stale like those of a
+ * row written again: an entry is live only if its index is below n and the
+ * row there has the entry's version.
  *
  * Deltas. Every write gives the row the next global version and appends
  * (version, row) to a log; the log is therefore sorted by version and the
@@ -27,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "sync_internal.h"
@@ -57,6 +69,9 @@ struct xp_ctable {
     struct xp_clog *log;
     size_t log_len, log_cap;
     uint64_t ver;
+    uint64_t ttl;     /* ns; 0: rows never expire */
+    uint32_t sweep;   /* next row index the expiry sweep looks at */
+    uint64_t expired; /* rows removed by the sweep or skipped at load */
 };
 
 static uint64_t xp_ct__hash(const struct xp_ctable *t, const struct xp_policer_key *k)
@@ -113,6 +128,28 @@ uint32_t xp_ctable__count(const struct xp_ctable *t)
 uint64_t xp_ctable__version(const struct xp_ctable *t)
 {
     return t->ver;
+}
+
+void xp_ctable__set_ttl(struct xp_ctable *t, uint64_t ttl_ns)
+{
+    t->ttl = ttl_ns;
+}
+
+uint64_t xp_ctable__expired(const struct xp_ctable *t)
+{
+    return t->expired;
+}
+
+/* Dead: the last packet is older than now - ttl (exactly ttl old is still alive). */
+static bool xp_ct__dead(const struct xp_ctable *t, const struct xp_sync_global *g, uint64_t now)
+{
+    return t->ttl && now > t->ttl && g->ts2 < now - t->ttl;
+}
+
+/* The log entry is the row's current version (not stale, not a removed row's). */
+static bool xp_ct__live(const struct xp_ctable *t, const struct xp_clog *e)
+{
+    return e->idx < t->n && t->rows[e->idx].ver == e->ver;
 }
 
 static uint32_t xp_ct__lookup(const struct xp_ctable *t, const struct xp_policer_key *k)
@@ -193,7 +230,7 @@ static void xp_ct__compact(struct xp_ctable *t)
     size_t w = 0;
 
     for (size_t r = 0; r < t->log_len; r++)
-        if (t->rows[t->log[r].idx].ver == t->log[r].ver)
+        if (xp_ct__live(t, &t->log[r]))
             t->log[w++] = t->log[r];
     t->log_len = w;
 }
@@ -264,9 +301,10 @@ unsigned xp_ctable__scan(struct xp_ctable *t, uint64_t since, uint32_t writer,
     }
     for (; lo < t->log_len; lo++) {
         const struct xp_clog *e = &t->log[lo];
-        const struct xp_crow *row = &t->rows[e->idx];
+        const struct xp_crow *row;
 
-        if (row->ver != e->ver || (writer && row->writer == writer)) {
+        /* stale: written again since, or removed (expired) */
+        if (!xp_ct__live(t, e) || (writer && t->rows[e->idx].writer == writer)) {
             *upto = e->ver;
             continue;
         }
@@ -274,6 +312,7 @@ unsigned xp_ctable__scan(struct xp_ctable *t, uint64_t since, uint32_t writer,
             *more = true;
             return n;
         }
+        row = &t->rows[e->idx];
         out[n].key = row->key;
         out[n].g = row->g;
         xp_sync_merge_down(&row->g, &out[n].l);
@@ -282,6 +321,80 @@ unsigned xp_ctable__scan(struct xp_ctable *t, uint64_t since, uint32_t writer,
     }
     *upto = t->ver;
     return n;
+}
+
+/* The log entry of version ver, or NULL (the log is sorted by version, versions are unique). */
+static struct xp_clog *xp_ct__log_find(struct xp_ctable *t, uint64_t ver)
+{
+    size_t lo = 0, hi = t->log_len;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+
+        if (t->log[mid].ver < ver)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < t->log_len && t->log[lo].ver == ver ? &t->log[lo] : NULL;
+}
+
+/* The hash link that points at row i (a bucket head or a chain's next). */
+static uint32_t *xp_ct__link_to(struct xp_ctable *t, uint32_t i)
+{
+    uint32_t *link = &t->buckets[xp_ct__hash(t, &t->rows[i].key) & (t->nbuckets - 1)];
+
+    while (*link != i && *link != XP_CT_NIL)
+        link = &t->rows[*link].next;
+    return *link == i ? link : NULL;
+}
+
+/*
+ * Remove row i: unlink it, move the last row into its place (dense array,
+ * so that the sweep, foreach and save stay O(n)) and let that row's live
+ * log entry follow it. The log's version order is unchanged, so a cursor
+ * scan neither misses nor repeats a live row.
+ */
+static void xp_ct__remove(struct xp_ctable *t, uint32_t i)
+{
+    uint32_t last = t->n - 1, *link = xp_ct__link_to(t, i);
+
+    if (link)
+        *link = t->rows[i].next;
+    if (i != last) {
+        struct xp_clog *e;
+
+        link = xp_ct__link_to(t, last);
+        if (link)
+            *link = i;
+        e = xp_ct__log_find(t, t->rows[last].ver);
+        if (e && e->idx == last)
+            e->idx = i;
+        t->rows[i] = t->rows[last];
+    }
+    memset(&t->rows[last], 0, sizeof(t->rows[last]));
+    t->n--;
+}
+
+unsigned xp_ctable__expire(struct xp_ctable *t, uint64_t now, unsigned max_visit)
+{
+    unsigned removed = 0, visit = max_visit < t->n ? max_visit : t->n;
+
+    if (!t->ttl)
+        return 0;
+    for (unsigned v = 0; v < visit && t->n; v++) {
+        if (t->sweep >= t->n)
+            t->sweep = 0;
+        if (xp_ct__dead(t, &t->rows[t->sweep].g, now)) {
+            /* the last row moved here: the next visit looks at it */
+            xp_ct__remove(t, t->sweep);
+            removed++;
+        } else {
+            t->sweep++;
+        }
+    }
+    t->expired += removed;
+    return removed;
 }
 
 void xp_ctable__foreach(const struct xp_ctable *t,
@@ -351,12 +464,26 @@ static int xp_fsync_dir(const char *path)
     return ret;
 }
 
+static uint64_t xp_ct__now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
 int xp_ctable__save(const struct xp_ctable *t, const char *path)
+{
+    return xp_ctable__save_at(t, path, xp_ct__now());
+}
+
+int xp_ctable__save_at(const struct xp_ctable *t, const char *path, uint64_t now)
 {
     uint8_t hdr[32], rec[XP_CT_REC * 64], md[EVP_MAX_MD_SIZE];
     char tmp[PATH_MAX];
     unsigned int md_len = 0, fill = 0;
     EVP_MD_CTX *ctx = NULL;
+    uint32_t live = 0, done = 0;
     int fd = -1, ret;
 
     if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
@@ -371,21 +498,30 @@ int xp_ctable__save(const struct xp_ctable *t, const char *path)
         ret = -errno;
         goto out;
     }
+    /*
+     * Only live rows are written: dead ones not yet reached by the sweep
+     * would be skipped at load anyway. The header needs the count first.
+     */
+    for (uint32_t i = 0; i < t->n; i++)
+        live += !xp_ct__dead(t, &t->rows[i].g, now);
     memcpy(hdr, XP_CT_MAGIC, 8);
     xp_put64(hdr + 8, 1); /* format version */
-    xp_put64(hdr + 16, t->n);
+    xp_put64(hdr + 16, live);
     xp_put64(hdr + 24, t->ver);
     EVP_DigestUpdate(ctx, hdr, sizeof(hdr));
     ret = xp_write_all(fd, hdr, sizeof(hdr));
     for (uint32_t i = 0; !ret && i < t->n; i++) {
         uint8_t *r = rec + (size_t)fill * XP_CT_REC;
 
+        if (xp_ct__dead(t, &t->rows[i].g, now))
+            continue;
         memcpy(r, &t->rows[i].key, 32);
         xp_put64(r + 32, t->rows[i].g.ts1);
         xp_put64(r + 40, t->rows[i].g.ts2);
         xp_put64(r + 48, t->rows[i].g.c);
         xp_put64(r + 56, t->rows[i].ver);
-        if (++fill == 64 || i + 1 == t->n) {
+        done++;
+        if (++fill == 64 || done == live) {
             EVP_DigestUpdate(ctx, rec, (size_t)fill * XP_CT_REC);
             ret = xp_write_all(fd, rec, (size_t)fill * XP_CT_REC);
             fill = 0;
@@ -432,10 +568,16 @@ static int xp_ct__cmp_log(const void *a, const void *b)
 
 int xp_ctable__load(struct xp_ctable *t, const char *path, char *err, size_t err_len)
 {
+    return xp_ctable__load_at(t, path, xp_ct__now(), err, err_len);
+}
+
+int xp_ctable__load_at(struct xp_ctable *t, const char *path, uint64_t now, char *err,
+                       size_t err_len)
+{
     uint8_t md[EVP_MAX_MD_SIZE];
     unsigned int md_len = 0;
     uint8_t *buf = NULL;
-    uint64_t n, ver, fmt;
+    uint64_t n, ver, fmt, skipped = 0;
     struct stat st;
     size_t size, got = 0;
     int fd, ret;
@@ -509,11 +651,24 @@ int xp_ctable__load(struct xp_ctable *t, const char *path, char *err, size_t err
     memset(t->buckets, 0xff, t->nbuckets * sizeof(*t->buckets));
     for (uint64_t i = 0; i < n; i++) {
         const uint8_t *r = buf + 32 + i * XP_CT_REC;
+        struct xp_sync_global v = {xp_get64(r + 32), xp_get64(r + 40), xp_get64(r + 48)};
+        uint64_t rver = xp_get64(r + 56);
         struct xp_policer_key key;
         struct xp_sync_global *g;
         bool created;
         uint32_t idx;
 
+        if (v.ts1 > v.ts2 || v.c > XP_SYNC_MAX_COUNT || rver > ver) {
+            snprintf(err, err_len, "%s: record %llu: inconsistent values", path,
+                     (unsigned long long)i);
+            ret = -EBADMSG;
+            goto out;
+        }
+        /* aged out while the central was down (or written by an older build): stays out */
+        if (xp_ct__dead(t, &v, now)) {
+            skipped++;
+            continue;
+        }
         memcpy(&key, r, 32);
         g = xp_ctable__get(t, &key, &created);
         if (!g || !created) {
@@ -522,25 +677,29 @@ int xp_ctable__load(struct xp_ctable *t, const char *path, char *err, size_t err
             ret = g ? -EBADMSG : -ENOMEM;
             goto out;
         }
-        g->ts1 = xp_get64(r + 32);
-        g->ts2 = xp_get64(r + 40);
-        g->c = xp_get64(r + 48);
+        *g = v;
         idx = t->n - 1;
-        t->rows[idx].ver = xp_get64(r + 56);
+        t->rows[idx].ver = rver;
         t->rows[idx].writer = 0;
-        if (g->ts1 > g->ts2 || g->c > XP_SYNC_MAX_COUNT || t->rows[idx].ver > ver) {
-            snprintf(err, err_len, "%s: record %llu: inconsistent values", path,
-                     (unsigned long long)i);
-            ret = -EBADMSG;
-            goto out;
-        }
         if (xp_ct__log_append(t, t->rows[idx].ver, idx) < 0) {
             ret = -ENOMEM;
             goto out;
         }
     }
-    qsort(t->log, t->log_len, sizeof(*t->log), xp_ct__cmp_log);
+    if (t->log_len) /* no log allocated yet when every row was skipped */
+        qsort(t->log, t->log_len, sizeof(*t->log), xp_ct__cmp_log);
+    /* removal finds a row's log entry by its version: versions must be unique */
+    for (size_t i = 1; i < t->log_len; i++) {
+        if (t->log[i].ver == t->log[i - 1].ver) {
+            snprintf(err, err_len, "%s: version %llu on two records (inconsistent values)",
+                     path, (unsigned long long)t->log[i].ver);
+            ret = -EBADMSG;
+            goto out;
+        }
+    }
     t->ver = ver;
+    t->sweep = 0;
+    t->expired += skipped;
     ret = 0;
 out:
     if (ret < 0 && ret != -ENOENT) {

@@ -156,6 +156,7 @@ int main(void)
     cfg.auth_timeout_ms = 400;
     cfg.read_timeout_ms = 400;
     cfg.idle_timeout_ms = 3000;
+    cfg.row_ttl_ns = 3600ULL * 1000000000; /* the good pairs are counted at the end */
     xp_central_config__add_proxy(&cfg, "good", secret, sizeof(secret));
     xp_central_config__add_proxy(&cfg, "other", secret, sizeof(secret));
     c = xp_central__create(&cfg);

@@ -26,6 +26,8 @@ static void write_conf(unsigned port)
     fprintf(f,
             "{\"listen\":\"127.0.0.1\",\"port\":%u,\"state_file\":\"%s\","
             "\"persist_period_ms\":200,\"log_level\":\"info\","
+            /* rows must outlive the restarts below, however slow (default: 2 s) */
+            "\"limits\":{\"row_ttl_ms\":600000},"
             "\"proxies\":{\"p1\":\"30313233343536373839616263646566\"}}\n",
             port, state);
     fclose(f);
