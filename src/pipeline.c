@@ -40,6 +40,7 @@ struct xp_pipeline {
     unsigned queue;
     struct xp_policer *pol;
     struct xp_xdp_prog *prog;
+    uint64_t handoff_mono;      /* when other workers last handed us packets */
     bool early;                 /* no XDP: drop blocked pairs right after parsing */
     unsigned n_blocked;
     uint64_t sweep_mono;        /* last idle sweep */
@@ -76,6 +77,7 @@ static const char *const counter_names[XP_PC_MAX] = {
     [XP_PC_EVENTS_LOST] = "events_lost",
     [XP_PC_EARLY_DROP] = "early_drop_blocked",
     [XP_PC_EARLY_ACCOUNTED] = "early_dropped_accounted",
+    [XP_PC_FOREIGN] = "foreign",
 };
 
 const char *xp_pipeline_counter_name(enum xp_pipe_counter c)
@@ -212,6 +214,8 @@ static void block_pair(struct xp_pipeline *pl, const struct xp_policer_key *key,
     }
     e->state = BLOCK_ACTIVE;
     e->expires_mono = now_mono + block_ns(pl);
+    /* workers that hand us this pair's packets drop them too (the early mode's only block) */
+    xp_policer__publish_block(pl->pol, key, now_rt + block_ns(pl), reason);
     if (renewal) {
         XP_STAT_ADD(pl->st.c[XP_PC_BLOCK_RENEWALS], 1);
     } else {
@@ -237,12 +241,49 @@ static void block_pair(struct xp_pipeline *pl, const struct xp_policer_key *key,
  */
 #define XP_PIPE_SWEEP_MAX 4096
 
+/* Hand-offs taken per loop turn; the rest wait for the next turn. */
+#define XP_PIPE_HANDOFFS 256
+
+/* Count what other workers handed us (pairs we own), block and report as our own packets would. */
+static void take_handoffs(struct xp_pipeline *pl, uint64_t now_rt, uint64_t now_mono)
+{
+    struct xp_policer_handoff out[XP_PIPE_HANDOFFS];
+    uint64_t packets = 0;
+    unsigned n;
+
+    n = xp_policer__take_handoffs(pl->pol, out, XP_PIPE_HANDOFFS, &packets);
+    if (packets)
+        pl->handoff_mono = now_mono;
+    for (unsigned i = 0; i < n; i++) {
+        if (out[i].ev.kind == XP_POLICER_EV_OVERLOAD) {
+            struct xp_event ev = {
+                .kind = XP_EVENT_OVERLOAD,
+                .key = out[i].ev.key,
+                .rate_pps = out[i].ev.rate_pps,
+                .threshold_pps = out[i].ev.threshold_pps,
+                .t_ns = out[i].ev.t_ns,
+            };
+
+            emit(pl, &ev);
+        }
+        if (out[i].verdict == XP_VERDICT_DROP_UNIT || out[i].verdict == XP_VERDICT_DROP_DST)
+            block_pair(pl, &out[i].key, out[i].verdict, now_rt, now_mono);
+    }
+}
+
+bool xp_pipeline__takes_handoffs(const struct xp_pipeline *pl, uint64_t now_mono)
+{
+    return pl->handoff_mono && now_mono - pl->handoff_mono < XP_NSEC_PER_SEC;
+}
+
 void xp_pipeline__sweep(struct xp_pipeline *pl, uint64_t now_mono)
 {
     uint64_t half = (uint64_t)pl->cfg->pol.t_t1_ms * 500000ULL, elapsed, budget;
     struct timespec ts;
 
     xp_policer__quiescent(pl->pol);
+    clock_gettime(CLOCK_REALTIME, &ts);
+    take_handoffs(pl, (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec, now_mono);
     elapsed = now_mono - pl->sweep_mono;
     if (half == 0)
         half = 1;
@@ -252,7 +293,6 @@ void xp_pipeline__sweep(struct xp_pipeline *pl, uint64_t now_mono)
     pl->sweep_mono = now_mono;
     if (budget > XP_PIPE_SWEEP_MAX)
         budget = XP_PIPE_SWEEP_MAX;
-    clock_gettime(CLOCK_REALTIME, &ts);
     xp_policer__expire(pl->pol, (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec,
                        (uint32_t)budget);
 }
@@ -436,6 +476,9 @@ static void police(struct xp_pipeline *pl, const struct xp_pkt *pkts, const uint
         enum xp_verdict v = verdicts[k];
 
         switch (v) {
+        case XP_VERDICT_FOREIGN:
+            c[XP_PC_FOREIGN]++;
+            /* fall through */
         case XP_VERDICT_FORWARD:
             c[XP_PC_FORWARD]++;
             break;
@@ -444,6 +487,13 @@ static void police(struct xp_pipeline *pl, const struct xp_pkt *pkts, const uint
             c[v == XP_VERDICT_DROP_UNIT ? XP_PC_DROP_UNIT : XP_PC_DROP_DST]++;
             drop[idx[k]] = 1;
             block_pair(pl, &keys[k], v, now_rt, now_mono);
+            break;
+        case XP_VERDICT_FOREIGN_DROP_UNIT:
+        case XP_VERDICT_FOREIGN_DROP_DST:
+            /* the owner blocked the pair (and blocks it in XDP): only drop here */
+            c[XP_PC_FOREIGN]++;
+            c[v == XP_VERDICT_FOREIGN_DROP_UNIT ? XP_PC_DROP_UNIT : XP_PC_DROP_DST]++;
+            drop[idx[k]] = 1;
             break;
         case XP_VERDICT_DROP_FULL:
             c[XP_PC_DROP_TABLE_FULL]++;
@@ -525,12 +575,14 @@ int xp_pipeline__reconfigure(struct xp_pipeline *pl, const struct xp_config *cfg
 }
 
 struct xp_pipeline *xp_pipeline__create(const struct xp_config *cfg, unsigned queue,
-                                        struct xp_dst_table *dst, struct xp_xdp_prog *prog)
+                                        struct xp_dst_table *dst, struct xp_owners *owners,
+                                        struct xp_xdp_prog *prog)
 {
     struct xp_policer_config pcfg = {
         .capacity = cfg->pol.max_pairs,
         .worker_id = queue,
         .hash_seed = 0,
+        .owners = owners,
     };
     struct xp_pipeline *pl;
     int err;

@@ -72,6 +72,8 @@ enum xp_pipe_counter {
     XP_PC_EVENTS_LOST,     /* event ring full */
     XP_PC_EARLY_DROP,      /* early mode: blocked pairs' packets dropped right after parsing */
     XP_PC_EARLY_ACCOUNTED, /* early mode: those packets counted into their pair */
+    XP_PC_FOREIGN,         /* policed frames of pairs another worker owns (counted there; */
+                           /* also in forward or drop_*) */
     XP_PC_MAX,
 };
 
@@ -84,11 +86,13 @@ struct xp_pipeline_stats {
 struct xp_pipeline;
 
 /*
- * Create the pipeline of worker `queue`. prog may be NULL (no kernel fast
- * path: unit tests). cfg must outlive the pipeline. NULL with errno.
+ * Create the pipeline of worker `queue`. owners is the proxy's pair
+ * ownership directory (NULL with one worker). prog may be NULL (no kernel
+ * fast path: unit tests). cfg must outlive the pipeline. NULL with errno.
  */
 struct xp_pipeline *xp_pipeline__create(const struct xp_config *cfg, unsigned queue,
-                                        struct xp_dst_table *dst, struct xp_xdp_prog *prog);
+                                        struct xp_dst_table *dst, struct xp_owners *owners,
+                                        struct xp_xdp_prog *prog);
 void xp_pipeline__destroy(struct xp_pipeline *pl);
 
 /*
@@ -133,10 +137,18 @@ unsigned xp_pipeline__scan(struct xp_pipeline *pl, uint32_t *cursor, uint32_t sl
 uint32_t xp_pipeline__capacity(const struct xp_pipeline *pl);
 
 /*
- * Every loop turn, worker thread: the dst table's quiescent state, and the
- * policer's idle sweep paced by time (xp_policer__expire).
+ * Every loop turn, worker thread: the dst table's quiescent state, the
+ * packets other workers handed over for pairs this one owns (counted,
+ * judged, blocked), and the policer's idle sweep paced by time
+ * (xp_policer__expire).
  */
 void xp_pipeline__sweep(struct xp_pipeline *pl, uint64_t now_mono);
+
+/*
+ * Whether other workers handed this one packets within the last second: it
+ * then sleeps only briefly when idle, since their hand-offs do not wake it.
+ */
+bool xp_pipeline__takes_handoffs(const struct xp_pipeline *pl, uint64_t now_mono);
 
 /* Housekeeping (about every 100 ms): account XDP drops, end blocks. */
 void xp_pipeline__tick(struct xp_pipeline *pl, uint64_t now_rt, uint64_t now_mono);

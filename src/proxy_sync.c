@@ -84,13 +84,21 @@ static void install_on_worker(struct xp_worker *w, void *arg)
     }
 }
 
-/* Answers to our pairs go to the worker that sent them; others to a fixed worker per key. */
+/*
+ * The worker an answer goes to: the one that sent the pair, else the one
+ * that holds it (the ownership directory), else, for a pair no worker
+ * holds (another proxy's unit), a fixed worker per key, which then owns it.
+ */
 static unsigned owner_of(struct xp_proxy_sync *s, const struct xp_sync_answer *ans)
 {
     uint64_t h = 0;
+    int owner;
 
     if (ans->sent && s->pending_worker >= 0)
         return s->pending_worker;
+    owner = xp_owners__owner(s->cfg.owners, ans->key);
+    if (owner >= 0 && (unsigned)owner < s->cfg.n_workers)
+        return (unsigned)owner;
     for (unsigned i = 0; i < sizeof(*ans->key); i++)
         h = h * 131 + ((const uint8_t *)ans->key)[i];
     return h % s->cfg.n_workers;

@@ -30,6 +30,7 @@ struct xp_proxy_sync_cfg {
     unsigned n_workers;
     struct xp_worker *workers;       /* workers[q] owns pipelines[q] */
     struct xp_pipeline **pipelines;
+    struct xp_owners *owners;        /* which worker holds each pair; NULL with one worker */
 };
 
 struct xp_proxy_sync;

@@ -16,6 +16,11 @@
 #define XP_WORKER_SPIN 256
 /* Upper bound of one sleep, so a stop request is seen quickly. */
 #define XP_WORKER_SLEEP_MS 50
+/*
+ * The bound while other workers hand us packets of pairs we own: their
+ * counts (and so the blocks they lead to) wait at most this long.
+ */
+#define XP_WORKER_HANDOFF_SLEEP_MS 1
 
 #define XP_STAT_ADD(field, n) \
     __atomic_store_n(&(field), (field) + (n), __ATOMIC_RELAXED)
@@ -182,7 +187,11 @@ static void *worker_main(void *arg)
             continue;
         idle = 0;
         XP_STAT_ADD(w->st.sleeps, 1);
-        w->io->wait(w->queue, XP_WORKER_SLEEP_MS);
+        /* other workers' hand-offs do not wake us: while they come, sleep briefly */
+        w->io->wait(w->queue, w->pipeline && xp_pipeline__takes_handoffs(
+                                                 w->pipeline, clock_ns(CLOCK_MONOTONIC))
+                                  ? XP_WORKER_HANDOFF_SLEEP_MS
+                                  : XP_WORKER_SLEEP_MS);
     }
     atomic_store(&w->exited, true);
     mailbox_run(w);

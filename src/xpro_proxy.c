@@ -69,6 +69,7 @@ struct proxy {
     struct xp_xsk_queue *queues[XP_MAX_QUEUES];
     struct xp_worker workers[XP_MAX_QUEUES];
     struct xp_dst_table *dst;
+    struct xp_owners *owners;       /* which worker holds each pair (more than one queue) */
     struct xp_pipeline *pipelines[XP_MAX_QUEUES];
     struct xp_gateway *gw;          /* gateway mode only */
     struct xp_gw_queue *gw_queues[XP_MAX_QUEUES];
@@ -284,6 +285,14 @@ static json_t *stats_document(struct proxy *px, bool final, uint64_t *rx_out, ui
             ps_sum.clock_backsteps += pst.clock_backsteps;
             ps_sum.idle_left += pst.idle_left;
             ps_sum.install_refused += pst.install_refused;
+            ps_sum.install_elsewhere += pst.install_elsewhere;
+            ps_sum.foreign += pst.foreign;
+            ps_sum.foreign_dropped += pst.foreign_dropped;
+            ps_sum.foreign_lost += pst.foreign_lost;
+            ps_sum.foreign_counted += pst.foreign_counted;
+            ps_sum.foreign_refused += pst.foreign_refused;
+            ps_sum.foreign_relayed += pst.foreign_relayed;
+            ps_sum.owners_full += pst.owners_full;
         }
         for (int k = 0; k < XP_PC_MAX; k++)
             json_object_set_new(pipe, xp_pipeline_counter_name(k), json_integer(sum.c[k]));
@@ -312,6 +321,20 @@ static json_t *stats_document(struct proxy *px, bool final, uint64_t *rx_out, ui
                         "destination_failures", (json_int_t)xp_dst_table__failures(px->dst),
                         "destinations_reclaimed", (json_int_t)xp_dst_table__reclaimed(px->dst),
                         "events_written", (json_int_t)px->events_written);
+        if (pol) {
+            json_t *own = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+                                    "pairs", (json_int_t)xp_owners__count(px->owners),
+                                    "handed_off", (json_int_t)ps_sum.foreign,
+                                    "handed_off_dropped", (json_int_t)ps_sum.foreign_dropped,
+                                    "lost", (json_int_t)ps_sum.foreign_lost,
+                                    "counted", (json_int_t)ps_sum.foreign_counted,
+                                    "refused", (json_int_t)ps_sum.foreign_refused,
+                                    "relayed", (json_int_t)ps_sum.foreign_relayed,
+                                    "directory_full", (json_int_t)ps_sum.owners_full,
+                                    "install_elsewhere", (json_int_t)ps_sum.install_elsewhere);
+
+            json_object_set_new(pol, "owners", own);
+        }
         json_object_set_new(extra, "pipeline", pipe);
         json_object_set_new(extra, "policer", pol);
     }
@@ -807,6 +830,15 @@ static int open_queues(struct proxy *px)
             pr_err("destination table: %s", strerror(errno));
             return -errno;
         }
+        /* a pair's packets may reach several queues: one worker counts them all */
+        if (px->cfg->queues > 1) {
+            px->owners = xp_owners__create((uint64_t)px->cfg->pol.max_pairs * px->cfg->queues,
+                                           px->cfg->queues);
+            if (!px->owners) {
+                pr_err("pair owners: %s", strerror(errno));
+                return -errno;
+            }
+        }
     } else {
         pr_info("no policer.unit_prefixes: forwarding without policing");
     }
@@ -822,7 +854,8 @@ static int open_queues(struct proxy *px)
              * Gateway mode: XDP sees only outer addresses, so the pairs'
              * blocks live in the worker (early drop after authentication).
              */
-            px->pipelines[q] = xp_pipeline__create(px->cfg, q, px->dst, px->gw ? NULL : px->prog);
+            px->pipelines[q] = xp_pipeline__create(px->cfg, q, px->dst, px->owners,
+                                                   px->gw ? NULL : px->prog);
             if (!px->pipelines[q]) {
                 int err = errno;
 
@@ -1228,6 +1261,7 @@ static int start_sync(struct proxy *px)
     sc.n_workers = px->cfg->queues;
     sc.workers = px->workers;
     sc.pipelines = px->pipelines;
+    sc.owners = px->owners;
     px->sync = xp_proxy_sync__start(&sc);
     if (!px->sync)
         return -errno;
@@ -1359,6 +1393,8 @@ static void shutdown_proxy(struct proxy *px, bool print_final)
         xp_xsk_queue__destroy(px->queues[q]);
         px->queues[q] = NULL;
     }
+    xp_owners__destroy(px->owners);
+    px->owners = NULL;
     xp_dst_table__destroy(px->dst);
     px->dst = NULL;
     xp_gateway__destroy(px->gw);

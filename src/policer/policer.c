@@ -63,6 +63,9 @@
 /* created by a sync answer and not seen here since: another proxy's pair */
 #define XP_PAIR_F_REMOTE 0x20
 
+/* count()'s answer for a pair another worker owns (xp_owners): hand the packets over */
+#define XP_FOREIGN (XP_NIL - 1)
+
 /*
  * tag is 16 bits of the hash (not the bits that chose the bucket): a wrong
  * entry is read only on a 1-in-65536 tag collision, and 16 bits leave room
@@ -123,6 +126,14 @@ struct xp_policer_counters {
     _Atomic uint64_t installs;
     _Atomic uint64_t idle_left;
     _Atomic uint64_t install_refused;
+    _Atomic uint64_t install_elsewhere;
+    _Atomic uint64_t foreign;
+    _Atomic uint64_t foreign_dropped;
+    _Atomic uint64_t foreign_lost;
+    _Atomic uint64_t foreign_counted;
+    _Atomic uint64_t foreign_refused;
+    _Atomic uint64_t foreign_relayed;
+    _Atomic uint64_t owners_full;
 };
 
 struct xp_policer {
@@ -141,6 +152,11 @@ struct xp_policer {
     uint32_t hand;
     uint32_t sweep; /* next entry the idle sweep looks at */
     unsigned worker_id;
+    struct xp_owners *owners;  /* NULL: a single worker, every pair is ours */
+    bool handoff_pending;      /* records produced since the last publish */
+    /* the owner and published block found by the last count() that returned XP_FOREIGN */
+    int foreign_owner;
+    uint64_t foreign_block;
     struct xp_policer_counters cnt __attribute__((aligned(XP_CACHE_LINE)));
 };
 
@@ -204,16 +220,6 @@ int xp_policer_key__build(struct xp_policer_key *key, int family, const void *sr
             key->unit[i] &= (uint8_t)(0xff00U >> (v6_prefix_len - bits));
     }
     return 0;
-}
-
-static inline uint64_t xp_pair_hash(uint64_t seed, const struct xp_policer_key *key)
-{
-    uint64_t w[4];
-
-    memcpy(w, key, sizeof(w));
-    /* two independent chains halve the multiply latency on the packet path */
-    return xp_policer_final(xp_policer_mix(xp_policer_mix(seed, w[0]), w[1]) ^
-                            xp_policer_mix(xp_policer_mix(~seed, w[2]), w[3]));
 }
 
 static inline bool xp_key_eq(const struct xp_policer_key *a, const struct xp_policer_key *b)
@@ -613,6 +619,8 @@ static void xp_pair__evict(struct xp_policer *pol, uint32_t idx)
     xp_index__remove(pol, p->hash, idx);
     xp_pair__detach(pol, idx);
     xp_dirty__remove(pol, idx);
+    if (pol->owners)
+        xp_owners__release(pol->owners, p->hash, pol->worker_id);
     p->flags = 0;
     p->m_next = pol->free_head;
     pol->free_head = idx;
@@ -692,6 +700,29 @@ static int xp_policer__reclaim_near(struct xp_policer *pol, uint64_t h, uint64_t
     return xp_policer__reclaim(pol, cand, n, t, v);
 }
 
+/*
+ * Before creating key's pair (hash h, not in our table): who owns it? Us
+ * (claimed now, or no directory), or another worker (its id, and its
+ * published block in pol->foreign_block). A full directory leaves the pair
+ * ours without an entry (counted): it may then be split, never lost.
+ */
+static int xp_policer__owner_for_new(struct xp_policer *pol, uint64_t h)
+{
+    int owner;
+
+    if (!pol->owners)
+        return (int)pol->worker_id;
+    pol->foreign_block = 0;
+    owner = xp_owners__find(pol->owners, h, &pol->foreign_block);
+    if (owner < 0 || owner == (int)pol->worker_id)
+        owner = xp_owners__claim(pol->owners, h, pol->worker_id);
+    if (owner == -ENOSPC) {
+        XP_STAT_INC(pol, owners_full);
+        return (int)pol->worker_id;
+    }
+    return owner;
+}
+
 /* Create the pair with ts1 = ts2 = t, c = dc = 0; XP_NIL if refused (*v says what to do). */
 static uint32_t xp_pair__new(struct xp_policer *pol, const struct xp_policer_key *key,
                              uint64_t h, uint64_t t, enum xp_verdict *v)
@@ -700,7 +731,7 @@ static uint32_t xp_pair__new(struct xp_policer *pol, const struct xp_policer_key
     uint32_t idx, *slot_dst;
 
     if (pol->free_head == XP_NIL && xp_policer__reclaim_pool(pol, t, v) < 0)
-        return XP_NIL;
+        goto refused;
     idx = pol->free_head;
     pol->free_head = pol->pairs[idx].m_next;
     slot_dst = xp_index__insert(pol, h, idx);
@@ -709,7 +740,7 @@ static uint32_t xp_pair__new(struct xp_policer *pol, const struct xp_policer_key
             !(slot_dst = xp_index__insert(pol, h, idx))) {
             pol->pairs[idx].m_next = pol->free_head;
             pol->free_head = idx;
-            return XP_NIL;
+            goto refused;
         }
     }
     p = &pol->pairs[idx];
@@ -729,6 +760,12 @@ static uint32_t xp_pair__new(struct xp_policer *pol, const struct xp_policer_key
     XP_STAT_INC(pol, inserts);
     XP_ATOMIC_SET(&pol->cnt.pairs_in_use, XP_ATOMIC_GET(&pol->cnt.pairs_in_use) + 1);
     return idx;
+
+refused:
+    /* the claim made for it (xp_policer__owner_for_new) goes with it */
+    if (pol->owners)
+        xp_owners__release(pol->owners, h, pol->worker_id);
+    return XP_NIL;
 }
 
 /*
@@ -800,6 +837,8 @@ static inline uint64_t xp_policer__clock(struct xp_policer *pol, uint64_t t)
 
 /*
  * Find or create key's pair (hash h) and count n packets at t (lines 1-9).
+ * Returns its index, XP_NIL if refused (*v says what to do), or XP_FOREIGN
+ * if another worker owns it (pol->foreign_owner; nothing counted here).
  * prefetch_dst: the dst slots are not in cache yet (single-packet path).
  */
 static inline uint32_t xp_policer__count(struct xp_policer *pol,
@@ -812,6 +851,12 @@ static inline uint32_t xp_policer__count(struct xp_policer *pol,
     struct xp_dst_slot *s;
 
     if (idx == XP_NIL) {
+        int owner = xp_policer__owner_for_new(pol, h);
+
+        if (owner != (int)pol->worker_id) {
+            pol->foreign_owner = owner;
+            return XP_FOREIGN;
+        }
         idx = xp_pair__new(pol, key, h, t, v);
         if (idx == XP_NIL)
             return XP_NIL;
@@ -886,26 +931,18 @@ static inline void xp_policer__maybe_shrink(struct xp_policer *pol, uint32_t idx
 }
 
 /*
- * Police one packet whose key hashes to h: the whole of xp_policer__packet()
- * but the event reset. If an overload event is raised, *n_ev grows by one
- * and, if ev is not NULL, *ev is filled in; otherwise ev is left alone.
+ * The tests, after pair idx counted its packets at t (lines 10-38): the unit
+ * test, else the destination test over every worker's share; then the
+ * shrink. If an overload event is raised, *n_ev grows by one and, if ev is
+ * not NULL, *ev is filled in; otherwise ev is left alone.
  */
-static inline enum xp_verdict xp_policer__police(struct xp_policer *pol,
-                                                 const struct xp_policer_key *key, uint64_t h,
-                                                 uint64_t t, struct xp_policer_event *ev,
-                                                 unsigned *n_ev, bool prefetch_dst)
+static inline enum xp_verdict xp_policer__judge(struct xp_policer *pol, uint32_t idx,
+                                                uint64_t t, struct xp_policer_event *ev,
+                                                unsigned *n_ev)
 {
     enum xp_verdict v = XP_VERDICT_FORWARD;
-    struct xp_pair *p;
+    struct xp_pair *p = &pol->pairs[idx];
     uint64_t span;
-    uint32_t idx;
-
-    XP_STAT_INC(pol, packets);
-    t = xp_policer__clock(pol, t);
-    idx = xp_policer__count(pol, key, h, 1, t, &v, prefetch_dst);
-    if (idx == XP_NIL)
-        goto out;
-    p = &pol->pairs[idx];
 
     /* unit test (massive attack) */
     span = xp_span(p->ts2, p->ts1);
@@ -917,7 +954,7 @@ static inline enum xp_verdict xp_policer__police(struct xp_policer *pol,
             (*n_ev)++;
             if (ev) {
                 ev->kind = XP_POLICER_EV_OVERLOAD;
-                ev->key = *key;
+                ev->key = p->key;
                 ev->rate_pps = (uint64_t)((unsigned __int128)p->c * XP_NSEC_PER_SEC / span);
                 ev->threshold_pps = pol->lim.t_f1_pps;
                 ev->t_ns = t;
@@ -939,7 +976,64 @@ static inline enum xp_verdict xp_policer__police(struct xp_policer *pol,
     }
 shrink:
     xp_policer__maybe_shrink(pol, idx);
-out:
+    return v;
+}
+
+/*
+ * n packets of key at t belong to the pair another worker owns (found by
+ * the count() that returned XP_FOREIGN): hand them over, and drop them if
+ * the owner has blocked the pair.
+ */
+static enum xp_verdict xp_policer__hand_off(struct xp_policer *pol,
+                                            const struct xp_policer_key *key, uint64_t n,
+                                            uint64_t t)
+{
+    uint64_t block = pol->foreign_block;
+
+    if (xp_owners__produce(pol->owners, pol->worker_id, (unsigned)pol->foreign_owner, key, t,
+                           n))
+        pol->handoff_pending = true;
+    else
+        XP_STAT_ADD(pol, foreign_lost, n);
+    XP_STAT_ADD(pol, foreign, n);
+    if (block && (block >> 8) > t / 1000000) {
+        XP_STAT_ADD(pol, foreign_dropped, n);
+        return (block & 0xff) == XP_VERDICT_DROP_DST ? XP_VERDICT_FOREIGN_DROP_DST
+                                                     : XP_VERDICT_FOREIGN_DROP_UNIT;
+    }
+    return XP_VERDICT_FOREIGN;
+}
+
+/* Make this worker's hand-offs visible to their owners (end of a call). */
+static inline void xp_policer__publish_handoffs(struct xp_policer *pol)
+{
+    if (pol->handoff_pending) {
+        xp_owners__publish(pol->owners, pol->worker_id);
+        pol->handoff_pending = false;
+    }
+}
+
+/*
+ * Police one packet whose key hashes to h: the whole of xp_policer__packet()
+ * but the event reset and the publication of hand-offs. If an overload
+ * event is raised, *n_ev grows by one and, if ev is not NULL, *ev is filled
+ * in; otherwise ev is left alone.
+ */
+static inline enum xp_verdict xp_policer__police(struct xp_policer *pol,
+                                                 const struct xp_policer_key *key, uint64_t h,
+                                                 uint64_t t, struct xp_policer_event *ev,
+                                                 unsigned *n_ev, bool prefetch_dst)
+{
+    enum xp_verdict v = XP_VERDICT_FORWARD;
+    uint32_t idx;
+
+    XP_STAT_INC(pol, packets);
+    t = xp_policer__clock(pol, t);
+    idx = xp_policer__count(pol, key, h, 1, t, &v, prefetch_dst);
+    if (idx == XP_FOREIGN)
+        return xp_policer__hand_off(pol, key, 1, t);
+    if (idx != XP_NIL)
+        v = xp_policer__judge(pol, idx, t, ev, n_ev);
     switch (v) {
     case XP_VERDICT_FORWARD:
         XP_STAT_INC(pol, forward);
@@ -953,6 +1047,8 @@ out:
     case XP_VERDICT_DROP_FULL:
         XP_STAT_INC(pol, drop_full);
         break;
+    default:
+        break;
     }
     return v;
 }
@@ -962,9 +1058,13 @@ enum xp_verdict xp_policer__packet(struct xp_policer *pol, const struct xp_polic
 {
     unsigned n_ev = 0;
 
+    enum xp_verdict v;
+
     if (ev)
         ev->kind = XP_POLICER_EV_NONE;
-    return xp_policer__police(pol, key, xp_pair_hash(pol->seed, key), t, ev, &n_ev, true);
+    v = xp_policer__police(pol, key, xp_pair_hash(pol->seed, key), t, ev, &n_ev, true);
+    xp_policer__publish_handoffs(pol);
+    return v;
 }
 
 /*
@@ -1071,6 +1171,7 @@ unsigned xp_policer__packet_burst(struct xp_policer *pol, const struct xp_police
         n_ev += xp_policer__burst_chunk(pol, keys + done, m, t, verdicts + done,
                                         events ? events + n_ev : NULL);
     }
+    xp_policer__publish_handoffs(pol);
     return n_ev;
 }
 
@@ -1085,10 +1186,91 @@ int xp_policer__account(struct xp_policer *pol, const struct xp_policer_key *key
     XP_STAT_ADD(pol, accounted, n);
     t = xp_policer__clock(pol, t);
     idx = xp_policer__count(pol, key, xp_pair_hash(pol->seed, key), n, t, &v, true);
+    if (idx == XP_FOREIGN) {
+        /* blocked here while we owned it, owned elsewhere since: its drops count there */
+        xp_policer__hand_off(pol, key, n, t);
+        xp_policer__publish_handoffs(pol);
+        return 0;
+    }
     if (idx == XP_NIL)
         return -ENOSPC;
     xp_policer__maybe_shrink(pol, idx);
     return 0;
+}
+
+/* Records taken from a ring per call, so the stack stays small. */
+#define XP_HANDOFF_BATCH 64
+
+unsigned xp_policer__take_handoffs(struct xp_policer *pol, struct xp_policer_handoff *out,
+                                   unsigned max, uint64_t *packets)
+{
+    struct xp_owner_rec rec[XP_HANDOFF_BATCH];
+    unsigned n_out = 0;
+
+    if (packets)
+        *packets = 0;
+    if (!pol->owners)
+        return 0;
+    for (unsigned from = 0; from < pol->owners->n_workers; from++) {
+        unsigned n;
+
+        if (from == pol->worker_id)
+            continue;
+        /* at most one output per record: never take more than out[] can report */
+        while (n_out < max &&
+               (n = xp_owners__consume(pol->owners, pol->worker_id, from, rec,
+                                       max - n_out < XP_HANDOFF_BATCH ? max - n_out
+                                                                      : XP_HANDOFF_BATCH))) {
+            for (unsigned i = 0; i < n; i++) {
+                struct xp_policer_handoff *o = &out[n_out];
+                enum xp_verdict v = XP_VERDICT_FORWARD;
+                unsigned n_ev = 0;
+                uint32_t idx;
+                /* a record is older than our latest packet by up to a loop turn: not a backstep */
+                uint64_t t = rec[i].t > pol->t_last ? rec[i].t : pol->t_last;
+
+                pol->t_last = t;
+                if (packets)
+                    *packets += rec[i].n;
+                idx = xp_policer__count(pol, &rec[i].key, xp_pair_hash(pol->seed, &rec[i].key),
+                                        rec[i].n, t, &v, true);
+                if (idx == XP_FOREIGN) {
+                    /* we let it go and a third worker took it since: pass the count on */
+                    if (xp_owners__produce(pol->owners, pol->worker_id,
+                                           (unsigned)pol->foreign_owner, &rec[i].key, t,
+                                           rec[i].n))
+                        pol->handoff_pending = true;
+                    else
+                        XP_STAT_ADD(pol, foreign_lost, rec[i].n);
+                    XP_STAT_ADD(pol, foreign_relayed, rec[i].n);
+                    continue;
+                }
+                if (idx == XP_NIL) {
+                    XP_STAT_ADD(pol, foreign_refused, rec[i].n);
+                    continue;
+                }
+                XP_STAT_ADD(pol, foreign_counted, rec[i].n);
+                o->ev.kind = XP_POLICER_EV_NONE;
+                v = xp_policer__judge(pol, idx, t, &o->ev, &n_ev);
+                if (v == XP_VERDICT_FORWARD && !n_ev)
+                    continue;
+                o->key = rec[i].key;
+                o->verdict = v;
+                n_out++;
+            }
+        }
+    }
+    xp_policer__publish_handoffs(pol);
+    return n_out;
+}
+
+void xp_policer__publish_block(struct xp_policer *pol, const struct xp_policer_key *key,
+                               uint64_t t_until, enum xp_verdict verdict)
+{
+    if (!pol->owners)
+        return;
+    xp_owners__set_block(pol->owners, xp_pair_hash(pol->seed, key), pol->worker_id,
+                         (t_until / 1000000) << 8 | (uint64_t)verdict);
 }
 
 /* ---- state access, sync ---- */
@@ -1176,6 +1358,11 @@ int xp_policer__install(struct xp_policer *pol, const struct xp_policer_key *key
         if (!sent && pol->free_head == XP_NIL) {
             XP_STAT_INC(pol, install_refused);
             return -ENOSPC;
+        }
+        /* never a second copy of a pair another worker holds (the caller routes by owner) */
+        if (xp_policer__owner_for_new(pol, h) != (int)pol->worker_id) {
+            XP_STAT_INC(pol, install_elsewhere);
+            return -EBUSY;
         }
         /* created at fresh->ts2 so that the values below only move ts1 and c */
         idx = xp_pair__new(pol, key, h, fresh->ts2, &v);
@@ -1293,7 +1480,8 @@ struct xp_policer *xp_policer__create(const struct xp_policer_config *cfg,
     int err;
 
     if (!cfg || !dst || cfg->capacity == 0 || cfg->capacity > (1U << 28) ||
-        xp_policer_limits__check(&cfg->limits) < 0) {
+        xp_policer_limits__check(&cfg->limits) < 0 ||
+        (cfg->owners && cfg->worker_id >= cfg->owners->n_workers)) {
         errno = EINVAL;
         return NULL;
     }
@@ -1311,7 +1499,9 @@ struct xp_policer *xp_policer__create(const struct xp_policer_config *cfg,
     pol->worker_id = cfg->worker_id;
     pol->slots = dst->slots[cfg->worker_id];
     pol->capacity = cfg->capacity;
-    pol->seed = cfg->hash_seed;
+    pol->owners = cfg->owners;
+    /* with a directory, one hash names a pair in every worker's table and in the directory */
+    pol->seed = cfg->owners ? cfg->owners->seed : cfg->hash_seed;
     if (!pol->seed && getrandom(&pol->seed, sizeof(pol->seed), 0) != sizeof(pol->seed))
         pol->seed = 0x2545f4914f6cdd1dULL ^ (uint64_t)(uintptr_t)pol;
 
@@ -1360,10 +1550,14 @@ void xp_policer__destroy(struct xp_policer *pol)
     if (!pol)
         return;
     if (pol->pairs) {
-        /* take this worker's counts out of the shared aggregate */
-        for (uint32_t i = 0; i < pol->capacity; i++)
-            if (pol->pairs[i].flags & XP_PAIR_F_USED)
-                xp_pair__detach(pol, i);
+        /* take this worker's counts out of the shared aggregate, and its claims */
+        for (uint32_t i = 0; i < pol->capacity; i++) {
+            if (!(pol->pairs[i].flags & XP_PAIR_F_USED))
+                continue;
+            xp_pair__detach(pol, i);
+            if (pol->owners)
+                xp_owners__release(pol->owners, pol->pairs[i].hash, pol->worker_id);
+        }
     }
     xp_dst_table__release(pol->dst, pol->worker_id);
     free(pol->pairs);
@@ -1408,6 +1602,14 @@ void xp_policer__stats(const struct xp_policer *pol, struct xp_policer_stats *ou
     out->installs = XP_ATOMIC_GET(&c->installs);
     out->idle_left = XP_ATOMIC_GET(&c->idle_left);
     out->install_refused = XP_ATOMIC_GET(&c->install_refused);
+    out->install_elsewhere = XP_ATOMIC_GET(&c->install_elsewhere);
+    out->foreign = XP_ATOMIC_GET(&c->foreign);
+    out->foreign_dropped = XP_ATOMIC_GET(&c->foreign_dropped);
+    out->foreign_lost = XP_ATOMIC_GET(&c->foreign_lost);
+    out->foreign_counted = XP_ATOMIC_GET(&c->foreign_counted);
+    out->foreign_refused = XP_ATOMIC_GET(&c->foreign_refused);
+    out->foreign_relayed = XP_ATOMIC_GET(&c->foreign_relayed);
+    out->owners_full = XP_ATOMIC_GET(&c->owners_full);
 }
 
 size_t xp_policer__bytes_per_pair(const struct xp_policer *pol)

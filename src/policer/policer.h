@@ -141,6 +141,35 @@ unsigned xp_dst_table__reclaim(struct xp_dst_table *tbl, uint32_t budget);
  */
 void xp_dst_table__quiescent(struct xp_dst_table *tbl, unsigned worker_id);
 
+/* ---- pair ownership across the workers of one proxy (owners.c) ---- */
+
+/*
+ * Every packet of a pair must be counted in one window, but the NIC (or
+ * the sender, on veth) decides which worker a packet reaches: an IPv6 unit
+ * rotating addresses inside its /64 reaches every queue. The first worker
+ * that creates a pair owns it; any other worker that meets a packet of it
+ * hands the count to the owner (and drops the packet while the owner's
+ * block stands), so a pair is never split over workers. One directory per
+ * proxy with more than one worker; NULL (single worker) means every pair
+ * is its worker's own.
+ */
+struct xp_owners;
+
+/*
+ * Create the directory for n_workers (2..256) policers holding at most
+ * max_pairs pairs in all. NULL with errno (EINVAL, ENOMEM). Control thread.
+ */
+struct xp_owners *xp_owners__create(uint64_t max_pairs, unsigned n_workers);
+
+/* Destroy after every policer using it is destroyed. NULL is fine. */
+void xp_owners__destroy(struct xp_owners *o);
+
+/* The worker owning key's pair, or -1 (none, or o is NULL). Any thread; a hint. */
+int xp_owners__owner(const struct xp_owners *o, const struct xp_policer_key *key);
+
+/* Pairs with an owner. Any thread. */
+uint64_t xp_owners__count(struct xp_owners *o);
+
 /* ---- the per-worker policer ---- */
 
 struct xp_policer;
@@ -149,7 +178,8 @@ struct xp_policer_config {
     struct xp_policer_limits limits;
     uint32_t capacity;  /* maximum pairs tracked by this worker */
     unsigned worker_id; /* this worker's slot in the dst table (< n_workers) */
-    uint64_t hash_seed; /* 0: random (getrandom); tests may fix it */
+    uint64_t hash_seed; /* 0: random (getrandom); tests may fix it; ignored with owners */
+    struct xp_owners *owners; /* shared by the proxy's policers; NULL: a single worker */
 };
 
 /*
@@ -172,7 +202,21 @@ enum xp_verdict {
     XP_VERDICT_DROP_UNIT = 1, /* pair over T_F1 (massive attack) */
     XP_VERDICT_DROP_DST = 2,  /* destination over T_F2 (low-rate attack) */
     XP_VERDICT_DROP_FULL = 3, /* table full, policy XP_FULL_REFUSE_DROP */
+    /*
+     * Another worker owns the pair and counts this packet (handed to it):
+     * forward, or drop because the owner blocked the pair for its unit or
+     * destination test. The owner, not this worker, blocks the pair.
+     */
+    XP_VERDICT_FOREIGN = 4,
+    XP_VERDICT_FOREIGN_DROP_UNIT = 5,
+    XP_VERDICT_FOREIGN_DROP_DST = 6,
 };
+
+/* Whether a verdict drops the packet. */
+static inline bool xp_verdict_drops(enum xp_verdict v)
+{
+    return v != XP_VERDICT_FORWARD && v != XP_VERDICT_FOREIGN;
+}
 
 enum xp_policer_event_kind {
     XP_POLICER_EV_NONE = 0,
@@ -244,6 +288,31 @@ struct xp_pair_record {
     struct xp_pair_state st;
 };
 
+/*
+ * The owner's side of the hand-off: count the packets other workers handed
+ * over (each record at its own time, as a packet of the pair would be) and
+ * run the tests. For each record whose pair would now be dropped or raised
+ * an overload event, out[] gets the key, the verdict and the event, for the
+ * caller to block the pair (and xp_policer__publish_block). Returns the
+ * entries written (at most max); *packets (if not NULL) gets the packets
+ * taken. Call every loop turn. Owner thread.
+ */
+struct xp_policer_handoff {
+    struct xp_policer_key key;
+    enum xp_verdict verdict;       /* XP_VERDICT_FORWARD, DROP_UNIT or DROP_DST */
+    struct xp_policer_event ev;    /* kind XP_POLICER_EV_NONE or an overload */
+};
+unsigned xp_policer__take_handoffs(struct xp_policer *pol, struct xp_policer_handoff *out,
+                                   unsigned max, uint64_t *packets);
+
+/*
+ * The owner blocked key's pair until t_until (the policer's clock) for
+ * verdict (DROP_UNIT or DROP_DST): other workers drop its packets until
+ * then. No-op without owners. Owner thread.
+ */
+void xp_policer__publish_block(struct xp_policer *pol, const struct xp_policer_key *key,
+                               uint64_t t_until, enum xp_verdict verdict);
+
 /* Read a pair. Returns 0 or -ENOENT. Owner thread (tests, ctl via mailbox). */
 int xp_policer__lookup(const struct xp_policer *pol, const struct xp_policer_key *key,
                        struct xp_pair_state *out);
@@ -268,7 +337,8 @@ unsigned xp_policer__collect_dirty(struct xp_policer *pol, struct xp_pair_record
  * entry (never evicting one of ours; refused counted as install_refused).
  * An idle pair (see xp_policer__expire) rejoins the aggregate if the new
  * values are not idle. The destination aggregate stays exact. Returns 0,
- * -EINVAL or -ENOSPC. Owner thread.
+ * -EINVAL, -ENOSPC, or -EBUSY if another worker owns the pair (answers
+ * belong to the owner: xp_owners__owner()). Owner thread.
  */
 int xp_policer__install(struct xp_policer *pol, const struct xp_policer_key *key,
                         const struct xp_pair_state *sent, const struct xp_pair_state *fresh);
@@ -321,6 +391,14 @@ struct xp_policer_stats {
     uint64_t installs;       /* sync values installed */
     uint64_t idle_left;      /* pairs taken out of their destination aggregate, idle */
     uint64_t install_refused; /* central-only pairs not installed: no free entry */
+    uint64_t install_elsewhere; /* installs refused: another worker owns the pair */
+    uint64_t foreign;         /* packets of pairs another worker owns, handed to it */
+    uint64_t foreign_dropped; /* of those, dropped here: the owner had blocked the pair */
+    uint64_t foreign_lost;    /* hand-offs lost: the ring to the owner was full */
+    uint64_t foreign_counted; /* packets other workers handed to this one, counted */
+    uint64_t foreign_refused; /* of those, not counted: no room for the pair here */
+    uint64_t foreign_relayed; /* handed on: the pair had moved to a third worker */
+    uint64_t owners_full;     /* pairs created without an owner entry: directory full */
 };
 
 void xp_policer__stats(const struct xp_policer *pol, struct xp_policer_stats *out);

@@ -8,6 +8,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -76,6 +77,64 @@ struct xp_dst_table {
     uint32_t *retiring; /* room for every entry */
 };
 
+/*
+ * Pair ownership across workers (owners.c): a directory of which worker
+ * holds each pair, and rings that carry other workers' counts to it.
+ */
+#define XP_OWNERS_MAX_WORKERS 256
+
+struct xp_owner_slot {
+    _Atomic uint64_t word;  /* 0 free, else 56 hash bits | owner worker id */
+    _Atomic uint64_t block; /* the owner's block: expiry ms << 8 | verdict; 0 none */
+};
+
+/* n packets of key that worker `from` saw, the last at t. */
+struct xp_owner_rec {
+    struct xp_policer_key key;
+    uint64_t t;
+    uint64_t n;
+};
+
+/* Single producer (from), single consumer (to). */
+struct xp_owner_ring {
+    _Atomic uint32_t head;  /* records published */
+    uint32_t local;         /* producer only: records written, head..local not yet published */
+    bool pending;           /* producer only: local != head */
+    struct xp_owner_rec *rec;
+    _Atomic uint32_t tail __attribute__((aligned(XP_CACHE_LINE))); /* consumer */
+} __attribute__((aligned(XP_CACHE_LINE)));
+
+struct xp_owners {
+    uint64_t seed;          /* every policer sharing the directory hashes with it */
+    uint32_t mask;          /* slots - 1 */
+    uint32_t ring_mask;     /* records per ring - 1 */
+    unsigned n_workers;
+    struct xp_owner_slot *slots;
+    struct xp_owner_ring *rings; /* [from * n_workers + to] */
+    pthread_mutex_t lock;   /* claims, releases, blocks */
+    uint64_t count;         /* under lock */
+    uint64_t full;          /* claims refused: directory full (under lock) */
+};
+
+/* The directory's hash of key (policers sharing it use it as their own). */
+uint64_t xp_owners__hash(const struct xp_owners *o, const struct xp_policer_key *key);
+/* Owner of the pair hashing to h, or -1; *block gets its published block. No lock: a hint. */
+int xp_owners__find(const struct xp_owners *o, uint64_t h, uint64_t *block);
+/* Claim h for worker (or find its owner): the owner, or -ENOSPC (directory full). */
+int xp_owners__claim(struct xp_owners *o, uint64_t h, unsigned worker);
+/* Give up h if worker owns it. */
+void xp_owners__release(struct xp_owners *o, uint64_t h, unsigned worker);
+/* The owner publishes a block of its pair h (block as in struct xp_owner_slot). */
+void xp_owners__set_block(struct xp_owners *o, uint64_t h, unsigned worker, uint64_t block);
+/* Producer side: hand n packets of key at t to worker to; false if the ring is full. */
+bool xp_owners__produce(struct xp_owners *o, unsigned from, unsigned to,
+                        const struct xp_policer_key *key, uint64_t t, uint64_t n);
+/* Producer side: make what was produced since the last call visible. */
+void xp_owners__publish(struct xp_owners *o, unsigned from);
+/* Consumer side: take up to max records that worker from handed to worker to. */
+unsigned xp_owners__consume(struct xp_owners *o, unsigned to, unsigned from,
+                            struct xp_owner_rec *out, unsigned max);
+
 /* Single-writer update of a shared counter: a plain load and store, no lock prefix. */
 #define XP_ATOMIC_SET(p, v) atomic_store_explicit((p), (v), memory_order_relaxed)
 #define XP_ATOMIC_GET(p) atomic_load_explicit((p), memory_order_relaxed)
@@ -109,6 +168,35 @@ static inline uint64_t xp_policer_hash16(uint64_t seed, const uint8_t *p)
     memcpy(&w0, p, 8);
     memcpy(&w1, p + 8, 8);
     return xp_policer_final(xp_policer_mix(xp_policer_mix(seed, w0), w1));
+}
+
+/* The two halves of a 64 x 64 -> 128-bit product, folded: every input bit reaches every output bit. */
+static inline uint64_t xp_policer_mum(uint64_t a, uint64_t b)
+{
+    unsigned __int128 p = (unsigned __int128)a * b;
+
+    return (uint64_t)p ^ (uint64_t)(p >> 64);
+}
+
+/*
+ * Keyed hash of a pair key; policers sharing an ownership directory share
+ * its seed. Each half (unit, destination) goes through one full-width
+ * multiply, then the two are combined by a third: the halves cannot cancel.
+ * (Two multiply-xorshift chains XORed together could: a 64-bit multiply
+ * only carries bits upwards, so IPv4 keys, which differ only in the high
+ * bytes of their words, gave 65,536 distinct hashes for 524,288 pairs.)
+ * The two first multiplies are independent, so they overlap on the packet
+ * path. The seed's masks are secret, so no key can zero a factor on purpose.
+ */
+static inline uint64_t xp_pair_hash(uint64_t seed, const struct xp_policer_key *key)
+{
+    uint64_t w[4];
+
+    memcpy(w, key, sizeof(w));
+    return xp_policer_mum(xp_policer_mum(w[0] ^ seed, w[1] ^ (seed ^ 0xa0761d6478bd642fULL)) ^
+                              (seed ^ 0xe7037ed1a0b428dbULL),
+                          xp_policer_mum(w[2] ^ (seed ^ 0x8ebc6af09c88c6e3ULL),
+                                         w[3] ^ (seed ^ 0x589965cc75374cc3ULL)));
 }
 
 /*

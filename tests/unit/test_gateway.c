@@ -604,8 +604,8 @@ int main(void)
         return 1;
     }
     dst = xp_dst_table__create(64, 2);
-    pl = dst ? xp_pipeline__create(cfg, 0, dst, NULL) : NULL;
-    pl2 = dst ? xp_pipeline__create(cfg, 1, dst, NULL) : NULL;
+    pl = dst ? xp_pipeline__create(cfg, 0, dst, NULL, NULL) : NULL;
+    pl2 = dst ? xp_pipeline__create(cfg, 1, dst, NULL, NULL) : NULL;
     gw = xp_gateway__create(cfg, msg, sizeof(msg));
     if (!pl || !pl2 || !gw || xp_pipeline__set_early_drop(pl) || xp_pipeline__set_early_drop(pl2)) {
         fprintf(stderr, "setup: %s\n", gw ? "pipeline" : msg);
