@@ -931,6 +931,39 @@ static inline void xp_policer__maybe_shrink(struct xp_policer *pol, uint32_t idx
 }
 
 /*
+ * Count n packets of key, all at t, as n packets would count one by one:
+ * the first may create or restart the pair, and a window shrinks at the
+ * first packet that finds it past T_T4, not after all n (shrinking after
+ * them would floor the n packets too). The last packet's shrink is left to
+ * the caller (xp_policer__judge, or maybe_shrink). Returns as count().
+ */
+static uint32_t xp_policer__count_n(struct xp_policer *pol, const struct xp_policer_key *key,
+                                    uint64_t h, uint64_t n, uint64_t t, enum xp_verdict *v)
+{
+    uint32_t idx = xp_policer__count(pol, key, h, 1, t, v, true);
+    struct xp_pair *p;
+
+    if (idx == XP_NIL || idx == XP_FOREIGN)
+        return idx;
+    p = &pol->pairs[idx];
+    while (--n) {
+        struct xp_dst_slot *s;
+        uint64_t k = 1;
+
+        xp_policer__maybe_shrink(pol, idx);
+        /* the rest at once unless the window is still past T_T4 (then one more, and look again) */
+        if (pol->lim.shrink_r <= 1 || xp_span(p->ts2, p->ts1) <= pol->lim.t_t4_ns)
+            k = n;
+        s = xp_pair__slot(pol, p);
+        p->c += k; /* dc grows with c through dc_off */
+        if (s)
+            XP_ATOMIC_ADD(&s->c_sum, k);
+        n -= k - 1;
+    }
+    return idx;
+}
+
+/*
  * The tests, after pair idx counted its packets at t (lines 10-38): the unit
  * test, else the destination test over every worker's share; then the
  * shrink. If an overload event is raised, *n_ev grows by one and, if ev is
@@ -1185,7 +1218,7 @@ int xp_policer__account(struct xp_policer *pol, const struct xp_policer_key *key
         return -EINVAL;
     XP_STAT_ADD(pol, accounted, n);
     t = xp_policer__clock(pol, t);
-    idx = xp_policer__count(pol, key, xp_pair_hash(pol->seed, key), n, t, &v, true);
+    idx = xp_policer__count_n(pol, key, xp_pair_hash(pol->seed, key), n, t, &v);
     if (idx == XP_FOREIGN) {
         /* blocked here while we owned it, owned elsewhere since: its drops count there */
         xp_policer__hand_off(pol, key, n, t);
@@ -1232,8 +1265,8 @@ unsigned xp_policer__take_handoffs(struct xp_policer *pol, struct xp_policer_han
                 pol->t_last = t;
                 if (packets)
                     *packets += rec[i].n;
-                idx = xp_policer__count(pol, &rec[i].key, xp_pair_hash(pol->seed, &rec[i].key),
-                                        rec[i].n, t, &v, true);
+                idx = xp_policer__count_n(pol, &rec[i].key,
+                                          xp_pair_hash(pol->seed, &rec[i].key), rec[i].n, t, &v);
                 if (idx == XP_FOREIGN) {
                     /* we let it go and a third worker took it since: pass the count on */
                     if (xp_owners__produce(pol->owners, pol->worker_id,

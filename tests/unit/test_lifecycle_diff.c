@@ -10,6 +10,12 @@
  * over proxies, small pair tables (evictions of idle pairs), syncs of each
  * proxy at jittered moments, and a central restart from its state file.
  *
+ * Every proxy with more than one worker shares a pair ownership directory
+ * among them, as xpro-proxy does. In the "spread" configurations every
+ * packet of a unit goes to a random worker of its proxy (an IPv6 unit
+ * rotating its addresses, veth): one worker holds the pair, the others hand
+ * their packets to it, taken at the end of every tick.
+ *
  * What must hold (docs/policer.md, "Bounded differences from the truth"):
  *  - every unit is single-homed (one proxy, one worker), so for each packet
  *    the real unit-test verdict equals the model's, and so does the pair's
@@ -24,6 +30,12 @@
  *    the model's count without the other proxies' packets of the last three
  *    sync periods (theirs since their last sync, ours since our last pull,
  *    each at most 1.5 periods apart here) is not over T_F2 either.
+ *  - spread units (per packet a random worker of the proxy): after every tick
+ *    the pair is held by exactly one worker and its (ts1, ts2, c) is exactly
+ *    the model's, so is the tick in which the owner first drops it by the
+ *    unit test. A packet's own verdict may lag by the hand-offs of its tick
+ *    (taken at the tick's end), so it is not compared, nor are the
+ *    destination verdicts of spread configurations.
  *
  * XP_DIFF_SEEDS=N runs N seeds per configuration (default 2; bench/diff_sweep.sh
  * runs many). Bounded: an alarm ends a stuck run with a message.
@@ -54,11 +66,14 @@ struct unit {
     uint64_t rate, flood_rate, flood_at;
     uint64_t acc; /* packets owed, in 1/1000 */
     bool perturbed; /* alive at a central restart, until its next window restart */
+    bool sent_tick; /* sent in the current tick (spread: its state is compared after it) */
+    bool model_dropped, real_dropped; /* spread: a unit-test drop seen in this tick */
 };
 
 struct proxy {
     unsigned id;
     struct xp_dst_table *dst;
+    struct xp_owners *own; /* more than one worker */
     struct xp_policer *pol[MAX_WORKERS];
     struct xp_sync_client *cl;
     uint64_t next_sync;
@@ -71,6 +86,7 @@ struct config {
     bool shared_victim; /* low-rate units of one victim spread over proxies */
     bool restart_central;
     uint64_t duration;
+    bool spread; /* each packet to a random worker of its proxy */
 };
 
 static struct {
@@ -84,6 +100,8 @@ struct counts {
     uint64_t packets, unit_mismatch, unit_mismatch_perturbed, state_mismatch;
     uint64_t dst_local_mismatch, dst_shared_fp, dst_shared_fn, dst_shared_packets;
     uint64_t dst_shared_over, fn_unexplained;
+    uint64_t spread_state_checks, spread_state_mismatch, spread_holders_wrong;
+    uint64_t spread_drop_ticks, spread_drop_tick_mismatch, handed_off;
 };
 
 /* Packets to the shared victim per proxy and trace millisecond: what a proxy may not know yet. */
@@ -137,15 +155,19 @@ static unsigned worker_of(const struct xp_policer_key *k, unsigned workers)
 struct install_ctx {
     struct proxy *p;
     unsigned workers;
+    unsigned sender; /* the worker whose records are being exchanged */
     unsigned failed;
 };
 
+/* As src/proxy_sync.c routes answers: to the sender, else the owner, else by key. */
 static void install(void *arg, const struct xp_sync_answer *a)
 {
     struct install_ctx *x = arg;
+    int owner = xp_owners__owner(x->p->own, a->key);
+    unsigned w = a->sent ? x->sender : owner >= 0 ? (unsigned)owner
+                                                  : worker_of(a->key, x->workers);
 
-    if (xp_policer__install(x->p->pol[worker_of(a->key, x->workers)], a->key, a->sent,
-                            &a->fresh) < 0)
+    if (xp_policer__install(x->p->pol[w], a->key, a->sent, &a->fresh) < 0)
         x->failed++;
 }
 
@@ -159,6 +181,7 @@ static void sync_proxy(struct proxy *p, unsigned workers)
         unsigned n = xp_policer__collect_dirty(p->pol[w], recs, 65536);
         int ret, tries = 0;
 
+        x.sender = w;
         while (xp_sync_client__pending(p->cl)) {
             if (xp_sync_client__recover(p->cl, install, &x) == 0)
                 break;
@@ -241,6 +264,90 @@ static unsigned make_units(const struct config *cf, struct unit *u)
     return n;
 }
 
+/* The worker of proxy p that holds key (its owner), or the worker a pinned unit uses. */
+static unsigned holder_of(const struct config *cf, const struct proxy *p,
+                          const struct xp_policer_key *k)
+{
+    int owner = xp_owners__owner(p->own, k);
+
+    return owner >= 0 ? (unsigned)owner : worker_of(k, cf->workers);
+}
+
+/*
+ * End of a tick in a spread configuration: every worker takes its hand-offs
+ * (a drop among them is the owner's unit-test verdict of that tick), then
+ * every unit that sent in the tick is held by one worker, in the model's
+ * state, and was dropped by the unit test in this tick iff the model
+ * dropped one of its packets.
+ */
+static void check_spread_tick(const struct config *cf, struct proxy *px, struct unit *units,
+                              unsigned n_units, const struct xp_model *model, uint64_t base,
+                              struct counts *cnt)
+{
+    struct xp_policer_handoff out[256];
+
+    for (unsigned i = 0; i < cf->proxies; i++) {
+        for (unsigned w = 0; w < cf->workers; w++) {
+            unsigned n;
+
+            while ((n = xp_policer__take_handoffs(px[i].pol[w], out, 256, NULL)) > 0) {
+                for (unsigned j = 0; j < n; j++) {
+                    if (out[j].verdict != XP_VERDICT_DROP_UNIT)
+                        continue;
+                    for (unsigned x = 0; x < n_units; x++) {
+                        struct xp_policer_key k = tkey(units[x].id, units[x].dst);
+
+                        if (units[x].proxy == i && memcmp(&out[j].key, &k, sizeof(k)) == 0)
+                            units[x].real_dropped = true;
+                    }
+                }
+                if (n < 256)
+                    break;
+            }
+        }
+    }
+    for (unsigned x = 0; x < n_units; x++) {
+        struct unit *u = &units[x];
+        struct xp_policer_key k = tkey(u->id, u->dst);
+        const struct xp_model_pair *mp = xp_model__find(model, u->id, u->dst);
+        unsigned holders = 0, holder = 0;
+        struct xp_pair_state st;
+
+        if (!u->sent_tick)
+            continue;
+        u->sent_tick = false;
+        for (unsigned w = 0; w < cf->workers; w++) {
+            if (xp_policer__lookup(px[u->proxy].pol[w], &k, &st) == 0) {
+                holders++;
+                holder = w;
+            }
+        }
+        if (u->model_dropped || u->real_dropped) {
+            cnt->spread_drop_ticks++;
+            cnt->spread_drop_tick_mismatch += u->model_dropped != u->real_dropped && !u->perturbed;
+        }
+        u->model_dropped = u->real_dropped = false;
+        if (holders != 1) {
+            /* a full small table may have refused it: then nobody holds it */
+            cnt->spread_holders_wrong += holders > 1 || cf->capacity > 1024;
+            continue;
+        }
+        if (u->perturbed || !mp)
+            continue;
+        cnt->spread_state_checks++;
+        xp_policer__lookup(px[u->proxy].pol[holder], &k, &st);
+        if (st.ts1 != mp->ts1 || st.ts2 != mp->ts2 || st.c != mp->c) {
+            cnt->spread_state_mismatch++;
+            if (cnt->spread_state_mismatch <= 3)
+                fprintf(stderr, "%s unit %u: real (%llu, %llu, %llu) model (%llu, %llu, %llu)\n",
+                        cf->name, u->id, (unsigned long long)(st.ts1 - base),
+                        (unsigned long long)(st.ts2 - base), (unsigned long long)st.c,
+                        (unsigned long long)(mp->ts1 - base),
+                        (unsigned long long)(mp->ts2 - base), (unsigned long long)mp->c);
+        }
+    }
+}
+
 static bool dst_is_shared(const struct config *cf, uint32_t dst)
 {
     return cf->shared_victim && dst == 0;
@@ -297,9 +404,13 @@ static void run(const struct config *cf, uint64_t seed, struct counts *tot)
         snprintf(id, sizeof(id), "p%u", i);
         px[i].id = i;
         px[i].dst = xp_dst_table__create(1024, cf->workers);
+        px[i].own = cf->workers > 1 ? xp_owners__create((uint64_t)cf->capacity * cf->workers,
+                                                         cf->workers)
+                                    : NULL;
         for (unsigned w = 0; w < cf->workers; w++) {
             struct xp_policer_config pc = {.limits = lim, .capacity = cf->capacity,
-                                           .worker_id = w, .hash_seed = seed * 16 + i * 4 + w};
+                                           .worker_id = w, .hash_seed = seed * 16 + i * 4 + w,
+                                           .owners = px[i].own};
 
             px[i].pol[w] = xp_policer__create(&pc, px[i].dst);
             if (!px[i].pol[w]) {
@@ -331,7 +442,8 @@ static void run(const struct config *cf, uint64_t seed, struct counts *tot)
 
             u->acc += unit_rate(u, rel);
             while (u->acc >= 1000) {
-                struct xp_policer *pol = px[u->proxy].pol[u->worker];
+                struct xp_policer *pol =
+                    px[u->proxy].pol[cf->spread ? rnd() % cf->workers : u->worker];
                 const struct xp_model_pair *mp = xp_model__find(&model, u->id, u->dst);
                 bool restarts = !mp || t - mp->ts2 > SEC;
                 uint64_t shrinks_before = mp ? mp->shrinks : 0;
@@ -349,6 +461,14 @@ static void run(const struct config *cf, uint64_t seed, struct counts *tot)
                 rv = xp_policer__packet(pol, &k, t, NULL);
                 mp = xp_model__find(&model, u->id, u->dst);
                 cnt.packets++;
+                if (cf->spread) {
+                    /* compared per tick, after the hand-offs (below) */
+                    u->sent_tick = true;
+                    u->model_dropped |= mv == XP_MODEL_DROP_UNIT;
+                    u->real_dropped |= rv == XP_VERDICT_DROP_UNIT;
+                    cnt.handed_off += rv >= XP_VERDICT_FOREIGN;
+                    continue;
+                }
                 if ((rv == XP_VERDICT_DROP_UNIT) != (mv == XP_MODEL_DROP_UNIT)) {
                     if (u->perturbed)
                         cnt.unit_mismatch_perturbed++;
@@ -410,6 +530,8 @@ static void run(const struct config *cf, uint64_t seed, struct counts *tot)
                 }
             }
         }
+        if (cf->spread)
+            check_spread_tick(cf, px, units, n_units, &model, base, &cnt);
         for (unsigned i = 0; i < cf->proxies; i++) {
             if (rel < px[i].next_sync)
                 continue;
@@ -434,7 +556,8 @@ static void run(const struct config *cf, uint64_t seed, struct counts *tot)
 
         if (!mp || u->perturbed)
             continue;
-        if (xp_policer__lookup(px[u->proxy].pol[u->worker], &k, &st) < 0) {
+        if (xp_policer__lookup(px[u->proxy].pol[holder_of(cf, &px[u->proxy], &k)], &k, &st) <
+            0) {
             /* evicted: only allowed once idle */
             if (base + cf->duration - mp->ts2 <= SEC)
                 cnt.state_mismatch++;
@@ -456,6 +579,7 @@ static void run(const struct config *cf, uint64_t seed, struct counts *tot)
         xp_sync_client__destroy(px[i].cl);
         for (unsigned w = 0; w < cf->workers; w++)
             xp_policer__destroy(px[i].pol[w]);
+        xp_owners__destroy(px[i].own);
         xp_dst_table__destroy(px[i].dst);
     }
     central_stop();
@@ -477,6 +601,12 @@ static void run(const struct config *cf, uint64_t seed, struct counts *tot)
     tot->dst_shared_packets += cnt.dst_shared_packets;
     tot->dst_shared_over += cnt.dst_shared_over;
     tot->fn_unexplained += cnt.fn_unexplained;
+    tot->spread_state_checks += cnt.spread_state_checks;
+    tot->spread_state_mismatch += cnt.spread_state_mismatch;
+    tot->spread_holders_wrong += cnt.spread_holders_wrong;
+    tot->spread_drop_ticks += cnt.spread_drop_ticks;
+    tot->spread_drop_tick_mismatch += cnt.spread_drop_tick_mismatch;
+    tot->handed_off += cnt.handed_off;
 }
 
 static void on_alarm(int sig)
@@ -498,6 +628,8 @@ int main(void)
         {"r3-small-tables", 2, 2, 24, 3300 * MS, 3, 250, false, true, 14 * SEC},
         {"shared-victim", 4, 2, 4096, 4 * SEC, 2, 500, true, false, 16 * SEC},
         {"shared-victim-r3", 4, 1, 4096, 3300 * MS, 3, 250, true, true, 16 * SEC},
+        {"spread", 1, 3, 4096, 4 * SEC, 2, 500, false, false, 16 * SEC, true},
+        {"spread-shared-restart", 3, 2, 4096, 3300 * MS, 3, 250, true, true, 14 * SEC, true},
     };
     const char *env = getenv("XP_DIFF_SEEDS");
     unsigned seeds = env ? (unsigned)atoi(env) : 2;
@@ -530,6 +662,23 @@ int main(void)
             CHECK_EQ(cnt.dst_local_mismatch, 0);
             CHECK_EQ(cnt.dst_shared_fp, 0);
             CHECK_EQ(cnt.fn_unexplained, 0);
+            if (configs[c].spread) {
+                printf("%s seed %u: spread units: %llu packets handed to their owner, %llu state "
+                       "checks, %llu mismatches, %llu with other than one holder; %llu ticks "
+                       "with a unit-test drop, %llu not in both\n",
+                       configs[c].name, s, (unsigned long long)cnt.handed_off,
+                       (unsigned long long)cnt.spread_state_checks,
+                       (unsigned long long)cnt.spread_state_mismatch,
+                       (unsigned long long)cnt.spread_holders_wrong,
+                       (unsigned long long)cnt.spread_drop_ticks,
+                       (unsigned long long)cnt.spread_drop_tick_mismatch);
+                CHECK(cnt.handed_off > 0);
+                CHECK(cnt.spread_state_checks > 0);
+                CHECK(cnt.spread_drop_ticks > 0);
+                CHECK_EQ(cnt.spread_state_mismatch, 0);
+                CHECK_EQ(cnt.spread_holders_wrong, 0);
+                CHECK_EQ(cnt.spread_drop_tick_mismatch, 0);
+            }
             all.packets += cnt.packets;
             all.dst_shared_fn += cnt.dst_shared_fn;
             all.unit_mismatch_perturbed += cnt.unit_mismatch_perturbed;
