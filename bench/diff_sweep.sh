@@ -33,8 +33,15 @@ awk -v rc="$rc" '
         if ($i == "lag:") { v = $(i+1); sub(/\)/, "", v); un += v }
     }
 }
+/ spread units: / {
+    for (i = 1; i <= NF; i++) {
+        if ($i == "mismatches," && $(i-2) == "checks,") sm += $(i-1)
+        if ($i == "holder;") sh += $(i-5)
+        if ($i == "both") st += $(i-3)
+    }
+}
 END {
-    printf "{\"runs\":%d,\"packets\":%d,\"unit_mismatches\":%d,\"shared_false_positives\":%d,\"shared_false_negatives\":%d,\"unexplained_false_negatives\":%d,\"exit\":%d}\n", runs, pk, um, fp, fn, un, rc
+    printf "{\"runs\":%d,\"packets\":%d,\"unit_mismatches\":%d,\"shared_false_positives\":%d,\"shared_false_negatives\":%d,\"unexplained_false_negatives\":%d,\"spread_state_mismatches\":%d,\"spread_holder_errors\":%d,\"spread_drop_tick_mismatches\":%d,\"exit\":%d}\n", runs, pk, um, fp, fn, un, sm, sh, st, rc
     printf "\n| runs | packets | unit mismatches | shared-dst false positives | false negatives (unexplained) |\n|---|---|---|---|---|\n| %d | %d | %d | %d | %d (%d) |\n", runs, pk, um, fp, fn, un
 }' "$OUT"
 exit "$rc"

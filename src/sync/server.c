@@ -386,11 +386,23 @@ static void xp_central__hello(struct xp_central *c, struct xp_cconn *cn,
         xp_conn__fail(c, p->conn, XP_SYNC_E_SHUTDOWN, 0,
                       "replaced by a newer connection of the same proxy");
     if (p->instance != m->instance || !p->token) {
-        /* a restarted proxy: its old sequence numbers and writes mean nothing to it now */
+        /*
+         * A restarted proxy: its old sequence numbers and writes mean
+         * nothing to it now. A proxy instance the table already knows (we
+         * restarted, it did not) keeps its token, so the rows it wrote are
+         * still its own.
+         */
+        uint32_t known = xp_ctable__writer_token(c->table, m->proxy_id, m->instance);
+
         p->instance = m->instance;
         p->last_seq = 0;
         xp_buf__free(&p->cached);
-        p->token = ++c->next_token;
+        if (c->next_token < xp_ctable__max_token(c->table))
+            c->next_token = xp_ctable__max_token(c->table);
+        p->token = known ? known : ++c->next_token;
+        if (xp_ctable__set_writer(c->table, m->proxy_id, m->instance, p->token) < 0)
+            pr_warn("central: proxy %s: its rows will not be known as its own after a restart",
+                    m->proxy_id);
     }
     cn->proxy = p;
     cn->state = XP_CS_READY;

@@ -234,6 +234,23 @@ uint32_t xp_ctable__writer(const struct xp_ctable *t, const struct xp_policer_ke
 void xp_ctable__touch(struct xp_ctable *t, const struct xp_policer_key *key, uint32_t writer);
 
 /*
+ * Writers. A row's writer is a token that stands for one proxy instance
+ * (proxy id and the instance it announced in hello). The table keeps, per
+ * proxy id, its current instance and token, and saves them with the rows,
+ * so that after a restart of the central node a row still knows which
+ * proxy instance wrote it last: that proxy's next sync replaces the row with
+ * its window (merge_own) instead of merging it as if another proxy had
+ * written it. 0 or -EINVAL (token 0, id too long), -ENOSPC, -ENOMEM.
+ */
+int xp_ctable__set_writer(struct xp_ctable *t, const char *proxy_id, uint64_t instance,
+                          uint32_t token);
+/* The token of proxy_id's instance, or 0 if the table knows another instance or none. */
+uint32_t xp_ctable__writer_token(const struct xp_ctable *t, const char *proxy_id,
+                                 uint64_t instance);
+/* The largest token the table knows (new tokens must be larger). */
+uint32_t xp_ctable__max_token(const struct xp_ctable *t);
+
+/*
  * Pairs with version > since not last written by writer, oldest first, at
  * most max into out[] (key and g). *upto is the version to ask from next;
  * returns the count and sets *more if pairs remain.

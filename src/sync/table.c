@@ -45,7 +45,11 @@
 
 #define XP_CT_NIL UINT32_MAX
 #define XP_CT_MAGIC "XPROCEN1"
-#define XP_CT_REC 64
+#define XP_CT_FORMAT 2
+#define XP_CT_REC1 64 /* format 1: key, ts1, ts2, c, version */
+#define XP_CT_REC 72  /* format 2: and the writer token (u32, u32 zero) */
+#define XP_CT_WREC 80 /* a writer: token u32, id length u32, instance u64, id (64, zero padded) */
+#define XP_CT_WRITERS_MAX 65536
 
 struct xp_crow {
     struct xp_policer_key key;
@@ -53,6 +57,13 @@ struct xp_crow {
     uint64_t ver;
     uint32_t writer;
     uint32_t next; /* hash chain */
+};
+
+/* Who a writer token stands for: a proxy id and the instance it announced. */
+struct xp_cwriter {
+    char id[XP_SYNC_ID_MAX + 1];
+    uint64_t instance;
+    uint32_t token;
 };
 
 struct xp_clog {
@@ -72,6 +83,9 @@ struct xp_ctable {
     uint64_t ttl;     /* ns; 0: rows never expire */
     uint32_t sweep;   /* next row index the expiry sweep looks at */
     uint64_t expired; /* rows removed by the sweep or skipped at load */
+    struct xp_cwriter *writers; /* one per proxy id, its current instance */
+    unsigned n_writers, cap_writers;
+    uint32_t max_token;
 };
 
 static uint64_t xp_ct__hash(const struct xp_ctable *t, const struct xp_policer_key *k)
@@ -117,7 +131,55 @@ void xp_ctable__destroy(struct xp_ctable *t)
     free(t->rows);
     free(t->buckets);
     free(t->log);
+    free(t->writers);
     free(t);
+}
+
+int xp_ctable__set_writer(struct xp_ctable *t, const char *proxy_id, uint64_t instance,
+                          uint32_t token)
+{
+    struct xp_cwriter *w = NULL;
+
+    if (!token || strlen(proxy_id) > XP_SYNC_ID_MAX)
+        return -EINVAL;
+    for (unsigned i = 0; i < t->n_writers && !w; i++)
+        if (strcmp(t->writers[i].id, proxy_id) == 0)
+            w = &t->writers[i];
+    if (!w) {
+        if (t->n_writers == XP_CT_WRITERS_MAX)
+            return -ENOSPC;
+        if (t->n_writers == t->cap_writers) {
+            unsigned cap = t->cap_writers ? 2 * t->cap_writers : 16;
+            struct xp_cwriter *n = realloc(t->writers, cap * sizeof(*n));
+
+            if (!n)
+                return -ENOMEM;
+            t->writers = n;
+            t->cap_writers = cap;
+        }
+        w = &t->writers[t->n_writers++];
+        memset(w, 0, sizeof(*w));
+        memcpy(w->id, proxy_id, strlen(proxy_id));
+    }
+    w->instance = instance;
+    w->token = token;
+    if (token > t->max_token)
+        t->max_token = token;
+    return 0;
+}
+
+uint32_t xp_ctable__writer_token(const struct xp_ctable *t, const char *proxy_id,
+                                 uint64_t instance)
+{
+    for (unsigned i = 0; i < t->n_writers; i++)
+        if (strcmp(t->writers[i].id, proxy_id) == 0)
+            return t->writers[i].instance == instance ? t->writers[i].token : 0;
+    return 0;
+}
+
+uint32_t xp_ctable__max_token(const struct xp_ctable *t)
+{
+    return t->max_token;
 }
 
 uint32_t xp_ctable__count(const struct xp_ctable *t)
@@ -477,19 +539,51 @@ int xp_ctable__save(const struct xp_ctable *t, const char *path)
     return xp_ctable__save_at(t, path, xp_ct__now());
 }
 
+static int xp_ct__cmp_writer(const void *a, const void *b)
+{
+    const struct xp_cwriter *x = a, *y = b;
+
+    return x->token < y->token ? -1 : x->token > y->token;
+}
+
+/* The writer entry of token in w[0..n) sorted by token, or NULL. */
+static struct xp_cwriter *xp_ct__writer_of(struct xp_cwriter *w, unsigned n, uint32_t token)
+{
+    struct xp_cwriter k = {.token = token};
+
+    return token && n ? bsearch(&k, w, n, sizeof(*w), xp_ct__cmp_writer) : NULL;
+}
+
+/* Write len bytes and feed them to the digest. */
+static int xp_ct__emit(int fd, EVP_MD_CTX *ctx, const uint8_t *p, size_t len)
+{
+    EVP_DigestUpdate(ctx, p, len);
+    return xp_write_all(fd, p, len);
+}
+
 int xp_ctable__save_at(const struct xp_ctable *t, const char *path, uint64_t now)
 {
-    uint8_t hdr[32], rec[XP_CT_REC * 64], md[EVP_MAX_MD_SIZE];
+    uint8_t hdr[40], rec[XP_CT_REC * 64], md[EVP_MAX_MD_SIZE];
+    struct xp_cwriter *w = NULL;
+    uint8_t *in_use = NULL;
     char tmp[PATH_MAX];
     unsigned int md_len = 0, fill = 0;
     EVP_MD_CTX *ctx = NULL;
-    uint32_t live = 0, done = 0;
+    uint32_t live = 0, done = 0, used = 0;
     int fd = -1, ret;
 
     if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
         return -ENAMETOOLONG;
     ctx = EVP_MD_CTX_new();
-    if (!ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)) {
+    if (t->n_writers) {
+        w = malloc(t->n_writers * sizeof(*w));
+        in_use = calloc(t->n_writers, 1);
+        if (w) {
+            memcpy(w, t->writers, t->n_writers * sizeof(*w));
+            qsort(w, t->n_writers, sizeof(*w), xp_ct__cmp_writer);
+        }
+    }
+    if (!ctx || (t->n_writers && (!w || !in_use)) || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)) {
         ret = -ENOMEM;
         goto out;
     }
@@ -500,30 +594,56 @@ int xp_ctable__save_at(const struct xp_ctable *t, const char *path, uint64_t now
     }
     /*
      * Only live rows are written: dead ones not yet reached by the sweep
-     * would be skipped at load anyway. The header needs the count first.
+     * would be skipped at load anyway. The header needs the counts first:
+     * rows, and the writers that a live row names (only the current
+     * instance of each proxy id is known; a row of an older instance is
+     * written without a writer, as it would be compared as one anyway).
      */
-    for (uint32_t i = 0; i < t->n; i++)
-        live += !xp_ct__dead(t, &t->rows[i].g, now);
-    memcpy(hdr, XP_CT_MAGIC, 8);
-    xp_put64(hdr + 8, 1); /* format version */
-    xp_put64(hdr + 16, live);
-    xp_put64(hdr + 24, t->ver);
-    EVP_DigestUpdate(ctx, hdr, sizeof(hdr));
-    ret = xp_write_all(fd, hdr, sizeof(hdr));
-    for (uint32_t i = 0; !ret && i < t->n; i++) {
-        uint8_t *r = rec + (size_t)fill * XP_CT_REC;
+    for (uint32_t i = 0; i < t->n; i++) {
+        struct xp_cwriter *e;
 
         if (xp_ct__dead(t, &t->rows[i].g, now))
             continue;
+        live++;
+        e = xp_ct__writer_of(w, t->n_writers, t->rows[i].writer);
+        if (e && !in_use[e - w]) {
+            in_use[e - w] = 1;
+            used++;
+        }
+    }
+    memcpy(hdr, XP_CT_MAGIC, 8);
+    xp_put64(hdr + 8, XP_CT_FORMAT);
+    xp_put64(hdr + 16, live);
+    xp_put64(hdr + 24, t->ver);
+    xp_put64(hdr + 32, used);
+    ret = xp_ct__emit(fd, ctx, hdr, sizeof(hdr));
+    for (unsigned i = 0; !ret && i < t->n_writers; i++) {
+        uint8_t wr[XP_CT_WREC] = {0};
+        size_t len = strlen(w[i].id);
+
+        if (!in_use[i])
+            continue;
+        xp_put64(wr, (uint64_t)w[i].token | (uint64_t)len << 32);
+        xp_put64(wr + 8, w[i].instance);
+        memcpy(wr + 16, w[i].id, len);
+        ret = xp_ct__emit(fd, ctx, wr, sizeof(wr));
+    }
+    for (uint32_t i = 0; !ret && i < t->n; i++) {
+        uint8_t *r = rec + (size_t)fill * XP_CT_REC;
+        const struct xp_cwriter *e;
+
+        if (xp_ct__dead(t, &t->rows[i].g, now))
+            continue;
+        e = xp_ct__writer_of(w, t->n_writers, t->rows[i].writer);
         memcpy(r, &t->rows[i].key, 32);
         xp_put64(r + 32, t->rows[i].g.ts1);
         xp_put64(r + 40, t->rows[i].g.ts2);
         xp_put64(r + 48, t->rows[i].g.c);
         xp_put64(r + 56, t->rows[i].ver);
+        xp_put64(r + 64, e ? e->token : 0);
         done++;
         if (++fill == 64 || done == live) {
-            EVP_DigestUpdate(ctx, rec, (size_t)fill * XP_CT_REC);
-            ret = xp_write_all(fd, rec, (size_t)fill * XP_CT_REC);
+            ret = xp_ct__emit(fd, ctx, rec, (size_t)fill * XP_CT_REC);
             fill = 0;
         }
     }
@@ -555,6 +675,8 @@ err_unlink:
     fd = -1;
     unlink(tmp);
 out:
+    free(in_use);
+    free(w);
     EVP_MD_CTX_free(ctx);
     return ret;
 }
@@ -577,7 +699,10 @@ int xp_ctable__load_at(struct xp_ctable *t, const char *path, uint64_t now, char
     uint8_t md[EVP_MAX_MD_SIZE];
     unsigned int md_len = 0;
     uint8_t *buf = NULL;
-    uint64_t n, ver, fmt, skipped = 0;
+    uint64_t n, ver, fmt, nw, skipped = 0;
+    struct xp_cwriter *sorted = NULL;
+    size_t hdr_len, rec_len;
+    const uint8_t *rows;
     struct stat st;
     size_t size, got = 0;
     int fd, ret;
@@ -621,13 +746,18 @@ int xp_ctable__load_at(struct xp_ctable *t, const char *path, uint64_t now, char
     fmt = xp_get64(buf + 8);
     n = xp_get64(buf + 16);
     ver = xp_get64(buf + 24);
-    if (fmt != 1) {
+    if (fmt != 1 && fmt != XP_CT_FORMAT) {
         snprintf(err, err_len, "%s: unsupported format version %llu", path,
                  (unsigned long long)fmt);
         ret = -EBADMSG;
         goto out;
     }
-    if (n > (size - 64) / XP_CT_REC || 32 + n * XP_CT_REC + 32 != size) {
+    /* format 1 (no writers): rows load without a writer, merged as shared */
+    hdr_len = fmt == 1 ? 32 : 40;
+    rec_len = fmt == 1 ? XP_CT_REC1 : XP_CT_REC;
+    nw = fmt == 1 || size < hdr_len + 32 ? 0 : xp_get64(buf + 32);
+    if (nw > XP_CT_WRITERS_MAX || n > size / rec_len ||
+        hdr_len + nw * XP_CT_WREC + n * rec_len + 32 != size) {
         snprintf(err, err_len, "%s: size %zu does not match %llu records (truncated?)", path,
                  size, (unsigned long long)n);
         ret = -EBADMSG;
@@ -648,9 +778,68 @@ int xp_ctable__load_at(struct xp_ctable *t, const char *path, uint64_t now, char
     /* start from empty */
     t->n = 0;
     t->log_len = 0;
+    t->n_writers = 0;
+    t->max_token = 0;
     memset(t->buckets, 0xff, t->nbuckets * sizeof(*t->buckets));
+    if (nw > t->cap_writers) {
+        struct xp_cwriter *wn = realloc(t->writers, nw * sizeof(*wn));
+
+        if (!wn) {
+            ret = -ENOMEM;
+            goto out;
+        }
+        t->writers = wn;
+        t->cap_writers = (unsigned)nw;
+    }
+    for (uint64_t i = 0; i < nw; i++) {
+        const uint8_t *wr = buf + hdr_len + i * XP_CT_WREC;
+        uint64_t tl = xp_get64(wr);
+        uint32_t token = (uint32_t)tl, len = (uint32_t)(tl >> 32);
+        char id[XP_SYNC_ID_MAX + 1] = {0};
+
+        if (len > XP_SYNC_ID_MAX || !token) {
+            snprintf(err, err_len, "%s: writer %llu: inconsistent values", path,
+                     (unsigned long long)i);
+            ret = -EBADMSG;
+            goto out;
+        }
+        memcpy(id, wr + 16, len);
+        if (!xp_sync_id__valid(id)) {
+            snprintf(err, err_len, "%s: writer %llu: invalid proxy id", path,
+                     (unsigned long long)i);
+            ret = -EBADMSG;
+            goto out;
+        }
+        /* appended as is: one entry per id is what save writes, a crafted duplicate only shadows */
+        t->writers[i].instance = xp_get64(wr + 8);
+        t->writers[i].token = token;
+        memcpy(t->writers[i].id, id, sizeof(id));
+        t->n_writers = (unsigned)i + 1;
+        if (token > t->max_token)
+            t->max_token = token;
+    }
+    /* rows name writers by token: a sorted copy to find them, unique tokens */
+    if (nw) {
+        sorted = malloc(nw * sizeof(*sorted));
+        if (!sorted) {
+            ret = -ENOMEM;
+            goto out;
+        }
+        memcpy(sorted, t->writers, nw * sizeof(*sorted));
+        qsort(sorted, nw, sizeof(*sorted), xp_ct__cmp_writer);
+        for (uint64_t i = 1; i < nw; i++) {
+            if (sorted[i].token == sorted[i - 1].token) {
+                snprintf(err, err_len, "%s: token %u on two writers (inconsistent values)",
+                         path, sorted[i].token);
+                ret = -EBADMSG;
+                goto out;
+            }
+        }
+    }
+    rows = buf + hdr_len + nw * XP_CT_WREC;
     for (uint64_t i = 0; i < n; i++) {
-        const uint8_t *r = buf + 32 + i * XP_CT_REC;
+        const uint8_t *r = rows + i * rec_len;
+        uint64_t writer = fmt == 1 ? 0 : xp_get64(r + 64);
         struct xp_sync_global v = {xp_get64(r + 32), xp_get64(r + 40), xp_get64(r + 48)};
         uint64_t rver = xp_get64(r + 56);
         struct xp_policer_key key;
@@ -658,7 +847,9 @@ int xp_ctable__load_at(struct xp_ctable *t, const char *path, uint64_t now, char
         bool created;
         uint32_t idx;
 
-        if (v.ts1 > v.ts2 || v.c > XP_SYNC_MAX_COUNT || rver > ver) {
+        if (v.ts1 > v.ts2 || v.c > XP_SYNC_MAX_COUNT || rver > ver ||
+            (writer && (writer > UINT32_MAX ||
+                        !xp_ct__writer_of(sorted, (unsigned)nw, (uint32_t)writer)))) {
             snprintf(err, err_len, "%s: record %llu: inconsistent values", path,
                      (unsigned long long)i);
             ret = -EBADMSG;
@@ -680,7 +871,7 @@ int xp_ctable__load_at(struct xp_ctable *t, const char *path, uint64_t now, char
         *g = v;
         idx = t->n - 1;
         t->rows[idx].ver = rver;
-        t->rows[idx].writer = 0;
+        t->rows[idx].writer = (uint32_t)writer;
         if (xp_ct__log_append(t, t->rows[idx].ver, idx) < 0) {
             ret = -ENOMEM;
             goto out;
@@ -705,8 +896,11 @@ out:
     if (ret < 0 && ret != -ENOENT) {
         t->n = 0;
         t->log_len = 0;
+        t->n_writers = 0;
+        t->max_token = 0;
         memset(t->buckets, 0xff, t->nbuckets * sizeof(*t->buckets));
     }
+    free(sorted);
     free(buf);
     close(fd);
     return ret;

@@ -332,7 +332,7 @@ static void test_persist(void)
     /* at 10500 rows 10..14 are dead (not swept yet): not in the file */
     CHECK_EQ(xp_ctable__save_at(t, path, 10500), 0);
     CHECK_EQ(file_get64(path, 16), 10);
-    CHECK_EQ(file_size(path), 32 + 10 * 64 + 32);
+    CHECK_EQ(file_size(path), 40 + 10 * 72 + 32); /* format 2: header, rows, digest */
     l = xp_ctable__create(100);
     xp_ctable__set_ttl(l, ttl);
     CHECK_EQ(xp_ctable__load_at(l, path, 10500, err, sizeof(err)), 0);
@@ -375,12 +375,12 @@ static void test_persist(void)
     /* two records with the same version (a crafted file with a valid checksum): refused */
     {
         FILE *f = fopen(path, "r+b");
-        uint8_t buf[32 + 15 * 64 + 32];
+        uint8_t buf[40 + 15 * 72 + 32];
         unsigned int md_len = 0;
 
         CHECK(f != NULL);
         if (f && fread(buf, 1, sizeof(buf), f) == sizeof(buf)) {
-            memcpy(buf + 32 + 64 + 56, buf + 32 + 56, 8); /* record 1 gets record 0's version */
+            memcpy(buf + 40 + 72 + 56, buf + 40 + 56, 8); /* record 1 gets record 0's version */
             EVP_Digest(buf, sizeof(buf) - 32, buf + sizeof(buf) - 32, &md_len, EVP_sha256(),
                        NULL);
             rewind(f);
@@ -393,6 +393,69 @@ static void test_persist(void)
         CHECK_EQ(xp_ctable__load_at(l, path, 10500, err, sizeof(err)), -EBADMSG);
         CHECK(strstr(err, "version") != NULL);
         CHECK_EQ(xp_ctable__count(l), 0);
+        xp_ctable__destroy(l);
+    }
+    xp_ctable__destroy(t);
+}
+
+/*
+ * (f) writers survive a restart of the central node: the state file keeps
+ * which proxy instance wrote each row, so that instance's next sync still
+ * replaces its rows (merge_own) instead of merging them as another proxy's.
+ * A file whose writers are inconsistent is refused.
+ */
+static void test_writers_persist(void)
+{
+    char path[256], err[256];
+    struct xp_ctable *t = xp_ctable__create(100), *l;
+
+    snprintf(path, sizeof(path), "%s/writers", dir);
+    CHECK_EQ(xp_ctable__set_writer(t, "edge-1", 0x1111, 3), 0);
+    CHECK_EQ(xp_ctable__set_writer(t, "edge-2", 0x2222, 7), 0);
+    CHECK_EQ(xp_ctable__set_writer(t, "edge-9", 0x9999, 9), 0); /* writes no live row */
+    CHECK_EQ(xp_ctable__set_writer(t, "edge-1", 0x1112, 0), -EINVAL);
+    CHECK(put(t, 1, 10000, 5, 3));
+    CHECK(put(t, 2, 10000, 6, 7));
+    CHECK(put(t, 3, 10000, 7, 4)); /* an older instance's token: no writer any more */
+    CHECK_EQ(xp_ctable__save_at(t, path, 10000), 0);
+    /* header 40 + 2 writers in use (80 each) + 3 rows (72 each) + digest 32 */
+    CHECK_EQ(file_size(path), 40 + 2 * 80 + 3 * 72 + 32);
+    l = xp_ctable__create(100);
+    CHECK_EQ(xp_ctable__load_at(l, path, 10000, err, sizeof(err)), 0);
+    CHECK_EQ(xp_ctable__writer_token(l, "edge-1", 0x1111), 3);
+    CHECK_EQ(xp_ctable__writer_token(l, "edge-2", 0x2222), 7);
+    CHECK_EQ(xp_ctable__writer_token(l, "edge-1", 0x1112), 0); /* another instance: a stranger */
+    CHECK_EQ(xp_ctable__writer_token(l, "edge-9", 0x9999), 0);  /* wrote nothing that lives */
+    CHECK_EQ(xp_ctable__max_token(l), 7);
+    {
+        struct xp_policer_key k1 = tkey(1, 1), k2 = tkey(2, 1), k3 = tkey(3, 1);
+
+        CHECK_EQ(xp_ctable__writer(l, &k1), 3);
+        CHECK_EQ(xp_ctable__writer(l, &k2), 7);
+        CHECK_EQ(xp_ctable__writer(l, &k3), 0);
+    }
+    xp_ctable__destroy(l);
+    /* a writer record with token 0, with a valid checksum: refused, the table stays empty */
+    {
+        FILE *f = fopen(path, "r+b");
+        uint8_t buf[40 + 2 * 80 + 3 * 72 + 32];
+        unsigned int md_len = 0;
+
+        CHECK(f != NULL);
+        if (f && fread(buf, 1, sizeof(buf), f) == sizeof(buf)) {
+            memset(buf + 40, 0, 4); /* first writer's token */
+            EVP_Digest(buf, sizeof(buf) - 32, buf + sizeof(buf) - 32, &md_len, EVP_sha256(),
+                       NULL);
+            rewind(f);
+            fwrite(buf, 1, sizeof(buf), f);
+        }
+        if (f)
+            fclose(f);
+        l = xp_ctable__create(100);
+        CHECK_EQ(xp_ctable__load_at(l, path, 10000, err, sizeof(err)), -EBADMSG);
+        CHECK(strstr(err, "writer") != NULL);
+        CHECK_EQ(xp_ctable__count(l), 0);
+        CHECK_EQ(xp_ctable__max_token(l), 0);
         xp_ctable__destroy(l);
     }
     xp_ctable__destroy(t);
@@ -584,6 +647,7 @@ int main(void)
     test_scan_fixed();
     test_scan_random();
     test_persist();
+    test_writers_persist();
     test_config();
     test_central();
     snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
