@@ -19,8 +19,9 @@
 enum xp_kern_counter {
     XP_KC_RX = 0,           /* frames seen */
     XP_KC_REDIRECT,         /* handed to an AF_XDP socket */
-    XP_KC_PASS_NON_IP,      /* not IPv4/IPv6: to the kernel */
-    XP_KC_PASS_ARP_ND,      /* ARP, IPv6 neighbour discovery/MLD */
+    XP_KC_PASS_NON_IP,      /* not IPv4/IPv6/ARP, config non_ip "pass": to the kernel */
+    XP_KC_PASS_ARP_ND,      /* ARP; IPv6 neighbour discovery/MLD/hop-by-hop to link-local
+                             * unicast or link-scope multicast */
     XP_KC_PASS_MGMT,        /* to a configured management prefix */
     XP_KC_PASS_NO_SOCKET,   /* fail-open: no socket bound on the queue */
     XP_KC_DROP_NO_SOCKET,   /* fail-closed: no socket bound on the queue */
@@ -29,6 +30,7 @@ enum xp_kern_counter {
     XP_KC_DROP_MANUAL,      /* blocked by the operator (xpro-ctl block) */
     XP_KC_PASS_NOT_TUNNEL,  /* gateway mode: not a tunnel datagram, to the kernel */
     XP_KC_DROP_UNTUNNELLED, /* gateway mode: access traffic the kernel would forward: dropped */
+    XP_KC_DROP_NON_IP,      /* not IPv4/IPv6/ARP, and config non_ip is "drop" */
     XP_KC_MAX,
 };
 

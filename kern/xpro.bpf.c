@@ -6,8 +6,18 @@
  * (fail-closed).
  *
  * It parses as little as it can: Ethernet, up to two VLAN tags, and the IP
- * header only far enough to find management traffic and neighbour discovery.
- * Full parsing and policing happen in userspace.
+ * header only far enough to find management traffic and the link's own
+ * control traffic. Full parsing and policing happen in userspace.
+ *
+ * The rule that keeps it from being an open door: every IP frame goes to the
+ * sockets (and so through the parser and the policer) unless it is for the
+ * proxy box itself (management prefixes), or it is the link's own control
+ * traffic the kernel needs (neighbour discovery, MLD, hop-by-hop-led IPv6)
+ * addressed to link-local unicast or link/interface-scope multicast, or its
+ * pair is blocked (dropped here). Frames the parser will reject (too many
+ * VLAN tags, truncated headers) go to the sockets too, where the malformed
+ * policy applies and counts them. Non-IP frames other than ARP pass or drop
+ * as configured (non_ip), counted.
  */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -32,6 +42,8 @@ const volatile __u32 mgmt_enabled = 0;
 const volatile __u32 police_port = 0;
 /* Unit key of an IPv6 source: its first v6_unit_prefix bits (a multiple of 8). */
 const volatile __u32 v6_unit_bytes = 8;
+/* Non-IP frames other than ARP: drop (1) or give to the kernel (0). */
+const volatile __u32 non_ip_drop = 0;
 /*
  * Gateway mode: only tunnel datagrams (UDP to tunnel_port, network order)
  * on the access port go to the sockets; everything else, and all of the
@@ -249,6 +261,35 @@ static __always_inline int would_forward(struct xdp_md *ctx, void *l3, void *dat
            ret == BPF_FIB_LKUP_RET_FRAG_NEEDED || ret == BPF_FIB_LKUP_RET_UNSUPP_LWT;
 }
 
+/*
+ * The link's own IPv6 control traffic, which the kernel must see: neighbour
+ * discovery (ICMPv6 133-137), MLD (130-132, 143) and anything led by a
+ * hop-by-hop header (MLD rides behind one), addressed to link-local unicast
+ * (fe80::/10) or interface/link-scope multicast (ff01::/16, ff02::/16). The
+ * same messages to other addresses (unicast neighbour probes, MLDv1 reports
+ * of wider groups) are forwarded by the proxy like any traffic, policed when
+ * a unit sends them: a hop-by-hop header or an ICMPv6 type opens no door.
+ */
+static __always_inline int link_control(const struct ipv6hdr *ip6, void *data_end)
+{
+    const __u8 *d = ip6->daddr.in6_u.u6_addr8;
+    struct icmp6hdr *icmp6;
+    __u8 t;
+
+    if (!((d[0] == 0xfe && (d[1] & 0xc0) == 0x80) ||
+          (d[0] == 0xff && ((d[1] & 0x0f) == 1 || (d[1] & 0x0f) == 2))))
+        return 0;
+    if (ip6->nexthdr == IPPROTO_HOPOPTS)
+        return 1;
+    if (ip6->nexthdr != IPPROTO_ICMPV6)
+        return 0;
+    icmp6 = (void *)(ip6 + 1);
+    if ((void *)(icmp6 + 1) > data_end)
+        return 0;
+    t = icmp6->icmp6_type;
+    return (t >= 130 && t <= 137) || t == 143;
+}
+
 static __always_inline int to_us(const struct ethhdr *eth)
 {
     return eth->h_dest[0] == access_mac[0] && eth->h_dest[1] == access_mac[1] &&
@@ -281,8 +322,9 @@ int xpro_xdp(struct xdp_md *ctx)
         st->bytes_rx += data_end - data;
     }
 
+    /* a frame the parser will reject goes to it: the malformed policy decides, counted */
     if ((void *)(eth + 1) > data_end)
-        return count(st, XP_KC_PASS_NON_IP, XDP_PASS);
+        goto redirect;
     proto = eth->h_proto;
     l3 = eth + 1;
 
@@ -293,9 +335,19 @@ int xpro_xdp(struct xdp_md *ctx)
         struct vlan_hdr *vh = l3;
 
         if ((void *)(vh + 1) > data_end)
-            return count(st, XP_KC_PASS_NON_IP, XDP_PASS);
+            goto redirect;
         proto = vh->encap_proto;
         l3 = vh + 1;
+    }
+    /* a third tag: more than the parser takes (too_many_vlans), never the kernel's */
+    if (proto == bpf_htons(ETH_P_8021Q) || proto == bpf_htons(ETH_P_8021AD))
+        goto redirect;
+    if (proto == bpf_htons(ETH_P_ARP))
+        return count(st, XP_KC_PASS_ARP_ND, XDP_PASS);
+    if (proto != bpf_htons(ETH_P_IP) && proto != bpf_htons(ETH_P_IPV6)) {
+        if (non_ip_drop)
+            return count(st, XP_KC_DROP_NON_IP, XDP_DROP);
+        return count(st, XP_KC_PASS_NON_IP, XDP_PASS);
     }
 
     if (gateway_mode) {
@@ -305,13 +357,9 @@ int xpro_xdp(struct xdp_md *ctx)
             goto redirect;
         if (proto == bpf_htons(ETH_P_IPV6)) {
             struct ipv6hdr *ip6 = l3;
-            struct icmp6hdr *icmp6 = (void *)(ip6 + 1);
 
-            /* Neighbour discovery and MLD are the kernel's, never forwarded. */
-            if ((void *)(icmp6 + 1) <= data_end &&
-                (ip6->nexthdr == IPPROTO_HOPOPTS ||
-                 (ip6->nexthdr == IPPROTO_ICMPV6 && icmp6->icmp6_type >= 133 &&
-                  icmp6->icmp6_type <= 137)))
+            /* the link's control traffic is the kernel's, never forwarded */
+            if ((void *)(ip6 + 1) <= data_end && link_control(ip6, data_end))
                 return count(st, XP_KC_PASS_ARP_ND, XDP_PASS);
         }
         if (would_forward(ctx, l3, data_end, proto))
@@ -354,16 +402,8 @@ int xpro_xdp(struct xdp_md *ctx)
 
         if ((void *)(ip6 + 1) > data_end)
             goto redirect;
-        if (ip6->nexthdr == IPPROTO_ICMPV6) {
-            struct icmp6hdr *icmp6 = (void *)(ip6 + 1);
-
-            if ((void *)(icmp6 + 1) <= data_end &&
-                icmp6->icmp6_type >= 133 && icmp6->icmp6_type <= 137)
-                return count(st, XP_KC_PASS_ARP_ND, XDP_PASS);
-        } else if (ip6->nexthdr == IPPROTO_HOPOPTS) {
-            /* MLD rides behind a hop-by-hop header; the kernel needs it. */
+        if (link_control(ip6, data_end))
             return count(st, XP_KC_PASS_ARP_ND, XDP_PASS);
-        }
         if (mgmt_enabled) {
             key.prefixlen = 128;
             __builtin_memcpy(key.addr, &ip6->daddr, 16);
@@ -387,10 +427,6 @@ int xpro_xdp(struct xdp_md *ctx)
             if (bc->manual && manually_blocked(&pk))
                 return count(st, XP_KC_DROP_MANUAL, XDP_DROP);
         }
-    } else if (proto == bpf_htons(ETH_P_ARP)) {
-        return count(st, XP_KC_PASS_ARP_ND, XDP_PASS);
-    } else {
-        return count(st, XP_KC_PASS_NON_IP, XDP_PASS);
     }
 
 redirect:

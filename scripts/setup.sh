@@ -7,6 +7,7 @@ PKGS=(
     bc
     bpftool
     clang
+    ethtool
     gcc
     gnuplot-nox
     iproute2

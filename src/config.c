@@ -60,6 +60,8 @@ static const char *const xdp_mode_names[] = { "native", "skb", NULL };
 static const char *const zc_names[] = { "auto", "on", "off", NULL };
 static const char *const level_names[] = { "err", "warn", "info", "debug", NULL };
 static const char *const backend_names[] = { "af_xdp", "dpdk", NULL };
+static const char *const non_ip_names[] = { "drop", "pass", NULL };
+static const char *const channels_names[] = { "refuse", "set", NULL };
 
 static int parse_ports(struct conf_ctx *ctx, json_t *val, struct xp_config *cfg);
 static int parse_cpus(struct conf_ctx *ctx, json_t *val, struct xp_config *cfg);
@@ -186,6 +188,14 @@ static const struct key_desc config_keys[] = {
     { "fail_mode", KT_ENUM, OFF(fail_mode_closed), 0, 0, 0, fail_names, NULL,
       "open, closed", "\"open\"", false,
       "With no socket on a queue (proxy down): pass frames to the kernel, or drop them." },
+    { "non_ip", KT_ENUM, OFF(non_ip_pass), 0, 0, 0, non_ip_names, NULL,
+      "drop, pass", "\"drop\"", false,
+      "Frames that are neither IP nor ARP (ARP always passes): drop them, or give them to "
+      "the kernel (the bridge) unpoliced; counted either way." },
+    { "channels", KT_ENUM, OFF(channels_set), 0, 0, 0, channels_names, NULL,
+      "refuse, set", "\"refuse\"", false,
+      "When a port has another number of RX channels than queues (frames on a queue without "
+      "a socket would pass unpoliced): refuse to start, or set the port's channels to queues." },
     { "xdp_mode", KT_ENUM, OFF(xdp_mode_skb), 0, 0, 0, xdp_mode_names, NULL,
       "native, skb", "\"native\"", false, "XDP attach mode." },
     { "zero_copy", KT_ENUM, OFF(zero_copy), 0, 0, 0, zc_names, NULL,

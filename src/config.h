@@ -123,6 +123,8 @@ struct xp_config {
     unsigned n_cpus;
     int cpus[XP_MAX_QUEUES];
     int fail_mode_closed;                       /* 0 open, 1 closed */
+    int non_ip_pass;                            /* non-IP frames but ARP: 0 drop, 1 pass */
+    int channels_set;                           /* RX channels != queues: 0 refuse, 1 set */
     int xdp_mode_skb;                           /* 0 native, 1 skb (generic) */
     /*
      * Per port, resolved from the top-level keys, then port_settings'

@@ -39,6 +39,53 @@ int xp_nic_rss_on_addresses(const char *ifname)
     return ret;
 }
 
+static int xp_nic_ethtool(const char *ifname, void *cmd)
+{
+    struct ifreq ifr = { 0 };
+    int fd, ret = 0;
+
+    if (strlen(ifname) >= sizeof(ifr.ifr_name))
+        return -EINVAL;
+    memcpy(ifr.ifr_name, ifname, strlen(ifname) + 1);
+    ifr.ifr_data = cmd;
+    fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    if (ioctl(fd, SIOCETHTOOL, &ifr) < 0)
+        ret = -errno;
+    close(fd);
+    return ret;
+}
+
+int xp_nic_rx_queues(const char *ifname, unsigned *count, unsigned *max)
+{
+    struct ethtool_channels ch = { .cmd = ETHTOOL_GCHANNELS };
+    int ret = xp_nic_ethtool(ifname, &ch);
+
+    if (ret)
+        return ret;
+    *count = ch.rx_count + ch.combined_count;
+    *max = ch.max_rx + ch.max_combined;
+    return 0;
+}
+
+int xp_nic_set_rx_queues(const char *ifname, unsigned n)
+{
+    struct ethtool_channels ch = { .cmd = ETHTOOL_GCHANNELS };
+    int ret = xp_nic_ethtool(ifname, &ch);
+
+    if (ret)
+        return ret;
+    ch.cmd = ETHTOOL_SCHANNELS;
+    if (ch.max_combined) {
+        ch.combined_count = n;
+        ch.rx_count = 0;
+    } else {
+        ch.rx_count = n;
+    }
+    return xp_nic_ethtool(ifname, &ch);
+}
+
 int xp_nic_mac(const char *ifname, uint8_t mac[6])
 {
     struct ifreq ifr = { 0 };

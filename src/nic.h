@@ -19,6 +19,19 @@ int xp_nic_rss_on_addresses(const char *ifname);
 
 #include <stdint.h>
 
+/*
+ * The interface's receive queues: RX-only plus combined channels
+ * (ETHTOOL_GCHANNELS), and the most it could have. 0, or -errno
+ * (-EOPNOTSUPP: the driver does not say).
+ */
+int xp_nic_rx_queues(const char *ifname, unsigned *count, unsigned *max);
+
+/*
+ * Give the interface n receive queues: n combined channels if it has
+ * combined channels, else n RX channels (ETHTOOL_SCHANNELS). 0 or -errno.
+ */
+int xp_nic_set_rx_queues(const char *ifname, unsigned n);
+
 /* The interface's Ethernet address. 0, or -errno (-EAFNOSUPPORT: not Ethernet). */
 int xp_nic_mac(const char *ifname, uint8_t mac[6]);
 

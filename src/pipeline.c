@@ -78,6 +78,7 @@ static const char *const counter_names[XP_PC_MAX] = {
     [XP_PC_EARLY_DROP] = "early_drop_blocked",
     [XP_PC_EARLY_ACCOUNTED] = "early_dropped_accounted",
     [XP_PC_FOREIGN] = "foreign",
+    [XP_PC_DROP_NON_IP] = "drop_non_ip",
 };
 
 const char *xp_pipeline_counter_name(enum xp_pipe_counter c)
@@ -380,7 +381,13 @@ static int classify(struct xp_pipeline *pl, const struct xp_pkt *pkt, const uint
     *drop = 0;
     st = xp_parse_frame(pkt->data, pkt->len, &pp);
     if (st == XP_PARSE_NOT_IP) {
-        c[XP_PC_NOT_IP]++;
+        /* as the XDP program does (backends without it): ARP passes, the rest as configured */
+        if (pp.ethertype != 0x0806 && !pl->cfg->non_ip_pass) {
+            c[XP_PC_DROP_NON_IP]++;
+            *drop = 1;
+        } else {
+            c[XP_PC_NOT_IP]++;
+        }
         return 0;
     }
     if (st != XP_PARSE_OK) {

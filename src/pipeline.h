@@ -60,7 +60,7 @@ enum xp_pipe_counter {
     XP_PC_DROP_TABLE_FULL,
     XP_PC_DROP_MALFORMED,
     XP_PC_PASS_MALFORMED,
-    XP_PC_NOT_IP,          /* forwarded untouched */
+    XP_PC_NOT_IP,          /* ARP (and non-IP with non_ip "pass"): forwarded untouched */
     XP_PC_ALLOWLISTED,     /* forwarded without policing */
     XP_PC_UNPOLICED,       /* source not in unit_prefixes: forwarded */
     XP_PC_XDP_ACCOUNTED,   /* packets dropped in XDP and counted into their pair */
@@ -74,6 +74,7 @@ enum xp_pipe_counter {
     XP_PC_EARLY_ACCOUNTED, /* early mode: those packets counted into their pair */
     XP_PC_FOREIGN,         /* policed frames of pairs another worker owns (counted there; */
                            /* also in forward or drop_*) */
+    XP_PC_DROP_NON_IP,     /* neither IP nor ARP, config non_ip "drop" */
     XP_PC_MAX,
 };
 

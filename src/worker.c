@@ -74,7 +74,7 @@ static void police_burst(struct xp_worker *w, unsigned in_port, struct xp_pkt *p
     }
     if (nd) {
         w->io->release(w->queue, drops, nd);
-        XP_STAT_ADD(w->st.drop_policy, nd);
+        XP_STAT_ADD(w->st.drop_policy[in_port], nd);
     }
     if (keep)
         forward_burst(w, in_port, pkts, keep);
@@ -94,7 +94,7 @@ static void gateway_burst(struct xp_worker *w, unsigned in_port, struct xp_pkt *
 
     if (in_port != w->police_port) {
         w->io->release(w->queue, pkts, n);
-        XP_STAT_ADD(w->st.drop_policy, n);
+        XP_STAT_ADD(w->st.drop_policy[in_port], n);
         return;
     }
     xp_gw_queue__process(w->gw, pkts, n, fate, clock_ns(CLOCK_REALTIME),
@@ -109,7 +109,7 @@ static void gateway_burst(struct xp_worker *w, unsigned in_port, struct xp_pkt *
     }
     if (nd) {
         w->io->release(w->queue, drops, nd);
-        XP_STAT_ADD(w->st.drop_policy, nd);
+        XP_STAT_ADD(w->st.drop_policy[in_port], nd);
     }
     for (unsigned p = 0; p < 2; p++)
         if (nout[p])
@@ -282,7 +282,8 @@ void xp_worker__stats(const struct xp_worker *w, struct xp_worker_stats *out)
 {
     out->loops = __atomic_load_n(&w->st.loops, __ATOMIC_RELAXED);
     out->sleeps = __atomic_load_n(&w->st.sleeps, __ATOMIC_RELAXED);
-    for (int p = 0; p < 2; p++)
+    for (int p = 0; p < 2; p++) {
         out->drop_tx_full[p] = __atomic_load_n(&w->st.drop_tx_full[p], __ATOMIC_RELAXED);
-    out->drop_policy = __atomic_load_n(&w->st.drop_policy, __ATOMIC_RELAXED);
+        out->drop_policy[p] = __atomic_load_n(&w->st.drop_policy[p], __ATOMIC_RELAXED);
+    }
 }

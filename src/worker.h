@@ -25,7 +25,7 @@ struct xp_worker_stats {
     uint64_t loops;
     uint64_t sleeps;          /* times the worker blocked in wait() */
     uint64_t drop_tx_full[2]; /* frames for port p that its TX ring refused */
-    uint64_t drop_policy;     /* frames the pipeline dropped */
+    uint64_t drop_policy[2];  /* frames received on port p that the worker dropped */
 };
 
 struct xp_worker {

@@ -170,6 +170,7 @@ struct xp_xdp_prog *xp_xdp_prog__attach(const struct xp_config *cfg)
     p->skel->rodata->mgmt_enabled = cfg->n_mgmt > 0;
     p->skel->rodata->police_port = XP_PORT_ACCESS;
     p->skel->rodata->v6_unit_bytes = cfg->pol.v6_unit_prefix / 8;
+    p->skel->rodata->non_ip_drop = !cfg->non_ip_pass;
     p->skel->rodata->gateway_mode = cfg->mode == XP_MODE_GATEWAY;
     p->skel->rodata->tunnel_port = htons(cfg->gw.tunnel_port);
     if (cfg->mode == XP_MODE_GATEWAY) {
@@ -191,8 +192,11 @@ struct xp_xdp_prog *xp_xdp_prog__attach(const struct xp_config *cfg)
     for (unsigned i = 0; i < p->n_ports; i++) {
         ret = xdp_program__attach(p->prog, p->ifindex[i], p->mode[i], 0);
         if (ret) {
-            pr_err("%s: attaching XDP (%s mode): %s", cfg->port_name[i],
-                   cfg->port_xdp_skb[i] ? "skb" : "native", strerror(-ret));
+            pr_err("%s: attaching XDP (%s mode): %s%s", cfg->port_name[i],
+                   cfg->port_xdp_skb[i] ? "skb" : "native", strerror(-ret),
+                   ret == -ENOSPC ? " (veth: native XDP needs at least as many RX queues as "
+                                    "its peer has TX queues)"
+                                  : "");
             goto err_detach;
         }
         p->attached[i] = true;

@@ -70,6 +70,7 @@ struct proxy {
     struct xp_worker workers[XP_MAX_QUEUES];
     struct xp_dst_table *dst;
     struct xp_owners *owners;       /* which worker holds each pair (more than one queue) */
+    unsigned rx_queues_found[XP_MAX_PORTS]; /* set by channels "set": restored at exit; 0 none */
     struct xp_pipeline *pipelines[XP_MAX_QUEUES];
     struct xp_gateway *gw;          /* gateway mode only */
     struct xp_gw_queue *gw_queues[XP_MAX_QUEUES];
@@ -108,6 +109,7 @@ static const char *const kc_names[XP_KC_MAX] = {
     [XP_KC_DROP_MANUAL] = "drop_manual",
     [XP_KC_PASS_NOT_TUNNEL] = "pass_not_tunnel",
     [XP_KC_DROP_UNTUNNELLED] = "drop_untunnelled",
+    [XP_KC_DROP_NON_IP] = "drop_non_ip",
 };
 
 static void usage(FILE *out)
@@ -219,9 +221,9 @@ static json_t *stats_document(struct proxy *px, bool final, uint64_t *rx_out, ui
             xp_worker__stats(&px->workers[q], &ws);
             rx += st.rx_packets;
             tx += st.tx_packets;
-            drops += ws.drop_tx_full[p];
+            drops += ws.drop_tx_full[p] + ws.drop_policy[p];
             json_array_append_new(queues, json_pack(
-                "{s:i,s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:o}",
+                "{s:i,s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o}",
                 "queue", (int)q,
                 "zero_copy", xp_xsk_queue__zero_copy(px->queues[q]),
                 "rx_packets", (json_int_t)st.rx_packets,
@@ -229,6 +231,7 @@ static json_t *stats_document(struct proxy *px, bool final, uint64_t *rx_out, ui
                 "tx_packets", (json_int_t)st.tx_packets,
                 "tx_bytes", (json_int_t)st.tx_bytes,
                 "drop_tx_ring_full", (json_int_t)ws.drop_tx_full[p],
+                "drop_policy", (json_int_t)ws.drop_policy[p],
                 "tx_kicks", (json_int_t)st.tx_kicks,
                 "xsk", xsk_kstats_json(&ks2)));
         }
@@ -637,15 +640,16 @@ static json_t *dpdk_ports_json(struct proxy *px, uint64_t *rx, uint64_t *tx, uin
             xp_worker__stats(&px->workers[q], &ws);
             *rx += qs[q].rx_packets;
             *tx += qs[q].tx_packets;
-            *drops += ws.drop_tx_full[p];
+            *drops += ws.drop_tx_full[p] + ws.drop_policy[p];
             json_array_append_new(queues, json_pack(
-                "{s:i,s:I,s:I,s:I,s:I,s:I,s:I,s:{s:I,s:I,s:I}}",
+                "{s:i,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:{s:I,s:I,s:I}}",
                 "queue", (int)q,
                 "rx_packets", (json_int_t)qs[q].rx_packets,
                 "rx_bytes", (json_int_t)qs[q].rx_bytes,
                 "tx_packets", (json_int_t)qs[q].tx_packets,
                 "tx_bytes", (json_int_t)qs[q].tx_bytes,
                 "drop_tx_ring_full", (json_int_t)ws.drop_tx_full[p],
+                "drop_policy", (json_int_t)ws.drop_policy[p],
                 "drop_multiseg", (json_int_t)qs[q].rx_multiseg,
                 "dpdk",
                 "q_ipackets", (json_int_t)qs[q].q_ipackets,
@@ -794,6 +798,75 @@ static int dpdk_worker(struct proxy *px, unsigned q, int node)
 #endif
 }
 
+/* Leave the ports with the RX queues they had (channels "set"), once nothing of ours is on them. */
+static void restore_rx_queues(struct proxy *px)
+{
+    for (unsigned p = 0; p < XP_MAX_PORTS; p++) {
+        int r;
+
+        if (!px->rx_queues_found[p])
+            continue;
+        r = xp_nic_set_rx_queues(px->cfg->port_name[p], px->rx_queues_found[p]);
+        if (r)
+            pr_warn("%s: restoring its %u RX queues: %s", px->cfg->port_name[p],
+                    px->rx_queues_found[p], strerror(-r));
+        px->rx_queues_found[p] = 0;
+    }
+}
+
+/*
+ * A port with more receive queues than `queues` would hand the extra
+ * queues' frames to no socket: fail-open passes them to the kernel
+ * unpoliced. Refuse to start (a configuration error: returns -EINVAL) or
+ * set the port's queues, as the config's "channels" says. A driver that
+ * does not tell its channels is let through with a warning. Before the XDP
+ * program is attached: a refusal leaves the ports untouched.
+ */
+static int check_rx_queues(struct proxy *px)
+{
+    for (unsigned p = 0; p < XP_MAX_PORTS; p++) {
+        const char *dev = px->cfg->port_name[p];
+        unsigned n, max;
+        int r = xp_nic_rx_queues(dev, &n, &max);
+
+        if (r == -EOPNOTSUPP) {
+            pr_warn("%s: the driver does not report its RX channels: make sure it has exactly "
+                    "%u (queues), or frames on the others pass unpoliced", dev,
+                    px->cfg->queues);
+            continue;
+        }
+        if (r) {
+            pr_err("%s: reading its RX channels: %s", dev, strerror(-r));
+            return r;
+        }
+        if (n == px->cfg->queues)
+            continue;
+        if (!px->cfg->channels_set) {
+            pr_err("%s has %u RX queues but \"queues\" is %u: frames on the other queues "
+                   "would reach no socket and pass unpoliced. Set \"queues\": %u, or "
+                   "\"channels\": \"set\" to give %s %u RX queues", dev, n, px->cfg->queues,
+                   n, dev, px->cfg->queues);
+            return -EINVAL;
+        }
+        px->rx_queues_found[p] = n;
+        r = xp_nic_set_rx_queues(dev, px->cfg->queues);
+        if (!r)
+            r = xp_nic_rx_queues(dev, &n, &max);
+        if (!r && n != px->cfg->queues)
+            r = -EINVAL;
+        if (r) {
+            pr_err("%s: setting %u RX queues (\"channels\": \"set\", it has %u, at most %u): "
+                   "%s", dev, px->cfg->queues, n, max, strerror(-r));
+            restore_rx_queues(px);
+            return -EINVAL;
+        }
+        pr_info("%s: RX queues set to %u (channels \"set\"; %u again at exit)", dev,
+                px->cfg->queues, px->rx_queues_found[p] ? px->rx_queues_found[p] : 0);
+    }
+    return 0;
+}
+
+
 static int open_queues(struct proxy *px)
 {
     int node = numa_node_of(px->cfg->port_name[0]);
@@ -808,10 +881,12 @@ static int open_queues(struct proxy *px)
 
             if (r == -EOPNOTSUPP)
                 pr_info("%s: RSS not configurable (veth?): the sender's queue choice decides "
-                        "which worker sees a pair", px->cfg->port_name[p]);
+                        "which worker sees a packet; pairs on several queues are counted by "
+                        "their owner worker", px->cfg->port_name[p]);
             else if (r)
-                pr_warn("%s: setting RSS to hash on addresses only: %s; a pair's packets may "
-                        "split across queues", px->cfg->port_name[p], strerror(-r));
+                pr_warn("%s: setting RSS to hash on addresses only: %s; pairs whose packets "
+                        "reach several queues are counted by their owner worker (slower)",
+                        px->cfg->port_name[p], strerror(-r));
         }
     }
     if (px->cfg->mode == XP_MODE_GATEWAY) {
@@ -1409,6 +1484,7 @@ static void shutdown_proxy(struct proxy *px, bool print_final)
         pr_info("fail-closed: the XDP program stays attached and drops until a proxy binds again");
     xp_xdp_prog__destroy(px->prog, px->cfg->fail_mode_closed);
     px->prog = NULL;
+    restore_rx_queues(px);
 }
 
 int main(int argc, char **argv)
@@ -1483,9 +1559,13 @@ int main(int argc, char **argv)
             pr_err("no BPF filesystem at " XP_BPFFS_ROOT ": mount -t bpf bpf " XP_BPFFS_ROOT);
             return EXIT_FAIL_BPFFS;
         }
+        ret = check_rx_queues(&px);
+        if (ret)
+            return ret == -EINVAL ? EXIT_FAIL_OPTION : errno_to_exit(-ret);
         px.prog = xp_xdp_prog__attach(px.cfg);
         if (!px.prog) {
             ret = errno_to_exit(errno);
+            restore_rx_queues(&px);
             return ret == EXIT_FAIL || ret == EXIT_FAIL_BUSY ? EXIT_FAIL_BPF : ret;
         }
     }

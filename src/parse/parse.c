@@ -87,8 +87,21 @@ static inline int xp_parse_l4(const uint8_t *base, uint32_t l4, uint32_t end,
     out->ip_payload_len = (uint16_t)avail;
 
     if (proto == XP_IPPROTO_UDP) {
+        uint32_t ulen;
+
         if (XP_UNLIKELY(avail < XP_UDP_HLEN))
             return XP_PARSE_TRUNCATED_L4;
+        /*
+         * The UDP length covers header and data: under 8 is no datagram (0
+         * is a jumbogram's, which Ethernet cannot carry); past the IP payload
+         * the receiver drops it. A first fragment holds only the start of
+         * the datagram, so there the length may run past this fragment.
+         * Shorter than the payload is trailing bytes, which hosts trim.
+         */
+        ulen = xp_rd16(p + 4);
+        if (XP_UNLIKELY(ulen < XP_UDP_HLEN ||
+                        (ulen > avail && !(out->flags & XP_PARSED_F_FIRST_FRAGMENT))))
+            return XP_PARSE_BAD_UDP_LEN;
         out->sport = xp_rd16(p);
         out->dport = xp_rd16(p + 2);
     } else if (proto == XP_IPPROTO_TCP) {
@@ -143,6 +156,9 @@ static int xp_parse_ipv4(const uint8_t *base, uint32_t l3, uint32_t len, struct 
 
     frag = xp_rd16(ip + 6);
     if (XP_UNLIKELY(frag & (XP_IPV4_MF | XP_IPV4_OFFSET_MASK))) {
+        /* a datagram reassembled from it would be longer than IPv4 allows (a reassembly attack) */
+        if (XP_UNLIKELY((uint32_t)(frag & XP_IPV4_OFFSET_MASK) * 8 + (tot - hlen) > 65535))
+            return XP_PARSE_BAD_FRAGMENT;
         out->flags |= XP_PARSED_F_FRAGMENT;
         if (frag & XP_IPV4_OFFSET_MASK) {
             /* later fragment: no L4 header here, police by address pair */
@@ -205,6 +221,10 @@ static int xp_parse_ipv6(const uint8_t *base, uint32_t l3, uint32_t len, struct 
             hlen = 8;
             /* offset 0 and M clear is an atomic fragment (RFC 6946): not a fragment */
             if (fo & (XP_IPV6_FRAG_OFFSET_MASK | XP_IPV6_FRAG_M)) {
+                /* the fragmentable part may not pass 65535 bytes once reassembled */
+                if (XP_UNLIKELY((uint32_t)(fo & XP_IPV6_FRAG_OFFSET_MASK) + (end - off - 8) >
+                                65535))
+                    return XP_PARSE_BAD_FRAGMENT;
                 out->flags |= XP_PARSED_F_FRAGMENT;
                 if (fo & XP_IPV6_FRAG_OFFSET_MASK) {
                     out->l4_proto = h[0];
@@ -299,6 +319,8 @@ static const char *const xp_parse_status_names[XP_PARSE_STATUS_MAX] = {
     [XP_PARSE_MISPLACED_HOP_BY_HOP] = "misplaced_hop_by_hop",
     [XP_PARSE_TRUNCATED_L4] = "truncated_l4",
     [XP_PARSE_BAD_TCP_DOFF] = "bad_tcp_doff",
+    [XP_PARSE_BAD_UDP_LEN] = "bad_udp_len",
+    [XP_PARSE_BAD_FRAGMENT] = "bad_fragment",
 };
 
 const char *xp_parse_status_name(enum xp_parse_status status)

@@ -42,6 +42,8 @@ enum xp_parse_status {
     XP_PARSE_MISPLACED_HOP_BY_HOP, /* hop-by-hop options not first (RFC 8200 4.3) */
     XP_PARSE_TRUNCATED_L4,         /* UDP/TCP/ICMP header runs past the IP payload */
     XP_PARSE_BAD_TCP_DOFF,         /* TCP data offset < 5 */
+    XP_PARSE_BAD_UDP_LEN,          /* UDP length < 8, or past the IP payload (unfragmented) */
+    XP_PARSE_BAD_FRAGMENT,         /* fragment offset + length past 65535 */
     XP_PARSE_STATUS_MAX,           /* number of statuses, for counter arrays */
 };
 

@@ -380,6 +380,51 @@ xp_stats_at_least() { [ "$(grep -c '"totals"' "$1" 2>/dev/null || true)" -ge "$2
 # xp_proxy_last_stats NAME: the last stats line (the final one after a clean exit).
 xp_proxy_last_stats() { grep '"totals"' "$XP_TMP/$1.out" | tail -n 1; }
 
+# ---- the stats' conservation law (docs/stats.md, "Every frame is accounted for") -------
+
+# xp_conservation_violations FINAL_JSON: prints one line per violated equation of the law on a
+# final stats line (nothing when it holds). Each equation names its terms.
+xp_conservation_violations() {
+    jq -r '
+      def n: . // 0;
+      def sum(f): [f] | add // 0;
+      # 1. XDP, per port: every frame the program saw took exactly one named action
+      (.ports[] | select(.xdp.rx != null) |
+        (.xdp | .rx) as $rx | (.xdp | to_entries | map(select(.key != "rx")) | map(.value) | add) as $acts |
+        select($rx != $acts) | "port \(.role): xdp.rx \($rx) != sum of its actions \($acts)"),
+      # 2. AF_XDP, per port: what XDP redirected reached a socket or was dropped by the socket (counted)
+      (.ports[] | select(.xdp.redirect != null) |
+        .xdp.redirect as $r | sum(.queues[] | .rx_packets + (.xsk.rx_dropped | n) + (.xsk.rx_ring_full | n)) as $s |
+        select($r != $s) | "port \(.role): xdp.redirect \($r) != sockets rx + xsk drops \($s)"),
+      # 3. per queue, both ports: received = sent + dropped (TX ring full, policy) (+ multi-segment, DPDK)
+      ([.ports[].queues[]] | group_by(.queue)[] |
+        sum(.[] | .rx_packets) as $rx |
+        sum(.[] | .tx_packets + .drop_tx_ring_full + (.drop_policy | n) + (.drop_multiseg | n)) as $out |
+        select($rx != $out) | "queue \(.[0].queue): rx \($rx) != tx + drop_tx_ring_full + drop_policy \($out)"),
+      # 4. totals
+      (.totals | select(.rx_packets != .tx_packets + .drop_packets) |
+        "totals: rx_packets \(.rx_packets) != tx_packets \(.tx_packets) + drop_packets \(.drop_packets)"),
+      # 5. inline pipeline: every frame of the access port has a fate; the drops are the pipeline drops
+      (select(.pipeline != null and .gateway == null) |
+        sum(.ports[] | select(.role == "access") | .queues[] | .rx_packets) as $arx |
+        sum(.ports[] | select(.role == "access") | .queues[] | (.drop_policy | n)) as $adrop |
+        (.pipeline | .policed + .not_ip + (.drop_non_ip | n) + .allowlisted + .unpoliced +
+           .drop_malformed + .pass_malformed + .early_drop_blocked) as $fates |
+        (.pipeline | .drop_unit_rate + .drop_dst_rate + .drop_table_full + .drop_malformed +
+           (.drop_non_ip | n) + .early_drop_blocked) as $pdrops |
+        (if $arx != $fates then "access rx \($arx) != pipeline fates \($fates)" else empty end),
+        (if $adrop != $pdrops then "access drop_policy \($adrop) != pipeline drops \($pdrops)" else empty end))
+    ' <<<"$1"
+}
+
+# xp_check_conservation FINAL_JSON: the law holds on the final stats line.
+xp_check_conservation() {
+    local bad
+    bad=$(xp_conservation_violations "$1")
+    [ -z "$bad" ] || printf '%s\n' "$bad" >&2
+    xp_check "the stats close: received = forwarded + dropped by reason + passed by reason" test -z "$bad"
+}
+
 # ---- traffic ---------------------------------------------------------------------------
 
 # xp_recv_start VAR NAME NS IF ARGS...: starts xp_pktio recv and waits for its "ready".

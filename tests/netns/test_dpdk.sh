@@ -110,6 +110,7 @@ xp_check "proxy exited 0 (clean EAL shutdown)" test "$XP_RC" = 0
 final=$(xp_proxy_last_stats proxy)
 echo "$final" >"$XP_TMP/final.log"
 xp_check "the last stats line is the final one" test "$(jq -r .final <<<"$final")" = true
+xp_check_conservation "$final"
 
 xp_highrate_verdicts
 

@@ -75,6 +75,7 @@ xp_forward_round() {
         test "$(jq -r '.final' <<<"$final")" = true
     xp_check "Q=$q: frames.leaked == 0 ($(jq -c .frames <<<"$final"))" \
         test "$(jq -r '.frames.leaked' <<<"$final")" = 0
+    xp_check_conservation "$final"
 
     # Redirect counters: the frames we sent, plus a little slack for stray IP frames.
     slack=$((up_total / 100 + 50))

@@ -171,5 +171,9 @@ xp_check "after the reload unit 1 is unknown to proxy 2 ($(jq -r .answered <<<"$
     test "$(jq -r .answered <<<"$sum")" = 0 -a "$unknown" -ge 5 -a "$(grep -c '"event":"switch"' "$XP_TMP/unit1.out")" -ge 1
 xp_check "proxy 2 still serves $(gw_stat p2 units) unit(s)" test "$(gw_stat p2 units)" = 1
 
+xp_kill "$P2" TERM
+xp_wait_pid "$P2" 15 || xp_fail "proxy 2 still running after SIGTERM"
+xp_check_conservation "$(xp_proxy_last_stats p2)"
+
 xp_log "headline: CoAP median RTT through the tunnel ${RTT_TUNNEL} us, switch ${SWITCH_MS:-?} ms"
 xp_pass "gateway mode: CoAP through the tunnel, flood blocked by unit, forged datagrams counted, failover, operator blocks, reload of the units"

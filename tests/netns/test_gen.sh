@@ -97,6 +97,7 @@ xp_check "the sink's socket dropped nothing" \
 xp_kill "$ppid" TERM
 xp_wait_pid "$ppid" 15 || xp_fail "proxy still running after SIGTERM"
 fwd=$(xp_proxy_last_stats proxy | jq -r '.totals.tx_packets')
+xp_check_conservation "$(xp_proxy_last_stats proxy)"
 total=$(jq -r '[.units[].sent] | add' <<<"$final")
 xp_check "the proxy forwarded them ($fwd >= $total)" test "$fwd" -ge "$total"
 xp_pass "test_gen"

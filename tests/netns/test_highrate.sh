@@ -53,6 +53,7 @@ xp_kill "$ppid" TERM
 xp_wait_pid "$ppid" 15 || xp_fail "proxy still running after SIGTERM"
 final=$(xp_proxy_last_stats proxy)
 echo "$final" >"$XP_TMP/final.log"
+xp_check_conservation "$final"
 
 xp_highrate_verdicts
 

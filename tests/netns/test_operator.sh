@@ -112,4 +112,5 @@ xp_kill "$rx" TERM
 xp_kill "$ppid" TERM
 xp_wait_pid "$ppid" 15 || xp_fail "proxy still running after SIGTERM"
 xp_check "the proxy exits 0" test "$XP_RC" = 0
+xp_check_conservation "$(xp_proxy_last_stats proxy)"
 xp_pass "test_operator"

@@ -52,6 +52,7 @@ done
 xp_kill "$ppid" TERM
 xp_wait_pid "$ppid" 15 || xp_fail "proxy still running after SIGTERM"
 xp_check "proxy exits 0" test "$XP_RC" = 0
+xp_check_conservation "$(xp_proxy_last_stats proxy)"
 redirect=$(xp_proxy_last_stats proxy | jq -r '.ports[] | select(.role == "core") | .xdp.redirect')
 xp_check "the core port's generic XDP program redirected the downstream frames ($redirect)" \
     test "$redirect" -ge "$N"

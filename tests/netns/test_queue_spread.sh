@@ -97,6 +97,7 @@ xp_kill "$ppid" TERM
 xp_wait_pid "$ppid" 15 || xp_fail "proxy still running after SIGTERM"
 final=$(xp_proxy_last_stats proxy)
 echo "$final" >"$XP_TMP/final.log"
+xp_check_conservation "$final"
 ev="$XP_TMP/events.jsonl"
 
 # A queue "carried" a flood if it received at least a tenth of what a quarter would be.

@@ -81,6 +81,7 @@ sleep 0.5
 xp_kill "$ppid" TERM
 xp_wait_pid "$ppid" 15 || xp_fail "proxy still running after SIGTERM"
 final=$(xp_proxy_last_stats proxy)
+xp_check_conservation "$final"
 
 recv_b=$(jq -r --arg a "$B" 'select(.final) | .per_src[$a] // 0' "$XP_TMP/rx.out")
 sent_b=$(jq -r .sent "$XP_TMP/unit_b.out")

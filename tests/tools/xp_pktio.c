@@ -79,6 +79,9 @@ struct xp_gen {
     unsigned units;
     unsigned size;
     uint16_t dport;     /* UDP destination port (XP_DPORT unless --dst-port) */
+    unsigned vlans;     /* VLAN tags after the MACs (--vlans): 802.1ad outer, 802.1Q inner */
+    bool hbh;           /* IPv6: an 8-byte hop-by-hop header before UDP (--hbh) */
+    uint16_t ethertype; /* not 0: a non-IP frame of this ethertype (--ethertype) */
     uint64_t seed;
     uint32_t tag;
 };
@@ -170,9 +173,24 @@ static uint32_t xp_get32(const uint8_t *p)
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
+#define XP_VLAN_HLEN 4u
+#define XP_HBH_HLEN 8u
+#define XP_MAX_VLANS 4u
+
+/* Where the IP header and the UDP header start in a generated frame. */
+static unsigned xp_l3_off(const struct xp_gen *g)
+{
+    return XP_ETH_HLEN + g->vlans * XP_VLAN_HLEN;
+}
+
+static unsigned xp_l4_off(const struct xp_gen *g)
+{
+    return xp_l3_off(g) + (g->v6 ? XP_IP6_HLEN + (g->hbh ? XP_HBH_HLEN : 0) : XP_IP4_HLEN);
+}
+
 static unsigned xp_hdr_len(const struct xp_gen *g)
 {
-    return XP_ETH_HLEN + (g->v6 ? XP_IP6_HLEN : XP_IP4_HLEN) + XP_UDP_HLEN;
+    return xp_l4_off(g) + XP_UDP_HLEN;
 }
 
 /* Source address of unit u: A + u, carried into the upper bytes. */
@@ -200,8 +218,8 @@ static unsigned xp_gen_frame(const struct xp_gen *g, uint32_t seq, uint8_t *buf)
 {
     unsigned flow = xp_flow_of(g, seq);
     unsigned unit = flow % g->units;
-    unsigned l3 = XP_ETH_HLEN;
-    unsigned l4 = l3 + (g->v6 ? XP_IP6_HLEN : XP_IP4_HLEN);
+    unsigned l3 = xp_l3_off(g);
+    unsigned l4 = xp_l4_off(g);
     unsigned pl = l4 + XP_UDP_HLEN;
     unsigned udp_len = g->size - l4;
     uint8_t src[16];
@@ -211,17 +229,35 @@ static unsigned xp_gen_frame(const struct xp_gen *g, uint32_t seq, uint8_t *buf)
     xp_unit_addr(g, unit, src);
     memcpy(buf, g->dst_mac, 6);
     memcpy(buf + 6, g->src_mac, 6);
-    xp_put16(buf + 12, g->v6 ? ETH_P_IPV6 : ETH_P_IP);
+    for (unsigned i = 0; i < g->vlans; i++) {
+        xp_put16(buf + 12 + i * XP_VLAN_HLEN, i == 0 && g->vlans > 1 ? 0x88a8 : 0x8100);
+        xp_put16(buf + 14 + i * XP_VLAN_HLEN, (uint16_t)(100 + i));
+    }
+    xp_put16(buf + l3 - 2, g->ethertype ? g->ethertype : g->v6 ? ETH_P_IPV6 : ETH_P_IP);
+    if (g->ethertype) {
+        /* non-IP: the payload header right after the ethertype, zeros after it */
+        memset(buf + l3, 0, g->size - l3);
+        xp_put32(buf + l3, XP_MAGIC);
+        xp_put32(buf + l3 + 4, g->tag);
+        xp_put32(buf + l3 + 8, seq);
+        return g->size;
+    }
 
     if (g->v6) {
         uint8_t *ip = buf + l3;
 
         xp_put32(ip, 0x60000000u);
-        xp_put16(ip + 4, (uint16_t)udp_len);
-        ip[6] = IPPROTO_UDP;
+        xp_put16(ip + 4, (uint16_t)(g->size - l3 - XP_IP6_HLEN));
+        ip[6] = g->hbh ? 0 : IPPROTO_UDP;
         ip[7] = 64;
         memcpy(ip + 8, src, 16);
         memcpy(ip + 24, g->dst_ip, 16);
+        if (g->hbh) {
+            /* next header UDP, length 0 (8 bytes), one PadN option filling the rest */
+            static const uint8_t hbh[XP_HBH_HLEN] = { IPPROTO_UDP, 0, 1, 4, 0, 0, 0, 0 };
+
+            memcpy(ip + XP_IP6_HLEN, hbh, sizeof(hbh));
+        }
     } else {
         uint8_t *ip = buf + l3;
 
@@ -255,6 +291,7 @@ static unsigned xp_gen_frame(const struct xp_gen *g, uint32_t seq, uint8_t *buf)
 
     /* UDP checksum over the pseudo-header, the UDP header and the payload. */
     if (g->v6) {
+        /* the addresses sit at l3 + 8 whatever follows the fixed header */
         sum = xp_csum_add(0, buf + l3 + 8, 32);
         sum += udp_len;
         sum += IPPROTO_UDP;
@@ -281,21 +318,33 @@ static unsigned xp_parse_ours(const uint8_t *f, unsigned len, uint32_t tag, bool
 {
     unsigned l4, proto;
 
-    if (len < XP_ETH_HLEN + XP_IP4_HLEN + XP_UDP_HLEN + XP_PL_HDR)
-        return 0;
-    if (f[12] == 0x08 && f[13] == 0x00) {
-        unsigned ihl = (f[XP_ETH_HLEN] & 0x0f) * 4u;
+    unsigned l3 = XP_ETH_HLEN;
 
-        if ((f[XP_ETH_HLEN] >> 4) != 4 || ihl < XP_IP4_HLEN)
+    /* VLAN tags (the kernel may have taken the outer one into metadata already) */
+    for (unsigned i = 0; i < XP_MAX_VLANS && l3 + XP_VLAN_HLEN <= len &&
+                         ((f[l3 - 2] == 0x81 && f[l3 - 1] == 0x00) ||
+                          (f[l3 - 2] == 0x88 && f[l3 - 1] == 0xa8));
+         i++)
+        l3 += XP_VLAN_HLEN;
+    if (len < l3 + XP_IP4_HLEN + XP_UDP_HLEN + XP_PL_HDR)
+        return 0;
+    if (f[l3 - 2] == 0x08 && f[l3 - 1] == 0x00) {
+        unsigned ihl = (f[l3] & 0x0f) * 4u;
+
+        if ((f[l3] >> 4) != 4 || ihl < XP_IP4_HLEN)
             return 0;
-        proto = f[XP_ETH_HLEN + 9];
-        l4 = XP_ETH_HLEN + ihl;
-        *src_off = XP_ETH_HLEN + 12;
+        proto = f[l3 + 9];
+        l4 = l3 + ihl;
+        *src_off = l3 + 12;
         *src_len = 4;
-    } else if (f[12] == 0x86 && f[13] == 0xdd) {
-        proto = f[XP_ETH_HLEN + 6];
-        l4 = XP_ETH_HLEN + XP_IP6_HLEN;
-        *src_off = XP_ETH_HLEN + 8;
+    } else if (f[l3 - 2] == 0x86 && f[l3 - 1] == 0xdd) {
+        proto = f[l3 + 6];
+        l4 = l3 + XP_IP6_HLEN;
+        if (proto == 0 && l4 + XP_HBH_HLEN <= len) { /* our --hbh header */
+            proto = f[l4];
+            l4 += XP_HBH_HLEN;
+        }
+        *src_off = l3 + 8;
         *src_len = 16;
     } else {
         return 0;
@@ -805,6 +854,8 @@ static void xp_usage(FILE *out)
             "       xp_pktio xdp-hold --ifname IF [--duration SEC] [--ready-file PATH]\n"
             "gen options: [--flows F] [--units K] [--src-ip A] [--dst-ip B] [--src-mac M]\n"
             "             [--dst-mac M] [--size BYTES] [--seed S] [--v6] [--dst-port P]\n"
+            "             [--vlans N (0..4 tags)] [--hbh (IPv6: a hop-by-hop header first)]\n"
+            "             [--ethertype HEX (a non-IP frame: ethertype, then the payload)]\n"
             "--count 0 with --duration sends until the duration ends.\n");
 }
 
@@ -828,6 +879,9 @@ enum xp_opt_id {
     XP_OPT_COUNT_ONLY,
     XP_OPT_HELP,
     XP_OPT_DST_PORT,
+    XP_OPT_VLANS,
+    XP_OPT_HBH,
+    XP_OPT_ETHERTYPE,
 };
 
 static const struct option xp_long_opts[] = {
@@ -850,6 +904,9 @@ static const struct option xp_long_opts[] = {
     { "count-only", no_argument, NULL, XP_OPT_COUNT_ONLY },
     { "help", no_argument, NULL, XP_OPT_HELP },
     { "dst-port", required_argument, NULL, XP_OPT_DST_PORT },
+    { "vlans", required_argument, NULL, XP_OPT_VLANS },
+    { "hbh", no_argument, NULL, XP_OPT_HBH },
+    { "ethertype", required_argument, NULL, XP_OPT_ETHERTYPE },
     { NULL, 0, NULL, 0 },
 };
 
@@ -927,6 +984,25 @@ static int xp_parse_opts(int argc, char **argv, struct xp_opts *o)
                 goto bad;
             o->gen.dport = (uint16_t)v;
             break;
+        case XP_OPT_VLANS:
+            if (xp_parse_u64(optarg, &v) || v > XP_MAX_VLANS)
+                goto bad;
+            o->gen.vlans = (unsigned)v;
+            break;
+        case XP_OPT_HBH:
+            o->gen.hbh = true;
+            break;
+        case XP_OPT_ETHERTYPE: {
+            char *end;
+            unsigned long et = strtoul(optarg, &end, 16);
+
+            /* not IP, not ARP, not a VLAN tag, not an 802.3 length */
+            if (*optarg == '\0' || *end || et < 0x0600 || et > 0xffff || et == 0x0800 ||
+                et == 0x86dd || et == 0x0806 || et == 0x8100 || et == 0x88a8)
+                goto bad;
+            o->gen.ethertype = (uint16_t)et;
+            break;
+        }
         case XP_OPT_SIZE:
             if (xp_parse_u64(optarg, &v) || v > XP_MAX_FRAME)
                 goto bad;
@@ -982,8 +1058,13 @@ static int xp_parse_opts(int argc, char **argv, struct xp_opts *o)
     }
     if (o->gen.flows < o->gen.units)
         o->gen.flows = o->gen.units;
+    if (o->gen.hbh && !o->gen.v6) {
+        fprintf(stderr, "xp_pktio: --hbh needs --v6\n");
+        return -EINVAL;
+    }
     if (o->gen.size == 0)
-        o->gen.size = o->gen.v6 ? 80 : 64;
+        o->gen.size = (o->gen.v6 ? 80 : 64) + o->gen.vlans * XP_VLAN_HLEN +
+                      (o->gen.hbh ? XP_HBH_HLEN : 0);
     if (o->gen.size < xp_hdr_len(&o->gen) + XP_PL_HDR) {
         fprintf(stderr, "xp_pktio: --size must be at least %u\n",
                 xp_hdr_len(&o->gen) + XP_PL_HDR);

@@ -791,6 +791,55 @@ static void test_errors(void)
     tb_ipv4_end(&t, ip);
     tb_pad_to(&t, 60);
     run_frame("err_bad_tcp_doff", &t, XP_PARSE_BAD_TCP_DOFF, NULL);
+
+    /* UDP length: 0 (a jumbogram's, impossible on Ethernet), 5 (< header), past the payload */
+    {
+        static const uint16_t bad[] = {0, 5, 7, 41};
+
+        for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+            char name[48];
+
+            tb_eth(&t, 0x0800);
+            ip = tb_ipv4(&t, 17, 0, 0);
+            tb_udp(&t, 1, 2, 32);
+            tb_put16(&t, ip + 20 + 4, bad[i]);
+            tb_ipv4_end(&t, ip);
+            snprintf(name, sizeof(name), "err_udp_len_%u", bad[i]);
+            run_frame(name, &t, XP_PARSE_BAD_UDP_LEN, NULL);
+        }
+        /* the same length in a first fragment covers the whole datagram: fine */
+        tb_put16(&t, ip + 6, 0x2000);
+        tb_put16(&t, ip + 20 + 4, 41);
+        run_frame("udp_len_first_frag", &t, XP_PARSE_OK, NULL);
+        tb_eth(&t, 0x86dd);
+        ip = tb_ipv6(&t, 17);
+        tb_udp(&t, 1, 2, 32);
+        tb_put16(&t, ip + 40 + 4, 0);
+        tb_ipv6_end(&t, ip);
+        run_frame("err_udp6_len_0", &t, XP_PARSE_BAD_UDP_LEN, NULL);
+        /* shorter than the payload: trailing bytes, which hosts trim */
+        tb_put16(&t, ip + 40 + 4, 8);
+        run_frame("udp6_len_short", &t, XP_PARSE_OK, NULL);
+    }
+
+    /* fragments that would reassemble past 65535 bytes (offset + length) */
+    tb_eth(&t, 0x0800);
+    ip = tb_ipv4(&t, 17, 0x1fff, 0); /* last fragment at offset 65528 */
+    tb_fill(&t, 0x99, 7);
+    tb_ipv4_end(&t, ip);
+    tb_pad_to(&t, 60);
+    run_frame("v4_frag_at_limit", &t, XP_PARSE_OK, NULL); /* 65528 + 7: ends at 65535 */
+    tb_eth(&t, 0x0800);
+    ip = tb_ipv4(&t, 17, 0x1fff, 0);
+    tb_fill(&t, 0x99, 16);
+    tb_ipv4_end(&t, ip);
+    run_frame("err_v4_frag_past_64k", &t, XP_PARSE_BAD_FRAGMENT, NULL);
+    tb_eth(&t, 0x86dd);
+    ip = tb_ipv6(&t, 44);
+    tb_frag6(&t, 17, 8190, true);
+    tb_fill(&t, 0x99, 24);
+    tb_ipv6_end(&t, ip);
+    run_frame("err_v6_frag_past_64k", &t, XP_PARSE_BAD_FRAGMENT, NULL);
 }
 
 /* Bare IP entry point, for decapsulated inner packets. */
