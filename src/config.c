@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "src/config.h"
+#include "src/util/secret_file.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -131,8 +132,12 @@ static const struct key_desc sync_keys[] = {
       "string (ADDRESS:PORT)", "none (no sync)", false,
       "The central node; numeric address, [v6]:port for IPv6." },
     { "secret", KT_STRING, SOFF(secret), FSIZE(sync.secret), 0, 0, NULL, NULL,
-      "string (hex)", "required with central", false,
-      "This proxy's secret, 32..128 hex digits, as in the central node's configuration." },
+      "string (hex)", "secret or secret_file with central", false,
+      "This proxy's secret, 32..128 hex digits, as in the central node's configuration "
+      "(the configuration file must then not be readable by others)." },
+    { "secret_file", KT_STRING, SOFF(secret_file), FSIZE(sync.secret_file), 0, 0, NULL, NULL,
+      "string (path)", "none", false,
+      "A file holding the secret (hex), not readable by others (refused otherwise)." },
     { "period_ms", KT_UINT, SOFF(period_ms), 0, 100, 600000, NULL, NULL,
       "integer (ms)", "4000", true, "Sync period t." },
 };
@@ -937,6 +942,25 @@ int xp_config_parse(const char *name, const char *text, struct xp_config *cfg,
             goto out;
         }
     }
+    if (cfg->sync.secret[0] && cfg->sync.secret_file[0]) {
+        ctx.path[ctx.depth++] = "sync";
+        ctx.path[ctx.depth++] = "secret_file";
+        ret = conf_error(&ctx, XP_CONF_E_RANGE, "give \"secret\" or \"secret_file\", not both");
+        goto out;
+    }
+    cfg->sync.secret_inline = cfg->sync.secret[0] != '\0';
+    if (cfg->sync.secret_file[0]) {
+        char why[300];
+        int n = xp_secret_file__read(cfg->sync.secret_file, cfg->sync.secret,
+                                     sizeof(cfg->sync.secret), why, sizeof(why));
+
+        if (n < 0) {
+            ctx.path[ctx.depth++] = "sync";
+            ctx.path[ctx.depth++] = "secret_file";
+            ret = conf_error(&ctx, XP_CONF_E_RANGE, "%s", why);
+            goto out;
+        }
+    }
     if (cfg->sync.secret[0] && !hex_ok(cfg->sync.secret, 32, 128)) {
         ctx.path[ctx.depth++] = "sync";
         ctx.path[ctx.depth++] = "secret";
@@ -945,7 +969,7 @@ int xp_config_parse(const char *name, const char *text, struct xp_config *cfg,
     }
     if (cfg->sync.central[0] && !cfg->sync.secret[0]) {
         ctx.path[ctx.depth++] = "sync";
-        ret = conf_error(&ctx, XP_CONF_E_MISSING, "\"central\" needs \"secret\"");
+        ret = conf_error(&ctx, XP_CONF_E_MISSING, "\"central\" needs \"secret\" or \"secret_file\"");
         goto out;
     }
     if (cfg->sync.central[0] && cfg->pol.n_units == 0 && cfg->mode != XP_MODE_GATEWAY) {
@@ -1041,6 +1065,17 @@ int xp_config_load(const char *path, struct xp_config *cfg, char *msg, size_t ms
         goto out;
     }
     ret = xp_config_parse(path, text, cfg, msg, msg_len);
+    /* secrets written in the file (sync secret, tunnel keys) make it a secret file too */
+    if (ret == XP_CONF_OK && (cfg->sync.secret_inline || cfg->gw.n_units)) {
+        char why[300];
+
+        if (xp_secret_file__check_mode(path, why, sizeof(why))) {
+            snprintf(msg, msg_len, "%s (it holds %s)", why,
+                     cfg->sync.secret_inline ? "sync.secret; or use sync.secret_file"
+                                             : "gateway unit keys");
+            ret = XP_CONF_E_RANGE;
+        }
+    }
 out:
     free(text);
     fclose(f);

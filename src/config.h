@@ -111,6 +111,8 @@ struct xp_conf_gateway {
 struct xp_conf_sync {
     char central[80];        /* "ADDRESS:PORT" ("[v6]:port" for IPv6) */
     char secret[160];        /* hex, as in the central node's "proxies" */
+    char secret_file[256];   /* or a file holding it (not readable by others) */
+    bool secret_inline;      /* secret was written in the configuration itself */
     unsigned period_ms;
 };
 

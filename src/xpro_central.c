@@ -97,7 +97,11 @@ int main(int argc, char **argv)
     }
     xp_log_set_level(level);
     if (check_only) {
-        printf("%s: ok (%u proxies)\n", conf, cfg.n_proxies);
+        unsigned ops = 0;
+
+        for (unsigned i = 0; i < cfg.n_proxies; i++)
+            ops += cfg.proxies[i].read_only;
+        printf("%s: ok (%u proxies, %u operators)\n", conf, cfg.n_proxies - ops, ops);
         ret = EXIT_OK;
         goto out;
     }

@@ -18,6 +18,7 @@
 #include "src/ctl/ctl.h"
 #include "src/exit_codes.h"
 #include "src/sync/sync.h"
+#include "src/util/secret_file.h"
 #include "xp_build_config.h"
 
 #define CTL_DEFAULT_ID "xpro"
@@ -644,18 +645,18 @@ static int follow(struct xp_ctl_client *c, const struct ctl_opts *o)
 
 /*
  * The central node serves its stats only to authenticated peers: xpro-ctl
- * proves an id's secret like a proxy does (HMAC challenge-response), so
- * operators get an id of their own in the central node's "proxies".
+ * proves an id's secret like a proxy does (HMAC challenge-response, then a
+ * sealed session), so operators get a read-only id of their own in the
+ * central node's "operators".
  */
 static int central_stats(const struct ctl_opts *o, const struct ctl_command *cmd)
 {
     struct xp_sync_client_config cc = { 0 };
     uint8_t secret[XP_SYNC_SECRET_MAX];
-    char host[64], hex[256] = "", *json = NULL;
+    char host[64], hex[256] = "", why[320], *json = NULL;
     const char *colon = strrchr(o->central, ':');
     struct xp_sync_client *cl;
     unsigned long port;
-    FILE *f;
     int len, ret;
 
     if (strcmp(cmd->name, "stats") != 0) {
@@ -677,16 +678,10 @@ static int central_stats(const struct ctl_opts *o, const struct ctl_command *cmd
         memmove(host, host + 1, strlen(host));
         host[strlen(host) - 1] = '\0';
     }
-    f = fopen(o->secret_file, "r");
-    if (!f || !fgets(hex, sizeof(hex), f)) {
-        fprintf(stderr, "xpro-ctl: --secret-file %s: %s\n", o->secret_file,
-                f ? "empty" : strerror(errno));
-        if (f)
-            fclose(f);
+    if (xp_secret_file__read(o->secret_file, hex, sizeof(hex), why, sizeof(why)) < 0) {
+        fprintf(stderr, "xpro-ctl: --secret-file %s\n", why);
         return EXIT_FAIL;
     }
-    fclose(f);
-    hex[strcspn(hex, " \t\r\n")] = '\0';
     len = xp_sync_secret__parse(hex, secret, sizeof(secret));
     if (len < 0) {
         fprintf(stderr, "xpro-ctl: --secret-file %s: not a hex secret\n", o->secret_file);

@@ -34,6 +34,12 @@
 #define XP_CTL_DEFAULT_IDLE_MS 60000u
 #define XP_CTL_DEFAULT_FOLLOWER_MAX_OUT (1u << 20) /* queued bytes before a follower is dropped */
 #define XP_CTL_MAX_REPLY (64u << 20)          /* a reply larger than this is an error reply */
+/*
+ * A client's replies not yet read, past which its further requests wait (unread, in the
+ * socket) until it reads: a client that pipelines without reading holds at most this much
+ * of our memory, plus one reply.
+ */
+#define XP_CTL_MAX_PENDING (256u * 1024)
 
 /*
  * The op handler the owner registers. Called on the server's thread, once per request,
@@ -71,7 +77,8 @@ struct xp_ctl_server_conf {
 /* Counters; monotonic except clients and followers (gauges). */
 struct xp_ctl_server_stats {
     uint64_t accepted;
-    uint64_t rejected_full;     /* connections refused at max_clients */
+    uint64_t rejected_full;     /* connections refused at max_clients (every client busy) */
+    uint64_t evicted_idle;      /* idle clients closed to make room for a new one */
     uint64_t requests;
     uint64_t errors;            /* error replies (bad JSON, unknown op, handler errors) */
     uint64_t overlong;          /* lines over XP_CTL_MAX_LINE: error reply and close */

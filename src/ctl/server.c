@@ -11,6 +11,11 @@
  *
  * Clients are never freed in the middle of handle(): a failing client is marked dead and
  * reaped at the end, which also makes broadcast() safe to call from a handler.
+ *
+ * Fair under floods: when every slot is taken, the client idle the longest (nothing half
+ * read, nothing left to send) is closed for the newcomer, so idle connections cannot lock
+ * operators out; and a client's requests are only read while its unread replies stay under
+ * XP_CTL_MAX_PENDING, so one that pipelines without reading cannot grow our memory.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -36,6 +41,7 @@ struct ctl_client {
     uint64_t last_ms;
     const char *stream;     /* followed stream (an ops[] name), or NULL */
     bool closing;           /* close once the output is flushed */
+    bool eof;               /* the peer is done sending: answer what it sent, then close */
     bool dead;              /* close at the end of this handle() */
 };
 
@@ -291,7 +297,7 @@ static void client_close(struct xp_ctl_server *srv, struct ctl_client *c)
     if (c->stream)
         srv->st.followers--;
     c->stream = NULL;
-    c->closing = c->dead = false;
+    c->closing = c->dead = c->eof = false;
     srv->st.clients--;
 }
 
@@ -328,6 +334,9 @@ static void client_flush(struct ctl_client *c)
                 c->dead = true;
             return;
         }
+        /* reading our replies is activity too: idle means no progress either way */
+        if (n > 0)
+            c->last_ms = now_ms();
         c->out_off += (size_t)n;
     }
     c->out_off = c->out_len = 0;
@@ -463,15 +472,56 @@ out:
     json_decref(req);
 }
 
+static size_t client_pending(const struct ctl_client *c)
+{
+    return c->out_len - c->out_off;
+}
+
+/* Answer the complete lines of c's input while its unread replies stay under the bound. */
+static void client_process(struct xp_ctl_server *srv, struct ctl_client *c)
+{
+    size_t start = 0;
+
+    for (size_t i = 0; i < c->in_len && !c->dead && !c->stream; i++) {
+        size_t l;
+
+        if (client_pending(c) > XP_CTL_MAX_PENDING)
+            break; /* the rest waits until the client reads */
+        if (c->in[i] != '\n')
+            continue;
+        l = i - start;
+        if (l && c->in[start + l - 1] == '\r')
+            l--;
+        if (l)
+            dispatch(srv, c, c->in + start, l);
+        start = i + 1;
+    }
+    if (c->stream)
+        start = c->in_len;
+    memmove(c->in, c->in + start, c->in_len - start);
+    c->in_len -= start;
+}
+
+/* After EOF: once every request it sent is answered, close when the replies are out. */
+static void client_finish_eof(struct ctl_client *c)
+{
+    if (c->eof && !memchr(c->in, '\n', c->in_len)) {
+        c->closing = true;
+        client_flush(c);
+    }
+}
+
 static void client_read(struct xp_ctl_server *srv, struct ctl_client *c)
 {
-    /* After an overlong line or EOF nothing more is answered. */
-    if (c->closing)
+    /* After an overlong line nothing more is answered; after EOF nothing more is read. */
+    if (c->closing || c->eof)
         return;
     for (;;) {
-        size_t start = 0;
         ssize_t n;
 
+        /* backpressure: requests stay in the socket while replies wait to be read */
+        if (client_pending(c) > XP_CTL_MAX_PENDING)
+            return;
         if (c->in_len == XP_CTL_MAX_LINE) {
             srv->st.overlong++;
             reply_error(srv, c, "request line too long (limit 65536 bytes)");
@@ -490,8 +540,8 @@ static void client_read(struct xp_ctl_server *srv, struct ctl_client *c)
         }
         if (n == 0) {
             /* The peer is done sending; answer what it sent, then close. */
-            c->closing = true;
-            client_flush(c);
+            c->eof = true;
+            client_finish_eof(c);
             return;
         }
         c->last_ms = now_ms();
@@ -501,25 +551,33 @@ static void client_read(struct xp_ctl_server *srv, struct ctl_client *c)
             c->in_len = 0;
             continue;
         }
-        for (size_t i = 0; i < c->in_len && !c->dead && !c->stream; i++) {
-            size_t l;
-
-            if (c->in[i] != '\n')
-                continue;
-            l = i - start;
-            if (l && c->in[start + l - 1] == '\r')
-                l--;
-            if (l)
-                dispatch(srv, c, c->in + start, l);
-            start = i + 1;
-        }
-        if (c->stream)
-            start = c->in_len;
-        memmove(c->in, c->in + start, c->in_len - start);
-        c->in_len -= start;
+        client_process(srv, c);
         if (c->dead)
             return;
     }
+}
+
+/*
+ * Every slot is taken: close the client idle the longest (no half-read request, no
+ * reply left to send; a follower counts as idle since its last request) for a newcomer.
+ */
+static struct ctl_client *evict_idle(struct xp_ctl_server *srv)
+{
+    struct ctl_client *oldest = NULL;
+
+    for (unsigned i = 0; i < srv->conf.max_clients; i++) {
+        struct ctl_client *c = &srv->clients[i];
+
+        if (c->fd < 0 || c->dead || c->in_len || client_pending(c))
+            continue;
+        if (!oldest || c->last_ms < oldest->last_ms)
+            oldest = c;
+    }
+    if (!oldest)
+        return NULL;
+    srv->st.evicted_idle++;
+    client_close(srv, oldest);
+    return oldest;
 }
 
 static struct ctl_client *find_client(struct xp_ctl_server *srv, int fd)
@@ -552,6 +610,8 @@ static int accept_all(struct xp_ctl_server *srv)
             return -errno;
         }
         c = find_client(srv, -1);
+        if (!c)
+            c = evict_idle(srv);
         if (!c) {
             /* Best effort: the client learns why, we never wait for it. */
             if (send(fd, full, sizeof(full) - 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
@@ -589,7 +649,7 @@ unsigned xp_ctl_server__pollfds(struct xp_ctl_server *srv, struct pollfd *out, u
 
         if (c->fd < 0)
             continue;
-        if (!c->closing)
+        if (!c->closing && !c->eof && client_pending(c) <= XP_CTL_MAX_PENDING)
             ev |= POLLIN;
         if (c->out_len > c->out_off)
             ev |= POLLOUT;
@@ -616,8 +676,14 @@ int xp_ctl_server__handle(struct xp_ctl_server *srv, const struct pollfd *fds, u
         c = find_client(srv, fds[i].fd);
         if (!c || c->dead)
             continue;
-        if (fds[i].revents & POLLOUT)
+        if (fds[i].revents & POLLOUT) {
             client_flush(c);
+            /* requests left waiting behind the replies it just read */
+            if (!c->dead && !c->closing && c->in_len) {
+                client_process(srv, c);
+                client_finish_eof(c);
+            }
+        }
         if (fds[i].revents & (POLLIN | POLLHUP | POLLERR))
             client_read(srv, c);
         if ((fds[i].revents & (POLLERR | POLLNVAL)) ||
@@ -692,9 +758,10 @@ json_t *xp_ctl_server__stats_json(const struct xp_ctl_server *srv)
 {
     const struct xp_ctl_server_stats *s = &srv->st;
 
-    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:i,s:i}",
+    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:i,s:i}",
                      "accepted", (json_int_t)s->accepted,
                      "rejected_full", (json_int_t)s->rejected_full,
+                     "evicted_idle", (json_int_t)s->evicted_idle,
                      "requests", (json_int_t)s->requests,
                      "errors", (json_int_t)s->errors,
                      "overlong", (json_int_t)s->overlong,

@@ -50,8 +50,9 @@ struct xp_prom_server_stats {
     uint64_t not_found;         /* 404 */
     uint64_t bad_request;       /* 400, 405, 431 */
     uint64_t unavailable;       /* 503: no stats document yet */
-    uint64_t timeouts;
-    uint64_t rejected_full;
+    uint64_t timeouts;          /* closed at the deadline (408 if a request had begun) */
+    uint64_t rejected_full;     /* every slot answering a request: refused */
+    uint64_t evicted;           /* unfinished requests closed to make room for a newcomer */
 };
 
 struct xp_prom_server;

@@ -8,6 +8,13 @@
  * response is rendered once into memory and written as the socket accepts it. One request per
  * connection (HTTP/1.0, Connection: close) keeps the state machine to read → write → close.
  * It listens on loopback only: there is no authentication or TLS to offer a network.
+ *
+ * Fair under connection floods: when every slot is taken, the oldest connection that has
+ * not sent a whole request is closed for the newcomer (one that has is being answered and
+ * about to go), and a newcomer's request is read at once if it came with the connection, so
+ * clients that connect and send nothing, or reconnect as fast as they are dropped, cannot
+ * keep a scraper out. A request line that is not "METHOD TARGET HTTP/x.y" gets 400 as soon
+ * as its line ends; a request still incomplete at the deadline gets 408.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -25,6 +32,7 @@
 
 struct prom_client {
     int fd;                 /* -1: free slot */
+    uint64_t accepted_ms;   /* for the eviction of the oldest unfinished request */
     char *in;               /* XP_PROM_MAX_REQUEST bytes */
     size_t in_len;
     char *out;
@@ -212,16 +220,27 @@ static void respond(struct prom_client *c, int code, const char *reason, const c
     c->writing = true;
 }
 
+/* A request line: "METHOD TARGET HTTP/x.y", nothing more (a trailing CR is the line end's). */
+static bool request_line_ok(const char *line, char *method, char *target)
+{
+    char version[16], extra;
+
+    return sscanf(line, "%15s %255s %15s %c", method, target, version, &extra) == 3 &&
+           strncmp(version, "HTTP/", 5) == 0 && version[5] >= '0' && version[5] <= '9' &&
+           version[6] == '.' && version[7] >= '0' && version[7] <= '9' && !version[8];
+}
+
 static void handle_request(struct xp_prom_server *srv, struct prom_client *c)
 {
-    char method[16], target[256], version[16];
+    char method[16], target[256];
     char *end = strchr(c->in, '\n'), *q;
     bool head;
 
     srv->st.requests++;
     *end = '\0';
-    if (sscanf(c->in, "%15s %255s %15s", method, target, version) != 3 ||
-        strncmp(version, "HTTP/", 5) != 0) {
+    if (end > c->in && end[-1] == '\r')
+        end[-1] = '\0';
+    if (!request_line_ok(c->in, method, target)) {
         srv->st.bad_request++;
         respond(c, 400, "Bad Request", NULL, NULL, 0, false);
         return;
@@ -259,6 +278,25 @@ static void handle_request(struct xp_prom_server *srv, struct prom_client *c)
     }
 }
 
+/* Whether in holds a complete first line that is not a request line. */
+static bool bad_first_line(const char *in)
+{
+    const char *nl = strchr(in, '\n');
+    char line[300], method[16], target[256];
+    size_t len;
+
+    if (!nl)
+        return false;
+    len = (size_t)(nl - in);
+    if (len && in[len - 1] == '\r')
+        len--;
+    if (len >= sizeof(line))
+        return true;
+    memcpy(line, in, len);
+    line[len] = '\0';
+    return !request_line_ok(line, method, target);
+}
+
 static void client_read(struct xp_prom_server *srv, struct prom_client *c)
 {
     for (;;) {
@@ -282,6 +320,13 @@ static void client_read(struct xp_prom_server *srv, struct prom_client *c)
         /* The headers carry nothing we use: the end of the header block is all we need. */
         if (strstr(c->in, "\r\n\r\n") || strstr(c->in, "\n\n")) {
             handle_request(srv, c);
+            return;
+        }
+        /* a broken request line is answered now, not when its headers would end */
+        if (bad_first_line(c->in)) {
+            srv->st.requests++;
+            srv->st.bad_request++;
+            respond(c, 400, "Bad Request", NULL, NULL, 0, false);
             return;
         }
         if (c->in_len == XP_PROM_MAX_REQUEST - 1) {
@@ -320,6 +365,24 @@ static struct prom_client *find_client(struct xp_prom_server *srv, int fd)
     return NULL;
 }
 
+/* Every slot is taken: close the oldest connection that has not sent a whole request. */
+static struct prom_client *evict_unfinished(struct xp_prom_server *srv)
+{
+    struct prom_client *oldest = NULL;
+
+    for (unsigned i = 0; i < srv->conf.max_clients; i++) {
+        struct prom_client *c = &srv->clients[i];
+
+        if (c->fd >= 0 && !c->writing && (!oldest || c->accepted_ms < oldest->accepted_ms))
+            oldest = c;
+    }
+    if (oldest) {
+        srv->st.evicted++;
+        client_close(oldest);
+    }
+    return oldest;
+}
+
 static int accept_all(struct xp_prom_server *srv)
 {
     for (;;) {
@@ -338,6 +401,8 @@ static int accept_all(struct xp_prom_server *srv)
             return -errno;
         }
         c = find_client(srv, -1);
+        if (!c)
+            c = evict_unfinished(srv);
         if (!c) {
             close(fd);
             srv->st.rejected_full++;
@@ -350,7 +415,12 @@ static int accept_all(struct xp_prom_server *srv)
         }
         c->in_len = 0;
         c->fd = fd;
-        c->deadline_ms = now_ms() + srv->conf.timeout_ms;
+        c->accepted_ms = now_ms();
+        c->deadline_ms = c->accepted_ms + srv->conf.timeout_ms;
+        /* a scraper sends its request with the connection: answer it before the next flood */
+        client_read(srv, c);
+        if (c->fd >= 0 && c->writing)
+            client_write(c);
     }
 }
 
@@ -409,6 +479,12 @@ int xp_prom_server__handle(struct xp_prom_server *srv, const struct pollfd *fds,
 
         if (c->fd >= 0 && t >= c->deadline_ms) {
             srv->st.timeouts++;
+            /* a request begun and not finished in time is told so (best effort, once) */
+            if (!c->writing && c->in_len) {
+                respond(c, 408, "Request Timeout", NULL, NULL, 0, false);
+                if (c->out && send(c->fd, c->out, c->out_len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+                    pr_debug("408: %s", strerror(errno));
+            }
             client_close(c);
         }
     }

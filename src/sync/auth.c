@@ -19,16 +19,20 @@
 
 static int xp_auth__mac(const uint8_t *secret, size_t secret_len, const char *label,
                         const uint8_t a[XP_SYNC_NONCE_LEN], const uint8_t b[XP_SYNC_NONCE_LEN],
-                        const char *id, uint8_t mac[XP_SYNC_MAC_LEN])
+                        const char *id, const uint8_t ka[XP_KX_LEN], const uint8_t kb[XP_KX_LEN],
+                        uint8_t mac[XP_SYNC_MAC_LEN])
 {
     char ha[2 * XP_SYNC_NONCE_LEN + 1], hb[2 * XP_SYNC_NONCE_LEN + 1];
-    char msg[32 + 4 * XP_SYNC_NONCE_LEN + XP_SYNC_ID_MAX + 8];
+    char hka[2 * XP_KX_LEN + 1], hkb[2 * XP_KX_LEN + 1];
+    char msg[32 + 4 * XP_SYNC_NONCE_LEN + 4 * XP_KX_LEN + XP_SYNC_ID_MAX + 8];
     unsigned int len = 0;
     int n;
 
     xp_hex__encode(a, XP_SYNC_NONCE_LEN, ha);
     xp_hex__encode(b, XP_SYNC_NONCE_LEN, hb);
-    n = snprintf(msg, sizeof(msg), "xpro1 %s %s %s %s", label, ha, hb, id);
+    xp_hex__encode(ka, XP_KX_LEN, hka);
+    xp_hex__encode(kb, XP_KX_LEN, hkb);
+    n = snprintf(msg, sizeof(msg), "xpro2 %s %s %s %s %s %s", label, ha, hb, id, hka, hkb);
     if (n < 0 || (size_t)n >= sizeof(msg))
         return -EINVAL;
     if (!HMAC(EVP_sha256(), secret, (int)secret_len, (const unsigned char *)msg, (size_t)n, mac,
@@ -39,19 +43,17 @@ static int xp_auth__mac(const uint8_t *secret, size_t secret_len, const char *la
 }
 
 int xp_sync_auth__client_mac(const uint8_t *secret, size_t secret_len,
-                             const uint8_t s_nonce[XP_SYNC_NONCE_LEN],
-                             const uint8_t c_nonce[XP_SYNC_NONCE_LEN], const char *id,
-                             uint8_t mac[XP_SYNC_MAC_LEN])
+                             const struct xp_sync_hs *hs, uint8_t mac[XP_SYNC_MAC_LEN])
 {
-    return xp_auth__mac(secret, secret_len, "hello", s_nonce, c_nonce, id, mac);
+    return xp_auth__mac(secret, secret_len, "hello", hs->s_nonce, hs->c_nonce, hs->id, hs->s_kx,
+                        hs->c_kx, mac);
 }
 
 int xp_sync_auth__server_mac(const uint8_t *secret, size_t secret_len,
-                             const uint8_t s_nonce[XP_SYNC_NONCE_LEN],
-                             const uint8_t c_nonce[XP_SYNC_NONCE_LEN], const char *id,
-                             uint8_t mac[XP_SYNC_MAC_LEN])
+                             const struct xp_sync_hs *hs, uint8_t mac[XP_SYNC_MAC_LEN])
 {
-    return xp_auth__mac(secret, secret_len, "welcome", c_nonce, s_nonce, id, mac);
+    return xp_auth__mac(secret, secret_len, "welcome", hs->c_nonce, hs->s_nonce, hs->id,
+                        hs->c_kx, hs->s_kx, mac);
 }
 
 bool xp_sync_auth__equal(const uint8_t *a, const uint8_t *b, size_t n)

@@ -5,6 +5,7 @@
  * out-of-range values are errors located as file:line:col, never replaced
  * by defaults. One table drives parsing and range checks.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <jansson.h>
 #include <stdarg.h>
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "src/util/secret_file.h"
 #include "sync_internal.h"
 
 /* Worst-case bytes of one pair in an answer line (two IPv6 strings, 8 integers). */
@@ -53,6 +55,9 @@ static const struct xp_ckey ckeys[] = {
     {"limits", "max_table_pairs", XP_CK_U64, 1, 1U << 30, XP_CK_OFF(max_table_pairs), 1},
     {"limits", "row_ttl_ms", XP_CK_U64, 1, 7 * 86400000ULL, XP_CK_OFF(row_ttl_ns), 1000000},
     {"limits", "auth_timeout_ms", XP_CK_U64, 10, 600000, XP_CK_OFF(auth_timeout_ms), 1},
+    {"limits", "max_preauth", XP_CK_U64, 1, 65536, XP_CK_OFF(max_preauth), 1},
+    {"limits", "max_preauth_per_source", XP_CK_U64, 1, 65536, XP_CK_OFF(max_preauth_per_source),
+     1},
     {"limits", "read_timeout_ms", XP_CK_U64, 10, 600000, XP_CK_OFF(read_timeout_ms), 1},
     {"limits", "idle_timeout_ms", XP_CK_U64, 10, 86400000, XP_CK_OFF(idle_timeout_ms), 1},
 };
@@ -77,7 +82,9 @@ void xp_central_config__init(struct xp_central_config *cfg)
     cfg->max_conns = 256;
     cfg->max_table_pairs = 4U << 20;
     cfg->row_ttl_ns = 0; /* merge.t_t1 + merge.max_skew, whatever those end up being */
-    cfg->auth_timeout_ms = 5000;
+    cfg->auth_timeout_ms = 3000;
+    cfg->max_preauth = 64;
+    cfg->max_preauth_per_source = 8;
     cfg->read_timeout_ms = 10000;
     cfg->idle_timeout_ms = 60000;
 }
@@ -250,39 +257,141 @@ static int xp_cc__object(struct xp_cc *cc, json_t *obj, const char *section,
                 return ret;
             continue;
         }
-        if (!section && strcmp(key, "proxies") == 0)
+        if (!section && (strcmp(key, "proxies") == 0 || strcmp(key, "operators") == 0))
             continue; /* below */
         return xp_cc__fail(cc, section, key, "unknown key");
     }
     return 0;
 }
 
-static int xp_cc__proxies(struct xp_cc *cc, json_t *obj, struct xp_central_config *cfg)
+/* A unit prefix "a.b.c.d/n" or "ipv6/n" (a bare address: one host). 0 or -EINVAL. */
+static int xp_cc__prefix(const char *s, struct xp_central_prefix *out)
 {
+    char addr[INET6_ADDRSTRLEN];
+    const char *slash = strchr(s, '/');
+    size_t alen = slash ? (size_t)(slash - s) : strlen(s);
+    bool v6 = memchr(s, ':', alen) != NULL;
+    unsigned long len = v6 ? 128 : 32;
+    char *end;
+
+    if (alen == 0 || alen >= sizeof(addr))
+        return -EINVAL;
+    memcpy(addr, s, alen);
+    addr[alen] = '\0';
+    memset(out, 0, sizeof(*out));
+    if (v6 ? inet_pton(AF_INET6, addr, out->addr) != 1
+           : inet_pton(AF_INET, addr, out->addr + 12) != 1)
+        return -EINVAL;
+    if (!v6)
+        out->addr[10] = out->addr[11] = 0xff;
+    if (slash) {
+        if (!slash[1] || slash[1] == '-' || slash[1] == '+')
+            return -EINVAL;
+        len = strtoul(slash + 1, &end, 10);
+        if (*end || len > (v6 ? 128UL : 32UL))
+            return -EINVAL;
+    }
+    out->len = (uint8_t)(v6 ? len : 96 + len);
+    return 0;
+}
+
+/*
+ * One entry of "proxies" or "operators": a hex secret, or an object with
+ * "secret" (hex) or "secret_file" (a file holding the hex, not readable by
+ * others), and for proxies "units" (the unit prefixes it may write rows for).
+ */
+static int xp_cc__credential(struct xp_cc *cc, const char *section, const char *id, json_t *v,
+                             bool read_only, struct xp_central_config *cfg)
+{
+    char hex[2 * XP_SYNC_SECRET_MAX + 2], why[256];
+    struct xp_central_proxy_conf *p;
     uint8_t secret[XP_SYNC_SECRET_MAX];
+    const char *text = NULL, *k;
+    json_t *units = NULL, *x;
+    int n;
+
+    if (!xp_sync_id__valid(id))
+        return xp_cc__fail(cc, section, id, "an id is 1..%d characters of [A-Za-z0-9._-]",
+                           XP_SYNC_ID_MAX);
+    if (json_is_string(v)) {
+        text = json_string_value(v);
+    } else if (json_is_object(v)) {
+        json_object_foreach(v, k, x) {
+            if (strcmp(k, "secret") == 0 && json_is_string(x) && !text) {
+                text = json_string_value(x);
+            } else if (strcmp(k, "secret_file") == 0 && json_is_string(x) && !text) {
+                n = xp_secret_file__read(json_string_value(x), hex, sizeof(hex), why,
+                                         sizeof(why));
+                if (n < 0)
+                    return xp_cc__fail(cc, section, id, "secret_file: %s", why);
+                text = hex;
+            } else if (strcmp(k, "units") == 0 && !read_only && json_is_array(x)) {
+                units = x;
+            } else {
+                return xp_cc__fail(cc, section, id,
+                                   "\"%s\": expected \"secret\" or \"secret_file\" (one)%s",
+                                   k, read_only ? "" : " and \"units\" (an array)");
+            }
+        }
+    }
+    if (!text)
+        return xp_cc__fail(cc, section, id, "needs a hex secret, or {\"secret_file\": PATH}");
+    n = xp_sync_secret__parse(text, secret, sizeof(secret));
+    if (n < 0)
+        return xp_cc__fail(cc, section, id, "the secret must be %d..%d bytes of hex",
+                           XP_SYNC_SECRET_MIN, XP_SYNC_SECRET_MAX);
+    if (xp_central_config__add_proxy(cfg, id, secret, (size_t)n) < 0)
+        return xp_cc__fail(cc, section, id, "defined twice (proxies and operators share ids)");
+    p = &cfg->proxies[cfg->n_proxies - 1];
+    p->read_only = read_only;
+    if (units) {
+        size_t i;
+
+        if (json_array_size(units) == 0 || json_array_size(units) > XP_CENTRAL_MAX_UNITS)
+            return xp_cc__fail(cc, section, id, "units: 1..%d prefixes", XP_CENTRAL_MAX_UNITS);
+        json_array_foreach(units, i, x) {
+            if (!json_is_string(x) || xp_cc__prefix(json_string_value(x), &p->units[i]) < 0)
+                return xp_cc__fail(cc, section, id, "units.%zu: not an address prefix", i);
+        }
+        p->n_units = (unsigned)json_array_size(units);
+    }
+    return 0;
+}
+
+static int xp_cc__credentials(struct xp_cc *cc, json_t *obj, const char *section, bool read_only,
+                              struct xp_central_config *cfg)
+{
     const char *id;
     json_t *v;
-    int n;
+    int ret;
 
     if (!obj)
         return 0;
     if (!json_is_object(obj))
-        return xp_cc__fail(cc, NULL, "proxies", "must be an object {id: hex secret}");
+        return xp_cc__fail(cc, NULL, section, "must be an object {id: hex secret or {...}}");
     json_object_foreach(obj, id, v) {
-        if (!xp_sync_id__valid(id))
-            return xp_cc__fail(cc, "proxies", id,
-                               "a proxy id is 1..%d characters of [A-Za-z0-9._-]",
-                               XP_SYNC_ID_MAX);
-        if (!json_is_string(v))
-            return xp_cc__fail(cc, "proxies", id, "the secret must be a hex string");
-        n = xp_sync_secret__parse(json_string_value(v), secret, sizeof(secret));
-        if (n < 0)
-            return xp_cc__fail(cc, "proxies", id, "the secret must be %d..%d bytes of hex",
-                               XP_SYNC_SECRET_MIN, XP_SYNC_SECRET_MAX);
-        if (xp_central_config__add_proxy(cfg, id, secret, (size_t)n) < 0)
-            return xp_cc__fail(cc, "proxies", id, "cannot add");
+        ret = xp_cc__credential(cc, section, id, v, read_only, cfg);
+        if (ret)
+            return ret;
     }
     return 0;
+}
+
+/* Whether any secret is written in the file itself (not in a secret_file). */
+static bool xp_cc__inline_secrets(json_t *root)
+{
+    const char *sections[] = {"proxies", "operators"};
+
+    for (unsigned s = 0; s < 2; s++) {
+        json_t *obj = json_object_get(root, sections[s]), *v;
+        const char *id;
+
+        json_object_foreach(obj, id, v) {
+            if (json_is_string(v) || json_object_get(v, "secret"))
+                return true;
+        }
+    }
+    return false;
 }
 
 int xp_central_config__load(struct xp_central_config *cfg, const char *path, char *err,
@@ -324,9 +433,23 @@ int xp_central_config__load(struct xp_central_config *cfg, const char *path, cha
     }
     ret = xp_cc__object(&cc, root, NULL, cfg);
     if (!ret)
-        ret = xp_cc__proxies(&cc, json_object_get(root, "proxies"), cfg);
+        ret = xp_cc__credentials(&cc, json_object_get(root, "proxies"), "proxies", false, cfg);
+    if (!ret)
+        ret = xp_cc__credentials(&cc, json_object_get(root, "operators"), "operators", true,
+                                 cfg);
     if (ret)
         goto out;
+    /* secrets written in the file make it a secret file too */
+    if (xp_cc__inline_secrets(root)) {
+        char why[256];
+
+        ret = xp_secret_file__check_mode(path, why, sizeof(why));
+        if (ret) {
+            snprintf(err, err_len, "%s (or move the secrets to secret_file)", why);
+            ret = -EINVAL;
+            goto out;
+        }
+    }
     if (cfg->n_proxies == 0) {
         ret = xp_cc__fail(&cc, NULL, "proxies", "at least one proxy is needed");
         goto out;

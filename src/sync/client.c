@@ -22,6 +22,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/crypto.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -40,6 +41,7 @@ struct xp_sync_client {
     uint8_t secret[XP_SYNC_SECRET_MAX];
     int fd;
     struct xp_buf in; /* bytes received past the last line */
+    struct xp_seal tx, rx; /* the session's keys once the central node proved itself */
     uint64_t instance;
     uint64_t seq;
     uint64_t epoch;   /* of the central node we last synced with */
@@ -135,6 +137,8 @@ static void xp_client__close(struct xp_sync_client *cl)
         close(cl->fd);
     cl->fd = -1;
     cl->in.len = 0;
+    xp_seal__clear(&cl->tx);
+    xp_seal__clear(&cl->rx);
     pthread_mutex_lock(&cl->lock);
     cl->st.connected = false;
     pthread_mutex_unlock(&cl->lock);
@@ -212,11 +216,36 @@ static int xp_client__write(struct xp_sync_client *cl, const char *p, size_t len
     return 0;
 }
 
+/*
+ * Lines before the central node has proved itself (challenge, welcome, or
+ * an error) are a few hundred bytes: a peer that sends more is not ours.
+ */
+#define XP_CLIENT_HANDSHAKE_LINE 4096
+
+/* Send one plaintext line (newline included), sealed once the session has keys. */
+static int xp_client__send_line(struct xp_sync_client *cl, const char *p, size_t len)
+{
+    struct xp_buf b;
+    int ret;
+
+    if (!cl->tx.on)
+        return xp_client__write(cl, p, len);
+    xp_buf__init(&b);
+    ret = xp_seal__seal(&cl->tx, p, len && p[len - 1] == '\n' ? len - 1 : len, &b);
+    if (!ret)
+        ret = xp_client__write(cl, b.p, b.len);
+    xp_buf__free(&b);
+    return ret;
+}
+
 /* Read one line (without its newline) into line. */
 static int xp_client__read_line(struct xp_sync_client *cl, struct xp_buf *line)
 {
     uint64_t deadline = xp_mono_ms() + cl->cfg.io_timeout_ms;
-    size_t limit = cl->max_line ? cl->max_line : (64u << 20);
+    /* a sealed line is the base64 of the line and a 16-byte tag */
+    size_t limit = !cl->max_line ? XP_CLIENT_HANDSHAKE_LINE
+                   : cl->rx.on   ? 4 * (((size_t)cl->max_line + 16 + 2) / 3)
+                                 : cl->max_line;
 
     for (;;) {
         char *nl = cl->in.len ? memchr(cl->in.p, '\n', cl->in.len) : NULL;
@@ -272,6 +301,20 @@ static int xp_client__recv_msg(struct xp_sync_client *cl, struct xp_sync_msg *m)
     memset(m, 0, sizeof(*m));
     xp_buf__init(&line);
     ret = xp_client__read_line(cl, &line);
+    if (!ret && cl->rx.on) {
+        struct xp_buf plain;
+
+        xp_buf__init(&plain);
+        ret = xp_seal__open(&cl->rx, line.p ? line.p : "", line.len, &plain);
+        if (ret == -EBADMSG) {
+            /* forged, modified, replayed or out of order: this session cannot be trusted */
+            pthread_mutex_lock(&cl->lock);
+            cl->st.sealed_rejects++;
+            pthread_mutex_unlock(&cl->lock);
+        }
+        xp_buf__free(&line);
+        line = plain;
+    }
     if (!ret && xp_sync_msg__decode(line.p ? line.p : "", line.len, &lim, m, NULL, 0))
         ret = -EPROTO;
     xp_buf__free(&line);
@@ -288,7 +331,9 @@ static int xp_client__connect(struct xp_sync_client *cl)
 {
     struct sockaddr_storage ss;
     struct xp_sync_msg m, hello = {.op = XP_OP_HELLO};
-    uint8_t a[16], expect[XP_SYNC_MAC_LEN];
+    uint8_t a[16], expect[XP_SYNC_MAC_LEN], kx_priv[XP_KX_LEN], s_kx[XP_KX_LEN];
+    uint8_t s_nonce[XP_SYNC_NONCE_LEN], dh[XP_KX_LEN];
+    struct xp_sync_hs hs;
     uint64_t deadline;
     struct xp_buf b;
     socklen_t sl;
@@ -341,13 +386,17 @@ static int xp_client__connect(struct xp_sync_client *cl)
     }
     snprintf(hello.proxy_id, sizeof(hello.proxy_id), "%s", cl->id);
     hello.instance = cl->instance;
+    memcpy(s_nonce, m.nonce, sizeof(s_nonce));
+    memcpy(s_kx, m.kx, sizeof(s_kx));
+    hs = (struct xp_sync_hs){.s_nonce = s_nonce, .c_nonce = hello.nonce, .s_kx = s_kx,
+                             .c_kx = hello.kx, .id = cl->id};
     ret = xp_sync_random(hello.nonce, sizeof(hello.nonce));
     if (!ret)
-        ret = xp_sync_auth__client_mac(cl->secret, cl->cfg.secret_len, m.nonce, hello.nonce,
-                                       cl->id, hello.mac);
+        ret = xp_kx__keypair(kx_priv, hello.kx);
     if (!ret)
-        ret = xp_sync_auth__server_mac(cl->secret, cl->cfg.secret_len, m.nonce, hello.nonce,
-                                       cl->id, expect);
+        ret = xp_sync_auth__client_mac(cl->secret, cl->cfg.secret_len, &hs, hello.mac);
+    if (!ret)
+        ret = xp_sync_auth__server_mac(cl->secret, cl->cfg.secret_len, &hs, expect);
     xp_sync_msg__release(&m);
     if (ret)
         goto err_close;
@@ -370,6 +419,15 @@ static int xp_client__connect(struct xp_sync_client *cl)
         ret = -EACCES;
         goto err_msg;
     }
+    /* from here on every line is sealed with the session's keys (docs/protocol.md) */
+    ret = xp_kx__shared(kx_priv, s_kx, dh);
+    if (!ret)
+        ret = xp_seal__derive(cl->secret, cl->cfg.secret_len, dh, s_nonce, hello.nonce, cl->id,
+                              &cl->tx, &cl->rx);
+    OPENSSL_cleanse(kx_priv, sizeof(kx_priv));
+    OPENSSL_cleanse(dh, sizeof(dh));
+    if (ret)
+        goto err_msg;
     cl->max_pairs = (unsigned)m.max_pairs;
     if (cl->cfg.max_pairs && cl->cfg.max_pairs < cl->max_pairs)
         cl->max_pairs = cl->cfg.max_pairs;
@@ -482,7 +540,7 @@ static int xp_client__roundtrip(struct xp_sync_client *cl, bool replay, bool *mo
     int ret;
 
     memset(&m, 0, sizeof(m));
-    ret = xp_client__write(cl, cl->inflight.p, cl->inflight.len);
+    ret = xp_client__send_line(cl, cl->inflight.p, cl->inflight.len);
     if (ret)
         return ret;
     ret = xp_client__recv_msg(cl, &m);
@@ -630,8 +688,8 @@ int xp_sync_client__recover(struct xp_sync_client *cl, xp_sync_install_fn instal
 
 int xp_sync_client__central_stats(struct xp_sync_client *cl, char **json)
 {
-    static const char req[] = "{\"v\":1,\"op\":\"stats\"}\n";
-    struct xp_sync_msg m;
+    struct xp_sync_msg m, req = {.op = XP_OP_STATS};
+    struct xp_buf b;
     int ret;
 
     *json = NULL;
@@ -641,7 +699,11 @@ int xp_sync_client__central_stats(struct xp_sync_client *cl, char **json)
     ret = xp_client__ensure(cl);
     if (ret)
         return ret;
-    ret = xp_client__write(cl, req, sizeof(req) - 1);
+    xp_buf__init(&b);
+    ret = xp_sync_msg__encode(&req, &b);
+    if (!ret)
+        ret = xp_client__send_line(cl, b.p, b.len);
+    xp_buf__free(&b);
     if (!ret)
         ret = xp_client__recv_msg(cl, &m);
     if (!ret && m.op != XP_OP_STATS_OK)

@@ -41,6 +41,7 @@ static const char *const err_names[XP_SYNC_E__COUNT] = {
     [XP_SYNC_E_TIMEOUT] = "timeout",
     [XP_SYNC_E_INTERNAL] = "internal",
     [XP_SYNC_E_SHUTDOWN] = "shutdown",
+    [XP_SYNC_E_FORBIDDEN] = "forbidden",
 };
 
 const char *xp_sync_err__name(enum xp_sync_err e)
@@ -84,8 +85,8 @@ const char *xp_sync_op__name(enum xp_sync_op op)
 /* The keys each message may (and, but for the optional ones, must) carry. */
 static const char *const keys_common[] = {"v", "op", NULL};
 static const char *const keys_by_op[][10] = {
-    [XP_OP_CHALLENGE] = {"nonce", NULL},
-    [XP_OP_HELLO] = {"proxy_id", "instance", "nonce", "hmac", NULL},
+    [XP_OP_CHALLENGE] = {"nonce", "kx", NULL},
+    [XP_OP_HELLO] = {"proxy_id", "instance", "nonce", "kx", "hmac", NULL},
     [XP_OP_WELCOME] = {"hmac", "epoch", "max_pairs", "max_line", NULL},
     [XP_OP_SYNC] = {"seq", "epoch", "since", "pairs", "load", "warnings", NULL},
     [XP_OP_SYNC_OK] = {"seq", "epoch", "upto", "more", "clamped", "pairs", "down", NULL},
@@ -599,7 +600,9 @@ static enum xp_sync_err xp_dec__body(struct xp_dec *d, json_t *root, struct xp_s
 
     switch (m->op) {
     case XP_OP_CHALLENGE:
-        return xp_dec__hex(d, root, op, "nonce", m->nonce, XP_SYNC_NONCE_LEN);
+        if ((e = xp_dec__hex(d, root, op, "nonce", m->nonce, XP_SYNC_NONCE_LEN)))
+            return e;
+        return xp_dec__hex(d, root, op, "kx", m->kx, XP_KX_LEN);
     case XP_OP_HELLO:
         if ((e = xp_dec__str(d, root, op, "proxy_id", &s)))
             return e;
@@ -607,7 +610,8 @@ static enum xp_sync_err xp_dec__body(struct xp_dec *d, json_t *root, struct xp_s
             return xp_dec__fail(d, XP_SYNC_E_BAD_MESSAGE, "hello: bad \"proxy_id\"");
         snprintf(m->proxy_id, sizeof(m->proxy_id), "%s", s);
         if ((e = xp_dec__u64hex(d, root, op, "instance", &m->instance)) ||
-            (e = xp_dec__hex(d, root, op, "nonce", m->nonce, XP_SYNC_NONCE_LEN)))
+            (e = xp_dec__hex(d, root, op, "nonce", m->nonce, XP_SYNC_NONCE_LEN)) ||
+            (e = xp_dec__hex(d, root, op, "kx", m->kx, XP_KX_LEN)))
             return e;
         return xp_dec__hex(d, root, op, "hmac", m->mac, XP_SYNC_MAC_LEN);
     case XP_OP_WELCOME:
@@ -814,12 +818,14 @@ int xp_sync_msg__encode(const struct xp_sync_msg *m, struct xp_buf *b)
     switch (m->op) {
     case XP_OP_CHALLENGE:
         xp_enc__hex(b, "nonce", m->nonce, XP_SYNC_NONCE_LEN);
+        xp_enc__hex(b, "kx", m->kx, XP_KX_LEN);
         break;
     case XP_OP_HELLO:
         xp_buf__append(b, ",\"proxy_id\":", 12);
         xp_buf__json_str(b, m->proxy_id);
         xp_enc__u64hex(b, "instance", m->instance);
         xp_enc__hex(b, "nonce", m->nonce, XP_SYNC_NONCE_LEN);
+        xp_enc__hex(b, "kx", m->kx, XP_KX_LEN);
         xp_enc__hex(b, "hmac", m->mac, XP_SYNC_MAC_LEN);
         break;
     case XP_OP_WELCOME:

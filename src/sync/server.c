@@ -26,6 +26,7 @@
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/crypto.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +41,12 @@
 #include "sync_internal.h"
 
 #define XP_TICK_MS 50
+/*
+ * Before authentication a peer may send one line, hello, a few hundred
+ * bytes: more is refused at once (line_too_long), so unauthenticated peers
+ * cannot make us buffer max_line each.
+ */
+#define XP_PREAUTH_LINE 4096
 #define XP_READ_CHUNK 65536
 #define XP_READ_BUDGET (4 * XP_READ_CHUNK)
 #define XP_LINGER_MS 500
@@ -70,6 +77,9 @@ struct xp_cconn {
     struct xp_buf in;
     struct xp_buf out;
     uint8_t nonce[XP_SYNC_NONCE_LEN];
+    uint8_t kx_priv[XP_KX_LEN], kx_pub[XP_KX_LEN]; /* our ephemeral share for this session */
+    struct xp_seal tx, rx;     /* on once the peer is authenticated */
+    uint8_t src[16];           /* the peer's address, IPv4 mapped (per-source budget) */
     struct xp_cproxy *proxy;
     uint64_t t_accept;
     uint64_t t_last_msg;
@@ -91,7 +101,7 @@ struct xp_cproxy {
     uint64_t last_seq;
     struct xp_buf cached;
     uint64_t connects, auth_failures, syncs, replays, pairs_in, answers_out, down_out;
-    uint64_t clamped, warnings, table_full, errors;
+    uint64_t clamped, warnings, table_full, errors, forbidden, sealed_rejects;
     uint64_t last_sync_ns, connected_since_ns, disconnected_since_ns;
     bool has_load;
     struct xp_sync_load load;
@@ -109,7 +119,10 @@ struct xp_central {
     atomic_bool stop;
     struct xp_cconn *conns;
     unsigned n_conns;
+    unsigned n_preauth; /* live connections still in XP_CS_AUTH */
     unsigned n_dead;
+    /* stands in for the secret of an unknown id, so it costs the same HMAC work */
+    uint8_t dummy_secret[32];
     uint64_t epoch;
     uint32_t next_token;
     struct xp_sync_wire_pair *scratch; /* max_pairs answers + down */
@@ -119,6 +132,7 @@ struct xp_central {
     FILE *stats_out;
     /* counters */
     uint64_t accepted, refused_busy, auth_failures, clamped, table_full, replays;
+    uint64_t preauth_evicted, forbidden, sealed_rejects;
     uint64_t merges[4], shrinks, persist_ok, persist_fail, last_persist_ns, last_persist_us;
     uint64_t errors[XP_SYNC_E__COUNT];
 };
@@ -167,6 +181,10 @@ static void xp_conn__kill(struct xp_central *c, struct xp_cconn *cn)
     if (cn->dead)
         return;
     cn->dead = true;
+    if (cn->state == XP_CS_AUTH)
+        c->n_preauth--;
+    xp_seal__clear(&cn->tx);
+    xp_seal__clear(&cn->rx);
     if (cn->proxy && cn->proxy->conn == cn) {
         cn->proxy->conn = NULL;
         cn->proxy->disconnected_since_ns = xp_now_real_ns();
@@ -250,6 +268,26 @@ static bool xp_conn__send(struct xp_central *c, struct xp_cconn *cn, const char 
     return xp_conn__flush(c, cn);
 }
 
+/* Send one plaintext line (newline included), sealed once the session has keys. */
+static bool xp_conn__send_line(struct xp_central *c, struct xp_cconn *cn, const char *line,
+                               size_t len)
+{
+    struct xp_buf b;
+    bool ok;
+
+    if (!cn->tx.on)
+        return xp_conn__send(c, cn, line, len);
+    xp_buf__init(&b);
+    if (xp_seal__seal(&cn->tx, line, len && line[len - 1] == '\n' ? len - 1 : len, &b) < 0) {
+        xp_buf__free(&b);
+        xp_conn__kill(c, cn);
+        return false;
+    }
+    ok = xp_conn__send(c, cn, b.p, b.len);
+    xp_buf__free(&b);
+    return ok;
+}
+
 static bool xp_conn__send_msg(struct xp_central *c, struct xp_cconn *cn,
                               const struct xp_sync_msg *m)
 {
@@ -262,7 +300,7 @@ static bool xp_conn__send_msg(struct xp_central *c, struct xp_cconn *cn,
         xp_conn__kill(c, cn);
         return false;
     }
-    ok = xp_conn__send(c, cn, b.p, b.len);
+    ok = xp_conn__send_line(c, cn, b.p, b.len);
     xp_buf__free(&b);
     return ok;
 }
@@ -279,6 +317,8 @@ static void xp_conn__fail(struct xp_central *c, struct xp_cconn *cn, enum xp_syn
     pr_info("%s%s%s: %s: %s", cn->peer, cn->proxy ? " " : "",
             cn->proxy ? cn->proxy->conf.id : "", xp_sync_err__name(code), message);
     snprintf(m.message, sizeof(m.message), "%s", message);
+    if (cn->state == XP_CS_AUTH)
+        c->n_preauth--;
     cn->state = XP_CS_CLOSING;
     cn->t_linger_end = xp_now_mono_ms() + XP_LINGER_MS;
     if (cn->proxy && cn->proxy->conn == cn) {
@@ -287,6 +327,39 @@ static void xp_conn__fail(struct xp_central *c, struct xp_cconn *cn, enum xp_syn
     }
     xp_buf__free(&cn->in);
     xp_conn__send_msg(c, cn, &m);
+}
+
+/*
+ * Room for one more unauthenticated connection from src: a source that
+ * holds its share of pre-auth slots loses its own oldest, and when all the
+ * slots are taken the oldest of all goes. So idle or slow connections,
+ * however many, never keep a real proxy from completing its handshake,
+ * which takes one round trip; and one source cannot take every slot.
+ */
+static void xp_central__preauth_room(struct xp_central *c, const uint8_t src[16])
+{
+    struct xp_cconn *oldest = NULL, *oldest_src = NULL;
+    unsigned from_src = 0;
+
+    for (struct xp_cconn *cn = c->conns; cn; cn = cn->next) {
+        if (cn->dead || cn->state != XP_CS_AUTH)
+            continue;
+        /* the list is newest first: the last one seen is the oldest */
+        oldest = cn;
+        if (memcmp(cn->src, src, 16) == 0) {
+            from_src++;
+            oldest_src = cn;
+        }
+    }
+    if (oldest_src && from_src >= c->cfg.max_preauth_per_source)
+        oldest = oldest_src;
+    else if (c->n_preauth < c->cfg.max_preauth)
+        return;
+    if (oldest) {
+        c->preauth_evicted++;
+        pr_debug("%s: not authenticated, dropped for a newer connection", oldest->peer);
+        xp_conn__kill(c, oldest);
+    }
 }
 
 static void xp_central__accept(struct xp_central *c)
@@ -305,9 +378,10 @@ static void xp_central__accept(struct xp_central *c)
                 pr_warn("accept: %s", strerror(errno));
             return;
         }
-        if (c->n_conns >= c->cfg.max_conns) {
+        /* authenticated sessions are one per id; pre-auth ones have their own budget */
+        if (c->n_conns - c->n_preauth >= c->cfg.max_conns) {
             static const char busy[] =
-                "{\"v\":1,\"op\":\"error\",\"code\":\"busy\",\"message\":\"too many connections\"}\n";
+                "{\"v\":2,\"op\":\"error\",\"code\":\"busy\",\"message\":\"too many connections\"}\n";
 
             c->refused_busy++;
             c->errors[XP_SYNC_E_BUSY]++;
@@ -325,17 +399,27 @@ static void xp_central__accept(struct xp_central *c)
         cn->fd = fd;
         cn->state = XP_CS_AUTH;
         cn->t_accept = cn->t_last_msg = xp_now_mono_ms();
-        if (ss.ss_family == AF_INET)
+        if (ss.ss_family == AF_INET) {
             inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, host, sizeof(host));
-        else if (ss.ss_family == AF_INET6)
+            cn->src[10] = cn->src[11] = 0xff;
+            memcpy(cn->src + 12, &((struct sockaddr_in *)&ss)->sin_addr, 4);
+        } else if (ss.ss_family == AF_INET6) {
             inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, host, sizeof(host));
+            memcpy(cn->src, &((struct sockaddr_in6 *)&ss)->sin6_addr, 16);
+        }
         snprintf(cn->peer, sizeof(cn->peer), "%s:%u", host,
                  ss.ss_family == AF_INET ? ntohs(((struct sockaddr_in *)&ss)->sin_port)
                                          : ntohs(((struct sockaddr_in6 *)&ss)->sin6_port));
         ev.events = EPOLLIN | EPOLLRDHUP;
         ev.data.ptr = cn;
-        if (epoll_ctl(c->ep, EPOLL_CTL_ADD, fd, &ev) < 0 ||
-            xp_sync_random(cn->nonce, sizeof(cn->nonce)) < 0) {
+        if (xp_sync_random(cn->nonce, sizeof(cn->nonce)) < 0 ||
+            xp_kx__keypair(cn->kx_priv, cn->kx_pub) < 0) {
+            close(fd);
+            free(cn);
+            continue;
+        }
+        xp_central__preauth_room(c, cn->src);
+        if (epoll_ctl(c->ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
             close(fd);
             free(cn);
             continue;
@@ -345,11 +429,13 @@ static void xp_central__accept(struct xp_central *c)
             c->conns->prev = cn;
         c->conns = cn;
         c->n_conns++;
+        c->n_preauth++;
         c->accepted++;
         {
             struct xp_sync_msg m = {.op = XP_OP_CHALLENGE};
 
             memcpy(m.nonce, cn->nonce, sizeof(m.nonce));
+            memcpy(m.kx, cn->kx_pub, sizeof(m.kx));
             xp_conn__send_msg(c, cn, &m);
         }
     }
@@ -361,27 +447,50 @@ static void xp_central__hello(struct xp_central *c, struct xp_cconn *cn,
                               const struct xp_sync_msg *m)
 {
     struct xp_sync_msg w = {.op = XP_OP_WELCOME};
-    uint8_t expect[XP_SYNC_MAC_LEN];
+    struct xp_sync_hs hs = {.s_nonce = cn->nonce, .c_nonce = m->nonce, .s_kx = cn->kx_pub,
+                            .c_kx = m->kx, .id = m->proxy_id};
+    uint8_t expect[XP_SYNC_MAC_LEN], dh[XP_KX_LEN];
     struct xp_cproxy *p = NULL;
+    bool ok;
+    int ret;
 
     for (unsigned i = 0; i < c->cfg.n_proxies; i++)
         if (strcmp(c->proxies[i].conf.id, m->proxy_id) == 0)
             p = &c->proxies[i];
-    if (!p || xp_sync_auth__client_mac(p->conf.secret, p->conf.secret_len, cn->nonce, m->nonce,
-                                       m->proxy_id, expect) < 0 ||
-        !xp_sync_auth__equal(expect, m->mac, sizeof(expect))) {
-        /* the same answer for an unknown id and a wrong proof: ids are not probed */
+    /*
+     * The same work and the same answer for an unknown id and a wrong
+     * proof (the HMAC over a stand-in secret): ids cannot be probed, not
+     * even by timing.
+     */
+    ok = xp_sync_auth__client_mac(p ? p->conf.secret : c->dummy_secret,
+                                  p ? p->conf.secret_len : sizeof(c->dummy_secret), &hs,
+                                  expect) == 0 &&
+         xp_sync_auth__equal(expect, m->mac, sizeof(expect)) && p;
+    if (!ok) {
         c->auth_failures++;
         if (p)
             p->auth_failures++;
         xp_conn__fail(c, cn, XP_SYNC_E_AUTH_FAILED, 0, "authentication failed");
         return;
     }
-    if (xp_sync_auth__server_mac(p->conf.secret, p->conf.secret_len, cn->nonce, m->nonce,
-                                 m->proxy_id, w.mac) < 0) {
-        xp_conn__fail(c, cn, XP_SYNC_E_INTERNAL, 0, "hmac");
+    /* the session's keys: both key shares are under both proofs, so they are the peers' own */
+    ret = xp_sync_auth__server_mac(p->conf.secret, p->conf.secret_len, &hs, w.mac);
+    if (!ret)
+        ret = xp_kx__shared(cn->kx_priv, m->kx, dh);
+    if (!ret)
+        ret = xp_seal__derive(p->conf.secret, p->conf.secret_len, dh, cn->nonce, m->nonce,
+                              m->proxy_id, &cn->rx, &cn->tx);
+    OPENSSL_cleanse(dh, sizeof(dh));
+    OPENSSL_cleanse(cn->kx_priv, sizeof(cn->kx_priv));
+    if (ret) {
+        xp_seal__clear(&cn->rx);
+        xp_seal__clear(&cn->tx);
+        xp_conn__fail(c, cn, ret == -EIO ? XP_SYNC_E_AUTH_FAILED : XP_SYNC_E_INTERNAL, 0,
+                      "key exchange failed");
         return;
     }
+    /* welcome goes out in clear; every line after it is sealed */
+    cn->tx.on = cn->rx.on = false;
     if (p->conn && p->conn != cn)
         xp_conn__fail(c, p->conn, XP_SYNC_E_SHUTDOWN, 0,
                       "replaced by a newer connection of the same proxy");
@@ -406,14 +515,36 @@ static void xp_central__hello(struct xp_central *c, struct xp_cconn *cn,
     }
     cn->proxy = p;
     cn->state = XP_CS_READY;
+    c->n_preauth--;
     p->conn = cn;
     p->connects++;
     p->connected_since_ns = xp_now_real_ns();
     w.epoch = c->epoch;
     w.max_pairs = c->cfg.max_pairs;
     w.max_line = c->cfg.max_line;
-    pr_info("%s: proxy %s authenticated", cn->peer, p->conf.id);
-    xp_conn__send_msg(c, cn, &w);
+    pr_info("%s: %s %s authenticated", cn->peer, p->conf.read_only ? "operator" : "proxy",
+            p->conf.id);
+    if (xp_conn__send_msg(c, cn, &w))
+        cn->tx.on = cn->rx.on = true;
+}
+
+/* Whether p may write key's row: an operator never; a proxy for its configured units only. */
+static bool xp_central__may_write(const struct xp_central_proxy_conf *p,
+                                  const struct xp_policer_key *key)
+{
+    if (p->read_only)
+        return false;
+    if (!p->n_units)
+        return true;
+    for (unsigned i = 0; i < p->n_units; i++) {
+        const struct xp_central_prefix *u = &p->units[i];
+        unsigned full = u->len / 8, rest = u->len % 8;
+
+        if (memcmp(key->unit, u->addr, full) == 0 &&
+            (!rest || ((key->unit[full] ^ u->addr[full]) & (0xff00 >> rest)) == 0))
+            return true;
+    }
+    return false;
 }
 
 static void xp_central__sync(struct xp_central *c, struct xp_cconn *cn, struct xp_sync_msg *m)
@@ -426,7 +557,7 @@ static void xp_central__sync(struct xp_central *c, struct xp_cconn *cn, struct x
     if (m->seq == p->last_seq && p->cached.len) {
         p->replays++;
         c->replays++;
-        xp_conn__send(c, cn, p->cached.p, p->cached.len);
+        xp_conn__send_line(c, cn, p->cached.p, p->cached.len);
         return;
     }
     if (m->seq <= p->last_seq) {
@@ -442,6 +573,21 @@ static void xp_central__sync(struct xp_central *c, struct xp_cconn *cn, struct x
 
         out->key = in->key;
         out->l = in->l;
+        if (!xp_central__may_write(&p->conf, &in->key)) {
+            /*
+             * Not one of this proxy's units: M_DB is left alone, and the
+             * answer gives the proxy its own window back (dc' = 0: nothing of
+             * it is lost locally), so it only loses the sharing.
+             */
+            c->forbidden++;
+            p->forbidden++;
+            out->l.dc = 0;
+            out->l.mark = false;
+            out->g.ts1 = in->l.ts1;
+            out->g.ts2 = in->l.ts2;
+            out->g.c = in->l.c;
+            continue;
+        }
         row = xp_ctable__get(c->table, &in->key, &created);
         if (!row) {
             /*
@@ -487,6 +633,7 @@ static void xp_central__sync(struct xp_central *c, struct xp_cconn *cn, struct x
     p->answers_out += a.n_pairs;
     p->down_out += a.n_down;
     p->last_sync_ns = now;
+    /* the cached answer is the plaintext line: a replay is sealed anew, with the next counter */
     if (m->has_load) {
         p->has_load = true;
         p->load = m->load;
@@ -505,7 +652,7 @@ static void xp_central__sync(struct xp_central *c, struct xp_cconn *cn, struct x
         pr_info("proxy %s: overload warning %s -> %s at %" PRIu64 " pps (> %" PRIu64 ")",
                 p->conf.id, u, d, m->warnings[i].rate_pps, m->warnings[i].threshold_pps);
     }
-    xp_conn__send(c, cn, p->cached.p, p->cached.len);
+    xp_conn__send_line(c, cn, p->cached.p, p->cached.len);
 }
 
 static void xp_central__stats_reply(struct xp_central *c, struct xp_cconn *cn)
@@ -532,10 +679,33 @@ static bool xp_central__line(struct xp_central *c, struct xp_cconn *cn, const ch
     struct xp_sync_limits lim = {.max_pairs = c->cfg.max_pairs,
                                  .max_warnings = c->cfg.max_warnings};
     struct xp_sync_msg m;
+    struct xp_buf plain;
     enum xp_sync_err e;
     char why[200];
 
     cn->t_last_msg = xp_now_mono_ms();
+    xp_buf__init(&plain);
+    if (cn->rx.on) {
+        int ret = xp_seal__open(&cn->rx, line, len, &plain);
+
+        if (ret) {
+            /*
+             * Forged, modified, replayed, reordered or dropped: whoever sent
+             * it, the session can no longer be trusted. No answer (it would
+             * be sealed for a peer we cannot trust either): closed, counted.
+             */
+            c->sealed_rejects++;
+            if (cn->proxy)
+                cn->proxy->sealed_rejects++;
+            pr_warn("%s %s: a line failed its seal (%s): session closed", cn->peer,
+                    cn->proxy ? cn->proxy->conf.id : "", strerror(-ret));
+            xp_buf__free(&plain);
+            xp_conn__kill(c, cn);
+            return false;
+        }
+        line = plain.p ? plain.p : "";
+        len = plain.len;
+    }
     e = xp_sync_msg__decode(line, len, &lim, &m, why, sizeof(why));
     if (e) {
         xp_conn__fail(c, cn, cn->state == XP_CS_AUTH && e != XP_SYNC_E_BAD_JSON &&
@@ -544,6 +714,7 @@ static bool xp_central__line(struct xp_central *c, struct xp_cconn *cn, const ch
                                  : e,
                       m.seq, why);
         xp_sync_msg__release(&m);
+        xp_buf__free(&plain);
         return false;
     }
     if (cn->state == XP_CS_AUTH) {
@@ -554,7 +725,11 @@ static bool xp_central__line(struct xp_central *c, struct xp_cconn *cn, const ch
     } else {
         switch (m.op) {
         case XP_OP_SYNC:
-            xp_central__sync(c, cn, &m);
+            if (cn->proxy->conf.read_only)
+                xp_conn__fail(c, cn, XP_SYNC_E_FORBIDDEN, m.seq,
+                              "an operator credential reads, it never writes");
+            else
+                xp_central__sync(c, cn, &m);
             break;
         case XP_OP_STATS:
             xp_central__stats_reply(c, cn);
@@ -571,7 +746,17 @@ static bool xp_central__line(struct xp_central *c, struct xp_cconn *cn, const ch
         }
     }
     xp_sync_msg__release(&m);
+    xp_buf__free(&plain);
     return true;
+}
+
+/* The longest line a connection may send: hello before authentication, then max_line, sealed. */
+static size_t xp_conn__line_limit(const struct xp_central *c, const struct xp_cconn *cn)
+{
+    if (cn->state == XP_CS_AUTH)
+        return XP_PREAUTH_LINE;
+    /* base64 of the line and its 16-byte tag */
+    return 4 * (((size_t)c->cfg.max_line + 16 + 2) / 3);
 }
 
 static void xp_central__readable(struct xp_central *c, struct xp_cconn *cn)
@@ -610,7 +795,7 @@ static void xp_central__readable(struct xp_central *c, struct xp_cconn *cn)
             if (!nl)
                 break;
             len = (size_t)(nl - (cn->in.p + start));
-            if (len > c->cfg.max_line) {
+            if (len > xp_conn__line_limit(c, cn)) {
                 xp_conn__fail(c, cn, XP_SYNC_E_LINE_TOO_LONG, 0, "line longer than max_line");
                 gone = true;
                 break;
@@ -630,7 +815,7 @@ static void xp_central__readable(struct xp_central *c, struct xp_cconn *cn)
         if (gone)
             continue; /* closing: drain the rest */
         xp_buf__consume(&cn->in, start);
-        if (cn->in.len > c->cfg.max_line) {
+        if (cn->in.len > xp_conn__line_limit(c, cn)) {
             xp_conn__fail(c, cn, XP_SYNC_E_LINE_TOO_LONG, 0, "line longer than max_line");
             continue;
         }
@@ -697,6 +882,10 @@ void xp_central__stats_json(struct xp_central *c, struct xp_buf *b)
     xp_buf__kv(b, "table_full", c->table_full, true);
     xp_buf__kv(b, "expired", xp_ctable__expired(c->table), true);
     xp_buf__kv(b, "replays", c->replays, true);
+    xp_buf__kv(b, "preauth", c->n_preauth, true);
+    xp_buf__kv(b, "preauth_evicted", c->preauth_evicted, true);
+    xp_buf__kv(b, "forbidden", c->forbidden, true);
+    xp_buf__kv(b, "sealed_rejects", c->sealed_rejects, true);
     xp_buf__printf(b, ",\"persist\":{");
     xp_buf__kv(b, "ok", c->persist_ok, false);
     xp_buf__kv(b, "failures", c->persist_fail, true);
@@ -711,7 +900,8 @@ void xp_central__stats_json(struct xp_central *c, struct xp_buf *b)
     for (unsigned i = 0; i < c->cfg.n_proxies; i++) {
         const struct xp_cproxy *p = &c->proxies[i];
 
-        xp_buf__printf(b, "%s\"%s\":{\"connected\":%s", i ? "," : "", p->conf.id,
+        xp_buf__printf(b, "%s\"%s\":{\"role\":\"%s\",\"connected\":%s", i ? "," : "",
+                       p->conf.id, p->conf.read_only ? "operator" : "proxy",
                        p->conn ? "true" : "false");
         xp_buf__kv(b, "connected_since_ns", p->conn ? p->connected_since_ns : 0, true);
         xp_buf__kv(b, "disconnected_since_ns", p->conn ? 0 : p->disconnected_since_ns, true);
@@ -727,6 +917,8 @@ void xp_central__stats_json(struct xp_central *c, struct xp_buf *b)
         xp_buf__kv(b, "clamped", p->clamped, true);
         xp_buf__kv(b, "table_full", p->table_full, true);
         xp_buf__kv(b, "warnings", p->warnings, true);
+        xp_buf__kv(b, "forbidden", p->forbidden, true);
+        xp_buf__kv(b, "sealed_rejects", p->sealed_rejects, true);
         if (p->has_load)
             xp_buf__printf(b,
                            ",\"load\":{\"w_ppm\":%" PRIu64 ",\"pps\":%" PRIu64
@@ -856,8 +1048,14 @@ struct xp_central *xp_central__create(const struct xp_central_config *cfg)
     }
     xp_ctable__set_ttl(c->table, c->cfg.row_ttl_ns);
     ret = xp_sync_random(&c->epoch, sizeof(c->epoch));
+    if (!ret)
+        ret = xp_sync_random(c->dummy_secret, sizeof(c->dummy_secret));
     if (ret < 0)
         goto err_destroy;
+    if (!c->cfg.max_preauth)
+        c->cfg.max_preauth = 64;
+    if (!c->cfg.max_preauth_per_source)
+        c->cfg.max_preauth_per_source = 8;
     if (c->cfg.state_file[0]) {
         ret = xp_ctable__load(c->table, c->cfg.state_file, why, sizeof(why));
         if (ret == -ENOENT) {

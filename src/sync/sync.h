@@ -41,7 +41,7 @@
 
 #include "src/policer/policer.h"
 
-#define XP_SYNC_PROTO_VERSION 1
+#define XP_SYNC_PROTO_VERSION 2
 #define XP_SYNC_DEF_PORT 7420
 #define XP_SYNC_SECRET_MAX 64 /* bytes (128 hex digits) */
 #define XP_SYNC_SECRET_MIN 16
@@ -121,6 +121,7 @@ struct xp_sync_client_stats {
     uint64_t down;              /* pairs only the central node changed, installed */
     uint64_t replays;           /* requests re-sent after a lost answer */
     uint64_t clamped;           /* our timestamps the central node clamped (clock skew) */
+    uint64_t sealed_rejects;    /* lines from the central node that failed their seal */
     int last_error;             /* negative errno of the last failure, 0 */
     char last_error_code[32];   /* protocol error code from the central node, "" */
 };

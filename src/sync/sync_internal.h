@@ -17,6 +17,7 @@
 #define XP_SYNC_MAX_COUNT ((uint64_t)INT64_MAX) /* largest integer on the wire */
 #define XP_SYNC_NONCE_LEN 32
 #define XP_SYNC_MAC_LEN 32
+#define XP_KX_LEN 32 /* an X25519 key share */
 
 /* ---- merge (merge.c): Algorithm 2, lines 3-41, for one pair ---- */
 
@@ -79,6 +80,7 @@ enum xp_sync_err {
     XP_SYNC_E_TIMEOUT = 12,
     XP_SYNC_E_INTERNAL = 13,
     XP_SYNC_E_SHUTDOWN = 14,
+    XP_SYNC_E_FORBIDDEN = 15,
     XP_SYNC_E__COUNT,
 };
 
@@ -113,6 +115,7 @@ struct xp_sync_msg {
     enum xp_sync_op op;
     /* challenge, hello, welcome */
     uint8_t nonce[XP_SYNC_NONCE_LEN];
+    uint8_t kx[XP_KX_LEN]; /* challenge, hello: the sender's ephemeral X25519 share */
     uint8_t mac[XP_SYNC_MAC_LEN];
     char proxy_id[XP_SYNC_ID_MAX + 1];
     uint64_t instance;
@@ -195,19 +198,53 @@ int xp_hex__decode(const char *in, uint8_t *out, size_t out_max); /* bytes or -E
 /*
  * The two proofs (docs/protocol.md "Authentication"): HMAC-SHA256 with the
  * proxy's secret over
- *   client: "xpro1 hello " S " " C " " id
- *   server: "xpro1 welcome " C " " S " " id
- * where S and C are the server's and the client's nonces in lower-case hex.
- * Returns 0 or -EIO.
+ *   client: "xpro2 hello " S " " C " " id " " KS " " KC
+ *   server: "xpro2 welcome " C " " S " " id " " KC " " KS
+ * where S and C are the server's and the client's nonces and KS and KC
+ * their X25519 key shares, all in lower-case hex. Covering the key shares
+ * is what stops a man in the middle from swapping them. Returns 0 or -EIO.
  */
+struct xp_sync_hs {
+    const uint8_t *s_nonce, *c_nonce; /* XP_SYNC_NONCE_LEN each */
+    const uint8_t *s_kx, *c_kx;       /* XP_KX_LEN each */
+    const char *id;
+};
 int xp_sync_auth__client_mac(const uint8_t *secret, size_t secret_len,
-                             const uint8_t s_nonce[XP_SYNC_NONCE_LEN],
-                             const uint8_t c_nonce[XP_SYNC_NONCE_LEN], const char *id,
-                             uint8_t mac[XP_SYNC_MAC_LEN]);
+                             const struct xp_sync_hs *hs, uint8_t mac[XP_SYNC_MAC_LEN]);
 int xp_sync_auth__server_mac(const uint8_t *secret, size_t secret_len,
-                             const uint8_t s_nonce[XP_SYNC_NONCE_LEN],
-                             const uint8_t c_nonce[XP_SYNC_NONCE_LEN], const char *id,
-                             uint8_t mac[XP_SYNC_MAC_LEN]);
+                             const struct xp_sync_hs *hs, uint8_t mac[XP_SYNC_MAC_LEN]);
+
+/* ---- the sealed session (seal.c, docs/protocol.md "The sealed session") ---- */
+
+/* One direction of a session: AES-256-GCM key and the next message number. */
+struct xp_seal {
+    uint8_t key[32];
+    uint64_t ctr;
+    bool on;
+};
+
+/* An ephemeral X25519 key pair, and the shared value with a peer's share. 0 or -EIO. */
+int xp_kx__keypair(uint8_t priv[XP_KX_LEN], uint8_t pub[XP_KX_LEN]);
+int xp_kx__shared(const uint8_t priv[XP_KX_LEN], const uint8_t peer[XP_KX_LEN],
+                  uint8_t out[XP_KX_LEN]);
+/*
+ * The session's two keys: HKDF-SHA256(salt = S || C, ikm = secret || dh,
+ * info = "xpro2 c2s " id | "xpro2 s2c " id). 0 or -EIO/-EINVAL.
+ */
+int xp_seal__derive(const uint8_t *secret, size_t secret_len, const uint8_t dh[XP_KX_LEN],
+                    const uint8_t s_nonce[XP_SYNC_NONCE_LEN],
+                    const uint8_t c_nonce[XP_SYNC_NONCE_LEN], const char *id,
+                    struct xp_seal *c2s, struct xp_seal *s2c);
+/* Seal plain[len] (a JSON line without its newline) as one line appended to out. 0 or -errno. */
+int xp_seal__seal(struct xp_seal *s, const char *plain, size_t len, struct xp_buf *out);
+/*
+ * Open one sealed line (without its newline) into out (replaced). 0, or
+ * -EBADMSG: not base64, or the tag does not match (forged, modified,
+ * replayed, reordered or dropped line): the session is over.
+ */
+int xp_seal__open(struct xp_seal *s, const char *line, size_t len, struct xp_buf *out);
+/* Forget the key. */
+void xp_seal__clear(struct xp_seal *s);
 /* Constant-time equality. */
 bool xp_sync_auth__equal(const uint8_t *a, const uint8_t *b, size_t n);
 /* Random bytes from getrandom(). Returns 0 or -errno. */
@@ -297,10 +334,23 @@ int xp_ctable__load_at(struct xp_ctable *t, const char *path, uint64_t now, char
 
 /* ---- the central server (server.c, central_config.c) ---- */
 
+/* A unit prefix a proxy may write rows for (IPv4 mapped into ::ffff:0:0/96). */
+struct xp_central_prefix {
+    uint8_t addr[16];
+    uint8_t len; /* bits */
+};
+
+#define XP_CENTRAL_MAX_UNITS 64
+
 struct xp_central_proxy_conf {
     char id[XP_SYNC_ID_MAX + 1];
     uint8_t secret[XP_SYNC_SECRET_MAX];
     size_t secret_len;
+    /* an operator's credential: stats only, never a write (docs/protocol.md "Authorisation") */
+    bool read_only;
+    /* the units this proxy may write rows for; none configured: any */
+    struct xp_central_prefix units[XP_CENTRAL_MAX_UNITS];
+    unsigned n_units;
 };
 
 struct xp_central_config {
@@ -317,6 +367,8 @@ struct xp_central_config {
     uint32_t max_table_pairs;
     uint64_t row_ttl_ns; /* 0: merge.t_t1 + merge.max_skew (resolved by xp_central__create) */
     uint64_t auth_timeout_ms;
+    uint32_t max_preauth;            /* connections not yet authenticated, in all */
+    uint32_t max_preauth_per_source; /* ... from one source address */
     uint64_t read_timeout_ms;
     uint64_t idle_timeout_ms;
     char log_level[8];

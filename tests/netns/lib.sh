@@ -126,6 +126,9 @@ xp_on_signal() {
 
 # xp_init: traps, temp dir, watchdog. Call once, first.
 xp_init() {
+    # Configurations written here hold secrets (sync secrets, tunnel keys): the programs
+    # refuse them readable by others, as they would on a real box.
+    umask 077
     XP_TMP=$(mktemp -d "/tmp/xp-${XP_TEST_NAME}.XXXXXX")
     : >"$XP_TMP/pids"
     trap xp_cleanup EXIT

@@ -7,6 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdbool.h>
+#include <unistd.h>
+#include <sys/stat.h>
 
 #include "src/config.h"
 
@@ -209,11 +212,36 @@ static void test_doc_table(void)
     free(table);
 }
 
-/* The shipped examples must stay valid as keys come and go. */
+/* A copy of src with the given mode, in a private directory. */
+static void copy_with_mode(const char *src, const char *dst, mode_t mode)
+{
+    char buf[65536];
+    FILE *in = fopen(src, "r"), *out = fopen(dst, "w");
+    size_t n;
+
+    CHECK(in && out, "copy %s -> %s", src, dst);
+    while (in && out && (n = fread(buf, 1, sizeof(buf), in)) > 0)
+        CHECK(fwrite(buf, 1, n, out) == n, "write %s", dst);
+    if (in)
+        fclose(in);
+    if (out)
+        fclose(out);
+    chmod(dst, mode);
+}
+
+/*
+ * The shipped examples must stay valid as keys come and go, installed as
+ * they must be: the ones holding secrets (sync secret, tunnel keys) not
+ * readable by others. Readable by everyone, they are refused with an error
+ * that names the file, its mode and the fix.
+ */
 static void test_shipped_examples(void)
 {
-    static const char *const files[] = { "xpro.json", "minimal.json", "gateway.json" };
-    char dir[512], path[600], msg[512];
+    static const struct {
+        const char *name;
+        bool secrets;
+    } files[] = { { "xpro.json", true }, { "minimal.json", false }, { "gateway.json", true } };
+    char dir[512], path[600], copy[600], msg[512], tmp[] = "/tmp/xp-conf-XXXXXX";
     struct xp_config cfg;
     char *slash;
 
@@ -221,10 +249,24 @@ static void test_shipped_examples(void)
     slash = strrchr(dir, '/');
     if (slash)
         *slash = '\0';
+    CHECK(mkdtemp(tmp) != NULL, "mkdtemp");
     for (unsigned i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-        snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
-        CHECK(xp_config_load(path, &cfg, msg, sizeof(msg)) == 0, "%s: %s", path, msg);
+        snprintf(path, sizeof(path), "%s/%s", dir, files[i].name);
+        snprintf(copy, sizeof(copy), "%s/%s", tmp, files[i].name);
+        copy_with_mode(path, copy, 0640);
+        CHECK(xp_config_load(copy, &cfg, msg, sizeof(msg)) == 0, "%s: %s", path, msg);
+        copy_with_mode(path, copy, 0644);
+        if (files[i].secrets) {
+            CHECK(xp_config_load(copy, &cfg, msg, sizeof(msg)) == XP_CONF_E_RANGE,
+                  "%s readable by everyone was accepted", path);
+            CHECK(strstr(msg, "readable by everyone (mode 0644)") && strstr(msg, "chmod o-r"),
+                  "the refusal says why and how: %s", msg);
+        } else {
+            CHECK(xp_config_load(copy, &cfg, msg, sizeof(msg)) == 0, "%s: %s", path, msg);
+        }
+        unlink(copy);
     }
+    rmdir(tmp);
 }
 
 int main(void)

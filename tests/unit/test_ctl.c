@@ -370,9 +370,14 @@ static void wait_idle_server(void)
     CHECK(!"earlier clients were never reaped");
 }
 
+/*
+ * Every slot taken by idle clients: a newcomer is served and the client idle the longest
+ * is closed for it (idle clients cannot lock operators out). Every slot busy (a request
+ * half sent): the newcomer is refused with a reason. A freed slot is usable again.
+ */
 static void test_client_limit(void)
 {
-    struct xp_ctl_client *c[MAX_CLIENTS + 1] = { 0 };
+    struct xp_ctl_client *c[MAX_CLIENTS + 1] = { 0 }, *late;
     json_t *req = json_pack("{s:s}", "op", "stats"), *res, *r;
     const char *line;
     char err[256];
@@ -385,7 +390,38 @@ static void test_client_limit(void)
         if (c[i])
             CHECK_EQ(xp_ctl_client__request(c[i], req, TIMEOUT_MS, &res, err, sizeof(err)), 0);
         json_decref(res);
+        sleep_ms(5); /* c[0] is the one idle the longest */
     }
+    late = conn();
+    res = NULL;
+    if (late)
+        CHECK_EQ(xp_ctl_client__request(late, req, TIMEOUT_MS, &res, err, sizeof(err)), 0);
+    CHECK(res != NULL);
+    json_decref(res);
+    /* the longest idle client was closed for it; the others still work */
+    if (c[0])
+        CHECK_EQ(xp_ctl_client__read_line(c[0], TIMEOUT_MS, &line), 0);
+    res = NULL;
+    if (c[1])
+        CHECK_EQ(xp_ctl_client__request(c[1], req, TIMEOUT_MS, &res, err, sizeof(err)), 0);
+    json_decref(res);
+    r = srv_stats(); /* itself a newcomer: evicts another idle one */
+    CHECK(json_integer_value(json_object_get(r, "evicted_idle")) >= 1);
+    json_decref(r);
+    for (int i = 0; i <= MAX_CLIENTS; i++) {
+        xp_ctl_client__destroy(c[i]);
+        c[i] = NULL;
+    }
+    xp_ctl_client__destroy(late);
+
+    /* every slot busy with a half-sent request: no one to evict, the newcomer is told why */
+    wait_idle_server();
+    for (int i = 0; i < MAX_CLIENTS; i++) {
+        c[i] = conn();
+        if (c[i])
+            CHECK_EQ(xp_ctl_client__write(c[i], "{\"op\":", 6), 0);
+    }
+    sleep_ms(50);
     c[MAX_CLIENTS] = conn();
     if (c[MAX_CLIENTS]) {
         n = xp_ctl_client__read_line(c[MAX_CLIENTS], TIMEOUT_MS, &line);
@@ -394,7 +430,6 @@ static void test_client_limit(void)
         CHECK(json_is_false(json_object_get(r, "ok")));
         CHECK_STR(json_string_value(json_object_get(r, "error")), "too many clients");
         json_decref(r);
-        CHECK_EQ(xp_ctl_client__read_line(c[MAX_CLIENTS], TIMEOUT_MS, &line), 0);
     }
     /* A freed slot is usable again. */
     xp_ctl_client__destroy(c[0]);
@@ -415,6 +450,86 @@ static void test_client_limit(void)
     r = srv_stats();
     CHECK(json_integer_value(json_object_get(r, "rejected_full")) >= 1);
     json_decref(r);
+}
+
+/* Resident memory of this process, in KiB. */
+static long rss_kib(void)
+{
+    long pages = 0, rss = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+
+    if (f) {
+        if (fscanf(f, "%ld %ld", &pages, &rss) != 2)
+            rss = 0;
+        fclose(f);
+    }
+    return rss * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+/*
+ * A client that pipelines 20,000 requests without reading: the server stops reading it
+ * once XP_CTL_MAX_PENDING of replies wait, so its memory stays bounded; when the client
+ * reads at last, every request is answered, in order.
+ */
+static void test_pipelining_bounded(void)
+{
+    static const char one[] = "{\"op\":\"stats\"}\n";
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    long before = rss_kib(), peak = before;
+    unsigned sent = 0, got = 0;
+    char buf[65536];
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+
+    memcpy(sa.sun_path, sock_path, strlen(sock_path) < sizeof(sa.sun_path) - 1
+                                       ? strlen(sock_path) + 1
+                                       : sizeof(sa.sun_path) - 1);
+    CHECK(fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
+    if (fd < 0)
+        return;
+    /*
+     * Write requests as fast as the socket takes them, never reading, until it has stayed
+     * full for 100 ms (the server stopped reading us: its replies wait). Less than the
+     * server's idle time here (400 ms): a client that never reads is closed as idle.
+     */
+    for (unsigned tries = 0; sent < 20000 && tries < 50; ) {
+        ssize_t w = send(fd, one, sizeof(one) - 1, MSG_NOSIGNAL);
+
+        if (w == (ssize_t)(sizeof(one) - 1)) {
+            sent++;
+            continue;
+        }
+        CHECK(w <= 0); /* a request is small: the socket takes it whole or not at all */
+        tries++;
+        sleep_ms(2); /* full: the server stopped reading us */
+        if (rss_kib() > peak)
+            peak = rss_kib();
+    }
+    sleep_ms(50);
+    if (rss_kib() > peak)
+        peak = rss_kib();
+    fprintf(stderr, "pipelining: %u requests written without reading, RSS +%ld KiB\n", sent,
+            peak - before);
+    CHECK(peak - before < 8 * 1024);
+    CHECK(sent >= 1000);
+    /* now read: every request written is answered, and the rest go out as room appears */
+    for (unsigned idle = 0; got < 20000 && idle < 500;) {
+        ssize_t r = recv(fd, buf, sizeof(buf), 0);
+
+        if (r > 0) {
+            for (ssize_t i = 0; i < r; i++)
+                got += buf[i] == '\n';
+            idle = 0;
+        } else {
+            idle++;
+            sleep_ms(2);
+        }
+        while (sent < 20000 && send(fd, one, sizeof(one) - 1, MSG_NOSIGNAL) ==
+                                   (ssize_t)(sizeof(one) - 1))
+            sent++;
+    }
+    CHECK_EQ(sent, 20000);
+    CHECK_EQ(got, sent);
+    close(fd);
 }
 
 static void test_idle_timeout(void)
@@ -573,6 +688,7 @@ int main(void)
     test_follow();
     test_slow_follower_dropped();
     test_client_limit();
+    test_pipelining_bounded();
     test_idle_timeout();
     test_cli();
     server_stop(&ts);

@@ -388,21 +388,110 @@ static void test_http(void)
     CHECK_STR(r, "HTTP/1.0 431 ");
     free(r);
     free(big);
-    /* A client that never completes its request is closed after timeout_ms. */
+    /* A client that never completes its request is told so and closed after timeout_ms. */
     r = http(port, REQ("GET /metrics HTTP/1.0\r\n"));
-    CHECK(r && r[0] == '\0');
+    CHECK_STR(r, "HTTP/1.0 408 ");
     free(r);
+    /* A broken request line is answered at its end, not at the (never coming) header end. */
+    {
+        struct timespec t0, t1;
+
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        r = http(port, REQ("GET /\n"));
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        CHECK_STR(r, "HTTP/1.0 400 ");
+        CHECK((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000 < 200);
+        free(r);
+        r = http(port, REQ("GET /metrics HTTP/1.0 extra\r\n"));
+        CHECK_STR(r, "HTTP/1.0 400 ");
+        free(r);
+    }
 
     atomic_store(&ts.stop, true);
     pthread_join(ts.thread, NULL);
     xp_prom_server__stats(ts.srv, &st);
     CHECK(st.ok == 3);
     CHECK(st.not_found == 2);
-    CHECK(st.bad_request == 4);
+    CHECK(st.bad_request == 6);
     CHECK(st.unavailable == 1);
     CHECK(st.timeouts == 1);
     xp_prom_server__destroy(ts.srv);
     free(expect);
+    json_decref(doc);
+}
+
+/*
+ * Eight clients that reconnect as soon as they are dropped (and one that connects and
+ * never sends) while a scraper scrapes: every scrape succeeds, because the oldest
+ * unfinished connection makes room and a request that comes with its connection is
+ * answered at once.
+ */
+static atomic_bool flood_stop;
+static uint16_t flood_port;
+
+static void *flood_main(void *arg)
+{
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(flood_port),
+                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+
+    (void)arg;
+    while (!atomic_load(&flood_stop)) {
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+        if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+            char c;
+            struct timeval tv = { .tv_usec = 100000 };
+
+            /* hold the slot until dropped (or 100 ms), then come back */
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+            if (recv(fd, &c, 1, 0) < 0)
+                c = 0;
+        }
+        if (fd >= 0)
+            close(fd);
+    }
+    return NULL;
+}
+
+static void test_flood(void)
+{
+    struct xp_prom_server_conf conf = { .addr = "127.0.0.1", .port = 0, .timeout_ms = 2000,
+                                        .max_clients = 8 };
+    struct xp_prom_server_stats st;
+    struct test_server ts = { 0 };
+    json_t *doc = json_loads(sample, 0, NULL);
+    pthread_t flood[8];
+    unsigned ok = 0, tries = 0;
+
+    ts.srv = xp_prom_server__create(&conf);
+    CHECK(ts.srv != NULL);
+    if (!ts.srv)
+        return;
+    xp_prom_server__set_stats(ts.srv, doc);
+    flood_port = xp_prom_server__port(ts.srv);
+    pthread_create(&ts.thread, NULL, server_main, &ts);
+    atomic_store(&flood_stop, false);
+    for (int i = 0; i < 8; i++)
+        pthread_create(&flood[i], NULL, flood_main, NULL);
+    usleep(100000);
+    for (; tries < 29; tries++) {
+        char *r = http(flood_port, REQ("GET /metrics HTTP/1.0\r\n\r\n"));
+
+        ok += r && strstr(r, "HTTP/1.0 200 OK\r\n") != NULL;
+        free(r);
+        usleep(300000); /* 29 scrapes over about 10 s, as in the report */
+    }
+    atomic_store(&flood_stop, true);
+    for (int i = 0; i < 8; i++)
+        pthread_join(flood[i], NULL);
+    atomic_store(&ts.stop, true);
+    pthread_join(ts.thread, NULL);
+    xp_prom_server__stats(ts.srv, &st);
+    fprintf(stderr, "under a reconnect flood of 8 clients: %u of %u scrapes answered 200 "
+            "(%llu connections evicted)\n", ok, tries, (unsigned long long)st.evicted);
+    CHECK_EQ(ok, tries);
+    CHECK(st.evicted > 0);
+    xp_prom_server__destroy(ts.srv);
     json_decref(doc);
 }
 
@@ -411,6 +500,7 @@ int main(void)
     test_sample_document();
     test_escaping_and_edges();
     test_http();
+    test_flood();
     if (failures) {
         fprintf(stderr, "test_prom: %d check(s) failed\n", failures);
         return 1;

@@ -196,53 +196,61 @@ static void expect(const char *line, enum xp_sync_err want)
 
 #define HEX64 "0000000000000000000000000000000000000000000000000000000000000000"
 #define PAIR "{\"unit\":\"10.0.0.1\",\"dst\":\"198.18.0.1\",\"ts1\":1,\"ts2\":2,\"c\":3,\"dc\":1,\"mark\":false}"
-#define SYNC_PRE "{\"v\":1,\"op\":\"sync\",\"seq\":1,\"epoch\":\"0000000000000000\",\"since\":0,"
+#define SYNC_PRE "{\"v\":2,\"op\":\"sync\",\"seq\":1,\"epoch\":\"0000000000000000\",\"since\":0,"
 
 static void test_errors(void)
 {
     /* valid baselines */
     expect(SYNC_PRE "\"pairs\":[" PAIR "]}", XP_SYNC_E_NONE);
-    expect("{\"v\":1,\"op\":\"ping\"}", XP_SYNC_E_NONE);
-    expect("{\"op\":\"ping\",\"v\":1}", XP_SYNC_E_NONE);
+    expect("{\"v\":2,\"op\":\"ping\"}", XP_SYNC_E_NONE);
+    expect("{\"op\":\"ping\",\"v\":2}", XP_SYNC_E_NONE);
 
     /* bad_json */
     expect("", XP_SYNC_E_BAD_JSON);
     expect("garbage", XP_SYNC_E_BAD_JSON);
-    expect("{\"v\":1,\"op\":\"ping\"", XP_SYNC_E_BAD_JSON);
-    expect("{\"v\":1,\"op\":\"ping\"} trailing", XP_SYNC_E_BAD_JSON);
+    expect("{\"v\":2,\"op\":\"ping\"", XP_SYNC_E_BAD_JSON);
+    expect("{\"v\":2,\"op\":\"ping\"} trailing", XP_SYNC_E_BAD_JSON);
     expect("[1,2]", XP_SYNC_E_BAD_JSON);
-    expect("{\"v\":1,\"v\":1,\"op\":\"ping\"}", XP_SYNC_E_BAD_JSON);
-    expect("{\"v\":1,\"op\":\"sync\",\"seq\":99999999999999999999}", XP_SYNC_E_BAD_JSON);
+    expect("{\"v\":2,\"v\":2,\"op\":\"ping\"}", XP_SYNC_E_BAD_JSON);
+    expect("{\"v\":2,\"op\":\"sync\",\"seq\":99999999999999999999}", XP_SYNC_E_BAD_JSON);
     expect("\xff\xfe", XP_SYNC_E_BAD_JSON);
 
     /* bad_version */
     expect("{\"op\":\"ping\"}", XP_SYNC_E_BAD_VERSION);
-    expect("{\"v\":2,\"op\":\"ping\"}", XP_SYNC_E_BAD_VERSION);
+    expect("{\"v\":3,\"op\":\"ping\"}", XP_SYNC_E_BAD_VERSION);
     expect("{\"v\":\"1\",\"op\":\"ping\"}", XP_SYNC_E_BAD_VERSION);
 
     /* unknown_op */
-    expect("{\"v\":1,\"op\":\"flush\"}", XP_SYNC_E_UNKNOWN_OP);
-    expect("{\"v\":1,\"op\":\"\"}", XP_SYNC_E_UNKNOWN_OP);
+    expect("{\"v\":2,\"op\":\"flush\"}", XP_SYNC_E_UNKNOWN_OP);
+    expect("{\"v\":2,\"op\":\"\"}", XP_SYNC_E_UNKNOWN_OP);
 
     /* bad_message: schema */
-    expect("{\"v\":1}", XP_SYNC_E_BAD_MESSAGE);
-    expect("{\"v\":1,\"op\":5}", XP_SYNC_E_BAD_MESSAGE);
-    expect("{\"v\":1,\"op\":\"ping\",\"x\":1}", XP_SYNC_E_BAD_MESSAGE);
-    expect("{\"v\":1,\"op\":\"challenge\",\"nonce\":\"00\"}", XP_SYNC_E_BAD_MESSAGE);
-    expect("{\"v\":1,\"op\":\"challenge\",\"nonce\":\"" HEX64 "\"}", XP_SYNC_E_NONE);
-    expect("{\"v\":1,\"op\":\"challenge\",\"nonce\":\"zz" HEX64 "\"}", XP_SYNC_E_BAD_MESSAGE);
-    expect("{\"v\":1,\"op\":\"hello\",\"proxy_id\":\"a b\",\"instance\":\"0000000000000000\","
+    expect("{\"v\":2}", XP_SYNC_E_BAD_MESSAGE);
+    expect("{\"v\":2,\"op\":5}", XP_SYNC_E_BAD_MESSAGE);
+    expect("{\"v\":2,\"op\":\"ping\",\"x\":1}", XP_SYNC_E_BAD_MESSAGE);
+    expect("{\"v\":2,\"op\":\"challenge\",\"nonce\":\"00\",\"kx\":\"" HEX64 "\"}",
+           XP_SYNC_E_BAD_MESSAGE);
+    expect("{\"v\":2,\"op\":\"challenge\",\"nonce\":\"" HEX64 "\",\"kx\":\"" HEX64 "\"}",
+           XP_SYNC_E_NONE);
+    expect("{\"v\":2,\"op\":\"challenge\",\"nonce\":\"" HEX64 "\"}", XP_SYNC_E_BAD_MESSAGE);
+    expect("{\"v\":2,\"op\":\"challenge\",\"nonce\":\"zz" HEX64 "\",\"kx\":\"" HEX64 "\"}",
+           XP_SYNC_E_BAD_MESSAGE);
+    expect("{\"v\":2,\"op\":\"hello\",\"proxy_id\":\"a b\",\"instance\":\"0000000000000000\","
+           "\"nonce\":\"" HEX64 "\",\"kx\":\"" HEX64 "\",\"hmac\":\"" HEX64 "\"}",
+           XP_SYNC_E_BAD_MESSAGE);
+    expect("{\"v\":2,\"op\":\"hello\",\"proxy_id\":\"p1\",\"instance\":\"0000000000000000\","
+           "\"nonce\":\"" HEX64 "\",\"kx\":\"" HEX64 "\",\"hmac\":\"" HEX64 "\"}",
+           XP_SYNC_E_NONE);
+    /* a hello without its key share (version 1's) */
+    expect("{\"v\":2,\"op\":\"hello\",\"proxy_id\":\"p1\",\"instance\":\"0000000000000000\","
            "\"nonce\":\"" HEX64 "\",\"hmac\":\"" HEX64 "\"}",
            XP_SYNC_E_BAD_MESSAGE);
-    expect("{\"v\":1,\"op\":\"hello\",\"proxy_id\":\"p1\",\"instance\":\"0000000000000000\","
-           "\"nonce\":\"" HEX64 "\",\"hmac\":\"" HEX64 "\"}",
-           XP_SYNC_E_NONE);
-    expect("{\"v\":1,\"op\":\"hello\",\"proxy_id\":\"p1\",\"nonce\":\"" HEX64
+    expect("{\"v\":2,\"op\":\"hello\",\"proxy_id\":\"p1\",\"nonce\":\"" HEX64
            "\",\"hmac\":\"" HEX64 "\"}",
            XP_SYNC_E_BAD_MESSAGE);
     expect(SYNC_PRE "\"pairs\":{}}", XP_SYNC_E_BAD_MESSAGE);
     expect(SYNC_PRE "\"pairs\":[1]}", XP_SYNC_E_BAD_MESSAGE);
-    expect("{\"v\":1,\"op\":\"sync\",\"seq\":0,\"epoch\":\"0000000000000000\",\"since\":0,"
+    expect("{\"v\":2,\"op\":\"sync\",\"seq\":0,\"epoch\":\"0000000000000000\",\"since\":0,"
            "\"pairs\":[]}",
            XP_SYNC_E_BAD_MESSAGE);
     expect(SYNC_PRE "\"pairs\":[{\"unit\":\"10.0.0.1\",\"dst\":\"198.18.0.1\",\"ts1\":3,"
@@ -264,9 +272,9 @@ static void test_errors(void)
                     "\"ts2\":2,\"c\":3,\"dc\":1,\"mark\":false,\"extra\":1}]}",
            XP_SYNC_E_BAD_MESSAGE); /* unknown key in a pair */
     expect(SYNC_PRE "\"pairs\":[],\"load\":{\"w_ppm\":1}}", XP_SYNC_E_BAD_MESSAGE);
-    expect("{\"v\":1,\"op\":\"error\",\"code\":\"nope\",\"message\":\"x\"}",
+    expect("{\"v\":2,\"op\":\"error\",\"code\":\"nope\",\"message\":\"x\"}",
            XP_SYNC_E_BAD_MESSAGE);
-    expect("{\"v\":1,\"op\":\"error\",\"code\":\"busy\",\"message\":\"x\"}", XP_SYNC_E_NONE);
+    expect("{\"v\":2,\"op\":\"error\",\"code\":\"busy\",\"message\":\"x\"}", XP_SYNC_E_NONE);
 
     /* too_many_pairs (limit 8 here) and too many warnings (limit 4) */
     expect(SYNC_PRE "\"pairs\":[" PAIR "," PAIR "," PAIR "," PAIR "," PAIR "," PAIR "," PAIR

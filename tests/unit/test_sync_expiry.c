@@ -478,6 +478,7 @@ static int conf_load(const char *limits, const char *merge, char *err, size_t le
             "    \"proxies\": {\"p1\": \"30313233343536373839616263646566\"}\n}\n",
             merge, limits);
     fclose(f);
+    chmod(path, 0600); /* it holds a secret */
     ret = xp_central_config__load(cfg, path, err, len);
     if (ret == 0)
         xp_central_config__release(cfg);

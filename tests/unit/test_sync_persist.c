@@ -31,6 +31,7 @@ static void write_conf(unsigned port)
             "\"proxies\":{\"p1\":\"30313233343536373839616263646566\"}}\n",
             port, state);
     fclose(f);
+    chmod(conf, 0600); /* it holds a secret: xpro-central refuses it readable by others */
 }
 
 static pid_t start_central(uint16_t *port)
