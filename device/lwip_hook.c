@@ -15,6 +15,7 @@
  * pbuf, which lwIP takes from its fixed pools (PBUF_REF over our buffer,
  * no copy), never from malloc.
  */
+#include <errno.h>
 #include <string.h>
 
 #include "lwip/ip4_addr.h"
@@ -97,6 +98,8 @@ static bool link_only_v6(const struct pbuf *p)
     return d[0] == 0xff || (d[0] == 0xfe && (d[1] & 0xc0) == 0x80);
 }
 
+static void poll_now(struct xp_lwip *l);
+
 /* Encapsulate p and send it; the original packet is consumed by the caller as usual. */
 static err_t tunnel_out(struct xp_lwip *l, struct pbuf *p)
 {
@@ -113,6 +116,18 @@ static err_t tunnel_out(struct xp_lwip *l, struct pbuf *p)
     }
     len = xp_device__encap_output(l->dev, l->buf + XP_TUNNEL_HDR_LEN, n, l->buf,
                                   sizeof(l->buf));
+    if (len == -EAGAIN) {
+        /*
+         * Like a packet waiting for ARP: the latest one is kept (the one it
+         * replaces is lost, counted), and the question goes out now.
+         */
+        if (l->held_len)
+            l->stats.no_epoch++;
+        memcpy(l->held, l->buf + XP_TUNNEL_HDR_LEN, n);
+        l->held_len = n;
+        poll_now(l);
+        return ERR_OK;
+    }
     send_outer(l, len);
     return ERR_OK;
 }
@@ -160,6 +175,22 @@ static uint64_t now_ms(struct xp_lwip *l)
     return l->now_wraps + t;
 }
 
+/* The epoch came (or the proxy changed and it is known): send what was held for it. */
+static void send_held(struct xp_lwip *l)
+{
+    const struct xp_device_proxy *cur = xp_device__current(l->dev);
+    int len;
+
+    if (!l->held_len || !cur || !cur->epoch)
+        return;
+    memcpy(l->buf + XP_TUNNEL_HDR_LEN, l->held, l->held_len);
+    len = xp_device__encap_output(l->dev, l->buf + XP_TUNNEL_HDR_LEN, l->held_len, l->buf,
+                                  sizeof(l->buf));
+    l->held_len = 0;
+    l->stats.held++;
+    send_outer(l, len);
+}
+
 static void control_recv(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_addr_t *addr,
                          u16_t port)
 {
@@ -179,15 +210,22 @@ static void control_recv(void *arg, struct udp_pcb *pcb, struct pbuf *p, const i
                                  now_ms(l));
     }
     pbuf_free(p);
+    send_held(l);
+}
+
+static void poll_now(struct xp_lwip *l)
+{
+    int len = xp_device__poll(l->dev, now_ms(l), l->buf, sizeof(l->buf));
+
+    if (len > 0)
+        send_outer(l, len);
 }
 
 static void poll_timer(void *arg)
 {
     struct xp_lwip *l = arg;
-    int len = xp_device__poll(l->dev, now_ms(l), l->buf, sizeof(l->buf));
 
-    if (len > 0)
-        send_outer(l, len);
+    poll_now(l);
     sys_timeout(XP_LWIP_POLL_MS, poll_timer, l);
 }
 
@@ -224,6 +262,8 @@ err_t xp_lwip__attach(struct xp_lwip *l, struct xp_device *dev, struct netif *ne
     netif->output_ip6 = xp_output6;
     g_attached[slot] = l;
     l->attached = 1;
+    /* the first keepalive now: the proxy's epoch is needed before any packet can go */
+    poll_now(l);
     sys_timeout(XP_LWIP_POLL_MS, poll_timer, l);
     return ERR_OK;
 

@@ -6,10 +6,13 @@
  * messages from proxies and the current time, and sends what it returns.
  *
  * - Every outgoing IP packet becomes one tunnel payload (UDP) for the
- *   current proxy: xp_device__encap_output().
+ *   current proxy: xp_device__encap_output(). A datagram names the proxy
+ *   (its tunnel id) and the proxy's current epoch, learnt from the answer
+ *   to a keepalive: until the device knows it, packets are refused
+ *   (-EAGAIN, tx_no_epoch) and a keepalive is due at once.
  * - Keepalives go to the current proxy every keepalive_ms
- *   (xp_device__poll()); an authentic answer or overload report from it is
- *   proof of life.
+ *   (xp_device__poll()), every XP_DEVICE_PROBE_MS while its epoch is not
+ *   known; an authentic answer or overload report from it is proof of life.
  * - The device moves to the next proxy, round robin, when the current one
  *   has not been heard from for dead_ms, or reports W >= overload_permille.
  * - Inbound traffic is not touched: the only inbound path here is
@@ -34,9 +37,12 @@
 #define XP_DEVICE_KEEPALIVE_MS 1000u
 #define XP_DEVICE_DEAD_MS 3000u
 #define XP_DEVICE_OVERLOAD_PERMILLE 1000u
+/* Keepalive period while the current proxy's epoch is unknown (nothing can be sent). */
+#define XP_DEVICE_PROBE_MS 200u
 
 struct xp_device_config {
     uint32_t unit_id;
+    uint8_t key_id;         /* which of the unit's keys (0..255): the proxies' "keys" id */
     const uint8_t *secret;  /* XP_TUNNEL_KEY_MIN..MAX bytes, the unit's key */
     size_t secret_len;
     /*
@@ -54,6 +60,10 @@ struct xp_device_proxy {
     uint8_t addr[16];  /* IPv4-mapped for IPv4, as in src/parse */
     uint16_t port;     /* host order */
     uint8_t family;    /* 4 or 6 */
+    uint16_t proxy_id; /* its tunnel id (the proxy's gateway.tunnel_id) */
+    uint32_t epoch;    /* its current epoch, from its last answer; 0: not known yet */
+    uint64_t ka_seq;   /* seq of the last keepalive sent to it: the answer must echo it */
+    bool ka_sent;
     struct xp_tunnel_window window; /* replay window for this proxy's control messages */
 };
 
@@ -62,12 +72,15 @@ struct xp_device_stats {
     uint64_t tx_packets;            /* IP packets encapsulated */
     uint64_t tx_bytes;              /* their inner bytes */
     uint64_t tx_errors;             /* encap failed: no proxy, packet too big for out_cap */
+    uint64_t tx_no_epoch;           /* refused: the current proxy's epoch is not known yet */
     uint64_t keepalives;            /* keepalives built */
     uint64_t ctl_ok;                /* authentic control messages */
     uint64_t ctl_not_proxy;         /* control datagram from an address not in the list */
     uint64_t ctl_drop[XP_TUNNEL_STATUS_MAX]; /* by reason */
     uint64_t switch_timeout;
     uint64_t switch_overload;
+    uint64_t epoch_changes;         /* a proxy answered with another epoch (it restarted) */
+    uint64_t key_changes;           /* xp_device__set_key() calls that took effect */
 };
 
 enum xp_device_switch_reason {
@@ -92,22 +105,34 @@ struct xp_device {
 
 /* 0, or -EINVAL (bad secret, dead_ms <= keepalive_ms). now_ms: caller's monotonic clock. */
 int xp_device__init(struct xp_device *dev, const struct xp_device_config *cfg, uint64_t now_ms);
+/*
+ * Key rotation: sign from now on with (key_id, secret). The proxies must
+ * hold the new key before (their "keys" list, reloaded), and the old one
+ * until every unit moved: then no datagram is lost across the switch.
+ * The sequence numbers go on. 0 or -EINVAL (bad secret; the old key stays).
+ */
+int xp_device__set_key(struct xp_device *dev, uint8_t key_id, const uint8_t *secret,
+                       size_t secret_len);
 /* Wipe the key and everything else. */
 void xp_device__wipe(struct xp_device *dev);
 
 /*
  * Append a proxy (family 4: addr holds 4 bytes; 6: 16 bytes; port in host
- * order). The first one added is current. 0, -EINVAL, -ENOSPC, -EEXIST.
+ * order; proxy_id its tunnel id, 1..65535). The first one added is
+ * current. 0, -EINVAL, -ENOSPC, -EEXIST (same address and port, or same
+ * tunnel id).
  */
 int xp_device__add_proxy(struct xp_device *dev, uint8_t family, const uint8_t *addr,
-                         uint16_t port);
+                         uint16_t port, uint16_t proxy_id);
 /* The proxy to send to now, or NULL if none. */
 const struct xp_device_proxy *xp_device__current(const struct xp_device *dev);
 
 /*
  * Encapsulate one outgoing IP packet for the current proxy into
  * out[0..out_cap). pkt may be out + XP_TUNNEL_HDR_LEN (in place). Returns
- * the UDP payload length, -ENETUNREACH (no proxy), -ENOSPC, -EINVAL.
+ * the UDP payload length, -ENETUNREACH (no proxy), -EAGAIN (the current
+ * proxy's epoch is not known yet: poll now, a keepalive is due), -ENOSPC,
+ * -EINVAL.
  */
 int xp_device__encap_output(struct xp_device *dev, const uint8_t *pkt, uint32_t len,
                             uint8_t *out, uint32_t out_cap);
@@ -124,7 +149,9 @@ int xp_device__poll(struct xp_device *dev, uint64_t now_ms, uint8_t *out, uint32
  * A UDP datagram that arrived from (family, addr, port). Authenticates it
  * as a control message from that proxy; an answer from the current proxy
  * refreshes its liveness, an overload report (or an answer carrying W) at
- * or above the threshold moves to the next proxy. Returns the
+ * or above the threshold moves to the next proxy. The answer to the last
+ * keepalive sent to a proxy gives its epoch (an older answer cannot: a
+ * restarted proxy's new epoch is learnt, a replayed old one is not). Returns the
  * enum xp_tunnel_status (XP_TUNNEL_UNKNOWN_UNIT when the sender is not in
  * the list).
  */

@@ -26,6 +26,8 @@ struct xp_lwip_stats {
     uint64_t tunnelled;  /* handed to udp_sendto() */
     uint64_t too_big;    /* inner packet over XP_LWIP_MAX_INNER: dropped */
     uint64_t send_errors; /* pbuf_alloc or udp_sendto failed: dropped */
+    uint64_t no_epoch;   /* the proxy's epoch not known yet (start, switch): dropped */
+    uint64_t held;       /* ... kept instead (the latest one), sent once the epoch came */
 };
 
 struct xp_lwip {
@@ -41,6 +43,9 @@ struct xp_lwip {
     struct xp_lwip_stats stats;
     /* one packet in flight at a time (single thread): header room, then the inner packet */
     uint8_t buf[XP_TUNNEL_HDR_LEN + XP_LWIP_MAX_INNER];
+    /* like lwIP's ARP queue: the latest packet waits for the proxy's epoch */
+    uint16_t held_len;
+    uint8_t held[XP_LWIP_MAX_INNER];
 };
 
 /*

@@ -9,8 +9,9 @@
  *   3  the rest is a list of 16-bit sequence numbers fed to a replay window
  *      and to a plain reference model
  *
- * The key table (units 1, 3, 0x80000001; key byte i of unit u is u*31+i) is
- * the one tests/unit/test_tunnel.c uses to write fuzz/corpus/tunnel/.
+ * The key table (units 1, 3, 0x80000001, key id 0; key byte i of unit u is
+ * u*31+i) and the proxy (tunnel id 7, epoch 0x11223344) are the ones
+ * tests/unit/test_tunnel.c uses to write fuzz/corpus/tunnel/.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -21,6 +22,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+static const struct xp_tunnel_addr g_self = {.proxy_id = 7, .epoch = 0x11223344u};
 static struct xp_tunnel_key g_storage[3];
 static struct xp_tunnel_keys g_keys;
 static bool g_ready;
@@ -34,7 +36,7 @@ static void setup(void)
     for (unsigned u = 0; u < 3; u++) {
         for (int i = 0; i < 32; i++)
             s[i] = (uint8_t)(units[u] * 31 + (uint32_t)i);
-        if (xp_tunnel_keys__add(&g_keys, units[u], s, sizeof(s)) != 0)
+        if (xp_tunnel_keys__add(&g_keys, units[u], 0, s, sizeof(s)) != 0)
             __builtin_trap();
     }
     g_ready = true;
@@ -111,37 +113,43 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     switch (data[0] & 3) {
     case 0:
-        st = xp_tunnel_decap(data + 1, len, &g_keys, &replay, &r);
+        st = xp_tunnel_decap(data + 1, len, &g_self, &g_keys, &replay, &r);
         check_result(st, data + 1, len, &r);
         /* the same payload twice: never accepted twice */
         if (st == XP_TUNNEL_OK &&
-            xp_tunnel_decap(data + 1, len, &g_keys, &replay, &r) != XP_TUNNEL_REPLAYED)
+            xp_tunnel_decap(data + 1, len, &g_self, &g_keys, &replay, &r) != XP_TUNNEL_REPLAYED)
+            __builtin_trap();
+        /* accepted DATA names this proxy and this run, whatever the bytes */
+        if (st == XP_TUNNEL_OK && (r.proxy_id != g_self.proxy_id ||
+                                   (r.type == XP_TUNNEL_T_DATA && r.epoch != g_self.epoch)))
             __builtin_trap();
         break;
     case 1:
         xp_tunnel_window__init(&w, 1);
-        st = xp_tunnel_decap_control(data + 1, len, &g_keys.keys[0], &w, &r);
+        st = xp_tunnel_decap_control(data + 1, len, &g_keys.keys[0], g_self.proxy_id, &w, &r);
         check_result(st, data + 1, len, &r);
         break;
     case 2:
         if (len < 1)
             return 0;
-        n = xp_tunnel_encap(buf, sizeof(buf), (enum xp_tunnel_type)data[1], 1,
+        n = xp_tunnel_encap(buf, sizeof(buf), (enum xp_tunnel_type)data[1], &g_self, 1,
                             &g_keys.keys[0], data + 2, len - 1);
         if (n < 0)
             return 0;
         if ((uint32_t)n != XP_TUNNEL_HDR_LEN + len - 1)
             __builtin_trap();
-        st = xp_tunnel_decap(buf, (uint32_t)n, &g_keys, &replay, &r);
+        st = xp_tunnel_decap(buf, (uint32_t)n, &g_self, &g_keys, &replay, &r);
         check_result(st, buf, (uint32_t)n, &r);
-        /* we signed it: only the body or a unit-side type may be refused */
+        /* we signed it, for this proxy: only the body or a unit-side type may be refused */
         if (st == XP_TUNNEL_BAD_TAG || st == XP_TUNNEL_UNKNOWN_UNIT || st == XP_TUNNEL_TRUNCATED ||
-            st == XP_TUNNEL_BAD_MAGIC || st == XP_TUNNEL_BAD_VERSION || st == XP_TUNNEL_REPLAYED)
+            st == XP_TUNNEL_BAD_MAGIC || st == XP_TUNNEL_BAD_VERSION || st == XP_TUNNEL_REPLAYED ||
+            st == XP_TUNNEL_WRONG_PROXY || st == XP_TUNNEL_STALE_EPOCH ||
+            st == XP_TUNNEL_UNKNOWN_KEY)
             __builtin_trap();
         if (st == XP_TUNNEL_OK && memcmp(r.body, data + 2, len - 1) != 0)
             __builtin_trap();
         xp_tunnel_window__init(&w, 1);
-        st = xp_tunnel_decap_control(buf, (uint32_t)n, &g_keys.keys[0], &w, &r);
+        st = xp_tunnel_decap_control(buf, (uint32_t)n, &g_keys.keys[0], g_self.proxy_id, &w, &r);
         check_result(st, buf, (uint32_t)n, &r);
         break;
     default:

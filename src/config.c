@@ -160,6 +160,15 @@ static const struct key_desc dpdk_keys[] = {
 #define GOFF(f) offsetof(struct xp_config, gw.f)
 
 static const struct key_desc gateway_keys[] = {
+    { "tunnel_id", KT_UINT, GOFF(tunnel_id), 0, 1, 65535, NULL, NULL,
+      "integer 1..65535", "required in gateway mode", false,
+      "This proxy's id in the tunnel header, distinct for every proxy a unit may use: a datagram "
+      "is only good for the proxy it names, so one captured on its way to one proxy is refused "
+      "by every other." },
+    { "mac_fail_pps", KT_UINT, GOFF(mac_fail_pps), 0, 1, 1000000, NULL, NULL,
+      "integer (datagrams/s)", "100", false,
+      "Datagrams per second (and per worker) one source address may send that fail the tag; "
+      "past that burst its datagrams are dropped before any MAC work (mac_limited)." },
     { "tunnel_port", KT_UINT, GOFF(tunnel_port), 0, 1, 65535, NULL, NULL,
       "integer (UDP port)", "5685", false, "Where units send their tunnel datagrams." },
     { "capacity_pps", KT_UINT, GOFF(capacity_pps), 0, 1, 1000000000, NULL, NULL,
@@ -167,9 +176,11 @@ static const struct key_desc gateway_keys[] = {
       "The load W that units see: 1000 x authenticated tunnel datagrams per second / capacity_pps; "
       "at 1000 the answer is OVERLOAD and units move to another proxy." },
     { "units", KT_SPECIAL, 0, 0, 0, 0, NULL, parse_gw_units,
-      "array of {\"id\", \"key\", \"sources\"}", "required in gateway mode", true,
-      "Units allowed to tunnel: id 1..4294967295, key 32..128 hex digits, sources 1..4 CIDR "
-      "prefixes the unit may send from (the policer names the unit by the first)." },
+      "array of {\"id\", \"keys\" | \"key\", \"sources\"}", "required in gateway mode", true,
+      "Units allowed to tunnel: id 1..4294967295; keys: 1..4 of {\"id\": 0..255, \"key\": 32..128 "
+      "hex digits} (a rotation: add the new key, reload, move the units to it, remove the old "
+      "one), or \"key\" alone for key id 0; sources 1..4 CIDR prefixes the unit may send from "
+      "(the policer names the unit by the first)." },
 };
 
 static const struct key_desc config_keys[] = {
@@ -286,6 +297,7 @@ void xp_config_defaults(struct xp_config *cfg)
     cfg->pol.v6_unit_prefix = XP_POLICER_DEF_V6_PREFIX;
     cfg->sync.period_ms = 4000;
     cfg->gw.tunnel_port = 5685;
+    cfg->gw.mac_fail_pps = 100;
     cfg->gw.capacity_pps = 1000000;
     for (int b = 0; b < 3; b++)
         cfg->ps_xdp_skb[b] = cfg->ps_busy_poll[b] = -1;
@@ -671,6 +683,57 @@ static bool prefixes_overlap(const struct xp_cidr *a, const struct xp_cidr *b)
                          a->prefix_len <= b->prefix_len ? b->addr : a->addr);
 }
 
+/* A tunnel key: 32..128 hex digits. */
+static int gw_key_hex(struct conf_ctx *ctx, json_t *f, struct xp_conf_gw_key *k)
+{
+    const char *h = json_is_string(f) ? json_string_value(f) : NULL;
+    size_t n = h ? strlen(h) : 0;
+
+    if (!h || !hex_ok(h, 2 * XP_CONF_GW_KEY_MIN, 2 * XP_CONF_GW_KEY_MAX))
+        return conf_error(ctx, XP_CONF_E_RANGE, "expected %d..%d hex digits",
+                          2 * XP_CONF_GW_KEY_MIN, 2 * XP_CONF_GW_KEY_MAX);
+    for (size_t b = 0; b < n / 2; b++)
+        sscanf(h + 2 * b, "%2hhx", &k->key[b]);
+    k->len = (uint32_t)(n / 2);
+    return 0;
+}
+
+/* One of a unit's keys: {"id": 0..255, "key": HEX}, ids distinct within the unit. */
+static int gw_key_elem(struct conf_ctx *ctx, json_t *v, size_t i, void *arg)
+{
+    struct xp_conf_gw_unit *u = arg;
+    struct xp_conf_gw_key *k = &u->keys[i];
+    bool have_id = false;
+    const char *key;
+    json_t *f;
+    int ret;
+
+    if (!json_is_object(v))
+        return conf_error(ctx, XP_CONF_E_TYPE, "expected {\"id\": 0..255, \"key\": HEX}");
+    json_object_foreach(v, key, f) {
+        ctx->path[ctx->depth++] = key;
+        if (strcmp(key, "id") == 0) {
+            if (!json_is_integer(f) || json_integer_value(f) < 0 || json_integer_value(f) > 255)
+                return conf_error(ctx, XP_CONF_E_RANGE, "expected an integer 0..255");
+            k->id = (uint32_t)json_integer_value(f);
+            have_id = true;
+        } else if (strcmp(key, "key") == 0) {
+            ret = gw_key_hex(ctx, f, k);
+            if (ret)
+                return ret;
+        } else {
+            return conf_error(ctx, XP_CONF_E_UNKNOWN_KEY, "unknown key (id, key)");
+        }
+        ctx->depth--;
+    }
+    if (!have_id || !k->len)
+        return conf_error(ctx, XP_CONF_E_MISSING, "a key needs \"id\" and \"key\"");
+    for (size_t j = 0; j < i; j++)
+        if (u->keys[j].id == k->id)
+            return conf_error(ctx, XP_CONF_E_RANGE, "key id %u appears twice", k->id);
+    return 0;
+}
+
 static int gw_unit_elem(struct conf_ctx *ctx, json_t *v, size_t i, void *arg)
 {
     struct xp_config *cfg = arg;
@@ -689,15 +752,22 @@ static int gw_unit_elem(struct conf_ctx *ctx, json_t *v, size_t i, void *arg)
                 return conf_error(ctx, XP_CONF_E_RANGE, "expected an integer 1..4294967295");
             u->id = (uint32_t)json_integer_value(f);
         } else if (strcmp(key, "key") == 0) {
-            const char *h = json_is_string(f) ? json_string_value(f) : NULL;
-            size_t n = h ? strlen(h) : 0;
-
-            if (!h || !hex_ok(h, 2 * XP_CONF_GW_KEY_MIN, 2 * XP_CONF_GW_KEY_MAX))
-                return conf_error(ctx, XP_CONF_E_RANGE, "expected %d..%d hex digits",
-                                  2 * XP_CONF_GW_KEY_MIN, 2 * XP_CONF_GW_KEY_MAX);
-            for (size_t b = 0; b < n / 2; b++)
-                sscanf(h + 2 * b, "%2hhx", &u->key[b]);
-            u->key_len = n / 2;
+            if (u->n_keys)
+                return conf_error(ctx, XP_CONF_E_RANGE, "\"key\" or \"keys\", not both");
+            ret = gw_key_hex(ctx, f, &u->keys[0]);
+            if (ret)
+                return ret;
+            u->n_keys = 1;
+        } else if (strcmp(key, "keys") == 0) {
+            if (u->n_keys)
+                return conf_error(ctx, XP_CONF_E_RANGE, "\"key\" or \"keys\", not both");
+            ret = parse_array(ctx, f, XP_CONF_GW_KEYS_MAX, "{\"id\", \"key\"} objects", "keys",
+                              gw_key_elem, u);
+            if (ret)
+                return ret;
+            u->n_keys = json_array_size(f);
+            if (u->n_keys == 0)
+                return conf_error(ctx, XP_CONF_E_RANGE, "at least one key");
         } else if (strcmp(key, "sources") == 0) {
             ret = parse_prefixes(ctx, f, u->sources, &u->n_sources, XP_CONF_GW_SOURCES_MAX);
             if (ret)
@@ -705,12 +775,13 @@ static int gw_unit_elem(struct conf_ctx *ctx, json_t *v, size_t i, void *arg)
             if (u->n_sources == 0)
                 return conf_error(ctx, XP_CONF_E_RANGE, "at least one prefix");
         } else {
-            return conf_error(ctx, XP_CONF_E_UNKNOWN_KEY, "unknown key (id, key, sources)");
+            return conf_error(ctx, XP_CONF_E_UNKNOWN_KEY, "unknown key (id, keys, key, sources)");
         }
         ctx->depth--;
     }
-    if (!u->id || !u->key_len || !u->n_sources)
-        return conf_error(ctx, XP_CONF_E_MISSING, "a unit needs \"id\", \"key\" and \"sources\"");
+    if (!u->id || !u->n_keys || !u->n_sources)
+        return conf_error(ctx, XP_CONF_E_MISSING,
+                          "a unit needs \"id\", \"keys\" (or \"key\") and \"sources\"");
     for (size_t j = 0; j < i; j++) {
         const struct xp_conf_gw_unit *o = &cfg->gw.units[j];
 
@@ -1006,6 +1077,12 @@ int xp_config_parse(const char *name, const char *text, struct xp_config *cfg,
     if (cfg->mode == XP_MODE_GATEWAY && cfg->gw.n_units == 0) {
         ctx.path[ctx.depth++] = json_object_get(root, "gateway") ? "gateway" : "mode";
         ret = conf_error(&ctx, XP_CONF_E_MISSING, "gateway mode needs \"units\"");
+        goto out;
+    }
+    if (cfg->mode == XP_MODE_GATEWAY && cfg->gw.tunnel_id == 0) {
+        ctx.path[ctx.depth++] = json_object_get(root, "gateway") ? "gateway" : "mode";
+        ret = conf_error(&ctx, XP_CONF_E_MISSING,
+                         "gateway mode needs \"tunnel_id\" (1..65535, one per proxy)");
         goto out;
     }
     if (cfg->mode != XP_MODE_GATEWAY && cfg->gw.n_units) {

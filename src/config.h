@@ -92,16 +92,26 @@ struct xp_conf_policer {
 #define XP_CONF_GW_KEY_MIN 16 /* bytes, as XP_TUNNEL_KEY_MIN */
 #define XP_CONF_GW_KEY_MAX 64
 
+#define XP_CONF_GW_KEYS_MAX 4 /* as XP_TUNNEL_KEYS_PER_UNIT: the old and the new, and spares */
+
+struct xp_conf_gw_key {
+    uint32_t id;      /* 0..255, in every datagram signed with it */
+    uint32_t len;
+    uint8_t key[XP_CONF_GW_KEY_MAX];
+};
+
 struct xp_conf_gw_unit {
     uint32_t id;
-    uint32_t key_len;
-    uint8_t key[XP_CONF_GW_KEY_MAX];
+    unsigned n_keys;
+    struct xp_conf_gw_key keys[XP_CONF_GW_KEYS_MAX];
     unsigned n_sources;
     struct xp_cidr sources[XP_CONF_GW_SOURCES_MAX];
 };
 
 struct xp_conf_gateway {
+    unsigned tunnel_id;       /* this proxy in the tunnel header: datagrams name the proxy */
     unsigned tunnel_port;     /* UDP port of the tunnel endpoint */
+    unsigned mac_fail_pps;    /* datagrams per second a source may send that fail the tag */
     unsigned capacity_pps;    /* W = 1000 x tunnel packets per second / capacity_pps */
     unsigned n_units;
     struct xp_conf_gw_unit units[XP_CONF_GW_UNITS_MAX];

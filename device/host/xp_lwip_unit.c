@@ -9,12 +9,14 @@
  * it takes the same path (ip4_output -> netif->output) as a real unit's.
  *
  *   xp-lwip-unit --tap NAME --ip A.B.C.D/NN --gw A.B.C.D --unit-id N
- *                --key-file FILE --proxy IP:PORT [--proxy IP:PORT ...]
+ *                --key-file FILE --proxy IP:PORT/ID [--proxy IP:PORT/ID ...]
  *                --mode coap|flood --target IP[:PORT] [options]
  *
  * The key file holds the unit's key as 32..128 hex digits (16..64 bytes),
- * optionally surrounded by whitespace: the form the proxy's "units"
- * configuration uses. stdout carries one JSON object per line: events
+ * optionally after "KEYID:" (0..255, default 0) and surrounded by
+ * whitespace: the form the proxy's "units" configuration uses. SIGUSR1
+ * re-reads it and signs from then on with the key it holds (a rotation:
+ * "event":"key"). ID in --proxy is the proxy's gateway.tunnel_id. stdout carries one JSON object per line: events
  * ("event":"start"/"switch"), per-request lines (coap) and one summary.
  * Diagnostics go to stderr. Exit codes are src/exit_codes.h's: 2 bad
  * option, key file or address; 5 TAP interface missing or not a TAP;
@@ -77,8 +79,8 @@
 #define UNIT_TICK_NS (10 * NSEC_PER_MSEC)
 /* Flood mode: how long to wait for the last replies after the last send. */
 #define UNIT_DRAIN_NS (200 * NSEC_PER_MSEC)
-/* The unit's MTU: the 64 bytes of outer IPv4 + UDP + tunnel header off 1500 (docs/tunnel.md). */
-#define UNIT_MTU (1500 - 64)
+/* The unit's MTU: the 68 bytes of outer IPv4 + UDP + tunnel header off 1500 (docs/tunnel.md). */
+#define UNIT_MTU (1500 - 68)
 
 #define COAP_DEFAULT_PORT 5683
 #define COAP_VERSION 1
@@ -101,6 +103,7 @@ enum unit_mode {
 struct unit_addr {
     uint32_t addr; /* network order */
     uint16_t port; /* host order */
+    uint16_t id;   /* proxies: the tunnel id */
 };
 
 struct unit_opts {
@@ -201,8 +204,10 @@ static const struct unit_opt_doc opt_docs[OPT_MAX] = {
     [OPT_IP] = {"A.B.C.D/NN", 0, "the unit's address and prefix (1..30)"},
     [OPT_GW] = {"A.B.C.D", 0, "default gateway, inside --ip's subnet"},
     [OPT_UNIT_ID] = {"N", 0, "unit id, 1..4294967295"},
-    [OPT_KEY_FILE] = {"FILE", 0, "the unit's key: 32..128 hex digits (16..64 bytes)"},
-    [OPT_PROXY] = {"IP:PORT", 0, "a proxy's tunnel address (IPv4); repeat, in order, up to 8"},
+    [OPT_KEY_FILE] = {"FILE", 0, "the unit's key: [KEYID:]HEX, 32..128 hex digits (16..64 "
+                                 "bytes); SIGUSR1 re-reads it"},
+    [OPT_PROXY] = {"IP:PORT/ID", 0, "a proxy's tunnel address (IPv4) and tunnel id; repeat, in "
+                                    "order, up to 8"},
     [OPT_SEQ_BASE] = {"N", 0, "first sequence number (default: CLOCK_REALTIME in us)"},
     [OPT_MODE] = {"coap|flood", 0, "confirmable GETs with RTT, or paced NON messages"},
     [OPT_TARGET] = {"IP[:PORT]", 0, "CoAP server (default port 5683)"},
@@ -358,6 +363,26 @@ static int parse_ip_port(const char *name, const char *s, uint16_t default_port,
     return 0;
 }
 
+/* "IP:PORT/ID": a proxy's tunnel address and its tunnel id (1..65535). */
+static int parse_proxy(const char *s, struct unit_addr *out)
+{
+    char buf[64];
+    const char *slash = strrchr(s, '/');
+    uint64_t id;
+
+    if (!slash || (size_t)(slash - s) >= sizeof(buf) || parse_u64(slash + 1, 1, 65535, &id)) {
+        unit_err("--proxy %s: expected IP:PORT/ID (ID: the proxy's gateway.tunnel_id, "
+                 "1..65535)", s);
+        return -EINVAL;
+    }
+    memcpy(buf, s, (size_t)(slash - s));
+    buf[slash - s] = '\0';
+    if (parse_ip_port("proxy", buf, 0, out))
+        return -EINVAL;
+    out->id = (uint16_t)id;
+    return 0;
+}
+
 static int parse_cidr(const char *s, struct unit_opts *o)
 {
     char host[INET_ADDRSTRLEN];
@@ -479,12 +504,13 @@ static int parse_args(int argc, char **argv, struct unit_opts *o)
                 unit_err("--proxy: at most %d proxies", XP_DEVICE_MAX_PROXIES);
                 return -EINVAL;
             }
-            if (parse_ip_port("proxy", optarg, 0, &o->proxies[o->n_proxies]))
+            if (parse_proxy(optarg, &o->proxies[o->n_proxies]))
                 return -EINVAL;
             for (unsigned i = 0; i < o->n_proxies; i++)
-                if (o->proxies[i].addr == o->proxies[o->n_proxies].addr &&
-                    o->proxies[i].port == o->proxies[o->n_proxies].port) {
-                    unit_err("--proxy %s given twice", optarg);
+                if ((o->proxies[i].addr == o->proxies[o->n_proxies].addr &&
+                     o->proxies[i].port == o->proxies[o->n_proxies].port) ||
+                    o->proxies[i].id == o->proxies[o->n_proxies].id) {
+                    unit_err("--proxy %s: address or tunnel id given twice", optarg);
                     return -EINVAL;
                 }
             o->n_proxies++;
@@ -608,8 +634,11 @@ static int hex_nibble(int c)
     return -1;
 }
 
-/* Returns the key length, or -EINVAL (message printed). Buffers are wiped either way. */
-static int read_key_file(const char *path, uint8_t key[XP_TUNNEL_KEY_MAX])
+/*
+ * "[KEYID:]HEX": the key id in *key_id. Returns the key length, or -EINVAL
+ * (message printed). Buffers are wiped either way.
+ */
+static int read_key_file(const char *path, uint8_t key[XP_TUNNEL_KEY_MAX], uint8_t *key_id)
 {
     char text[2 * XP_TUNNEL_KEY_MAX + 64];
     size_t len = 0, start, end, digits;
@@ -641,6 +670,26 @@ static int read_key_file(const char *path, uint8_t key[XP_TUNNEL_KEY_MAX])
         ;
     for (end = len; end > start && strchr(" \t\r\n", text[end - 1]); end--)
         ;
+    *key_id = 0;
+    for (size_t i = start; i < end && i < start + 4; i++) {
+        if (text[i] != ':')
+            continue;
+        unsigned id = 0;
+
+        for (size_t k = start; k < i; k++) {
+            if (text[k] < '0' || text[k] > '9')
+                id = 256;
+            else
+                id = id * 10 + (unsigned)(text[k] - '0');
+        }
+        if (i == start || id > 255) {
+            unit_err("--key-file %s: the key id before ':' must be 0..255", path);
+            goto out;
+        }
+        *key_id = (uint8_t)id;
+        start = i + 1;
+        break;
+    }
     digits = end - start;
     for (size_t i = start; i < end; i++)
         if (hex_nibble((unsigned char)text[i]) < 0) {
@@ -872,6 +921,38 @@ static void unit_recv(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_a
 /* ------------------------------------------------------------------------------------------ */
 /* Housekeeping in main(): switch events and the status file.                                */
 
+/* SIGUSR1: sign with the key the key file holds now. Main thread. */
+static void rekey(struct unit *u, uint64_t now)
+{
+    uint8_t key[XP_TUNNEL_KEY_MAX];
+    uint8_t key_id;
+    int len = read_key_file(u->o.key_file, key, &key_id), ret;
+
+    if (len < 0)
+        return; /* the message is printed; the old key stays */
+    LOCK_TCPIP_CORE();
+    ret = xp_device__set_key(&u->dev, key_id, key, (size_t)len);
+    UNLOCK_TCPIP_CORE();
+    explicit_bzero(key, sizeof(key));
+    if (ret < 0) {
+        unit_err("xp_device__set_key: %s (the old key stays)", strerror(-ret));
+        return;
+    }
+    printf("{\"event\":\"key\",\"key_id\":%u,\"t_ms\":%" PRIu64 "}\n", key_id,
+           (now - u->t0_ns) / NSEC_PER_MSEC);
+}
+
+/* A signal from the signalfd: SIGUSR1 rekeys, the others stop. true if it was a stop. */
+static bool on_signal(struct unit *u, const struct signalfd_siginfo *si, uint64_t now)
+{
+    if (si->ssi_signo == SIGUSR1) {
+        rekey(u, now);
+        return false;
+    }
+    u->stop_signal = (int)si->ssi_signo;
+    return true;
+}
+
 static void fmt_proxy(const struct unit *u, uint32_t i, char *buf, size_t cap)
 {
     char a[INET_ADDRSTRLEN];
@@ -915,18 +996,21 @@ static void write_status(struct unit *u, const struct unit_snapshot *s, uint64_t
             ",\"device\":{\"tx_packets\":%" PRIu64 ",\"tx_bytes\":%" PRIu64
             ",\"tx_errors\":%" PRIu64 ",\"keepalives\":%" PRIu64 ",\"ctl_ok\":%" PRIu64
             ",\"ctl_not_proxy\":%" PRIu64 ",\"switch_timeout\":%" PRIu64
-            ",\"switch_overload\":%" PRIu64 ",\"ctl_drop\":{",
+            ",\"switch_overload\":%" PRIu64 ",\"tx_no_epoch\":%" PRIu64
+            ",\"epoch_changes\":%" PRIu64 ",\"key_changes\":%" PRIu64 ",\"ctl_drop\":{",
             (now - u->t0_ns) / NSEC_PER_MSEC, u->o.unit_id, proxy, s->current, u->switches,
-            u->sent, u->o.mode == UNIT_MODE_COAP ? u->answered : s->rx_from_target, s->dev.tx_packets, s->dev.tx_bytes, s->dev.tx_errors,
-            s->dev.keepalives, s->dev.ctl_ok, s->dev.ctl_not_proxy, s->dev.switch_timeout,
-            s->dev.switch_overload);
+            u->sent, u->o.mode == UNIT_MODE_COAP ? u->answered : s->rx_from_target,
+            s->dev.tx_packets, s->dev.tx_bytes, s->dev.tx_errors, s->dev.keepalives,
+            s->dev.ctl_ok, s->dev.ctl_not_proxy, s->dev.switch_timeout, s->dev.switch_overload,
+            s->dev.tx_no_epoch, s->dev.epoch_changes, s->dev.key_changes);
     for (int i = XP_TUNNEL_OK + 1; i < XP_TUNNEL_STATUS_MAX; i++)
         fprintf(f, "%s\"%s\":%" PRIu64, i > XP_TUNNEL_OK + 1 ? "," : "",
                 xp_tunnel_status_name((enum xp_tunnel_status)i), s->dev.ctl_drop[i]);
     fprintf(f,
             "}},\"lwip\":{\"bypassed\":%" PRIu64 ",\"tunnelled\":%" PRIu64 ",\"too_big\":%" PRIu64
-            ",\"send_errors\":%" PRIu64 "}}\n",
-            s->glue.bypassed, s->glue.tunnelled, s->glue.too_big, s->glue.send_errors);
+            ",\"send_errors\":%" PRIu64 ",\"no_epoch\":%" PRIu64 ",\"held\":%" PRIu64 "}}\n",
+            s->glue.bypassed, s->glue.tunnelled, s->glue.too_big, s->glue.send_errors,
+            s->glue.no_epoch, s->glue.held);
     ok = !ferror(f);
     if (fclose(f) != 0 || !ok)
         goto fail;
@@ -952,7 +1036,7 @@ static void housekeeping(struct unit *u, uint64_t now, bool force_status)
     u->last_tick_ns = now;
     /* a flood that has fallen behind never sleeps: see a stop request here too */
     if (read(u->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
-        u->stop_signal = (int)si.ssi_signo;
+        on_signal(u, &si, now);
     take_snapshot(u, &s);
     if (s.current != u->seen_current) {
         char from[40], to[40];
@@ -1006,9 +1090,10 @@ static enum unit_wait idle_until(struct unit *u, uint64_t deadline, bool wake)
         if (fds[0].revents & POLLIN) {
             struct signalfd_siginfo si;
 
-            if (read(u->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
-                u->stop_signal = (int)si.ssi_signo;
-            return UNIT_WAIT_STOP;
+            if (read(u->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si) &&
+                on_signal(u, &si, mono_ns()))
+                return UNIT_WAIT_STOP;
+            continue;
         }
         if (wake && (fds[1].revents & POLLIN)) {
             uint64_t v;
@@ -1201,10 +1286,11 @@ static void run_flood(struct unit *u, uint64_t *elapsed_ns)
 /* lwIP bring-up and teardown.                                                                */
 
 /* Core lock held. Returns 0 or an exit code (message printed). */
-static int unit_lwip_setup(struct unit *u, const uint8_t *key, size_t key_len)
+static int unit_lwip_setup(struct unit *u, const uint8_t *key, size_t key_len, uint8_t key_id)
 {
     struct xp_device_config cfg = {
         .unit_id = u->o.unit_id,
+        .key_id = key_id,
         .secret = key,
         .secret_len = key_len,
         .seq_base = u->o.seq_base,
@@ -1242,7 +1328,7 @@ static int unit_lwip_setup(struct unit *u, const uint8_t *key, size_t key_len)
     }
     for (unsigned i = 0; i < u->o.n_proxies; i++) {
         ret = xp_device__add_proxy(&u->dev, 4, (const uint8_t *)&u->o.proxies[i].addr,
-                                   u->o.proxies[i].port);
+                                   u->o.proxies[i].port, u->o.proxies[i].id);
         if (ret < 0) {
             unit_err("xp_device__add_proxy: %s", strerror(-ret));
             return EXIT_FAIL_OPTION;
@@ -1325,6 +1411,7 @@ int main(int argc, char **argv)
     char proxy[40], ipbuf[INET_ADDRSTRLEN];
     uint64_t end = 0, elapsed_ns = 0;
     sigset_t sigs;
+    uint8_t key_id;
     int key_len, ret;
 
     ret = parse_args(argc, argv, &u->o);
@@ -1344,7 +1431,7 @@ int main(int argc, char **argv)
             return EXIT_FAIL_OPTION;
         }
     }
-    key_len = read_key_file(u->o.key_file, key);
+    key_len = read_key_file(u->o.key_file, key, &key_id);
     if (key_len < 0)
         return EXIT_FAIL_OPTION;
     ret = check_tap(u->o.tap);
@@ -1370,6 +1457,7 @@ int main(int argc, char **argv)
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGINT);
     sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGUSR1);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
     u->sigfd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
@@ -1388,7 +1476,7 @@ int main(int argc, char **argv)
 
     tcpip_init(NULL, NULL); /* starts the tcpip thread; the core lock exists on return */
     LOCK_TCPIP_CORE();
-    ret = unit_lwip_setup(u, key, (size_t)key_len);
+    ret = unit_lwip_setup(u, key, (size_t)key_len, key_id);
     explicit_bzero(key, sizeof(key)); /* the device holds its own derived copy now */
     if (ret != EXIT_OK) {
         unit_lwip_teardown(u);

@@ -133,6 +133,7 @@ json_t *xp_gateway__stats_json(const struct xp_gateway *gw)
         json_object_set_new(tun, xp_tunnel_status_name(k), json_integer((json_int_t)sum.tunnel[k]));
     json_object_set_new(o, "tunnel_drops", tun);
     json_object_set_new(o, "units", json_integer(xp_gateway__units(gw)));
+    json_object_set_new(o, "tunnel_id", json_integer(xp_gateway__self(gw).proxy_id));
     json_object_set_new(o, "w_permille", json_integer(xp_gateway__load(gw)));
     json_object_set_new(o, "routes", json_integer(nh ? xp_nexthops__routes(nh) : 0));
     json_object_set_new(o, "neighbours", json_integer(nh ? xp_nexthops__neighbours(nh) : 0));

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 
 #define ETH_HLEN 14
@@ -34,6 +35,7 @@ static const char *const counter_names[XP_GW_C_MAX] = {
     [XP_GW_C_DROP_MANUAL] = "drop_manual",
     [XP_GW_C_DROP_BAD_DST] = "drop_bad_destination",
     [XP_GW_C_DROP_TTL] = "drop_ttl_expired",
+    [XP_GW_C_DROP_MAC_LIMITED] = "drop_mac_limited",
 };
 
 const char *xp_gw_counter_name(enum xp_gw_counter c)
@@ -53,12 +55,22 @@ static void unitset_free(struct gw_unitset *us)
     free(us);
 }
 
+/* Keys a unit set needs room for. */
+static unsigned count_keys(const struct xp_conf_gateway *gc)
+{
+    unsigned n = 0;
+
+    for (unsigned i = 0; i < gc->n_units; i++)
+        n += gc->units[i].n_keys;
+    return n;
+}
+
 /* Keys, bindings and fresh replay windows for cfg->gw.units. NULL with errno and err. */
 static struct gw_unitset *unitset_build(const struct xp_conf_gateway *gc, char *err,
                                         size_t errlen)
 {
     struct gw_unitset *us = calloc(1, sizeof(*us));
-    unsigned cap = gc->n_units ? gc->n_units : 1;
+    unsigned n_keys = count_keys(gc), cap = n_keys ? n_keys : 1;
     int ret = ENOMEM;
 
     if (!us)
@@ -68,17 +80,21 @@ static struct gw_unitset *unitset_build(const struct xp_conf_gateway *gc, char *
     us->units = calloc(cap, sizeof(*us->units));
     if (!us->key_storage || !us->windows || !us->units)
         goto fail;
-    xp_tunnel_keys__init(&us->keys, us->key_storage, gc->n_units);
+    xp_tunnel_keys__init(&us->keys, us->key_storage, n_keys);
     for (unsigned i = 0; i < gc->n_units; i++) {
         const struct xp_conf_gw_unit *u = &gc->units[i];
 
-        ret = -xp_tunnel_keys__add(&us->keys, u->id, u->key, u->key_len);
-        if (ret) {
-            snprintf(err, errlen, "gateway.units.%u: key: %s", i, strerror(ret));
-            goto fail;
+        for (unsigned k = 0; k < u->n_keys; k++) {
+            const struct xp_conf_gw_key *key = &u->keys[k];
+
+            ret = -xp_tunnel_keys__add(&us->keys, u->id, (uint8_t)key->id, key->key, key->len);
+            if (ret) {
+                snprintf(err, errlen, "gateway.units.%u: keys.%u: %s", i, k, strerror(ret));
+                goto fail;
+            }
         }
     }
-    /* The key table is sorted by unit id: bind each unit in the same order. */
+    /* The key table is sorted by unit id: bind each unit at its first key. */
     for (unsigned i = 0; i < gc->n_units; i++) {
         const struct xp_conf_gw_unit *u = &gc->units[i];
         struct gw_unit *g = &us->units[xp_tunnel_keys__find(&us->keys, u->id)];
@@ -87,7 +103,8 @@ static struct gw_unitset *unitset_build(const struct xp_conf_gateway *gc, char *
         g->n_sources = u->n_sources;
         memcpy(g->sources, u->sources, sizeof(g->sources));
     }
-    ret = -xp_tunnel_replay__init(&us->replay, us->windows, gc->n_units, &us->keys);
+    us->n_units = gc->n_units;
+    ret = -xp_tunnel_replay__init(&us->replay, us->windows, cap, &us->keys);
     if (ret) {
         snprintf(err, errlen, "gateway: replay windows: %s", strerror(ret));
         goto fail;
@@ -100,6 +117,16 @@ fail:
     unitset_free(us);
     errno = ret;
     return NULL;
+}
+
+/* A random epoch, never 0 (0 is what a unit sends before it learnt one). */
+static int random_epoch(uint32_t *epoch)
+{
+    do {
+        if (getrandom(epoch, sizeof(*epoch), 0) != sizeof(*epoch))
+            return -errno;
+    } while (*epoch == 0);
+    return 0;
 }
 
 struct xp_gateway *xp_gateway__create(const struct xp_config *cfg, char *err, size_t errlen)
@@ -122,6 +149,19 @@ struct xp_gateway *xp_gateway__create(const struct xp_config *cfg, char *err, si
     }
     atomic_store(&gw->set, us);
     gw->tunnel_port = (uint16_t)cfg->gw.tunnel_port;
+    gw->self.proxy_id = (uint16_t)cfg->gw.tunnel_id;
+    if (random_epoch(&gw->self.epoch) < 0 ||
+        getrandom(&gw->macfail_seed, sizeof(gw->macfail_seed), 0) != sizeof(gw->macfail_seed)) {
+        int e = errno;
+
+        snprintf(err, errlen, "gateway: getrandom: %s", strerror(e));
+        unitset_free(us);
+        free(gw);
+        errno = e;
+        return NULL;
+    }
+    gw->macfail_interval = 1000000000ULL / (cfg->gw.mac_fail_pps ? cfg->gw.mac_fail_pps : 1);
+    gw->macfail_burst = 1000000000ULL;
     clock_gettime(CLOCK_REALTIME, &ts);
     atomic_store(&gw->ctl_seq, (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec);
     return gw;
@@ -156,11 +196,16 @@ void xp_gw__wait_for_readers(struct xp_gateway *gw)
     }
 }
 
+/* A unit's window sits at its first key, whichever keys it has in either set. */
 static void merge_windows(struct gw_unitset *into, struct gw_unitset *from)
 {
     for (uint32_t i = 0; i < into->keys.count; i++) {
-        int j = xp_tunnel_keys__find(&from->keys, into->keys.keys[i].unit_id);
+        uint32_t unit = into->keys.keys[i].unit_id;
+        int j;
 
+        if (i > 0 && into->keys.keys[i - 1].unit_id == unit)
+            continue;
+        j = xp_tunnel_keys__find(&from->keys, unit);
         if (j >= 0)
             xp_tunnel_window__merge(&into->windows[i], &from->windows[j]);
     }
@@ -201,7 +246,12 @@ uint32_t xp_gateway__load(const struct xp_gateway *gw)
 
 unsigned xp_gateway__units(const struct xp_gateway *gw)
 {
-    return atomic_load(&((struct xp_gateway *)gw)->set)->keys.count;
+    return atomic_load(&((struct xp_gateway *)gw)->set)->n_units;
+}
+
+struct xp_tunnel_addr xp_gateway__self(const struct xp_gateway *gw)
+{
+    return gw->self;
 }
 
 const struct xp_nexthops *xp_gateway__nexthops(const struct xp_gateway *gw)
@@ -283,8 +333,8 @@ static int answer_keepalive(struct xp_gw_queue *q, struct xp_pkt *pkt, const str
 
     if (room <= used)
         return -ENOSPC;
-    plen = xp_tunnel_encap_control(udp + UDP_HLEN, room - used, type, seq,
-                                   key, echo_seq, w);
+    plen = xp_tunnel_encap_control(udp + UDP_HLEN, room - used, type, &gw->self, seq, key,
+                                   echo_seq, w);
     if (plen < 0)
         return plen;
     udp_len = (uint16_t)(UDP_HLEN + plen);
@@ -386,6 +436,44 @@ static bool source_ok(const struct gw_unit *u, const uint8_t src[16])
 }
 
 /*
+ * The per-source limit on tag failures. Everything a datagram can fail
+ * before the tag costs nothing, and an off-path sender cannot get DATA
+ * past the epoch check; what reaches the MAC and fails it is charged to
+ * its outer source address. Past a burst of one second's worth, that
+ * source's datagrams are dropped unopened until it falls back under the
+ * rate. A source that shares a slot takes it over: only failures from an
+ * address itself (or forged with it) ever hold a unit's datagrams back.
+ */
+static struct gw_macfail_slot *macfail_slot(struct xp_gw_queue *q, const uint8_t src[16])
+{
+    uint64_t a, b, h;
+
+    memcpy(&a, src, 8);
+    memcpy(&b, src + 8, 8);
+    h = (a ^ q->gw->macfail_seed) * 0x9e3779b97f4a7c15ULL;
+    h = (h ^ (h >> 29) ^ b) * 0xbf58476d1ce4e5b9ULL;
+    return &q->macfail[(h ^ (h >> 32)) & (XP_GW_MACFAIL_SLOTS - 1)];
+}
+
+static bool macfail_limited(struct xp_gw_queue *q, const uint8_t src[16], uint64_t now)
+{
+    const struct gw_macfail_slot *s = macfail_slot(q, src);
+
+    return memcmp(s->addr, src, 16) == 0 && s->tat > now + q->gw->macfail_burst;
+}
+
+static void macfail_charge(struct xp_gw_queue *q, const uint8_t src[16], uint64_t now)
+{
+    struct gw_macfail_slot *s = macfail_slot(q, src);
+
+    if (memcmp(s->addr, src, 16) != 0) {
+        memcpy(s->addr, src, 16);
+        s->tat = now;
+    }
+    s->tat = (s->tat > now ? s->tat : now) + q->gw->macfail_interval;
+}
+
+/*
  * Open one frame: fate ACCESS (a keepalive answered in place), DROP, or
  * CORE with *inner set to the inner packet behind room for an Ethernet
  * header, *unit_idx to the authenticated unit and dst to the inner
@@ -422,8 +510,14 @@ static enum xp_gw_fate open_frame(struct xp_gw_queue *q, struct gw_unitset *us,
         c[XP_GW_C_DROP_OUTER]++;
         return XP_GW_FATE_DROP;
     }
+    if (macfail_limited(q, o.src, now_mono)) {
+        c[XP_GW_C_DROP_MAC_LIMITED]++;
+        return XP_GW_FATE_DROP;
+    }
     payload = pkt->data + o.l4_off + UDP_HLEN;
-    st = xp_tunnel_decap(payload, udp_len - UDP_HLEN, &us->keys, &us->replay, &res);
+    st = xp_tunnel_decap(payload, udp_len - UDP_HLEN, &gw->self, &us->keys, &us->replay, &res);
+    if (st == XP_TUNNEL_BAD_TAG)
+        macfail_charge(q, o.src, now_mono);
     /* The tunnel module knows the default port; a configured one is a loop just as well. */
     if (st == XP_TUNNEL_OK && res.type == XP_TUNNEL_T_DATA && res.inner.l4_proto == 17 &&
         (res.inner.flags & XP_PARSED_F_HAS_L4) && res.inner.dport == gw->tunnel_port)
@@ -435,7 +529,8 @@ static enum xp_gw_fate open_frame(struct xp_gw_queue *q, struct gw_unitset *us,
     }
     idx = xp_tunnel_keys__find(&us->keys, res.unit_id);
     if (res.type == XP_TUNNEL_T_KEEPALIVE) {
-        ret = answer_keepalive(q, pkt, &o, &us->keys.keys[idx], res.seq);
+        /* answered under the key the unit used, and with this run's epoch */
+        ret = answer_keepalive(q, pkt, &o, &us->keys.keys[res.key_index], res.seq);
         if (ret < 0) {
             c[XP_GW_C_DROP_REPLY]++;
             return XP_GW_FATE_DROP;
@@ -553,7 +648,7 @@ int xp_gateway__unit_name(const struct xp_gateway *gw, const uint8_t addr[16], u
     const struct gw_unitset *us = atomic_load(&((struct xp_gateway *)gw)->set);
 
     for (uint32_t i = 0; i < us->keys.count; i++) {
-        if (source_ok(&us->units[i], addr)) {
+        if (us->units[i].n_sources && source_ok(&us->units[i], addr)) {
             memcpy(name, us->units[i].name, 16);
             return 0;
         }

@@ -52,6 +52,7 @@ enum xp_gw_counter {
     XP_GW_C_DROP_MANUAL,     /* the operator blocked the unit (towards this destination) */
     XP_GW_C_DROP_BAD_DST,    /* inner destination a router never forwards (multicast, link-local..) */
     XP_GW_C_DROP_TTL,        /* inner TTL / hop limit would reach 0 */
+    XP_GW_C_DROP_MAC_LIMITED, /* its source failed the tag too often: dropped before MAC work */
     XP_GW_C_MAX,
 };
 
@@ -64,9 +65,11 @@ struct xp_gateway;
 struct xp_gw_queue;
 
 /*
- * From cfg->gw: the key table and the units' bindings. The control
- * sequence numbers start at CLOCK_REALTIME in ns, so they keep growing
- * across restarts (the units' windows demand it). NULL with errno and err.
+ * From cfg->gw: the key table and the units' bindings, the tunnel id and a
+ * fresh random epoch (DATA for any other epoch is refused: nothing captured
+ * before this run replays into it). The control sequence numbers start at
+ * CLOCK_REALTIME in ns, so they keep growing across restarts (the units'
+ * windows demand it). NULL with errno and err.
  */
 struct xp_gateway *xp_gateway__create(const struct xp_config *cfg, char *err, size_t errlen);
 /* After every queue is destroyed. Wipes the keys. */
@@ -100,6 +103,8 @@ int xp_gateway__unblock(struct xp_gateway *gw, const uint8_t unit[16], const uin
 void xp_gateway__set_load(struct xp_gateway *gw, uint32_t w_permille);
 uint32_t xp_gateway__load(const struct xp_gateway *gw);
 unsigned xp_gateway__units(const struct xp_gateway *gw);
+/* This run's tunnel address (id and epoch): what units must name. */
+struct xp_tunnel_addr xp_gateway__self(const struct xp_gateway *gw);
 
 /*
  * Control thread: publish a next-hop snapshot (ownership passes to the

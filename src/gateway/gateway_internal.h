@@ -9,7 +9,20 @@
 
 /* Unresolved next hops a worker remembers between two drains. */
 #define XP_GW_MISSES 16
+/* Sources whose tag failures a worker tracks (direct-mapped, a power of two). */
+#define XP_GW_MACFAIL_SLOTS 1024
 
+/*
+ * One source's tag failures as a GCRA: tat is the theoretical arrival time
+ * of its next failure; the source is limited while tat runs more than a
+ * burst ahead of now.
+ */
+struct gw_macfail_slot {
+    uint8_t addr[16];
+    uint64_t tat;
+};
+
+/* A unit, at the index of its first key (n_sources 0 at the others). */
 struct gw_unit {
     uint8_t name[16]; /* the policer's unit key: network address of the first source */
     unsigned n_sources;
@@ -23,6 +36,7 @@ struct gw_unitset {
     struct xp_tunnel_replay replay;     /* shared by the workers, a lock per window */
     struct xp_tunnel_window *windows;
     struct gw_unit *units;              /* parallel to keys.keys */
+    unsigned n_units;
 };
 
 /* Operator blocks: immutable, sorted by key, replaced whole on every change. */
@@ -40,6 +54,10 @@ struct xp_gateway {
     _Atomic(struct gw_unitset *) set;
     _Atomic(struct gw_blocks *) blocks; /* NULL: none */
     uint16_t tunnel_port;
+    struct xp_tunnel_addr self;  /* tunnel id and this run's random epoch */
+    uint64_t macfail_seed;       /* random: which sources share a limiter slot is unguessable */
+    uint64_t macfail_interval;   /* ns per tolerated tag failure (1 s / mac_fail_pps) */
+    uint64_t macfail_burst;      /* ns of failures a source may run ahead (one second's worth) */
     _Atomic uint32_t w_permille;
     _Atomic uint64_t ctl_seq;
     _Atomic(struct xp_nexthops *) nh;
@@ -68,6 +86,7 @@ struct xp_gw_queue {
     uint8_t misses[XP_GW_MISSES][16];
     uint8_t last_miss[16];
     uint64_t last_miss_ns;
+    struct gw_macfail_slot macfail[XP_GW_MACFAIL_SLOTS];
     struct xp_gw_stats st __attribute__((aligned(64)));
 };
 

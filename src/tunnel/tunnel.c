@@ -53,15 +53,16 @@ static uint64_t get_be64(const uint8_t *p)
 
 /* ---- keys ---------------------------------------------------------------- */
 
-int xp_tunnel_key__set(struct xp_tunnel_key *key, uint32_t unit_id, const uint8_t *secret,
-                       size_t secret_len)
+int xp_tunnel_key__set(struct xp_tunnel_key *key, uint32_t unit_id, uint8_t key_id,
+                       const uint8_t *secret, size_t secret_len)
 {
     int ret = xp_tunnel_mac__init(key->mac_state, secret, secret_len);
 
     if (ret < 0)
         return ret;
     key->unit_id = unit_id;
-    key->reserved = 0;
+    key->key_id = key_id;
+    memset(key->reserved, 0, sizeof(key->reserved));
     return 0;
 }
 
@@ -77,15 +78,22 @@ void xp_tunnel_keys__init(struct xp_tunnel_keys *t, struct xp_tunnel_key *storag
     t->cap = storage ? cap : 0;
 }
 
-/* First index whose unit_id >= unit_id (count if none). */
-static uint32_t keys_lower_bound(const struct xp_tunnel_keys *t, uint32_t unit_id)
+/* (unit id, key id) as one number: the table's order. */
+static uint64_t key_rank(uint32_t unit_id, uint8_t key_id)
 {
+    return (uint64_t)unit_id << 8 | key_id;
+}
+
+/* First index whose (unit_id, key_id) >= the one given (count if none). */
+static uint32_t keys_lower_bound(const struct xp_tunnel_keys *t, uint32_t unit_id, uint8_t key_id)
+{
+    uint64_t want = key_rank(unit_id, key_id);
     uint32_t lo = 0, hi = t->count;
 
     while (lo < hi) {
         uint32_t mid = lo + (hi - lo) / 2;
 
-        if (t->keys[mid].unit_id < unit_id)
+        if (key_rank(t->keys[mid].unit_id, t->keys[mid].key_id) < want)
             lo = mid + 1;
         else
             hi = mid;
@@ -93,19 +101,24 @@ static uint32_t keys_lower_bound(const struct xp_tunnel_keys *t, uint32_t unit_i
     return lo;
 }
 
-int xp_tunnel_keys__add(struct xp_tunnel_keys *t, uint32_t unit_id, const uint8_t *secret,
-                        size_t secret_len)
+int xp_tunnel_keys__add(struct xp_tunnel_keys *t, uint32_t unit_id, uint8_t key_id,
+                        const uint8_t *secret, size_t secret_len)
 {
     struct xp_tunnel_key key;
-    uint32_t pos;
+    uint32_t pos, first, n;
     int ret;
 
-    pos = keys_lower_bound(t, unit_id);
-    if (pos < t->count && t->keys[pos].unit_id == unit_id)
+    pos = keys_lower_bound(t, unit_id, key_id);
+    if (pos < t->count && t->keys[pos].unit_id == unit_id && t->keys[pos].key_id == key_id)
         return -EEXIST;
+    first = keys_lower_bound(t, unit_id, 0);
+    for (n = 0; first + n < t->count && t->keys[first + n].unit_id == unit_id; n++)
+        ;
+    if (n >= XP_TUNNEL_KEYS_PER_UNIT)
+        return -E2BIG;
     if (t->count >= t->cap)
         return -ENOSPC;
-    ret = xp_tunnel_key__set(&key, unit_id, secret, secret_len);
+    ret = xp_tunnel_key__set(&key, unit_id, key_id, secret, secret_len);
     if (ret < 0)
         return ret;
     memmove(&t->keys[pos + 1], &t->keys[pos], (size_t)(t->count - pos) * sizeof(key));
@@ -117,9 +130,18 @@ int xp_tunnel_keys__add(struct xp_tunnel_keys *t, uint32_t unit_id, const uint8_
 
 int xp_tunnel_keys__find(const struct xp_tunnel_keys *t, uint32_t unit_id)
 {
-    uint32_t pos = keys_lower_bound(t, unit_id);
+    uint32_t pos = keys_lower_bound(t, unit_id, 0);
 
     if (pos < t->count && t->keys[pos].unit_id == unit_id)
+        return (int)pos;
+    return -1;
+}
+
+int xp_tunnel_keys__find_key(const struct xp_tunnel_keys *t, uint32_t unit_id, uint8_t key_id)
+{
+    uint32_t pos = keys_lower_bound(t, unit_id, key_id);
+
+    if (pos < t->count && t->keys[pos].unit_id == unit_id && t->keys[pos].key_id == key_id)
         return (int)pos;
     return -1;
 }
@@ -246,8 +268,9 @@ void xp_tunnel_window__merge(struct xp_tunnel_window *into, struct xp_tunnel_win
 
 /* ---- encapsulation ------------------------------------------------------- */
 
-int xp_tunnel_encap(uint8_t *out, uint32_t cap, enum xp_tunnel_type type, uint64_t seq,
-                    const struct xp_tunnel_key *key, const uint8_t *body, uint32_t body_len)
+int xp_tunnel_encap(uint8_t *out, uint32_t cap, enum xp_tunnel_type type,
+                    const struct xp_tunnel_addr *to, uint64_t seq, const struct xp_tunnel_key *key,
+                    const uint8_t *body, uint32_t body_len)
 {
     uint32_t total;
 
@@ -265,16 +288,19 @@ int xp_tunnel_encap(uint8_t *out, uint32_t cap, enum xp_tunnel_type type, uint64
     out[1] = XP_TUNNEL_MAGIC1;
     out[2] = XP_TUNNEL_VERSION;
     out[3] = (uint8_t)type;
-    put_be16(out + 4, 0); /* flags */
-    put_be16(out + 6, 0); /* reserved */
+    out[4] = key->key_id;
+    out[5] = 0; /* flags */
+    put_be16(out + 6, to->proxy_id);
     put_be32(out + 8, key->unit_id);
-    put_be64(out + 12, seq);
+    put_be32(out + 12, to->epoch);
+    put_be64(out + 16, seq);
     xp_tunnel_mac__tag(key->mac_state, out, XP_TUNNEL_MAC_OFF, out + XP_TUNNEL_HDR_LEN, body_len,
                        out + XP_TUNNEL_MAC_OFF);
     return (int)total;
 }
 
-int xp_tunnel_encap_control(uint8_t *out, uint32_t cap, enum xp_tunnel_type type, uint64_t seq,
+int xp_tunnel_encap_control(uint8_t *out, uint32_t cap, enum xp_tunnel_type type,
+                            const struct xp_tunnel_addr *from, uint64_t seq,
                             const struct xp_tunnel_key *key, uint64_t echo_seq,
                             uint32_t w_permille)
 {
@@ -285,7 +311,7 @@ int xp_tunnel_encap_control(uint8_t *out, uint32_t cap, enum xp_tunnel_type type
     put_be64(body, echo_seq);
     put_be32(body + 8, w_permille);
     put_be32(body + 12, 0);
-    return xp_tunnel_encap(out, cap, type, seq, key, body, sizeof(body));
+    return xp_tunnel_encap(out, cap, type, from, seq, key, body, sizeof(body));
 }
 
 /* ---- decapsulation ------------------------------------------------------- */
@@ -305,15 +331,19 @@ static enum xp_tunnel_status check_header(const uint8_t *p, uint32_t len, int di
                                           struct xp_tunnel_result *out)
 {
     memset(out, 0, sizeof(*out));
+    out->key_index = -1;
     if (len < XP_TUNNEL_HDR_LEN)
         return XP_TUNNEL_TRUNCATED;
     out->type = p[3];
-    out->flags = get_be16(p + 4);
+    out->key_id = p[4];
+    out->flags = p[5];
+    out->proxy_id = get_be16(p + 6);
     out->unit_id = get_be32(p + 8);
-    out->seq = get_be64(p + 12);
+    out->epoch = get_be32(p + 12);
+    out->seq = get_be64(p + 16);
     if (p[0] != XP_TUNNEL_MAGIC0 || p[1] != XP_TUNNEL_MAGIC1)
         return XP_TUNNEL_BAD_MAGIC;
-    if (p[2] != XP_TUNNEL_VERSION || (out->flags & ~XP_TUNNEL_FLAGS_KNOWN) || get_be16(p + 6))
+    if (p[2] != XP_TUNNEL_VERSION || (out->flags & ~XP_TUNNEL_FLAGS_KNOWN))
         return XP_TUNNEL_BAD_VERSION;
     if (len > XP_TUNNEL_MAX_PAYLOAD)
         return XP_TUNNEL_TRUNCATED; /* cannot come off a wire; keeps lengths in range */
@@ -352,23 +382,37 @@ static enum xp_tunnel_status check_control_body(struct xp_tunnel_result *out)
 }
 
 enum xp_tunnel_status xp_tunnel_decap(const uint8_t *udp_payload, uint32_t len,
+                                      const struct xp_tunnel_addr *self,
                                       const struct xp_tunnel_keys *keys,
                                       struct xp_tunnel_replay *replay,
                                       struct xp_tunnel_result *out)
 {
     enum xp_tunnel_status st;
     struct xp_tunnel_window *w;
-    int idx;
+    int first, idx;
 
     st = check_header(udp_payload, len, XP_DIR_TO_PROXY, out);
     if (st != XP_TUNNEL_OK)
         return st;
-    idx = xp_tunnel_keys__find(keys, out->unit_id);
+    /*
+     * Addressing before keys, keys before the tag: a datagram for another
+     * proxy or another run of this one, or for a key we do not hold, costs
+     * no MAC work. The tag then proves these fields were not changed.
+     */
+    if (out->proxy_id != self->proxy_id)
+        return XP_TUNNEL_WRONG_PROXY;
+    if (out->type == XP_TUNNEL_T_DATA && out->epoch != self->epoch)
+        return XP_TUNNEL_STALE_EPOCH;
+    first = xp_tunnel_keys__find(keys, out->unit_id);
     /* a replay table out of step with the keys cannot protect this unit: refuse it */
-    if (idx < 0 || (uint32_t)idx >= replay->count ||
-        replay->windows[idx].unit_id != out->unit_id)
+    if (first < 0 || (uint32_t)first >= replay->count ||
+        replay->windows[first].unit_id != out->unit_id)
         return XP_TUNNEL_UNKNOWN_UNIT;
-    w = &replay->windows[idx];
+    idx = xp_tunnel_keys__find_key(keys, out->unit_id, out->key_id);
+    if (idx < 0)
+        return XP_TUNNEL_UNKNOWN_KEY;
+    out->key_index = idx;
+    w = &replay->windows[first];
     st = check_tag_replay(udp_payload, len, &keys->keys[idx], w, out);
     if (st != XP_TUNNEL_OK)
         return st;
@@ -391,6 +435,7 @@ enum xp_tunnel_status xp_tunnel_decap(const uint8_t *udp_payload, uint32_t len,
 
 enum xp_tunnel_status xp_tunnel_decap_control(const uint8_t *udp_payload, uint32_t len,
                                               const struct xp_tunnel_key *key,
+                                              uint16_t proxy_id,
                                               struct xp_tunnel_window *window,
                                               struct xp_tunnel_result *out)
 {
@@ -399,8 +444,12 @@ enum xp_tunnel_status xp_tunnel_decap_control(const uint8_t *udp_payload, uint32
     st = check_header(udp_payload, len, XP_DIR_TO_UNIT, out);
     if (st != XP_TUNNEL_OK)
         return st;
+    if (out->proxy_id != proxy_id)
+        return XP_TUNNEL_WRONG_PROXY;
     if (out->unit_id != key->unit_id)
         return XP_TUNNEL_UNKNOWN_UNIT;
+    if (out->key_id != key->key_id)
+        return XP_TUNNEL_UNKNOWN_KEY;
     st = check_tag_replay(udp_payload, len, key, window, out);
     if (st != XP_TUNNEL_OK)
         return st;
@@ -420,6 +469,9 @@ static const char *const status_names[XP_TUNNEL_STATUS_MAX] = {
     [XP_TUNNEL_NESTED_TUNNEL] = "nested_tunnel",
     [XP_TUNNEL_INNER_MALFORMED] = "inner_malformed",
     [XP_TUNNEL_BAD_CONTROL] = "bad_control",
+    [XP_TUNNEL_WRONG_PROXY] = "wrong_proxy",
+    [XP_TUNNEL_STALE_EPOCH] = "stale_epoch",
+    [XP_TUNNEL_UNKNOWN_KEY] = "unknown_key",
 };
 
 const char *xp_tunnel_status_name(enum xp_tunnel_status status)

@@ -416,7 +416,17 @@ xp_conservation_violations() {
         (.pipeline | .drop_unit_rate + .drop_dst_rate + .drop_table_full + .drop_malformed +
            (.drop_non_ip | n) + .early_drop_blocked) as $pdrops |
         (if $arx != $fates then "access rx \($arx) != pipeline fates \($fates)" else empty end),
-        (if $adrop != $pdrops then "access drop_policy \($adrop) != pipeline drops \($pdrops)" else empty end))
+        (if $adrop != $pdrops then "access drop_policy \($adrop) != pipeline drops \($pdrops)" else empty end)),
+      # 6. gateway mode: every tunnel frame is forwarded, answered or dropped for a named reason
+      (select(.gateway != null) | .gateway as $g |
+        sum(.ports[] | select(.role == "access") | .queues[] | .rx_packets) as $arx |
+        ($g | to_entries | map(select(.key | startswith("drop_"))) | map(.value) | add) as $gdrops |
+        ([$g.tunnel_drops[]] | add) as $tdrops |
+        (if $g.rx != $arx then "gateway.rx \($g.rx) != access rx_packets \($arx)" else empty end),
+        (if $g.rx != $g.forward + $g.keepalives + $g.overload_answers + $gdrops then
+           "gateway.rx \($g.rx) != forward + keepalives + overload_answers + drop_* (\($g.forward) + \($g.keepalives) + \($g.overload_answers) + \($gdrops))"
+         else empty end),
+        (if $g.drop_tunnel != $tdrops then "gateway.drop_tunnel \($g.drop_tunnel) != sum of tunnel_drops \($tdrops)" else empty end))
     ' <<<"$1"
 }
 
@@ -588,15 +598,16 @@ xp_gateway_units() {
     done
 }
 
-# xp_gateway_config FILE P POLICER_KEYS: proxy P's gateway config for the units made by
-# xp_gateway_units (unit N sends from 198.18.2.(N+1)); POLICER_KEYS is JSON object content.
+# xp_gateway_config FILE P POLICER_KEYS: proxy P's gateway config (tunnel id P) for the units
+# made by xp_gateway_units (unit N sends from 198.18.2.(N+1)); POLICER_KEYS is JSON object
+# content.
 xp_gateway_config() {
     local f=$1 p=$2 pol=$3 u sep=""
     {
         printf '{\n  "proxy_id": "%s-p%s",\n  "mode": "gateway",\n' "$XP_PREFIX" "$p"
         printf '  "ports": { "access": "xpa", "core": "xpc" },\n  "stats_interval_ms": 500,\n'
         printf '  "ctl_socket": "%s/p%s.sock",\n  "policer": { %s },\n' "$XP_TMP" "$p" "$pol"
-        printf '  "gateway": { "units": [\n'
+        printf '  "gateway": { "tunnel_id": %d, "units": [\n' "$p"
         for ((u = 1; u <= XP_GW_UNITS; u++)); do
             printf '%s    { "id": %d, "key": "%s", "sources": ["198.18.2.%d/32"] }' "$sep" "$u" \
                 "$(cat "$XP_TMP/unit$u.key")" "$((u + 1))"
@@ -622,6 +633,6 @@ xp_gateway_unit() {
     shift
     xp_bg "UNIT$n" "unit$n" ip netns exec "$NS_LAN" "$XP_UNIT" --tap "tapu$n" \
         --ip "198.18.2.$((n + 1))/24" --gw "${XP_UNIT_GW:-198.18.2.11}" --unit-id "$n" \
-        --key-file "$XP_TMP/unit$n.key" --proxy 198.18.2.11:5685 --proxy 198.18.2.12:5685 \
+        --key-file "$XP_TMP/unit$n.key" --proxy 198.18.2.11:5685/1 --proxy 198.18.2.12:5685/2 \
         --status-out "$XP_TMP/unit$n.status" "$@"
 }

@@ -18,6 +18,13 @@
  *   probe    exit 0 if this kernel lets us load an XDP program and open an AF_XDP socket.
  *   xdp-hold attach a trivial XDP_PASS program to an interface through a bpf_link and hold
  *            it until signalled or --duration: the "foreign XDP program" of the tests.
+ *   capture  write every IPv4/UDP frame to --dst-port (of --size bytes, if given) seen on an
+ *            interface to --file (an attacker's capture: 4-byte big-endian length, then the
+ *            frame), up to --count or --timeout.
+ *   replay   send the frames of a capture file in order (--count N: N frames, going round
+ *            the file; default once each), optionally re-addressed (--dst-mac; --dst-ip,
+ *            --src-ip with the IPv4 checksum redone and the UDP one cleared) and with one
+ *            byte flipped (--flip OFFSET: a forgery), paced by --rate: the attacker's replay.
  *
  * Exit codes: 0 ok, 1 verification failed, 2 bad usage, 3 system error.
  * Only libc and kernel UAPI headers: the tool must build wherever the tests run.
@@ -95,6 +102,9 @@ struct xp_opts {
     double timeout;
     const char *ready_file;
     bool count_only;
+    const char *file;   /* capture / replay */
+    bool dst_ip_set, src_ip_set, dst_mac_set, size_set;
+    long flip;          /* replay: frame offset to flip, -1 none */
     struct xp_gen gen;
 };
 
@@ -842,6 +852,142 @@ static int xp_cmd_xdp_hold(const struct xp_opts *o)
 
 /* ---- options ---- */
 
+#define XP_ETH_P_IPV4 0x0800u
+
+static int xp_cmd_capture(const struct xp_opts *o)
+{
+    static uint8_t buf[XP_MAX_FRAME];
+    uint64_t captured = 0;
+    double deadline;
+    FILE *f;
+    int fd, ifindex;
+
+    if (!o->file || o->count == 0) {
+        fprintf(stderr, "xp_pktio: capture needs --file PATH and --count N\n");
+        return XP_EXIT_USAGE;
+    }
+    f = fopen(o->file, "wb");
+    if (!f) {
+        fprintf(stderr, "xp_pktio: %s: %s\n", o->file, strerror(errno));
+        return XP_EXIT_SYS;
+    }
+    fd = xp_open_packet(o->ifname, &ifindex);
+    if (fd < 0) {
+        fclose(f);
+        return XP_EXIT_SYS;
+    }
+    xp_install_signals();
+    xp_signal_ready(o->ready_file);
+    deadline = xp_now() + (o->timeout > 0 ? o->timeout : 10);
+    while (!xp_stop && captured < o->count && xp_now() < deadline) {
+        struct pollfd pfd = { .fd = fd, .events = POLLIN };
+        ssize_t n;
+        unsigned ihl;
+        uint8_t len[4];
+
+        if (poll(&pfd, 1, 100) <= 0)
+            continue;
+        n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+        if (n < XP_ETH_HLEN + XP_IP4_HLEN + XP_UDP_HLEN)
+            continue;
+        if ((buf[12] << 8 | buf[13]) != XP_ETH_P_IPV4 || buf[XP_ETH_HLEN + 9] != 17)
+            continue;
+        ihl = (buf[XP_ETH_HLEN] & 0x0fu) * 4;
+        if (ihl < XP_IP4_HLEN || (size_t)n < XP_ETH_HLEN + ihl + XP_UDP_HLEN ||
+            (buf[XP_ETH_HLEN + ihl + 2] << 8 | buf[XP_ETH_HLEN + ihl + 3]) != o->gen.dport ||
+            (o->size_set && (size_t)n != o->gen.size))
+            continue;
+        xp_put32(len, (uint32_t)n);
+        if (fwrite(len, 1, 4, f) != 4 || fwrite(buf, 1, (size_t)n, f) != (size_t)n) {
+            fprintf(stderr, "xp_pktio: %s: write failed\n", o->file);
+            break;
+        }
+        captured++;
+    }
+    close(fd);
+    if (fclose(f) != 0)
+        return XP_EXIT_SYS;
+    printf("{\"captured\":%" PRIu64 "}\n", captured);
+    return captured ? XP_EXIT_OK : XP_EXIT_VERIFY;
+}
+
+static int xp_cmd_replay(const struct xp_opts *o)
+{
+    static uint8_t buf[XP_MAX_FRAME];
+    struct sockaddr_ll to = { .sll_family = AF_PACKET };
+    uint64_t sent = 0;
+    uint8_t len[4];
+    double t0 = xp_now();
+    FILE *f;
+    int fd, ifindex, ret = XP_EXIT_OK;
+
+    if (!o->file) {
+        fprintf(stderr, "xp_pktio: replay needs --file PATH\n");
+        return XP_EXIT_USAGE;
+    }
+    f = fopen(o->file, "rb");
+    if (!f) {
+        fprintf(stderr, "xp_pktio: %s: %s\n", o->file, strerror(errno));
+        return XP_EXIT_SYS;
+    }
+    fd = xp_open_packet(o->ifname, &ifindex);
+    if (fd < 0) {
+        fclose(f);
+        return XP_EXIT_SYS;
+    }
+    to.sll_ifindex = ifindex;
+    to.sll_halen = 6;
+    xp_install_signals();
+    for (;;) {
+        uint32_t n;
+
+        if (xp_stop || (o->count && sent >= o->count))
+            break;
+        if (fread(len, 1, 4, f) != 4) {
+            if (!o->count || sent == 0 || fseek(f, 0, SEEK_SET) != 0)
+                break; /* once through, or round again for --count */
+            continue;
+        }
+        n = xp_get32(len);
+
+        if (n < XP_ETH_HLEN + XP_IP4_HLEN + XP_UDP_HLEN || n > sizeof(buf) ||
+            fread(buf, 1, n, f) != n) {
+            fprintf(stderr, "xp_pktio: %s: truncated or corrupt capture\n", o->file);
+            ret = XP_EXIT_USAGE;
+            break;
+        }
+        if (o->dst_mac_set)
+            memcpy(buf, o->gen.dst_mac, 6);
+        if (o->dst_ip_set || o->src_ip_set) {
+            uint8_t *ip = buf + XP_ETH_HLEN;
+            unsigned ihl = (ip[0] & 0x0fu) * 4;
+
+            if (o->src_ip_set)
+                memcpy(ip + 12, o->gen.src_ip, 4);
+            if (o->dst_ip_set)
+                memcpy(ip + 16, o->gen.dst_ip, 4);
+            xp_put16(ip + 10, 0);
+            xp_put16(ip + 10, xp_csum_fold(xp_csum_add(0, ip, ihl)));
+            xp_put16(ip + ihl + 6, 0); /* IPv4 UDP: no checksum */
+        }
+        if (o->flip >= 0 && (uint32_t)o->flip < n)
+            buf[o->flip] ^= 0x01;
+        if (o->rate > 0)
+            xp_sleep(t0 + (double)sent / o->rate - xp_now());
+        memcpy(to.sll_addr, buf, 6);
+        if (sendto(fd, buf, n, 0, (struct sockaddr *)&to, sizeof(to)) != (ssize_t)n) {
+            fprintf(stderr, "xp_pktio: sendto: %s\n", strerror(errno));
+            ret = XP_EXIT_SYS;
+            break;
+        }
+        sent++;
+    }
+    close(fd);
+    fclose(f);
+    printf("{\"sent\":%" PRIu64 "}\n", sent);
+    return ret;
+}
+
 static void xp_usage(FILE *out)
 {
     fprintf(out,
@@ -852,6 +998,10 @@ static void xp_usage(FILE *out)
             "       xp_pktio recv --ifname IF --count-only [--duration SEC] [--expect N]\n"
             "       xp_pktio probe\n"
             "       xp_pktio xdp-hold --ifname IF [--duration SEC] [--ready-file PATH]\n"
+            "       xp_pktio capture --ifname IF --dst-port P --count N --file PATH "
+            "[--timeout SEC] [--ready-file PATH]\n"
+            "       xp_pktio replay --ifname IF --file PATH [--dst-mac M] [--dst-ip A] "
+            "[--src-ip A] [--flip OFFSET] [--count N] [--rate PPS]\n"
             "gen options: [--flows F] [--units K] [--src-ip A] [--dst-ip B] [--src-mac M]\n"
             "             [--dst-mac M] [--size BYTES] [--seed S] [--v6] [--dst-port P]\n"
             "             [--vlans N (0..4 tags)] [--hbh (IPv6: a hop-by-hop header first)]\n"
@@ -882,6 +1032,8 @@ enum xp_opt_id {
     XP_OPT_VLANS,
     XP_OPT_HBH,
     XP_OPT_ETHERTYPE,
+    XP_OPT_FILE,
+    XP_OPT_FLIP,
 };
 
 static const struct option xp_long_opts[] = {
@@ -907,6 +1059,8 @@ static const struct option xp_long_opts[] = {
     { "vlans", required_argument, NULL, XP_OPT_VLANS },
     { "hbh", no_argument, NULL, XP_OPT_HBH },
     { "ethertype", required_argument, NULL, XP_OPT_ETHERTYPE },
+    { "file", required_argument, NULL, XP_OPT_FILE },
+    { "flip", required_argument, NULL, XP_OPT_FLIP },
     { NULL, 0, NULL, 0 },
 };
 
@@ -941,6 +1095,7 @@ static int xp_parse_opts(int argc, char **argv, struct xp_opts *o)
     o->gen.dport = XP_DPORT;
     o->gen.units = 1;
     o->gen.seed = 1;
+    o->flip = -1;
 
     while ((c = getopt_long(argc, argv, "h", xp_long_opts, NULL)) != -1) {
         switch (c) {
@@ -967,9 +1122,11 @@ static int xp_parse_opts(int argc, char **argv, struct xp_opts *o)
             break;
         case XP_OPT_SRC_IP:
             src_ip = optarg;
+            o->src_ip_set = true;
             break;
         case XP_OPT_DST_IP:
             dst_ip = optarg;
+            o->dst_ip_set = true;
             break;
         case XP_OPT_SRC_MAC:
             if (xp_parse_mac(optarg, o->gen.src_mac))
@@ -978,6 +1135,15 @@ static int xp_parse_opts(int argc, char **argv, struct xp_opts *o)
         case XP_OPT_DST_MAC:
             if (xp_parse_mac(optarg, o->gen.dst_mac))
                 goto bad;
+            o->dst_mac_set = true;
+            break;
+        case XP_OPT_FILE:
+            o->file = optarg;
+            break;
+        case XP_OPT_FLIP:
+            if (xp_parse_u64(optarg, &v) || v >= XP_MAX_FRAME)
+                goto bad;
+            o->flip = (long)v;
             break;
         case XP_OPT_DST_PORT:
             if (xp_parse_u64(optarg, &v) || v == 0 || v > 65535)
@@ -1007,6 +1173,7 @@ static int xp_parse_opts(int argc, char **argv, struct xp_opts *o)
             if (xp_parse_u64(optarg, &v) || v > XP_MAX_FRAME)
                 goto bad;
             o->gen.size = (unsigned)v;
+            o->size_set = true;
             break;
         case XP_OPT_RATE:
             if (xp_parse_double(optarg, &o->rate))
@@ -1114,6 +1281,15 @@ int main(int argc, char **argv)
         return xp_cmd_recv(&o);
     if (strcmp(cmd, "xdp-hold") == 0)
         return xp_cmd_xdp_hold(&o);
+    if (strcmp(cmd, "capture") == 0)
+        return xp_cmd_capture(&o);
+    if (strcmp(cmd, "replay") == 0) {
+        if (o.dst_ip_set && o.gen.v6) {
+            fprintf(stderr, "xp_pktio: replay re-addresses IPv4 only\n");
+            return XP_EXIT_USAGE;
+        }
+        return xp_cmd_replay(&o);
+    }
     fprintf(stderr, "xp_pktio: unknown command %s\n", cmd);
     xp_usage(stderr);
     return XP_EXIT_USAGE;

@@ -91,13 +91,14 @@ static void test_gateway(void)
                  "t.json:2:34: gateway.units.0.key: expected 32..128 hex digits");
     expect_error(GW_HEAD " \"gateway\": {\"units\": [{\"id\": 1, \"key\": \"" KEY32 "\"}]}}",
                  XP_CONF_E_MISSING,
-                 "t.json:2:24: gateway.units.0: a unit needs \"id\", \"key\" and \"sources\"");
+                 "t.json:2:24: gateway.units.0: a unit needs \"id\", \"keys\" (or \"key\") and "
+                 "\"sources\"");
     expect_error(GW_HEAD " \"gateway\": {\"units\": [{\"id\": 0, \"key\": \"" KEY32 "\", "
                  "\"sources\": [\"198.18.2.2/32\"]}]}}", XP_CONF_E_RANGE,
                  "t.json:2:25: gateway.units.0.id: expected an integer 1..4294967295");
     expect_error(GW_HEAD " \"gateway\": {\"units\": [{\"id\": 1, \"key\": \"" KEY32 "\", "
                  "\"sources\": [\"198.18.2.2/32\"], \"colour\": 1}]}}", XP_CONF_E_UNKNOWN_KEY,
-                 "t.json:2:107: gateway.units.0.colour: unknown key (id, key, sources)");
+                 "t.json:2:107: gateway.units.0.colour: unknown key (id, keys, key, sources)");
     expect_error(GW_HEAD " \"gateway\": {\"units\": [\n"
                  "  {\"id\": 5, \"key\": \"" KEY32 "\", \"sources\": [\"198.18.2.2/32\"]},\n"
                  "  {\"id\": 5, \"key\": \"" KEY32 "\", \"sources\": [\"198.18.2.3/32\"]}]}}",
@@ -109,16 +110,49 @@ static void test_gateway(void)
     expect_error("{\"ports\": {\"access\": \"a\", \"core\": \"b\"},\n \"gateway\": {\"units\": "
                  "[{\"id\": 1, \"key\": \"" KEY32 "\", \"sources\": [\"198.18.2.2/32\"]}]}}",
                  XP_CONF_E_UNSUPPORTED, "t.json:2:2: gateway: only with \"mode\": \"gateway\"");
-    if (xp_config_parse("t.json", GW_HEAD " \"gateway\": {\"tunnel_port\": 6000, \"units\": "
-                        "[{\"id\": 4000000000, \"key\": \"" KEY32 "\", \"sources\": "
-                        "[\"198.18.2.2/32\", \"2001:2::/64\"]}]}}", &cfg, msg, sizeof(msg))) {
+    /* keys: the rotation form */
+    expect_error(GW_HEAD " \"gateway\": {\"units\": [{\"id\": 1, \"key\": \"" KEY32 "\", "
+                 "\"keys\": [], \"sources\": [\"198.18.2.2/32\"]}]}}", XP_CONF_E_RANGE,
+                 "t.json:2:77: gateway.units.0.keys: \"key\" or \"keys\", not both");
+    expect_error(GW_HEAD " \"gateway\": {\"units\": [{\"id\": 1, \"keys\": [], "
+                 "\"sources\": [\"198.18.2.2/32\"]}]}}", XP_CONF_E_RANGE,
+                 "t.json:2:34: gateway.units.0.keys: at least one key");
+    expect_error(GW_HEAD " \"gateway\": {\"units\": [{\"id\": 1, \"keys\": [{\"id\": 256, "
+                 "\"key\": \"" KEY32 "\"}], \"sources\": [\"198.18.2.2/32\"]}]}}", XP_CONF_E_RANGE,
+                 "t.json:2:44: gateway.units.0.keys.0.id: expected an integer 0..255");
+    expect_error(GW_HEAD " \"gateway\": {\"units\": [{\"id\": 1, \"keys\": [{\"id\": 3, "
+                 "\"key\": \"" KEY32 "\"}, {\"id\": 3, \"key\": \"" KEY32 "\"}], "
+                 "\"sources\": [\"198.18.2.2/32\"]}]}}", XP_CONF_E_RANGE,
+                 "t.json:2:97: gateway.units.0.keys.1: key id 3 appears twice");
+    expect_error(GW_HEAD " \"gateway\": {\"units\": [{\"id\": 1, \"keys\": [{\"id\": 3}], "
+                 "\"sources\": [\"198.18.2.2/32\"]}]}}", XP_CONF_E_MISSING,
+                 "t.json:2:43: gateway.units.0.keys.0: a key needs \"id\" and \"key\"");
+    expect_error(GW_HEAD " \"gateway\": {\"units\": [{\"id\": 1, \"keys\": ["
+                 "{\"id\": 0, \"key\": \"" KEY32 "\"}, {\"id\": 1, \"key\": \"" KEY32 "\"}, "
+                 "{\"id\": 2, \"key\": \"" KEY32 "\"}, {\"id\": 3, \"key\": \"" KEY32 "\"}, "
+                 "{\"id\": 4, \"key\": \"" KEY32 "\"}], \"sources\": [\"198.18.2.2/32\"]}]}}",
+                 XP_CONF_E_RANGE, "t.json:2:34: gateway.units.0.keys: at most 4 keys");
+    /* every proxy a unit may use has its own tunnel id: a gateway without one is refused */
+    expect_error(GW_HEAD " \"gateway\": {\"units\": [{\"id\": 1, \"key\": \"" KEY32 "\", "
+                 "\"sources\": [\"198.18.2.2/32\"]}]}}", XP_CONF_E_MISSING,
+                 "t.json:2:2: gateway: gateway mode needs \"tunnel_id\" (1..65535, one per proxy)");
+    if (xp_config_parse("t.json", GW_HEAD " \"gateway\": {\"tunnel_port\": 6000, \"tunnel_id\": 7, "
+                        "\"units\": [{\"id\": 4000000000, \"key\": \"" KEY32 "\", \"sources\": "
+                        "[\"198.18.2.2/32\", \"2001:2::/64\"]}, {\"id\": 9, \"keys\": [{\"id\": 200, "
+                        "\"key\": \"" KEY32 "\"}, {\"id\": 1, \"key\": \"" KEY32 KEY32 "\"}], "
+                        "\"sources\": [\"198.18.2.3/32\"]}]}}", &cfg, msg, sizeof(msg))) {
         CHECK(0, "valid gateway config refused: %s", msg);
         return;
     }
-    CHECK(cfg.mode == XP_MODE_GATEWAY && cfg.gw.n_units == 1 && cfg.gw.tunnel_port == 6000 &&
-          cfg.gw.capacity_pps == 1000000, "gateway fields");
-    CHECK(cfg.gw.units[0].id == 4000000000u && cfg.gw.units[0].key_len == 16 &&
-          cfg.gw.units[0].key[1] == 0x11 && cfg.gw.units[0].n_sources == 2, "unit fields");
+    CHECK(cfg.mode == XP_MODE_GATEWAY && cfg.gw.n_units == 2 && cfg.gw.tunnel_port == 6000 &&
+          cfg.gw.capacity_pps == 1000000 && cfg.gw.tunnel_id == 7 && cfg.gw.mac_fail_pps == 100,
+          "gateway fields");
+    CHECK(cfg.gw.units[0].id == 4000000000u && cfg.gw.units[0].n_keys == 1 &&
+          cfg.gw.units[0].keys[0].id == 0 && cfg.gw.units[0].keys[0].len == 16 &&
+          cfg.gw.units[0].keys[0].key[1] == 0x11 && cfg.gw.units[0].n_sources == 2, "unit fields");
+    CHECK(cfg.gw.units[1].n_keys == 2 && cfg.gw.units[1].keys[0].id == 200 &&
+          cfg.gw.units[1].keys[1].id == 1 && cfg.gw.units[1].keys[1].len == 32,
+          "a unit's keys, in order");
 }
 
 static void test_port_settings(void)

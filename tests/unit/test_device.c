@@ -3,7 +3,9 @@
  * device/xp_device: encapsulated output decapsulates on the proxy side to
  * the same inner packet; keepalives; switching on timeout and on overload,
  * round robin; control messages that must not move the unit (forged,
- * replayed, from a stranger, from a proxy it already left).
+ * replayed, from a stranger, from a proxy it already left); the proxy's
+ * epoch learnt from the answer to the last keepalive only, relearnt after
+ * a restart; key rotation without a lost datagram.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -20,10 +22,23 @@ static const uint8_t proxy_addr[3][4] = {{192, 0, 2, 1}, {192, 0, 2, 2}, {192, 0
 static const uint8_t stranger[4] = {192, 0, 2, 99};
 static uint8_t g_secret[32];
 
+/* IPv4/UDP 10.0.0.7:5683 -> 198.51.100.1:5683, 4 bytes of CoAP */
+static const uint8_t g_inner[32] = {
+    0x45, 0x00, 0x00, 0x20, 0x00, 0x01, 0x00, 0x00, 0x40, 0x11, 0x00, 0x00,
+    10,   0,    0,    7,    198,  51,   100,  1,
+    0x16, 0x33, 0x16, 0x33, 0x00, 0x0c, 0x00, 0x00, 0x40, 0x01, 0x00, 0x01,
+};
+
 /* The proxies' side: one key table with the unit, one replay table per proxy. */
-static struct xp_tunnel_key g_pkeys_storage[1];
+static struct xp_tunnel_key g_pkeys_storage[2];
 static struct xp_tunnel_keys g_pkeys;
 static uint64_t g_proxy_seq = 1000;
+/* Proxy i: tunnel id i + 1 and this run's epoch. */
+static struct xp_tunnel_addr g_proxy[3] = {
+    {.proxy_id = 1, .epoch = 0xa0000001u},
+    {.proxy_id = 2, .epoch = 0xa0000002u},
+    {.proxy_id = 3, .epoch = 0xa0000003u},
+};
 
 static void setup_device(struct xp_device *dev, uint64_t now)
 {
@@ -39,7 +54,7 @@ static void setup_device(struct xp_device *dev, uint64_t now)
 
     CHECK_EQ(xp_device__init(dev, &cfg, now), 0);
     for (int i = 0; i < 3; i++)
-        CHECK_EQ(xp_device__add_proxy(dev, 4, proxy_addr[i], PORT), 0);
+        CHECK_EQ(xp_device__add_proxy(dev, 4, proxy_addr[i], PORT, g_proxy[i].proxy_id), 0);
 }
 
 static int current_index(const struct xp_device *dev)
@@ -52,15 +67,47 @@ static int current_index(const struct xp_device *dev)
     return -1;
 }
 
-/* A control message from proxy `from`. */
-static enum xp_tunnel_status proxy_says(struct xp_device *dev, int from, enum xp_tunnel_type t,
-                                        uint32_t w, uint64_t now)
+/* A control message from proxy `from`, answering keepalive `echo` (0: none). */
+static enum xp_tunnel_status proxy_answers(struct xp_device *dev, int from, enum xp_tunnel_type t,
+                                           uint32_t w, uint64_t echo, uint64_t now)
 {
     uint8_t pkt[128];
-    int n = xp_tunnel_encap_control(pkt, sizeof(pkt), t, g_proxy_seq++, &g_pkeys.keys[0], 0, w);
+    int n = xp_tunnel_encap_control(pkt, sizeof(pkt), t, &g_proxy[from], g_proxy_seq++,
+                                    &g_pkeys.keys[0], echo, w);
 
     CHECK(n > 0);
     return xp_device__control_input(dev, 4, proxy_addr[from], PORT, pkt, (uint32_t)n, now);
+}
+
+static enum xp_tunnel_status proxy_says(struct xp_device *dev, int from, enum xp_tunnel_type t,
+                                        uint32_t w, uint64_t now)
+{
+    return proxy_answers(dev, from, t, w, 0, now);
+}
+
+/*
+ * The device's keepalive (due now) reaches the current proxy, which
+ * answers it: the device then knows that proxy's epoch.
+ */
+static void handshake(struct xp_device *dev, uint64_t now)
+{
+    struct xp_tunnel_window wins[2];
+    struct xp_tunnel_replay replay;
+    struct xp_tunnel_result r;
+    uint8_t out[256];
+    int cur = current_index(dev);
+    int n;
+
+    dev->keepalive_due = true; /* as after start or a switch */
+    n = xp_device__poll(dev, now, out, sizeof(out));
+
+    CHECK_EQ(n, XP_TUNNEL_HDR_LEN);
+    CHECK_EQ(xp_tunnel_replay__init(&replay, wins, 2, &g_pkeys), 0);
+    CHECK_EQ(xp_tunnel_decap(out, (uint32_t)n, &g_proxy[cur], &g_pkeys, &replay, &r),
+             XP_TUNNEL_OK);
+    CHECK_EQ(r.type, XP_TUNNEL_T_KEEPALIVE);
+    CHECK_EQ(proxy_answers(dev, cur, XP_TUNNEL_T_KEEPALIVE_ACK, 0, r.seq, now), XP_TUNNEL_OK);
+    CHECK_EQ(dev->proxies[cur].epoch, g_proxy[cur].epoch);
 }
 
 static void test_config(void)
@@ -76,18 +123,24 @@ static void test_config(void)
     CHECK_EQ(xp_device__encap_output(&dev, inner, sizeof(inner), out, sizeof(out)),
              -ENETUNREACH);
     CHECK_EQ(xp_device__poll(&dev, 10000, out, sizeof(out)), 0);
-    CHECK_EQ(xp_device__add_proxy(&dev, 5, proxy_addr[0], PORT), -EINVAL);
-    CHECK_EQ(xp_device__add_proxy(&dev, 4, proxy_addr[0], 0), -EINVAL);
-    CHECK_EQ(xp_device__add_proxy(&dev, 4, proxy_addr[0], PORT), 0);
-    CHECK_EQ(xp_device__add_proxy(&dev, 4, proxy_addr[0], PORT), -EEXIST);
+    CHECK_EQ(xp_device__add_proxy(&dev, 5, proxy_addr[0], PORT, 1), -EINVAL);
+    CHECK_EQ(xp_device__add_proxy(&dev, 4, proxy_addr[0], 0, 1), -EINVAL);
+    CHECK_EQ(xp_device__add_proxy(&dev, 4, proxy_addr[0], PORT, 0), -EINVAL);
+    CHECK_EQ(xp_device__add_proxy(&dev, 4, proxy_addr[0], PORT, 1), 0);
+    CHECK_EQ(xp_device__add_proxy(&dev, 4, proxy_addr[0], PORT, 2), -EEXIST);
+    CHECK_EQ(xp_device__add_proxy(&dev, 4, proxy_addr[1], PORT, 1), -EEXIST); /* same tunnel id */
     uint8_t v6[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 1};
-    CHECK_EQ(xp_device__add_proxy(&dev, 6, v6, PORT), 0);
+    CHECK_EQ(xp_device__add_proxy(&dev, 6, v6, PORT, 2), 0);
     for (int i = 2; i < XP_DEVICE_MAX_PROXIES; i++) {
         v6[14] = (uint8_t)i;
-        CHECK_EQ(xp_device__add_proxy(&dev, 6, v6, PORT), 0);
+        CHECK_EQ(xp_device__add_proxy(&dev, 6, v6, PORT, (uint16_t)(i + 1)), 0);
     }
     v6[14] = 0xee;
-    CHECK_EQ(xp_device__add_proxy(&dev, 6, v6, PORT), -ENOSPC);
+    CHECK_EQ(xp_device__add_proxy(&dev, 6, v6, PORT, 100), -ENOSPC);
+    /* no epoch yet: refused, not sent to be dropped */
+    CHECK_EQ(xp_device__encap_output(&dev, inner, sizeof(inner), out, sizeof(out)), -EAGAIN);
+    CHECK_EQ(dev.stats.tx_no_epoch, 1);
+    dev.proxies[0].epoch = 5;
     CHECK_EQ(xp_device__encap_output(&dev, inner, sizeof(inner), out, 40), -ENOSPC);
     CHECK_EQ(dev.stats.tx_errors, 2);
 
@@ -118,30 +171,38 @@ static void test_encap_decaps_on_proxy(void)
 
     setup_device(&dev, 0);
     CHECK_EQ(xp_tunnel_replay__init(&replay, wins, 1, &g_pkeys), 0);
+    CHECK_EQ(xp_device__encap_output(&dev, inner, sizeof(inner), out, sizeof(out)), -EAGAIN);
+    handshake(&dev, 0); /* keepalive: seq base + 0 */
     for (int i = 0; i < 3; i++) {
         n = xp_device__encap_output(&dev, inner, sizeof(inner), out, sizeof(out));
         CHECK_EQ(n, XP_TUNNEL_HDR_LEN + sizeof(inner));
-        CHECK_EQ(xp_tunnel_decap(out, (uint32_t)n, &g_pkeys, &replay, &r), XP_TUNNEL_OK);
+        CHECK_EQ(xp_tunnel_decap(out, (uint32_t)n, &g_proxy[0], &g_pkeys, &replay, &r),
+                 XP_TUNNEL_OK);
         CHECK_EQ(r.unit_id, UNIT);
-        CHECK_EQ(r.seq, ((uint64_t)5 << 32) + (uint64_t)i);
+        CHECK_EQ(r.seq, ((uint64_t)5 << 32) + (uint64_t)i + 1);
         CHECK_EQ(r.body_len, sizeof(inner));
         CHECK(memcmp(r.body, inner, sizeof(inner)) == 0);
         CHECK_EQ(r.inner.dport, 5683);
-        /* the same datagram again is a replay */
-        CHECK_EQ(xp_tunnel_decap(out, (uint32_t)n, &g_pkeys, &replay, &r), XP_TUNNEL_REPLAYED);
+        /* the same datagram again is a replay; to another proxy, it is not for it */
+        CHECK_EQ(xp_tunnel_decap(out, (uint32_t)n, &g_proxy[0], &g_pkeys, &replay, &r),
+                 XP_TUNNEL_REPLAYED);
+        CHECK_EQ(xp_tunnel_decap(out, (uint32_t)n, &g_proxy[1], &g_pkeys, &replay, &r),
+                 XP_TUNNEL_WRONG_PROXY);
     }
     /* in place: the inner packet already sits after the header room */
     memcpy(out + XP_TUNNEL_HDR_LEN, inner, sizeof(inner));
     n = xp_device__encap_output(&dev, out + XP_TUNNEL_HDR_LEN, sizeof(inner), out, sizeof(out));
-    CHECK_EQ(xp_tunnel_decap(out, (uint32_t)n, &g_pkeys, &replay, &r), XP_TUNNEL_OK);
+    CHECK_EQ(xp_tunnel_decap(out, (uint32_t)n, &g_proxy[0], &g_pkeys, &replay, &r),
+             XP_TUNNEL_OK);
     CHECK(memcmp(r.body, inner, sizeof(inner)) == 0);
     CHECK_EQ(dev.stats.tx_packets, 4);
     CHECK_EQ(dev.stats.tx_bytes, 4 * sizeof(inner));
 
     /* keepalives share the sequence space and decapsulate too */
-    n = xp_device__poll(&dev, 0, out, sizeof(out));
+    n = xp_device__poll(&dev, 1000, out, sizeof(out));
     CHECK_EQ(n, XP_TUNNEL_HDR_LEN);
-    CHECK_EQ(xp_tunnel_decap(out, (uint32_t)n, &g_pkeys, &replay, &r), XP_TUNNEL_OK);
+    CHECK_EQ(xp_tunnel_decap(out, (uint32_t)n, &g_proxy[0], &g_pkeys, &replay, &r),
+             XP_TUNNEL_OK);
     CHECK_EQ(r.type, XP_TUNNEL_T_KEEPALIVE);
     xp_device__wipe(&dev);
 }
@@ -154,10 +215,14 @@ static void test_keepalive_and_timeout(void)
 
     setup_device(&dev, t);
     CHECK_EQ(current_index(&dev), 0);
-    /* one keepalive at once, then one per keepalive_ms */
+    /* one keepalive at once, then every XP_DEVICE_PROBE_MS while the epoch is unknown */
     CHECK_EQ(xp_device__poll(&dev, t, out, sizeof(out)), XP_TUNNEL_HDR_LEN);
-    CHECK_EQ(xp_device__poll(&dev, t + 500, out, sizeof(out)), 0);
-    CHECK_EQ(xp_device__poll(&dev, t + 1000, out, sizeof(out)), XP_TUNNEL_HDR_LEN);
+    CHECK_EQ(xp_device__poll(&dev, t + XP_DEVICE_PROBE_MS - 1, out, sizeof(out)), 0);
+    CHECK_EQ(xp_device__poll(&dev, t + XP_DEVICE_PROBE_MS, out, sizeof(out)), XP_TUNNEL_HDR_LEN);
+    /* answered: one per keepalive_ms from then on */
+    handshake(&dev, t + 300);
+    CHECK_EQ(xp_device__poll(&dev, t + 1299, out, sizeof(out)), 0);
+    CHECK_EQ(xp_device__poll(&dev, t + 1300, out, sizeof(out)), XP_TUNNEL_HDR_LEN);
     /* answers keep proxy 0 alive well past dead_ms */
     for (uint64_t dt = 1000; dt <= 10000; dt += 1000) {
         CHECK_EQ(proxy_says(&dev, 0, XP_TUNNEL_T_KEEPALIVE_ACK, 100, t + dt), XP_TUNNEL_OK);
@@ -184,6 +249,7 @@ static void test_keepalive_and_timeout(void)
     CHECK_EQ(dev.stats.switch_timeout, 3);
     /* data output follows the current proxy; no answers to data are expected */
     uint8_t inner[20] = {0x45, 0, 0, 20, 0, 0, 0, 0, 64, 6, 0, 0, 10, 0, 0, 7, 1, 2, 3, 4};
+    handshake(&dev, t + 6001);
     CHECK(xp_device__encap_output(&dev, inner, sizeof(inner), out, sizeof(out)) > 0);
     CHECK_EQ(current_index(&dev), 0);
     xp_device__wipe(&dev);
@@ -224,8 +290,8 @@ static void test_hostile_control(void)
     int n;
 
     setup_device(&dev, 0);
-    n = xp_tunnel_encap_control(pkt, sizeof(pkt), XP_TUNNEL_T_OVERLOAD, g_proxy_seq++,
-                                &g_pkeys.keys[0], 0, 5000);
+    n = xp_tunnel_encap_control(pkt, sizeof(pkt), XP_TUNNEL_T_OVERLOAD, &g_proxy[0],
+                                g_proxy_seq++, &g_pkeys.keys[0], 0, 5000);
     /* from an address not in the list */
     CHECK_EQ(xp_device__control_input(&dev, 4, stranger, PORT, pkt, (uint32_t)n, 1),
              XP_TUNNEL_UNKNOWN_UNIT);
@@ -239,9 +305,12 @@ static void test_hostile_control(void)
     pkt[XP_TUNNEL_MAC_OFF] ^= 1;
     CHECK_EQ(current_index(&dev), 0);
     CHECK_EQ(dev.stats.ctl_drop[XP_TUNNEL_BAD_TAG], 1);
-    /* genuine: switches; the same message replayed to the new proxy's address is not from it */
+    /* genuine: switches; the same message replayed from the new proxy's address is not from it */
     CHECK_EQ(xp_device__control_input(&dev, 4, proxy_addr[0], PORT, pkt, (uint32_t)n, 2),
              XP_TUNNEL_OK);
+    CHECK_EQ(current_index(&dev), 1);
+    CHECK_EQ(xp_device__control_input(&dev, 4, proxy_addr[1], PORT, pkt, (uint32_t)n, 2),
+             XP_TUNNEL_WRONG_PROXY);
     CHECK_EQ(current_index(&dev), 1);
     /* replayed from proxy 0's own address: window per proxy */
     CHECK_EQ(xp_device__control_input(&dev, 4, proxy_addr[0], PORT, pkt, (uint32_t)n, 3),
@@ -252,8 +321,8 @@ static void test_hostile_control(void)
              XP_TUNNEL_BAD_TYPE);
     /* forged answers do not keep a dead proxy alive */
     for (uint64_t t = 1000; t <= 3000; t += 1000) {
-        n = xp_tunnel_encap_control(pkt, sizeof(pkt), XP_TUNNEL_T_KEEPALIVE_ACK, g_proxy_seq++,
-                                    &g_pkeys.keys[0], 0, 0);
+        n = xp_tunnel_encap_control(pkt, sizeof(pkt), XP_TUNNEL_T_KEEPALIVE_ACK, &g_proxy[1],
+                                    g_proxy_seq++, &g_pkeys.keys[0], 0, 0);
         pkt[n - 1] ^= 0x40;
         CHECK_EQ(xp_device__control_input(&dev, 4, proxy_addr[1], PORT, pkt, (uint32_t)n, t),
                  XP_TUNNEL_BAD_TAG);
@@ -273,11 +342,115 @@ static void test_single_proxy(void)
     uint8_t out[256];
 
     CHECK_EQ(xp_device__init(&dev, &cfg, 0), 0);
-    CHECK_EQ(xp_device__add_proxy(&dev, 4, proxy_addr[0], PORT), 0);
+    CHECK_EQ(xp_device__add_proxy(&dev, 4, proxy_addr[0], PORT, 1), 0);
     /* nowhere to go: it keeps the proxy and keeps asking */
     CHECK_EQ(xp_device__poll(&dev, 0, out, sizeof(out)), XP_TUNNEL_HDR_LEN);
     CHECK_EQ(xp_device__poll(&dev, XP_DEVICE_DEAD_MS, out, sizeof(out)), XP_TUNNEL_HDR_LEN);
     CHECK_EQ(current_index(&dev), 0);
+    xp_device__wipe(&dev);
+}
+
+/*
+ * A proxy restart: its new epoch refuses the device's DATA until the next
+ * keepalive's answer teaches it. Only the answer to the last keepalive
+ * counts: an authentic older answer (delayed, or replayed with a fresh
+ * proxy seq it cannot have) cannot take the device back.
+ */
+static void test_epoch(void)
+{
+    struct xp_tunnel_window wins[2];
+    struct xp_tunnel_replay replay;
+    struct xp_tunnel_result r;
+    struct xp_device dev;
+    uint8_t out[256];
+    uint32_t old_epoch = g_proxy[0].epoch;
+    uint64_t first_ka;
+    int n;
+
+    setup_device(&dev, 0);
+    CHECK_EQ(xp_tunnel_replay__init(&replay, wins, 2, &g_pkeys), 0);
+    /* an answer that echoes nothing we sent teaches nothing */
+    CHECK_EQ(proxy_answers(&dev, 0, XP_TUNNEL_T_KEEPALIVE_ACK, 0, 12345, 1), XP_TUNNEL_OK);
+    CHECK_EQ(dev.proxies[0].epoch, 0);
+    handshake(&dev, 2);
+    first_ka = dev.proxies[0].ka_seq;
+    n = xp_device__encap_output(&dev, g_inner, sizeof(g_inner), out, sizeof(out));
+    CHECK_EQ(xp_tunnel_decap(out, (uint32_t)n, &g_proxy[0], &g_pkeys, &replay, &r), XP_TUNNEL_OK);
+
+    /* proxy 0 restarts: a new epoch, fresh windows */
+    g_proxy[0].epoch = old_epoch ^ 0x5a5a5a5au;
+    CHECK_EQ(xp_tunnel_replay__init(&replay, wins, 2, &g_pkeys), 0);
+    CHECK_EQ(xp_tunnel_decap(out, (uint32_t)n, &g_proxy[0], &g_pkeys, &replay, &r),
+             XP_TUNNEL_STALE_EPOCH); /* the captured datagram: no replay after the restart */
+    n = xp_device__encap_output(&dev, g_inner, sizeof(g_inner), out, sizeof(out));
+    CHECK_EQ(xp_tunnel_decap(out, (uint32_t)n, &g_proxy[0], &g_pkeys, &replay, &r),
+             XP_TUNNEL_STALE_EPOCH); /* the device's own, until it learns */
+    handshake(&dev, 1002);
+    CHECK_EQ(dev.stats.epoch_changes, 1);
+    n = xp_device__encap_output(&dev, g_inner, sizeof(g_inner), out, sizeof(out));
+    CHECK_EQ(xp_tunnel_decap(out, (uint32_t)n, &g_proxy[0], &g_pkeys, &replay, &r), XP_TUNNEL_OK);
+
+    /* an authentic answer to the first keepalive, carrying the old epoch: ignored */
+    struct xp_tunnel_addr before = {.proxy_id = 1, .epoch = old_epoch};
+    n = xp_tunnel_encap_control(out, sizeof(out), XP_TUNNEL_T_KEEPALIVE_ACK, &before,
+                                g_proxy_seq++, &g_pkeys.keys[0], first_ka, 0);
+    CHECK_EQ(xp_device__control_input(&dev, 4, proxy_addr[0], PORT, out, (uint32_t)n, 1003),
+             XP_TUNNEL_OK);
+    CHECK_EQ(dev.proxies[0].epoch, g_proxy[0].epoch);
+    CHECK_EQ(dev.stats.epoch_changes, 1);
+    g_proxy[0].epoch = old_epoch;
+    xp_device__wipe(&dev);
+}
+
+/*
+ * Key rotation with traffic flowing: the proxy holds keys 0 and 1, the
+ * device moves from 0 to 1 between two packets; every datagram is
+ * accepted, the sequence goes on, and after the proxy drops key 0 the
+ * device's traffic still passes.
+ */
+static void test_key_rotation(void)
+{
+    struct xp_tunnel_key storage[2];
+    struct xp_tunnel_window wins[2];
+    struct xp_tunnel_keys keys;
+    struct xp_tunnel_replay replay;
+    struct xp_tunnel_result r;
+    struct xp_device dev;
+    uint8_t out[256], next[32];
+    uint64_t last_seq = 0;
+    int n;
+
+    for (int i = 0; i < 32; i++)
+        next[i] = (uint8_t)(0x90 + i);
+    setup_device(&dev, 0);
+    handshake(&dev, 0);
+    xp_tunnel_keys__init(&keys, storage, 2);
+    CHECK_EQ(xp_tunnel_keys__add(&keys, UNIT, 0, g_secret, sizeof(g_secret)), 0);
+    CHECK_EQ(xp_tunnel_keys__add(&keys, UNIT, 1, next, sizeof(next)), 0);
+    CHECK_EQ(xp_tunnel_replay__init(&replay, wins, 2, &keys), 0);
+    for (int i = 0; i < 200; i++) {
+        if (i == 100) {
+            CHECK_EQ(xp_device__set_key(&dev, 1, next, 3), -EINVAL); /* the old key stays */
+            CHECK_EQ(xp_device__set_key(&dev, 1, next, sizeof(next)), 0);
+        }
+        n = xp_device__encap_output(&dev, g_inner, sizeof(g_inner), out, sizeof(out));
+        CHECK_EQ(xp_tunnel_decap(out, (uint32_t)n, &g_proxy[0], &keys, &replay, &r),
+                 XP_TUNNEL_OK);
+        CHECK_EQ(r.key_id, i < 100 ? 0 : 1);
+        CHECK(r.seq > last_seq);
+        last_seq = r.seq;
+    }
+    CHECK_EQ(dev.stats.key_changes, 1);
+    /* the proxy drops key 0 (a reload): the device's traffic still passes */
+    CHECK_EQ(xp_tunnel_keys__find_key(&keys, UNIT, 1), 1);
+    storage[0] = storage[1];
+    keys.count = 1;
+    CHECK_EQ(xp_tunnel_replay__init(&replay, wins, 2, &keys), 0);
+    n = xp_device__encap_output(&dev, g_inner, sizeof(g_inner), out, sizeof(out));
+    CHECK_EQ(xp_tunnel_decap(out, (uint32_t)n, &g_proxy[0], &keys, &replay, &r), XP_TUNNEL_OK);
+    /* and an answer under the old key, late, is refused as such */
+    CHECK_EQ(proxy_says(&dev, 0, XP_TUNNEL_T_KEEPALIVE_ACK, 0, 5), XP_TUNNEL_UNKNOWN_KEY);
+    xp_tunnel_keys__wipe(&keys);
     xp_device__wipe(&dev);
 }
 
@@ -286,7 +459,7 @@ int main(void)
     for (int i = 0; i < 32; i++)
         g_secret[i] = (uint8_t)(0x40 + i);
     xp_tunnel_keys__init(&g_pkeys, g_pkeys_storage, 1);
-    CHECK_EQ(xp_tunnel_keys__add(&g_pkeys, UNIT, g_secret, sizeof(g_secret)), 0);
+    CHECK_EQ(xp_tunnel_keys__add(&g_pkeys, UNIT, 0, g_secret, sizeof(g_secret)), 0);
 
     test_config();
     test_encap_decaps_on_proxy();
@@ -294,6 +467,8 @@ int main(void)
     test_overload();
     test_hostile_control();
     test_single_proxy();
+    test_epoch();
+    test_key_rotation();
     xp_tunnel_keys__wipe(&g_pkeys);
     printf("test_device: %d failures\n", failures);
     return failures ? 1 : 0;

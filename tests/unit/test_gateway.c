@@ -8,6 +8,10 @@
  * tags, unknown units, truncated and nested tunnels, spoofed inner
  * sources, bad outer UDP lengths, no route, no neighbour (which asks for
  * resolution). A flooding unit is policed by its id, the other unit not.
+ * A datagram is good for one proxy and one run: replayed to another proxy
+ * or to this one after a restart, it is refused unopened. Keys rotate by
+ * reload without a lost datagram. A source that keeps failing the tag is
+ * limited before any MAC work.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -24,13 +28,13 @@
 
 #define MS 1000000ULL
 #define FRAME 2048
-#define T0 (1700000000000ULL * MS)
+#define T0 (11000000000000ULL * MS)
 
 static const char *conf_text =
     "{\"ports\": {\"access\": \"a\", \"core\": \"b\"}, \"mode\": \"gateway\",\n"
     " \"policer\": {\"t_t1_ms\": 100, \"t_t2_ms\": 100, \"t_t3_ms\": 100, \"r\": 1,\n"
     "              \"t_f1_pps\": 1000, \"t_f2_pps\": 1000000000},\n"
-    " \"gateway\": {\"units\": [\n"
+    " \"gateway\": {\"tunnel_id\": 3, \"mac_fail_pps\": 1000000, \"units\": [\n"
     "   {\"id\": 7, \"key\": \"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\",\n"
     "    \"sources\": [\"198.18.2.2/32\", \"2001:2:0:2::/64\"]},\n"
     "   {\"id\": 9, \"key\": \"f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff\", \"sources\": [\"198.18.2.9/32\"]}]}}";
@@ -44,6 +48,8 @@ static const uint8_t mac_core[6] = { 2, 0, 0, 0, 0, 3 }, mac_router[6] = { 2, 0,
 static const uint8_t mac_server[6] = { 2, 0, 0, 0, 0, 5 };
 
 static uint8_t *umem;
+/* The gateway under test: its tunnel id and this run's epoch (random, read back). */
+static struct xp_tunnel_addr g_to;
 
 static void map4(uint8_t out[16], const char *v4)
 {
@@ -102,10 +108,10 @@ static void forwarded4(uint8_t *p)
  * frame length; the frame starts 256 bytes into its chunk, as the kernel
  * puts it.
  */
-static struct xp_pkt tunnel_frame_outer(unsigned slot, bool v6, uint32_t unit,
-                                        const uint8_t *secret, size_t secret_len, uint64_t seq,
-                                        enum xp_tunnel_type type, const uint8_t *body,
-                                        unsigned body_len)
+static struct xp_pkt tunnel_frame_full(unsigned slot, bool v6, const struct xp_tunnel_addr *to,
+                                       uint32_t unit, uint8_t key_id, const uint8_t *secret,
+                                       size_t secret_len, uint64_t seq, enum xp_tunnel_type type,
+                                       const uint8_t *body, unsigned body_len)
 {
     uint8_t *f = umem + (size_t)slot * FRAME + 256;
     unsigned l4 = v6 ? 54 : 34;
@@ -136,8 +142,8 @@ static struct xp_pkt tunnel_frame_outer(unsigned slot, bool v6, uint32_t unit,
     f[l4 + 1] = 0x40;                              /* sport 40000 */
     f[l4 + 2] = 5685 >> 8;
     f[l4 + 3] = 5685 & 0xff;
-    xp_tunnel_key__set(&key, unit, secret, secret_len);
-    plen = xp_tunnel_encap(f + l4 + 8, FRAME - 256 - l4 - 8, type, seq, &key, body, body_len);
+    xp_tunnel_key__set(&key, unit, key_id, secret, secret_len);
+    plen = xp_tunnel_encap(f + l4 + 8, FRAME - 256 - l4 - 8, type, to, seq, &key, body, body_len);
     f[l4 + 4] = (uint8_t)((plen + 8) >> 8);
     f[l4 + 5] = (uint8_t)(plen + 8);
     if (v6) {
@@ -152,6 +158,15 @@ static struct xp_pkt tunnel_frame_outer(unsigned slot, bool v6, uint32_t unit,
     pkt.port = 0;
     pkt.handle = (uint64_t)slot * FRAME + 256;
     return pkt;
+}
+
+static struct xp_pkt tunnel_frame_outer(unsigned slot, bool v6, uint32_t unit,
+                                        const uint8_t *secret, size_t secret_len, uint64_t seq,
+                                        enum xp_tunnel_type type, const uint8_t *body,
+                                        unsigned body_len)
+{
+    return tunnel_frame_full(slot, v6, &g_to, unit, 0, secret, secret_len, seq, type, body,
+                             body_len);
 }
 
 static struct xp_pkt tunnel_frame(unsigned slot, uint32_t unit, const uint8_t *secret,
@@ -221,7 +236,7 @@ static void check_keepalive(struct xp_gateway *gw, struct xp_gw_queue *q)
     struct xp_pkt pkt;
     uint8_t *ip, *udp;
 
-    xp_tunnel_key__set(&key, 7, key7, sizeof(key7));
+    xp_tunnel_key__set(&key, 7, 0, key7, sizeof(key7));
     xp_tunnel_window__init(&win, 7);
     xp_gateway__set_load(gw, 250);
     pkt = tunnel_frame(2, 7, key7, sizeof(key7), 102, XP_TUNNEL_T_KEEPALIVE, NULL, 0);
@@ -244,16 +259,19 @@ static void check_keepalive(struct xp_gateway *gw, struct xp_gw_queue *q)
     CHECK_EQ(ip[2] << 8 | ip[3], pkt.len - 14);
     CHECK_EQ(csum(ip, 20, 0), 0);                 /* IPv4 header checksum */
     CHECK_EQ(csum(udp, pkt.len - 34, csum(ip + 12, 8, 17 + pkt.len - 34) ^ 0xffff), 0);
-    CHECK_EQ(xp_tunnel_decap_control(udp + 8, pkt.len - 42, &key, &win, &res), XP_TUNNEL_OK);
+    CHECK_EQ(xp_tunnel_decap_control(udp + 8, pkt.len - 42, &key, g_to.proxy_id, &win, &res),
+             XP_TUNNEL_OK);
     CHECK_EQ(res.type, XP_TUNNEL_T_KEEPALIVE_ACK);
     CHECK_EQ(res.echo_seq, 102);
+    CHECK_EQ(res.epoch, g_to.epoch); /* what the unit learns */
+    CHECK(g_to.epoch != 0);
     CHECK_EQ(res.w_permille, 250);
 
     /* At capacity the answer is an overload report. */
     xp_gateway__set_load(gw, 1000);
     pkt = tunnel_frame(2, 7, key7, sizeof(key7), 103, XP_TUNNEL_T_KEEPALIVE, NULL, 0);
     CHECK_EQ(one(q, &pkt, T0), XP_GW_FATE_ACCESS);
-    CHECK_EQ(xp_tunnel_decap_control(pkt.data + 42, pkt.len - 42, &key, &win, &res),
+    CHECK_EQ(xp_tunnel_decap_control(pkt.data + 42, pkt.len - 42, &key, g_to.proxy_id, &win, &res),
              XP_TUNNEL_OK);
     CHECK_EQ(res.type, XP_TUNNEL_T_OVERLOAD);
     CHECK_EQ(res.w_permille, 1000);
@@ -271,7 +289,7 @@ static void check_ipv6_outer(struct xp_gw_queue *q)
     uint8_t *ip, *udp;
     unsigned n, ulen;
 
-    xp_tunnel_key__set(&key, 7, key7, sizeof(key7));
+    xp_tunnel_key__set(&key, 7, 0, key7, sizeof(key7));
     xp_tunnel_window__init(&win, 7);
     pkt = tunnel_frame_outer(7, true, 7, key7, sizeof(key7), 104, XP_TUNNEL_T_KEEPALIVE, NULL, 0);
     CHECK_EQ(one(q, &pkt, T0), XP_GW_FATE_ACCESS);
@@ -287,7 +305,8 @@ static void check_ipv6_outer(struct xp_gw_queue *q)
     CHECK(memcmp(ip + 24, a, 16) == 0);
     CHECK(udp[6] | udp[7]);                       /* IPv6 UDP must carry a checksum */
     CHECK_EQ(csum(udp, ulen, csum(ip + 8, 32, 17 + ulen) ^ 0xffff), 0);
-    CHECK_EQ(xp_tunnel_decap_control(udp + 8, ulen - 8, &key, &win, &res), XP_TUNNEL_OK);
+    CHECK_EQ(xp_tunnel_decap_control(udp + 8, ulen - 8, &key, g_to.proxy_id, &win, &res),
+             XP_TUNNEL_OK);
     CHECK_EQ(res.echo_seq, 104);
 
     n = inner4(inner, "198.18.2.2", "198.18.3.9", 5683);
@@ -489,34 +508,37 @@ static void check_reload(struct xp_gateway *gw, struct xp_gw_queue *q, struct xp
     }
     *next = *cfg;
     next->gw.units[1].id = 11;
-    memcpy(next->gw.units[1].key, key11, sizeof(key11));
-    next->gw.units[1].key_len = sizeof(key11);
+    memcpy(next->gw.units[1].keys[0].key, key11, sizeof(key11));
+    next->gw.units[1].keys[0].len = sizeof(key11);
     xp_cidr_parse("198.18.2.11/32", &next->gw.units[1].sources[0]);
     CHECK_EQ(xp_gateway__set_units(gw, next, msg, sizeof(msg)), 0);
     CHECK_EQ(xp_gateway__units(gw), 2);
     xp_gw_queue__stats(q, &before);
 
     pkt = data_frame(3, 7, 4999, "198.18.2.2", "198.18.3.9", 5683); /* used before the reload */
-    CHECK_EQ(one(q, &pkt, T0), XP_GW_FATE_DROP);
+    CHECK_EQ(one(q, &pkt, T0 + 10000 * MS), XP_GW_FATE_DROP);
     pkt = data_frame(3, 9, 900000, "198.18.2.9", "198.18.3.9", 5683);
-    CHECK_EQ(one(q, &pkt, T0), XP_GW_FATE_DROP);
+    CHECK_EQ(one(q, &pkt, T0 + 10000 * MS), XP_GW_FATE_DROP);
     n = inner4(inner, "198.18.2.11", "198.18.3.9", 5683);
     pkt = tunnel_frame(3, 11, key11, sizeof(key11), 1, XP_TUNNEL_T_DATA, inner, n);
-    CHECK_EQ(one(q, &pkt, T0 + 10000 * MS), XP_GW_FATE_CORE);
-    pkt = data_frame(3, 7, 900000, "198.18.2.2", "198.18.3.9", 5683);
     CHECK_EQ(one(q, &pkt, T0 + 20000 * MS), XP_GW_FATE_CORE);
+    pkt = data_frame(3, 7, 900000, "198.18.2.2", "198.18.3.9", 5683);
+    CHECK_EQ(one(q, &pkt, T0 + 30000 * MS), XP_GW_FATE_CORE);
     xp_gw_queue__stats(q, &after);
     CHECK_EQ(after.tunnel[XP_TUNNEL_UNKNOWN_UNIT] - before.tunnel[XP_TUNNEL_UNKNOWN_UNIT], 1);
     CHECK_EQ(after.tunnel[XP_TUNNEL_REPLAYED] + after.tunnel[XP_TUNNEL_TOO_OLD] -
                  before.tunnel[XP_TUNNEL_REPLAYED] - before.tunnel[XP_TUNNEL_TOO_OLD], 1);
     /* A broken unit list is refused and the running one stays. */
-    next->gw.units[1].key_len = 3;
+    next->gw.units[1].keys[0].len = 3;
     CHECK(xp_gateway__set_units(gw, next, msg, sizeof(msg)) < 0);
     CHECK_EQ(xp_gateway__units(gw), 2);
     free(next);
 }
 
 /* Operator blocks: by pair, by unit towards everything, with expiry, and unblocking. */
+/* After check_reload: the policer and the limiters only ever see time go forward. */
+#define T_MANUAL (T0 + 40000 * MS)
+
 static void check_manual(struct xp_gateway *gw, struct xp_gw_queue *q)
 {
     uint8_t unit7[16], server[16];
@@ -529,23 +551,267 @@ static void check_manual(struct xp_gateway *gw, struct xp_gw_queue *q)
     xp_gw_queue__stats(q, &before);
     CHECK_EQ(xp_gateway__block(gw, unit7, server, 0), 0);
     pkt = data_frame(3, 7, seq++, "198.18.2.2", "198.18.3.1", 5683);
-    CHECK_EQ(one(q, &pkt, T0), XP_GW_FATE_DROP);
+    CHECK_EQ(one(q, &pkt, T_MANUAL), XP_GW_FATE_DROP);
     pkt = data_frame(3, 7, seq++, "198.18.2.2", "198.19.5.5", 5683);
-    CHECK_EQ(one(q, &pkt, T0), XP_GW_FATE_CORE);  /* another destination */
+    CHECK_EQ(one(q, &pkt, T_MANUAL), XP_GW_FATE_CORE);  /* another destination */
     CHECK_EQ(xp_gateway__block(gw, unit7, NULL, 0), 0);
     pkt = data_frame(3, 7, seq++, "198.18.2.2", "198.19.5.5", 5683);
-    CHECK_EQ(one(q, &pkt, T0), XP_GW_FATE_DROP);  /* the unit towards everything */
+    CHECK_EQ(one(q, &pkt, T_MANUAL), XP_GW_FATE_DROP);  /* the unit towards everything */
     CHECK_EQ(xp_gateway__unblock(gw, unit7, NULL), 0);
     CHECK_EQ(xp_gateway__unblock(gw, unit7, NULL), -ENOENT);
     pkt = data_frame(3, 7, seq++, "198.18.2.2", "198.19.5.5", 5683);
-    CHECK_EQ(one(q, &pkt, T0), XP_GW_FATE_CORE);
+    CHECK_EQ(one(q, &pkt, T_MANUAL), XP_GW_FATE_CORE);
     CHECK_EQ(xp_gateway__unblock(gw, unit7, server), 0);
     /* A block that already expired (CLOCK_MONOTONIC 1 ns) blocks nothing. */
     CHECK_EQ(xp_gateway__block(gw, unit7, server, 1), 0);
     pkt = data_frame(3, 7, seq++, "198.18.2.2", "198.18.3.1", 5683);
-    CHECK_EQ(one(q, &pkt, T0), XP_GW_FATE_CORE);
+    CHECK_EQ(one(q, &pkt, T_MANUAL), XP_GW_FATE_CORE);
     xp_gw_queue__stats(q, &after);
     CHECK_EQ(after.c[XP_GW_C_DROP_MANUAL] - before.c[XP_GW_C_DROP_MANUAL], 2);
+}
+
+/* Copy a frame out of the UMEM before processing rewrites it; put it back into slot. */
+struct saved_frame {
+    uint8_t bytes[FRAME - 256];
+    uint32_t len;
+};
+
+static void save_frame(const struct xp_pkt *pkt, struct saved_frame *out)
+{
+    memcpy(out->bytes, pkt->data, pkt->len);
+    out->len = pkt->len;
+}
+
+static struct xp_pkt load_frame(unsigned slot, const struct saved_frame *in)
+{
+    struct xp_pkt pkt = { .data = umem + (size_t)slot * FRAME + 256, .len = in->len,
+                          .handle = (uint64_t)slot * FRAME + 256 };
+
+    memcpy(pkt.data, in->bytes, in->len);
+    return pkt;
+}
+
+static struct xp_gateway *gateway_with(const struct xp_config *cfg, unsigned tunnel_id,
+                                       unsigned mac_fail_pps)
+{
+    struct xp_config *c = malloc(sizeof(*c));
+    struct xp_gateway *gw;
+    char msg[256];
+
+    if (!c)
+        return NULL;
+    *c = *cfg;
+    c->gw.tunnel_id = tunnel_id;
+    c->gw.mac_fail_pps = mac_fail_pps;
+    gw = xp_gateway__create(c, msg, sizeof(msg));
+    if (!gw)
+        fprintf(stderr, "gateway: %s\n", msg);
+    free(c);
+    return gw;
+}
+
+/*
+ * Replays an attacker on the path can try with captured datagrams: to
+ * another proxy holding the same unit keys (tunnel id 4), and to this
+ * proxy after a restart (same config, a new run: another epoch, empty
+ * windows). Both are refused before any MAC work, and counted.
+ */
+static void check_replay_elsewhere(struct xp_gw_queue *q, struct xp_pipeline *pl,
+                                   const struct xp_config *cfg, struct xp_route *routes,
+                                   struct xp_neigh *neigh)
+{
+    static struct saved_frame data, ka;
+    struct xp_gateway *other = gateway_with(cfg, 4, 1000000);
+    struct xp_gateway *restarted = gateway_with(cfg, 3, 1000000);
+    struct xp_gw_queue *qo, *qr;
+    struct xp_tunnel_addr r_to;
+    struct xp_gw_stats st;
+    struct xp_pkt pkt;
+    uint64_t t = T0 + 5000 * MS;
+
+    if (!other || !restarted) {
+        CHECK(0);
+        return;
+    }
+    qo = xp_gw_queue__create(other, pl, FRAME);
+    qr = xp_gw_queue__create(restarted, pl, FRAME);
+    xp_gateway__publish(other, xp_nexthops__build(mac_core, routes, 3, neigh, 2));
+    xp_gateway__publish(restarted, xp_nexthops__build(mac_core, routes, 3, neigh, 2));
+    r_to = xp_gateway__self(restarted);
+    CHECK(r_to.proxy_id == g_to.proxy_id && r_to.epoch != g_to.epoch);
+
+    /* Captured: one DATA and one keepalive, each accepted by the proxy it was for. */
+    pkt = data_frame(3, 7, 1000000, "198.18.2.2", "198.18.3.9", 5683);
+    save_frame(&pkt, &data);
+    CHECK_EQ(one(q, &pkt, t), XP_GW_FATE_CORE);
+    pkt = tunnel_frame(3, 7, key7, sizeof(key7), 1000001, XP_TUNNEL_T_KEEPALIVE, NULL, 0);
+    save_frame(&pkt, &ka);
+    CHECK_EQ(one(q, &pkt, t), XP_GW_FATE_ACCESS);
+
+    /* Replayed to the other proxy: neither is for it. */
+    pkt = load_frame(3, &data);
+    CHECK_EQ(one(qo, &pkt, t), XP_GW_FATE_DROP);
+    pkt = load_frame(3, &ka);
+    CHECK_EQ(one(qo, &pkt, t), XP_GW_FATE_DROP);
+    xp_gw_queue__stats(qo, &st);
+    CHECK_EQ(st.tunnel[XP_TUNNEL_WRONG_PROXY], 2);
+    CHECK_EQ(st.c[XP_GW_C_FORWARD], 0);
+
+    /* Replayed to this proxy after its restart: the DATA names the old epoch. */
+    pkt = load_frame(3, &data);
+    CHECK_EQ(one(qr, &pkt, t), XP_GW_FATE_DROP);
+    xp_gw_queue__stats(qr, &st);
+    CHECK_EQ(st.tunnel[XP_TUNNEL_STALE_EPOCH], 1);
+    CHECK_EQ(st.c[XP_GW_C_FORWARD], 0);
+    /*
+     * The keepalive is answered (any epoch may ask: that is how a unit learns
+     * the new one); the answer echoes the old seq, which the unit no longer
+     * waits for, and carries nothing an attacker can use.
+     */
+    pkt = load_frame(3, &ka);
+    CHECK_EQ(one(qr, &pkt, t), XP_GW_FATE_ACCESS);
+    /* The unit, having learnt the new epoch, is served by the restarted proxy. */
+    pkt = tunnel_frame_full(3, false, &r_to, 7, 0, key7, sizeof(key7), 1000002, XP_TUNNEL_T_DATA,
+                            NULL, 0);
+    {
+        uint8_t inner[64];
+        unsigned n = inner4(inner, "198.18.2.2", "198.18.3.9", 5683);
+
+        pkt = tunnel_frame_full(3, false, &r_to, 7, 0, key7, sizeof(key7), 1000002,
+                                XP_TUNNEL_T_DATA, inner, n);
+    }
+    CHECK_EQ(one(qr, &pkt, t), XP_GW_FATE_CORE);
+
+    xp_gw_queue__destroy(qo);
+    xp_gw_queue__destroy(qr);
+    xp_gateway__destroy(other);
+    xp_gateway__destroy(restarted);
+}
+
+/*
+ * Key rotation by reload, with a unit's traffic flowing: unit 7 gets key 1
+ * next to key 0, moves to it between two datagrams, and key 0 is removed.
+ * Every datagram of the unit is forwarded; the sequence numbers stay one
+ * space (a number spent under key 0 is a replay under key 1).
+ */
+static void check_key_rotation(struct xp_gateway *gw, struct xp_gw_queue *q,
+                               const struct xp_config *cfg)
+{
+    static const uint8_t key7b[32] = { 0x70, 0x71, 0x72, 0x73, 0x74, 0x75, 0x76, 0x77,
+                                       0x78, 0x79, 0x7a, 0x7b, 0x7c, 0x7d, 0x7e, 0x7f,
+                                       0x80, 0x81, 0x82, 0x83, 0x84, 0x85, 0x86, 0x87,
+                                       0x88, 0x89, 0x8a, 0x8b, 0x8c, 0x8d, 0x8e, 0x8f };
+    struct xp_config *next = malloc(sizeof(*next));
+    struct xp_conf_gw_unit *u;
+    unsigned forwarded = 0, sent = 0;
+    struct xp_gw_stats before, after;
+    uint64_t seq = 1100000, t = T0 + 50000 * MS;
+    uint8_t key_id = 0, inner[64];
+    unsigned n = inner4(inner, "198.18.2.2", "198.18.3.9", 5683);
+    char msg[256];
+
+    if (!next) {
+        CHECK(0);
+        return;
+    }
+    xp_gw_queue__stats(q, &before);
+    *next = *cfg;
+    u = &next->gw.units[0];
+    CHECK_EQ(u->id, 7);
+    for (int step = 0; step < 400; step++) {
+        struct xp_pkt pkt;
+
+        if (step == 100) { /* the proxies first: keys 0 and 1 */
+            u->n_keys = 2;
+            u->keys[1].id = 1;
+            memcpy(u->keys[1].key, key7b, sizeof(key7b));
+            u->keys[1].len = sizeof(key7b);
+            CHECK_EQ(xp_gateway__set_units(gw, next, msg, sizeof(msg)), 0);
+        } else if (step == 200) { /* then the unit */
+            key_id = 1;
+        } else if (step == 300) { /* then the old key goes */
+            u->keys[0] = u->keys[1];
+            u->n_keys = 1;
+            CHECK_EQ(xp_gateway__set_units(gw, next, msg, sizeof(msg)), 0);
+        }
+        pkt = tunnel_frame_full(3, false, &g_to, 7, key_id, key_id ? key7b : key7,
+                                key_id ? sizeof(key7b) : sizeof(key7), seq++, XP_TUNNEL_T_DATA,
+                                inner, n);
+        sent++;
+        /* one datagram per 10 ms: well under unit 7's T_F1 */
+        forwarded += one(q, &pkt, t + (uint64_t)step * 10 * MS) == XP_GW_FATE_CORE;
+    }
+    CHECK_EQ(forwarded, sent);
+    /* key 0 is gone: a datagram under it names an unknown key; one replayed under key 1 is a replay */
+    {
+        struct xp_pkt pkt = tunnel_frame_full(3, false, &g_to, 7, 0, key7, sizeof(key7), seq++,
+                                              XP_TUNNEL_T_DATA, inner, n);
+
+        CHECK_EQ(one(q, &pkt, t + 5000 * MS), XP_GW_FATE_DROP);
+        pkt = tunnel_frame_full(3, false, &g_to, 7, 1, key7b, sizeof(key7b), 1100150,
+                                XP_TUNNEL_T_DATA, inner, n);
+        CHECK_EQ(one(q, &pkt, t + 5000 * MS), XP_GW_FATE_DROP);
+    }
+    xp_gw_queue__stats(q, &after);
+    CHECK_EQ(after.tunnel[XP_TUNNEL_UNKNOWN_KEY] - before.tunnel[XP_TUNNEL_UNKNOWN_KEY], 1);
+    CHECK_EQ(after.tunnel[XP_TUNNEL_REPLAYED] + after.tunnel[XP_TUNNEL_TOO_OLD] -
+                 before.tunnel[XP_TUNNEL_REPLAYED] - before.tunnel[XP_TUNNEL_TOO_OLD], 1);
+    /* back to the configuration the other checks expect */
+    CHECK_EQ(xp_gateway__set_units(gw, cfg, msg, sizeof(msg)), 0);
+    free(next);
+}
+
+/*
+ * The per-source limit on tag failures (mac_fail_pps 10, one second's
+ * burst): a forger's source is cut off before the MAC after its burst,
+ * another source is not, and the limit lifts as the rate falls back.
+ */
+static void check_mac_limit(struct xp_pipeline *pl, const struct xp_config *cfg,
+                            struct xp_route *routes, struct xp_neigh *neigh)
+{
+    struct xp_gateway *gw = gateway_with(cfg, 3, 10);
+    struct xp_tunnel_addr to;
+    struct xp_gw_queue *q;
+    struct xp_gw_stats st;
+    struct xp_pkt pkt;
+    uint64_t t = T0 + 60000 * MS;
+    uint8_t inner[64];
+    unsigned n = inner4(inner, "198.18.2.2", "198.18.3.9", 5683);
+
+    if (!gw) {
+        CHECK(0);
+        return;
+    }
+    q = xp_gw_queue__create(gw, pl, FRAME);
+    xp_gateway__publish(gw, xp_nexthops__build(mac_core, routes, 3, neigh, 2));
+    to = xp_gateway__self(gw);
+    /* 100 forgeries at once from 198.18.9.50 */
+    for (int i = 0; i < 100; i++) {
+        pkt = tunnel_frame_full(3, false, &to, 7, 0, key9, sizeof(key9), 1000 + (uint64_t)i,
+                                XP_TUNNEL_T_DATA, inner, n);
+        CHECK_EQ(one(q, &pkt, t), XP_GW_FATE_DROP);
+    }
+    xp_gw_queue__stats(q, &st);
+    /* a burst of one second at 10/s: 11 reach the MAC (the 11th puts it over), the rest do not */
+    CHECK_EQ(st.tunnel[XP_TUNNEL_BAD_TAG], 11);
+    CHECK_EQ(st.c[XP_GW_C_DROP_MAC_LIMITED], 89);
+    /* the unit's own datagrams from another source (its IPv6 address) still pass */
+    pkt = tunnel_frame_full(3, true, &to, 7, 0, key7, sizeof(key7), 2000, XP_TUNNEL_T_DATA,
+                            inner, n);
+    CHECK_EQ(one(q, &pkt, t), XP_GW_FATE_CORE);
+    /* from the limited source, even a genuine one waits (per source address, not per unit) */
+    pkt = tunnel_frame_full(3, false, &to, 7, 0, key7, sizeof(key7), 2001, XP_TUNNEL_T_DATA,
+                            inner, n);
+    CHECK_EQ(one(q, &pkt, t + 50 * MS), XP_GW_FATE_DROP);
+    /* 0.2 s later the debt is back under the burst: served again */
+    pkt = tunnel_frame_full(3, false, &to, 7, 0, key7, sizeof(key7), 2002, XP_TUNNEL_T_DATA,
+                            inner, n);
+    CHECK_EQ(one(q, &pkt, t + 200 * MS), XP_GW_FATE_CORE);
+    xp_gw_queue__stats(q, &st);
+    CHECK_EQ(st.c[XP_GW_C_DROP_MAC_LIMITED], 90);
+    CHECK_EQ(st.tunnel[XP_TUNNEL_BAD_TAG], 11);
+    xp_gw_queue__destroy(q);
+    xp_gateway__destroy(gw);
 }
 
 /* Lookups: families never cross, an unusable route shadows, next hop of an unresolved route. */
@@ -611,6 +877,7 @@ int main(void)
         fprintf(stderr, "setup: %s\n", gw ? "pipeline" : msg);
         return 1;
     }
+    g_to = xp_gateway__self(gw);
     q = xp_gw_queue__create(gw, pl, FRAME);
     q2 = xp_gw_queue__create(gw, pl2, FRAME);
     CHECK(xp_gw_queue__create(gw, pl, 3000) == NULL); /* not a power of two */
@@ -642,6 +909,9 @@ int main(void)
     check_mutations(q);
     check_reload(gw, q, cfg);
     check_manual(gw, q);
+    check_replay_elsewhere(q, pl, cfg, routes, neigh);
+    check_key_rotation(gw, q, cfg);
+    check_mac_limit(pl, cfg, routes, neigh);
 
     xp_gw_queue__destroy(q);
     xp_gw_queue__destroy(q2);
