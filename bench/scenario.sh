@@ -246,7 +246,7 @@ if [ -n "$NS_C" ]; then
         done
         printf ' }\n}\n'
     } >"$OUT/central.json"
-    xp_bg CPID central ip netns exec "$NS_C" "$CENTRAL" -c "$OUT/central.json"
+    XP_CENTRAL=$CENTRAL xp_central_start CPID central "$NS_C" "$OUT/central.json"
     xp_wait_for 10 xp_file_has "$XP_TMP/central.err" listening ||
         xp_fail "central did not start: $(tail -3 "$XP_TMP/central.err")"
 fi

@@ -36,6 +36,16 @@ if [ "${XPRO_WITH_DPDK:-1}" = 1 ]; then
     PKGS+=(dpdk dpdk-dev libdpdk-dev)
 fi
 
+SUDO=
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+
+# The account xpro-proxy ("user") and xpro-central run as (docs/operators.md "Privileges").
+if ! getent passwd xpro >/dev/null; then
+    echo "setup: creating the system account xpro" >&2
+    $SUDO useradd --system --user-group --no-create-home --home-dir /nonexistent \
+        --shell /usr/sbin/nologin xpro
+fi
+
 missing=()
 for p in "${PKGS[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
@@ -46,8 +56,6 @@ if [ ${#missing[@]} -eq 0 ]; then
     exit 0
 fi
 
-SUDO=
-[ "$(id -u)" -eq 0 ] || SUDO=sudo
 echo "setup: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq

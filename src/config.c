@@ -245,6 +245,11 @@ static const struct key_desc config_keys[] = {
     { "ctl_socket_group", KT_STRING, OFF(ctl_socket_group), FSIZE(ctl_socket_group), 0, 0,
       NULL, NULL, "string (group)", "none (root only)", false,
       "Group that may use the control socket (mode 0660)." },
+    { "user", KT_STRING, OFF(user), FSIZE(user), 0, 0, NULL, NULL, "string (account)",
+      "none (stays as started)", false,
+      "After set-up the proxy runs as this account with only the capabilities it still needs "
+      "(docs/operators.md \"Privileges\"); a root monitor process stays to undo the set-up at "
+      "exit. The configuration must be readable by it for reloads." },
     { "prometheus", KT_STRING, OFF(prometheus), FSIZE(prometheus), 0, 0, NULL, NULL,
       "string (ADDRESS:PORT)", "off", false,
       "Serve GET /metrics (Prometheus text) on this loopback address." },
@@ -1060,6 +1065,12 @@ int xp_config_parse(const char *name, const char *text, struct xp_config *cfg,
         ctx.path[ctx.depth++] = json_object_get(json_object_get(root, "dpdk"), "core_port") ?
                                 "core_port" : "access_port";
         ret = conf_error(&ctx, XP_CONF_E_RANGE, "access_port and core_port must differ");
+        goto out;
+    }
+    if (cfg->backend == XP_BACKEND_DPDK && cfg->user[0]) {
+        ctx.path[ctx.depth++] = "user";
+        ret = conf_error(&ctx, XP_CONF_E_UNSUPPORTED,
+                         "not supported with the dpdk backend (its EAL threads start as root)");
         goto out;
     }
     if (cfg->backend == XP_BACKEND_DPDK && cfg->n_mgmt) {

@@ -164,6 +164,7 @@ struct xp_config {
     char ctl_socket[108];                       /* "" = /run/xpro/<proxy_id>.sock */
     char ctl_socket_group[32];                  /* "" = root only */
     char prometheus[64];                        /* "ADDRESS:PORT" on loopback; "" = off */
+    char user[32];                              /* account to run as after set-up; "" = stay */
 };
 
 /* Exit-code-sized result: 0, or a positive XP_CONF_E_* with msg filled. */

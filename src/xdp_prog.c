@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <net/if.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -53,7 +54,7 @@ int xp_bpffs_check(void)
  * Our own program from an earlier run is detached; anything else is left
  * alone and reported: the operator must decide, not us.
  */
-static int clear_previous(int ifindex, const char *ifname)
+static int clear_previous(int ifindex, const char *ifname, bool at_exit)
 {
     struct xdp_multiprog *mp = xdp_multiprog__get_from_ifindex(ifindex);
     struct xdp_program *prog;
@@ -83,7 +84,8 @@ static int clear_previous(int ifindex, const char *ifname)
                "(ip link set dev %s xdp off) or pick another port", ifname, name, ifname);
         ret = -EEXIST;
     } else if (xdp_multiprog__main_prog(mp) || xdp_multiprog__next_prog(NULL, mp)) {
-        pr_info("%s: replacing the xpro XDP program left by an earlier run", ifname);
+        if (!at_exit)
+            pr_info("%s: replacing the xpro XDP program left by an earlier run", ifname);
         ret = xdp_multiprog__detach(mp);
         if (ret)
             pr_err("%s: detaching the earlier xpro program: %s", ifname, strerror(-ret));
@@ -153,7 +155,7 @@ struct xp_xdp_prog *xp_xdp_prog__attach(const struct xp_config *cfg)
         }
     }
     for (unsigned i = 0; i < p->n_ports; i++) {
-        ret = clear_previous(p->ifindex[i], cfg->port_name[i]);
+        ret = clear_previous(p->ifindex[i], cfg->port_name[i], false);
         if (ret)
             goto err_free;
     }
@@ -441,6 +443,25 @@ int xp_xdp_prog__stats(const struct xp_xdp_prog *p, unsigned port, struct xp_ker
 out:
     free(per_cpu);
     return ret;
+}
+
+int xp_xdp_prog__detach_by_name(const char *ifname)
+{
+    int ifindex = (int)if_nametoindex(ifname);
+
+    if (!ifindex)
+        return -errno;
+    return clear_previous(ifindex, ifname, true);
+}
+
+void xp_xdp_prog__unpin(const char *proxy_id)
+{
+    char dir[128], path[192];
+
+    snprintf(dir, sizeof(dir), XP_BPFFS_ROOT "/xpro/%s", proxy_id);
+    snprintf(path, sizeof(path), "%s/kstats", dir);
+    unlink(path);
+    rmdir(dir);
 }
 
 void xp_xdp_prog__destroy(struct xp_xdp_prog *p, bool keep_attached)

@@ -67,4 +67,12 @@ unsigned xp_xdp_prog__blocked(struct xp_xdp_prog *p);
  */
 void xp_xdp_prog__destroy(struct xp_xdp_prog *p, bool keep_attached);
 
+/*
+ * For the monitor (src/monitor.h), which holds no program object: detach
+ * the xpro program from ifname if it is the only one there (a foreign one
+ * is reported and left), and remove proxy_id's pins. 0 or -errno.
+ */
+int xp_xdp_prog__detach_by_name(const char *ifname);
+void xp_xdp_prog__unpin(const char *proxy_id);
+
 #endif /* XP_XDP_PROG_H */

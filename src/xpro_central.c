@@ -20,6 +20,7 @@
 #include "src/exit_codes.h"
 #include "src/sync/sync_internal.h"
 #include "src/util/log.h"
+#include "src/util/privilege.h"
 
 static void usage(FILE *f)
 {
@@ -112,6 +113,15 @@ int main(int argc, char **argv)
             ret = EXIT_FAIL_OPTION;
             goto out;
         }
+    }
+    /* A JSON server facing the network: it needs no privilege, so it should hold none. */
+    if (geteuid() == 0 || xp_priv__effective()) {
+        char names[256];
+
+        xp_priv__names(xp_priv__effective(), names, sizeof(names));
+        pr_warn("running as uid %u with capabilities %s: xpro-central needs none; run it as "
+                "an unprivileged account (docs/operators.md \"Privileges\")",
+                (unsigned)geteuid(), names);
     }
     /* SIGTERM/SIGINT become a readable fd in the loop: state is persisted on the way out */
     sigemptyset(&mask);

@@ -9,7 +9,9 @@
 #include <getopt.h>
 #include <grp.h>
 #include <poll.h>
+#include <linux/capability.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <jansson.h>
 #include <numa.h>
@@ -30,8 +32,10 @@
 #include "src/pipeline.h"
 #include "src/exit_codes.h"
 #include "src/gateway/gateway.h"
+#include "src/monitor.h"
 #include "src/nic.h"
 #include "src/util/log.h"
+#include "src/util/privilege.h"
 #include "src/util/syslog_sink.h"
 #include "src/worker.h"
 #include "src/xdp_prog.h"
@@ -89,6 +93,9 @@ struct proxy {
     uint64_t last_rx_bytes, last_tx_bytes;
     double rx_gbps, tx_gbps;
     char sync_state[16];            /* last sync state seen, for state-change events */
+    /* "user": the child of xp_monitor__split() runs the proxy as this account */
+    struct xp_priv_target target;
+    bool monitored;
 };
 
 #ifdef XP_HAVE_DPDK
@@ -1436,6 +1443,66 @@ out:
     return ret;
 }
 
+/*
+ * Capabilities the proxy keeps for the rest of its life as `user`: none,
+ * except in gateway mode CAP_NET_ADMIN, with which the control thread asks
+ * the kernel to resolve a next hop (RTM_NEWNEIGH, NTF_USE). Map updates
+ * (blocks, management prefixes on reload) and reads go through descriptors
+ * opened before the drop and need none; AF_XDP rings and sendto() neither.
+ */
+static uint64_t caps_to_keep(const struct proxy *px)
+{
+    return px->gw ? UINT64_C(1) << CAP_NET_ADMIN : 0;
+}
+
+static int drop_privileges(struct proxy *px)
+{
+    char err[256], names[128];
+    int ret = xp_priv__drop(&px->target, caps_to_keep(px), err, sizeof(err));
+
+    if (ret) {
+        pr_err("user: %s", err);
+        return ret;
+    }
+    xp_priv__names(xp_priv__effective(), names, sizeof(names));
+    pr_info("running as %s (uid %u) with capabilities: %s; the monitor (pid %d) keeps root "
+            "to undo the set-up at exit", px->target.name, (unsigned)px->target.uid, names,
+            (int)getppid());
+    return 0;
+}
+
+/*
+ * The monitor, after the proxy ended (src/monitor.h): what needs root to
+ * undo. Its copy of px predates the sockets; the ports, channels and
+ * config are all it reads.
+ */
+static void monitor_cleanup(void *arg)
+{
+    struct proxy *px = arg;
+    char path[108];
+    struct stat st;
+
+    if (px->cfg->fail_mode_closed) {
+        pr_info("fail-closed: the XDP program stays attached and drops until a proxy binds again");
+    } else {
+        for (unsigned p = 0; p < XP_MAX_PORTS; p++) {
+            int r = xp_xdp_prog__detach_by_name(px->cfg->port_name[p]);
+
+            if (r)
+                pr_warn("%s: detaching XDP at exit: %s", px->cfg->port_name[p], strerror(-r));
+        }
+        xp_xdp_prog__unpin(px->cfg->proxy_id);
+    }
+    restore_rx_queues(px);
+    /* the control socket, which the proxy could not remove from a root-owned directory */
+    if (px->cfg->ctl_socket[0])
+        snprintf(path, sizeof(path), "%s", px->cfg->ctl_socket);
+    else if (xp_ctl_default_path(px->cfg->proxy_id, path, sizeof(path)))
+        path[0] = '\0';
+    if (path[0] && lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+        unlink(path);
+}
+
 static void shutdown_proxy(struct proxy *px, bool print_final)
 {
     /* The sync thread calls into the workers: it goes first. */
@@ -1480,11 +1547,13 @@ static void shutdown_proxy(struct proxy *px, bool print_final)
 #endif
     json_decref(px->sync_final);
     px->sync_final = NULL;
-    if (px->prog && px->cfg->fail_mode_closed)
+    if (px->prog && px->cfg->fail_mode_closed && !px->monitored)
         pr_info("fail-closed: the XDP program stays attached and drops until a proxy binds again");
-    xp_xdp_prog__destroy(px->prog, px->cfg->fail_mode_closed);
+    /* under a monitor, detaching and the channels are the monitor's (it has the privileges) */
+    xp_xdp_prog__destroy(px->prog, px->cfg->fail_mode_closed || px->monitored);
     px->prog = NULL;
-    restore_rx_queues(px);
+    if (!px->monitored)
+        restore_rx_queues(px);
 }
 
 int main(int argc, char **argv)
@@ -1555,6 +1624,15 @@ int main(int argc, char **argv)
     } else {
         if (geteuid() != 0)
             pr_warn("not running as root: loading XDP needs CAP_BPF and CAP_NET_ADMIN");
+        if (px.cfg->user[0]) {
+            if (xp_priv__resolve(px.cfg->user, &px.target, msg, sizeof(msg))) {
+                pr_err("%s", msg);
+                return EXIT_FAIL_OPTION;
+            }
+        } else if (geteuid() == 0) {
+            pr_warn("running as root for its whole life: set \"user\" to drop to an account "
+                    "after set-up (docs/operators.md \"Privileges\")");
+        }
         if (xp_bpffs_check()) {
             pr_err("no BPF filesystem at " XP_BPFFS_ROOT ": mount -t bpf bpf " XP_BPFFS_ROOT);
             return EXIT_FAIL_BPFFS;
@@ -1568,10 +1646,23 @@ int main(int argc, char **argv)
             restore_rx_queues(&px);
             return ret == EXIT_FAIL || ret == EXIT_FAIL_BUSY ? EXIT_FAIL_BPF : ret;
         }
+        /* Root's part is done: from here the monitor keeps it, the proxy goes on without. */
+        if (px.cfg->user[0]) {
+            ret = xp_monitor__split(monitor_cleanup, &px);
+            if (ret) {
+                pr_err("fork: %s", strerror(-ret));
+                shutdown_proxy(&px, false);
+                return EXIT_FAIL;
+            }
+            px.monitored = true;
+        }
     }
     ret = open_queues(&px);
     if (!ret)
         ret = start_operators(&px);
+    /* one thread so far: every capability goes, for all of the process */
+    if (!ret && px.monitored)
+        ret = drop_privileges(&px);
     if (ret) {
         shutdown_proxy(&px, false);
         return errno_to_exit(-ret);

@@ -130,6 +130,8 @@ xp_init() {
     # refuse them readable by others, as they would on a real box.
     umask 077
     XP_TMP=$(mktemp -d "/tmp/xp-${XP_TEST_NAME}.XXXXXX")
+    # Unprivileged daemons (xp_central_start, "user") may pass through to their own files.
+    chmod 0711 "$XP_TMP"
     : >"$XP_TMP/pids"
     trap xp_cleanup EXIT
     trap xp_on_signal INT TERM
@@ -382,6 +384,33 @@ xp_stats_at_least() { [ "$(grep -c '"totals"' "$1" 2>/dev/null || true)" -ge "$2
 
 # xp_proxy_last_stats NAME: the last stats line (the final one after a clean exit).
 xp_proxy_last_stats() { grep '"totals"' "$XP_TMP/$1.out" | tail -n 1; }
+
+# ---- the central node ------------------------------------------------------------------
+
+XP_CENTRAL=${XP_CENTRAL:-$XPRO_BUILD/src/xpro-central}
+
+# xp_central_start VAR NAME NS CONFIG [ARGS...]: xpro-central in NS as the account xpro with
+# no capabilities at all (as conf/systemd/xpro-central.service runs it): its configuration
+# (root:xpro 0640) and state file live in $XP_TMP/<CONFIG's name>.d (xpro's, 0700: a
+# restart with the same CONFIG finds its state). A state_file in CONFIG is moved there. VAR
+# gets its PID; logs as for xp_bg under NAME.
+xp_central_start() {
+    local var=$1 name=$2 ns=$3 conf=$4 d
+    shift 4
+    getent passwd xpro >/dev/null || xp_fail "no account xpro (scripts/setup.sh creates it)"
+    d="$XP_TMP/$(basename "$conf" .json).d"
+    install -d -m 0700 -o xpro -g xpro "$d"
+    jq --arg s "$d/central.state" 'if has("state_file") then .state_file = $s else . end' \
+        "$conf" >"$d/central.json"
+    chown root:xpro "$d/central.json"
+    chmod 0640 "$d/central.json"
+    xp_bg "$var" "$name" ip netns exec "$ns" setpriv --reuid=xpro --regid=xpro --clear-groups \
+        --inh-caps=-all --ambient-caps=-all --bounding-set=-all --no-new-privs \
+        "$XP_CENTRAL" -c "$d/central.json" "$@"
+}
+
+# xp_proc_field PID FIELD: a line of /proc/PID/status without its name ("CapEff", "Uid"...).
+xp_proc_field() { awk -v f="$2:" '$1 == f { $1 = ""; sub(/^ /, ""); print }' "/proc/$1/status"; }
 
 # ---- the stats' conservation law (docs/stats.md, "Every frame is accounted for") -------
 

@@ -19,7 +19,6 @@ SECRET1=6b1f0e2d9c3a4b5f8e7d6c5b4a392817
 SECRET2=0f1e2d3c4b5a69788796a5b4c3d2e1f0
 VICTIM=198.18.0.254
 RATE=3000
-XP_CENTRAL=${XP_CENTRAL:-$XPRO_BUILD/src/xpro-central}
 
 xp_init
 xp_require_all
@@ -53,7 +52,7 @@ cat >"$XP_TMP/central.json" <<JSON
   "proxies": { "p1": "$SECRET1", "p2": "$SECRET2" }
 }
 JSON
-start_central() { xp_bg "$1" "$2" ip netns exec "$NS_C" "$XP_CENTRAL" -c "$XP_TMP/central.json"; }
+start_central() { xp_central_start "$1" "$2" "$NS_C" "$XP_TMP/central.json"; }
 start_central cpid central
 xp_wait_for 10 xp_file_has "$XP_TMP/central.err" "listening" || xp_fail "central did not start: $(cat "$XP_TMP/central.err")"
 
