@@ -85,6 +85,7 @@ struct xp_ctl_server_stats {
     uint64_t idle_closed;
     uint64_t broadcasts;        /* lines offered to followers */
     uint64_t followers_dropped; /* followers whose queued output passed the bound */
+    uint64_t out_buffer_peak;   /* largest output buffer one client held, bytes */
     unsigned clients;
     unsigned followers;
 };

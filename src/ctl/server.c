@@ -344,8 +344,24 @@ static void client_flush(struct ctl_client *c)
         c->dead = true;
 }
 
-/* Append data and a newline to the client's output and try to send it now. */
-static int client_queue(struct ctl_client *c, const char *data, size_t len)
+static int client_queue_raw(struct ctl_client *c, const char *data, size_t len);
+
+/*
+ * Append data and a newline to the client's output and try to send it now;
+ * the largest output buffer any client held is kept in the stats (what a
+ * client that does not read can make us hold).
+ */
+static int client_queue(struct xp_ctl_server *srv, struct ctl_client *c, const char *data,
+                        size_t len)
+{
+    int ret = client_queue_raw(c, data, len);
+
+    if (c->out_cap > srv->st.out_buffer_peak)
+        srv->st.out_buffer_peak = c->out_cap;
+    return ret;
+}
+
+static int client_queue_raw(struct ctl_client *c, const char *data, size_t len)
 {
     size_t pending = c->out_len - c->out_off, need = pending + len + 1;
 
@@ -379,7 +395,7 @@ static void reply_error(struct xp_ctl_server *srv, struct ctl_client *c, const c
     char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
 
     srv->st.errors++;
-    if (!s || client_queue(c, s, strlen(s)))
+    if (!s || client_queue(srv, c, s, strlen(s)))
         c->dead = true;
     free(s);
     json_decref(o);
@@ -461,7 +477,7 @@ static void dispatch(struct xp_ctl_server *srv, struct ctl_client *c, const char
     }
     if (strlen(s) > XP_CTL_MAX_REPLY) {
         reply_error(srv, c, "reply too large");
-    } else if (client_queue(c, s, strlen(s))) {
+    } else if (client_queue(srv, c, s, strlen(s))) {
         c->dead = true;
     } else if (follow && op) {
         c->stream = op->name;
@@ -740,7 +756,7 @@ unsigned xp_ctl_server__broadcast(struct xp_ctl_server *srv, const char *stream,
             c->dead = true;
             continue;
         }
-        if (client_queue(c, line, len)) {
+        if (client_queue(srv, c, line, len)) {
             c->dead = true;
             continue;
         }
@@ -758,7 +774,7 @@ json_t *xp_ctl_server__stats_json(const struct xp_ctl_server *srv)
 {
     const struct xp_ctl_server_stats *s = &srv->st;
 
-    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:i,s:i}",
+    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:i,s:i}",
                      "accepted", (json_int_t)s->accepted,
                      "rejected_full", (json_int_t)s->rejected_full,
                      "evicted_idle", (json_int_t)s->evicted_idle,
@@ -768,6 +784,7 @@ json_t *xp_ctl_server__stats_json(const struct xp_ctl_server *srv)
                      "idle_closed", (json_int_t)s->idle_closed,
                      "broadcasts", (json_int_t)s->broadcasts,
                      "followers_dropped", (json_int_t)s->followers_dropped,
+                     "out_buffer_peak", (json_int_t)s->out_buffer_peak,
                      "clients", (int)s->clients,
                      "followers", (int)s->followers);
 }

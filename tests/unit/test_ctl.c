@@ -507,9 +507,20 @@ static void test_pipelining_bounded(void)
     sleep_ms(50);
     if (rss_kib() > peak)
         peak = rss_kib();
-    fprintf(stderr, "pipelining: %u requests written without reading, RSS +%ld KiB\n", sent,
-            peak - before);
+    {
+        json_t *st = srv_stats();
+        json_int_t buf_peak = json_integer_value(json_object_get(st, "out_buffer_peak"));
+
+        fprintf(stderr, "pipelining: %u requests written without reading, largest output "
+                "buffer %lld bytes, RSS +%ld KiB\n", sent, (long long)buf_peak, peak - before);
+        /* what the server holds for the client: its pending bound and one reply, doubled */
+        CHECK(buf_peak > 0 && buf_peak <= 4 * (json_int_t)XP_CTL_MAX_PENDING);
+        json_decref(st);
+    }
+#if !defined(__SANITIZE_ADDRESS__)
+    /* the same seen from outside (ASan's quarantine keeps freed memory: not there) */
     CHECK(peak - before < 8 * 1024);
+#endif
     CHECK(sent >= 1000);
     /* now read: every request written is answered, and the rest go out as room appears */
     for (unsigned idle = 0; got < 20000 && idle < 500;) {
