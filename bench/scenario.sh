@@ -11,7 +11,7 @@
 #
 # The scenario file (bench/scenarios/*) gives the duration, the number of proxies, the
 # policer and merge settings and the units (xpro-gen reads the `unit` lines; see
-# src/gen/xpro_gen.c). `var NAME DEFAULT` declares a variable, `@NAME@` or `@A+B@` uses it,
+# tools/gen/main.c). `var NAME DEFAULT` declares a variable, `@NAME@` or `@A+B@` uses it,
 # `--set NAME=VALUE` overrides it.
 #
 # Results in DIR (default bench/results/<name>-<date>): scenario.txt (as run), gen-<i>.csv,

@@ -20,7 +20,7 @@
 #include <stdint.h>
 
 #include "kern/xp_shared.h"
-#include "src/io.h"
+#include "src/backend/backend.h"
 
 enum xp_zc_mode {
     XP_ZC_AUTO = 0, /* try zero-copy, fall back to copy */

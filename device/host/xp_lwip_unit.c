@@ -18,7 +18,7 @@
  * re-reads it and signs from then on with the key it holds (a rotation:
  * "event":"key"). ID in --proxy is the proxy's gateway.tunnel_id. stdout carries one JSON object per line: events
  * ("event":"start"/"switch"), per-request lines (coap) and one summary.
- * Diagnostics go to stderr. Exit codes are src/exit_codes.h's: 2 bad
+ * Diagnostics go to stderr. Exit codes are src/util/exit_codes.h's: 2 bad
  * option, key file or address; 5 TAP interface missing or not a TAP;
  * 6 permission denied; 1 anything else.
  *
@@ -67,7 +67,7 @@
 #include "lwip/udp.h"
 #include "netif/tapif.h"
 
-#include "src/exit_codes.h"
+#include "src/util/exit_codes.h"
 #include "xp_device.h"
 #include "xp_lwip.h"
 

@@ -22,10 +22,10 @@
 
 #include <jansson.h>
 
-#include "src/config.h"
+#include "src/proxy/config.h"
 #include "src/gateway/nexthop.h"
-#include "src/io.h"
-#include "src/pipeline.h"
+#include "src/backend/backend.h"
+#include "src/pipeline/pipeline.h"
 #include "src/tunnel/tunnel.h"
 
 /* What becomes of a frame. */

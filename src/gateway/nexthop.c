@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "src/gateway/nexthop.h"
-#include "src/nic.h"
+#include "xsk/nic.h"
 
 #include <errno.h>
 #include <net/if.h>

@@ -350,7 +350,7 @@ int xp_policer__install(struct xp_policer *pol, const struct xp_policer_key *key
  * stretches ts1* or adds to c* (docs/policer.md, "the aggregate holds
  * active pairs only"). The pair itself stays (its next packet restarts its
  * window and brings it back). The caller spreads the sweep so the whole
- * table is covered every T_T1 / 2 (src/pipeline.c). Returns the pairs taken
+ * table is covered every T_T1 / 2 (src/pipeline/pipeline.c). Returns the pairs taken
  * out. Owner thread; not per packet.
  */
 unsigned xp_policer__expire(struct xp_policer *pol, uint64_t t, uint32_t budget);

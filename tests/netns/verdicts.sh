@@ -54,7 +54,7 @@ xv_require() {
     xp_mount_bpffs_root
 }
 
-# xv_valid_policer T2 T3 T4 R: the proxy's rule (src/config.c): with r > 1, t_t4 / r must
+# xv_valid_policer T2 T3 T4 R: the proxy's rule (src/proxy/config.c): with r > 1, t_t4 / r must
 # exceed max(t_t2, t_t3).
 xv_valid_policer() {
     local t2=$1 t3=$2 t4=$3 r=$4 m

@@ -11,7 +11,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
-#include "src/config.h"
+#include "src/proxy/config.h"
 
 static int failures;
 

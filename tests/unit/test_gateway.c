@@ -20,9 +20,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "src/config.h"
+#include "src/proxy/config.h"
 #include "src/gateway/gateway.h"
-#include "src/pipeline.h"
+#include "src/pipeline/pipeline.h"
 #include "src/tunnel/tunnel.h"
 #include "xp_check.h"
 

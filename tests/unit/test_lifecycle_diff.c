@@ -165,7 +165,7 @@ struct install_ctx {
     unsigned failed;
 };
 
-/* As src/proxy_sync.c routes answers: to the sender, else the owner, else by key. */
+/* As src/proxy/sync_thread.c routes answers: to the sender, else the owner, else by key. */
 static void install(void *arg, const struct xp_sync_answer *a)
 {
     struct install_ctx *x = arg;
@@ -177,7 +177,7 @@ static void install(void *arg, const struct xp_sync_answer *a)
         x->failed++;
 }
 
-/* One sync round of a proxy, as src/proxy_sync.c does it: every worker's dirty pairs. */
+/* One sync round of a proxy, as src/proxy/sync_thread.c does it: every worker's dirty pairs. */
 static void sync_proxy(struct proxy *p, unsigned workers)
 {
     static struct xp_pair_record recs[65536];

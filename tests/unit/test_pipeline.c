@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "src/config.h"
-#include "src/pipeline.h"
+#include "src/proxy/config.h"
+#include "src/pipeline/pipeline.h"
 #include "xp_check.h"
 
 #define MS 1000000ULL

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-#include "src/pipeline.h"
+#include "src/pipeline/pipeline.h"
 
 #include <errno.h>
 #include <stdatomic.h>
@@ -8,7 +8,7 @@
 #include <time.h>
 
 #include "kern/xp_shared.h"
-#include "src/xdp_prog.h"
+#include "xsk/prog.h"
 
 /* Pairs one worker can hold in XDP at once; past that it drops them itself. */
 #define XP_PIPE_BLOCKS_MAX 4096

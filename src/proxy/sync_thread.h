@@ -17,8 +17,8 @@
 #include <jansson.h>
 #include <stdint.h>
 
-#include "src/pipeline.h"
-#include "src/worker.h"
+#include "src/pipeline/pipeline.h"
+#include "src/proxy/worker.h"
 
 struct xp_proxy_sync_cfg {
     const char *host;

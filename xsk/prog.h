@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 #include "kern/xp_shared.h"
-#include "src/config.h"
+#include "src/proxy/config.h"
 
 struct xp_xdp_prog;
 
@@ -68,7 +68,7 @@ unsigned xp_xdp_prog__blocked(struct xp_xdp_prog *p);
 void xp_xdp_prog__destroy(struct xp_xdp_prog *p, bool keep_attached);
 
 /*
- * For the monitor (src/monitor.h), which holds no program object: detach
+ * For the monitor (src/proxy/monitor.h), which holds no program object: detach
  * the xpro program from ifname if it is the only one there (a foreign one
  * is reported and left), and remove proxy_id's pins. 0 or -errno.
  */

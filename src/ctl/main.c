@@ -16,7 +16,7 @@
 #include <time.h>
 
 #include "src/ctl/ctl.h"
-#include "src/exit_codes.h"
+#include "src/util/exit_codes.h"
 #include "src/sync/sync.h"
 #include "src/util/secret_file.h"
 #include "xp_build_config.h"

@@ -24,25 +24,25 @@
 
 #include <arpa/inet.h>
 
-#include "src/config.h"
+#include "src/proxy/config.h"
 #include "src/ctl/ctl.h"
 #include "src/prom/prom.h"
-#include "src/proxy_sync.h"
+#include "src/proxy/sync_thread.h"
 #include "src/sync/sync.h"
-#include "src/pipeline.h"
-#include "src/exit_codes.h"
+#include "src/pipeline/pipeline.h"
+#include "src/util/exit_codes.h"
 #include "src/gateway/gateway.h"
-#include "src/monitor.h"
-#include "src/nic.h"
+#include "src/proxy/monitor.h"
+#include "xsk/nic.h"
 #include "src/util/log.h"
 #include "src/util/privilege.h"
 #include "src/util/syslog_sink.h"
-#include "src/worker.h"
-#include "src/xdp_prog.h"
+#include "src/proxy/worker.h"
+#include "xsk/prog.h"
 #include "xsk/port.h"
 #include "xp_build_config.h"
 #ifdef XP_HAVE_DPDK
-#include "src/dpdk/backend.h"
+#include "src/backend/dpdk.h"
 #endif
 
 struct run_opts {
@@ -1472,7 +1472,7 @@ static int drop_privileges(struct proxy *px)
 }
 
 /*
- * The monitor, after the proxy ended (src/monitor.h): what needs root to
+ * The monitor, after the proxy ended (src/proxy/monitor.h): what needs root to
  * undo. Its copy of px predates the sockets; the ports, channels and
  * config are all it reads.
  */

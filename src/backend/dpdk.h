@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * The DPDK I/O backend: the same burst interface (src/io.h) as xsk/, on
+ * The DPDK I/O backend: the same burst interface (src/backend/backend.h) as xsk/, on
  * DPDK ethdev ports.
  *
  * One struct xp_dpdk owns the EAL, the two ports (access and core) and
@@ -25,7 +25,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "src/io.h"
+#include "src/backend/backend.h"
 
 #define XP_DPDK_PORTS 2
 

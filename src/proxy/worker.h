@@ -17,7 +17,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "src/io.h"
+#include "src/backend/backend.h"
 
 struct xp_pipeline;
 

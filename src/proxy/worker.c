@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-#include "src/worker.h"
+#include "src/proxy/worker.h"
 
 #include <errno.h>
 #include <numa.h>
@@ -9,7 +9,7 @@
 #include <time.h>
 
 #include "src/gateway/gateway.h"
-#include "src/pipeline.h"
+#include "src/pipeline/pipeline.h"
 #include "src/util/log.h"
 
 /* Empty loops before sleeping: long enough to ride out gaps between bursts. */

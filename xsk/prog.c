@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
-#include "src/xdp_prog.h"
-#include "src/nic.h"
+#include "xsk/prog.h"
+#include "xsk/nic.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

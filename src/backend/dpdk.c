@@ -16,7 +16,7 @@
  *
  * Nothing here calls rte_exit(): every failure is logged and returned.
  */
-#include "src/dpdk/backend.h"
+#include "src/backend/dpdk.h"
 
 #include <errno.h>
 #include <pthread.h>

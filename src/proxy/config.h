@@ -34,7 +34,7 @@ enum xp_conf_zc {
     XP_CONF_ZC_OFF,
 };
 
-/* The I/O backend: AF_XDP (xsk/) or DPDK (src/dpdk/, only in builds with libdpdk). */
+/* The I/O backend: AF_XDP (xsk/) or DPDK (src/backend/, only in builds with libdpdk). */
 enum xp_conf_backend {
     XP_BACKEND_AF_XDP = 0,
     XP_BACKEND_DPDK,

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-#include "src/proxy_sync.h"
+#include "src/proxy/sync_thread.h"
 
 #include <errno.h>
 #include <pthread.h>

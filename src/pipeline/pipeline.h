@@ -28,8 +28,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "src/config.h"
-#include "src/io.h"
+#include "src/proxy/config.h"
+#include "src/backend/backend.h"
 #include "src/parse/parse.h"
 #include "src/policer/policer.h"
 

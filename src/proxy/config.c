@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-#include "src/config.h"
+#include "src/proxy/config.h"
 #include "src/util/secret_file.h"
 
 #include <errno.h>

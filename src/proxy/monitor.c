@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-#include "src/monitor.h"
+#include "src/proxy/monitor.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -10,7 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "src/exit_codes.h"
+#include "src/util/exit_codes.h"
 #include "src/util/log.h"
 
 /* What a supervisor or an operator sends the proxy: passed on to the child. */

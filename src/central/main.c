@@ -5,7 +5,7 @@
  *   xpro-central -c conf/central.json [--check-config] [--stats-out FILE]
  *                [--ready-file FILE] [--log-level LEVEL]
  *
- * Exit codes (src/exit_codes.h): 0 clean stop, 1 failure (socket, corrupt
+ * Exit codes (src/util/exit_codes.h): 0 clean stop, 1 failure (socket, corrupt
  * state file, persistence on stop), 2 bad option or configuration.
  */
 #include <errno.h>
@@ -17,7 +17,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-#include "src/exit_codes.h"
+#include "src/util/exit_codes.h"
 #include "src/sync/sync_internal.h"
 #include "src/util/log.h"
 #include "src/util/privilege.h"

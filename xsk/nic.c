@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-#include "src/nic.h"
+#include "xsk/nic.h"
 
 #include <errno.h>
 #include <linux/ethtool.h>
