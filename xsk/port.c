@@ -221,7 +221,8 @@ unsigned xp_xsk_queue__tx_burst(struct xp_xsk_queue *q, unsigned port,
     for (unsigned i = 0; i < n; i++) {
         struct xdp_desc *d = xsk_ring_prod__tx_desc(&s->tx, idx + i);
 
-        d->addr = pkts[i].handle;
+        /* from data, not handle: the frame may have moved within its chunk (gateway mode) */
+        d->addr = (uint64_t)(pkts[i].data - (uint8_t *)q->area);
         d->len = pkts[i].len;
         bytes += pkts[i].len;
     }
@@ -553,6 +554,15 @@ static int io_wait(void *q, int timeout_ms)
     return xp_xsk_queue__wait(q, timeout_ms);
 }
 
+/* From data to the end of its UMEM chunk (chunks are frame_size aligned). */
+static uint32_t io_room(void *queue, const struct xp_pkt *pkt)
+{
+    const struct xp_xsk_queue *q = queue;
+    uint64_t off = (uint64_t)(pkt->data - (const uint8_t *)q->area);
+
+    return q->cfg.frame_size - (uint32_t)(off & (q->cfg.frame_size - 1));
+}
+
 const struct xp_io_ops xp_xsk_io_ops = {
     .name = "af_xdp",
     .rx_burst = io_rx_burst,
@@ -560,4 +570,5 @@ const struct xp_io_ops xp_xsk_io_ops = {
     .release = io_release,
     .service = io_service,
     .wait = io_wait,
+    .room = io_room,
 };

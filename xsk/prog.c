@@ -111,7 +111,7 @@ static int pin_stats(struct xp_xdp_prog *p, const char *proxy_id)
     return 0;
 }
 
-static int fill_mgmt(struct xp_xdp_prog *p, const struct xp_config *cfg)
+static int fill_mgmt(struct xp_xdp_prog *p, const struct xp_backend_conf *cfg)
 {
     int fd = bpf_map__fd(p->skel->maps.mgmt);
     __u32 one = 1;
@@ -126,7 +126,7 @@ static int fill_mgmt(struct xp_xdp_prog *p, const struct xp_config *cfg)
     return 0;
 }
 
-struct xp_xdp_prog *xp_xdp_prog__attach(const struct xp_config *cfg)
+struct xp_xdp_prog *xp_xdp_prog__attach(const struct xp_backend_conf *cfg)
 {
     DECLARE_LIBXDP_OPTS(xdp_program_opts, opts, .prog_name = XP_XDP_PROG_NAME);
     struct xp_xdp_prog *p;
@@ -145,7 +145,7 @@ struct xp_xdp_prog *xp_xdp_prog__attach(const struct xp_config *cfg)
         goto err_free;
     }
     for (unsigned i = 0; i < XP_MAX_PORTS; i++)
-        p->mode[i] = cfg->port_xdp_skb[i] ? XDP_MODE_SKB : XDP_MODE_NATIVE;
+        p->mode[i] = cfg->xdp_skb[i] ? XDP_MODE_SKB : XDP_MODE_NATIVE;
     for (unsigned i = 0; i < p->n_ports; i++) {
         p->ifindex[i] = if_nametoindex(cfg->port_name[i]);
         if (p->ifindex[i] == 0) {
@@ -168,14 +168,14 @@ struct xp_xdp_prog *xp_xdp_prog__attach(const struct xp_config *cfg)
     }
     for (unsigned i = 0; i < p->n_ports; i++)
         p->skel->rodata->port_ifindex[i] = p->ifindex[i];
-    p->skel->rodata->fail_closed = cfg->fail_mode_closed;
+    p->skel->rodata->fail_closed = cfg->fail_closed;
     p->skel->rodata->mgmt_enabled = cfg->n_mgmt > 0;
     p->skel->rodata->police_port = XP_PORT_ACCESS;
-    p->skel->rodata->v6_unit_bytes = cfg->pol.v6_unit_prefix / 8;
+    p->skel->rodata->v6_unit_bytes = cfg->v6_unit_prefix / 8;
     p->skel->rodata->non_ip_drop = !cfg->non_ip_pass;
-    p->skel->rodata->gateway_mode = cfg->mode == XP_MODE_GATEWAY;
-    p->skel->rodata->tunnel_port = htons(cfg->gw.tunnel_port);
-    if (cfg->mode == XP_MODE_GATEWAY) {
+    p->skel->rodata->gateway_mode = cfg->gateway;
+    p->skel->rodata->tunnel_port = htons(cfg->tunnel_port);
+    if (cfg->gateway) {
         ret = xp_nic_mac(cfg->port_name[XP_PORT_ACCESS], (uint8_t *)p->skel->rodata->access_mac);
         if (ret) {
             pr_err("%s: no Ethernet address: %s", cfg->port_name[XP_PORT_ACCESS], strerror(-ret));
@@ -195,7 +195,7 @@ struct xp_xdp_prog *xp_xdp_prog__attach(const struct xp_config *cfg)
         ret = xdp_program__attach(p->prog, p->ifindex[i], p->mode[i], 0);
         if (ret) {
             pr_err("%s: attaching XDP (%s mode): %s%s", cfg->port_name[i],
-                   cfg->port_xdp_skb[i] ? "skb" : "native", strerror(-ret),
+                   cfg->xdp_skb[i] ? "skb" : "native", strerror(-ret),
                    ret == -ENOSPC ? " (veth: native XDP needs at least as many RX queues as "
                                     "its peer has TX queues)"
                                   : "");

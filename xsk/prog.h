@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 #include "kern/xp_shared.h"
-#include "src/proxy/config.h"
+#include "src/backend/backend.h"
 
 struct xp_xdp_prog;
 
@@ -29,7 +29,7 @@ int xp_bpffs_check(void);
  * Load and attach on cfg's ports. NULL with errno: ENODEV (no such
  * interface), EEXIST (another XDP program is attached), EPERM, EINVAL...
  */
-struct xp_xdp_prog *xp_xdp_prog__attach(const struct xp_config *cfg);
+struct xp_xdp_prog *xp_xdp_prog__attach(const struct xp_backend_conf *cfg);
 
 int xp_xdp_prog__xskmap_fd(const struct xp_xdp_prog *p);
 int xp_xdp_prog__ifindex(const struct xp_xdp_prog *p, unsigned port);

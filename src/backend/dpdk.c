@@ -17,8 +17,10 @@
  * Nothing here calls rte_exit(): every failure is logged and returned.
  */
 #include "src/backend/dpdk.h"
+#include "src/backend/backend_internal.h"
 
 #include <errno.h>
+#include <net/if.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -582,6 +584,8 @@ static int dpdk_wait(void *queue, int timeout_ms)
     return 0;
 }
 
+static uint32_t dpdk_room(void *queue, const struct xp_pkt *pkt);
+
 const struct xp_io_ops xp_dpdk_io_ops = {
     .name = "dpdk",
     .rx_burst = dpdk_rx_burst,
@@ -589,4 +593,171 @@ const struct xp_io_ops xp_dpdk_io_ops = {
     .release = dpdk_release,
     .service = dpdk_service,
     .wait = dpdk_wait,
+    .room = dpdk_room,
 };
+
+/* ---- the backend interface (backend.h) ------------------------------------------------ */
+
+static uint32_t dpdk_room(void *queue, const struct xp_pkt *pkt)
+{
+    const struct rte_mbuf *mb = (const struct rte_mbuf *)(uintptr_t)pkt->handle;
+
+    (void)queue;
+    return (uint32_t)(mb->buf_len - (pkt->data - (const uint8_t *)mb->buf_addr));
+}
+
+struct dpdk_backend {
+    struct xp_backend be; /* first: the generic head */
+    struct xp_dpdk *d;
+};
+
+static struct xp_dpdk *dpdk_of(const struct xp_backend *be)
+{
+    return ((const struct dpdk_backend *)be)->d;
+}
+
+static void dpdk_be_destroy(struct xp_backend *be)
+{
+    xp_dpdk__destroy(dpdk_of(be));
+    free(be);
+}
+
+/* The ports, the pools and the queues were all made by create: a worker only takes its own. */
+static int dpdk_be_open_queue(struct xp_backend *be, unsigned q, int numa_node,
+                              struct xp_backend_queue *out)
+{
+    (void)numa_node;
+    *out = (struct xp_backend_queue){
+        .io = &xp_dpdk_io_ops,
+        .queue = xp_dpdk__queue(dpdk_of(be), q),
+        .thread_enter = xp_dpdk_queue__thread_enter,
+        .thread_leave = xp_dpdk_queue__thread_leave,
+    };
+    return out->queue ? 0 : -EINVAL;
+}
+
+/* rte_eth_tx_burst() hands frames to the device at once: nothing in flight to wait for. */
+static void dpdk_be_close_queues(struct xp_backend *be)
+{
+    (void)be;
+}
+
+static void dpdk_be_stop(struct xp_backend *be)
+{
+    xp_dpdk__stop(dpdk_of(be));
+}
+
+static int dpdk_be_numa_node(const struct xp_backend *be)
+{
+    return xp_dpdk__socket(dpdk_of(be), 0);
+}
+
+/* A vdev over a kernel interface (af_packet, af_xdp) keeps the kernel's name: use its index. */
+static int dpdk_be_ifindex(const struct xp_backend *be, unsigned port)
+{
+    return (int)if_nametoindex(be->conf.port_name[port]);
+}
+
+static void dpdk_be_queue_stats(const struct xp_backend *be, unsigned port, unsigned q,
+                                struct xp_backend_qstats *out)
+{
+    const struct xp_dpdk_queue *dq = xp_dpdk__queue(dpdk_of(be), q);
+
+    *out = (struct xp_backend_qstats){ 0 };
+    if (!dq)
+        return;
+    out->rx_packets = __atomic_load_n(&dq->st[port].rx_packets, __ATOMIC_RELAXED);
+    out->rx_bytes = __atomic_load_n(&dq->st[port].rx_bytes, __ATOMIC_RELAXED);
+    out->tx_packets = __atomic_load_n(&dq->st[port].tx_packets, __ATOMIC_RELAXED);
+    out->tx_bytes = __atomic_load_n(&dq->st[port].tx_bytes, __ATOMIC_RELAXED);
+}
+
+static json_t *dpdk_be_port_json(const struct xp_backend *be, unsigned port)
+{
+    struct xp_dpdk *d = dpdk_of(be);
+    struct xp_dpdk_queue_stats qs[XP_MAX_QUEUES];
+    struct xp_dpdk_link_stats ls;
+    bool pmd = xp_dpdk__stats(d, port, &ls, qs) == 0;
+
+    return json_pack(
+        "{s:s,s:i,s:s,s:b,s:o}", "backend", "dpdk", "port_id", (int)xp_dpdk__port_id(d, port),
+        "device", xp_dpdk__port_name(d, port), "rss", xp_dpdk__rss(d, port),
+        "dpdk", pmd ? json_pack("{s:b,s:i,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+                                "link_up", ls.link_up, "speed_mbps", (int)ls.speed_mbps,
+                                "ipackets", (json_int_t)ls.ipackets,
+                                "opackets", (json_int_t)ls.opackets,
+                                "ibytes", (json_int_t)ls.ibytes, "obytes", (json_int_t)ls.obytes,
+                                "imissed", (json_int_t)ls.imissed,
+                                "ierrors", (json_int_t)ls.ierrors,
+                                "oerrors", (json_int_t)ls.oerrors,
+                                "rx_nombuf", (json_int_t)ls.rx_nombuf)
+                    : json_null());
+}
+
+static json_t *dpdk_be_queue_json(const struct xp_backend *be, unsigned port, unsigned q)
+{
+    struct xp_dpdk_queue_stats qs[XP_MAX_QUEUES];
+    struct xp_dpdk_link_stats ls;
+
+    xp_dpdk__stats(dpdk_of(be), port, &ls, qs);
+    return json_pack("{s:I,s:{s:I,s:I,s:I}}", "drop_multiseg", (json_int_t)qs[q].rx_multiseg,
+                     "dpdk", "q_ipackets", (json_int_t)qs[q].q_ipackets,
+                     "q_opackets", (json_int_t)qs[q].q_opackets,
+                     "q_errors", (json_int_t)qs[q].q_errors);
+}
+
+/* Mbufs: the pools' size and what is in them; the rest sits in RX rings, TX rings or workers. */
+static json_t *dpdk_be_frames_json(const struct xp_backend *be)
+{
+    struct xp_dpdk_mbufs mb;
+
+    xp_dpdk__mbufs(dpdk_of(be), &mb);
+    return json_pack("{s:s,s:I,s:I,s:I}", "kind", "mbuf", "total", (json_int_t)mb.total,
+                     "free", (json_int_t)mb.free, "in_use", (json_int_t)(mb.total - mb.free));
+}
+
+static const struct xp_backend_impl dpdk_impl = {
+    .name = "dpdk",
+    .destroy = dpdk_be_destroy,
+    .open_queue = dpdk_be_open_queue,
+    .close_queues = dpdk_be_close_queues,
+    .stop = dpdk_be_stop,
+    .numa_node = dpdk_be_numa_node,
+    .ifindex = dpdk_be_ifindex,
+    .queue_stats = dpdk_be_queue_stats,
+    .port_json = dpdk_be_port_json,
+    .queue_json = dpdk_be_queue_json,
+    .frames_json = dpdk_be_frames_json,
+};
+
+struct xp_backend *xp_backend__create_dpdk(const struct xp_backend_conf *conf,
+                                           enum xp_backend_fail *why)
+{
+    struct xp_dpdk_cfg dc = {
+        .n_eal_args = conf->n_eal_args,
+        .eal_args = conf->eal_args,
+        .port_id = { conf->port_id[0], conf->port_id[1] },
+        .n_queues = conf->n_queues,
+        .n_mbufs = conf->mbufs_per_queue,
+        .ring_size = conf->ring_size,
+    };
+    struct dpdk_backend *b = calloc(1, sizeof(*b));
+    int err;
+
+    if (!b)
+        return NULL;
+    b->be.impl = &dpdk_impl;
+    b->be.conf = *conf;
+    b->be.conf.eal_args = NULL; /* used once, here */
+    b->be.conf.mgmt = NULL;
+    b->d = xp_dpdk__create(&dc);
+    if (!b->d) {
+        err = errno ? errno : EINVAL;
+        pr_err("DPDK backend: %s", strerror(err));
+        free(b);
+        *why = XP_BACKEND_FAIL_PORTS;
+        errno = err;
+        return NULL;
+    }
+    return &b->be;
+}

@@ -172,7 +172,6 @@ void xp_gateway__destroy(struct xp_gateway *gw)
     if (!gw)
         return;
     unitset_free(atomic_load(&gw->set));
-    free(atomic_load(&gw->blocks));
     xp_nexthops__free(atomic_load(&gw->nh));
     free(gw);
 }
@@ -270,11 +269,11 @@ void xp_gateway__publish(struct xp_gateway *gw, struct xp_nexthops *nh)
 }
 
 struct xp_gw_queue *xp_gw_queue__create(struct xp_gateway *gw, struct xp_pipeline *pl,
-                                        uint32_t frame_size)
+                                        const struct xp_io_ops *io, void *ioq)
 {
     struct xp_gw_queue *q;
 
-    if (gw->n_queues >= XP_MAX_QUEUES || !frame_size || (frame_size & (frame_size - 1))) {
+    if (gw->n_queues >= XP_MAX_QUEUES || !io || !io->room) {
         errno = EINVAL;
         return NULL;
     }
@@ -283,7 +282,8 @@ struct xp_gw_queue *xp_gw_queue__create(struct xp_gateway *gw, struct xp_pipelin
     memset(q, 0, sizeof(*q));
     q->gw = gw;
     q->pl = pl;
-    q->frame_size = frame_size;
+    q->io = io;
+    q->ioq = ioq;
     gw->queues[gw->n_queues++] = q;
     return q;
 }
@@ -322,7 +322,7 @@ static int answer_keepalive(struct xp_gw_queue *q, struct xp_pkt *pkt, const str
 {
     struct xp_gateway *gw = q->gw;
     uint8_t *l3 = pkt->data + o->l3_off, *udp = pkt->data + o->l4_off;
-    uint32_t room = q->frame_size - (uint32_t)(pkt->handle & (q->frame_size - 1));
+    uint32_t room = q->io->room(q->ioq, pkt);
     uint32_t used = (uint32_t)(udp + UDP_HLEN - pkt->data);
     uint32_t w = xp_gateway__load(gw);
     enum xp_tunnel_type type = w >= 1000 ? XP_TUNNEL_T_OVERLOAD : XP_TUNNEL_T_KEEPALIVE_ACK;
@@ -480,7 +480,7 @@ static void macfail_charge(struct xp_gw_queue *q, const uint8_t src[16], uint64_
  * destination.
  */
 static enum xp_gw_fate open_frame(struct xp_gw_queue *q, struct gw_unitset *us,
-                                  const struct gw_blocks *bl, struct xp_pkt *pkt,
+                                  struct xp_pkt *pkt,
                                   struct xp_pkt *inner, unsigned *unit_idx, uint8_t dst[16],
                                   uint64_t now_mono, uint64_t *c)
 {
@@ -543,7 +543,7 @@ static enum xp_gw_fate open_frame(struct xp_gw_queue *q, struct gw_unitset *us,
         c[XP_GW_C_DROP_SPOOFED]++;
         return XP_GW_FATE_DROP;
     }
-    if (bl && xp_gw__blocked(bl, us->units[idx].name, res.inner.dst, now_mono)) {
+    if (xp_pipeline__manual_blocked(q->pl, us->units[idx].name, res.inner.dst, now_mono)) {
         c[XP_GW_C_DROP_MANUAL]++;
         return XP_GW_FATE_DROP;
     }
@@ -564,7 +564,7 @@ static enum xp_gw_fate open_frame(struct xp_gw_queue *q, struct gw_unitset *us,
     /* The outer headers and the tunnel header give more than ETH_HLEN of room. */
     inner->data = (uint8_t *)res.body - ETH_HLEN;
     inner->len = res.body_len + ETH_HLEN;
-    inner->handle = pkt->handle + (uint64_t)(inner->data - pkt->data);
+    inner->handle = pkt->handle; /* the backend's: the frame moved within its buffer */
     inner->port = pkt->port;
     xp_put16(inner->data + 12, res.inner.family == 4 ? 0x0800 : 0x86dd);
     *unit_idx = (unsigned)idx;
@@ -581,19 +581,17 @@ void xp_gw_queue__process(struct xp_gw_queue *q, struct xp_pkt *pkts, unsigned n
     uint8_t drop[XP_BURST_MAX], idx[XP_BURST_MAX];
     uint64_t c[XP_GW_C_MAX] = { 0 };
     const struct xp_nexthops *nh;
-    const struct gw_blocks *bl;
     struct gw_unitset *us;
     unsigned m = 0;
 
     atomic_store(&q->active, 1);
     nh = atomic_load(&gw->nh);
     us = atomic_load(&gw->set);
-    bl = atomic_load(&gw->blocks);
     c[XP_GW_C_RX] = n;
     for (unsigned i = 0; i < n; i++) {
         unsigned u;
 
-        fate[i] = open_frame(q, us, bl, &pkts[i], &inner[m], &u, dsts[m], now_mono, c);
+        fate[i] = open_frame(q, us, &pkts[i], &inner[m], &u, dsts[m], now_mono, c);
         if (fate[i] != XP_GW_FATE_CORE)
             continue;
         memcpy(units[m], us->units[u].name, 16);

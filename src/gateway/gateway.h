@@ -2,6 +2,10 @@
 /*
  * Gateway mode (docs/tunnel.md): the proxy end of the unit tunnel.
  *
+ * Operator blocks of units are the pipeline's (xp_manual_blocks: XDP sees
+ * only outer addresses); a blocked unit's datagrams are dropped after
+ * authentication (drop_manual).
+ *
  * Frames from the access port are tunnel datagrams (XDP hands the sockets
  * nothing else). For each one the worker authenticates and decapsulates
  * it, checks that the inner source is one the unit may use, polices the
@@ -84,20 +88,8 @@ void xp_gateway__destroy(struct xp_gateway *gw);
 int xp_gateway__set_units(struct xp_gateway *gw, const struct xp_config *cfg, char *err,
                           size_t errlen);
 
-/*
- * Control thread: operator blocks (xpro-ctl block/unblock). unit is the
- * policer's name of a unit (16 bytes, IPv4 mapped); dst NULL means every
- * destination. expires_mono: CLOCK_MONOTONIC ns, 0 = until unblocked.
- * Blocked packets are dropped after authentication and counted
- * (drop_manual); they do not count towards the pair. Block: 0 or
- * -ENOSPC (XP_GW_BLOCKS_MAX) / -ENOMEM; unblock: 0 or -ENOENT.
- */
-#define XP_GW_BLOCKS_MAX 4096
 /* Control thread: the policing name of the unit that may send from addr. 0 or -ENOENT. */
 int xp_gateway__unit_name(const struct xp_gateway *gw, const uint8_t addr[16], uint8_t name[16]);
-int xp_gateway__block(struct xp_gateway *gw, const uint8_t unit[16], const uint8_t *dst,
-                      uint64_t expires_mono);
-int xp_gateway__unblock(struct xp_gateway *gw, const uint8_t unit[16], const uint8_t *dst);
 
 /* Control thread: the load W that answers carry, in 1/1000 of capacity_pps. */
 void xp_gateway__set_load(struct xp_gateway *gw, uint32_t w_permille);
@@ -115,18 +107,18 @@ void xp_gateway__publish(struct xp_gateway *gw, struct xp_nexthops *nh);
 const struct xp_nexthops *xp_gateway__nexthops(const struct xp_gateway *gw);
 
 /*
- * One worker's side, policing through pl. frame_size: the UMEM frame size
- * (a power of two), which bounds how far an answer may grow in place.
- * At most XP_MAX_QUEUES queues. NULL with errno.
+ * One worker's side, policing through pl, on the worker's backend queue
+ * (io, ioq): its room() bounds how far an answer may grow in place. At
+ * most XP_MAX_QUEUES queues. NULL with errno.
  */
 struct xp_gw_queue *xp_gw_queue__create(struct xp_gateway *gw, struct xp_pipeline *pl,
-                                        uint32_t frame_size);
+                                        const struct xp_io_ops *io, void *ioq);
 void xp_gw_queue__destroy(struct xp_gw_queue *q);
 
 /*
  * Hot path, on the worker: n frames from the access port. fate[i] says
  * what to do with frame i; frames for CORE and ACCESS have been rewritten
- * (data, len and handle moved within their frame).
+ * (data and len moved within their buffer; handle stays the backend's).
  */
 void xp_gw_queue__process(struct xp_gw_queue *q, struct xp_pkt *pkts, unsigned n, uint8_t *fate,
                           uint64_t now_rt, uint64_t now_mono);

@@ -39,20 +39,8 @@ struct gw_unitset {
     unsigned n_units;
 };
 
-/* Operator blocks: immutable, sorted by key, replaced whole on every change. */
-struct gw_block {
-    uint8_t key[32];       /* unit name, then destination (all zero: every destination) */
-    uint64_t expires_mono; /* 0: until unblocked */
-};
-
-struct gw_blocks {
-    unsigned n;
-    struct gw_block b[];
-};
-
 struct xp_gateway {
     _Atomic(struct gw_unitset *) set;
-    _Atomic(struct gw_blocks *) blocks; /* NULL: none */
     uint16_t tunnel_port;
     struct xp_tunnel_addr self;  /* tunnel id and this run's random epoch */
     uint64_t macfail_seed;       /* random: which sources share a limiter slot is unguessable */
@@ -76,7 +64,8 @@ struct xp_gateway {
 struct xp_gw_queue {
     struct xp_gateway *gw;
     struct xp_pipeline *pl;
-    uint32_t frame_size;
+    const struct xp_io_ops *io; /* the worker's backend queue: room() for in-place answers */
+    void *ioq;
     /* Readers of gw->nh and gw->set: the control thread waits for these before freeing one. */
     _Atomic uint32_t active;
     _Atomic uint64_t calls;
@@ -92,8 +81,4 @@ struct xp_gw_queue {
 
 /* gateway.c: wait until no worker can hold an object it read before the last exchange. */
 void xp_gw__wait_for_readers(struct xp_gateway *gw);
-/* blocks.c, hot path: 1 if the operator blocked (unit, dst) at now_mono. */
-int xp_gw__blocked(const struct gw_blocks *bl, const uint8_t unit[16], const uint8_t dst[16],
-                   uint64_t now_mono);
-
 #endif /* XP_GATEWAY_INTERNAL_H */

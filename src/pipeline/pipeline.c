@@ -8,7 +8,6 @@
 #include <time.h>
 
 #include "kern/xp_shared.h"
-#include "xsk/prog.h"
 
 /* Pairs one worker can hold in XDP at once; past that it drops them itself. */
 #define XP_PIPE_BLOCKS_MAX 4096
@@ -39,7 +38,9 @@ struct xp_pipeline {
     const struct xp_config *cfg;
     unsigned queue;
     struct xp_policer *pol;
-    struct xp_xdp_prog *prog;
+    const struct xp_block_ops *bops; /* the backend's block map, or NULL */
+    void *bctx;
+    const struct xp_manual_blocks *manual; /* early mode: operator blocks */
     uint64_t handoff_mono;      /* when other workers last handed us packets */
     bool early;                 /* no XDP: drop blocked pairs right after parsing */
     unsigned n_blocked;
@@ -78,6 +79,7 @@ static const char *const counter_names[XP_PC_MAX] = {
     [XP_PC_EARLY_DROP] = "early_drop_blocked",
     [XP_PC_EARLY_ACCOUNTED] = "early_dropped_accounted",
     [XP_PC_FOREIGN] = "foreign",
+    [XP_PC_DROP_MANUAL] = "drop_manual",
     [XP_PC_DROP_NON_IP] = "drop_non_ip",
 };
 
@@ -188,7 +190,7 @@ static void block_pair(struct xp_pipeline *pl, const struct xp_policer_key *key,
     struct block_entry *e;
     bool renewal = false;
 
-    if ((!pl->prog && !pl->early) || !pl->cfg->pol.kernel_block)
+    if ((!pl->bops && !pl->early) || !pl->cfg->pol.kernel_block)
         return;
     e = block_find(pl, key);
     if (e && e->state == BLOCK_ACTIVE && now_mono < e->expires_mono)
@@ -203,8 +205,7 @@ static void block_pair(struct xp_pipeline *pl, const struct xp_policer_key *key,
         }
         e->reason = reason;
     }
-    if (pl->prog && xp_xdp_prog__block(pl->prog, (const struct xp_pair_key *)key,
-                                       now_mono + block_ns(pl))) {
+    if (pl->bops && pl->bops->block(pl->bctx, key->unit, key->dst, now_mono + block_ns(pl))) {
         XP_STAT_ADD(pl->st.c[XP_PC_BLOCK_ERRORS], 1);
         block_remove(pl, e);
         return;
@@ -300,7 +301,7 @@ void xp_pipeline__sweep(struct xp_pipeline *pl, uint64_t now_mono)
 
 void xp_pipeline__tick(struct xp_pipeline *pl, uint64_t now_rt, uint64_t now_mono)
 {
-    if ((!pl->prog && !pl->early) || pl->n_blocked == 0)
+    if ((!pl->bops && !pl->early) || pl->n_blocked == 0)
         return;
     for (uint32_t i = 0; i < BLOCK_SLOTS; i++) {
         struct block_entry *e = &pl->blocks[i];
@@ -312,8 +313,7 @@ void xp_pipeline__tick(struct xp_pipeline *pl, uint64_t now_rt, uint64_t now_mon
             if (pl->early)
                 packets = e->early_packets;
             else
-                rd = xp_xdp_prog__block_read(pl->prog, (const struct xp_pair_key *)&e->key,
-                                             &packets);
+                rd = pl->bops->read(pl->bctx, e->key.unit, e->key.dst, &packets);
             if (rd == 0 && packets > e->xdp_packets) {
                 xp_policer__account(pl->pol, &e->key, packets - e->xdp_packets, now_rt);
                 XP_STAT_ADD(pl->st.c[pl->early ? XP_PC_EARLY_ACCOUNTED : XP_PC_XDP_ACCOUNTED],
@@ -326,8 +326,8 @@ void xp_pipeline__tick(struct xp_pipeline *pl, uint64_t now_rt, uint64_t now_mon
              * is counted after our last read.
              */
             if (now_mono >= e->expires_mono + XP_PIPE_BLOCK_GRACE_NS) {
-                if (pl->prog)
-                    xp_xdp_prog__unblock(pl->prog, (const struct xp_pair_key *)&e->key);
+                if (pl->bops)
+                    pl->bops->unblock(pl->bctx, e->key.unit, e->key.dst);
                 e->state = BLOCK_LAPSED;
                 e->since_mono = now_mono;
             }
@@ -448,6 +448,13 @@ static void police(struct xp_pipeline *pl, const struct xp_pkt *pkts, const uint
     for (unsigned i = 0; i < n; i++) {
         if (!classify(pl, &pkts[i], units ? units[i] : NULL, &keys[m], &drop[i], c))
             continue;
+        /* operator blocks where no XDP map holds them: not counted into the pair */
+        if (pl->manual && xp_manual_blocks__match(pl->manual, keys[m].unit, keys[m].dst,
+                                                  now_mono)) {
+            c[XP_PC_DROP_MANUAL]++;
+            drop[i] = 1;
+            continue;
+        }
         /*
          * Early mode stands in for XDP's block map: a blocked pair's packet
          * stops here, and is counted into the pair on the next tick.
@@ -583,7 +590,7 @@ int xp_pipeline__reconfigure(struct xp_pipeline *pl, const struct xp_config *cfg
 
 struct xp_pipeline *xp_pipeline__create(const struct xp_config *cfg, unsigned queue,
                                         struct xp_dst_table *dst, struct xp_owners *owners,
-                                        struct xp_xdp_prog *prog)
+                                        const struct xp_block_ops *blocks, void *blocks_ctx)
 {
     struct xp_policer_config pcfg = {
         .capacity = cfg->pol.max_pairs,
@@ -604,7 +611,8 @@ struct xp_pipeline *xp_pipeline__create(const struct xp_config *cfg, unsigned qu
     memset(pl, 0, sizeof(*pl));
     pl->cfg = cfg;
     pl->queue = queue;
-    pl->prog = prog;
+    pl->bops = blocks;
+    pl->bctx = blocks_ctx;
     pl->blocks = calloc(BLOCK_SLOTS, sizeof(*pl->blocks));
     if (!pl->blocks) {
         err = ENOMEM;
@@ -626,10 +634,21 @@ err_free:
 
 int xp_pipeline__set_early_drop(struct xp_pipeline *pl)
 {
-    if (pl->prog)
+    if (pl->bops)
         return -EINVAL;
     pl->early = true;
     return 0;
+}
+
+void xp_pipeline__set_manual_blocks(struct xp_pipeline *pl, const struct xp_manual_blocks *bl)
+{
+    pl->manual = bl;
+}
+
+bool xp_pipeline__manual_blocked(const struct xp_pipeline *pl, const uint8_t unit[16],
+                                 const uint8_t dst[16], uint64_t now_mono)
+{
+    return pl->manual && xp_manual_blocks__match(pl->manual, unit, dst, now_mono);
 }
 
 void xp_pipeline__destroy(struct xp_pipeline *pl)
@@ -637,9 +656,9 @@ void xp_pipeline__destroy(struct xp_pipeline *pl)
     if (!pl)
         return;
     /* Blocks still in the map would outlive us: take them out. */
-    for (uint32_t i = 0; pl->prog && i < BLOCK_SLOTS; i++) {
+    for (uint32_t i = 0; pl->bops && i < BLOCK_SLOTS; i++) {
         if (pl->blocks[i].state == BLOCK_ACTIVE)
-            xp_xdp_prog__unblock(pl->prog, (const struct xp_pair_key *)&pl->blocks[i].key);
+            pl->bops->unblock(pl->bctx, pl->blocks[i].key.unit, pl->blocks[i].key.dst);
     }
     xp_policer__destroy(pl->pol);
     pl->pol = NULL;

@@ -11,16 +11,18 @@
  * counted.
  *
  * The kernel fast path: a pair with a drop verdict is written into the
- * XDP block map for block_ms. Every tick the worker reads what XDP dropped
+ * backend's block map (struct xp_block_ops: XDP's) for block_ms. Every tick the worker reads what XDP dropped
  * for each of its blocked pairs and accounts it to the policer (dropped
  * packets still count). When a block ends, the pair's packets reach the
  * worker again and Algorithm 1 decides: a unit still over its threshold is
  * blocked again at its first packet, one that calmed down is forwarded.
  *
- * Early mode (backends without XDP, such as DPDK): the same block set, but
- * the worker itself drops a blocked pair's packets right after parsing,
- * before Algorithm 1, and accounts them to the pair on the tick, as it does
- * with XDP's per-pair drop counts. Same verdicts, same events.
+ * Early mode (backends without XDP, such as DPDK, and gateway mode): the
+ * same block set, but the worker itself drops a blocked pair's packets
+ * right after parsing, before Algorithm 1, and accounts them to the pair
+ * on the tick, as it does with XDP's per-pair drop counts. Same verdicts,
+ * same events. Operator blocks are kept here too in early mode (struct
+ * xp_manual_blocks), where no XDP map holds them.
  */
 #ifndef XP_PIPELINE_H
 #define XP_PIPELINE_H
@@ -33,7 +35,6 @@
 #include "src/parse/parse.h"
 #include "src/policer/policer.h"
 
-struct xp_xdp_prog;
 
 enum xp_event_kind {
     XP_EVENT_OVERLOAD = 0, /* a unit over T_F1 (once per pair per window) */
@@ -75,6 +76,7 @@ enum xp_pipe_counter {
     XP_PC_FOREIGN,         /* policed frames of pairs another worker owns (counted there; */
                            /* also in forward or drop_*) */
     XP_PC_DROP_NON_IP,     /* neither IP nor ARP, config non_ip "drop" */
+    XP_PC_DROP_MANUAL,     /* early mode: an operator blocked the unit (towards this dst) */
     XP_PC_MAX,
 };
 
@@ -88,19 +90,47 @@ struct xp_pipeline;
 
 /*
  * Create the pipeline of worker `queue`. owners is the proxy's pair
- * ownership directory (NULL with one worker). prog may be NULL (no kernel
- * fast path: unit tests). cfg must outlive the pipeline. NULL with errno.
+ * ownership directory (NULL with one worker). blocks (with its ctx) is the
+ * backend's block map; NULL: none (early mode, or no kernel fast path at
+ * all: unit tests). cfg must outlive the pipeline. NULL with errno.
  */
 struct xp_pipeline *xp_pipeline__create(const struct xp_config *cfg, unsigned queue,
                                         struct xp_dst_table *dst, struct xp_owners *owners,
-                                        struct xp_xdp_prog *prog);
+                                        const struct xp_block_ops *blocks, void *blocks_ctx);
 void xp_pipeline__destroy(struct xp_pipeline *pl);
 
 /*
- * Use the early drop instead of the kernel fast path (prog must be NULL).
+ * Use the early drop instead of the kernel fast path (no block ops).
  * Before the worker starts. 0 or -EINVAL.
  */
 int xp_pipeline__set_early_drop(struct xp_pipeline *pl);
+
+/*
+ * Operator blocks kept by the workers (early mode): an immutable sorted
+ * list. The control thread builds the next one with __with / __without
+ * (NULL with errno: ENOENT no such block, ENOSPC over
+ * XP_MANUAL_BLOCKS_MAX, ENOMEM), hands it to every worker
+ * (xp_pipeline__set_manual_blocks() through the worker's mailbox), then
+ * frees the old one. dst NULL: every destination; expires_mono 0: until
+ * unblocked. Expired entries are dropped by the next change.
+ */
+#define XP_MANUAL_BLOCKS_MAX 4096
+struct xp_manual_blocks;
+struct xp_manual_blocks *xp_manual_blocks__with(const struct xp_manual_blocks *old,
+                                                const uint8_t unit[16], const uint8_t *dst,
+                                                uint64_t expires_mono, uint64_t now_mono);
+struct xp_manual_blocks *xp_manual_blocks__without(const struct xp_manual_blocks *old,
+                                                   const uint8_t unit[16], const uint8_t *dst,
+                                                   uint64_t now_mono);
+bool xp_manual_blocks__match(const struct xp_manual_blocks *bl, const uint8_t unit[16],
+                             const uint8_t dst[16], uint64_t now_mono);
+unsigned xp_manual_blocks__count(const struct xp_manual_blocks *bl);
+void xp_manual_blocks__free(struct xp_manual_blocks *bl);
+/* On the worker: use bl from the next frame on (NULL: none). */
+void xp_pipeline__set_manual_blocks(struct xp_pipeline *pl, const struct xp_manual_blocks *bl);
+/* Hot path: whether an operator block covers (unit, dst) (gateway mode asks per datagram). */
+bool xp_pipeline__manual_blocked(const struct xp_pipeline *pl, const uint8_t unit[16],
+                                 const uint8_t dst[16], uint64_t now_mono);
 
 /*
  * Police n frames that arrived on the access port at times now_rt

@@ -1610,6 +1610,16 @@ int xp_policer__set_limits(struct xp_policer *pol, const struct xp_policer_limit
     return 0;
 }
 
+void xp_policer_stats__add(struct xp_policer_stats *into, const struct xp_policer_stats *from)
+{
+    uint64_t *a = (uint64_t *)into;
+    const uint64_t *b = (const uint64_t *)from;
+
+    _Static_assert(sizeof(*into) % sizeof(uint64_t) == 0, "only uint64_t fields");
+    for (size_t i = 0; i < sizeof(*into) / sizeof(uint64_t); i++)
+        a[i] += b[i];
+}
+
 void xp_policer__stats(const struct xp_policer *pol, struct xp_policer_stats *out)
 {
     const struct xp_policer_counters *c = &pol->cnt;

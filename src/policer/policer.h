@@ -402,6 +402,8 @@ struct xp_policer_stats {
 };
 
 void xp_policer__stats(const struct xp_policer *pol, struct xp_policer_stats *out);
+/* into += from, field by field (every field is a uint64_t count or gauge). */
+void xp_policer_stats__add(struct xp_policer_stats *into, const struct xp_policer_stats *from);
 
 /* Bytes of memory per tracked pair (entry plus index share), for docs/ctl. */
 size_t xp_policer__bytes_per_pair(const struct xp_policer *pol);

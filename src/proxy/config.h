@@ -18,6 +18,7 @@
 #include <stdio.h>
 
 #include "kern/xp_shared.h"
+#include "src/backend/backend.h"
 #include "src/parse/parse.h"
 
 #define XP_CONF_ID_MAX 64
@@ -50,11 +51,6 @@ struct xp_conf_dpdk {
     unsigned access_port;    /* ethdev port id */
     unsigned core_port;
     unsigned mbufs_per_queue; /* per port and queue */
-};
-
-enum xp_conf_port {
-    XP_PORT_ACCESS = 0,
-    XP_PORT_CORE = 1,
 };
 
 #define XP_CONF_PREFIXES_MAX 256

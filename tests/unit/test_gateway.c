@@ -2,7 +2,7 @@
 /*
  * Gateway mode's data path on crafted frames in a UMEM-like buffer: a
  * unit's DATA becomes the inner packet behind the next hop's Ethernet
- * header (and its handle moves with it), a keepalive is answered in place
+ * header, within its frame (the handle stays the backend's), a keepalive is answered in place
  * with W (OVERLOAD at capacity) and valid checksums, and every refusal is
  * counted by its reason: replays (also towards another worker), forged
  * tags, unknown units, truncated and nested tunnels, spoofed inner
@@ -48,6 +48,22 @@ static const uint8_t mac_core[6] = { 2, 0, 0, 0, 0, 3 }, mac_router[6] = { 2, 0,
 static const uint8_t mac_server[6] = { 2, 0, 0, 0, 0, 5 };
 
 static uint8_t *umem;
+/* After check_reload: the policer and the limiters only ever see time go forward. */
+#define T_MANUAL (T0 + 40000 * MS)
+
+/*
+ * The buffer's side of the burst interface, as the AF_XDP backend defines it:
+ * frames are FRAME-aligned chunks, room() runs to the end of the chunk.
+ */
+static uint32_t umem_room(void *queue, const struct xp_pkt *pkt)
+{
+    uint64_t off = (uint64_t)(pkt->data - umem);
+
+    (void)queue;
+    return FRAME - (uint32_t)(off & (FRAME - 1));
+}
+
+static const struct xp_io_ops umem_io = { .name = "test-umem", .room = umem_room };
 /* The gateway under test: its tunnel id and this run's epoch (random, read back). */
 static struct xp_tunnel_addr g_to;
 
@@ -219,8 +235,8 @@ static void check_forward(struct xp_gw_queue *q)
     CHECK(pkt.data[12] == 0x08 && pkt.data[13] == 0x00);
     forwarded4(inner);
     CHECK(memcmp(pkt.data + 14, inner, n) == 0);   /* the inner packet, TTL - 1 (checksum too) */
-    CHECK_EQ(pkt.handle - handle, (uint64_t)(pkt.data - (umem + 256)));
-    CHECK_EQ(pkt.handle / FRAME, 0);              /* still inside its frame */
+    CHECK_EQ(pkt.handle, handle);                 /* the backend's reference: unchanged */
+    CHECK(pkt.data >= umem && pkt.data + pkt.len <= umem + FRAME); /* still inside its frame */
 
     /* Off link: the default route's gateway. */
     pkt = data_frame(1, 7, 101, "198.18.2.2", "198.19.5.5", 5683);
@@ -474,9 +490,8 @@ static void check_mutations(struct xp_gw_queue *q)
         fate = one(q, &pkt, T0 + 3000 * MS + i * 1000ULL);
         CHECK(fate <= XP_GW_FATE_ACCESS);
         if (fate != XP_GW_FATE_DROP) {
-            CHECK(pkt.handle / FRAME == 6);
+            CHECK(pkt.handle == 6 * FRAME + 256);
             CHECK(pkt.data >= umem + 6 * FRAME && pkt.data + pkt.len <= umem + 7 * FRAME);
-            CHECK_EQ(pkt.handle, (uint64_t)(pkt.data - umem));
             core += fate == XP_GW_FATE_CORE;
             access += fate == XP_GW_FATE_ACCESS;
         }
@@ -535,11 +550,29 @@ static void check_reload(struct xp_gateway *gw, struct xp_gw_queue *q, struct xp
     free(next);
 }
 
-/* Operator blocks: by pair, by unit towards everything, with expiry, and unblocking. */
-/* After check_reload: the policer and the limiters only ever see time go forward. */
-#define T_MANUAL (T0 + 40000 * MS)
+/*
+ * Operator blocks (the pipeline's list, handed to the worker as xpro-proxy does): by pair, by
+ * unit towards everything, with expiry, and unblocking.
+ */
+static struct xp_manual_blocks *g_manual;
 
-static void check_manual(struct xp_gateway *gw, struct xp_gw_queue *q)
+static int manual_change(struct xp_pipeline *pl, const uint8_t unit[16], const uint8_t *dst,
+                         uint64_t expires, bool block)
+{
+    struct xp_manual_blocks *next = block ? xp_manual_blocks__with(g_manual, unit, dst, expires,
+                                                                   T_MANUAL)
+                                          : xp_manual_blocks__without(g_manual, unit, dst,
+                                                                      T_MANUAL);
+
+    if (!next)
+        return -errno;
+    xp_pipeline__set_manual_blocks(pl, next);
+    xp_manual_blocks__free(g_manual);
+    g_manual = next;
+    return 0;
+}
+
+static void check_manual(struct xp_pipeline *pl, struct xp_gw_queue *q)
 {
     uint8_t unit7[16], server[16];
     struct xp_gw_stats before, after;
@@ -549,25 +582,28 @@ static void check_manual(struct xp_gateway *gw, struct xp_gw_queue *q)
     map4(unit7, "198.18.2.2");
     map4(server, "198.18.3.1"); /* a pair the policer has not seen */
     xp_gw_queue__stats(q, &before);
-    CHECK_EQ(xp_gateway__block(gw, unit7, server, 0), 0);
+    CHECK_EQ(manual_change(pl, unit7, server, 0, true), 0);
     pkt = data_frame(3, 7, seq++, "198.18.2.2", "198.18.3.1", 5683);
     CHECK_EQ(one(q, &pkt, T_MANUAL), XP_GW_FATE_DROP);
     pkt = data_frame(3, 7, seq++, "198.18.2.2", "198.19.5.5", 5683);
     CHECK_EQ(one(q, &pkt, T_MANUAL), XP_GW_FATE_CORE);  /* another destination */
-    CHECK_EQ(xp_gateway__block(gw, unit7, NULL, 0), 0);
+    CHECK_EQ(manual_change(pl, unit7, NULL, 0, true), 0);
     pkt = data_frame(3, 7, seq++, "198.18.2.2", "198.19.5.5", 5683);
     CHECK_EQ(one(q, &pkt, T_MANUAL), XP_GW_FATE_DROP);  /* the unit towards everything */
-    CHECK_EQ(xp_gateway__unblock(gw, unit7, NULL), 0);
-    CHECK_EQ(xp_gateway__unblock(gw, unit7, NULL), -ENOENT);
+    CHECK_EQ(manual_change(pl, unit7, NULL, 0, false), 0);
+    CHECK_EQ(manual_change(pl, unit7, NULL, 0, false), -ENOENT);
     pkt = data_frame(3, 7, seq++, "198.18.2.2", "198.19.5.5", 5683);
     CHECK_EQ(one(q, &pkt, T_MANUAL), XP_GW_FATE_CORE);
-    CHECK_EQ(xp_gateway__unblock(gw, unit7, server), 0);
+    CHECK_EQ(manual_change(pl, unit7, server, 0, false), 0);
     /* A block that already expired (CLOCK_MONOTONIC 1 ns) blocks nothing. */
-    CHECK_EQ(xp_gateway__block(gw, unit7, server, 1), 0);
+    CHECK_EQ(manual_change(pl, unit7, server, 1, true), 0);
     pkt = data_frame(3, 7, seq++, "198.18.2.2", "198.18.3.1", 5683);
     CHECK_EQ(one(q, &pkt, T_MANUAL), XP_GW_FATE_CORE);
     xp_gw_queue__stats(q, &after);
     CHECK_EQ(after.c[XP_GW_C_DROP_MANUAL] - before.c[XP_GW_C_DROP_MANUAL], 2);
+    xp_pipeline__set_manual_blocks(pl, NULL);
+    xp_manual_blocks__free(g_manual);
+    g_manual = NULL;
 }
 
 /* Copy a frame out of the UMEM before processing rewrites it; put it back into slot. */
@@ -633,8 +669,8 @@ static void check_replay_elsewhere(struct xp_gw_queue *q, struct xp_pipeline *pl
         CHECK(0);
         return;
     }
-    qo = xp_gw_queue__create(other, pl, FRAME);
-    qr = xp_gw_queue__create(restarted, pl, FRAME);
+    qo = xp_gw_queue__create(other, pl, &umem_io, NULL);
+    qr = xp_gw_queue__create(restarted, pl, &umem_io, NULL);
     xp_gateway__publish(other, xp_nexthops__build(mac_core, routes, 3, neigh, 2));
     xp_gateway__publish(restarted, xp_nexthops__build(mac_core, routes, 3, neigh, 2));
     r_to = xp_gateway__self(restarted);
@@ -782,7 +818,7 @@ static void check_mac_limit(struct xp_pipeline *pl, const struct xp_config *cfg,
         CHECK(0);
         return;
     }
-    q = xp_gw_queue__create(gw, pl, FRAME);
+    q = xp_gw_queue__create(gw, pl, &umem_io, NULL);
     xp_gateway__publish(gw, xp_nexthops__build(mac_core, routes, 3, neigh, 2));
     to = xp_gateway__self(gw);
     /* 100 forgeries at once from 198.18.9.50 */
@@ -870,17 +906,17 @@ int main(void)
         return 1;
     }
     dst = xp_dst_table__create(64, 2);
-    pl = dst ? xp_pipeline__create(cfg, 0, dst, NULL, NULL) : NULL;
-    pl2 = dst ? xp_pipeline__create(cfg, 1, dst, NULL, NULL) : NULL;
+    pl = dst ? xp_pipeline__create(cfg, 0, dst, NULL, NULL, NULL) : NULL;
+    pl2 = dst ? xp_pipeline__create(cfg, 1, dst, NULL, NULL, NULL) : NULL;
     gw = xp_gateway__create(cfg, msg, sizeof(msg));
     if (!pl || !pl2 || !gw || xp_pipeline__set_early_drop(pl) || xp_pipeline__set_early_drop(pl2)) {
         fprintf(stderr, "setup: %s\n", gw ? "pipeline" : msg);
         return 1;
     }
     g_to = xp_gateway__self(gw);
-    q = xp_gw_queue__create(gw, pl, FRAME);
-    q2 = xp_gw_queue__create(gw, pl2, FRAME);
-    CHECK(xp_gw_queue__create(gw, pl, 3000) == NULL); /* not a power of two */
+    q = xp_gw_queue__create(gw, pl, &umem_io, NULL);
+    q2 = xp_gw_queue__create(gw, pl2, &umem_io, NULL);
+    CHECK(xp_gw_queue__create(gw, pl, NULL, NULL) == NULL); /* no backend queue */
 
     /* The core port: 198.18.3.0/24 on link, default via 198.18.3.1; IPv4 only. */
     xp_cidr_parse("198.18.3.0/24", &routes[0].dst);
@@ -908,7 +944,7 @@ int main(void)
     check_policing(q);
     check_mutations(q);
     check_reload(gw, q, cfg);
-    check_manual(gw, q);
+    check_manual(pl, q);
     check_replay_elsewhere(q, pl, cfg, routes, neigh);
     check_key_rotation(gw, q, cfg);
     check_mac_limit(pl, cfg, routes, neigh);

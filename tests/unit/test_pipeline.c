@@ -76,7 +76,7 @@ int main(void)
         return 1;
     }
     dst = xp_dst_table__create(64, 1);
-    pl = dst ? xp_pipeline__create(&cfg, 0, dst, NULL, NULL) : NULL;
+    pl = dst ? xp_pipeline__create(&cfg, 0, dst, NULL, NULL, NULL) : NULL;
     if (!pl) {
         perror("pipeline");
         return 1;

@@ -1,0 +1,107 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Events (docs/operators.md "Events"): the workers queue them in their
+ * pipelines' rings; the control thread renders each as one JSON line and
+ * hands it to every sink: the events file, syslog, and the control
+ * socket's followers (`xpro-ctl events --follow`).
+ */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include "src/ctl/ctl.h"
+#include "src/pipeline/pipeline.h"
+#include "src/proxy/proxy.h"
+#include "src/proxy/sync_thread.h"
+#include "src/util/syslog_sink.h"
+
+static void addr_str(const uint8_t a[16], char *buf, size_t len)
+{
+    static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+    if (memcmp(a, mapped, sizeof(mapped)) == 0)
+        inet_ntop(AF_INET, a + 12, buf, len);
+    else
+        inet_ntop(AF_INET6, a, buf, len);
+}
+
+void xp_proxy__emit_event(struct proxy *px, json_t *o, int severity)
+{
+    char *line = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(15));
+
+    if (!line)
+        return;
+    if (px->ctl)
+        xp_ctl_server__broadcast(px->ctl, "events", line);
+    if (px->syslog)
+        xp_syslog__send(px->syslog, severity, line);
+    if (px->events) {
+        fputs(line, px->events);
+        fputc('\n', px->events);
+        fflush(px->events);
+        px->events_written++;
+    }
+    free(line);
+}
+
+static json_t *event_json(const struct proxy *px, const struct xp_event *ev)
+{
+    static const char *const kinds[] = {
+        [XP_EVENT_OVERLOAD] = "overload",
+        [XP_EVENT_BLOCK] = "block",
+        [XP_EVENT_UNBLOCK] = "unblock",
+    };
+    char unit[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
+    json_t *o;
+
+    addr_str(ev->key.unit, unit, sizeof(unit));
+    addr_str(ev->key.dst, dst, sizeof(dst));
+    o = json_pack("{s:s,s:s,s:s,s:s,s:f,s:i}", "event", kinds[ev->kind], "proxy_id",
+                  px->cfg->proxy_id, "unit", unit, "dst", dst, "time", ev->t_ns / 1e9, "queue",
+                  (int)ev->queue);
+    if (!o)
+        return NULL;
+    if (ev->kind == XP_EVENT_OVERLOAD) {
+        json_object_set_new(o, "rate_pps", json_integer((json_int_t)ev->rate_pps));
+        json_object_set_new(o, "threshold_pps", json_integer((json_int_t)ev->threshold_pps));
+    } else if (ev->kind == XP_EVENT_BLOCK) {
+        json_object_set_new(o, "reason", json_string(ev->reason == XP_VERDICT_DROP_DST
+                                                          ? "dst_rate"
+                                                          : "unit_rate"));
+        json_object_set_new(o, "threshold_pps", json_integer((json_int_t)ev->threshold_pps));
+        json_object_set_new(o, "block_ms", json_integer(px->cfg->pol.block_ms));
+    }
+    return o;
+}
+
+void xp_proxy__drain_events(struct proxy *px)
+{
+    struct xp_event ev[64];
+
+    if (!px->dst)
+        return;
+    for (unsigned q = 0; q < px->cfg->queues; q++) {
+        unsigned n;
+
+        while ((n = xp_pipeline__drain_events(px->pipelines[q], ev, 64)) > 0) {
+            for (unsigned i = 0; i < n; i++) {
+                json_t *o = event_json(px, &ev[i]);
+
+                /* a unit over T_F1 is news for the other proxies too (Algorithm 2's warnings) */
+                if (ev[i].kind == XP_EVENT_OVERLOAD && px->sync)
+                    xp_proxy_sync__warn(px->sync, &ev[i]);
+                if (!o)
+                    continue;
+                xp_proxy__emit_event(px, o, ev[i].kind == XP_EVENT_UNBLOCK ? LOG_NOTICE
+                                                                           : LOG_WARNING);
+                json_decref(o);
+            }
+            if (n < 64)
+                break;
+        }
+    }
+    if (px->events)
+        fflush(px->events);
+}

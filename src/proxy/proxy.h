@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * xpro-proxy as a library: one struct proxy holds the running appliance
+ * (its configuration, the backend, one worker and pipeline per queue,
+ * gateway mode, the control socket, Prometheus, the sync thread, the event
+ * sinks), and the modules of this folder act on it:
+ *
+ *   lifecycle.c  set-up (backend, monitor, queues, operators, privileges),
+ *                reload, the sync thread's start, shutdown
+ *   stats.c      the stats document (the stats line, `xpro-ctl stats`,
+ *                Prometheus) and the periodic line
+ *   events.c     events from the workers to every sink
+ *   ctl_ops.c    the control socket's operations
+ *   main.c       the command line and the loop; it only wires these
+ *
+ * Threads: the control thread (main.c's loop) owns struct proxy; workers
+ * own what struct xp_worker says; anything a worker owns is touched
+ * through xp_worker__call().
+ */
+#ifndef XP_PROXY_H
+#define XP_PROXY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "src/backend/backend.h"
+#include "src/proxy/config.h"
+#include "src/proxy/worker.h"
+#include "src/util/privilege.h"
+
+struct xp_ctl_server;
+struct xp_prom_server;
+struct xp_proxy_sync;
+struct xp_syslog;
+struct xp_pipeline;
+struct xp_gateway;
+struct xp_gw_queue;
+struct xp_dst_table;
+struct xp_owners;
+struct xp_manual_blocks;
+
+struct proxy {
+    struct xp_config *cfg;          /* live: replaced whole on reload */
+    const char *config_path;
+    struct xp_backend *be;
+    struct xp_worker workers[XP_MAX_QUEUES];
+    struct xp_dst_table *dst;
+    struct xp_owners *owners;       /* which worker holds each pair (more than one queue) */
+    struct xp_pipeline *pipelines[XP_MAX_QUEUES];
+    struct xp_manual_blocks *manual; /* operator blocks the workers keep (no XDP map for them) */
+    struct xp_gateway *gw;          /* gateway mode only */
+    struct xp_gw_queue *gw_queues[XP_MAX_QUEUES];
+    struct xp_ctl_server *ctl;
+    struct xp_prom_server *prom;
+    struct xp_proxy_sync *sync;
+    json_t *sync_final;             /* sync health when the thread stopped, for the final line */
+    FILE *stats;
+    FILE *events;
+    struct xp_syslog *syslog;
+    uint64_t events_written;
+    /* Previous totals for rates. */
+    uint64_t last_rx, last_tx;
+    double last_t;
+    double rx_pps, tx_pps;
+    uint64_t last_rx_bytes, last_tx_bytes;
+    double rx_gbps, tx_gbps;
+    char sync_state[16];            /* last sync state seen, for state-change events */
+    /* "user": the child of xp_monitor__split() runs the proxy as this account */
+    struct xp_priv_target target;
+    bool monitored;
+};
+
+/* ---- lifecycle.c ---------------------------------------------------------------------- */
+
+/* Why xp_proxy__setup() failed: main() turns it into an exit code. */
+enum xp_proxy_fail {
+    XP_PROXY_FAIL_NONE = 0,
+    XP_PROXY_FAIL_CONFIG,   /* something the configuration asks cannot be (exit 2) */
+    XP_PROXY_FAIL_BPFFS,
+    XP_PROXY_FAIL_LOAD,     /* the XDP program; errno says more */
+    XP_PROXY_FAIL_OTHER,    /* errno says what */
+};
+
+/*
+ * Everything before the loop: the backend on the ports, with "user" the
+ * monitor split (this returns in the proxy only), the queues, pipelines
+ * and gateway, the control socket and Prometheus, the privilege drop. On
+ * failure what was set up is undone (xp_proxy__shutdown()). 0 or -errno
+ * with *why.
+ */
+int xp_proxy__setup(struct proxy *px, enum xp_proxy_fail *why);
+/* The workers and the sync thread (run() in main.c calls this once the signals are blocked). */
+int xp_proxy__start(struct proxy *px);
+/*
+ * Read the configuration file again and switch every worker to it between
+ * two bursts: no packet is lost and the pair tables stay. A file that does
+ * not parse, or changes a key that cannot change live, is refused and the
+ * running configuration stays. 0, or -1 with msg set.
+ */
+int xp_proxy__reload(struct proxy *px, char *msg, size_t msg_len);
+/* Control-thread housekeeping once per loop turn (destinations, gateway next hops). */
+void xp_proxy__housekeeping(struct proxy *px);
+/* Stop the threads, print the final line (print_final), free everything, undo the set-up. */
+void xp_proxy__shutdown(struct proxy *px, bool print_final);
+
+/* ---- stats.c -------------------------------------------------------------------------- */
+
+/*
+ * The one stats document: what the stats line prints, what `xpro-ctl
+ * stats` returns and what Prometheus renders (docs/stats.md). Rates are
+ * those of the last stats interval. The packet totals go to rx and tx.
+ */
+json_t *xp_proxy__stats_document(struct proxy *px, bool final, uint64_t *rx, uint64_t *tx);
+/* The periodic stats line: update the rates, print the document, hand it to Prometheus. */
+void xp_proxy__print_stats(struct proxy *px, bool final);
+
+/* ---- events.c ------------------------------------------------------------------------- */
+
+/* One event line to every sink: the events file, syslog, xpro-ctl followers. */
+void xp_proxy__emit_event(struct proxy *px, json_t *o, int severity);
+/* Move queued events from every worker to the sinks. */
+void xp_proxy__drain_events(struct proxy *px);
+
+/* ---- ctl_ops.c ------------------------------------------------------------------------ */
+
+/* The control socket's operations: the table the server lists, and the handler. */
+extern const struct xp_ctl_op xp_proxy_ctl_ops[];
+json_t *xp_proxy__ctl_handler(void *ctx, const char *op, json_t *req, char *err, size_t errlen);
+/* The control socket and, when configured, the Prometheus endpoint. 0 or -errno. */
+int xp_proxy__start_operators(struct proxy *px);
+
+#endif /* XP_PROXY_H */
