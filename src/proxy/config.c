@@ -1080,11 +1080,6 @@ int xp_config_parse(const char *name, const char *text, struct xp_config *cfg,
                          "not supported with the dpdk backend (the kernel does not see its ports)");
         goto out;
     }
-    if (cfg->mode == XP_MODE_GATEWAY && cfg->backend != XP_BACKEND_AF_XDP) {
-        ctx.path[ctx.depth++] = "mode";
-        ret = conf_error(&ctx, XP_CONF_E_UNSUPPORTED, "gateway mode needs the af_xdp backend");
-        goto out;
-    }
     if (cfg->mode == XP_MODE_GATEWAY && cfg->gw.n_units == 0) {
         ctx.path[ctx.depth++] = json_object_get(root, "gateway") ? "gateway" : "mode";
         ret = conf_error(&ctx, XP_CONF_E_MISSING, "gateway mode needs \"units\"");

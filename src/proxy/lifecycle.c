@@ -173,6 +173,20 @@ static int open_queues(struct proxy *px)
     if (px->cfg->mode == XP_MODE_GATEWAY) {
         char err[160];
 
+        /*
+         * The kernel answers ARP and ND for the tunnel address and keeps the
+         * core port's routes and neighbours: gateway mode needs both ports
+         * visible to it (on DPDK: vdevs over kernel interfaces).
+         */
+        for (unsigned p = 0; p < XP_MAX_PORTS; p++) {
+            if (!xp_backend__ifindex(px->be, p)) {
+                pr_err("gateway mode: %s is not a kernel interface: the kernel answers ARP/ND "
+                       "for the tunnel address and holds the core's routes (with the dpdk "
+                       "backend, use vdevs over kernel interfaces: net_af_packet, net_af_xdp)",
+                       px->cfg->port_name[p]);
+                return -ENODEV;
+            }
+        }
         px->gw = xp_gateway__create(px->cfg, err, sizeof(err));
         if (!px->gw) {
             pr_err("%s", err);

@@ -371,8 +371,21 @@ xp_sender_taskset() {
 xp_proxy_start() {
     local var=$1 name=$2 conf=$3
     shift 3
-    xp_bg "$var" "$name" ip netns exec "$XP_NS_PROXY" sh -c "$XP_BPFFS_SH" xp \
+    xp_bg "$var" "$name" ip netns exec "$XP_NS_PROXY" sh -c "${XP_PROXY_SH:-$XP_BPFFS_SH}" xp \
         "$XP_PROXY" -c "$conf" --stats-out - "$@"
+}
+
+# For the DPDK backend (XP_PROXY_SH=$XP_DPDK_SH xp_proxy_start ...): EAL's runtime files go to
+# a tmpfs that lives and dies with the proxy's mount namespace (ip netns exec gives every
+# command its own); net_af_xdp wants bpffs there too.
+XP_DPDK_SH='mkdir -p /run/dpdk && mount -t tmpfs xpro-dpdk /run/dpdk || exit 9
+mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf || exit 9
+exec "$@"'
+
+# xp_has_dpdk: true if this build has the DPDK backend (the config parser says so).
+xp_has_dpdk() {
+    printf '{"ports": {"access": "a", "core": "b"}, "backend": "dpdk"}\n' >"$XP_TMP/probe-dpdk.json"
+    "$XP_PROXY" -c "$XP_TMP/probe-dpdk.json" --check-config >/dev/null 2>&1
 }
 
 # xp_proxy_wait_stats NAME N TIMEOUT: waits until the proxy printed at least N stats lines.
@@ -636,6 +649,13 @@ xp_gateway_config() {
         printf '{\n  "proxy_id": "%s-p%s",\n  "mode": "gateway",\n' "$XP_PREFIX" "$p"
         printf '  "ports": { "access": "xpa", "core": "xpc" },\n  "stats_interval_ms": 500,\n'
         printf '  "ctl_socket": "%s/p%s.sock",\n  "policer": { %s },\n' "$XP_TMP" "$p" "$pol"
+        if [ "${XP_GW_BACKEND:-af_xdp}" = dpdk ]; then
+            printf '  "backend": "dpdk",\n  "dpdk": { "eal_args": ["--no-huge", "-m", "256", '
+            printf '"--no-pci", "--no-telemetry", "--file-prefix", "%s-p%s", ' "$XP_PREFIX" "$p"
+            printf '"--vdev", "net_af_packet0,iface=xpa,qpairs=1,framecnt=4096", '
+            printf '"--vdev", "net_af_packet1,iface=xpc,qpairs=1,framecnt=4096"], '
+            printf '"access_port": 0, "core_port": 1, "mbufs_per_queue": 4095 },\n'
+        fi
         printf '  "gateway": { "tunnel_id": %d, "units": [\n' "$p"
         for ((u = 1; u <= XP_GW_UNITS; u++)); do
             printf '%s    { "id": %d, "key": "%s", "sources": ["198.18.2.%d/32"] }' "$sep" "$u" \

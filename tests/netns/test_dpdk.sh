@@ -19,7 +19,9 @@
 #   - the fast path: instead of XDP's block map, the worker's early check drops the blocked
 #     pair right after parsing (pipeline.early_drop_blocked), Algorithm 1 sees almost none of
 #     the flood (drop_unit_rate <= 5 % of the early drops), and every early drop is counted
-#     into the pair (early_dropped_accounted == early_drop_blocked).
+#     into the pair (early_dropped_accounted == early_drop_blocked);
+#   - an operator block (xpro-ctl block) of a unit drops all of its frames in the workers (no XDP
+#     map on DPDK: pipeline.drop_manual), and the unblock lets them through again.
 # Skips (77; a failure when CI=true) only when the build has no DPDK backend.
 set -euo pipefail
 # shellcheck source=tests/netns/lib.sh
@@ -69,6 +71,7 @@ cat >"$conf" <<JSON
   "ports": { "access": "xpa", "core": "xpc" },
   "cpus": $(xp_proxy_cpus),
   "events_out": "$XP_TMP/events.jsonl",
+  "ctl_socket": "$XP_TMP/ctl.sock",
   "dpdk": {
     "eal_args": ["--no-huge", "-m", "256", "--no-pci", "--no-telemetry",
                  "--file-prefix", "$XP_PREFIX-dpdk",
@@ -103,6 +106,21 @@ fi
 
 xp_highrate_traffic
 
+# Operator blocks on DPDK: the workers keep them.
+BLOCKED=198.18.0.9
+ctl() { "$XPRO_BUILD/src/xpro-ctl" --socket "$XP_TMP/ctl.sock" "$@"; }
+manual() { xp_proxy_last_stats proxy | jq -r .pipeline.drop_manual; }
+ctl block "$BLOCKED" >/dev/null || xp_fail "xpro-ctl block refused on the DPDK backend"
+sleep 0.6
+m0=$(manual)
+# shellcheck disable=SC2046
+xp_send "$XP_NS_UNIT" u0 --count 200 --rate 1000 --duration 5 $(gen --src-ip "$BLOCKED" --seed 9) \
+    >/dev/null || xp_fail "send from the blocked unit failed"
+sleep 1.2
+blocked=$(($(manual) - m0))
+ctl unblock "$BLOCKED" >/dev/null || xp_fail "xpro-ctl unblock refused"
+xp_check "operator block on DPDK: $blocked of 200 frames dropped by the workers (drop_manual)" \
+    test "$blocked" = 200
 sleep 1.2
 xp_kill "$ppid" TERM
 xp_wait_pid "$ppid" 15 || xp_fail "proxy still running after SIGTERM"
