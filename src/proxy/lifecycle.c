@@ -292,7 +292,7 @@ int xp_proxy__setup(struct proxy *px, enum xp_proxy_fail *why)
     return 0;
 }
 
-static int start_sync(struct proxy *px)
+int xp_proxy__start_sync(struct proxy *px)
 {
     static uint8_t secret[XP_SYNC_SECRET_MAX];
     struct xp_proxy_sync_cfg sc = { 0 };
@@ -344,7 +344,7 @@ int xp_proxy__start(struct proxy *px)
         pr_info("forwarding %s <-> %s on %u queue(s), %s, fail-%s", px->cfg->port_name[0],
                 px->cfg->port_name[1], px->cfg->queues, xp_backend__name(px->be),
                 px->cfg->fail_mode_closed ? "closed" : "open");
-    return start_sync(px);
+    return xp_proxy__start_sync(px);
 }
 
 struct reload_arg {

@@ -27,11 +27,11 @@
 #include <jansson.h>
 
 #include "src/backend/backend.h"
+#include "src/ctl/ctl.h"
 #include "src/proxy/config.h"
 #include "src/proxy/worker.h"
 #include "src/util/privilege.h"
 
-struct xp_ctl_server;
 struct xp_prom_server;
 struct xp_proxy_sync;
 struct xp_syslog;
@@ -94,6 +94,8 @@ enum xp_proxy_fail {
 int xp_proxy__setup(struct proxy *px, enum xp_proxy_fail *why);
 /* The workers and the sync thread (run() in main.c calls this once the signals are blocked). */
 int xp_proxy__start(struct proxy *px);
+/* The sync thread alone, when "sync" names a central node (0 when it does not). 0 or -errno. */
+int xp_proxy__start_sync(struct proxy *px);
 /*
  * Read the configuration file again and switch every worker to it between
  * two bursts: no packet is lost and the pair tables stay. A file that does
