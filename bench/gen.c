@@ -14,7 +14,7 @@
  * it fed. So by default each call is sized from the previous call's rate to
  * last --call-ms (and never past --seconds); --repeat fixes the size.
  * Must run in the namespace that owns --ifname; pin it with --cpu: that CPU
- * also runs the receive softirq of the veth peer (see PLATFORM.md).
+ * also runs the receive softirq of the veth peer (see docs/platform.md).
  *
  * Prints one JSON object on stdout at the end: calls, frames, seconds, mpps.
  */

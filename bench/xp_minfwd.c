@@ -12,7 +12,7 @@
  *   - need_wakeup: a syscall only when a ring asks for one;
  *   - after --idle-spin loops that found nothing to receive and nothing left
  *     to send it blocks in poll(), so a receive NAPI kthread on the same core
- *     is not starved (PLATFORM.md) while a short lull costs no wakeup;
+ *     is not starved (docs/platform.md) while a short lull costs no wakeup;
  *     --busy never blocks.
  *   - raises copy-mode TX's 32-frames-per-sendto limit with
  *     XDP_MAX_TX_SKB_BUDGET when the kernel has it (--tx-budget, 0 = leave).
@@ -224,7 +224,7 @@ static int create_socket(struct minfwd *mf, int p, bool zero_copy)
         .bind_flags = XDP_USE_NEED_WAKEUP | (zero_copy ? XDP_ZEROCOPY : XDP_COPY),
     };
 
-    /* libxdp 1.3.1 leaves the cached indexes uninitialised (PLATFORM.md). */
+    /* libxdp 1.3.1 leaves the cached indexes uninitialised (docs/platform.md). */
     memset(&port->rx, 0, sizeof(port->rx));
     memset(&port->tx, 0, sizeof(port->tx));
     if (p == 0)

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * The policer: Algorithm 1 of X-Pro, made precise (ARCHITECTURE.md §4).
+ * The policer: Algorithm 1 of X-Pro, made precise (docs/policer.md).
  *
  * Pure logic, no I/O, no clock: the caller passes the packet time (ns,
  * CLOCK_REALTIME). One struct xp_policer per worker thread owns a bounded

@@ -24,7 +24,7 @@
 /*
  * Integers at these dotted paths (array keys included, no indices) are gauges: snapshots
  * that may go down. Every other integer is a counter and must never go backwards
- * (ARCHITECTURE.md §6). Reals and booleans are always gauges.
+ * (docs/stats.md). Reals and booleans are always gauges.
  */
 static const char *const gauge_paths[] = {
     "*.clients",             /* connections now (ctl) */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * The proxy's sync thread (Algorithm 2, proxy side; ARCHITECTURE.md 5).
+ * The proxy's sync thread (Algorithm 2, proxy side; docs/protocol.md).
  *
  * Every period it asks each worker, through the worker's mailbox, for the
  * pairs touched since the last sync, exchanges them with the central node

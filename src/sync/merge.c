@@ -5,7 +5,7 @@
  * The slides write the algorithm as a proxy reading and writing M_DB; here
  * the central node runs it, one pair at a time on its single event-loop
  * thread, so the read-modify-write of each row is atomic by construction.
- * ARCHITECTURE.md §5 says how to read the listing; each rule below names
+ * docs/protocol.md ("The merge") says how to read the listing; each rule below names
  * the line it implements:
  *
  * - lines 4-10: the window is overwritten from the local one only when

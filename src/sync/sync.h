@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Sync client: the proxy's side of Algorithm 2 (ARCHITECTURE.md §5, wire
+ * Sync client: the proxy's side of Algorithm 2 (docs/protocol.md, wire
  * format in docs/protocol.md).
  *
  * One struct xp_sync_client per proxy, used by one thread only (the proxy's

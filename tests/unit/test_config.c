@@ -13,17 +13,7 @@
 
 #include "src/proxy/config.h"
 
-static int failures;
-
-#define CHECK(cond, ...)                                                   \
-    do {                                                                   \
-        if (!(cond)) {                                                     \
-            fprintf(stderr, "%s:%d: FAIL: ", __FILE__, __LINE__);          \
-            fprintf(stderr, __VA_ARGS__);                                  \
-            fputc('\n', stderr);                                           \
-            failures++;                                                    \
-        }                                                                  \
-    } while (0)
+#include "xp_check.h"
 
 static void expect_error(const char *text, int err, const char *msg_expected)
 {
@@ -31,8 +21,8 @@ static void expect_error(const char *text, int err, const char *msg_expected)
     char msg[512] = "";
     int ret = xp_config_parse("t.json", text, &cfg, msg, sizeof(msg));
 
-    CHECK(ret == err, "%s: got %d (%s), want %d", text, ret, msg, err);
-    CHECK(strcmp(msg, msg_expected) == 0, "message\n  got:  %s\n  want: %s", msg, msg_expected);
+    CHECK_MSG(ret == err, "%s: got %d (%s), want %d", text, ret, msg, err);
+    CHECK_MSG(strcmp(msg, msg_expected) == 0, "message\n  got:  %s\n  want: %s", msg, msg_expected);
 }
 
 static void test_errors(void)
@@ -141,16 +131,16 @@ static void test_gateway(void)
                         "[\"198.18.2.2/32\", \"2001:2::/64\"]}, {\"id\": 9, \"keys\": [{\"id\": 200, "
                         "\"key\": \"" KEY32 "\"}, {\"id\": 1, \"key\": \"" KEY32 KEY32 "\"}], "
                         "\"sources\": [\"198.18.2.3/32\"]}]}}", &cfg, msg, sizeof(msg))) {
-        CHECK(0, "valid gateway config refused: %s", msg);
+        CHECK_MSG(0, "valid gateway config refused: %s", msg);
         return;
     }
-    CHECK(cfg.mode == XP_MODE_GATEWAY && cfg.gw.n_units == 2 && cfg.gw.tunnel_port == 6000 &&
+    CHECK_MSG(cfg.mode == XP_MODE_GATEWAY && cfg.gw.n_units == 2 && cfg.gw.tunnel_port == 6000 &&
           cfg.gw.capacity_pps == 1000000 && cfg.gw.tunnel_id == 7 && cfg.gw.mac_fail_pps == 100,
           "gateway fields");
-    CHECK(cfg.gw.units[0].id == 4000000000u && cfg.gw.units[0].n_keys == 1 &&
+    CHECK_MSG(cfg.gw.units[0].id == 4000000000u && cfg.gw.units[0].n_keys == 1 &&
           cfg.gw.units[0].keys[0].id == 0 && cfg.gw.units[0].keys[0].len == 16 &&
           cfg.gw.units[0].keys[0].key[1] == 0x11 && cfg.gw.units[0].n_sources == 2, "unit fields");
-    CHECK(cfg.gw.units[1].n_keys == 2 && cfg.gw.units[1].keys[0].id == 200 &&
+    CHECK_MSG(cfg.gw.units[1].n_keys == 2 && cfg.gw.units[1].keys[0].id == 200 &&
           cfg.gw.units[1].keys[1].id == 1 && cfg.gw.units[1].keys[1].len == 32,
           "a unit's keys, in order");
 }
@@ -166,15 +156,15 @@ static void test_port_settings(void)
                           " \"port_settings\": {\"default\": {\"xdp_mode\": \"skb\"},\n"
                           "   \"core\": {\"xdp_mode\": \"native\", \"busy_poll\": false}}}",
                           &cfg, msg, sizeof(msg));
-    CHECK(ret == 0, "port_settings: %s", msg);
+    CHECK_MSG(ret == 0, "port_settings: %s", msg);
     /* access: default block's skb, top-level busy_poll; core: its own block for both. */
-    CHECK(cfg.port_xdp_skb[XP_PORT_ACCESS] == 1 && cfg.port_busy_poll[XP_PORT_ACCESS],
+    CHECK_MSG(cfg.port_xdp_skb[XP_PORT_ACCESS] == 1 && cfg.port_busy_poll[XP_PORT_ACCESS],
           "access resolves to default block then top level");
-    CHECK(cfg.port_xdp_skb[XP_PORT_CORE] == 0 && !cfg.port_busy_poll[XP_PORT_CORE],
+    CHECK_MSG(cfg.port_xdp_skb[XP_PORT_CORE] == 0 && !cfg.port_busy_poll[XP_PORT_CORE],
           "core's own block wins");
     ret = xp_config_parse("t.json", "{\"ports\": {\"access\": \"a\", \"core\": \"b\"}}", &cfg,
                           msg, sizeof(msg));
-    CHECK(ret == 0 && cfg.port_xdp_skb[0] == 0 && cfg.port_xdp_skb[1] == 0 &&
+    CHECK_MSG(ret == 0 && cfg.port_xdp_skb[0] == 0 && cfg.port_xdp_skb[1] == 0 &&
           !cfg.port_busy_poll[0] && !cfg.port_busy_poll[1], "no blocks: top-level defaults");
     expect_error("{\"ports\": {\"access\": \"a\", \"core\": \"b\"},\n"
                  " \"port_settings\": {\"xpc\": {}}}",
@@ -197,24 +187,24 @@ static void test_defaults_and_values(void)
 
     ret = xp_config_parse("t.json", "{\"ports\": {\"access\": \"xpa\", \"core\": \"xpc\"}}", &cfg,
                           msg, sizeof(msg));
-    CHECK(ret == 0, "minimal config: %s", msg);
-    CHECK(strcmp(cfg.port_name[XP_PORT_ACCESS], "xpa") == 0, "access port");
-    CHECK(strcmp(cfg.port_name[XP_PORT_CORE], "xpc") == 0, "core port");
-    CHECK(cfg.queues == 1 && cfg.frames_per_queue == 8192 && cfg.ring_size == 2048,
+    CHECK_MSG(ret == 0, "minimal config: %s", msg);
+    CHECK_MSG(strcmp(cfg.port_name[XP_PORT_ACCESS], "xpa") == 0, "access port");
+    CHECK_MSG(strcmp(cfg.port_name[XP_PORT_CORE], "xpc") == 0, "core port");
+    CHECK_MSG(cfg.queues == 1 && cfg.frames_per_queue == 8192 && cfg.ring_size == 2048,
           "defaults");
-    CHECK(cfg.fail_mode_closed == 0 && cfg.n_cpus == 0 && cfg.stats_interval_ms == 1000,
+    CHECK_MSG(cfg.fail_mode_closed == 0 && cfg.n_cpus == 0 && cfg.stats_interval_ms == 1000,
           "defaults");
 
     ret = xp_config_parse("t.json",
                           "{\"ports\": {\"access\": \"a\", \"core\": \"b\"}, \"fail_mode\": \"closed\","
                           " \"cpus\": [1, 0], \"mgmt_prefixes\": [\"198.18.255.7/24\", \"2001:2::/48\"]}",
                           &cfg, msg, sizeof(msg));
-    CHECK(ret == 0, "full config: %s", msg);
-    CHECK(cfg.fail_mode_closed == 1, "fail_mode closed");
-    CHECK(cfg.n_cpus == 2 && cfg.cpus[0] == 1 && cfg.cpus[1] == 0, "cpus");
-    CHECK(cfg.n_mgmt == 2 && cfg.mgmt[0].prefix_len == 120 && cfg.mgmt[0].addr[15] == 0 &&
+    CHECK_MSG(ret == 0, "full config: %s", msg);
+    CHECK_MSG(cfg.fail_mode_closed == 1, "fail_mode closed");
+    CHECK_MSG(cfg.n_cpus == 2 && cfg.cpus[0] == 1 && cfg.cpus[1] == 0, "cpus");
+    CHECK_MSG(cfg.n_mgmt == 2 && cfg.mgmt[0].prefix_len == 120 && cfg.mgmt[0].addr[15] == 0 &&
           cfg.mgmt[0].addr[14] == 255 && cfg.mgmt[0].addr[10] == 0xff, "v4 prefix masked and mapped");
-    CHECK(cfg.mgmt[1].prefix_len == 48 && cfg.mgmt[1].addr[0] == 0x20 && cfg.mgmt[1].addr[3] == 2,
+    CHECK_MSG(cfg.mgmt[1].prefix_len == 48 && cfg.mgmt[1].addr[0] == 0x20 && cfg.mgmt[1].addr[3] == 2,
           "v6 prefix");
 }
 
@@ -227,8 +217,8 @@ static void test_doc_table(void)
     FILE *mem = open_memstream(&table, &table_len);
     char line[1024];
 
-    CHECK(f != NULL, "cannot open %s", XP_CONF_README);
-    CHECK(mem != NULL, "open_memstream");
+    CHECK_MSG(f != NULL, "cannot open %s", XP_CONF_README);
+    CHECK_MSG(mem != NULL, "open_memstream");
     if (!f || !mem)
         return;
     xp_config_print_keys(mem);
@@ -240,7 +230,7 @@ static void test_doc_table(void)
     }
     fclose(out);
     fclose(f);
-    CHECK(strstr(doc, table) != NULL,
+    CHECK_MSG(strstr(doc, table) != NULL,
           "conf/README.md's key table differs from `xpro-proxy --config-keys`:\n%s", table);
     free(doc);
     free(table);
@@ -253,9 +243,9 @@ static void copy_with_mode(const char *src, const char *dst, mode_t mode)
     FILE *in = fopen(src, "r"), *out = fopen(dst, "w");
     size_t n;
 
-    CHECK(in && out, "copy %s -> %s", src, dst);
+    CHECK_MSG(in && out, "copy %s -> %s", src, dst);
     while (in && out && (n = fread(buf, 1, sizeof(buf), in)) > 0)
-        CHECK(fwrite(buf, 1, n, out) == n, "write %s", dst);
+        CHECK_MSG(fwrite(buf, 1, n, out) == n, "write %s", dst);
     if (in)
         fclose(in);
     if (out)
@@ -283,20 +273,20 @@ static void test_shipped_examples(void)
     slash = strrchr(dir, '/');
     if (slash)
         *slash = '\0';
-    CHECK(mkdtemp(tmp) != NULL, "mkdtemp");
+    CHECK_MSG(mkdtemp(tmp) != NULL, "mkdtemp");
     for (unsigned i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
         snprintf(path, sizeof(path), "%s/%s", dir, files[i].name);
         snprintf(copy, sizeof(copy), "%s/%s", tmp, files[i].name);
         copy_with_mode(path, copy, 0640);
-        CHECK(xp_config_load(copy, &cfg, msg, sizeof(msg)) == 0, "%s: %s", path, msg);
+        CHECK_MSG(xp_config_load(copy, &cfg, msg, sizeof(msg)) == 0, "%s: %s", path, msg);
         copy_with_mode(path, copy, 0644);
         if (files[i].secrets) {
-            CHECK(xp_config_load(copy, &cfg, msg, sizeof(msg)) == XP_CONF_E_RANGE,
+            CHECK_MSG(xp_config_load(copy, &cfg, msg, sizeof(msg)) == XP_CONF_E_RANGE,
                   "%s readable by everyone was accepted", path);
-            CHECK(strstr(msg, "readable by everyone (mode 0644)") && strstr(msg, "chmod o-r"),
+            CHECK_MSG(strstr(msg, "readable by everyone (mode 0644)") && strstr(msg, "chmod o-r"),
                   "the refusal says why and how: %s", msg);
         } else {
-            CHECK(xp_config_load(copy, &cfg, msg, sizeof(msg)) == 0, "%s: %s", path, msg);
+            CHECK_MSG(xp_config_load(copy, &cfg, msg, sizeof(msg)) == 0, "%s: %s", path, msg);
         }
         unlink(copy);
     }

@@ -24,21 +24,10 @@
 
 #define TB_MAX 2048
 
-static int g_failures;
-static int g_checks;
+#include "xp_check.h"
+
 static const char *g_write_dir; /* set by --write-corpus */
 static unsigned g_seen[XP_PARSE_STATUS_MAX]; /* statuses produced by crafted frames */
-
-#define CHECK(cond, ...)                                                   \
-    do {                                                                   \
-        g_checks++;                                                        \
-        if (!(cond)) {                                                     \
-            g_failures++;                                                  \
-            fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
-            fprintf(stderr, __VA_ARGS__);                                  \
-            fputc('\n', stderr);                                           \
-        }                                                                  \
-    } while (0)
 
 /* ---- frame builder ---------------------------------------------------- */
 
@@ -274,7 +263,7 @@ static void write_case(const char *name, const void *buf, uint32_t len)
 }
 
 #define CMP_FIELD(fmt, field) \
-    CHECK(got->field == exp->field, "%s: " #field " = " fmt ", want " fmt, name, got->field, exp->field)
+    CHECK_MSG(got->field == exp->field, "%s: " #field " = " fmt ", want " fmt, name, got->field, exp->field)
 
 /*
  * Parse a copy of the frame in a buffer of exactly its length (so ASan flags
@@ -295,7 +284,7 @@ static void run_frame(const char *name, const struct tb *t, int want, const stru
     free(copy);
     if (st >= 0 && st < XP_PARSE_STATUS_MAX)
         g_seen[st]++;
-    CHECK(st == want, "%s: status %s, want %s", name, xp_parse_status_name(st), xp_parse_status_name(want));
+    CHECK_MSG(st == want, "%s: status %s, want %s", name, xp_parse_status_name(st), xp_parse_status_name(want));
     if (!exp)
         return;
     CMP_FIELD("%u", family);
@@ -312,8 +301,8 @@ static void run_frame(const char *name, const struct tb *t, int want, const stru
     CMP_FIELD("%u", icmp_code);
     CMP_FIELD("0x%x", flags);
     CMP_FIELD("%u", ip_payload_len);
-    CHECK(memcmp(got->src, exp->src, 16) == 0, "%s: src differs", name);
-    CHECK(memcmp(got->dst, exp->dst, 16) == 0, "%s: dst differs", name);
+    CHECK_MSG(memcmp(got->src, exp->src, 16) == 0, "%s: src differs", name);
+    CHECK_MSG(memcmp(got->dst, exp->dst, 16) == 0, "%s: dst differs", name);
 }
 
 /* ---- valid paths ------------------------------------------------------ */
@@ -855,7 +844,7 @@ static void test_parse_ip(void)
     tb_udp(&t, 5, 6, 1);
     tb_ipv4_end(&t, ip);
     st = xp_parse_ip(t.b, t.len, &p);
-    CHECK(st == XP_PARSE_OK && p.family == 4 && p.l3_off == 0 && p.l4_off == 20 &&
+    CHECK_MSG(st == XP_PARSE_OK && p.family == 4 && p.l3_off == 0 && p.l4_off == 20 &&
           p.sport == 5 && p.dport == 6 && p.ethertype == 0x0800,
           "inner v4: %s l4_off %u", xp_parse_status_name(st), p.l4_off);
 
@@ -864,18 +853,18 @@ static void test_parse_ip(void)
     tb_udp(&t, 5, 6, 1);
     tb_ipv6_end(&t, ip);
     st = xp_parse_ip(t.b, t.len, &p);
-    CHECK(st == XP_PARSE_OK && p.family == 6 && p.l4_off == 40 && p.dport == 6 &&
+    CHECK_MSG(st == XP_PARSE_OK && p.family == 6 && p.l4_off == 40 && p.dport == 6 &&
           p.ethertype == 0x86dd,
           "inner v6: %s l4_off %u", xp_parse_status_name(st), p.l4_off);
 
     st = xp_parse_ip(t.b, 0, &p);
-    CHECK(st == XP_PARSE_NOT_IP, "inner empty: %s", xp_parse_status_name(st));
+    CHECK_MSG(st == XP_PARSE_NOT_IP, "inner empty: %s", xp_parse_status_name(st));
     t.b[0] = 0x50;
     st = xp_parse_ip(t.b, t.len, &p);
-    CHECK(st == XP_PARSE_NOT_IP, "inner version 5: %s", xp_parse_status_name(st));
+    CHECK_MSG(st == XP_PARSE_NOT_IP, "inner version 5: %s", xp_parse_status_name(st));
     t.b[0] = 0x60;
     st = xp_parse_ip(t.b, 39, &p);
-    CHECK(st == XP_PARSE_TRUNCATED_IPV6, "inner short v6: %s", xp_parse_status_name(st));
+    CHECK_MSG(st == XP_PARSE_TRUNCATED_IPV6, "inner short v6: %s", xp_parse_status_name(st));
 }
 
 static void test_status_names(void)
@@ -883,20 +872,20 @@ static void test_status_names(void)
     for (int i = 0; i < XP_PARSE_STATUS_MAX; i++) {
         const char *n = xp_parse_status_name(i);
 
-        CHECK(strcmp(n, "invalid") != 0, "status %d has no name", i);
-        CHECK(strspn(n, "abcdefghijklmnopqrstuvwxyz0123456789_") == strlen(n),
+        CHECK_MSG(strcmp(n, "invalid") != 0, "status %d has no name", i);
+        CHECK_MSG(strspn(n, "abcdefghijklmnopqrstuvwxyz0123456789_") == strlen(n),
               "status %d name '%s' is not snake_case", i, n);
         for (int j = 0; j < i; j++)
-            CHECK(strcmp(n, xp_parse_status_name(j)) != 0, "status %d and %d share '%s'", i, j, n);
+            CHECK_MSG(strcmp(n, xp_parse_status_name(j)) != 0, "status %d and %d share '%s'", i, j, n);
     }
-    CHECK(strcmp(xp_parse_status_name(XP_PARSE_OK), "ok") == 0, "ok");
-    CHECK(strcmp(xp_parse_status_name(XP_PARSE_NOT_IP), "not_ip") == 0, "not_ip");
-    CHECK(strcmp(xp_parse_status_name(XP_PARSE_IPV4_LEN_MISMATCH), "ipv4_len_mismatch") == 0, "v4 len");
-    CHECK(strcmp(xp_parse_status_name(XP_PARSE_EXT_HDR_CHAIN_TOO_LONG), "ext_hdr_chain_too_long") == 0,
+    CHECK_MSG(strcmp(xp_parse_status_name(XP_PARSE_OK), "ok") == 0, "ok");
+    CHECK_MSG(strcmp(xp_parse_status_name(XP_PARSE_NOT_IP), "not_ip") == 0, "not_ip");
+    CHECK_MSG(strcmp(xp_parse_status_name(XP_PARSE_IPV4_LEN_MISMATCH), "ipv4_len_mismatch") == 0, "v4 len");
+    CHECK_MSG(strcmp(xp_parse_status_name(XP_PARSE_EXT_HDR_CHAIN_TOO_LONG), "ext_hdr_chain_too_long") == 0,
           "chain");
-    CHECK(strcmp(xp_parse_status_name(XP_PARSE_STATUS_MAX), "invalid") == 0, "max");
-    CHECK(strcmp(xp_parse_status_name((enum xp_parse_status)-1), "invalid") == 0, "negative");
-    CHECK(sizeof(struct xp_parsed) <= 64, "struct xp_parsed is %zu bytes", sizeof(struct xp_parsed));
+    CHECK_MSG(strcmp(xp_parse_status_name(XP_PARSE_STATUS_MAX), "invalid") == 0, "max");
+    CHECK_MSG(strcmp(xp_parse_status_name((enum xp_parse_status)-1), "invalid") == 0, "negative");
+    CHECK_MSG(sizeof(struct xp_parsed) <= 64, "struct xp_parsed is %zu bytes", sizeof(struct xp_parsed));
 }
 
 /* ---- CIDR --------------------------------------------------------------- */
@@ -929,74 +918,74 @@ static void test_cidr(void)
     write_case("cidr_v6", "2001:2::/48", 11);
 
     rc = xp_cidr_parse("198.18.0.0/15", &c);
-    CHECK(rc == 0 && c.family == 4 && c.prefix_len == 96 + 15, "198.18.0.0/15: rc %d plen %u", rc,
+    CHECK_MSG(rc == 0 && c.family == 4 && c.prefix_len == 96 + 15, "198.18.0.0/15: rc %d plen %u", rc,
           c.prefix_len);
     mapped(a, 198, 18, 0, 0);
-    CHECK(memcmp(c.addr, a, 16) == 0, "198.18.0.0/15 stored mapped");
+    CHECK_MSG(memcmp(c.addr, a, 16) == 0, "198.18.0.0/15 stored mapped");
     mapped(a, 198, 19, 255, 255);
-    CHECK(xp_cidr_match(&c, a), "198.19.255.255 in 198.18.0.0/15");
+    CHECK_MSG(xp_cidr_match(&c, a), "198.19.255.255 in 198.18.0.0/15");
     mapped(a, 198, 20, 0, 0);
-    CHECK(!xp_cidr_match(&c, a), "198.20.0.0 not in 198.18.0.0/15");
+    CHECK_MSG(!xp_cidr_match(&c, a), "198.20.0.0 not in 198.18.0.0/15");
     mapped(a, 198, 17, 255, 255);
-    CHECK(!xp_cidr_match(&c, a), "198.17.255.255 not in 198.18.0.0/15");
+    CHECK_MSG(!xp_cidr_match(&c, a), "198.17.255.255 not in 198.18.0.0/15");
     memcpy(a, v6_dst, 16);
-    CHECK(!xp_cidr_match(&c, a), "IPv6 address not in an IPv4 prefix");
+    CHECK_MSG(!xp_cidr_match(&c, a), "IPv6 address not in an IPv4 prefix");
 
     rc = xp_cidr_parse("2001:2::/48", &c);
-    CHECK(rc == 0 && c.family == 6 && c.prefix_len == 48, "2001:2::/48: rc %d", rc);
-    CHECK(xp_cidr_match(&c, v6_dst), "2001:2::1 in 2001:2::/48");
+    CHECK_MSG(rc == 0 && c.family == 6 && c.prefix_len == 48, "2001:2::/48: rc %d", rc);
+    CHECK_MSG(xp_cidr_match(&c, v6_dst), "2001:2::1 in 2001:2::/48");
     memcpy(a, v6_dst, 16);
     a[6] = 0xff;
     a[15] = 0xff;
-    CHECK(xp_cidr_match(&c, a), "2001:2:0:ff00::ff in 2001:2::/48");
+    CHECK_MSG(xp_cidr_match(&c, a), "2001:2:0:ff00::ff in 2001:2::/48");
     a[5] = 1;
-    CHECK(!xp_cidr_match(&c, a), "2001:2:1:ff00::ff not in 2001:2::/48");
-    CHECK(!xp_cidr_match(&c, v6_src), "2001:db8:1::10 not in 2001:2::/48");
+    CHECK_MSG(!xp_cidr_match(&c, a), "2001:2:1:ff00::ff not in 2001:2::/48");
+    CHECK_MSG(!xp_cidr_match(&c, v6_src), "2001:db8:1::10 not in 2001:2::/48");
 
     /* host bits are masked, not rejected */
     rc = xp_cidr_parse("10.1.2.3/8", &c);
     mapped(a, 10, 0, 0, 0);
-    CHECK(rc == 0 && memcmp(c.addr, a, 16) == 0 && c.prefix_len == 104, "10.1.2.3/8 masked");
+    CHECK_MSG(rc == 0 && memcmp(c.addr, a, 16) == 0 && c.prefix_len == 104, "10.1.2.3/8 masked");
     mapped(a, 10, 255, 0, 1);
-    CHECK(xp_cidr_match(&c, a), "10.255.0.1 in 10.1.2.3/8");
+    CHECK_MSG(xp_cidr_match(&c, a), "10.255.0.1 in 10.1.2.3/8");
 
     /* no /len: one host */
     rc = xp_cidr_parse("10.0.0.1", &c);
-    CHECK(rc == 0 && c.prefix_len == 128 && c.family == 4, "10.0.0.1 is /32");
+    CHECK_MSG(rc == 0 && c.prefix_len == 128 && c.family == 4, "10.0.0.1 is /32");
     mapped(a, 10, 0, 0, 1);
-    CHECK(xp_cidr_match(&c, a), "10.0.0.1 matches itself");
+    CHECK_MSG(xp_cidr_match(&c, a), "10.0.0.1 matches itself");
     mapped(a, 10, 0, 0, 2);
-    CHECK(!xp_cidr_match(&c, a), "10.0.0.2 not in 10.0.0.1");
+    CHECK_MSG(!xp_cidr_match(&c, a), "10.0.0.2 not in 10.0.0.1");
     rc = xp_cidr_parse("2001:db8:1::10", &c);
-    CHECK(rc == 0 && c.prefix_len == 128 && xp_cidr_match(&c, v6_src), "v6 host");
+    CHECK_MSG(rc == 0 && c.prefix_len == 128 && xp_cidr_match(&c, v6_src), "v6 host");
 
     /* /0: IPv4 any covers IPv4 only; IPv6 any covers everything (IPv4 is mapped) */
     rc = xp_cidr_parse("0.0.0.0/0", &c);
     mapped(a, 255, 255, 255, 255);
-    CHECK(rc == 0 && c.prefix_len == 96 && xp_cidr_match(&c, a), "0.0.0.0/0 matches v4");
-    CHECK(!xp_cidr_match(&c, v6_src), "0.0.0.0/0 does not match v6");
+    CHECK_MSG(rc == 0 && c.prefix_len == 96 && xp_cidr_match(&c, a), "0.0.0.0/0 matches v4");
+    CHECK_MSG(!xp_cidr_match(&c, v6_src), "0.0.0.0/0 does not match v6");
     rc = xp_cidr_parse("::/0", &c);
-    CHECK(rc == 0 && c.prefix_len == 0 && xp_cidr_match(&c, a) && xp_cidr_match(&c, v6_src),
+    CHECK_MSG(rc == 0 && c.prefix_len == 0 && xp_cidr_match(&c, a) && xp_cidr_match(&c, v6_src),
           "::/0 matches all");
 
     /* an IPv4-mapped IPv6 prefix matches parsed IPv4 packets */
     rc = xp_cidr_parse("::ffff:198.18.0.0/111", &c);
     mapped(a, 198, 19, 1, 1);
-    CHECK(rc == 0 && c.family == 6 && xp_cidr_match(&c, a), "::ffff:198.18.0.0/111");
+    CHECK_MSG(rc == 0 && c.family == 6 && xp_cidr_match(&c, a), "::ffff:198.18.0.0/111");
 
     rc = xp_cidr_parse("10.0.0.0/08", &c);
-    CHECK(rc == 0 && c.prefix_len == 104, "leading zero in the length is decimal");
+    CHECK_MSG(rc == 0 && c.prefix_len == 104, "leading zero in the length is decimal");
     rc = xp_cidr_parse("2001:db8::/128", &c);
-    CHECK(rc == 0 && c.prefix_len == 128, "/128");
+    CHECK_MSG(rc == 0 && c.prefix_len == 128, "/128");
     rc = xp_cidr_parse("255.255.255.255/32", &c);
-    CHECK(rc == 0 && c.prefix_len == 128, "/32");
+    CHECK_MSG(rc == 0 && c.prefix_len == 128, "/32");
 
     memset(&keep, 0x5a, sizeof(keep));
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         c = keep;
         rc = xp_cidr_parse(bad[i], &c);
-        CHECK(rc == -EINVAL, "'%s' accepted (rc %d)", bad[i], rc);
-        CHECK(memcmp(&c, &keep, sizeof(c)) == 0, "'%s' wrote to out on failure", bad[i]);
+        CHECK_MSG(rc == -EINVAL, "'%s' accepted (rc %d)", bad[i], rc);
+        CHECK_MSG(memcmp(&c, &keep, sizeof(c)) == 0, "'%s' wrote to out on failure", bad[i]);
     }
 }
 
@@ -1033,7 +1022,7 @@ static void test_corpus(const char *dir_path)
     DIR *dir;
 
     dir = opendir(dir_path);
-    CHECK(dir != NULL, "opendir %s: %s", dir_path, strerror(errno));
+    CHECK_MSG(dir != NULL, "opendir %s: %s", dir_path, strerror(errno));
     if (!dir)
         return;
     while ((de = readdir(dir))) {
@@ -1049,7 +1038,7 @@ static void test_corpus(const char *dir_path)
         if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode))
             continue;
         f = fopen(path, "rb");
-        CHECK(f != NULL, "open %s", path);
+        CHECK_MSG(f != NULL, "open %s", path);
         if (!f)
             continue;
         n = fread(buf, 1, sizeof(buf), f);
@@ -1060,16 +1049,16 @@ static void test_corpus(const char *dir_path)
             abort();
         memcpy(copy, buf, n);
         st = xp_parse_frame(copy, (uint32_t)n, &p);
-        CHECK(parsed_sane(&p, st, (uint32_t)n), "%s: invariants broken (status %d)", de->d_name, st);
+        CHECK_MSG(parsed_sane(&p, st, (uint32_t)n), "%s: invariants broken (status %d)", de->d_name, st);
         if (st >= 0 && st < XP_PARSE_STATUS_MAX)
             counts[st]++;
         st = xp_parse_ip(copy, (uint32_t)n, &p);
-        CHECK(st >= 0 && st < XP_PARSE_STATUS_MAX, "%s: xp_parse_ip status %d", de->d_name, st);
+        CHECK_MSG(st >= 0 && st < XP_PARSE_STATUS_MAX, "%s: xp_parse_ip status %d", de->d_name, st);
         free(copy);
         files++;
     }
     closedir(dir);
-    CHECK(files > 0, "no files in %s", dir_path);
+    CHECK_MSG(files > 0, "no files in %s", dir_path);
     printf("corpus %s: %u files\n", dir_path, files);
     for (int i = 0; i < XP_PARSE_STATUS_MAX; i++)
         if (counts[i])
@@ -1097,10 +1086,10 @@ int main(int argc, char **argv)
     test_status_names();
     test_cidr();
     for (int i = 0; i < XP_PARSE_STATUS_MAX; i++)
-        CHECK(g_seen[i] > 0, "no crafted frame gives status %s", xp_parse_status_name(i));
+        CHECK_MSG(g_seen[i] > 0, "no crafted frame gives status %s", xp_parse_status_name(i));
     if (!g_write_dir)
         test_corpus(XP_CORPUS_DIR);
 
-    printf("%d checks, %d failures\n", g_checks, g_failures);
-    return g_failures ? 1 : 0;
+    printf("%d checks, %d failures\n", checks, failures);
+    return failures ? 1 : 0;
 }

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Algorithm 2 (src/sync/merge.c) on crafted cases: every branch of lines
- * 3-41 with exact expected rows, following ARCHITECTURE.md §5's reading.
+ * 3-41 with exact expected rows, following docs/protocol.md's reading ("The merge").
  */
 #include "test_sync_common.h"
 

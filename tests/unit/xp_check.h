@@ -10,9 +10,11 @@
 #include <stdio.h>
 
 static int failures;
+static int checks; /* how many were evaluated: a test that checks nothing says so */
 
 #define CHECK(cond)                                                                       \
     do {                                                                                  \
+        checks++;                                                                         \
         if (!(cond)) {                                                                    \
             fprintf(stderr, "%s:%d: %s: CHECK(%s) failed\n", __FILE__, __LINE__, __func__, \
                     #cond);                                                               \
@@ -24,10 +26,23 @@ static int failures;
 #define CHECK_EQ(a, b)                                                                    \
     do {                                                                                  \
         unsigned long long va_ = (unsigned long long)(a), vb_ = (unsigned long long)(b);  \
+        checks++;                                                                         \
         if (va_ != vb_) {                                                                 \
             fprintf(stderr, "%s:%d: %s: %s == %llu (%lld), expected %s == %llu (%lld)\n", \
                     __FILE__, __LINE__, __func__, #a, va_, (long long)va_, #b, vb_,        \
                     (long long)vb_);                                                      \
+            failures++;                                                                   \
+        }                                                                                 \
+    } while (0)
+
+/* A check with its own message: CHECK_MSG(cond, "fmt", args...). */
+#define CHECK_MSG(cond, ...)                                                              \
+    do {                                                                                  \
+        checks++;                                                                         \
+        if (!(cond)) {                                                                    \
+            fprintf(stderr, "%s:%d: %s: FAIL: ", __FILE__, __LINE__, __func__);           \
+            fprintf(stderr, __VA_ARGS__);                                                 \
+            fputc('\n', stderr);                                                          \
             failures++;                                                                   \
         }                                                                                 \
     } while (0)
