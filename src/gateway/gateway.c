@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "src/gateway/gateway.h"
 #include "src/gateway/gateway_internal.h"
+#include "src/util/clock.h"
 #include "src/util/wire.h"
 
 #include <errno.h>
@@ -133,7 +134,6 @@ struct xp_gateway *xp_gateway__create(const struct xp_config *cfg, char *err, si
 {
     struct xp_gateway *gw = calloc(1, sizeof(*gw));
     struct gw_unitset *us;
-    struct timespec ts;
 
     if (!gw) {
         snprintf(err, errlen, "gateway: out of memory");
@@ -162,8 +162,7 @@ struct xp_gateway *xp_gateway__create(const struct xp_config *cfg, char *err, si
     }
     gw->macfail_interval = 1000000000ULL / (cfg->gw.mac_fail_pps ? cfg->gw.mac_fail_pps : 1);
     gw->macfail_burst = 1000000000ULL;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    atomic_store(&gw->ctl_seq, (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec);
+    atomic_store(&gw->ctl_seq, xp_real_ns());
     return gw;
 }
 

@@ -5,9 +5,9 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "kern/xp_shared.h"
+#include "src/util/clock.h"
 #include "xsk/prog.h"
 
 /* Pairs one worker can hold in XDP at once; past that it drops them itself. */
@@ -279,12 +279,11 @@ bool xp_pipeline__takes_handoffs(const struct xp_pipeline *pl, uint64_t now_mono
 
 void xp_pipeline__sweep(struct xp_pipeline *pl, uint64_t now_mono)
 {
-    uint64_t half = (uint64_t)pl->cfg->pol.t_t1_ms * 500000ULL, elapsed, budget;
-    struct timespec ts;
+    uint64_t half = (uint64_t)pl->cfg->pol.t_t1_ms * 500000ULL, elapsed, budget, now_rt;
 
     xp_policer__quiescent(pl->pol);
-    clock_gettime(CLOCK_REALTIME, &ts);
-    take_handoffs(pl, (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec, now_mono);
+    now_rt = xp_real_ns();
+    take_handoffs(pl, now_rt, now_mono);
     elapsed = now_mono - pl->sweep_mono;
     if (half == 0)
         half = 1;
@@ -294,8 +293,7 @@ void xp_pipeline__sweep(struct xp_pipeline *pl, uint64_t now_mono)
     pl->sweep_mono = now_mono;
     if (budget > XP_PIPE_SWEEP_MAX)
         budget = XP_PIPE_SWEEP_MAX;
-    xp_policer__expire(pl->pol, (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec,
-                       (uint32_t)budget);
+    xp_policer__expire(pl->pol, now_rt, (uint32_t)budget);
 }
 
 void xp_pipeline__tick(struct xp_pipeline *pl, uint64_t now_rt, uint64_t now_mono)

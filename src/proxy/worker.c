@@ -10,6 +10,7 @@
 
 #include "src/gateway/gateway.h"
 #include "src/pipeline/pipeline.h"
+#include "src/util/clock.h"
 #include "src/util/log.h"
 
 /* Empty loops before sleeping: long enough to ride out gaps between bursts. */
@@ -27,14 +28,6 @@
 
 /* Period of the pipeline's housekeeping (XDP block accounting). */
 #define XP_WORKER_TICK_NS 100000000ULL
-
-static uint64_t clock_ns(clockid_t id)
-{
-    struct timespec ts;
-
-    clock_gettime(id, &ts);
-    return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
 
 /* Send a burst out of port; what the TX ring has no room for is given back and counted. */
 static void transmit(struct xp_worker *w, unsigned port, struct xp_pkt *pkts, unsigned n)
@@ -64,8 +57,7 @@ static void police_burst(struct xp_worker *w, unsigned in_port, struct xp_pkt *p
         forward_burst(w, in_port, pkts, n);
         return;
     }
-    xp_pipeline__police(w->pipeline, pkts, n, drop, clock_ns(CLOCK_REALTIME),
-                        clock_ns(CLOCK_MONOTONIC));
+    xp_pipeline__police(w->pipeline, pkts, n, drop, xp_real_ns(), xp_mono_ns());
     for (unsigned i = 0; i < n; i++) {
         if (drop[i])
             drops[nd++] = pkts[i];
@@ -97,8 +89,7 @@ static void gateway_burst(struct xp_worker *w, unsigned in_port, struct xp_pkt *
         XP_STAT_ADD(w->st.drop_policy[in_port], n);
         return;
     }
-    xp_gw_queue__process(w->gw, pkts, n, fate, clock_ns(CLOCK_REALTIME),
-                         clock_ns(CLOCK_MONOTONIC));
+    xp_gw_queue__process(w->gw, pkts, n, fate, xp_real_ns(), xp_mono_ns());
     for (unsigned i = 0; i < n; i++) {
         if (fate[i] == XP_GW_FATE_CORE)
             out[XP_PORT_CORE][nout[XP_PORT_CORE]++] = pkts[i];
@@ -170,11 +161,11 @@ static void *worker_main(void *arg)
         if (atomic_load_explicit(&w->mb_state, memory_order_acquire) == 1)
             mailbox_run(w);
         if (w->pipeline) {
-            uint64_t mono = clock_ns(CLOCK_MONOTONIC);
+            uint64_t mono = xp_mono_ns();
 
             xp_pipeline__sweep(w->pipeline, mono);
             if (mono >= next_tick) {
-                xp_pipeline__tick(w->pipeline, clock_ns(CLOCK_REALTIME), mono);
+                xp_pipeline__tick(w->pipeline, xp_real_ns(), mono);
                 next_tick = mono + XP_WORKER_TICK_NS;
             }
         }
@@ -189,7 +180,7 @@ static void *worker_main(void *arg)
         XP_STAT_ADD(w->st.sleeps, 1);
         /* other workers' hand-offs do not wake us: while they come, sleep briefly */
         w->io->wait(w->queue, w->pipeline && xp_pipeline__takes_handoffs(
-                                                 w->pipeline, clock_ns(CLOCK_MONOTONIC))
+                                                 w->pipeline, xp_mono_ns())
                                   ? XP_WORKER_HANDOFF_SLEEP_MS
                                   : XP_WORKER_SLEEP_MS);
     }
