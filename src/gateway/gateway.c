@@ -2,6 +2,7 @@
 #include "src/gateway/gateway.h"
 #include "src/gateway/gateway_internal.h"
 #include "src/util/clock.h"
+#include "src/util/counters.h"
 #include "src/util/wire.h"
 
 #include <errno.h>
@@ -16,9 +17,6 @@
 #define UDP_HLEN 8
 /* A worker reports the same unresolved next hop at most this often. */
 #define XP_GW_MISS_EVERY_NS 100000000ULL
-
-#define XP_STAT_ADD(field, n) \
-    __atomic_store_n(&(field), (field) + (n), __ATOMIC_RELAXED)
 
 static const char *const counter_names[XP_GW_C_MAX] = {
     [XP_GW_C_RX] = "rx",
@@ -637,9 +635,9 @@ void xp_gw_queue__process(struct xp_gw_queue *q, struct xp_pkt *pkts, unsigned n
 void xp_gw_queue__stats(const struct xp_gw_queue *q, struct xp_gw_stats *out)
 {
     for (int k = 0; k < XP_GW_C_MAX; k++)
-        out->c[k] = __atomic_load_n(&q->st.c[k], __ATOMIC_RELAXED);
+        out->c[k] = XP_STAT_GET(q->st.c[k]);
     for (int k = 0; k < XP_TUNNEL_STATUS_MAX; k++)
-        out->tunnel[k] = __atomic_load_n(&q->st.tunnel[k], __ATOMIC_RELAXED);
+        out->tunnel[k] = XP_STAT_GET(q->st.tunnel[k]);
 }
 
 int xp_gateway__unit_name(const struct xp_gateway *gw, const uint8_t addr[16], uint8_t name[16])

@@ -8,6 +8,7 @@
 
 #include "kern/xp_shared.h"
 #include "src/util/clock.h"
+#include "src/util/counters.h"
 #include "xsk/prog.h"
 
 /* Pairs one worker can hold in XDP at once; past that it drops them itself. */
@@ -53,9 +54,6 @@ struct xp_pipeline {
 };
 
 #define BLOCK_SLOTS (XP_PIPE_BLOCKS_MAX * 2)
-
-#define XP_STAT_ADD(field, n) \
-    __atomic_store_n(&(field), (field) + (n), __ATOMIC_RELAXED)
 
 static const char *const counter_names[XP_PC_MAX] = {
     [XP_PC_POLICED] = "policed",
@@ -342,7 +340,7 @@ void xp_pipeline__tick(struct xp_pipeline *pl, uint64_t now_rt, uint64_t now_mon
             i--; /* a later entry may have shifted into this slot */
         }
     }
-    __atomic_store_n(&pl->st.blocked_now, pl->n_blocked, __ATOMIC_RELAXED);
+    XP_STAT_SET(pl->st.blocked_now, pl->n_blocked);
 }
 
 static bool match_any(const struct xp_cidr *list, unsigned n, const uint8_t addr[16])
@@ -515,10 +513,10 @@ static void police(struct xp_pipeline *pl, const struct xp_pkt *pkts, const uint
 void xp_pipeline__stats(const struct xp_pipeline *pl, struct xp_pipeline_stats *out)
 {
     for (int k = 0; k < XP_PC_MAX; k++)
-        out->c[k] = __atomic_load_n(&pl->st.c[k], __ATOMIC_RELAXED);
+        out->c[k] = XP_STAT_GET(pl->st.c[k]);
     for (int k = 0; k < XP_PARSE_STATUS_MAX; k++)
-        out->malformed[k] = __atomic_load_n(&pl->st.malformed[k], __ATOMIC_RELAXED);
-    out->blocked_now = __atomic_load_n(&pl->st.blocked_now, __ATOMIC_RELAXED);
+        out->malformed[k] = XP_STAT_GET(pl->st.malformed[k]);
+    out->blocked_now = XP_STAT_GET(pl->st.blocked_now);
 }
 
 void xp_pipeline__policer_stats(const struct xp_pipeline *pl, struct xp_policer_stats *out)

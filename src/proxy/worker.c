@@ -11,6 +11,7 @@
 #include "src/gateway/gateway.h"
 #include "src/pipeline/pipeline.h"
 #include "src/util/clock.h"
+#include "src/util/counters.h"
 #include "src/util/log.h"
 
 /* Empty loops before sleeping: long enough to ride out gaps between bursts. */
@@ -22,9 +23,6 @@
  * counts (and so the blocks they lead to) wait at most this long.
  */
 #define XP_WORKER_HANDOFF_SLEEP_MS 1
-
-#define XP_STAT_ADD(field, n) \
-    __atomic_store_n(&(field), (field) + (n), __ATOMIC_RELAXED)
 
 /* Period of the pipeline's housekeeping (XDP block accounting). */
 #define XP_WORKER_TICK_NS 100000000ULL
@@ -271,10 +269,10 @@ void xp_worker__stop(struct xp_worker *w)
 
 void xp_worker__stats(const struct xp_worker *w, struct xp_worker_stats *out)
 {
-    out->loops = __atomic_load_n(&w->st.loops, __ATOMIC_RELAXED);
-    out->sleeps = __atomic_load_n(&w->st.sleeps, __ATOMIC_RELAXED);
+    out->loops = XP_STAT_GET(w->st.loops);
+    out->sleeps = XP_STAT_GET(w->st.sleeps);
     for (int p = 0; p < 2; p++) {
-        out->drop_tx_full[p] = __atomic_load_n(&w->st.drop_tx_full[p], __ATOMIC_RELAXED);
-        out->drop_policy[p] = __atomic_load_n(&w->st.drop_policy[p], __ATOMIC_RELAXED);
+        out->drop_tx_full[p] = XP_STAT_GET(w->st.drop_tx_full[p]);
+        out->drop_policy[p] = XP_STAT_GET(w->st.drop_policy[p]);
     }
 }
