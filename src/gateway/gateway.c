@@ -270,6 +270,7 @@ struct xp_gw_queue *xp_gw_queue__create(struct xp_gateway *gw, struct xp_pipelin
                                         uint32_t frame_size)
 {
     struct xp_gw_queue *q;
+    int ret;
 
     if (gw->n_queues >= XP_MAX_QUEUES || !frame_size || (frame_size & (frame_size - 1))) {
         errno = EINVAL;
@@ -278,6 +279,12 @@ struct xp_gw_queue *xp_gw_queue__create(struct xp_gateway *gw, struct xp_pipelin
     if (posix_memalign((void **)&q, 64, sizeof(*q)))
         return NULL;
     memset(q, 0, sizeof(*q));
+    ret = xp_spsc__init(&q->misses, q->miss_slots, sizeof(q->miss_slots[0]), XP_GW_MISSES);
+    if (ret) {
+        free(q);
+        errno = -ret;
+        return NULL;
+    }
     q->gw = gw;
     q->pl = pl;
     q->frame_size = frame_size;
@@ -363,29 +370,17 @@ static int answer_keepalive(struct xp_gw_queue *q, struct xp_pkt *pkt, const str
 
 static void note_miss(struct xp_gw_queue *q, const uint8_t nh[16], uint64_t now_mono)
 {
-    uint32_t head = atomic_load_explicit(&q->miss_head, memory_order_relaxed);
-    uint32_t tail = atomic_load_explicit(&q->miss_tail, memory_order_acquire);
-
     if (memcmp(nh, q->last_miss, 16) == 0 && now_mono - q->last_miss_ns < XP_GW_MISS_EVERY_NS)
         return;
     memcpy(q->last_miss, nh, 16);
     q->last_miss_ns = now_mono;
-    if (head - tail >= XP_GW_MISSES)
-        return; /* the control thread will hear of it again */
-    memcpy(q->misses[head % XP_GW_MISSES], nh, 16);
-    atomic_store_explicit(&q->miss_head, head + 1, memory_order_release);
+    /* when full it is not queued: the control thread will hear of it again */
+    xp_spsc__push(&q->misses, nh, 1);
 }
 
 unsigned xp_gw_queue__drain_misses(struct xp_gw_queue *q, uint8_t (*out)[16], unsigned max)
 {
-    uint32_t tail = atomic_load_explicit(&q->miss_tail, memory_order_relaxed);
-    uint32_t head = atomic_load_explicit(&q->miss_head, memory_order_acquire);
-    unsigned n = 0;
-
-    while (tail != head && n < max)
-        memcpy(out[n++], q->misses[tail++ % XP_GW_MISSES], 16);
-    atomic_store_explicit(&q->miss_tail, tail, memory_order_release);
-    return n;
+    return xp_spsc__pop(&q->misses, out, max);
 }
 
 static bool forwardable_dst(const uint8_t d[16])

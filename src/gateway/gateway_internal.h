@@ -6,6 +6,7 @@
 #include <stdatomic.h>
 
 #include "src/gateway/gateway.h"
+#include "src/util/spsc.h"
 
 /* Unresolved next hops a worker remembers between two drains. */
 #define XP_GW_MISSES 16
@@ -80,10 +81,9 @@ struct xp_gw_queue {
     /* Readers of gw->nh and gw->set: the control thread waits for these before freeing one. */
     _Atomic uint32_t active;
     _Atomic uint64_t calls;
-    /* Unresolved next hops: SPSC ring, head by the worker, tail by the control thread. */
-    _Atomic uint32_t miss_head __attribute__((aligned(64)));
-    _Atomic uint32_t miss_tail __attribute__((aligned(64)));
-    uint8_t misses[XP_GW_MISSES][16];
+    /* Unresolved next hops: pushed by the worker, drained by the control thread. */
+    struct xp_spsc misses;
+    uint8_t miss_slots[XP_GW_MISSES][16];
     uint8_t last_miss[16];
     uint64_t last_miss_ns;
     struct gw_macfail_slot macfail[XP_GW_MACFAIL_SLOTS];

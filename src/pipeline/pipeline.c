@@ -9,6 +9,7 @@
 #include "kern/xp_shared.h"
 #include "src/util/clock.h"
 #include "src/util/counters.h"
+#include "src/util/spsc.h"
 #include "xsk/prog.h"
 
 /* Pairs one worker can hold in XDP at once; past that it drops them itself. */
@@ -46,10 +47,9 @@ struct xp_pipeline {
     unsigned n_blocked;
     uint64_t sweep_mono;        /* last idle sweep */
     struct block_entry *blocks; /* open addressing, XP_PIPE_BLOCKS_MAX * 2 slots */
-    /* SPSC event ring: head written by the worker, tail by the control thread. */
-    _Atomic uint32_t ev_head __attribute__((aligned(64)));
-    _Atomic uint32_t ev_tail __attribute__((aligned(64)));
-    struct xp_event events[XP_PIPE_EVENTS];
+    /* Events: pushed by the worker, drained by the control thread. */
+    struct xp_spsc events;
+    struct xp_event event_slots[XP_PIPE_EVENTS];
     struct xp_pipeline_stats st __attribute__((aligned(64)));
 };
 
@@ -150,28 +150,16 @@ static void block_remove(struct xp_pipeline *pl, struct block_entry *e)
 
 static void emit(struct xp_pipeline *pl, const struct xp_event *ev)
 {
-    uint32_t head = atomic_load_explicit(&pl->ev_head, memory_order_relaxed);
-    uint32_t tail = atomic_load_explicit(&pl->ev_tail, memory_order_acquire);
+    struct xp_event e = *ev;
 
-    if (head - tail >= XP_PIPE_EVENTS) {
+    e.queue = pl->queue;
+    if (!xp_spsc__push(&pl->events, &e, 1))
         XP_STAT_ADD(pl->st.c[XP_PC_EVENTS_LOST], 1);
-        return;
-    }
-    pl->events[head % XP_PIPE_EVENTS] = *ev;
-    pl->events[head % XP_PIPE_EVENTS].queue = pl->queue;
-    atomic_store_explicit(&pl->ev_head, head + 1, memory_order_release);
 }
 
 unsigned xp_pipeline__drain_events(struct xp_pipeline *pl, struct xp_event *out, unsigned max)
 {
-    uint32_t tail = atomic_load_explicit(&pl->ev_tail, memory_order_relaxed);
-    uint32_t head = atomic_load_explicit(&pl->ev_head, memory_order_acquire);
-    unsigned n = 0;
-
-    while (tail != head && n < max)
-        out[n++] = pl->events[tail++ % XP_PIPE_EVENTS];
-    atomic_store_explicit(&pl->ev_tail, tail, memory_order_release);
-    return n;
+    return xp_spsc__pop(&pl->events, out, max);
 }
 
 static uint64_t block_ns(const struct xp_pipeline *pl)
@@ -598,6 +586,10 @@ struct xp_pipeline *xp_pipeline__create(const struct xp_config *cfg, unsigned qu
     if (posix_memalign((void **)&pl, 64, sizeof(*pl)))
         return NULL;
     memset(pl, 0, sizeof(*pl));
+    err = -xp_spsc__init(&pl->events, pl->event_slots, sizeof(pl->event_slots[0]),
+                         XP_PIPE_EVENTS);
+    if (err)
+        goto err_free;
     pl->cfg = cfg;
     pl->queue = queue;
     pl->prog = prog;
