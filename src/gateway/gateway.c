@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <time.h>
 
 #define ETH_HLEN 14
 #define UDP_HLEN 8
@@ -137,10 +136,20 @@ struct xp_gateway *xp_gateway__create(const struct xp_config *cfg, char *err, si
         snprintf(err, errlen, "gateway: out of memory");
         return NULL;
     }
+    gw->readers = xp_qsbr__create(XP_MAX_QUEUES);
+    if (!gw->readers) {
+        int e = errno;
+
+        snprintf(err, errlen, "gateway: readers: %s", strerror(e));
+        free(gw);
+        errno = e;
+        return NULL;
+    }
     us = unitset_build(&cfg->gw, err, errlen);
     if (!us) {
         int e = errno;
 
+        xp_qsbr__destroy(gw->readers);
         free(gw);
         errno = e;
         return NULL;
@@ -154,6 +163,7 @@ struct xp_gateway *xp_gateway__create(const struct xp_config *cfg, char *err, si
 
         snprintf(err, errlen, "gateway: getrandom: %s", strerror(e));
         unitset_free(us);
+        xp_qsbr__destroy(gw->readers);
         free(gw);
         errno = e;
         return NULL;
@@ -171,26 +181,19 @@ void xp_gateway__destroy(struct xp_gateway *gw)
     unitset_free(atomic_load(&gw->set));
     free(atomic_load(&gw->blocks));
     xp_nexthops__free(atomic_load(&gw->nh));
+    xp_qsbr__destroy(gw->readers);
     free(gw);
 }
 
 /*
  * After a pointer that workers read in xp_gw_queue__process() was replaced:
- * wait until none can still hold the old one. A worker sets `active` before
- * its reads; once each is outside, or has finished a call since the
- * exchange, the old object is ours.
+ * wait until none can still hold the old one. A worker is online only
+ * inside that call, so this waits for at most one burst per worker, and
+ * not at all for a worker that sleeps or stopped.
  */
 void xp_gw__wait_for_readers(struct xp_gateway *gw)
 {
-    struct timespec pause = { .tv_nsec = 50000 };
-
-    for (unsigned i = 0; i < gw->n_queues; i++) {
-        struct xp_gw_queue *q = gw->queues[i];
-        uint64_t calls = atomic_load(&q->calls);
-
-        while (atomic_load(&q->active) && atomic_load(&q->calls) == calls)
-            nanosleep(&pause, NULL);
-    }
+    xp_qsbr__synchronize(gw->readers);
 }
 
 /* A unit's window sits at its first key, whichever keys it has in either set. */
@@ -285,6 +288,11 @@ struct xp_gw_queue *xp_gw_queue__create(struct xp_gateway *gw, struct xp_pipelin
         errno = -ret;
         return NULL;
     }
+    q->rd = xp_qsbr__register(gw->readers);
+    if (!q->rd) {
+        free(q);
+        return NULL;
+    }
     q->gw = gw;
     q->pl = pl;
     q->frame_size = frame_size;
@@ -302,6 +310,7 @@ void xp_gw_queue__destroy(struct xp_gw_queue *q)
             break;
         }
     }
+    xp_qsbr__unregister(q->gw->readers, q->rd);
     free(q);
 }
 
@@ -577,7 +586,7 @@ void xp_gw_queue__process(struct xp_gw_queue *q, struct xp_pkt *pkts, unsigned n
     struct gw_unitset *us;
     unsigned m = 0;
 
-    atomic_store(&q->active, 1);
+    xp_qsbr_reader__online(q->rd);
     nh = atomic_load(&gw->nh);
     us = atomic_load(&gw->set);
     bl = atomic_load(&gw->blocks);
@@ -619,8 +628,7 @@ void xp_gw_queue__process(struct xp_gw_queue *q, struct xp_pkt *pkts, unsigned n
         fate[idx[k]] = XP_GW_FATE_CORE;
         c[XP_GW_C_FORWARD]++;
     }
-    atomic_fetch_add(&q->calls, 1);
-    atomic_store_explicit(&q->active, 0, memory_order_release);
+    xp_qsbr_reader__offline(q->rd);
     for (int k = 0; k < XP_GW_C_MAX; k++) {
         if (c[k])
             XP_STAT_ADD(q->st.c[k], c[k]);

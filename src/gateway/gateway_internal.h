@@ -6,6 +6,7 @@
 #include <stdatomic.h>
 
 #include "src/gateway/gateway.h"
+#include "src/util/qsbr.h"
 #include "src/util/spsc.h"
 
 /* Unresolved next hops a worker remembers between two drains. */
@@ -62,6 +63,8 @@ struct xp_gateway {
     _Atomic uint32_t w_permille;
     _Atomic uint64_t ctl_seq;
     _Atomic(struct xp_nexthops *) nh;
+    /* The workers, as readers of set, blocks and nh: a replaced one is freed after them. */
+    struct xp_qsbr *readers;
     struct xp_gw_queue *queues[XP_MAX_QUEUES];
     unsigned n_queues;
     /* Control thread only (control.c). */
@@ -78,9 +81,8 @@ struct xp_gw_queue {
     struct xp_gateway *gw;
     struct xp_pipeline *pl;
     uint32_t frame_size;
-    /* Readers of gw->nh and gw->set: the control thread waits for these before freeing one. */
-    _Atomic uint32_t active;
-    _Atomic uint64_t calls;
+    /* Online in gw->readers while xp_gw_queue__process() holds set, blocks and nh. */
+    struct xp_qsbr_reader *rd;
     /* Unresolved next hops: pushed by the worker, drained by the control thread. */
     struct xp_spsc misses;
     uint8_t miss_slots[XP_GW_MISSES][16];
@@ -90,7 +92,7 @@ struct xp_gw_queue {
     struct xp_gw_stats st __attribute__((aligned(64)));
 };
 
-/* gateway.c: wait until no worker can hold an object it read before the last exchange. */
+/* gateway.c: wait until no worker can hold an object it read before the last exchange (QSBR). */
 void xp_gw__wait_for_readers(struct xp_gateway *gw);
 /* blocks.c, hot path: 1 if the operator blocked (unit, dst) at now_mono. */
 int xp_gw__blocked(const struct gw_blocks *bl, const uint8_t unit[16], const uint8_t dst[16],
