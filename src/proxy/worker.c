@@ -6,7 +6,6 @@
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "src/gateway/gateway.h"
 #include "src/pipeline/pipeline.h"
@@ -105,17 +104,6 @@ static void gateway_burst(struct xp_worker *w, unsigned in_port, struct xp_pkt *
             transmit(w, p, out[p], nout[p]);
 }
 
-/* Claim a posted request (the worker, or a caller once the worker has exited) and run it. */
-static void mailbox_run(struct xp_worker *w)
-{
-    int posted = 1;
-
-    if (atomic_compare_exchange_strong(&w->mb_state, &posted, 3)) {
-        w->mb_fn(w, w->mb_arg);
-        atomic_store_explicit(&w->mb_state, 2, memory_order_release);
-    }
-}
-
 static void *worker_main(void *arg)
 {
     struct xp_worker *w = arg;
@@ -156,8 +144,8 @@ static void *worker_main(void *arg)
             }
         }
         w->io->service(w->queue);
-        if (atomic_load_explicit(&w->mb_state, memory_order_acquire) == 1)
-            mailbox_run(w);
+        if (xp_mailbox__pending(&w->mb))
+            xp_mailbox__serve(&w->mb);
         if (w->pipeline) {
             uint64_t mono = xp_mono_ns();
 
@@ -182,8 +170,8 @@ static void *worker_main(void *arg)
                                   ? XP_WORKER_HANDOFF_SLEEP_MS
                                   : XP_WORKER_SLEEP_MS);
     }
-    atomic_store(&w->exited, true);
-    mailbox_run(w);
+    /* from here on, requests run on their callers' threads */
+    xp_mailbox__close(&w->mb);
     if (w->thread_leave)
         w->thread_leave(w->queue);
     return NULL;
@@ -191,36 +179,29 @@ static void *worker_main(void *arg)
 
 void xp_worker__init(struct xp_worker *w)
 {
-    pthread_mutex_init(&w->mb_lock, NULL);
-    atomic_store(&w->mb_state, 0);
+    xp_mailbox__init(&w->mb);
+}
+
+/* A worker request, on the caller's stack for as long as the call waits. */
+struct worker_call {
+    struct xp_worker *w;
+    void (*fn)(struct xp_worker *w, void *arg);
+    void *arg;
+};
+
+static void worker_call_run(void *arg)
+{
+    struct worker_call *c = arg;
+
+    c->fn(c->w, c->arg);
 }
 
 void xp_worker__call(struct xp_worker *w, void (*fn)(struct xp_worker *w, void *arg), void *arg)
 {
-    struct timespec ts = { .tv_sec = 0, .tv_nsec = 100000 };
+    struct worker_call c = { .w = w, .fn = fn, .arg = arg };
 
-    pthread_mutex_lock(&w->mb_lock);
-    if (!w->started) {
-        fn(w, arg);
-        pthread_mutex_unlock(&w->mb_lock);
-        return;
-    }
-    w->mb_fn = fn;
-    w->mb_arg = arg;
-    atomic_store_explicit(&w->mb_state, 1, memory_order_release);
-    /*
-     * No timeout: fn may use the caller's stack, so the caller must not
-     * leave before the worker is done. A worker never blocks for longer
-     * than one sleep, so this returns within milliseconds.
-     */
-    while (atomic_load_explicit(&w->mb_state, memory_order_acquire) != 2) {
-        if (atomic_load(&w->exited))
-            mailbox_run(w);
-        else
-            nanosleep(&ts, NULL);
-    }
-    atomic_store_explicit(&w->mb_state, 0, memory_order_relaxed);
-    pthread_mutex_unlock(&w->mb_lock);
+    /* A worker never blocks for longer than one sleep: this returns within milliseconds. */
+    xp_mailbox__call(&w->mb, worker_call_run, &c);
 }
 
 int xp_worker__start(struct xp_worker *w)
@@ -229,7 +210,6 @@ int xp_worker__start(struct xp_worker *w)
     int ret;
 
     atomic_store(&w->stop, false);
-    atomic_store(&w->exited, false);
     ret = pthread_attr_init(&attr);
     if (ret)
         return -ret;
@@ -244,9 +224,12 @@ int xp_worker__start(struct xp_worker *w)
             goto out;
         }
     }
+    /* open before the thread runs: a request from now on waits for it, not runs beside it */
+    xp_mailbox__open(&w->mb);
     ret = pthread_create(&w->thread, &attr, worker_main, w);
     if (ret) {
         pr_err("worker %u: pthread_create: %s", w->id, strerror(ret));
+        xp_mailbox__close(&w->mb);
         goto out;
     }
     w->started = true;
@@ -260,11 +243,9 @@ void xp_worker__stop(struct xp_worker *w)
     if (!w->started)
         return;
     atomic_store(&w->stop, true);
+    /* the thread closed its mailbox on its way out: requests now run on their callers */
     pthread_join(w->thread, NULL);
-    /* Requesters serialise on mb_lock: once we hold it none is waiting. */
-    pthread_mutex_lock(&w->mb_lock);
     w->started = false;
-    pthread_mutex_unlock(&w->mb_lock);
 }
 
 void xp_worker__stats(const struct xp_worker *w, struct xp_worker_stats *out)
