@@ -66,4 +66,18 @@ static inline double xp_real_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/*
+ * Sleep about ns nanoseconds (CLOCK_MONOTONIC). A signal may cut it short:
+ * for pauses inside polling loops, which look again anyway.
+ */
+static inline void xp_sleep_ns(uint64_t ns)
+{
+    struct timespec ts = {
+        .tv_sec = (time_t)(ns / XP_NSEC_PER_SEC),
+        .tv_nsec = (long)(ns % XP_NSEC_PER_SEC),
+    };
+
+    nanosleep(&ts, NULL);
+}
+
 #endif /* XP_UTIL_CLOCK_H */

@@ -6,7 +6,7 @@
  */
 #include "src/util/mailbox.h"
 
-#include <time.h>
+#include "src/util/clock.h"
 
 /* A caller's pause between two looks at the slot: far below a worker's longest sleep. */
 #define XP_MAILBOX_PAUSE_NS 100000
@@ -54,8 +54,6 @@ void xp_mailbox__close(struct xp_mailbox *mb)
 
 void xp_mailbox__call(struct xp_mailbox *mb, void (*fn)(void *arg), void *arg)
 {
-    struct timespec pause = { .tv_nsec = XP_MAILBOX_PAUSE_NS };
-
     pthread_mutex_lock(&mb->lock);
     if (!atomic_load(&mb->open)) {
         fn(arg);
@@ -69,7 +67,7 @@ void xp_mailbox__call(struct xp_mailbox *mb, void (*fn)(void *arg), void *arg)
         if (!atomic_load(&mb->open))
             xp_mailbox__serve(mb);
         else
-            nanosleep(&pause, NULL);
+            xp_sleep_ns(XP_MAILBOX_PAUSE_NS);
     }
     atomic_store_explicit(&mb->state, XP_MAILBOX_IDLE, memory_order_relaxed);
     pthread_mutex_unlock(&mb->lock);

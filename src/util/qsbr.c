@@ -11,7 +11,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+
+#include "src/util/clock.h"
 
 /* Between two looks at the readers while waiting: short next to one burst. */
 #define XP_QSBR_PAUSE_NS 50000
@@ -98,9 +99,8 @@ bool xp_qsbr__poll(const struct xp_qsbr *q, uint64_t token)
 
 void xp_qsbr__synchronize(struct xp_qsbr *q)
 {
-    struct timespec pause = { .tv_nsec = XP_QSBR_PAUSE_NS };
     uint64_t t = xp_qsbr__start(q);
 
     while (!xp_qsbr__poll(q, t))
-        nanosleep(&pause, NULL);
+        xp_sleep_ns(XP_QSBR_PAUSE_NS);
 }

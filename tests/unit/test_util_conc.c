@@ -28,13 +28,6 @@
 
 static unsigned scale = 1;
 
-static void sleep_us(unsigned us)
-{
-    struct timespec ts = { .tv_sec = us / 1000000, .tv_nsec = (long)(us % 1000000) * 1000 };
-
-    nanosleep(&ts, NULL);
-}
-
 static uint64_t rng_next(uint64_t *s)
 {
     uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
@@ -71,7 +64,7 @@ static void test_clocks(void)
         prev = now;
     }
     t0 = xp_mono_ns();
-    sleep_us(2000);
+    xp_sleep_ns(2000000ULL);
     t1 = xp_mono_ns();
     CHECK(t1 - t0 >= 2000000ULL);
     CHECK(t1 - t0 < 10 * XP_NSEC_PER_SEC);
@@ -400,7 +393,7 @@ static void test_qsbr_waits(void)
     atomic_init(&s.returned, false);
     xp_qsbr_reader__online(rd);
     w = start_thread(sync_waiter, &s);
-    sleep_us(30000);
+    xp_sleep_ns(30000000ULL);
     CHECK(!atomic_load(&s.returned));
     xp_qsbr_reader__quiescent(rd); /* a quiescent state releases the writer too */
     pthread_join(w, NULL);
@@ -408,7 +401,7 @@ static void test_qsbr_waits(void)
 
     atomic_store(&s.returned, false);
     w = start_thread(sync_waiter, &s);
-    sleep_us(30000);
+    xp_sleep_ns(30000000ULL);
     CHECK(!atomic_load(&s.returned));
     xp_qsbr_reader__offline(rd);
     pthread_join(w, NULL);
@@ -601,7 +594,7 @@ static void *consumer_main(void *arg)
     while (!atomic_load_explicit(&c->stop, memory_order_relaxed)) {
         if (xp_mailbox__pending(c->mb))
             xp_mailbox__serve(c->mb);
-        sleep_us(20); /* a worker's burst */
+        xp_sleep_ns(20000ULL); /* a worker's burst */
     }
     xp_mailbox__close(c->mb);
     return NULL;
@@ -752,7 +745,7 @@ static void test_mailbox_stop_race(void)
         consumer_start(&c);
         t = start_thread(caller_main, &ca);
         if (r % 3)
-            sleep_us(r % 7 * 30);
+            xp_sleep_ns((uint64_t)(r % 7 * 30) * 1000);
         consumer_stop(&c);
         pthread_join(t, NULL);
         lost += ca.wrong_runs;
