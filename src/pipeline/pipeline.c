@@ -2,7 +2,6 @@
 #include "src/pipeline/pipeline.h"
 
 #include <errno.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
