@@ -33,6 +33,7 @@
 #include <bpf/bpf.h>
 #include <xdp/xsk.h>
 
+#include "src/util/counters.h"
 #include "src/util/log.h"
 
 #ifndef XDP_MAX_TX_SKB_BUDGET
@@ -74,16 +75,6 @@ struct xp_xsk_queue {
     uint32_t held;
     struct xp_xsk_sock sock[XP_MAX_PORTS];
 };
-
-/*
- * Counters are written by the owning worker only and read by the stats
- * thread: relaxed atomic stores keep each 64-bit value whole without
- * adding a fence to the loop.
- */
-#define XP_STAT_ADD(field, n) \
-    __atomic_store_n(&(field), (field) + (n), __ATOMIC_RELAXED)
-#define XP_STAT_SET(field, v) __atomic_store_n(&(field), (v), __ATOMIC_RELAXED)
-#define XP_STAT_GET(field) __atomic_load_n(&(field), __ATOMIC_RELAXED)
 
 static void *area_alloc(size_t size, int node, bool *numa)
 {

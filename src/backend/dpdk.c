@@ -38,6 +38,7 @@
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
 
+#include "src/util/counters.h"
 #include "src/util/log.h"
 
 /* Poll-mode idle sleep: starts short (latency), grows while idle (CPU for the neighbours). */
@@ -45,9 +46,6 @@
 #define XP_DPDK_SLEEP_MAX_US 500
 #define XP_DPDK_MBUF_CACHE 256
 #define XP_DPDK_EAL_ARGS_MAX 64
-
-#define XP_STAT_ADD(field, n) \
-    __atomic_store_n(&(field), (field) + (n), __ATOMIC_RELAXED)
 
 /* Per port of one queue; written only by the owning worker. */
 struct queue_port_stats {
@@ -422,11 +420,11 @@ int xp_dpdk__stats(const struct xp_dpdk *d, unsigned p, struct xp_dpdk_link_stat
     for (unsigned q = 0; q < d->n_queues; q++) {
         const struct queue_port_stats *s = &d->queues[q]->st[p];
 
-        queues[q].rx_packets = __atomic_load_n(&s->rx_packets, __ATOMIC_RELAXED);
-        queues[q].rx_bytes = __atomic_load_n(&s->rx_bytes, __ATOMIC_RELAXED);
-        queues[q].tx_packets = __atomic_load_n(&s->tx_packets, __ATOMIC_RELAXED);
-        queues[q].tx_bytes = __atomic_load_n(&s->tx_bytes, __ATOMIC_RELAXED);
-        queues[q].rx_multiseg = __atomic_load_n(&s->rx_multiseg, __ATOMIC_RELAXED);
+        queues[q].rx_packets = XP_STAT_GET(s->rx_packets);
+        queues[q].rx_bytes = XP_STAT_GET(s->rx_bytes);
+        queues[q].tx_packets = XP_STAT_GET(s->tx_packets);
+        queues[q].tx_bytes = XP_STAT_GET(s->tx_bytes);
+        queues[q].rx_multiseg = XP_STAT_GET(s->rx_multiseg);
     }
     if (rte_eth_link_get_nowait(d->port_id[p], &lk) == 0) {
         link->link_up = lk.link_status == RTE_ETH_LINK_UP;

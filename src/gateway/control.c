@@ -9,17 +9,17 @@
 #include <errno.h>
 #include <string.h>
 
+#include "src/util/clock.h"
 #include "src/util/log.h"
 
-#define NS_PER_S 1000000000ULL
 /*
  * How often the next hops are read again; after a resolution request, how
  * often and for how long (the kernel answers within milliseconds when the
  * neighbour is there, and retries for about a second when it is not).
  */
-#define XP_GW_REFRESH_NS NS_PER_S
+#define XP_GW_REFRESH_NS XP_NSEC_PER_SEC
 #define XP_GW_REFRESH_SOON_NS 50000000ULL
-#define XP_GW_RESOLVING_NS NS_PER_S
+#define XP_GW_RESOLVING_NS XP_NSEC_PER_SEC
 /* Neighbour resolutions asked of the kernel per second, at most. */
 #define XP_GW_SOLICITS_PER_S 64
 
@@ -48,7 +48,7 @@ static bool solicit(struct xp_gateway *gw, int core_ifindex, const uint8_t addr[
 {
     int ret;
 
-    if (now_mono - gw->solicit_window >= NS_PER_S) {
+    if (now_mono - gw->solicit_window >= XP_NSEC_PER_SEC) {
         gw->solicit_window = now_mono;
         gw->solicits_in_window = 0;
     }
@@ -108,9 +108,9 @@ void xp_gateway__housekeeping(struct xp_gateway *gw, int core_ifindex, unsigned 
     if (gw->load_t == 0) {
         gw->load_t = now_mono;
         gw->load_rx = sum.c[XP_GW_C_DATA] + sum.c[XP_GW_C_KEEPALIVE] + sum.c[XP_GW_C_OVERLOAD_SENT];
-    } else if (now_mono - gw->load_t >= NS_PER_S / 2) {
+    } else if (now_mono - gw->load_t >= XP_NSEC_PER_SEC / 2) {
         double pps = (double)(sum.c[XP_GW_C_DATA] + sum.c[XP_GW_C_KEEPALIVE] +
-                              sum.c[XP_GW_C_OVERLOAD_SENT] - gw->load_rx) * NS_PER_S /
+                              sum.c[XP_GW_C_OVERLOAD_SENT] - gw->load_rx) * XP_NSEC_PER_SEC /
                      (double)(now_mono - gw->load_t);
         double w = capacity_pps ? 1000.0 * pps / capacity_pps : 0;
 

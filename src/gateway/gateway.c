@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "src/gateway/gateway.h"
 #include "src/gateway/gateway_internal.h"
+#include "src/util/clock.h"
+#include "src/util/counters.h"
 #include "src/util/wire.h"
 
 #include <errno.h>
@@ -9,15 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <time.h>
 
 #define ETH_HLEN 14
 #define UDP_HLEN 8
 /* A worker reports the same unresolved next hop at most this often. */
 #define XP_GW_MISS_EVERY_NS 100000000ULL
-
-#define XP_STAT_ADD(field, n) \
-    __atomic_store_n(&(field), (field) + (n), __ATOMIC_RELAXED)
 
 static const char *const counter_names[XP_GW_C_MAX] = {
     [XP_GW_C_RX] = "rx",
@@ -133,16 +131,25 @@ struct xp_gateway *xp_gateway__create(const struct xp_config *cfg, char *err, si
 {
     struct xp_gateway *gw = calloc(1, sizeof(*gw));
     struct gw_unitset *us;
-    struct timespec ts;
 
     if (!gw) {
         snprintf(err, errlen, "gateway: out of memory");
+        return NULL;
+    }
+    gw->readers = xp_qsbr__create(XP_MAX_QUEUES);
+    if (!gw->readers) {
+        int e = errno;
+
+        snprintf(err, errlen, "gateway: readers: %s", strerror(e));
+        free(gw);
+        errno = e;
         return NULL;
     }
     us = unitset_build(&cfg->gw, err, errlen);
     if (!us) {
         int e = errno;
 
+        xp_qsbr__destroy(gw->readers);
         free(gw);
         errno = e;
         return NULL;
@@ -156,14 +163,14 @@ struct xp_gateway *xp_gateway__create(const struct xp_config *cfg, char *err, si
 
         snprintf(err, errlen, "gateway: getrandom: %s", strerror(e));
         unitset_free(us);
+        xp_qsbr__destroy(gw->readers);
         free(gw);
         errno = e;
         return NULL;
     }
     gw->macfail_interval = 1000000000ULL / (cfg->gw.mac_fail_pps ? cfg->gw.mac_fail_pps : 1);
     gw->macfail_burst = 1000000000ULL;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    atomic_store(&gw->ctl_seq, (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec);
+    atomic_store(&gw->ctl_seq, xp_real_ns());
     return gw;
 }
 
@@ -173,26 +180,19 @@ void xp_gateway__destroy(struct xp_gateway *gw)
         return;
     unitset_free(atomic_load(&gw->set));
     xp_nexthops__free(atomic_load(&gw->nh));
+    xp_qsbr__destroy(gw->readers);
     free(gw);
 }
 
 /*
  * After a pointer that workers read in xp_gw_queue__process() was replaced:
- * wait until none can still hold the old one. A worker sets `active` before
- * its reads; once each is outside, or has finished a call since the
- * exchange, the old object is ours.
+ * wait until none can still hold the old one. A worker is online only
+ * inside that call, so this waits for at most one burst per worker, and
+ * not at all for a worker that sleeps or stopped.
  */
 void xp_gw__wait_for_readers(struct xp_gateway *gw)
 {
-    struct timespec pause = { .tv_nsec = 50000 };
-
-    for (unsigned i = 0; i < gw->n_queues; i++) {
-        struct xp_gw_queue *q = gw->queues[i];
-        uint64_t calls = atomic_load(&q->calls);
-
-        while (atomic_load(&q->active) && atomic_load(&q->calls) == calls)
-            nanosleep(&pause, NULL);
-    }
+    xp_qsbr__synchronize(gw->readers);
 }
 
 /* A unit's window sits at its first key, whichever keys it has in either set. */
@@ -272,6 +272,7 @@ struct xp_gw_queue *xp_gw_queue__create(struct xp_gateway *gw, struct xp_pipelin
                                         const struct xp_io_ops *io, void *ioq)
 {
     struct xp_gw_queue *q;
+    int ret;
 
     if (gw->n_queues >= XP_MAX_QUEUES || !io || !io->room) {
         errno = EINVAL;
@@ -280,6 +281,17 @@ struct xp_gw_queue *xp_gw_queue__create(struct xp_gateway *gw, struct xp_pipelin
     if (posix_memalign((void **)&q, 64, sizeof(*q)))
         return NULL;
     memset(q, 0, sizeof(*q));
+    ret = xp_spsc__init(&q->misses, q->miss_slots, sizeof(q->miss_slots[0]), XP_GW_MISSES);
+    if (ret) {
+        free(q);
+        errno = -ret;
+        return NULL;
+    }
+    q->rd = xp_qsbr__register(gw->readers);
+    if (!q->rd) {
+        free(q);
+        return NULL;
+    }
     q->gw = gw;
     q->pl = pl;
     q->io = io;
@@ -298,6 +310,7 @@ void xp_gw_queue__destroy(struct xp_gw_queue *q)
             break;
         }
     }
+    xp_qsbr__unregister(q->gw->readers, q->rd);
     free(q);
 }
 
@@ -366,29 +379,17 @@ static int answer_keepalive(struct xp_gw_queue *q, struct xp_pkt *pkt, const str
 
 static void note_miss(struct xp_gw_queue *q, const uint8_t nh[16], uint64_t now_mono)
 {
-    uint32_t head = atomic_load_explicit(&q->miss_head, memory_order_relaxed);
-    uint32_t tail = atomic_load_explicit(&q->miss_tail, memory_order_acquire);
-
     if (memcmp(nh, q->last_miss, 16) == 0 && now_mono - q->last_miss_ns < XP_GW_MISS_EVERY_NS)
         return;
     memcpy(q->last_miss, nh, 16);
     q->last_miss_ns = now_mono;
-    if (head - tail >= XP_GW_MISSES)
-        return; /* the control thread will hear of it again */
-    memcpy(q->misses[head % XP_GW_MISSES], nh, 16);
-    atomic_store_explicit(&q->miss_head, head + 1, memory_order_release);
+    /* when full it is not queued: the control thread will hear of it again */
+    xp_spsc__push(&q->misses, nh, 1);
 }
 
 unsigned xp_gw_queue__drain_misses(struct xp_gw_queue *q, uint8_t (*out)[16], unsigned max)
 {
-    uint32_t tail = atomic_load_explicit(&q->miss_tail, memory_order_relaxed);
-    uint32_t head = atomic_load_explicit(&q->miss_head, memory_order_acquire);
-    unsigned n = 0;
-
-    while (tail != head && n < max)
-        memcpy(out[n++], q->misses[tail++ % XP_GW_MISSES], 16);
-    atomic_store_explicit(&q->miss_tail, tail, memory_order_release);
-    return n;
+    return xp_spsc__pop(&q->misses, out, max);
 }
 
 static bool forwardable_dst(const uint8_t d[16])
@@ -584,7 +585,7 @@ void xp_gw_queue__process(struct xp_gw_queue *q, struct xp_pkt *pkts, unsigned n
     struct gw_unitset *us;
     unsigned m = 0;
 
-    atomic_store(&q->active, 1);
+    xp_qsbr_reader__online(q->rd);
     nh = atomic_load(&gw->nh);
     us = atomic_load(&gw->set);
     c[XP_GW_C_RX] = n;
@@ -625,8 +626,7 @@ void xp_gw_queue__process(struct xp_gw_queue *q, struct xp_pkt *pkts, unsigned n
         fate[idx[k]] = XP_GW_FATE_CORE;
         c[XP_GW_C_FORWARD]++;
     }
-    atomic_fetch_add(&q->calls, 1);
-    atomic_store_explicit(&q->active, 0, memory_order_release);
+    xp_qsbr_reader__offline(q->rd);
     for (int k = 0; k < XP_GW_C_MAX; k++) {
         if (c[k])
             XP_STAT_ADD(q->st.c[k], c[k]);
@@ -636,9 +636,9 @@ void xp_gw_queue__process(struct xp_gw_queue *q, struct xp_pkt *pkts, unsigned n
 void xp_gw_queue__stats(const struct xp_gw_queue *q, struct xp_gw_stats *out)
 {
     for (int k = 0; k < XP_GW_C_MAX; k++)
-        out->c[k] = __atomic_load_n(&q->st.c[k], __ATOMIC_RELAXED);
+        out->c[k] = XP_STAT_GET(q->st.c[k]);
     for (int k = 0; k < XP_TUNNEL_STATUS_MAX; k++)
-        out->tunnel[k] = __atomic_load_n(&q->st.tunnel[k], __ATOMIC_RELAXED);
+        out->tunnel[k] = XP_STAT_GET(q->st.tunnel[k]);
 }
 
 int xp_gateway__unit_name(const struct xp_gateway *gw, const uint8_t addr[16], uint8_t name[16])

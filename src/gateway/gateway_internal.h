@@ -6,6 +6,8 @@
 #include <stdatomic.h>
 
 #include "src/gateway/gateway.h"
+#include "src/util/qsbr.h"
+#include "src/util/spsc.h"
 
 /* Unresolved next hops a worker remembers between two drains. */
 #define XP_GW_MISSES 16
@@ -49,6 +51,8 @@ struct xp_gateway {
     _Atomic uint32_t w_permille;
     _Atomic uint64_t ctl_seq;
     _Atomic(struct xp_nexthops *) nh;
+    /* The workers, as readers of set, blocks and nh: a replaced one is freed after them. */
+    struct xp_qsbr *readers;
     struct xp_gw_queue *queues[XP_MAX_QUEUES];
     unsigned n_queues;
     /* Control thread only (control.c). */
@@ -66,19 +70,17 @@ struct xp_gw_queue {
     struct xp_pipeline *pl;
     const struct xp_io_ops *io; /* the worker's backend queue: room() for in-place answers */
     void *ioq;
-    /* Readers of gw->nh and gw->set: the control thread waits for these before freeing one. */
-    _Atomic uint32_t active;
-    _Atomic uint64_t calls;
-    /* Unresolved next hops: SPSC ring, head by the worker, tail by the control thread. */
-    _Atomic uint32_t miss_head __attribute__((aligned(64)));
-    _Atomic uint32_t miss_tail __attribute__((aligned(64)));
-    uint8_t misses[XP_GW_MISSES][16];
+    /* Online in gw->readers while xp_gw_queue__process() holds set and nh. */
+    struct xp_qsbr_reader *rd;
+    /* Unresolved next hops: pushed by the worker, drained by the control thread. */
+    struct xp_spsc misses;
+    uint8_t miss_slots[XP_GW_MISSES][16];
     uint8_t last_miss[16];
     uint64_t last_miss_ns;
     struct gw_macfail_slot macfail[XP_GW_MACFAIL_SLOTS];
     struct xp_gw_stats st __attribute__((aligned(64)));
 };
 
-/* gateway.c: wait until no worker can hold an object it read before the last exchange. */
+/* gateway.c: wait until no worker can hold an object it read before the last exchange (QSBR). */
 void xp_gw__wait_for_readers(struct xp_gateway *gw);
 #endif /* XP_GATEWAY_INTERNAL_H */

@@ -2,12 +2,13 @@
 #include "src/pipeline/pipeline.h"
 
 #include <errno.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "kern/xp_shared.h"
+#include "src/util/clock.h"
+#include "src/util/counters.h"
+#include "src/util/spsc.h"
 
 /* Pairs one worker can hold in XDP at once; past that it drops them itself. */
 #define XP_PIPE_BLOCKS_MAX 4096
@@ -46,17 +47,13 @@ struct xp_pipeline {
     unsigned n_blocked;
     uint64_t sweep_mono;        /* last idle sweep */
     struct block_entry *blocks; /* open addressing, XP_PIPE_BLOCKS_MAX * 2 slots */
-    /* SPSC event ring: head written by the worker, tail by the control thread. */
-    _Atomic uint32_t ev_head __attribute__((aligned(64)));
-    _Atomic uint32_t ev_tail __attribute__((aligned(64)));
-    struct xp_event events[XP_PIPE_EVENTS];
+    /* Events: pushed by the worker, drained by the control thread. */
+    struct xp_spsc events;
+    struct xp_event event_slots[XP_PIPE_EVENTS];
     struct xp_pipeline_stats st __attribute__((aligned(64)));
 };
 
 #define BLOCK_SLOTS (XP_PIPE_BLOCKS_MAX * 2)
-
-#define XP_STAT_ADD(field, n) \
-    __atomic_store_n(&(field), (field) + (n), __ATOMIC_RELAXED)
 
 static const char *const counter_names[XP_PC_MAX] = {
     [XP_PC_POLICED] = "policed",
@@ -154,28 +151,16 @@ static void block_remove(struct xp_pipeline *pl, struct block_entry *e)
 
 static void emit(struct xp_pipeline *pl, const struct xp_event *ev)
 {
-    uint32_t head = atomic_load_explicit(&pl->ev_head, memory_order_relaxed);
-    uint32_t tail = atomic_load_explicit(&pl->ev_tail, memory_order_acquire);
+    struct xp_event e = *ev;
 
-    if (head - tail >= XP_PIPE_EVENTS) {
+    e.queue = pl->queue;
+    if (!xp_spsc__push(&pl->events, &e, 1))
         XP_STAT_ADD(pl->st.c[XP_PC_EVENTS_LOST], 1);
-        return;
-    }
-    pl->events[head % XP_PIPE_EVENTS] = *ev;
-    pl->events[head % XP_PIPE_EVENTS].queue = pl->queue;
-    atomic_store_explicit(&pl->ev_head, head + 1, memory_order_release);
 }
 
 unsigned xp_pipeline__drain_events(struct xp_pipeline *pl, struct xp_event *out, unsigned max)
 {
-    uint32_t tail = atomic_load_explicit(&pl->ev_tail, memory_order_relaxed);
-    uint32_t head = atomic_load_explicit(&pl->ev_head, memory_order_acquire);
-    unsigned n = 0;
-
-    while (tail != head && n < max)
-        out[n++] = pl->events[tail++ % XP_PIPE_EVENTS];
-    atomic_store_explicit(&pl->ev_tail, tail, memory_order_release);
-    return n;
+    return xp_spsc__pop(&pl->events, out, max);
 }
 
 static uint64_t block_ns(const struct xp_pipeline *pl)
@@ -280,12 +265,11 @@ bool xp_pipeline__takes_handoffs(const struct xp_pipeline *pl, uint64_t now_mono
 
 void xp_pipeline__sweep(struct xp_pipeline *pl, uint64_t now_mono)
 {
-    uint64_t half = (uint64_t)pl->cfg->pol.t_t1_ms * 500000ULL, elapsed, budget;
-    struct timespec ts;
+    uint64_t half = (uint64_t)pl->cfg->pol.t_t1_ms * 500000ULL, elapsed, budget, now_rt;
 
     xp_policer__quiescent(pl->pol);
-    clock_gettime(CLOCK_REALTIME, &ts);
-    take_handoffs(pl, (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec, now_mono);
+    now_rt = xp_real_ns();
+    take_handoffs(pl, now_rt, now_mono);
     elapsed = now_mono - pl->sweep_mono;
     if (half == 0)
         half = 1;
@@ -295,8 +279,7 @@ void xp_pipeline__sweep(struct xp_pipeline *pl, uint64_t now_mono)
     pl->sweep_mono = now_mono;
     if (budget > XP_PIPE_SWEEP_MAX)
         budget = XP_PIPE_SWEEP_MAX;
-    xp_policer__expire(pl->pol, (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec,
-                       (uint32_t)budget);
+    xp_policer__expire(pl->pol, now_rt, (uint32_t)budget);
 }
 
 void xp_pipeline__tick(struct xp_pipeline *pl, uint64_t now_rt, uint64_t now_mono)
@@ -344,7 +327,7 @@ void xp_pipeline__tick(struct xp_pipeline *pl, uint64_t now_rt, uint64_t now_mon
             i--; /* a later entry may have shifted into this slot */
         }
     }
-    __atomic_store_n(&pl->st.blocked_now, pl->n_blocked, __ATOMIC_RELAXED);
+    XP_STAT_SET(pl->st.blocked_now, pl->n_blocked);
 }
 
 static bool match_any(const struct xp_cidr *list, unsigned n, const uint8_t addr[16])
@@ -524,10 +507,10 @@ static void police(struct xp_pipeline *pl, const struct xp_pkt *pkts, const uint
 void xp_pipeline__stats(const struct xp_pipeline *pl, struct xp_pipeline_stats *out)
 {
     for (int k = 0; k < XP_PC_MAX; k++)
-        out->c[k] = __atomic_load_n(&pl->st.c[k], __ATOMIC_RELAXED);
+        out->c[k] = XP_STAT_GET(pl->st.c[k]);
     for (int k = 0; k < XP_PARSE_STATUS_MAX; k++)
-        out->malformed[k] = __atomic_load_n(&pl->st.malformed[k], __ATOMIC_RELAXED);
-    out->blocked_now = __atomic_load_n(&pl->st.blocked_now, __ATOMIC_RELAXED);
+        out->malformed[k] = XP_STAT_GET(pl->st.malformed[k]);
+    out->blocked_now = XP_STAT_GET(pl->st.blocked_now);
 }
 
 void xp_pipeline__policer_stats(const struct xp_pipeline *pl, struct xp_policer_stats *out)
@@ -609,6 +592,10 @@ struct xp_pipeline *xp_pipeline__create(const struct xp_config *cfg, unsigned qu
     if (posix_memalign((void **)&pl, 64, sizeof(*pl)))
         return NULL;
     memset(pl, 0, sizeof(*pl));
+    err = -xp_spsc__init(&pl->events, pl->event_slots, sizeof(pl->event_slots[0]),
+                         XP_PIPE_EVENTS);
+    if (err)
+        goto err_free;
     pl->cfg = cfg;
     pl->queue = queue;
     pl->bops = blocks;

@@ -45,6 +45,7 @@
 #include <sys/socket.h>
 
 #include "policer_internal.h"
+#include "src/util/counters.h"
 
 #define XP_BUCKET_SLOTS 6
 #define XP_MAX_PROBE 8
@@ -159,9 +160,6 @@ struct xp_policer {
     uint64_t foreign_block;
     struct xp_policer_counters cnt __attribute__((aligned(XP_CACHE_LINE)));
 };
-
-#define XP_STAT_ADD(pol, name, v) XP_ATOMIC_ADD(&(pol)->cnt.name, (v))
-#define XP_STAT_INC(pol, name) XP_STAT_ADD(pol, name, 1)
 
 /* ---- limits ---- */
 
@@ -647,7 +645,7 @@ static int xp_policer__reclaim(struct xp_policer *pol, const uint32_t *cand, uns
 
         if (xp_pair__idle(pol, p, t)) {
             xp_pair__evict(pol, cand[i]);
-            XP_STAT_INC(pol, evict_idle);
+            XP_STAT_ADD(pol->cnt.evict_idle, 1);
             return 0;
         }
         if (oldest == XP_NIL || p->ts2 < pol->pairs[oldest].ts2)
@@ -658,14 +656,14 @@ static int xp_policer__reclaim(struct xp_policer *pol, const uint32_t *cand, uns
         if (oldest == XP_NIL)
             break;
         xp_pair__evict(pol, oldest);
-        XP_STAT_INC(pol, evict_oldest);
+        XP_STAT_ADD(pol->cnt.evict_oldest, 1);
         return 0;
     case XP_FULL_REFUSE_PASS:
-        XP_STAT_INC(pol, refused_pass);
+        XP_STAT_ADD(pol->cnt.refused_pass, 1);
         *verdict = XP_VERDICT_FORWARD;
         return -ENOSPC;
     case XP_FULL_REFUSE_DROP:
-        XP_STAT_INC(pol, refused_drop);
+        XP_STAT_ADD(pol->cnt.refused_drop, 1);
         *verdict = XP_VERDICT_DROP_FULL;
         return -ENOSPC;
     }
@@ -717,7 +715,7 @@ static int xp_policer__owner_for_new(struct xp_policer *pol, uint64_t h)
     if (owner < 0 || owner == (int)pol->worker_id)
         owner = xp_owners__claim(pol->owners, h, pol->worker_id);
     if (owner == -ENOSPC) {
-        XP_STAT_INC(pol, owners_full);
+        XP_STAT_ADD(pol->cnt.owners_full, 1);
         return (int)pol->worker_id;
     }
     return owner;
@@ -755,9 +753,9 @@ static uint32_t xp_pair__new(struct xp_policer *pol, const struct xp_policer_key
     p->dst = xp_dst_table__get(pol->dst, key->dst);
     *slot_dst = p->dst;
     if (p->dst == XP_NIL)
-        XP_STAT_INC(pol, dst_full);
+        XP_STAT_ADD(pol->cnt.dst_full, 1);
     xp_pair__attach(pol, idx);
-    XP_STAT_INC(pol, inserts);
+    XP_STAT_ADD(pol->cnt.inserts, 1);
     XP_ATOMIC_SET(&pol->cnt.pairs_in_use, XP_ATOMIC_GET(&pol->cnt.pairs_in_use) + 1);
     return idx;
 
@@ -779,7 +777,7 @@ static void xp_pair__join_dst(struct xp_policer *pol, uint32_t idx)
     p->dst = xp_dst_table__get(pol->dst, p->key.dst);
     xp_index__set_dst(pol, p->hash, idx, p->dst);
     if (p->dst == XP_NIL)
-        XP_STAT_INC(pol, dst_full);
+        XP_STAT_ADD(pol->cnt.dst_full, 1);
     xp_pair__attach(pol, idx);
 }
 
@@ -828,7 +826,7 @@ static inline uint64_t xp_policer__clock(struct xp_policer *pol, uint64_t t)
 {
     /* a per-worker monotone clock keeps t - ts2 meaningful if the wall clock steps back */
     if (t < pol->t_last) {
-        XP_STAT_INC(pol, clock_backsteps);
+        XP_STAT_ADD(pol->cnt.clock_backsteps, 1);
         return pol->t_last;
     }
     pol->t_last = t;
@@ -874,7 +872,7 @@ static inline uint32_t xp_policer__count(struct xp_policer *pol,
         } else {
             xp_pair__set_ts1(pol, idx, t);
         }
-        XP_STAT_INC(pol, restarts);
+        XP_STAT_ADD(pol->cnt.restarts, 1);
     }
     p = &pol->pairs[idx];
     s = xp_pair__slot(pol, p);
@@ -910,7 +908,7 @@ static void __attribute__((noinline)) xp_policer__shrink(struct xp_policer *pol,
     xp_pair__set_dc(p, dc / r);
     xp_pair__set_ts1(pol, idx, p->ts2 - span / r);
     p->shrinks++;
-    XP_STAT_INC(pol, shrinks);
+    XP_STAT_ADD(pol->cnt.shrinks, 1);
 }
 
 /*
@@ -983,7 +981,7 @@ static inline enum xp_verdict xp_policer__judge(struct xp_policer *pol, uint32_t
         v = XP_VERDICT_DROP_UNIT;
         if (!(p->flags & XP_PAIR_F_WARNED)) {
             p->flags |= XP_PAIR_F_WARNED;
-            XP_STAT_INC(pol, warnings);
+            XP_STAT_ADD(pol->cnt.warnings, 1);
             (*n_ev)++;
             if (ev) {
                 ev->kind = XP_POLICER_EV_OVERLOAD;
@@ -1027,10 +1025,10 @@ static enum xp_verdict xp_policer__hand_off(struct xp_policer *pol,
                            n))
         pol->handoff_pending = true;
     else
-        XP_STAT_ADD(pol, foreign_lost, n);
-    XP_STAT_ADD(pol, foreign, n);
+        XP_STAT_ADD(pol->cnt.foreign_lost, n);
+    XP_STAT_ADD(pol->cnt.foreign, n);
     if (block && (block >> 8) > t / 1000000) {
-        XP_STAT_ADD(pol, foreign_dropped, n);
+        XP_STAT_ADD(pol->cnt.foreign_dropped, n);
         return (block & 0xff) == XP_VERDICT_DROP_DST ? XP_VERDICT_FOREIGN_DROP_DST
                                                      : XP_VERDICT_FOREIGN_DROP_UNIT;
     }
@@ -1060,7 +1058,7 @@ static inline enum xp_verdict xp_policer__police(struct xp_policer *pol,
     enum xp_verdict v = XP_VERDICT_FORWARD;
     uint32_t idx;
 
-    XP_STAT_INC(pol, packets);
+    XP_STAT_ADD(pol->cnt.packets, 1);
     t = xp_policer__clock(pol, t);
     idx = xp_policer__count(pol, key, h, 1, t, &v, prefetch_dst);
     if (idx == XP_FOREIGN)
@@ -1069,16 +1067,16 @@ static inline enum xp_verdict xp_policer__police(struct xp_policer *pol,
         v = xp_policer__judge(pol, idx, t, ev, n_ev);
     switch (v) {
     case XP_VERDICT_FORWARD:
-        XP_STAT_INC(pol, forward);
+        XP_STAT_ADD(pol->cnt.forward, 1);
         break;
     case XP_VERDICT_DROP_UNIT:
-        XP_STAT_INC(pol, drop_unit);
+        XP_STAT_ADD(pol->cnt.drop_unit, 1);
         break;
     case XP_VERDICT_DROP_DST:
-        XP_STAT_INC(pol, drop_dst);
+        XP_STAT_ADD(pol->cnt.drop_dst, 1);
         break;
     case XP_VERDICT_DROP_FULL:
-        XP_STAT_INC(pol, drop_full);
+        XP_STAT_ADD(pol->cnt.drop_full, 1);
         break;
     default:
         break;
@@ -1216,7 +1214,7 @@ int xp_policer__account(struct xp_policer *pol, const struct xp_policer_key *key
 
     if (n == 0)
         return -EINVAL;
-    XP_STAT_ADD(pol, accounted, n);
+    XP_STAT_ADD(pol->cnt.accounted, n);
     t = xp_policer__clock(pol, t);
     idx = xp_policer__count_n(pol, key, xp_pair_hash(pol->seed, key), n, t, &v);
     if (idx == XP_FOREIGN) {
@@ -1274,15 +1272,15 @@ unsigned xp_policer__take_handoffs(struct xp_policer *pol, struct xp_policer_han
                                            rec[i].n))
                         pol->handoff_pending = true;
                     else
-                        XP_STAT_ADD(pol, foreign_lost, rec[i].n);
-                    XP_STAT_ADD(pol, foreign_relayed, rec[i].n);
+                        XP_STAT_ADD(pol->cnt.foreign_lost, rec[i].n);
+                    XP_STAT_ADD(pol->cnt.foreign_relayed, rec[i].n);
                     continue;
                 }
                 if (idx == XP_NIL) {
-                    XP_STAT_ADD(pol, foreign_refused, rec[i].n);
+                    XP_STAT_ADD(pol->cnt.foreign_refused, rec[i].n);
                     continue;
                 }
-                XP_STAT_ADD(pol, foreign_counted, rec[i].n);
+                XP_STAT_ADD(pol->cnt.foreign_counted, rec[i].n);
                 o->ev.kind = XP_POLICER_EV_NONE;
                 v = xp_policer__judge(pol, idx, t, &o->ev, &n_ev);
                 if (v == XP_VERDICT_FORWARD && !n_ev)
@@ -1389,12 +1387,12 @@ int xp_policer__install(struct xp_policer *pol, const struct xp_policer_key *key
          * packets would be judged on less than they sent).
          */
         if (!sent && pol->free_head == XP_NIL) {
-            XP_STAT_INC(pol, install_refused);
+            XP_STAT_ADD(pol->cnt.install_refused, 1);
             return -ENOSPC;
         }
         /* never a second copy of a pair another worker holds (the caller routes by owner) */
         if (xp_policer__owner_for_new(pol, h) != (int)pol->worker_id) {
-            XP_STAT_INC(pol, install_elsewhere);
+            XP_STAT_ADD(pol->cnt.install_elsewhere, 1);
             return -EBUSY;
         }
         /* created at fresh->ts2 so that the values below only move ts1 and c */
@@ -1410,7 +1408,7 @@ int xp_policer__install(struct xp_policer *pol, const struct xp_policer_key *key
          * newer, and its dc holds only packets after the restart, none of
          * which were shipped.
          */
-        XP_STAT_INC(pol, installs);
+        XP_STAT_ADD(pol->cnt.installs, 1);
         return 0;
     } else if (sent && pol->pairs[idx].shrinks != sent->shrinks) {
         /*
@@ -1426,7 +1424,7 @@ int xp_policer__install(struct xp_policer *pol, const struct xp_policer_key *key
             shipped /= pol->lim.shrink_r > 1 ? pol->lim.shrink_r : 1;
         xp_pair__set_dc(p, xp_span(xp_pair__dc(p), shipped));
         p->flags &= ~XP_PAIR_F_MARK;
-        XP_STAT_INC(pol, installs);
+        XP_STAT_ADD(pol->cnt.installs, 1);
         return 0;
     } else {
         uint64_t before = sent ? sent->dc : 0;
@@ -1451,7 +1449,7 @@ int xp_policer__install(struct xp_policer *pol, const struct xp_policer_key *key
         p->flags &= ~XP_PAIR_F_IDLE;
         xp_pair__join_dst(pol, idx);
     }
-    XP_STAT_INC(pol, installs);
+    XP_STAT_ADD(pol->cnt.installs, 1);
     return 0;
 }
 
@@ -1490,7 +1488,7 @@ unsigned xp_policer__expire(struct xp_policer *pol, uint64_t t, uint32_t budget)
         left++;
     }
     if (left)
-        XP_STAT_ADD(pol, idle_left, left);
+        XP_STAT_ADD(pol->cnt.idle_left, left);
     return left;
 }
 

@@ -6,10 +6,11 @@
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "src/gateway/gateway.h"
 #include "src/pipeline/pipeline.h"
+#include "src/util/clock.h"
+#include "src/util/counters.h"
 #include "src/util/log.h"
 
 /* Empty loops before sleeping: long enough to ride out gaps between bursts. */
@@ -22,19 +23,8 @@
  */
 #define XP_WORKER_HANDOFF_SLEEP_MS 1
 
-#define XP_STAT_ADD(field, n) \
-    __atomic_store_n(&(field), (field) + (n), __ATOMIC_RELAXED)
-
 /* Period of the pipeline's housekeeping (XDP block accounting). */
 #define XP_WORKER_TICK_NS 100000000ULL
-
-static uint64_t clock_ns(clockid_t id)
-{
-    struct timespec ts;
-
-    clock_gettime(id, &ts);
-    return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
 
 /* Send a burst out of port; what the TX ring has no room for is given back and counted. */
 static void transmit(struct xp_worker *w, unsigned port, struct xp_pkt *pkts, unsigned n)
@@ -64,8 +54,7 @@ static void police_burst(struct xp_worker *w, unsigned in_port, struct xp_pkt *p
         forward_burst(w, in_port, pkts, n);
         return;
     }
-    xp_pipeline__police(w->pipeline, pkts, n, drop, clock_ns(CLOCK_REALTIME),
-                        clock_ns(CLOCK_MONOTONIC));
+    xp_pipeline__police(w->pipeline, pkts, n, drop, xp_real_ns(), xp_mono_ns());
     for (unsigned i = 0; i < n; i++) {
         if (drop[i])
             drops[nd++] = pkts[i];
@@ -97,8 +86,7 @@ static void gateway_burst(struct xp_worker *w, unsigned in_port, struct xp_pkt *
         XP_STAT_ADD(w->st.drop_policy[in_port], n);
         return;
     }
-    xp_gw_queue__process(w->gw, pkts, n, fate, clock_ns(CLOCK_REALTIME),
-                         clock_ns(CLOCK_MONOTONIC));
+    xp_gw_queue__process(w->gw, pkts, n, fate, xp_real_ns(), xp_mono_ns());
     for (unsigned i = 0; i < n; i++) {
         if (fate[i] == XP_GW_FATE_CORE)
             out[XP_PORT_CORE][nout[XP_PORT_CORE]++] = pkts[i];
@@ -114,17 +102,6 @@ static void gateway_burst(struct xp_worker *w, unsigned in_port, struct xp_pkt *
     for (unsigned p = 0; p < 2; p++)
         if (nout[p])
             transmit(w, p, out[p], nout[p]);
-}
-
-/* Claim a posted request (the worker, or a caller once the worker has exited) and run it. */
-static void mailbox_run(struct xp_worker *w)
-{
-    int posted = 1;
-
-    if (atomic_compare_exchange_strong(&w->mb_state, &posted, 3)) {
-        w->mb_fn(w, w->mb_arg);
-        atomic_store_explicit(&w->mb_state, 2, memory_order_release);
-    }
 }
 
 static void *worker_main(void *arg)
@@ -167,14 +144,14 @@ static void *worker_main(void *arg)
             }
         }
         w->io->service(w->queue);
-        if (atomic_load_explicit(&w->mb_state, memory_order_acquire) == 1)
-            mailbox_run(w);
+        if (xp_mailbox__pending(&w->mb))
+            xp_mailbox__serve(&w->mb);
         if (w->pipeline) {
-            uint64_t mono = clock_ns(CLOCK_MONOTONIC);
+            uint64_t mono = xp_mono_ns();
 
             xp_pipeline__sweep(w->pipeline, mono);
             if (mono >= next_tick) {
-                xp_pipeline__tick(w->pipeline, clock_ns(CLOCK_REALTIME), mono);
+                xp_pipeline__tick(w->pipeline, xp_real_ns(), mono);
                 next_tick = mono + XP_WORKER_TICK_NS;
             }
         }
@@ -189,12 +166,12 @@ static void *worker_main(void *arg)
         XP_STAT_ADD(w->st.sleeps, 1);
         /* other workers' hand-offs do not wake us: while they come, sleep briefly */
         w->io->wait(w->queue, w->pipeline && xp_pipeline__takes_handoffs(
-                                                 w->pipeline, clock_ns(CLOCK_MONOTONIC))
+                                                 w->pipeline, xp_mono_ns())
                                   ? XP_WORKER_HANDOFF_SLEEP_MS
                                   : XP_WORKER_SLEEP_MS);
     }
-    atomic_store(&w->exited, true);
-    mailbox_run(w);
+    /* from here on, requests run on their callers' threads */
+    xp_mailbox__close(&w->mb);
     if (w->thread_leave)
         w->thread_leave(w->queue);
     return NULL;
@@ -202,36 +179,29 @@ static void *worker_main(void *arg)
 
 void xp_worker__init(struct xp_worker *w)
 {
-    pthread_mutex_init(&w->mb_lock, NULL);
-    atomic_store(&w->mb_state, 0);
+    xp_mailbox__init(&w->mb);
+}
+
+/* A worker request, on the caller's stack for as long as the call waits. */
+struct worker_call {
+    struct xp_worker *w;
+    void (*fn)(struct xp_worker *w, void *arg);
+    void *arg;
+};
+
+static void worker_call_run(void *arg)
+{
+    struct worker_call *c = arg;
+
+    c->fn(c->w, c->arg);
 }
 
 void xp_worker__call(struct xp_worker *w, void (*fn)(struct xp_worker *w, void *arg), void *arg)
 {
-    struct timespec ts = { .tv_sec = 0, .tv_nsec = 100000 };
+    struct worker_call c = { .w = w, .fn = fn, .arg = arg };
 
-    pthread_mutex_lock(&w->mb_lock);
-    if (!w->started) {
-        fn(w, arg);
-        pthread_mutex_unlock(&w->mb_lock);
-        return;
-    }
-    w->mb_fn = fn;
-    w->mb_arg = arg;
-    atomic_store_explicit(&w->mb_state, 1, memory_order_release);
-    /*
-     * No timeout: fn may use the caller's stack, so the caller must not
-     * leave before the worker is done. A worker never blocks for longer
-     * than one sleep, so this returns within milliseconds.
-     */
-    while (atomic_load_explicit(&w->mb_state, memory_order_acquire) != 2) {
-        if (atomic_load(&w->exited))
-            mailbox_run(w);
-        else
-            nanosleep(&ts, NULL);
-    }
-    atomic_store_explicit(&w->mb_state, 0, memory_order_relaxed);
-    pthread_mutex_unlock(&w->mb_lock);
+    /* A worker never blocks for longer than one sleep: this returns within milliseconds. */
+    xp_mailbox__call(&w->mb, worker_call_run, &c);
 }
 
 int xp_worker__start(struct xp_worker *w)
@@ -240,7 +210,6 @@ int xp_worker__start(struct xp_worker *w)
     int ret;
 
     atomic_store(&w->stop, false);
-    atomic_store(&w->exited, false);
     ret = pthread_attr_init(&attr);
     if (ret)
         return -ret;
@@ -255,9 +224,12 @@ int xp_worker__start(struct xp_worker *w)
             goto out;
         }
     }
+    /* open before the thread runs: a request from now on waits for it, not runs beside it */
+    xp_mailbox__open(&w->mb);
     ret = pthread_create(&w->thread, &attr, worker_main, w);
     if (ret) {
         pr_err("worker %u: pthread_create: %s", w->id, strerror(ret));
+        xp_mailbox__close(&w->mb);
         goto out;
     }
     w->started = true;
@@ -271,19 +243,17 @@ void xp_worker__stop(struct xp_worker *w)
     if (!w->started)
         return;
     atomic_store(&w->stop, true);
+    /* the thread closed its mailbox on its way out: requests now run on their callers */
     pthread_join(w->thread, NULL);
-    /* Requesters serialise on mb_lock: once we hold it none is waiting. */
-    pthread_mutex_lock(&w->mb_lock);
     w->started = false;
-    pthread_mutex_unlock(&w->mb_lock);
 }
 
 void xp_worker__stats(const struct xp_worker *w, struct xp_worker_stats *out)
 {
-    out->loops = __atomic_load_n(&w->st.loops, __ATOMIC_RELAXED);
-    out->sleeps = __atomic_load_n(&w->st.sleeps, __ATOMIC_RELAXED);
+    out->loops = XP_STAT_GET(w->st.loops);
+    out->sleeps = XP_STAT_GET(w->st.sleeps);
     for (int p = 0; p < 2; p++) {
-        out->drop_tx_full[p] = __atomic_load_n(&w->st.drop_tx_full[p], __ATOMIC_RELAXED);
-        out->drop_policy[p] = __atomic_load_n(&w->st.drop_policy[p], __ATOMIC_RELAXED);
+        out->drop_tx_full[p] = XP_STAT_GET(w->st.drop_tx_full[p]);
+        out->drop_policy[p] = XP_STAT_GET(w->st.drop_policy[p]);
     }
 }

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "src/backend/backend.h"
+#include "src/util/mailbox.h"
 
 struct xp_pipeline;
 
@@ -48,12 +49,8 @@ struct xp_worker {
     pthread_t thread;
     bool started;
     atomic_bool stop;
-    /* Mailbox: other threads run a function on this worker (reload, sync, ctl). */
-    pthread_mutex_t mb_lock;       /* serialises requesters, never taken by the worker */
-    void (*mb_fn)(struct xp_worker *w, void *arg);
-    void *mb_arg;
-    atomic_int mb_state;           /* 0 idle, 1 posted, 3 running, 2 done */
-    atomic_bool exited;            /* the thread left its loop: requests run in the caller */
+    /* Other threads run a function on this worker (reload, sync, ctl); open while it runs. */
+    struct xp_mailbox mb;
     struct xp_worker_stats st __attribute__((aligned(64)));
 };
 

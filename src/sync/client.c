@@ -29,9 +29,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "src/util/clock.h"
 #include "sync_internal.h"
 
 struct xp_sync_client {
@@ -64,30 +64,6 @@ struct xp_sync_client {
     pthread_mutex_t lock;
     struct xp_sync_client_stats st;
 };
-
-static uint64_t xp_mono_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static uint64_t xp_mono_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * XP_NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
-}
-
-static uint64_t xp_real_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * XP_NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
-}
 
 struct xp_sync_client *xp_sync_client__create(const struct xp_sync_client_config *cfg)
 {

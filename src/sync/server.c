@@ -34,9 +34,9 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "src/util/clock.h"
 #include "src/util/log.h"
 #include "sync_internal.h"
 
@@ -140,22 +140,6 @@ struct xp_central {
 /* epoll data.ptr tags for the non-connection fds */
 static char xp_tag_listen, xp_tag_wake, xp_tag_stop;
 
-static uint64_t xp_now_mono_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static uint64_t xp_now_real_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * XP_NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
-}
-
 /* ---- connections ---- */
 
 static void xp_conn__update_events(struct xp_central *c, struct xp_cconn *cn)
@@ -187,7 +171,7 @@ static void xp_conn__kill(struct xp_central *c, struct xp_cconn *cn)
     xp_seal__clear(&cn->rx);
     if (cn->proxy && cn->proxy->conn == cn) {
         cn->proxy->conn = NULL;
-        cn->proxy->disconnected_since_ns = xp_now_real_ns();
+        cn->proxy->disconnected_since_ns = xp_real_ns();
     }
     epoll_ctl(c->ep, EPOLL_CTL_DEL, cn->fd, NULL);
     close(cn->fd);
@@ -237,7 +221,7 @@ static bool xp_conn__flush(struct xp_central *c, struct xp_cconn *cn)
     }
     if (done) {
         xp_buf__consume(&cn->out, done);
-        cn->t_out_progress = xp_now_mono_ms();
+        cn->t_out_progress = xp_mono_ms();
     }
     if (cn->state == XP_CS_CLOSING && cn->out.len == 0 && !cn->wr_shut) {
         shutdown(cn->fd, SHUT_WR);
@@ -254,7 +238,7 @@ static bool xp_conn__send(struct xp_central *c, struct xp_cconn *cn, const char 
      * bound: beyond two maximum lines it is cut off.
      */
     if (cn->out.len == 0)
-        cn->t_out_progress = xp_now_mono_ms();
+        cn->t_out_progress = xp_mono_ms();
     if (cn->out.len + len > 2 * (size_t)c->cfg.max_line + 65536) {
         pr_warn("%s: not reading its answers, disconnected", cn->peer);
         xp_conn__kill(c, cn);
@@ -320,10 +304,10 @@ static void xp_conn__fail(struct xp_central *c, struct xp_cconn *cn, enum xp_syn
     if (cn->state == XP_CS_AUTH)
         c->n_preauth--;
     cn->state = XP_CS_CLOSING;
-    cn->t_linger_end = xp_now_mono_ms() + XP_LINGER_MS;
+    cn->t_linger_end = xp_mono_ms() + XP_LINGER_MS;
     if (cn->proxy && cn->proxy->conn == cn) {
         cn->proxy->conn = NULL;
-        cn->proxy->disconnected_since_ns = xp_now_real_ns();
+        cn->proxy->disconnected_since_ns = xp_real_ns();
     }
     xp_buf__free(&cn->in);
     xp_conn__send_msg(c, cn, &m);
@@ -398,7 +382,7 @@ static void xp_central__accept(struct xp_central *c)
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
         cn->fd = fd;
         cn->state = XP_CS_AUTH;
-        cn->t_accept = cn->t_last_msg = xp_now_mono_ms();
+        cn->t_accept = cn->t_last_msg = xp_mono_ms();
         if (ss.ss_family == AF_INET) {
             inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, host, sizeof(host));
             cn->src[10] = cn->src[11] = 0xff;
@@ -518,7 +502,7 @@ static void xp_central__hello(struct xp_central *c, struct xp_cconn *cn,
     c->n_preauth--;
     p->conn = cn;
     p->connects++;
-    p->connected_since_ns = xp_now_real_ns();
+    p->connected_since_ns = xp_real_ns();
     w.epoch = c->epoch;
     w.max_pairs = c->cfg.max_pairs;
     w.max_line = c->cfg.max_line;
@@ -551,7 +535,7 @@ static void xp_central__sync(struct xp_central *c, struct xp_cconn *cn, struct x
 {
     struct xp_cproxy *p = cn->proxy;
     struct xp_sync_msg a = {.op = XP_OP_SYNC_OK, .seq = m->seq, .epoch = c->epoch};
-    uint64_t now = xp_now_real_ns(), since;
+    uint64_t now = xp_real_ns(), since;
     unsigned room;
 
     if (m->seq == p->last_seq && p->cached.len) {
@@ -683,7 +667,7 @@ static bool xp_central__line(struct xp_central *c, struct xp_cconn *cn, const ch
     enum xp_sync_err e;
     char why[200];
 
-    cn->t_last_msg = xp_now_mono_ms();
+    cn->t_last_msg = xp_mono_ms();
     xp_buf__init(&plain);
     if (cn->rx.on) {
         int ret = xp_seal__open(&cn->rx, line, len, &plain);
@@ -735,7 +719,7 @@ static bool xp_central__line(struct xp_central *c, struct xp_cconn *cn, const ch
             xp_central__stats_reply(c, cn);
             break;
         case XP_OP_PING: {
-            struct xp_sync_msg pong = {.op = XP_OP_PONG, .t_ns = xp_now_real_ns()};
+            struct xp_sync_msg pong = {.op = XP_OP_PONG, .t_ns = xp_real_ns()};
 
             xp_conn__send_msg(c, cn, &pong);
             break;
@@ -781,7 +765,7 @@ static void xp_central__readable(struct xp_central *c, struct xp_cconn *cn)
         if (cn->state == XP_CS_CLOSING)
             continue; /* draining so that our error line is not lost to a reset */
         if (cn->in.len == 0)
-            cn->t_line_start = xp_now_mono_ms();
+            cn->t_line_start = xp_mono_ms();
         xp_buf__append(&cn->in, tmp, (size_t)n);
         if (cn->in.oom) {
             xp_conn__kill(c, cn);
@@ -820,7 +804,7 @@ static void xp_central__readable(struct xp_central *c, struct xp_cconn *cn)
             continue;
         }
         if (start && cn->in.len)
-            cn->t_line_start = xp_now_mono_ms();
+            cn->t_line_start = xp_mono_ms();
         else if (!cn->in.len)
             cn->t_line_start = 0;
     }
@@ -828,7 +812,7 @@ static void xp_central__readable(struct xp_central *c, struct xp_cconn *cn)
 
 static void xp_central__timeouts(struct xp_central *c)
 {
-    uint64_t now = xp_now_mono_ms();
+    uint64_t now = xp_mono_ms();
     struct xp_cconn *cn = c->conns, *next;
 
     for (; cn; cn = next) {
@@ -865,7 +849,7 @@ static void xp_buf__kv(struct xp_buf *b, const char *k, uint64_t v, bool comma)
 
 void xp_central__stats_json(struct xp_central *c, struct xp_buf *b)
 {
-    xp_buf__printf(b, "{\"t\":%" PRIu64 ",\"epoch\":\"%016" PRIx64 "\"", xp_now_real_ns(),
+    xp_buf__printf(b, "{\"t\":%" PRIu64 ",\"epoch\":\"%016" PRIx64 "\"", xp_real_ns(),
                    c->epoch);
     xp_buf__kv(b, "pairs", xp_ctable__count(c->table), true);
     xp_buf__kv(b, "version", xp_ctable__version(c->table), true);
@@ -953,9 +937,9 @@ int xp_central__persist(struct xp_central *c)
 
     if (!c->cfg.state_file[0])
         return 0;
-    t0 = xp_now_mono_ms();
+    t0 = xp_mono_ms();
     ret = xp_ctable__save(c->table, c->cfg.state_file);
-    t1 = xp_now_mono_ms();
+    t1 = xp_mono_ms();
     if (ret < 0) {
         c->persist_fail++;
         pr_err("persist %s: %s", c->cfg.state_file, strerror(-ret));
@@ -964,7 +948,7 @@ int xp_central__persist(struct xp_central *c)
     c->persist_ok++;
     c->saved_ver = xp_ctable__version(c->table);
     c->saved_expired = xp_ctable__expired(c->table);
-    c->last_persist_ns = xp_now_real_ns();
+    c->last_persist_ns = xp_real_ns();
     c->last_persist_us = (t1 - t0) * 1000;
     return 0;
 }
@@ -1158,12 +1142,12 @@ void xp_central__stop(struct xp_central *c)
 
 static void xp_central__periodic(struct xp_central *c)
 {
-    uint64_t now = xp_now_mono_ms();
+    uint64_t now = xp_mono_ms();
 
     xp_central__timeouts(c);
     if (now >= c->t_next_expire) {
         c->t_next_expire = now + XP_EXPIRE_PERIOD_MS;
-        xp_ctable__expire(c->table, xp_now_real_ns(), XP_EXPIRE_VISIT);
+        xp_ctable__expire(c->table, xp_real_ns(), XP_EXPIRE_VISIT);
     }
     if (c->cfg.state_file[0] && now >= c->t_next_persist) {
         c->t_next_persist = now + c->cfg.persist_period_ms;
@@ -1189,7 +1173,7 @@ static void xp_central__periodic(struct xp_central *c)
 int xp_central__run(struct xp_central *c)
 {
     struct epoll_event evs[64];
-    uint64_t now = xp_now_mono_ms();
+    uint64_t now = xp_mono_ms();
 
     c->t_next_persist = now + c->cfg.persist_period_ms;
     c->t_next_stats = now + c->cfg.stats_period_ms;

@@ -38,9 +38,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "src/util/clock.h"
 #include "sync_internal.h"
 
 #define XP_CT_NIL UINT32_MAX
@@ -526,17 +526,9 @@ static int xp_fsync_dir(const char *path)
     return ret;
 }
 
-static uint64_t xp_ct__now(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 int xp_ctable__save(const struct xp_ctable *t, const char *path)
 {
-    return xp_ctable__save_at(t, path, xp_ct__now());
+    return xp_ctable__save_at(t, path, xp_real_ns());
 }
 
 static int xp_ct__cmp_writer(const void *a, const void *b)
@@ -690,7 +682,7 @@ static int xp_ct__cmp_log(const void *a, const void *b)
 
 int xp_ctable__load(struct xp_ctable *t, const char *path, char *err, size_t err_len)
 {
-    return xp_ctable__load_at(t, path, xp_ct__now(), err, err_len);
+    return xp_ctable__load_at(t, path, xp_real_ns(), err, err_len);
 }
 
 int xp_ctable__load_at(struct xp_ctable *t, const char *path, uint64_t now, char *err,
