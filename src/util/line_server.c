@@ -154,6 +154,19 @@ bool xp_line_conn__paused(const struct xp_line_conn *c)
     return bound && xp_line_conn__pending(c) > bound;
 }
 
+/*
+ * After a failed send() or recv(): whether to retry (a signal). A socket that is only not
+ * ready is left for the next poll(); any other error ends the connection.
+ */
+static bool io_retry(struct xp_line_conn *c)
+{
+    if (errno == EINTR)
+        return true;
+    if (errno != EAGAIN && errno != EWOULDBLOCK)
+        c->dead = true;
+    return false;
+}
+
 static void conn_flush(struct xp_line_conn *c)
 {
     if (c->dead)
@@ -163,10 +176,8 @@ static void conn_flush(struct xp_line_conn *c)
                          MSG_NOSIGNAL | MSG_DONTWAIT);
 
         if (n < 0) {
-            if (errno == EINTR)
+            if (io_retry(c))
                 continue;
-            if (errno != EAGAIN && errno != EWOULDBLOCK)
-                c->dead = true;
             return;
         }
         /* the client reading our answers is activity too: idle means no progress either way */
@@ -186,6 +197,8 @@ int xp_line_conn__append(struct xp_line_conn *c, const void *data, size_t len)
 
     if (c->dead)
         return -EPIPE;
+    if (!len)
+        return 0;
     if (c->out_off && pending + len > c->out_cap - c->out_off) {
         memmove(c->out, c->out + c->out_off, pending);
         c->out_off = 0;
@@ -296,10 +309,8 @@ static void conn_read(struct xp_line_server *srv, struct xp_line_conn *c)
         }
         n = recv(c->fd, c->in + c->in_len, max - c->in_len, MSG_DONTWAIT);
         if (n < 0) {
-            if (errno == EINTR)
+            if (io_retry(c))
                 continue;
-            if (errno != EAGAIN && errno != EWOULDBLOCK)
-                c->dead = true;
             return;
         }
         if (n == 0) {
