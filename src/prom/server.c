@@ -8,6 +8,8 @@
  * response is rendered once into memory and written as the socket accepts it. One request per
  * connection (HTTP/1.0, Connection: close) keeps the state machine to read → write → close.
  * It listens on loopback only: there is no authentication or TLS to offer a network.
+ * The connections themselves (slots, buffers, deadline, eviction, poll) are
+ * src/util/line_server's; this file is the listening address and HTTP.
  *
  * Fair under connection floods: when every slot is taken, the oldest connection that has
  * not sent a whole request is closed for the newcomer (one that has is being answered and
@@ -24,42 +26,22 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "src/prom/prom.h"
+#include "src/util/line_server.h"
 #include "src/util/log.h"
-
-struct prom_client {
-    int fd;                 /* -1: free slot */
-    uint64_t accepted_ms;   /* for the eviction of the oldest unfinished request */
-    char *in;               /* XP_PROM_MAX_REQUEST bytes */
-    size_t in_len;
-    char *out;
-    size_t out_off, out_len;
-    uint64_t deadline_ms;
-    bool writing;
-};
 
 struct xp_prom_server {
     struct xp_prom_server_conf conf;
-    int lfd;
     uint16_t port;
     json_t *stats;
-    struct prom_client *clients;
-    struct pollfd *scratch;
-    struct xp_prom_server_stats st;
+    struct xp_line_server *ls;
+    struct xp_prom_server_stats st; /* the HTTP counters; the connections' are ls's */
 };
 
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static int listen_loopback(struct xp_prom_server *srv)
+/* Returns the listening socket, or a negative errno. */
+static int listen_loopback(struct xp_prom_server *srv, const char *addr)
 {
     struct sockaddr_storage ss = { 0 };
     struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
@@ -67,13 +49,13 @@ static int listen_loopback(struct xp_prom_server *srv)
     socklen_t sl;
     int fd, one = 1, ret;
 
-    if (inet_pton(AF_INET, srv->conf.addr, &s4->sin_addr) == 1) {
+    if (inet_pton(AF_INET, addr, &s4->sin_addr) == 1) {
         if ((ntohl(s4->sin_addr.s_addr) >> 24) != 127)
             return -EADDRNOTAVAIL;
         s4->sin_family = AF_INET;
         s4->sin_port = htons(srv->conf.port);
         sl = sizeof(*s4);
-    } else if (inet_pton(AF_INET6, srv->conf.addr, &s6->sin6_addr) == 1) {
+    } else if (inet_pton(AF_INET6, addr, &s6->sin6_addr) == 1) {
         if (!IN6_IS_ADDR_LOOPBACK(&s6->sin6_addr))
             return -EADDRNOTAVAIL;
         s6->sin6_family = AF_INET6;
@@ -94,14 +76,21 @@ static int listen_loopback(struct xp_prom_server *srv)
         return ret;
     }
     srv->port = ntohs(ss.ss_family == AF_INET ? s4->sin_port : s6->sin6_port);
-    srv->lfd = fd;
-    return 0;
+    return fd;
 }
+
+static const struct xp_line_server_ops prom_conn_ops;
 
 struct xp_prom_server *xp_prom_server__create(const struct xp_prom_server_conf *conf)
 {
+    struct xp_line_server_conf lconf = {
+        /* the last byte of the buffer is never filled: a full buffer is a 431 */
+        .in_max = XP_PROM_MAX_REQUEST - 1,
+        .evict = XP_LINE_EVICT_UNANSWERED,
+        .ops = &prom_conn_ops,
+    };
     struct xp_prom_server *srv;
-    int ret;
+    int fd, ret;
 
     if (!conf || !conf->addr) {
         errno = EINVAL;
@@ -110,25 +99,15 @@ struct xp_prom_server *xp_prom_server__create(const struct xp_prom_server_conf *
     srv = calloc(1, sizeof(*srv));
     if (!srv)
         return NULL;
-    srv->lfd = -1;
     srv->conf = *conf;
     srv->conf.addr = NULL; /* not kept: the caller's string may go away */
     if (!srv->conf.timeout_ms)
         srv->conf.timeout_ms = XP_PROM_DEFAULT_TIMEOUT_MS;
     if (!srv->conf.max_clients)
         srv->conf.max_clients = XP_PROM_DEFAULT_MAX_CLIENTS;
-    srv->clients = calloc(srv->conf.max_clients, sizeof(*srv->clients));
-    srv->scratch = calloc(srv->conf.max_clients + 1, sizeof(*srv->scratch));
-    if (!srv->clients || !srv->scratch) {
-        ret = -ENOMEM;
-        goto err_free;
-    }
-    for (unsigned i = 0; i < srv->conf.max_clients; i++)
-        srv->clients[i].fd = -1;
-    srv->conf.addr = conf->addr;
-    ret = listen_loopback(srv);
-    srv->conf.addr = NULL;
-    if (ret) {
+    fd = listen_loopback(srv, conf->addr);
+    if (fd < 0) {
+        ret = fd;
         if (ret == -EADDRNOTAVAIL)
             pr_err("%s: not a loopback address; the metrics endpoint has no authentication",
                    conf->addr);
@@ -136,41 +115,33 @@ struct xp_prom_server *xp_prom_server__create(const struct xp_prom_server_conf *
             pr_err("%s: not a numeric IPv4 or IPv6 address", conf->addr);
         else
             pr_err("%s port %u: %s", conf->addr, conf->port, strerror(-ret));
-        goto err_free;
+        goto err_destroy;
+    }
+    lconf.fd = fd;
+    lconf.max_conns = srv->conf.max_clients;
+    lconf.life_ms = srv->conf.timeout_ms;
+    lconf.ctx = srv;
+    srv->ls = xp_line_server__create(&lconf);
+    if (!srv->ls) {
+        ret = -errno;
+        goto err_close_socket;
     }
     return srv;
 
-err_free:
+err_close_socket:
+    close(fd);
+err_destroy:
     xp_prom_server__destroy(srv);
     errno = -ret;
     return NULL;
-}
-
-static void client_close(struct prom_client *c)
-{
-    if (c->fd < 0)
-        return;
-    close(c->fd);
-    c->fd = -1;
-    free(c->in);
-    c->in = NULL;
-    free(c->out);
-    c->out = NULL;
-    c->in_len = c->out_off = c->out_len = 0;
-    c->writing = false;
 }
 
 void xp_prom_server__destroy(struct xp_prom_server *srv)
 {
     if (!srv)
         return;
-    for (unsigned i = 0; srv->clients && i < srv->conf.max_clients; i++)
-        client_close(&srv->clients[i]);
-    if (srv->lfd >= 0)
-        close(srv->lfd);
+    xp_line_server__destroy(srv->ls);
     json_decref(srv->stats);
-    free(srv->scratch);
-    free(srv->clients);
     free(srv);
 }
 
@@ -187,37 +158,24 @@ void xp_prom_server__set_stats(struct xp_prom_server *srv, json_t *stats)
     json_decref(old);
 }
 
-/* Build the whole response; the body (may be NULL) is consumed. */
-static void respond(struct prom_client *c, int code, const char *reason, const char *type,
+/* Queue the whole response, then close; the body (may be NULL: a one-line text) is consumed. */
+static void respond(struct xp_line_conn *c, int code, const char *reason, const char *type,
                     char *body, size_t blen, bool head)
 {
-    char hdr[256];
+    char hdr[256], text[64];
     int hl;
 
     if (!body) {
-        hl = snprintf(NULL, 0, "%d %s\n", code, reason);
-        body = malloc((size_t)hl + 1);
-        if (body)
-            blen = (size_t)snprintf(body, (size_t)hl + 1, "%d %s\n", code, reason);
-        else
-            blen = 0;
+        blen = (size_t)snprintf(text, sizeof(text), "%d %s\n", code, reason);
         type = "text/plain; charset=utf-8";
     }
     hl = snprintf(hdr, sizeof(hdr),
                   "HTTP/1.0 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
                   "Connection: close\r\n\r\n", code, reason, type, blen);
-    if (head)
-        blen = 0;
-    c->out = malloc((size_t)hl + blen);
-    if (c->out) {
-        memcpy(c->out, hdr, (size_t)hl);
-        if (blen)
-            memcpy(c->out + hl, body, blen);
-        c->out_len = (size_t)hl + blen;
-    }
+    if (xp_line_conn__append(c, hdr, (size_t)hl) == 0 && !head)
+        xp_line_conn__append(c, body ? body : text, blen);
     free(body);
-    c->out_off = 0;
-    c->writing = true;
+    xp_line_conn__close_after_flush(c);
 }
 
 /* A request line: "METHOD TARGET HTTP/x.y", nothing more (a trailing CR is the line end's). */
@@ -230,17 +188,18 @@ static bool request_line_ok(const char *line, char *method, char *target)
            version[6] == '.' && version[7] >= '0' && version[7] <= '9' && !version[8];
 }
 
-static void handle_request(struct xp_prom_server *srv, struct prom_client *c)
+/* in holds the request head: answer it. */
+static void handle_request(struct xp_prom_server *srv, struct xp_line_conn *c, char *in)
 {
     char method[16], target[256];
-    char *end = strchr(c->in, '\n'), *q;
+    char *end = strchr(in, '\n'), *q;
     bool head;
 
     srv->st.requests++;
     *end = '\0';
-    if (end > c->in && end[-1] == '\r')
+    if (end > in && end[-1] == '\r')
         end[-1] = '\0';
-    if (!request_line_ok(c->in, method, target)) {
+    if (!request_line_ok(in, method, target)) {
         srv->st.bad_request++;
         respond(c, 400, "Bad Request", NULL, NULL, 0, false);
         return;
@@ -297,214 +256,79 @@ static bool bad_first_line(const char *in)
     return !request_line_ok(line, method, target);
 }
 
-static void client_read(struct xp_prom_server *srv, struct prom_client *c)
+static void prom_input(void *ctx, struct xp_line_conn *c)
 {
-    for (;;) {
-        ssize_t n = recv(c->fd, c->in + c->in_len, XP_PROM_MAX_REQUEST - 1 - c->in_len,
-                         MSG_DONTWAIT);
+    struct xp_prom_server *srv = ctx;
+    size_t len;
+    char *in = xp_line_conn__input(c, &len);
 
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            if (errno != EAGAIN && errno != EWOULDBLOCK)
-                client_close(c);
-            return;
-        }
-        if (n == 0) {
-            /* Closed before a complete request: nothing to answer. */
-            client_close(c);
-            return;
-        }
-        c->in_len += (size_t)n;
-        c->in[c->in_len] = '\0';
-        /* The headers carry nothing we use: the end of the header block is all we need. */
-        if (strstr(c->in, "\r\n\r\n") || strstr(c->in, "\n\n")) {
-            handle_request(srv, c);
-            return;
-        }
-        /* a broken request line is answered now, not when its headers would end */
-        if (bad_first_line(c->in)) {
-            srv->st.requests++;
-            srv->st.bad_request++;
-            respond(c, 400, "Bad Request", NULL, NULL, 0, false);
-            return;
-        }
-        if (c->in_len == XP_PROM_MAX_REQUEST - 1) {
-            srv->st.requests++;
-            srv->st.bad_request++;
-            respond(c, 431, "Request Header Fields Too Large", NULL, NULL, 0, false);
-            return;
-        }
+    /* The headers carry nothing we use: the end of the header block is all we need. */
+    if (strstr(in, "\r\n\r\n") || strstr(in, "\n\n")) {
+        handle_request(srv, c, in);
+        return;
+    }
+    /* a broken request line is answered now, not when its headers would end */
+    if (bad_first_line(in)) {
+        srv->st.requests++;
+        srv->st.bad_request++;
+        respond(c, 400, "Bad Request", NULL, NULL, 0, false);
     }
 }
 
-static void client_write(struct prom_client *c)
+static void prom_overflow(void *ctx, struct xp_line_conn *c)
 {
-    while (c->out_off < c->out_len) {
-        ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off,
-                         MSG_NOSIGNAL | MSG_DONTWAIT);
+    struct xp_prom_server *srv = ctx;
 
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            if (errno != EAGAIN && errno != EWOULDBLOCK)
-                client_close(c);
-            return;
-        }
-        c->out_off += (size_t)n;
-    }
-    client_close(c);
+    srv->st.requests++;
+    srv->st.bad_request++;
+    respond(c, 431, "Request Header Fields Too Large", NULL, NULL, 0, false);
 }
 
-static struct prom_client *find_client(struct xp_prom_server *srv, int fd)
+/* At the deadline: a request begun and not finished in time is told so (best effort). */
+static void prom_expire(void *ctx, struct xp_line_conn *c)
 {
-    for (unsigned i = 0; i < srv->conf.max_clients; i++) {
-        if (srv->clients[i].fd == fd)
-            return &srv->clients[i];
-    }
-    return NULL;
+    size_t len;
+
+    (void)ctx;
+    xp_line_conn__input(c, &len);
+    if (len)
+        respond(c, 408, "Request Timeout", NULL, NULL, 0, false);
 }
 
-/* Every slot is taken: close the oldest connection that has not sent a whole request. */
-static struct prom_client *evict_unfinished(struct xp_prom_server *srv)
-{
-    struct prom_client *oldest = NULL;
-
-    for (unsigned i = 0; i < srv->conf.max_clients; i++) {
-        struct prom_client *c = &srv->clients[i];
-
-        if (c->fd >= 0 && !c->writing && (!oldest || c->accepted_ms < oldest->accepted_ms))
-            oldest = c;
-    }
-    if (oldest) {
-        srv->st.evicted++;
-        client_close(oldest);
-    }
-    return oldest;
-}
-
-static int accept_all(struct xp_prom_server *srv)
-{
-    for (;;) {
-        int fd = accept4(srv->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        struct prom_client *c;
-
-        if (fd < 0) {
-            if (errno == EINTR || errno == ECONNABORTED)
-                continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK)
-                return 0;
-            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-                pr_warn("accept: %s", strerror(errno));
-                return 0;
-            }
-            return -errno;
-        }
-        c = find_client(srv, -1);
-        if (!c)
-            c = evict_unfinished(srv);
-        if (!c) {
-            close(fd);
-            srv->st.rejected_full++;
-            continue;
-        }
-        c->in = malloc(XP_PROM_MAX_REQUEST);
-        if (!c->in) {
-            close(fd);
-            continue;
-        }
-        c->in_len = 0;
-        c->fd = fd;
-        c->accepted_ms = now_ms();
-        c->deadline_ms = c->accepted_ms + srv->conf.timeout_ms;
-        /* a scraper sends its request with the connection: answer it before the next flood */
-        client_read(srv, c);
-        if (c->fd >= 0 && c->writing)
-            client_write(c);
-    }
-}
+/* eof: closed before a complete request, nothing to answer (the default, close) */
+static const struct xp_line_server_ops prom_conn_ops = {
+    .input = prom_input,
+    .overflow = prom_overflow,
+    .expire = prom_expire,
+};
 
 unsigned xp_prom_server__max_pollfds(const struct xp_prom_server *srv)
 {
-    return srv->conf.max_clients + 1;
+    return xp_line_server__max_pollfds(srv->ls);
 }
 
 unsigned xp_prom_server__pollfds(struct xp_prom_server *srv, struct pollfd *out, unsigned max)
 {
-    unsigned n = 0;
-
-    if (n < max)
-        out[n++] = (struct pollfd){ .fd = srv->lfd, .events = POLLIN };
-    for (unsigned i = 0; i < srv->conf.max_clients && n < max; i++) {
-        struct prom_client *c = &srv->clients[i];
-
-        if (c->fd >= 0)
-            out[n++] = (struct pollfd){ .fd = c->fd, .events = c->writing ? POLLOUT : POLLIN };
-    }
-    return n;
+    return xp_line_server__pollfds(srv->ls, out, max);
 }
 
 int xp_prom_server__handle(struct xp_prom_server *srv, const struct pollfd *fds, unsigned n)
 {
-    bool accept_ready = false;
-    uint64_t t = now_ms();
-
-    for (unsigned i = 0; i < n; i++) {
-        struct prom_client *c;
-
-        if (!fds[i].revents || fds[i].fd < 0)
-            continue;
-        if (fds[i].fd == srv->lfd) {
-            accept_ready = true;
-            continue;
-        }
-        c = find_client(srv, fds[i].fd);
-        if (!c)
-            continue;
-        if (fds[i].revents & (POLLERR | POLLNVAL)) {
-            client_close(c);
-            continue;
-        }
-        if (c->writing) {
-            if (fds[i].revents & (POLLOUT | POLLHUP))
-                client_write(c);
-        } else if (fds[i].revents & (POLLIN | POLLHUP)) {
-            client_read(srv, c);
-            if (c->fd >= 0 && c->writing)
-                client_write(c);
-        }
-    }
-    for (unsigned i = 0; i < srv->conf.max_clients; i++) {
-        struct prom_client *c = &srv->clients[i];
-
-        if (c->fd >= 0 && t >= c->deadline_ms) {
-            srv->st.timeouts++;
-            /* a request begun and not finished in time is told so (best effort, once) */
-            if (!c->writing && c->in_len) {
-                respond(c, 408, "Request Timeout", NULL, NULL, 0, false);
-                if (c->out && send(c->fd, c->out, c->out_len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
-                    pr_debug("408: %s", strerror(errno));
-            }
-            client_close(c);
-        }
-    }
-    return accept_ready ? accept_all(srv) : 0;
+    return xp_line_server__handle(srv->ls, fds, n);
 }
 
 int xp_prom_server__poll(struct xp_prom_server *srv, int timeout_ms)
 {
-    unsigned n = xp_prom_server__pollfds(srv, srv->scratch, xp_prom_server__max_pollfds(srv));
-
-    if (poll(srv->scratch, n, timeout_ms) < 0) {
-        if (errno != EINTR)
-            return -errno;
-        for (unsigned i = 0; i < n; i++)
-            srv->scratch[i].revents = 0;
-    }
-    return xp_prom_server__handle(srv, srv->scratch, n);
+    return xp_line_server__poll(srv->ls, timeout_ms);
 }
 
 void xp_prom_server__stats(const struct xp_prom_server *srv, struct xp_prom_server_stats *st)
 {
+    struct xp_line_server_stats ls;
+
+    xp_line_server__stats(srv->ls, &ls);
     *st = srv->st;
+    st->timeouts = ls.expired;
+    st->rejected_full = ls.rejected_full;
+    st->evicted = ls.evicted;
 }
