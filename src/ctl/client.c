@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "src/ctl/ctl.h"
+#include "src/util/clock.h"
 
 #define CLIENT_MAX_LINE (16u << 20)
 
@@ -24,14 +25,6 @@ struct xp_ctl_client {
     size_t off, len, cap;
 };
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Wait for events on fd until deadline (< 0: forever). Returns 0, -ETIMEDOUT or -errno. */
 static int wait_fd(int fd, short events, int64_t deadline)
 {
@@ -39,7 +32,7 @@ static int wait_fd(int fd, short events, int64_t deadline)
     int left = -1, n;
 
     if (deadline >= 0) {
-        int64_t d = deadline - mono_ms();
+        int64_t d = deadline - (int64_t)xp_mono_ms();
 
         left = d > 0 ? (int)d : 0;
     }
@@ -113,7 +106,7 @@ int xp_ctl_client__write(struct xp_ctl_client *c, const void *buf, size_t len)
             if (errno == EINTR)
                 continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                int ret = wait_fd(c->fd, POLLOUT, mono_ms() + 10000);
+                int ret = wait_fd(c->fd, POLLOUT, (int64_t)xp_mono_ms() + 10000);
 
                 if (ret)
                     return ret;
@@ -129,7 +122,7 @@ int xp_ctl_client__write(struct xp_ctl_client *c, const void *buf, size_t len)
 
 ssize_t xp_ctl_client__read_line(struct xp_ctl_client *c, int timeout_ms, const char **line)
 {
-    int64_t deadline = timeout_ms < 0 ? -1 : mono_ms() + timeout_ms;
+    int64_t deadline = timeout_ms < 0 ? -1 : (int64_t)xp_mono_ms() + timeout_ms;
 
     for (;;) {
         char *nl = c->len > c->off ? memchr(c->buf + c->off, '\n', c->len - c->off) : NULL;

@@ -20,6 +20,7 @@
 #include "src/prom/prom.h"
 #include "src/proxy/proxy.h"
 #include "src/util/log.h"
+#include "src/util/clock.h"
 
 static void addr_str(const uint8_t a[16], char *buf, size_t len)
 {
@@ -169,14 +170,6 @@ static int ctl_addr(struct proxy *px, json_t *req, const char *name, bool unit, 
     return 0;
 }
 
-static uint64_t mono_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 static void set_manual_on_worker(struct xp_worker *w, void *arg)
 {
     xp_pipeline__set_manual_blocks(w->pipeline, arg);
@@ -189,7 +182,7 @@ static void set_manual_on_worker(struct xp_worker *w, void *arg)
 static int change_worker_blocks(struct proxy *px, const uint8_t unit[16], const uint8_t *dst,
                                 uint64_t expires, bool block)
 {
-    uint64_t now = mono_ns();
+    uint64_t now = xp_mono_ns();
     struct xp_manual_blocks *next = block ? xp_manual_blocks__with(px->manual, unit, dst, expires,
                                                                    now)
                                           : xp_manual_blocks__without(px->manual, unit, dst, now);
@@ -228,7 +221,7 @@ static json_t *ctl_block(struct proxy *px, json_t *req, bool block, char *err, s
             return NULL;
         }
     }
-    expires = seconds ? mono_ns() + (uint64_t)seconds * 1000000000ULL : 0;
+    expires = seconds ? xp_mono_ns() + (uint64_t)seconds * 1000000000ULL : 0;
     /* Inline on XDP: the XDP program drops them. Gateway mode (XDP sees only outer addresses) and
      * backends without XDP: the workers do. */
     if (!px->gw)

@@ -25,14 +25,7 @@
 #include "src/sync/sync.h"
 #include "src/util/log.h"
 #include "xsk/port.h"
-
-static uint64_t mono_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
+#include "src/util/clock.h"
 
 /* What the backend needs of the configuration. */
 static void backend_conf(const struct xp_config *cfg, struct xp_backend_conf *bc)
@@ -412,7 +405,7 @@ void xp_proxy__housekeeping(struct proxy *px)
         xp_dst_table__reclaim(px->dst, px->cfg->pol.max_dsts);
     if (px->gw)
         xp_gateway__housekeeping(px->gw, xp_backend__ifindex(px->be, XP_PORT_CORE),
-                                 px->cfg->gw.capacity_pps, mono_ns());
+                                 px->cfg->gw.capacity_pps, xp_mono_ns());
 }
 
 void xp_proxy__shutdown(struct proxy *px, bool print_final)

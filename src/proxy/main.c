@@ -23,6 +23,7 @@
 #include "src/util/log.h"
 #include "src/util/syslog_sink.h"
 #include "xp_build_config.h"
+#include "src/util/clock.h"
 
 struct run_opts {
     const char *config;
@@ -153,14 +154,6 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
     return 0;
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static void handle_signal(struct proxy *px, int sig, bool *stop)
 {
     char msg[512];
@@ -183,7 +176,7 @@ static void handle_signal(struct proxy *px, int sig, bool *stop)
  */
 static int run(struct proxy *px, const struct run_opts *o)
 {
-    double start = now_s(), next;
+    double start = xp_real_s(), next;
     struct pollfd pfd[1 + 64 + 64];
     bool stop = false;
     sigset_t sigs;
@@ -203,7 +196,7 @@ static int run(struct proxy *px, const struct run_opts *o)
     xp_proxy__print_stats(px, false);
     next = start + px->cfg->stats_interval_ms / 1000.0;
     while (!stop) {
-        double t = now_s(), wait_s = next - t;
+        double t = xp_real_s(), wait_s = next - t;
         unsigned n = 0, n_ctl = 0, n_prom = 0;
 
         if (o->duration > 0 && t - start >= o->duration)
@@ -234,11 +227,11 @@ static int run(struct proxy *px, const struct run_opts *o)
         if (px->prom)
             xp_prom_server__handle(px->prom, pfd + 1 + n_ctl, n_prom);
         xp_proxy__housekeeping(px);
-        if (now_s() >= next) {
+        if (xp_real_s() >= next) {
             xp_proxy__print_stats(px, false);
             next += px->cfg->stats_interval_ms / 1000.0;
-            if (next < now_s())
-                next = now_s() + px->cfg->stats_interval_ms / 1000.0;
+            if (next < xp_real_s())
+                next = xp_real_s() + px->cfg->stats_interval_ms / 1000.0;
         }
     }
 out:

@@ -16,14 +16,7 @@
 #include "src/prom/prom.h"
 #include "src/proxy/proxy.h"
 #include "src/proxy/sync_thread.h"
-
-static double now_s(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
+#include "src/util/clock.h"
 
 /* The ports: per queue what every backend counts and the worker's drops, then the backend's own. */
 static json_t *ports_json(struct proxy *px, uint64_t *rx, uint64_t *tx, uint64_t *drops,
@@ -143,7 +136,7 @@ json_t *xp_proxy__stats_document(struct proxy *px, bool final, uint64_t *rx_out,
     if (px->dst)
         policing_json(px, extra);
     root = json_pack("{s:f,s:s,s:b,s:{s:I,s:I,s:I,s:f,s:f,s:I,s:I,s:f,s:f},s:o,s:o}",
-                     "ts", now_s(), "proxy_id", px->cfg->proxy_id, "final", final,
+                     "ts", xp_real_s(), "proxy_id", px->cfg->proxy_id, "final", final,
                      "totals",
                      "rx_packets", (json_int_t)rx, "tx_packets", (json_int_t)tx,
                      "drop_packets", (json_int_t)drops,
@@ -183,7 +176,7 @@ static void sync_state_event(struct proxy *px, json_t *root)
     if (strcmp(state, "starting") == 0)
         return;
     o = json_pack("{s:s,s:s,s:s,s:f}", "event", "sync", "proxy_id", px->cfg->proxy_id,
-                  "state", state, "time", now_s());
+                  "state", state, "time", xp_real_s());
     if (o) {
         json_object_set(o, "sync", json_object_get(root, "sync"));
         xp_proxy__emit_event(px, o, strcmp(state, "degraded") == 0 ? LOG_WARNING : LOG_NOTICE);
@@ -193,7 +186,7 @@ static void sync_state_event(struct proxy *px, json_t *root)
 
 void xp_proxy__print_stats(struct proxy *px, bool final)
 {
-    double t = now_s(), dt = px->last_t > 0 ? t - px->last_t : 0;
+    double t = xp_real_s(), dt = px->last_t > 0 ? t - px->last_t : 0;
     json_t *root, *tot;
     uint64_t rx, tx;
 

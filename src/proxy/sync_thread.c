@@ -10,6 +10,7 @@
 
 #include "src/sync/sync.h"
 #include "src/util/log.h"
+#include "src/util/clock.h"
 
 /* Pairs taken from one worker per period; the rest stay dirty for the next one. */
 #define XP_SYNC_COLLECT_MAX 65536
@@ -54,14 +55,6 @@ struct xp_proxy_sync {
     struct xp_pipeline *collect_pl;
     unsigned collect_n;
 };
-
-static uint64_t realtime_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
 
 static void collect_on_worker(struct xp_worker *w, void *arg)
 {
@@ -223,7 +216,7 @@ static void *sync_main(void *arg)
     xp_log_set_thread_name("xp-sync");
     pthread_setname_np(pthread_self(), "xp-sync");
     while (!atomic_load(&s->stop)) {
-        uint64_t start = realtime_ns(), end;
+        uint64_t start = xp_real_ns(), end;
         struct xp_sync_client_stats st;
 
         sync_round(s);
@@ -239,7 +232,7 @@ static void *sync_main(void *arg)
         was_degraded = st.degraded_since_ns != 0;
         /* Sleep the rest of the period in short steps, so stop is prompt. */
         end = start + atomic_load(&s->period_ms) * 1000000ULL;
-        while (!atomic_load(&s->stop) && realtime_ns() < end) {
+        while (!atomic_load(&s->stop) && xp_real_ns() < end) {
             struct timespec ts = { .tv_sec = 0, .tv_nsec = 20000000 };
 
             nanosleep(&ts, NULL);
@@ -338,7 +331,7 @@ json_t *xp_proxy_sync__stats_json(struct xp_proxy_sync *s)
 {
     struct xp_sync_client_stats st;
     uint64_t rounds, installs, failures, collected, wdrop;
-    double now = realtime_ns() / 1e9;
+    double now = xp_real_ns() / 1e9;
 
     pthread_mutex_lock(&s->lock);
     st = s->snap;

@@ -29,6 +29,7 @@
 
 #include "src/util/line_server.h"
 #include "src/util/log.h"
+#include "src/util/clock.h"
 
 #define OUT_MIN_CAP 4096u
 #define DRAIN_MAX_READS 256
@@ -55,14 +56,6 @@ struct xp_line_server {
     struct pollfd *scratch; /* for xp_line_server__poll() */
     struct xp_line_server_stats st;
 };
-
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 struct xp_line_server *xp_line_server__create(const struct xp_line_server_conf *conf)
 {
@@ -182,7 +175,7 @@ static void conn_flush(struct xp_line_conn *c)
         }
         /* the client reading our answers is activity too: idle means no progress either way */
         if (n > 0)
-            c->last_ms = now_ms();
+            c->last_ms = xp_mono_ms();
         c->out_off += (size_t)n;
     }
     c->out_off = c->out_len = 0;
@@ -318,7 +311,7 @@ static void conn_read(struct xp_line_server *srv, struct xp_line_conn *c)
             conn_eof(srv, c);
             return;
         }
-        c->last_ms = now_ms();
+        c->last_ms = xp_mono_ms();
         c->in_len += (size_t)n;
         c->in[c->in_len] = '\0';
         srv->ops.input(srv->conf.ctx, c);
@@ -434,7 +427,7 @@ static int accept_all(struct xp_line_server *srv)
         }
         c->in[0] = '\0';
         c->fd = fd;
-        c->accepted_ms = c->last_ms = now_ms();
+        c->accepted_ms = c->last_ms = xp_mono_ms();
         srv->st.accepted++;
         srv->st.conns++;
         conn_read(srv, c);
@@ -521,7 +514,7 @@ int xp_line_server__handle(struct xp_line_server *srv, const struct pollfd *fds,
             c->dead = true;
     }
     /* Read after the clients were served: their last_ms must not be in our future. */
-    t = now_ms();
+    t = xp_mono_ms();
     for (unsigned i = 0; i < srv->conf.max_conns; i++) {
         struct xp_line_conn *c = &srv->conns[i];
 
