@@ -475,7 +475,7 @@ int xp_central_config__load(struct xp_central_config *cfg, const char *path, cha
     {
         uint8_t a[16];
 
-        if (xp_sync_addr__parse(cfg->listen, a) < 0) {
+        if (xp_addr__parse(cfg->listen, a) < 0) {
             ret = xp_cc__fail(&cc, NULL, "listen", "not a numeric IP address");
             goto out;
         }

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "src/util/hexaddr.h"
 #include "sync.h"
 
 #define XP_SYNC_MAX_COUNT ((uint64_t)INT64_MAX) /* largest integer on the wire */
@@ -185,13 +186,11 @@ int xp_sync_msg__encode(const struct xp_sync_msg *msg, struct xp_buf *b);
 /* Append a JSON string literal (quoted, escaped) to b. */
 void xp_buf__json_str(struct xp_buf *b, const char *s);
 
-/* Addresses: IPv4-mapped keys print as "a.b.c.d", others as IPv6. */
-void xp_sync_addr__format(const uint8_t a[16], char *out, size_t len);
-int xp_sync_addr__parse(const char *s, uint8_t a[16]);
-
-/* Lower-case hex. */
-void xp_hex__encode(const uint8_t *in, size_t n, char *out); /* out: 2n+1 */
-int xp_hex__decode(const char *in, uint8_t *out, size_t out_max); /* bytes or -EINVAL */
+/*
+ * Addresses on the wire are xp_addr__format()'s text (IPv4-mapped keys as
+ * "a.b.c.d", others as IPv6) and hex fields xp_hex__encode()'s lower-case
+ * hex: both in src/util/hexaddr.h.
+ */
 
 /* ---- auth (auth.c) ---- */
 
