@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Private to src/sync/ (and its tests, the fuzz target and xpro_central.c):
+ * Private to src/sync/ (and its tests, the fuzz target and src/central/):
  * the merge, the wire codec, the authentication helpers, the central table
  * and the central server.
  */
@@ -331,7 +331,12 @@ int xp_ctable__load(struct xp_ctable *t, const char *path, char *err, size_t err
 int xp_ctable__load_at(struct xp_ctable *t, const char *path, uint64_t now, char *err,
                        size_t err_len);
 
-/* ---- the central server (server.c, central_config.c) ---- */
+/*
+ * ---- the central server (server.c) ----
+ *
+ * struct xp_central_config is what the server takes; src/central/config.h
+ * fills it from xpro-central's configuration file (and holds its defaults).
+ */
 
 /* A unit prefix a proxy may write rows for (IPv4 mapped into ::ffff:0:0/96). */
 struct xp_central_prefix {
@@ -374,19 +379,6 @@ struct xp_central_config {
     struct xp_central_proxy_conf *proxies;
     unsigned n_proxies;
 };
-
-/* Defaults for every key (no proxies). */
-void xp_central_config__init(struct xp_central_config *cfg);
-/*
- * Load a JSON config file strictly. On error returns -EINVAL (bad content,
- * "file:line:col: key: message" in err) or -errno (cannot read).
- */
-int xp_central_config__load(struct xp_central_config *cfg, const char *path, char *err,
-                            size_t err_len);
-void xp_central_config__release(struct xp_central_config *cfg);
-/* Add a proxy (tests). Returns 0 or -EINVAL/-ENOMEM. */
-int xp_central_config__add_proxy(struct xp_central_config *cfg, const char *id,
-                                 const uint8_t *secret, size_t len);
 
 struct xp_central;
 

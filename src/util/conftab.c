@@ -482,11 +482,8 @@ static const char *row_error(const struct xp_conftab_key *k)
         return k->elem && k->what && k->max_what && k->type_doc && k->max > 0 ?
                NULL : "an array needs elem, what, max_what, type_doc and max";
     case XP_CT_CALLBACK:
-        if (!k->parse || !k->type_doc || !k->unset_doc)
-            return "a callback needs parse, type_doc and unset_doc";
-        if (!k->reloadable && !k->equal)
-            return "a callback that cannot be reloaded needs equal";
-        return NULL;
+        return k->parse && k->type_doc && k->unset_doc ?
+               NULL : "a callback needs parse, type_doc and unset_doc";
     }
     return "unknown type";
 }
@@ -636,7 +633,8 @@ static bool same_value(const struct xp_conftab_key *k, const void *a, const void
         nb = *(const unsigned *)((const char *)b + k->count_off);
         return na == nb && memcmp(fa, fb, (size_t)na * k->size) == 0;
     case XP_CT_CALLBACK:
-        return !k->equal || k->equal(a, b);
+        /* without equal() the engine cannot tell: refusing the reload is the safe answer */
+        return k->equal && k->equal(a, b);
     case XP_CT_SECTION:
         return true;
     }

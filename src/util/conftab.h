@@ -82,7 +82,7 @@ struct xp_conftab_key {
     const char *what;              /* XP_CT_ARRAY: "CIDR strings" in "expected an array of ..." */
     const char *max_what;          /* XP_CT_ARRAY: "prefixes" in "at most N ..." */
     xp_conftab_parse_fn parse;     /* XP_CT_CALLBACK */
-    xp_conftab_equal_fn equal;     /* XP_CT_CALLBACK, unless reloadable */
+    xp_conftab_equal_fn equal;     /* XP_CT_CALLBACK; NULL: any reload counts as a change */
     const struct xp_conftab_key *sub; /* XP_CT_SECTION */
     size_t n_sub;
     bool reloadable;

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "src/central/config.h"
 #include "src/sync/sync_internal.h"
 
 #include "xp_check.h"
