@@ -156,52 +156,50 @@ static int unit_elem(struct xp_conftab *ct, json_t *v, size_t i, void *elems)
     return 0;
 }
 
-/* The object form of a credential: {"secret": HEX} or {"secret_file": PATH}, and units. */
-static int credential_fields(struct xp_conftab *ct, json_t *v, bool read_only, char *hex,
-                             size_t hex_len, const char **text, struct xp_central_prefix *units,
-                             unsigned *n_units)
+/* One credential being read. */
+struct cred_parse {
+    bool read_only; /* an operator's */
+    const char *text; /* the hex secret, in the file or in hex[] */
+    char hex[2 * XP_SYNC_SECRET_MAX + 2];
+    struct xp_central_prefix units[XP_CENTRAL_MAX_UNITS];
+    unsigned n_units;
+};
+
+/* A member of the object form: {"secret": HEX} or {"secret_file": PATH}, and units. */
+static int credential_field(struct xp_conftab *ct, const char *k, json_t *x, void *arg)
 {
-    const char *k;
-    json_t *x;
+    struct cred_parse *cp = arg;
+    char why[256];
     int ret;
 
-    json_object_foreach(v, k, x) {
-        bool is_secret = strcmp(k, "secret") == 0, is_file = strcmp(k, "secret_file") == 0;
-
-        ret = xp_conftab__push(ct, k);
+    if (strcmp(k, "secret") == 0 || strcmp(k, "secret_file") == 0) {
+        if (!json_is_string(x))
+            return xp_conftab__error(ct, XP_CONFTAB_E_TYPE, "expected a string");
+        if (cp->text)
+            return xp_conftab__error(ct, XP_CONFTAB_E_RANGE,
+                                     "\"secret\" or \"secret_file\", not both");
+        cp->text = json_string_value(x);
+        if (strcmp(k, "secret_file") == 0) {
+            if (xp_secret_file__read(cp->text, cp->hex, sizeof(cp->hex), why, sizeof(why)) < 0)
+                return xp_conftab__error(ct, XP_CONFTAB_E_RANGE, "%s", why);
+            cp->text = cp->hex;
+        }
+        return 0;
+    }
+    if (strcmp(k, "units") == 0 && !cp->read_only) {
+        ret = xp_conftab__array(ct, x, XP_CENTRAL_MAX_UNITS, "address prefixes", "prefixes",
+                                unit_elem, cp->units);
         if (ret)
             return ret;
-        if (is_secret || is_file) {
-            char why[256];
-
-            if (!json_is_string(x))
-                return xp_conftab__error(ct, XP_CONFTAB_E_TYPE, "expected a string");
-            if (*text)
-                return xp_conftab__error(ct, XP_CONFTAB_E_RANGE,
-                                         "\"secret\" or \"secret_file\", not both");
-            *text = json_string_value(x);
-            if (is_file) {
-                if (xp_secret_file__read(*text, hex, hex_len, why, sizeof(why)) < 0)
-                    return xp_conftab__error(ct, XP_CONFTAB_E_RANGE, "%s", why);
-                *text = hex;
-            }
-        } else if (strcmp(k, "units") == 0 && !read_only) {
-            ret = xp_conftab__array(ct, x, XP_CENTRAL_MAX_UNITS, "address prefixes", "prefixes",
-                                    unit_elem, units);
-            if (ret)
-                return ret;
-            *n_units = (unsigned)json_array_size(x);
-            if (*n_units == 0)
-                return xp_conftab__error(ct, XP_CONFTAB_E_RANGE, "at least one prefix");
-        } else {
-            return xp_conftab__error(ct, XP_CONFTAB_E_UNKNOWN_KEY, "unknown key (%s)",
-                                     read_only ? "secret, secret_file; an operator writes no "
-                                                 "rows, so it has no units"
-                                               : "secret, secret_file, units");
-        }
-        xp_conftab__pop(ct);
+        cp->n_units = (unsigned)json_array_size(x);
+        if (cp->n_units == 0)
+            return xp_conftab__error(ct, XP_CONFTAB_E_RANGE, "at least one prefix");
+        return 0;
     }
-    return 0;
+    return xp_conftab__error(ct, XP_CONFTAB_E_UNKNOWN_KEY, "unknown key (%s)",
+                             cp->read_only ? "secret, secret_file; an operator writes no rows, "
+                                             "so it has no units"
+                                           : "secret, secret_file, units");
 }
 
 /*
@@ -213,38 +211,32 @@ static int credential_fields(struct xp_conftab *ct, json_t *v, bool read_only, c
 static int parse_credential(struct xp_conftab *ct, const char *id, json_t *v, bool read_only,
                             struct xp_central_config *cfg)
 {
-    struct xp_central_prefix units[XP_CENTRAL_MAX_UNITS];
-    char hex[2 * XP_SYNC_SECRET_MAX + 2];
+    struct cred_parse cp = { .read_only = read_only };
     uint8_t secret[XP_SYNC_SECRET_MAX];
     struct xp_central_proxy_conf *p;
-    const char *text = NULL;
-    unsigned n_units = 0;
     int n, ret;
 
     if (!xp_sync_id__valid(id))
         return xp_conftab__error(ct, XP_CONFTAB_E_RANGE,
                                  "an id is 1..%d characters of [A-Za-z0-9._-]", XP_SYNC_ID_MAX);
     if (json_is_string(v)) {
-        text = json_string_value(v);
-    } else if (json_is_object(v)) {
-        ret = credential_fields(ct, v, read_only, hex, sizeof(hex), &text, units, &n_units);
+        cp.text = json_string_value(v);
+    } else {
+        ret = xp_conftab__object(ct, v, "a hex secret or an object {\"secret_file\": PATH}",
+                                 credential_field, &cp);
         if (ret)
             return ret;
-    } else {
-        return xp_conftab__error(ct, XP_CONFTAB_E_TYPE,
-                                 "expected a hex secret or an object {\"secret_file\": PATH}");
     }
-    if (!text)
+    if (!cp.text)
         return xp_conftab__error(ct, XP_CONFTAB_E_MISSING,
                                  "needs a hex secret, or {\"secret_file\": PATH}");
-    n = xp_sync_secret__parse(text, secret, sizeof(secret));
+    n = xp_sync_secret__parse(cp.text, secret, sizeof(secret));
     if (n < 0)
         return xp_conftab__error(ct, XP_CONFTAB_E_RANGE, "the secret must be %d..%d bytes of hex",
                                  XP_SYNC_SECRET_MIN, XP_SYNC_SECRET_MAX);
     ret = xp_central_config__add_proxy(cfg, id, secret, (size_t)n);
     if (ret == -ENOMEM) {
         xp_conftab__error(ct, XP_CONFTAB_E_IO, "out of memory");
-        errno = ENOMEM;
         return XP_CONFTAB_E_IO;
     }
     if (ret < 0)
@@ -252,40 +244,30 @@ static int parse_credential(struct xp_conftab *ct, const char *id, json_t *v, bo
                                  "defined twice (proxies and operators share ids)");
     p = &cfg->proxies[cfg->n_proxies - 1];
     p->read_only = read_only;
-    memcpy(p->units, units, n_units * sizeof(units[0]));
-    p->n_units = n_units;
+    memcpy(p->units, cp.units, cp.n_units * sizeof(cp.units[0]));
+    p->n_units = cp.n_units;
     return 0;
 }
 
-static int parse_credentials(struct xp_conftab *ct, json_t *val, bool read_only,
-                             struct xp_central_config *cfg)
+static int proxy_member(struct xp_conftab *ct, const char *id, json_t *v, void *obj)
 {
-    const char *id;
-    json_t *v;
-    int ret;
+    return parse_credential(ct, id, v, false, obj);
+}
 
-    if (!json_is_object(val))
-        return xp_conftab__error(ct, XP_CONFTAB_E_TYPE,
-                                 "expected an object {ID: hex secret or {...}}");
-    json_object_foreach(val, id, v) {
-        ret = xp_conftab__push(ct, id);
-        if (!ret)
-            ret = parse_credential(ct, id, v, read_only, cfg);
-        if (ret)
-            return ret;
-        xp_conftab__pop(ct);
-    }
-    return 0;
+static int operator_member(struct xp_conftab *ct, const char *id, json_t *v, void *obj)
+{
+    return parse_credential(ct, id, v, true, obj);
 }
 
 static int parse_proxies(struct xp_conftab *ct, json_t *val, void *obj)
 {
-    return parse_credentials(ct, val, false, obj);
+    return xp_conftab__object(ct, val, "an object {ID: hex secret or {...}}", proxy_member, obj);
 }
 
 static int parse_operators(struct xp_conftab *ct, json_t *val, void *obj)
 {
-    return parse_credentials(ct, val, true, obj);
+    return xp_conftab__object(ct, val, "an object {ID: hex secret or {...}}", operator_member,
+                              obj);
 }
 
 /* Whether any secret is written in the file itself (not in a secret_file). */

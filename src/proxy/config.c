@@ -265,40 +265,38 @@ void xp_config_defaults(struct xp_config *cfg)
         cfg->ps_xdp_skb[b] = cfg->ps_busy_poll[b] = -1;
 }
 
-static int parse_ports(struct xp_conftab *ct, json_t *val, void *obj)
+static const char *const port_roles[XP_MAX_PORTS] = { "access", "core" };
+
+static int port_member(struct xp_conftab *ct, const char *key, json_t *v, void *obj)
 {
-    static const char *const roles[XP_MAX_PORTS] = { "access", "core" };
     struct xp_config *cfg = obj;
-    const char *key;
-    json_t *v;
-    int ret;
 
-    if (!json_is_object(val))
-        return xp_conftab__error(ct, XP_CONF_E_TYPE,
-                                 "expected an object {\"access\": .., \"core\": ..}");
-    json_object_foreach(val, key, v) {
-        int role = -1;
-
-        ret = xp_conftab__push(ct, key);
-        if (ret)
-            return ret;
-        for (int r = 0; r < XP_MAX_PORTS; r++)
-            if (strcmp(key, roles[r]) == 0)
-                role = r;
-        if (role < 0)
-            return xp_conftab__error(ct, XP_CONF_E_UNKNOWN_KEY,
-                                     "unknown port role (access, core)");
+    for (int r = 0; r < XP_MAX_PORTS; r++) {
+        if (strcmp(key, port_roles[r]) != 0)
+            continue;
         if (!json_is_string(v))
             return xp_conftab__error(ct, XP_CONF_E_TYPE, "expected an interface name");
         if (json_string_length(v) == 0 || json_string_length(v) >= XP_CONF_IFNAME_MAX)
             return xp_conftab__error(ct, XP_CONF_E_RANGE, "interface names are 1..%d characters",
                                      XP_CONF_IFNAME_MAX - 1);
-        memcpy(cfg->port_name[role], json_string_value(v), json_string_length(v) + 1);
-        xp_conftab__pop(ct);
+        memcpy(cfg->port_name[r], json_string_value(v), json_string_length(v) + 1);
+        return 0;
     }
+    return xp_conftab__error(ct, XP_CONF_E_UNKNOWN_KEY, "unknown port role (access, core)");
+}
+
+static int parse_ports(struct xp_conftab *ct, json_t *val, void *obj)
+{
+    struct xp_config *cfg = obj;
+    int ret;
+
+    ret = xp_conftab__object(ct, val, "an object {\"access\": .., \"core\": ..}", port_member,
+                             cfg);
+    if (ret)
+        return ret;
     for (int r = 0; r < XP_MAX_PORTS; r++) {
         if (!cfg->port_name[r][0])
-            return xp_conftab__error(ct, XP_CONF_E_MISSING, "missing \"%s\"", roles[r]);
+            return xp_conftab__error(ct, XP_CONF_E_MISSING, "missing \"%s\"", port_roles[r]);
     }
     if (strcmp(cfg->port_name[0], cfg->port_name[1]) == 0)
         return xp_conftab__error(ct, XP_CONF_E_RANGE,
@@ -368,46 +366,48 @@ static int gw_key_hex(struct xp_conftab *ct, json_t *f, struct xp_conf_gw_key *k
     return 0;
 }
 
+struct gw_key_parse {
+    struct xp_conf_gw_key *k;
+    bool have_id; /* 0 is a key id */
+};
+
+static int gw_key_field(struct xp_conftab *ct, const char *key, json_t *f, void *arg)
+{
+    struct gw_key_parse *kp = arg;
+
+    if (strcmp(key, "id") == 0) {
+        if (!json_is_integer(f) || json_integer_value(f) < 0 || json_integer_value(f) > 255)
+            return xp_conftab__error(ct, XP_CONF_E_RANGE, "expected an integer 0..255");
+        kp->k->id = (uint32_t)json_integer_value(f);
+        kp->have_id = true;
+        return 0;
+    }
+    if (strcmp(key, "key") == 0)
+        return gw_key_hex(ct, f, kp->k);
+    return xp_conftab__error(ct, XP_CONF_E_UNKNOWN_KEY, "unknown key (id, key)");
+}
+
 /* One of a unit's keys: {"id": 0..255, "key": HEX}, ids distinct within the unit. */
 static int gw_key_elem(struct xp_conftab *ct, json_t *v, size_t i, void *elems)
 {
-    struct xp_conf_gw_key *keys = elems, *k = &keys[i];
-    bool have_id = false;
-    const char *key;
-    json_t *f;
+    struct xp_conf_gw_key *keys = elems;
+    struct gw_key_parse kp = { .k = &keys[i] };
     int ret;
 
-    if (!json_is_object(v))
-        return xp_conftab__error(ct, XP_CONF_E_TYPE, "expected {\"id\": 0..255, \"key\": HEX}");
-    json_object_foreach(v, key, f) {
-        ret = xp_conftab__push(ct, key);
-        if (ret)
-            return ret;
-        if (strcmp(key, "id") == 0) {
-            if (!json_is_integer(f) || json_integer_value(f) < 0 || json_integer_value(f) > 255)
-                return xp_conftab__error(ct, XP_CONF_E_RANGE, "expected an integer 0..255");
-            k->id = (uint32_t)json_integer_value(f);
-            have_id = true;
-        } else if (strcmp(key, "key") == 0) {
-            ret = gw_key_hex(ct, f, k);
-            if (ret)
-                return ret;
-        } else {
-            return xp_conftab__error(ct, XP_CONF_E_UNKNOWN_KEY, "unknown key (id, key)");
-        }
-        xp_conftab__pop(ct);
-    }
-    if (!have_id || !k->len)
+    ret = xp_conftab__object(ct, v, "{\"id\": 0..255, \"key\": HEX}", gw_key_field, &kp);
+    if (ret)
+        return ret;
+    if (!kp.have_id || !kp.k->len)
         return xp_conftab__error(ct, XP_CONF_E_MISSING, "a key needs \"id\" and \"key\"");
     for (size_t j = 0; j < i; j++)
-        if (keys[j].id == k->id)
-            return xp_conftab__error(ct, XP_CONF_E_RANGE, "key id %u appears twice", k->id);
+        if (keys[j].id == kp.k->id)
+            return xp_conftab__error(ct, XP_CONF_E_RANGE, "key id %u appears twice", kp.k->id);
     return 0;
 }
 
-static int gw_unit_field(struct xp_conftab *ct, const char *key, json_t *f,
-                         struct xp_conf_gw_unit *u)
+static int gw_unit_field(struct xp_conftab *ct, const char *key, json_t *f, void *arg)
 {
+    struct xp_conf_gw_unit *u = arg;
     int ret;
 
     if (strcmp(key, "id") == 0) {
@@ -450,21 +450,12 @@ static int gw_unit_field(struct xp_conftab *ct, const char *key, json_t *f,
 static int gw_unit_elem(struct xp_conftab *ct, json_t *v, size_t i, void *elems)
 {
     struct xp_conf_gw_unit *units = elems, *u = &units[i];
-    const char *key;
-    json_t *f;
     int ret;
 
-    if (!json_is_object(v))
-        return xp_conftab__error(ct, XP_CONF_E_TYPE,
-                                 "expected {\"id\": N, \"key\": HEX, \"sources\": [CIDR]}");
-    json_object_foreach(v, key, f) {
-        ret = xp_conftab__push(ct, key);
-        if (!ret)
-            ret = gw_unit_field(ct, key, f, u);
-        if (ret)
-            return ret;
-        xp_conftab__pop(ct);
-    }
+    ret = xp_conftab__object(ct, v, "{\"id\": N, \"key\": HEX, \"sources\": [CIDR]}",
+                             gw_unit_field, u);
+    if (ret)
+        return ret;
     if (!u->id || !u->n_keys || !u->n_sources)
         return xp_conftab__error(ct, XP_CONF_E_MISSING,
                                  "a unit needs \"id\", \"keys\" (or \"key\") and \"sources\"");
@@ -490,51 +481,44 @@ static int gw_unit_elem(struct xp_conftab *ct, json_t *v, size_t i, void *elems)
  * port_settings: blocks named "default", "access" or "core", each with the
  * per-port keys only. Resolution happens once everything is parsed.
  */
-static int parse_port_settings(struct xp_conftab *ct, json_t *val, void *obj)
+struct port_block {
+    struct xp_config *cfg;
+    int b; /* 0 default, 1 + port */
+};
+
+static int port_setting(struct xp_conftab *ct, const char *key, json_t *v, void *arg)
+{
+    struct port_block *pb = arg;
+
+    if (strcmp(key, "xdp_mode") == 0)
+        return xp_conftab__enum(ct, v, xdp_mode_names, &pb->cfg->ps_xdp_skb[pb->b]);
+    if (strcmp(key, "busy_poll") == 0) {
+        if (!json_is_boolean(v))
+            return xp_conftab__error(ct, XP_CONF_E_TYPE, "expected true or false");
+        pb->cfg->ps_busy_poll[pb->b] = json_is_true(v);
+        return 0;
+    }
+    return xp_conftab__error(ct, XP_CONF_E_UNKNOWN_KEY,
+                             "unknown key (per port: xdp_mode, busy_poll)");
+}
+
+static int port_block(struct xp_conftab *ct, const char *name, json_t *blk, void *obj)
 {
     static const char *const blocks[] = { "default", "access", "core" };
-    struct xp_config *cfg = obj;
-    const char *name, *key;
-    json_t *blk, *v;
-    int ret;
+    struct port_block pb = { .cfg = obj, .b = -1 };
 
-    if (!json_is_object(val))
-        return xp_conftab__error(ct, XP_CONF_E_TYPE, "expected an object of blocks");
-    json_object_foreach(val, name, blk) {
-        int b = -1;
+    for (int i = 0; i < 3; i++)
+        if (strcmp(name, blocks[i]) == 0)
+            pb.b = i;
+    if (pb.b < 0)
+        return xp_conftab__error(ct, XP_CONF_E_UNKNOWN_KEY,
+                                 "unknown block (default, access, core)");
+    return xp_conftab__object(ct, blk, "an object", port_setting, &pb);
+}
 
-        ret = xp_conftab__push(ct, name);
-        if (ret)
-            return ret;
-        for (int i = 0; i < 3; i++)
-            if (strcmp(name, blocks[i]) == 0)
-                b = i;
-        if (b < 0)
-            return xp_conftab__error(ct, XP_CONF_E_UNKNOWN_KEY,
-                                     "unknown block (default, access, core)");
-        if (!json_is_object(blk))
-            return xp_conftab__error(ct, XP_CONF_E_TYPE, "expected an object");
-        json_object_foreach(blk, key, v) {
-            ret = xp_conftab__push(ct, key);
-            if (ret)
-                return ret;
-            if (strcmp(key, "xdp_mode") == 0) {
-                ret = xp_conftab__enum(ct, v, xdp_mode_names, &cfg->ps_xdp_skb[b]);
-                if (ret)
-                    return ret;
-            } else if (strcmp(key, "busy_poll") == 0) {
-                if (!json_is_boolean(v))
-                    return xp_conftab__error(ct, XP_CONF_E_TYPE, "expected true or false");
-                cfg->ps_busy_poll[b] = json_is_true(v);
-            } else {
-                return xp_conftab__error(ct, XP_CONF_E_UNKNOWN_KEY,
-                                         "unknown key (per port: xdp_mode, busy_poll)");
-            }
-            xp_conftab__pop(ct);
-        }
-        xp_conftab__pop(ct);
-    }
-    return 0;
+static int parse_port_settings(struct xp_conftab *ct, json_t *val, void *obj)
+{
+    return xp_conftab__object(ct, val, "an object of blocks", port_block, obj);
 }
 
 /* What a reload compares: the settings each port ends up with. */

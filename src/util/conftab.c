@@ -386,8 +386,6 @@ static int parse_value(struct xp_conftab *ct, const struct xp_conftab_key *k, js
     case XP_CT_ENUM:
         return xp_conftab__enum(ct, val, k->names, (int *)field);
     case XP_CT_SECTION:
-        if (!json_is_object(val))
-            return xp_conftab__error(ct, XP_CONFTAB_E_TYPE, "expected an object");
         return xp_conftab__parse(ct, val, k->sub, k->n_sub, obj);
     case XP_CT_ARRAY:
         ret = xp_conftab__array(ct, val, (size_t)k->max, k->what, k->max_what, k->elem, field);
@@ -400,30 +398,48 @@ static int parse_value(struct xp_conftab *ct, const struct xp_conftab_key *k, js
     return xp_conftab__error(ct, XP_CONFTAB_E_TYPE, "internal: unknown key type");
 }
 
-int xp_conftab__parse(struct xp_conftab *ct, json_t *val, const struct xp_conftab_key *keys,
-                      size_t n, void *obj)
+int xp_conftab__object(struct xp_conftab *ct, json_t *val, const char *what,
+                       xp_conftab_member_fn member, void *arg)
 {
     const char *key;
     json_t *v;
     int ret;
 
+    if (!json_is_object(val))
+        return xp_conftab__error(ct, XP_CONFTAB_E_TYPE, "expected %s", what);
     json_object_foreach(val, key, v) {
-        const struct xp_conftab_key *k = NULL;
-
-        for (size_t i = 0; i < n && !k; i++)
-            if (strcmp(keys[i].name, key) == 0)
-                k = &keys[i];
         ret = xp_conftab__push(ct, key);
-        if (ret)
-            return ret;
-        if (!k)
-            return xp_conftab__error(ct, XP_CONFTAB_E_UNKNOWN_KEY, "unknown key");
-        ret = parse_value(ct, k, v, obj);
+        if (!ret)
+            ret = member(ct, key, v, arg);
         if (ret)
             return ret;
         xp_conftab__pop(ct);
     }
     return 0;
+}
+
+struct table_walk {
+    const struct xp_conftab_key *keys;
+    size_t n;
+    void *obj;
+};
+
+static int table_member(struct xp_conftab *ct, const char *key, json_t *val, void *arg)
+{
+    const struct table_walk *w = arg;
+
+    for (size_t i = 0; i < w->n; i++)
+        if (strcmp(w->keys[i].name, key) == 0)
+            return parse_value(ct, &w->keys[i], val, w->obj);
+    return xp_conftab__error(ct, XP_CONFTAB_E_UNKNOWN_KEY, "unknown key");
+}
+
+int xp_conftab__parse(struct xp_conftab *ct, json_t *val, const struct xp_conftab_key *keys,
+                      size_t n, void *obj)
+{
+    struct table_walk w = { .keys = keys, .n = n, .obj = obj };
+
+    return xp_conftab__object(ct, val, "an object", table_member, &w);
 }
 
 /* ---- the table itself ---- */

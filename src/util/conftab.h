@@ -59,6 +59,9 @@ struct xp_conftab;
 typedef int (*xp_conftab_parse_fn)(struct xp_conftab *ct, json_t *val, void *obj);
 /* Parse element i of an array; elems is the array's first element. */
 typedef int (*xp_conftab_elem_fn)(struct xp_conftab *ct, json_t *val, size_t i, void *elems);
+/* One member of an object, its key already on the path. 0 or a positive code. */
+typedef int (*xp_conftab_member_fn)(struct xp_conftab *ct, const char *key, json_t *val,
+                                    void *arg);
 /* Whether a callback key has the same value in a and b (whole structs). */
 typedef bool (*xp_conftab_equal_fn)(const void *a, const void *b);
 
@@ -165,6 +168,14 @@ void xp_conftab__pop(struct xp_conftab *ct);
  */
 int xp_conftab__array(struct xp_conftab *ct, json_t *val, size_t max, const char *what,
                       const char *max_what, xp_conftab_elem_fn elem, void *elems);
+
+/*
+ * An object whose members a callback reads itself: "expected WHAT"
+ * (XP_CONFTAB_E_TYPE) unless val is an object, then member() for each key
+ * in the file's order, with the key on the path.
+ */
+int xp_conftab__object(struct xp_conftab *ct, json_t *val, const char *what,
+                       xp_conftab_member_fn member, void *arg);
 
 /* A string that must be one of names (NULL-terminated); *out is its index. */
 int xp_conftab__enum(struct xp_conftab *ct, json_t *val, const char *const *names, int *out);

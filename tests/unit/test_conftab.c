@@ -53,34 +53,27 @@ static int id_elem(struct xp_conftab *ct, json_t *v, size_t i, void *elems)
     return 0;
 }
 
-/* {"in": NAME, "out": NAME}: a callback that walks its own object with the helpers. */
-static int parse_roles(struct xp_conftab *ct, json_t *val, void *obj)
+static int role_member(struct xp_conftab *ct, const char *key, json_t *v, void *obj)
 {
     static const char *const roles[] = { "in", "out", NULL };
     struct demo *d = obj;
-    const char *key;
-    json_t *v;
-    int ret;
 
-    if (!json_is_object(val))
-        return xp_conftab__error(ct, XP_CONFTAB_E_TYPE, "expected an object");
-    json_object_foreach(val, key, v) {
-        int r = -1;
-
-        ret = xp_conftab__push(ct, key);
-        if (ret)
-            return ret;
-        for (int i = 0; roles[i]; i++)
-            if (strcmp(key, roles[i]) == 0)
-                r = i;
-        if (r < 0)
-            return xp_conftab__error(ct, XP_CONFTAB_E_UNKNOWN_KEY, "unknown role (in, out)");
+    for (int r = 0; roles[r]; r++) {
+        if (strcmp(key, roles[r]) != 0)
+            continue;
         if (!json_is_string(v))
             return xp_conftab__error(ct, XP_CONFTAB_E_TYPE, "expected a name");
         snprintf(d->roles[r], sizeof(d->roles[r]), "%s", json_string_value(v));
-        xp_conftab__pop(ct);
+        return 0;
     }
-    return 0;
+    return xp_conftab__error(ct, XP_CONFTAB_E_UNKNOWN_KEY, "unknown role (in, out)");
+}
+
+/* {"in": NAME, "out": NAME}: a callback that reads its own object's members. */
+static int parse_roles(struct xp_conftab *ct, json_t *val, void *obj)
+{
+    return xp_conftab__object(ct, val, "an object {\"in\": NAME, \"out\": NAME}", role_member,
+                              obj);
 }
 
 static bool roles_equal(const void *a, const void *b)
@@ -228,6 +221,10 @@ static void test_errors(void)
            "d.json:2:6: ids.2: expected an id 1..9");
     expect("{\"roles\": {\"in\": \"a\", \"up\": \"b\"}}", XP_CONFTAB_E_UNKNOWN_KEY,
            "d.json:1:23: roles.up: unknown role (in, out)");
+    expect("{\"roles\": {\"in\": \"a\",\n \"out\": 2}}", XP_CONFTAB_E_TYPE,
+           "d.json:2:2: roles.out: expected a name");
+    expect("{\"roles\": [\"in\"]}", XP_CONFTAB_E_TYPE,
+           "d.json:1:2: roles: expected an object {\"in\": NAME, \"out\": NAME}");
     /* a key named in a string value earlier does not mislead the locator */
     expect("{\"name\": \"depth\", \"inner\": {\"depth\": 0}}", XP_CONFTAB_E_RANGE,
            "d.json:1:29: inner.depth: 0 is out of range 1..5");
