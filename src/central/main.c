@@ -4,6 +4,7 @@
  *
  *   xpro-central -c conf/central.json [--check-config] [--stats-out FILE]
  *                [--ready-file FILE] [--log-level LEVEL]
+ *   xpro-central --config-keys
  *
  * Exit codes (src/util/exit_codes.h): 0 clean stop, 1 failure (socket, corrupt
  * state file, persistence on stop), 2 bad option or configuration.
@@ -17,8 +18,8 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "src/central/config.h"
 #include "src/util/exit_codes.h"
-#include "src/sync/sync_internal.h"
 #include "src/util/log.h"
 #include "src/util/privilege.h"
 
@@ -28,6 +29,7 @@ static void usage(FILE *f)
             "usage: xpro-central -c FILE [options]\n"
             "  -c, --config FILE      configuration (conf/central.json)\n"
             "      --check-config     validate the configuration and exit\n"
+            "      --config-keys      print the table of configuration keys (Markdown)\n"
             "      --stats-out FILE   append a stats JSON line every stats_period_ms\n"
             "                         (\"-\" for stdout)\n"
             "      --ready-file FILE  write the bound port to FILE once listening\n"
@@ -40,6 +42,7 @@ int main(int argc, char **argv)
     static const struct option opts[] = {
         {"config", required_argument, NULL, 'c'},
         {"check-config", no_argument, NULL, 'C'},
+        {"config-keys", no_argument, NULL, 'K'},
         {"stats-out", required_argument, NULL, 'S'},
         {"ready-file", required_argument, NULL, 'R'},
         {"log-level", required_argument, NULL, 'L'},
@@ -65,6 +68,9 @@ int main(int argc, char **argv)
         case 'C':
             check_only = true;
             break;
+        case 'K':
+            xp_central_config__print_keys(stdout);
+            return EXIT_OK;
         case 'S':
             stats_path = optarg;
             break;

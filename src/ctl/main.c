@@ -17,6 +17,7 @@
 
 #include "src/ctl/ctl.h"
 #include "src/util/exit_codes.h"
+#include "src/util/hexaddr.h"
 #include "src/sync/sync.h"
 #include "src/util/secret_file.h"
 #include "xp_build_config.h"
@@ -654,9 +655,8 @@ static int central_stats(const struct ctl_opts *o, const struct ctl_command *cmd
     struct xp_sync_client_config cc = { 0 };
     uint8_t secret[XP_SYNC_SECRET_MAX];
     char host[64], hex[256] = "", why[320], *json = NULL;
-    const char *colon = strrchr(o->central, ':');
     struct xp_sync_client *cl;
-    unsigned long port;
+    uint16_t port;
     int len, ret;
 
     if (strcmp(cmd->name, "stats") != 0) {
@@ -667,16 +667,10 @@ static int central_stats(const struct ctl_opts *o, const struct ctl_command *cmd
         fprintf(stderr, "xpro-ctl: --central needs --id ID and --secret-file FILE\n");
         return EXIT_FAIL_OPTION;
     }
-    port = colon ? strtoul(colon + 1, NULL, 10) : 0;
-    if (!colon || port == 0 || port > 65535 || (size_t)(colon - o->central) >= sizeof(host)) {
-        fprintf(stderr, "xpro-ctl: --central %s: expected ADDRESS:PORT\n", o->central);
+    if (xp_addr__hostport(o->central, host, sizeof(host), &port)) {
+        fprintf(stderr, "xpro-ctl: --central %s: expected ADDRESS:PORT or [V6]:PORT\n",
+                o->central);
         return EXIT_FAIL_OPTION;
-    }
-    memcpy(host, o->central, colon - o->central);
-    host[colon - o->central] = '\0';
-    if (host[0] == '[' && host[strlen(host) - 1] == ']') {
-        memmove(host, host + 1, strlen(host));
-        host[strlen(host) - 1] = '\0';
     }
     if (xp_secret_file__read(o->secret_file, hex, sizeof(hex), why, sizeof(why)) < 0) {
         fprintf(stderr, "xpro-ctl: --secret-file %s\n", why);

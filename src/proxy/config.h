@@ -5,9 +5,10 @@
  *
  * Strict: unknown keys, wrong types and out-of-range values are errors that
  * name the file, line, column and key path. No value silently falls back to
- * a default. One table (config.c: config_keys[]) lists every key with its
- * type, default, range and whether it may change on reload; it drives the
- * parser and `xpro-proxy --config-keys`, which conf/README.md must match.
+ * a default. One conftab table (config.c: config_keys[], engine in
+ * src/util/conftab.h) lists every key with its type, default, range and
+ * whether it may change on reload; it drives the defaults, the parser and
+ * `xpro-proxy --config-keys`, which conf/README.md must match.
  */
 #ifndef XP_CONFIG_H
 #define XP_CONFIG_H
@@ -20,6 +21,7 @@
 #include "kern/xp_shared.h"
 #include "src/backend/backend.h"
 #include "src/parse/parse.h"
+#include "src/util/conftab.h"
 
 #define XP_CONF_ID_MAX 64
 #define XP_CONF_IFNAME_MAX 16
@@ -163,16 +165,16 @@ struct xp_config {
     char user[32];                              /* account to run as after set-up; "" = stay */
 };
 
-/* Exit-code-sized result: 0, or a positive XP_CONF_E_* with msg filled. */
+/* Exit-code-sized result: 0, or a positive XP_CONF_E_* with msg filled (the engine's codes). */
 enum xp_conf_err {
-    XP_CONF_OK = 0,
-    XP_CONF_E_IO,        /* cannot read the file */
-    XP_CONF_E_SYNTAX,    /* not JSON */
-    XP_CONF_E_UNKNOWN_KEY,
-    XP_CONF_E_TYPE,
-    XP_CONF_E_RANGE,
-    XP_CONF_E_MISSING,
-    XP_CONF_E_UNSUPPORTED,
+    XP_CONF_OK = XP_CONFTAB_OK,
+    XP_CONF_E_IO = XP_CONFTAB_E_IO,                   /* cannot read the file */
+    XP_CONF_E_SYNTAX = XP_CONFTAB_E_SYNTAX,           /* not JSON */
+    XP_CONF_E_UNKNOWN_KEY = XP_CONFTAB_E_UNKNOWN_KEY,
+    XP_CONF_E_TYPE = XP_CONFTAB_E_TYPE,
+    XP_CONF_E_RANGE = XP_CONFTAB_E_RANGE,
+    XP_CONF_E_MISSING = XP_CONFTAB_E_MISSING,
+    XP_CONF_E_UNSUPPORTED = XP_CONFTAB_E_UNSUPPORTED,
 };
 
 /* Fill cfg with every default. */
@@ -194,7 +196,10 @@ int xp_config_parse(const char *name, const char *text, struct xp_config *cfg,
 int xp_config_reload_check(const struct xp_config *old, const struct xp_config *new,
                            char *msg, size_t msg_len);
 
-/* Split "ADDRESS:PORT" or "[V6ADDRESS]:PORT". 0 or -EINVAL. */
+/*
+ * Split "ADDRESS:PORT" or "[V6ADDRESS]:PORT". 0 or -EINVAL. The same as
+ * xp_addr__hostport() (src/util/hexaddr.h), which new code should call.
+ */
 int xp_conf_hostport(const char *text, char *host, size_t host_len, uint16_t *port);
 
 /* Print the key table as Markdown rows (name, type, default, range, reload, doc). */

@@ -73,7 +73,7 @@ struct xp_sync_client *xp_sync_client__create(const struct xp_sync_client_config
     if (!cfg || !cfg->host || !cfg->proxy_id || !cfg->secret ||
         cfg->secret_len < XP_SYNC_SECRET_MIN || cfg->secret_len > XP_SYNC_SECRET_MAX ||
         !xp_sync_id__valid(cfg->proxy_id) || strlen(cfg->host) >= 64 ||
-        xp_sync_addr__parse(cfg->host, a) < 0 || cfg->port == 0) {
+        xp_addr__parse(cfg->host, a) < 0 || cfg->port == 0) {
         errno = EINVAL;
         return NULL;
     }
@@ -317,7 +317,7 @@ static int xp_client__connect(struct xp_sync_client *cl)
     socklen_t el = sizeof(soerr);
 
     memset(&ss, 0, sizeof(ss));
-    xp_sync_addr__parse(cl->host, a);
+    xp_addr__parse(cl->host, a);
     if (strchr(cl->host, ':')) {
         struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
 

@@ -14,7 +14,6 @@
  * fixed and flat, and an answer of 100,000 pairs must not build 100,000
  * jansson trees.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
@@ -97,45 +96,7 @@ static const char *const keys_by_op[][10] = {
     [XP_OP_ERROR] = {"code", "message", "seq", NULL},
 };
 
-/* ---- hex and addresses ---- */
-
-void xp_hex__encode(const uint8_t *in, size_t n, char *out)
-{
-    static const char digits[] = "0123456789abcdef";
-
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[in[i] >> 4];
-        out[2 * i + 1] = digits[in[i] & 0xf];
-    }
-    out[2 * n] = '\0';
-}
-
-static int xp_hex_digit(char ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F')
-        return ch - 'A' + 10;
-    return -1;
-}
-
-int xp_hex__decode(const char *in, uint8_t *out, size_t out_max)
-{
-    size_t len = strlen(in);
-
-    if (len % 2 || len / 2 > out_max)
-        return -EINVAL;
-    for (size_t i = 0; i < len / 2; i++) {
-        int hi = xp_hex_digit(in[2 * i]), lo = xp_hex_digit(in[2 * i + 1]);
-
-        if (hi < 0 || lo < 0)
-            return -EINVAL;
-        out[i] = (uint8_t)(hi << 4 | lo);
-    }
-    return (int)(len / 2);
-}
+/* ---- secrets ---- */
 
 int xp_sync_secret__parse(const char *hex, uint8_t *out, size_t out_max)
 {
@@ -144,24 +105,6 @@ int xp_sync_secret__parse(const char *hex, uint8_t *out, size_t out_max)
     if (n < XP_SYNC_SECRET_MIN)
         return -EINVAL;
     return n;
-}
-
-static const uint8_t v4_mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-
-void xp_sync_addr__format(const uint8_t a[16], char *out, size_t len)
-{
-    if (memcmp(a, v4_mapped, 12) == 0)
-        inet_ntop(AF_INET, a + 12, out, len);
-    else
-        inet_ntop(AF_INET6, a, out, len);
-}
-
-int xp_sync_addr__parse(const char *s, uint8_t a[16])
-{
-    if (strchr(s, ':'))
-        return inet_pton(AF_INET6, s, a) == 1 ? 0 : -EINVAL;
-    memcpy(a, v4_mapped, 12);
-    return inet_pton(AF_INET, s, a + 12) == 1 ? 0 : -EINVAL;
 }
 
 bool xp_sync_id__valid(const char *id)
@@ -371,7 +314,7 @@ static enum xp_sync_err xp_dec__hex(struct xp_dec *d, json_t *obj, const char *w
 
     if (e)
         return e;
-    if (strlen(s) != 2 * n || xp_hex__decode(s, out, n) != (int)n)
+    if (xp_hex__decode(s, out, n) != (int)n) /* n bytes at most, so exactly 2n digits */
         return xp_dec__fail(d, XP_SYNC_E_BAD_MESSAGE, "%s: \"%s\" must be %zu hex digits",
                             where, key, 2 * n);
     return XP_SYNC_E_NONE;
@@ -399,7 +342,7 @@ static enum xp_sync_err xp_dec__addr(struct xp_dec *d, json_t *obj, const char *
 
     if (e)
         return e;
-    if (strlen(s) > 45 || xp_sync_addr__parse(s, a) < 0)
+    if (strlen(s) > 45 || xp_addr__parse(s, a) < 0)
         return xp_dec__fail(d, XP_SYNC_E_BAD_MESSAGE, "%s: \"%s\" is not an IP address",
                             where, key);
     return XP_SYNC_E_NONE;
@@ -748,8 +691,8 @@ static void xp_enc__keys(struct xp_buf *b, const struct xp_policer_key *k)
 {
     char u[64], d[64];
 
-    xp_sync_addr__format(k->unit, u, sizeof(u));
-    xp_sync_addr__format(k->dst, d, sizeof(d));
+    xp_addr__format(k->unit, u, sizeof(u));
+    xp_addr__format(k->dst, d, sizeof(d));
     xp_buf__printf(b, "{\"unit\":\"%s\",\"dst\":\"%s\"", u, d);
 }
 

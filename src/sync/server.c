@@ -385,8 +385,7 @@ static void xp_central__accept(struct xp_central *c)
         cn->t_accept = cn->t_last_msg = xp_mono_ms();
         if (ss.ss_family == AF_INET) {
             inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, host, sizeof(host));
-            cn->src[10] = cn->src[11] = 0xff;
-            memcpy(cn->src + 12, &((struct sockaddr_in *)&ss)->sin_addr, 4);
+            xp_addr__from_v4(&((struct sockaddr_in *)&ss)->sin_addr, cn->src);
         } else if (ss.ss_family == AF_INET6) {
             inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, host, sizeof(host));
             memcpy(cn->src, &((struct sockaddr_in6 *)&ss)->sin6_addr, 16);
@@ -631,8 +630,8 @@ static void xp_central__sync(struct xp_central *c, struct xp_cconn *cn, struct x
         p->warn_pos = (p->warn_pos + 1) % XP_LAST_WARNINGS;
         if (p->n_last_warn < XP_LAST_WARNINGS)
             p->n_last_warn++;
-        xp_sync_addr__format(m->warnings[i].key.unit, u, sizeof(u));
-        xp_sync_addr__format(m->warnings[i].key.dst, d, sizeof(d));
+        xp_addr__format(m->warnings[i].key.unit, u, sizeof(u));
+        xp_addr__format(m->warnings[i].key.dst, d, sizeof(d));
         pr_info("proxy %s: overload warning %s -> %s at %" PRIu64 " pps (> %" PRIu64 ")",
                 p->conf.id, u, d, m->warnings[i].rate_pps, m->warnings[i].threshold_pps);
     }
@@ -916,8 +915,8 @@ void xp_central__stats_json(struct xp_central *c, struct xp_buf *b)
             const struct xp_sync_warning *w = &p->last_warn[idx];
             char u[64], d[64];
 
-            xp_sync_addr__format(w->key.unit, u, sizeof(u));
-            xp_sync_addr__format(w->key.dst, d, sizeof(d));
+            xp_addr__format(w->key.unit, u, sizeof(u));
+            xp_addr__format(w->key.dst, d, sizeof(d));
             xp_buf__printf(b,
                            "%s{\"unit\":\"%s\",\"dst\":\"%s\",\"rate_pps\":%" PRIu64
                            ",\"threshold_pps\":%" PRIu64 ",\"t\":%" PRIu64 "}",
@@ -961,7 +960,7 @@ static int xp_central__listen(struct xp_central *c)
     int fd, one = 1, ret;
 
     memset(&ss, 0, sizeof(ss));
-    if (xp_sync_addr__parse(c->cfg.listen, a) < 0)
+    if (xp_addr__parse(c->cfg.listen, a) < 0)
         return -EINVAL;
     if (strchr(c->cfg.listen, ':')) {
         struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Private to src/sync/ (and its tests, the fuzz target and xpro_central.c):
+ * Private to src/sync/ (and its tests, the fuzz target and src/central/):
  * the merge, the wire codec, the authentication helpers, the central table
  * and the central server.
  */
@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "src/util/hexaddr.h"
 #include "sync.h"
 
 #define XP_SYNC_MAX_COUNT ((uint64_t)INT64_MAX) /* largest integer on the wire */
@@ -185,13 +186,11 @@ int xp_sync_msg__encode(const struct xp_sync_msg *msg, struct xp_buf *b);
 /* Append a JSON string literal (quoted, escaped) to b. */
 void xp_buf__json_str(struct xp_buf *b, const char *s);
 
-/* Addresses: IPv4-mapped keys print as "a.b.c.d", others as IPv6. */
-void xp_sync_addr__format(const uint8_t a[16], char *out, size_t len);
-int xp_sync_addr__parse(const char *s, uint8_t a[16]);
-
-/* Lower-case hex. */
-void xp_hex__encode(const uint8_t *in, size_t n, char *out); /* out: 2n+1 */
-int xp_hex__decode(const char *in, uint8_t *out, size_t out_max); /* bytes or -EINVAL */
+/*
+ * Addresses on the wire are xp_addr__format()'s text (IPv4-mapped keys as
+ * "a.b.c.d", others as IPv6) and hex fields xp_hex__encode()'s lower-case
+ * hex: both in src/util/hexaddr.h.
+ */
 
 /* ---- auth (auth.c) ---- */
 
@@ -332,7 +331,12 @@ int xp_ctable__load(struct xp_ctable *t, const char *path, char *err, size_t err
 int xp_ctable__load_at(struct xp_ctable *t, const char *path, uint64_t now, char *err,
                        size_t err_len);
 
-/* ---- the central server (server.c, central_config.c) ---- */
+/*
+ * ---- the central server (server.c) ----
+ *
+ * struct xp_central_config is what the server takes; src/central/config.h
+ * fills it from xpro-central's configuration file (and holds its defaults).
+ */
 
 /* A unit prefix a proxy may write rows for (IPv4 mapped into ::ffff:0:0/96). */
 struct xp_central_prefix {
@@ -375,19 +379,6 @@ struct xp_central_config {
     struct xp_central_proxy_conf *proxies;
     unsigned n_proxies;
 };
-
-/* Defaults for every key (no proxies). */
-void xp_central_config__init(struct xp_central_config *cfg);
-/*
- * Load a JSON config file strictly. On error returns -EINVAL (bad content,
- * "file:line:col: key: message" in err) or -errno (cannot read).
- */
-int xp_central_config__load(struct xp_central_config *cfg, const char *path, char *err,
-                            size_t err_len);
-void xp_central_config__release(struct xp_central_config *cfg);
-/* Add a proxy (tests). Returns 0 or -EINVAL/-ENOMEM. */
-int xp_central_config__add_proxy(struct xp_central_config *cfg, const char *id,
-                                 const uint8_t *secret, size_t len);
 
 struct xp_central;
 

@@ -29,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "src/central/config.h"
 #include "src/pipeline/pipeline.h"
 #include "src/proxy/proxy.h"
 #include "src/proxy/sync_thread.h"

@@ -87,8 +87,8 @@ static void test_roundtrip(void)
     pairs[0].key = tkey(1, 2);
     pairs[0].l = (struct xp_pair_state){.ts1 = 1, .ts2 = 2, .c = 3, .dc = 4, .mark = true};
     pairs[0].g = (struct xp_sync_global){5, 6, 7};
-    xp_sync_addr__parse("2001:db8::1", pairs[1].key.unit);
-    xp_sync_addr__parse("2001:2::", pairs[1].key.dst);
+    xp_addr__parse("2001:db8::1", pairs[1].key.unit);
+    xp_addr__parse("2001:2::", pairs[1].key.dst);
     pairs[1].l = (struct xp_pair_state){.ts1 = 0, .ts2 = UINT64_C(9223372036854775807),
                                         .c = UINT64_C(9223372036854775807), .dc = 0};
     pairs[1].g = (struct xp_sync_global){0, 0, 0};

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "src/central/config.h"
 #include "src/sync/sync_internal.h"
 
 #include "xp_check.h"
@@ -19,8 +20,8 @@ static inline struct xp_policer_key tkey(unsigned u, unsigned d)
 
     snprintf(a, sizeof(a), "10.%u.%u.%u", (u >> 16) & 255, (u >> 8) & 255, u & 255);
     snprintf(b, sizeof(b), "198.18.%u.%u", (d >> 8) & 255, d & 255);
-    xp_sync_addr__parse(a, k.unit);
-    xp_sync_addr__parse(b, k.dst);
+    xp_addr__parse(a, k.unit);
+    xp_addr__parse(b, k.dst);
     return k;
 }
 

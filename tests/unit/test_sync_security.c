@@ -461,7 +461,7 @@ int main(void)
     xp_central_config__add_proxy(&cfg, "p1", secret, sizeof(secret));
     xp_central_config__add_proxy(&cfg, "p2", secret, sizeof(secret));
     cfg.proxies[1].n_units = 1;
-    xp_sync_addr__parse("10.0.0.0", cfg.proxies[1].units[0].addr);
+    xp_addr__parse("10.0.0.0", cfg.proxies[1].units[0].addr);
     cfg.proxies[1].units[0].len = 96 + 24;
     xp_central_config__add_proxy(&cfg, "ops", ops_secret, sizeof(ops_secret));
     cfg.proxies[2].read_only = true;
