@@ -19,18 +19,9 @@
 #include "src/pipeline/pipeline.h"
 #include "src/prom/prom.h"
 #include "src/proxy/proxy.h"
+#include "src/util/hexaddr.h"
 #include "src/util/log.h"
 #include "src/util/clock.h"
-
-static void addr_str(const uint8_t a[16], char *buf, size_t len)
-{
-    static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-
-    if (memcmp(a, mapped, sizeof(mapped)) == 0)
-        inet_ntop(AF_INET, a + 12, buf, len);
-    else
-        inet_ntop(AF_INET6, a, buf, len);
-}
 
 /* ---- flows ---------------------------------------------------------------------------- */
 
@@ -135,8 +126,8 @@ static json_t *ctl_flows(struct proxy *px, json_t *req, char *err, size_t errlen
         bool over = st->ts2 - st->ts1 > px->cfg->pol.t_t2_ms * 1000000ULL &&
                     rows[k].rate > px->cfg->pol.t_f1_pps;
 
-        addr_str(rows[k].r.key.unit, unit, sizeof(unit));
-        addr_str(rows[k].r.key.dst, dst, sizeof(dst));
+        xp_addr__format(rows[k].r.key.unit, unit, sizeof(unit));
+        xp_addr__format(rows[k].r.key.dst, dst, sizeof(dst));
         json_array_append_new(arr, json_pack("{s:s,s:s,s:i,s:f,s:I,s:I,s:f,s:s}",
             "unit", unit, "dst", dst, "queue", (int)rows[k].queue,
             "rate_pps", rows[k].rate, "count", (json_int_t)st->c,

@@ -14,18 +14,9 @@
 #include "src/ctl/ctl.h"
 #include "src/pipeline/pipeline.h"
 #include "src/proxy/proxy.h"
+#include "src/util/hexaddr.h"
 #include "src/proxy/sync_thread.h"
 #include "src/util/syslog_sink.h"
-
-static void addr_str(const uint8_t a[16], char *buf, size_t len)
-{
-    static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-
-    if (memcmp(a, mapped, sizeof(mapped)) == 0)
-        inet_ntop(AF_INET, a + 12, buf, len);
-    else
-        inet_ntop(AF_INET6, a, buf, len);
-}
 
 void xp_proxy__emit_event(struct proxy *px, json_t *o, int severity)
 {
@@ -56,8 +47,8 @@ static json_t *event_json(const struct proxy *px, const struct xp_event *ev)
     char unit[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
     json_t *o;
 
-    addr_str(ev->key.unit, unit, sizeof(unit));
-    addr_str(ev->key.dst, dst, sizeof(dst));
+    xp_addr__format(ev->key.unit, unit, sizeof(unit));
+    xp_addr__format(ev->key.dst, dst, sizeof(dst));
     o = json_pack("{s:s,s:s,s:s,s:s,s:f,s:i}", "event", kinds[ev->kind], "proxy_id",
                   px->cfg->proxy_id, "unit", unit, "dst", dst, "time", ev->t_ns / 1e9, "queue",
                   (int)ev->queue);
