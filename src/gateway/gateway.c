@@ -63,7 +63,7 @@ static unsigned count_keys(const struct xp_conf_gateway *gc)
     return n;
 }
 
-/* Keys, bindings and fresh replay windows for cfg->gw.units. NULL with errno and err. */
+/* Keys, bindings and fresh replay windows for gc->units. NULL with errno and err. */
 static struct gw_unitset *unitset_build(const struct xp_conf_gateway *gc, char *err,
                                         size_t errlen)
 {
@@ -127,7 +127,8 @@ static int random_epoch(uint32_t *epoch)
     return 0;
 }
 
-struct xp_gateway *xp_gateway__create(const struct xp_config *cfg, char *err, size_t errlen)
+struct xp_gateway *xp_gateway__create(const struct xp_conf_gateway *gc, char *err,
+                                      size_t errlen)
 {
     struct xp_gateway *gw = calloc(1, sizeof(*gw));
     struct gw_unitset *us;
@@ -145,7 +146,7 @@ struct xp_gateway *xp_gateway__create(const struct xp_config *cfg, char *err, si
         errno = e;
         return NULL;
     }
-    us = unitset_build(&cfg->gw, err, errlen);
+    us = unitset_build(gc, err, errlen);
     if (!us) {
         int e = errno;
 
@@ -155,8 +156,8 @@ struct xp_gateway *xp_gateway__create(const struct xp_config *cfg, char *err, si
         return NULL;
     }
     atomic_store(&gw->set, us);
-    gw->tunnel_port = (uint16_t)cfg->gw.tunnel_port;
-    gw->self.proxy_id = (uint16_t)cfg->gw.tunnel_id;
+    gw->tunnel_port = (uint16_t)gc->tunnel_port;
+    gw->self.proxy_id = (uint16_t)gc->tunnel_id;
     if (random_epoch(&gw->self.epoch) < 0 ||
         getrandom(&gw->macfail_seed, sizeof(gw->macfail_seed), 0) != sizeof(gw->macfail_seed)) {
         int e = errno;
@@ -168,7 +169,7 @@ struct xp_gateway *xp_gateway__create(const struct xp_config *cfg, char *err, si
         errno = e;
         return NULL;
     }
-    gw->macfail_interval = 1000000000ULL / (cfg->gw.mac_fail_pps ? cfg->gw.mac_fail_pps : 1);
+    gw->macfail_interval = 1000000000ULL / (gc->mac_fail_pps ? gc->mac_fail_pps : 1);
     gw->macfail_burst = 1000000000ULL;
     atomic_store(&gw->ctl_seq, xp_real_ns());
     return gw;
@@ -210,10 +211,10 @@ static void merge_windows(struct gw_unitset *into, struct gw_unitset *from)
     }
 }
 
-int xp_gateway__set_units(struct xp_gateway *gw, const struct xp_config *cfg, char *err,
+int xp_gateway__set_units(struct xp_gateway *gw, const struct xp_conf_gateway *gc, char *err,
                           size_t errlen)
 {
-    struct gw_unitset *next = unitset_build(&cfg->gw, err, errlen), *old;
+    struct gw_unitset *next = unitset_build(gc, err, errlen), *old;
 
     if (!next)
         return -errno;

@@ -26,11 +26,46 @@
 
 #include <jansson.h>
 
-#include "src/proxy/config.h"
+#include "src/parse/parse.h"
 #include "src/gateway/nexthop.h"
 #include "src/backend/backend.h"
 #include "src/pipeline/pipeline.h"
 #include "src/tunnel/tunnel.h"
+
+/*
+ * Gateway mode (docs/tunnel.md): units tunnel every packet to the proxy.
+ * A unit is its id, its key and the inner source prefixes it may use; the
+ * policer names it by the network address of its first prefix.
+ */
+#define XP_CONF_GW_UNITS_MAX 1024
+#define XP_CONF_GW_SOURCES_MAX 4
+#define XP_CONF_GW_KEY_MIN 16 /* bytes, as XP_TUNNEL_KEY_MIN */
+#define XP_CONF_GW_KEY_MAX 64
+
+#define XP_CONF_GW_KEYS_MAX 4 /* as XP_TUNNEL_KEYS_PER_UNIT: the old and the new, and spares */
+
+struct xp_conf_gw_key {
+    uint32_t id;      /* 0..255, in every datagram signed with it */
+    uint32_t len;
+    uint8_t key[XP_CONF_GW_KEY_MAX];
+};
+
+struct xp_conf_gw_unit {
+    uint32_t id;
+    unsigned n_keys;
+    struct xp_conf_gw_key keys[XP_CONF_GW_KEYS_MAX];
+    unsigned n_sources;
+    struct xp_cidr sources[XP_CONF_GW_SOURCES_MAX];
+};
+
+struct xp_conf_gateway {
+    unsigned tunnel_id;       /* this proxy in the tunnel header: datagrams name the proxy */
+    unsigned tunnel_port;     /* UDP port of the tunnel endpoint */
+    unsigned mac_fail_pps;    /* datagrams per second a source may send that fail the tag */
+    unsigned capacity_pps;    /* W = 1000 x tunnel packets per second / capacity_pps */
+    unsigned n_units;
+    struct xp_conf_gw_unit units[XP_CONF_GW_UNITS_MAX];
+};
 
 /* What becomes of a frame. */
 enum xp_gw_fate {
@@ -69,23 +104,24 @@ struct xp_gateway;
 struct xp_gw_queue;
 
 /*
- * From cfg->gw: the key table and the units' bindings, the tunnel id and a
+ * From gc: the key table and the units' bindings, the tunnel id and a
  * fresh random epoch (DATA for any other epoch is refused: nothing captured
  * before this run replays into it). The control sequence numbers start at
  * CLOCK_REALTIME in ns, so they keep growing across restarts (the units'
  * windows demand it). NULL with errno and err.
  */
-struct xp_gateway *xp_gateway__create(const struct xp_config *cfg, char *err, size_t errlen);
+struct xp_gateway *xp_gateway__create(const struct xp_conf_gateway *gc, char *err,
+                                      size_t errlen);
 /* After every queue is destroyed. Wipes the keys. */
 void xp_gateway__destroy(struct xp_gateway *gw);
 
 /*
- * Control thread, on reload: replace the units with cfg->gw.units. Units
+ * Control thread, on reload: replace the units with gc->units. Units
  * that stay keep their replay state; removed ones are unknown from the
  * next datagram on. Blocks until no worker reads the old set. 0, or
  * -errno with err filled (the old set stays).
  */
-int xp_gateway__set_units(struct xp_gateway *gw, const struct xp_config *cfg, char *err,
+int xp_gateway__set_units(struct xp_gateway *gw, const struct xp_conf_gateway *gc, char *err,
                           size_t errlen);
 
 /* Control thread: the policing name of the unit that may send from addr. 0 or -ENOENT. */

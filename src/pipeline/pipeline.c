@@ -36,7 +36,7 @@ struct block_entry {
 };
 
 struct xp_pipeline {
-    const struct xp_config *cfg;
+    struct xp_pipeline_conf conf;
     unsigned queue;
     struct xp_policer *pol;
     const struct xp_block_ops *bops; /* the backend's block map, or NULL */
@@ -165,7 +165,7 @@ unsigned xp_pipeline__drain_events(struct xp_pipeline *pl, struct xp_event *out,
 
 static uint64_t block_ns(const struct xp_pipeline *pl)
 {
-    return (uint64_t)pl->cfg->pol.block_ms * 1000000ULL;
+    return (uint64_t)pl->conf.pol->block_ms * 1000000ULL;
 }
 
 /* A drop verdict: make sure XDP drops the pair's next packets. */
@@ -175,7 +175,7 @@ static void block_pair(struct xp_pipeline *pl, const struct xp_policer_key *key,
     struct block_entry *e;
     bool renewal = false;
 
-    if ((!pl->bops && !pl->early) || !pl->cfg->pol.kernel_block)
+    if ((!pl->bops && !pl->early) || !pl->conf.pol->kernel_block)
         return;
     e = block_find(pl, key);
     if (e && e->state == BLOCK_ACTIVE && now_mono < e->expires_mono)
@@ -210,8 +210,8 @@ static void block_pair(struct xp_pipeline *pl, const struct xp_policer_key *key,
             .kind = XP_EVENT_BLOCK,
             .reason = reason,
             .key = *key,
-            .threshold_pps = reason == XP_VERDICT_DROP_DST ? pl->cfg->pol.t_f2_pps
-                                                          : pl->cfg->pol.t_f1_pps,
+            .threshold_pps = reason == XP_VERDICT_DROP_DST ? pl->conf.pol->t_f2_pps
+                                                          : pl->conf.pol->t_f1_pps,
             .t_ns = now_rt,
         };
 
@@ -265,7 +265,7 @@ bool xp_pipeline__takes_handoffs(const struct xp_pipeline *pl, uint64_t now_mono
 
 void xp_pipeline__sweep(struct xp_pipeline *pl, uint64_t now_mono)
 {
-    uint64_t half = (uint64_t)pl->cfg->pol.t_t1_ms * 500000ULL, elapsed, budget, now_rt;
+    uint64_t half = (uint64_t)pl->conf.pol->t_t1_ms * 500000ULL, elapsed, budget, now_rt;
 
     xp_policer__quiescent(pl->pol);
     now_rt = xp_real_ns();
@@ -343,7 +343,7 @@ static void make_key(struct xp_pipeline *pl, const struct xp_parsed *pp, struct 
     memcpy(k->unit, pp->src, 16);
     memcpy(k->dst, pp->dst, 16);
     if (pp->family == 6) {
-        unsigned bytes = pl->cfg->pol.v6_unit_prefix / 8;
+        unsigned bytes = pl->conf.pol->v6_unit_prefix / 8;
 
         memset(k->unit + bytes, 0, 16 - bytes);
     }
@@ -357,7 +357,7 @@ static void make_key(struct xp_pipeline *pl, const struct xp_parsed *pp, struct 
 static int classify(struct xp_pipeline *pl, const struct xp_pkt *pkt, const uint8_t *unit,
                     struct xp_policer_key *key, uint8_t *drop, uint64_t *c)
 {
-    const struct xp_conf_policer *pc = &pl->cfg->pol;
+    const struct xp_conf_policer *pc = pl->conf.pol;
     struct xp_parsed pp;
     int st;
 
@@ -365,7 +365,7 @@ static int classify(struct xp_pipeline *pl, const struct xp_pkt *pkt, const uint
     st = xp_parse_frame(pkt->data, pkt->len, &pp);
     if (st == XP_PARSE_NOT_IP) {
         /* as the XDP program does (backends without it): ARP passes, the rest as configured */
-        if (pp.ethertype != 0x0806 && !pl->cfg->non_ip_pass) {
+        if (pp.ethertype != 0x0806 && !pl->conf.non_ip_pass) {
             c[XP_PC_DROP_NON_IP]++;
             *drop = 1;
         } else {
@@ -518,13 +518,14 @@ void xp_pipeline__policer_stats(const struct xp_pipeline *pl, struct xp_policer_
     xp_policer__stats(pl->pol, out);
 }
 
-static void limits_from_config(const struct xp_config *cfg, struct xp_policer_limits *lim)
+static void limits_from_config(const struct xp_pipeline_conf *conf,
+                               struct xp_policer_limits *lim)
 {
-    const struct xp_conf_policer *pc = &cfg->pol;
+    const struct xp_conf_policer *pc = conf->pol;
 
     xp_policer_limits__init(lim);
     /* two sync periods: a remote pair's ts2 is as old as the last answer, plus one lost round */
-    lim->remote_grace_ns = cfg->sync.central[0] ? cfg->sync.period_ms * 2000000ULL : 0;
+    lim->remote_grace_ns = conf->remote_grace_ms * 1000000ULL;
     lim->t_t1_ns = pc->t_t1_ms * 1000000ULL;
     lim->t_t2_ns = pc->t_t2_ms * 1000000ULL;
     lim->t_t3_ns = pc->t_t3_ms * 1000000ULL;
@@ -558,25 +559,25 @@ uint32_t xp_pipeline__capacity(const struct xp_pipeline *pl)
     return xp_policer__capacity(pl->pol);
 }
 
-int xp_pipeline__reconfigure(struct xp_pipeline *pl, const struct xp_config *cfg)
+int xp_pipeline__reconfigure(struct xp_pipeline *pl, const struct xp_pipeline_conf *conf)
 {
     struct xp_policer_limits lim;
     int ret;
 
-    limits_from_config(cfg, &lim);
+    limits_from_config(conf, &lim);
     ret = xp_policer__set_limits(pl->pol, &lim);
     if (ret)
         return ret;
-    pl->cfg = cfg;
+    pl->conf = *conf;
     return 0;
 }
 
-struct xp_pipeline *xp_pipeline__create(const struct xp_config *cfg, unsigned queue,
+struct xp_pipeline *xp_pipeline__create(const struct xp_pipeline_conf *conf, unsigned queue,
                                         struct xp_dst_table *dst, struct xp_owners *owners,
                                         const struct xp_block_ops *blocks, void *blocks_ctx)
 {
     struct xp_policer_config pcfg = {
-        .capacity = cfg->pol.max_pairs,
+        .capacity = conf->pol->max_pairs,
         .worker_id = queue,
         .hash_seed = 0,
         .owners = owners,
@@ -584,7 +585,7 @@ struct xp_pipeline *xp_pipeline__create(const struct xp_config *cfg, unsigned qu
     struct xp_pipeline *pl;
     int err;
 
-    limits_from_config(cfg, &pcfg.limits);
+    limits_from_config(conf, &pcfg.limits);
     if (xp_policer_limits__check(&pcfg.limits)) {
         errno = EINVAL;
         return NULL;
@@ -596,7 +597,7 @@ struct xp_pipeline *xp_pipeline__create(const struct xp_config *cfg, unsigned qu
                          XP_PIPE_EVENTS);
     if (err)
         goto err_free;
-    pl->cfg = cfg;
+    pl->conf = *conf;
     pl->queue = queue;
     pl->bops = blocks;
     pl->bctx = blocks_ctx;

@@ -30,11 +30,46 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "src/proxy/config.h"
 #include "src/backend/backend.h"
 #include "src/parse/parse.h"
 #include "src/policer/policer.h"
 
+
+#define XP_CONF_PREFIXES_MAX 256
+
+enum xp_conf_malformed {
+    XP_MALFORMED_DROP = 0,
+    XP_MALFORMED_PASS,
+};
+
+/* The policer section: Algorithm 1's thresholds and who is policed. */
+struct xp_conf_policer {
+    unsigned t_t1_ms, t_t2_ms, t_t3_ms, t_t4_ms;
+    unsigned r;
+    unsigned t_f1_pps, t_f2_pps;
+    unsigned max_pairs;      /* per queue */
+    unsigned max_dsts;
+    int table_full;          /* enum xp_full_policy */
+    int malformed;           /* enum xp_conf_malformed */
+    bool kernel_block;       /* block dropped pairs in XDP */
+    unsigned block_ms;       /* how long one XDP block lasts before userspace looks again */
+    unsigned v6_unit_prefix; /* bits of an IPv6 source that name a unit */
+    unsigned n_units, n_allow_src, n_allow_dst;
+    struct xp_cidr units[XP_CONF_PREFIXES_MAX];
+    struct xp_cidr allow_src[XP_CONF_PREFIXES_MAX];
+    struct xp_cidr allow_dst[XP_CONF_PREFIXES_MAX];
+};
+
+/*
+ * What a pipeline is configured with: the policer section (it stays the
+ * caller's, and must outlive the pipeline or the next reconfigure), and
+ * the two keys outside it that the pipeline reads.
+ */
+struct xp_pipeline_conf {
+    const struct xp_conf_policer *pol;
+    bool non_ip_pass;          /* non-IP frames other than ARP pass (else dropped, counted) */
+    unsigned remote_grace_ms;  /* synced: how long another proxy's pair may lag (0: no sync) */
+};
 
 enum xp_event_kind {
     XP_EVENT_OVERLOAD = 0, /* a unit over T_F1 (once per pair per window) */
@@ -92,9 +127,10 @@ struct xp_pipeline;
  * Create the pipeline of worker `queue`. owners is the proxy's pair
  * ownership directory (NULL with one worker). blocks (with its ctx) is the
  * backend's block map; NULL: none (early mode, or no kernel fast path at
- * all: unit tests). cfg must outlive the pipeline. NULL with errno.
+ * all: unit tests). conf is copied; its policer section must outlive the
+ * pipeline. NULL with errno.
  */
-struct xp_pipeline *xp_pipeline__create(const struct xp_config *cfg, unsigned queue,
+struct xp_pipeline *xp_pipeline__create(const struct xp_pipeline_conf *conf, unsigned queue,
                                         struct xp_dst_table *dst, struct xp_owners *owners,
                                         const struct xp_block_ops *blocks, void *blocks_ctx);
 void xp_pipeline__destroy(struct xp_pipeline *pl);
@@ -152,10 +188,11 @@ void xp_pipeline__police_units(struct xp_pipeline *pl, const struct xp_pkt *pkts
 
 /*
  * Switch to a reloaded configuration (thresholds, prefixes, allowlist).
- * On the worker thread only (xp_worker__call). cfg must outlive the
- * pipeline or the next reconfigure. 0 or -EINVAL (limits refused).
+ * On the worker thread only (xp_worker__call). conf is copied; its policer
+ * section must outlive the pipeline or the next reconfigure. 0 or -EINVAL
+ * (limits refused).
  */
-int xp_pipeline__reconfigure(struct xp_pipeline *pl, const struct xp_config *cfg);
+int xp_pipeline__reconfigure(struct xp_pipeline *pl, const struct xp_pipeline_conf *conf);
 
 /* Sync: on the worker thread only (xp_worker__call). See policer.h. */
 unsigned xp_pipeline__collect_dirty(struct xp_pipeline *pl, struct xp_pair_record *out,

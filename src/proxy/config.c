@@ -718,3 +718,13 @@ void xp_config_print_keys(FILE *out)
 {
     xp_conftab__print(out, config_keys, N_KEYS);
 }
+
+void xp_config__pipeline_conf(const struct xp_config *cfg, struct xp_pipeline_conf *out)
+{
+    *out = (struct xp_pipeline_conf){
+        .pol = &cfg->pol,
+        .non_ip_pass = cfg->non_ip_pass,
+        /* another proxy's pair may lag two sync periods behind (docs/policer.md) */
+        .remote_grace_ms = cfg->sync.central[0] ? 2 * cfg->sync.period_ms : 0,
+    };
+}

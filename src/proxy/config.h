@@ -20,6 +20,8 @@
 
 #include "kern/xp_shared.h"
 #include "src/backend/backend.h"
+#include "src/gateway/gateway.h"
+#include "src/pipeline/pipeline.h"
 #include "src/parse/parse.h"
 #include "src/util/conftab.h"
 
@@ -55,65 +57,8 @@ struct xp_conf_dpdk {
     unsigned mbufs_per_queue; /* per port and queue */
 };
 
-#define XP_CONF_PREFIXES_MAX 256
-
-enum xp_conf_malformed {
-    XP_MALFORMED_DROP = 0,
-    XP_MALFORMED_PASS,
-};
-
-/* The policer section: Algorithm 1's thresholds and who is policed. */
-struct xp_conf_policer {
-    unsigned t_t1_ms, t_t2_ms, t_t3_ms, t_t4_ms;
-    unsigned r;
-    unsigned t_f1_pps, t_f2_pps;
-    unsigned max_pairs;      /* per queue */
-    unsigned max_dsts;
-    int table_full;          /* enum xp_full_policy */
-    int malformed;           /* enum xp_conf_malformed */
-    bool kernel_block;       /* block dropped pairs in XDP */
-    unsigned block_ms;       /* how long one XDP block lasts before userspace looks again */
-    unsigned v6_unit_prefix; /* bits of an IPv6 source that name a unit */
-    unsigned n_units, n_allow_src, n_allow_dst;
-    struct xp_cidr units[XP_CONF_PREFIXES_MAX];
-    struct xp_cidr allow_src[XP_CONF_PREFIXES_MAX];
-    struct xp_cidr allow_dst[XP_CONF_PREFIXES_MAX];
-};
-
-/*
- * Gateway mode (docs/tunnel.md): units tunnel every packet to the proxy.
- * A unit is its id, its key and the inner source prefixes it may use; the
- * policer names it by the network address of its first prefix.
- */
-#define XP_CONF_GW_UNITS_MAX 1024
-#define XP_CONF_GW_SOURCES_MAX 4
-#define XP_CONF_GW_KEY_MIN 16 /* bytes, as XP_TUNNEL_KEY_MIN */
-#define XP_CONF_GW_KEY_MAX 64
-
-#define XP_CONF_GW_KEYS_MAX 4 /* as XP_TUNNEL_KEYS_PER_UNIT: the old and the new, and spares */
-
-struct xp_conf_gw_key {
-    uint32_t id;      /* 0..255, in every datagram signed with it */
-    uint32_t len;
-    uint8_t key[XP_CONF_GW_KEY_MAX];
-};
-
-struct xp_conf_gw_unit {
-    uint32_t id;
-    unsigned n_keys;
-    struct xp_conf_gw_key keys[XP_CONF_GW_KEYS_MAX];
-    unsigned n_sources;
-    struct xp_cidr sources[XP_CONF_GW_SOURCES_MAX];
-};
-
-struct xp_conf_gateway {
-    unsigned tunnel_id;       /* this proxy in the tunnel header: datagrams name the proxy */
-    unsigned tunnel_port;     /* UDP port of the tunnel endpoint */
-    unsigned mac_fail_pps;    /* datagrams per second a source may send that fail the tag */
-    unsigned capacity_pps;    /* W = 1000 x tunnel packets per second / capacity_pps */
-    unsigned n_units;
-    struct xp_conf_gw_unit units[XP_CONF_GW_UNITS_MAX];
-};
+/* The policer section (struct xp_conf_policer) is the pipeline's, the gateway section
+ * (struct xp_conf_gateway) the gateway's: each module takes only its own part. */
 
 /* Sync with the central node (Algorithm 2); off when central is empty. */
 struct xp_conf_sync {
@@ -204,5 +149,8 @@ int xp_conf_hostport(const char *text, char *host, size_t host_len, uint16_t *po
 
 /* Print the key table as Markdown rows (name, type, default, range, reload, doc). */
 void xp_config_print_keys(FILE *out);
+
+/* The pipeline's view of a configuration (its policer section lives in cfg). */
+void xp_config__pipeline_conf(const struct xp_config *cfg, struct xp_pipeline_conf *out);
 
 #endif /* XP_CONFIG_H */

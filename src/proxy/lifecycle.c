@@ -134,7 +134,10 @@ static int open_queue(struct proxy *px, unsigned q, int node)
         /* Gateway mode: XDP sees only outer addresses; the workers keep the blocks. */
         const struct xp_block_ops *bops = px->gw ? NULL : xp_backend__blocks(px->be, &bctx);
 
-        px->pipelines[q] = xp_pipeline__create(px->cfg, q, px->dst, px->owners, bops,
+        struct xp_pipeline_conf pc;
+
+        xp_config__pipeline_conf(px->cfg, &pc);
+        px->pipelines[q] = xp_pipeline__create(&pc, q, px->dst, px->owners, bops,
                                                bops ? bctx : NULL);
         if (!px->pipelines[q]) {
             ret = -errno;
@@ -180,7 +183,7 @@ static int open_queues(struct proxy *px)
                 return -ENODEV;
             }
         }
-        px->gw = xp_gateway__create(px->cfg, err, sizeof(err));
+        px->gw = xp_gateway__create(&px->cfg->gw, err, sizeof(err));
         if (!px->gw) {
             pr_err("%s", err);
             return -errno;
@@ -342,7 +345,7 @@ int xp_proxy__start(struct proxy *px)
 
 struct reload_arg {
     struct xp_pipeline *pl;
-    const struct xp_config *cfg;
+    struct xp_pipeline_conf conf;
     int ret;
 };
 
@@ -351,7 +354,7 @@ static void reload_on_worker(struct xp_worker *w, void *arg)
     struct reload_arg *ra = arg;
 
     (void)w;
-    ra->ret = xp_pipeline__reconfigure(ra->pl, ra->cfg);
+    ra->ret = xp_pipeline__reconfigure(ra->pl, &ra->conf);
 }
 
 int xp_proxy__reload(struct proxy *px, char *msg, size_t msg_len)
@@ -365,22 +368,24 @@ int xp_proxy__reload(struct proxy *px, char *msg, size_t msg_len)
     if (xp_config_load(px->config_path, next, msg, msg_len) ||
         xp_config_reload_check(old, next, msg, msg_len))
         goto refuse;
-    if (px->gw && xp_gateway__set_units(px->gw, next, msg, msg_len))
+    if (px->gw && xp_gateway__set_units(px->gw, &next->gw, msg, msg_len))
         goto refuse;
     for (unsigned q = 0; q < old->queues && px->dst; q++) {
-        struct reload_arg ra = { .pl = px->pipelines[q], .cfg = next };
+        struct reload_arg ra = { .pl = px->pipelines[q] };
 
+        xp_config__pipeline_conf(next, &ra.conf);
         xp_worker__call(&px->workers[q], reload_on_worker, &ra);
         if (ra.ret) {
             /* The limits were checked when parsing: this is a bug, not bad input. */
             snprintf(msg, msg_len, "queue %u refused the new limits: %s", q, strerror(-ra.ret));
             for (unsigned r = 0; r < q; r++) {
-                struct reload_arg back = { .pl = px->pipelines[r], .cfg = old };
+                struct reload_arg back = { .pl = px->pipelines[r] };
 
+                xp_config__pipeline_conf(old, &back.conf);
                 xp_worker__call(&px->workers[r], reload_on_worker, &back);
             }
             if (px->gw)
-                xp_gateway__set_units(px->gw, old, msg + strlen(msg), 0);
+                xp_gateway__set_units(px->gw, &old->gw, msg + strlen(msg), 0);
             goto refuse;
         }
     }

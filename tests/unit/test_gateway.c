@@ -526,7 +526,7 @@ static void check_reload(struct xp_gateway *gw, struct xp_gw_queue *q, struct xp
     memcpy(next->gw.units[1].keys[0].key, key11, sizeof(key11));
     next->gw.units[1].keys[0].len = sizeof(key11);
     xp_cidr_parse("198.18.2.11/32", &next->gw.units[1].sources[0]);
-    CHECK_EQ(xp_gateway__set_units(gw, next, msg, sizeof(msg)), 0);
+    CHECK_EQ(xp_gateway__set_units(gw, &next->gw, msg, sizeof(msg)), 0);
     CHECK_EQ(xp_gateway__units(gw), 2);
     xp_gw_queue__stats(q, &before);
 
@@ -545,7 +545,7 @@ static void check_reload(struct xp_gateway *gw, struct xp_gw_queue *q, struct xp
                  before.tunnel[XP_TUNNEL_REPLAYED] - before.tunnel[XP_TUNNEL_TOO_OLD], 1);
     /* A broken unit list is refused and the running one stays. */
     next->gw.units[1].keys[0].len = 3;
-    CHECK(xp_gateway__set_units(gw, next, msg, sizeof(msg)) < 0);
+    CHECK(xp_gateway__set_units(gw, &next->gw, msg, sizeof(msg)) < 0);
     CHECK_EQ(xp_gateway__units(gw), 2);
     free(next);
 }
@@ -639,7 +639,7 @@ static struct xp_gateway *gateway_with(const struct xp_config *cfg, unsigned tun
     *c = *cfg;
     c->gw.tunnel_id = tunnel_id;
     c->gw.mac_fail_pps = mac_fail_pps;
-    gw = xp_gateway__create(c, msg, sizeof(msg));
+    gw = xp_gateway__create(&c->gw, msg, sizeof(msg));
     if (!gw)
         fprintf(stderr, "gateway: %s\n", msg);
     free(c);
@@ -762,13 +762,13 @@ static void check_key_rotation(struct xp_gateway *gw, struct xp_gw_queue *q,
             u->keys[1].id = 1;
             memcpy(u->keys[1].key, key7b, sizeof(key7b));
             u->keys[1].len = sizeof(key7b);
-            CHECK_EQ(xp_gateway__set_units(gw, next, msg, sizeof(msg)), 0);
+            CHECK_EQ(xp_gateway__set_units(gw, &next->gw, msg, sizeof(msg)), 0);
         } else if (step == 200) { /* then the unit */
             key_id = 1;
         } else if (step == 300) { /* then the old key goes */
             u->keys[0] = u->keys[1];
             u->n_keys = 1;
-            CHECK_EQ(xp_gateway__set_units(gw, next, msg, sizeof(msg)), 0);
+            CHECK_EQ(xp_gateway__set_units(gw, &next->gw, msg, sizeof(msg)), 0);
         }
         pkt = tunnel_frame_full(3, false, &g_to, 7, key_id, key_id ? key7b : key7,
                                 key_id ? sizeof(key7b) : sizeof(key7), seq++, XP_TUNNEL_T_DATA,
@@ -793,7 +793,7 @@ static void check_key_rotation(struct xp_gateway *gw, struct xp_gw_queue *q,
     CHECK_EQ(after.tunnel[XP_TUNNEL_REPLAYED] + after.tunnel[XP_TUNNEL_TOO_OLD] -
                  before.tunnel[XP_TUNNEL_REPLAYED] - before.tunnel[XP_TUNNEL_TOO_OLD], 1);
     /* back to the configuration the other checks expect */
-    CHECK_EQ(xp_gateway__set_units(gw, cfg, msg, sizeof(msg)), 0);
+    CHECK_EQ(xp_gateway__set_units(gw, &cfg->gw, msg, sizeof(msg)), 0);
     free(next);
 }
 
@@ -898,6 +898,7 @@ int main(void)
     struct xp_dst_table *dst;
     struct xp_gateway *gw;
     struct xp_config *cfg = calloc(1, sizeof(*cfg));
+    struct xp_pipeline_conf pc;
     char msg[512];
 
     umem = aligned_alloc(FRAME, 8 * FRAME);
@@ -906,9 +907,10 @@ int main(void)
         return 1;
     }
     dst = xp_dst_table__create(64, 2);
-    pl = dst ? xp_pipeline__create(cfg, 0, dst, NULL, NULL, NULL) : NULL;
-    pl2 = dst ? xp_pipeline__create(cfg, 1, dst, NULL, NULL, NULL) : NULL;
-    gw = xp_gateway__create(cfg, msg, sizeof(msg));
+    xp_config__pipeline_conf(cfg, &pc);
+    pl = dst ? xp_pipeline__create(&pc, 0, dst, NULL, NULL, NULL) : NULL;
+    pl2 = dst ? xp_pipeline__create(&pc, 1, dst, NULL, NULL, NULL) : NULL;
+    gw = xp_gateway__create(&cfg->gw, msg, sizeof(msg));
     if (!pl || !pl2 || !gw || xp_pipeline__set_early_drop(pl) || xp_pipeline__set_early_drop(pl2)) {
         fprintf(stderr, "setup: %s\n", gw ? "pipeline" : msg);
         return 1;

@@ -67,6 +67,7 @@ int main(void)
     struct xp_dst_table *dst;
     struct xp_pipeline *pl;
     struct xp_config cfg;
+    struct xp_pipeline_conf pc;
     char msg[512];
     uint8_t bad[64];
     uint8_t drop;
@@ -76,7 +77,8 @@ int main(void)
         return 1;
     }
     dst = xp_dst_table__create(64, 1);
-    pl = dst ? xp_pipeline__create(&cfg, 0, dst, NULL, NULL, NULL) : NULL;
+    xp_config__pipeline_conf(&cfg, &pc);
+    pl = dst ? xp_pipeline__create(&pc, 0, dst, NULL, NULL, NULL) : NULL;
     if (!pl) {
         perror("pipeline");
         return 1;
