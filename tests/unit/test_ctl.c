@@ -674,6 +674,21 @@ static void test_cli(void)
                      sizeof(out), err, sizeof(err)), 2);
     CHECK_STR(err, "only \"stats\"");
     CHECK_EQ(run_ctl("frobnicate", out, sizeof(out), err, sizeof(err)), 2);
+
+    /* getopt_long's rules: options after the command (its own and global ones), values
+     * glued with '=', and the errors named. */
+    snprintf(args, sizeof(args), "flows -n 3 --socket=%s --json", sock_path);
+    CHECK_EQ(run_ctl(args, out, sizeof(out), err, sizeof(err)), 0);
+    CHECK(out[0] == '{' || out[0] == '[');
+    CHECK_EQ(run_ctl("stats --bogus", out, sizeof(out), err, sizeof(err)), 2);
+    CHECK_STR(err, "unknown option --bogus for stats");
+    CHECK_EQ(run_ctl("--json=yes stats", out, sizeof(out), err, sizeof(err)), 2);
+    CHECK_STR(err, "--json takes no value");
+    CHECK_EQ(run_ctl("flows --top", out, sizeof(out), err, sizeof(err)), 2);
+    CHECK_STR(err, "--top needs N");
+    CHECK_EQ(run_ctl("flows --top -3", out, sizeof(out), err, sizeof(err)), 2);
+    CHECK_EQ(run_ctl("--version", out, sizeof(out), err, sizeof(err)), 0);
+    CHECK_STR(out, "xpro-ctl ");
     CHECK_EQ(run_ctl("--help", out, sizeof(out), err, sizeof(err)), 0);
     CHECK_STR(out, "events");
 }

@@ -1,0 +1,260 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * xpro-ctl's tables: what the proxy answers, rendered for a terminal. Numbers are
+ * right-aligned and text left-aligned; a missing value prints as "-". --json bypasses
+ * all of this (main.c prints the result as is).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "src/ctl/cli.h"
+
+/* ---- helpers for the tables ----------------------------------------------------------- */
+
+static const json_t *jpath(const json_t *o, const char *path)
+{
+    char buf[128], *save = NULL, *tok;
+
+    snprintf(buf, sizeof(buf), "%s", path);
+    for (tok = strtok_r(buf, ".", &save); tok && o; tok = strtok_r(NULL, ".", &save))
+        o = json_object_get(o, tok);
+    return o;
+}
+
+/* A number as a table cell: integers as they are, reals with one decimal, "-" if missing. */
+static const char *cell(char *buf, size_t len, const json_t *v)
+{
+    if (json_is_integer(v))
+        snprintf(buf, len, "%lld", (long long)json_integer_value(v));
+    else if (json_is_real(v))
+        snprintf(buf, len, "%.1f", json_real_value(v));
+    else if (json_is_boolean(v))
+        snprintf(buf, len, "%s", json_is_true(v) ? "yes" : "no");
+    else if (json_is_string(v))
+        snprintf(buf, len, "%s", json_string_value(v));
+    else if (!v || json_is_null(v))
+        snprintf(buf, len, "-");
+    else {
+        char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+
+        snprintf(buf, len, "%s", s ? s : "?");
+        free(s);
+    }
+    return buf;
+}
+
+static long long ival(const json_t *o, const char *path)
+{
+    const json_t *v = jpath(o, path);
+
+    return json_is_number(v) ? (long long)json_number_value(v) : 0;
+}
+
+/* Generic table of an array of objects: columns are the first row's scalar members. */
+static void print_table(const json_t *rows)
+{
+    enum { MAX_COLS = 16 };
+    const char *cols[MAX_COLS];
+    size_t width[MAX_COLS], ncols = 0, i;
+    const json_t *first = json_array_get(rows, 0), *row;
+    const char *key;
+    json_t *v;
+    char buf[128];
+
+    if (!json_is_object(first)) {
+        printf("(none)\n");
+        return;
+    }
+    json_object_foreach((json_t *)first, key, v) {
+        if (ncols < MAX_COLS && !json_is_object(v) && !json_is_array(v)) {
+            cols[ncols] = key;
+            width[ncols++] = strlen(key);
+        }
+    }
+    json_array_foreach(rows, i, row) {
+        for (size_t c = 0; c < ncols; c++) {
+            size_t l = strlen(cell(buf, sizeof(buf), json_object_get(row, cols[c])));
+
+            if (l > width[c])
+                width[c] = l;
+        }
+    }
+    for (size_t c = 0; c < ncols; c++) {
+        for (const char *k = cols[c]; *k; k++)
+            putchar(*k >= 'a' && *k <= 'z' ? *k - 'a' + 'A' : *k);
+        printf("%*s", c + 1 < ncols ? (int)(width[c] - strlen(cols[c]) + 2) : 0, "");
+    }
+    putchar('\n');
+    json_array_foreach(rows, i, row) {
+        for (size_t c = 0; c < ncols; c++) {
+            const json_t *val = json_object_get(row, cols[c]);
+
+            cell(buf, sizeof(buf), val);
+            /* Numbers right-aligned, text left-aligned: columns read at a glance. */
+            if (json_is_number(val))
+                printf("%*s", (int)width[c], buf);
+            else
+                printf("%-*s", c + 1 < ncols ? (int)width[c] : 0, buf);
+            if (c + 1 < ncols)
+                printf("  ");
+        }
+        putchar('\n');
+    }
+}
+
+static void print_kv(const json_t *result)
+{
+    const char *key;
+    json_t *v;
+    char buf[256];
+
+    if (!json_is_object(result)) {
+        printf("%s\n", cell(buf, sizeof(buf), result));
+        return;
+    }
+    json_object_foreach((json_t *)result, key, v) {
+        if (json_is_array(v)) {
+            printf("%s:\n", key);
+            print_table(v);
+        } else {
+            printf("%-20s %s\n", key, cell(buf, sizeof(buf), v));
+        }
+    }
+}
+
+/* ---- stats ---------------------------------------------------------------------------- */
+
+void xp_cli_print_stats(const json_t *s)
+{
+    static const char *const hdr[] = { "PORT", "ROLE", "Q", "ZC", "RX_PKTS", "RX_PPS",
+                                       "TX_PKTS", "TX_PPS", "TX_FULL", "K_RX_DROP",
+                                       "RX_RING_FULL", "FILL_EMPTY", "INVALID" };
+    const json_t *ports = json_object_get(s, "ports"), *port, *pipe, *pol;
+    char when[64] = "-", buf[64];
+    time_t ts = (time_t)ival(s, "ts");
+    struct tm tm;
+    size_t i, j;
+
+    if (ts && localtime_r(&ts, &tm))
+        strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+    printf("proxy %s  at %s  rx %s pps", json_string_value(json_object_get(s, "proxy_id")) ?:
+           "?", when, cell(buf, sizeof(buf), jpath(s, "totals.rx_pps")));
+    printf("  tx %s pps", cell(buf, sizeof(buf), jpath(s, "totals.tx_pps")));
+    printf("  packets rx %lld tx %lld dropped %lld\n\n", ival(s, "totals.rx_packets"),
+           ival(s, "totals.tx_packets"), ival(s, "totals.drop_packets"));
+
+    for (size_t h = 0; h < sizeof(hdr) / sizeof(hdr[0]); h++)
+        printf(h < 2 ? "%-8s" : h < 4 ? "%-4s" : "%13s", hdr[h]);
+    putchar('\n');
+    json_array_foreach(ports, i, port) {
+        const json_t *q;
+
+        json_array_foreach(json_object_get(port, "queues"), j, q) {
+            printf("%-8s", json_string_value(json_object_get(port, "name")) ?: "?");
+            printf("%-8s", json_string_value(json_object_get(port, "role")) ?: "?");
+            printf("%-4lld", ival(q, "queue"));
+            printf("%-4s", json_is_true(json_object_get(q, "zero_copy")) ? "yes" : "no");
+            printf("%13lld", ival(q, "rx_packets"));
+            printf("%13s", cell(buf, sizeof(buf), json_object_get(q, "rx_pps")));
+            printf("%13lld", ival(q, "tx_packets"));
+            printf("%13s", cell(buf, sizeof(buf), json_object_get(q, "tx_pps")));
+            printf("%13lld", ival(q, "drop_tx_ring_full"));
+            printf("%13lld", ival(q, "xsk.rx_dropped"));
+            printf("%13lld", ival(q, "xsk.rx_ring_full"));
+            printf("%13lld", ival(q, "xsk.rx_fill_ring_empty_descs"));
+            printf("%13lld\n", ival(q, "xsk.rx_invalid_descs") + ival(q, "xsk.tx_invalid_descs"));
+        }
+    }
+    putchar('\n');
+    json_array_foreach(ports, i, port) {
+        const json_t *x = json_object_get(port, "xdp");
+
+        printf("xdp %-8s rx %lld  redirect %lld  pass %lld  drop_blocked %lld  drop_no_socket %lld\n",
+               json_string_value(json_object_get(port, "name")) ?: "?", ival(x, "rx"),
+               ival(x, "redirect"),
+               ival(x, "pass_non_ip") + ival(x, "pass_arp_nd") + ival(x, "pass_mgmt") +
+               ival(x, "pass_no_socket") + ival(x, "pass_foreign"),
+               ival(x, "drop_blocked"), ival(x, "drop_no_socket"));
+    }
+    pipe = json_object_get(s, "pipeline");
+    if (json_is_object(pipe)) {
+        const char *key;
+        json_t *v;
+
+        printf("pipeline     policed %lld  forward %lld  drops:", ival(pipe, "policed"),
+               ival(pipe, "forward"));
+        json_object_foreach((json_t *)pipe, key, v) {
+            if (strncmp(key, "drop_", 5) == 0 && json_is_integer(v))
+                printf(" %s %lld", key + 5, (long long)json_integer_value(v));
+        }
+        printf("\n             blocks %lld  unblocks %lld  blocked now %lld\n",
+               ival(pipe, "blocks"), ival(pipe, "unblocks"), ival(pipe, "blocked_pairs"));
+    }
+    pol = json_object_get(s, "policer");
+    if (json_is_object(pol)) {
+        long long pairs = ival(pol, "pairs"), cap = ival(pol, "capacity");
+
+        printf("policer      pairs %lld / %lld (%.1f%%)  destinations %lld  evicted idle %lld "
+               "oldest %lld  refused pass %lld drop %lld\n", pairs, cap,
+               cap ? 100.0 * pairs / cap : 0.0, ival(pol, "destinations"),
+               ival(pol, "evict_idle"), ival(pol, "evict_oldest"), ival(pol, "refused_pass"),
+               ival(pol, "refused_drop"));
+        printf("events       written %lld  lost %lld\n", ival(pol, "events_written"),
+               ival(pipe, "events_lost"));
+    }
+    printf("frames       total %lld  free %lld  in_fill %lld  in_tx %lld  held %lld  leaked %lld\n",
+           ival(s, "frames.total"), ival(s, "frames.free"), ival(s, "frames.in_fill"),
+           ival(s, "frames.in_tx"), ival(s, "frames.held"), ival(s, "frames.leaked"));
+}
+
+/* ---- flows, and the results of the other ops ------------------------------------------ */
+
+void xp_cli_print_flows(const json_t *r)
+{
+    print_table(json_is_array(r) ? r : json_object_get(r, "flows"));
+}
+
+void xp_cli_print_result(const json_t *r)
+{
+    if (json_is_array(r))
+        print_table(r);
+    else
+        print_kv(r);
+}
+
+/* One event line as "TIME EVENT UNIT -> DST key=value...", or the line itself if not ours. */
+void xp_cli_print_event(const char *line, size_t len)
+{
+    json_t *ev = json_loadb(line, len, 0, NULL);
+    const char *key;
+    json_t *v;
+    char when[32] = "-", buf[128];
+    double t;
+    time_t ts;
+    struct tm tm;
+
+    if (!json_is_object(ev)) {
+        printf("%s\n", line);
+        json_decref(ev);
+        return;
+    }
+    t = json_number_value(json_object_get(ev, "time"));
+    ts = (time_t)t;
+    if (t > 0 && localtime_r(&ts, &tm)) {
+        size_t n = strftime(when, sizeof(when), "%H:%M:%S", &tm);
+
+        snprintf(when + n, sizeof(when) - n, ".%03d", (int)((t - (double)ts) * 1000));
+    }
+    printf("%s %-9s %s -> %s", when, json_string_value(json_object_get(ev, "event")) ?: "?",
+           json_string_value(json_object_get(ev, "unit")) ?: "-",
+           json_string_value(json_object_get(ev, "dst")) ?: "-");
+    json_object_foreach(ev, key, v) {
+        if (strcmp(key, "event") && strcmp(key, "unit") && strcmp(key, "dst") &&
+            strcmp(key, "time") && strcmp(key, "proxy_id"))
+            printf(" %s=%s", key, cell(buf, sizeof(buf), v));
+    }
+    putchar('\n');
+    json_decref(ev);
+}
