@@ -51,7 +51,8 @@ static void usage(FILE *f)
             "  --warmup S        seconds between the first packet and the first window (default %.0f)\n"
             "  --seconds S       length of a window (default %.0f)\n"
             "  --windows N       number of windows (default %u)\n"
-            "  --cpu N           pin this process (it only sleeps and reads the map)\n",
+            "  --cpu N           pin this process (it only sleeps and reads the map)\n"
+            "  -h, --help, -V, --version\n",
             defaults_count.wait_traffic, defaults_count.warmup, defaults_count.seconds,
             defaults_count.windows);
 }
@@ -62,13 +63,14 @@ static int parse_args(int argc, char **argv, struct count_opts *o)
         {"ifname", required_argument, NULL, 'i'},  {"wait-traffic", required_argument, NULL, 'w'},
         {"warmup", required_argument, NULL, 'W'},  {"seconds", required_argument, NULL, 't'},
         {"windows", required_argument, NULL, 'n'}, {"cpu", required_argument, NULL, 'c'},
-        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},          {NULL, 0, NULL, 0},
     };
     uint32_t v;
     int opt, ret = 0;
 
     *o = defaults_count;
-    while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "hV", longopts, NULL)) != -1) {
         switch (opt) {
         case 'i': o->ifname = optarg; break;
         case 'w': ret = xp_bench_parse_seconds(optarg, &o->wait_traffic); break;
@@ -80,6 +82,7 @@ static int parse_args(int argc, char **argv, struct count_opts *o)
             o->cpu = (int)v;
             break;
         case 'h': usage(stdout); exit(XP_BENCH_EXIT_OK);
+        case 'V': xp_bench_print_version("xp-bench-count"); exit(XP_BENCH_EXIT_OK);
         default: return -EINVAL;
         }
         if (ret) {

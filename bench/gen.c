@@ -113,7 +113,8 @@ static void usage(FILE *f)
             "  --repeat N        fixed frames per call instead (default: sized by --call-ms)\n"
             "  --batch N         live-frames batch size, 1..256 (default %u)\n"
             "  --max-calls N     bound on BPF_PROG_RUN calls (default %u)\n"
-            "  --cpu N           pin to this CPU\n",
+            "  --cpu N           pin to this CPU\n"
+            "  -h, --help, -V, --version\n",
             defaults_gen.src_ip, defaults_gen.dst_ip, defaults_gen.sport, defaults_gen.dport,
             defaults_gen.size, defaults_gen.seconds, defaults_gen.call_ms, defaults_gen.batch,
             defaults_gen.max_calls);
@@ -131,6 +132,7 @@ static int parse_args(int argc, char **argv, struct gen_opts *o)
         {"call-ms", required_argument, NULL, 'C'},
         {"batch", required_argument, NULL, 'b'},    {"max-calls", required_argument, NULL, 'm'},
         {"cpu", required_argument, NULL, 'c'},      {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
         {"dsts", required_argument, NULL, 'T'},
         {NULL, 0, NULL, 0},
     };
@@ -138,7 +140,7 @@ static int parse_args(int argc, char **argv, struct gen_opts *o)
     int opt, ret = 0;
 
     *o = defaults_gen;
-    while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "hV", longopts, NULL)) != -1) {
         switch (opt) {
         case 'i': o->ifname = optarg; break;
         case 'D': o->dst_mac = optarg; break;
@@ -163,6 +165,7 @@ static int parse_args(int argc, char **argv, struct gen_opts *o)
             o->cpu = (int)v;
             break;
         case 'h': usage(stdout); exit(XP_BENCH_EXIT_OK);
+        case 'V': xp_bench_print_version("xp-bench-gen"); exit(XP_BENCH_EXIT_OK);
         default: return -EINVAL;
         }
         if (ret) {

@@ -13,6 +13,8 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
+
+#include "xp_build_config.h"
 #include <unistd.h>
 
 #include "src/util/log.h"
@@ -134,4 +136,9 @@ int xp_bench_start(int cpu)
 bool xp_bench_stopping(void)
 {
     return atomic_load(&stop_flag);
+}
+
+void xp_bench_print_version(const char *prog)
+{
+    printf("%s %s\n", prog, XP_VERSION);
 }

@@ -36,6 +36,9 @@ int xp_bench_parse_seconds(const char *s, double *out);
 /* Pin the calling thread to one CPU; returns 0 or -errno. */
 int xp_bench_pin_cpu(int cpu);
 
+/* "PROG VERSION" on stdout, for --version. */
+void xp_bench_print_version(const char *prog);
+
 /* Install SIGINT/SIGTERM handlers that set the stop flag. */
 void xp_bench_catch_signals(void);
 

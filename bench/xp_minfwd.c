@@ -120,7 +120,8 @@ static void usage(FILE *f)
             "  --busy          never block in poll() (starves a NAPI kthread on the same core)\n"
             "  --no-touch      do not swap the MACs\n"
             "  --cpu N         pin to this CPU\n"
-            "  --seconds S     stop after S seconds (default: on SIGINT/SIGTERM)\n",
+            "  --seconds S     stop after S seconds (default: on SIGINT/SIGTERM)\n"
+            "  -h, --help, -V, --version\n",
             defaults_minfwd.frames, defaults_minfwd.ring, XP_MF_BATCH_MAX, defaults_minfwd.batch,
             defaults_minfwd.tx_budget, defaults_minfwd.idle_spin, defaults_minfwd.poll_ms);
 }
@@ -135,13 +136,14 @@ static int parse_args(int argc, char **argv, struct minfwd_opts *o)
         {"idle-spin", required_argument, NULL, 'S'},
         {"no-touch", no_argument, NULL, 'n'},      {"cpu", required_argument, NULL, 'c'},
         {"seconds", required_argument, NULL, 't'}, {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
     uint32_t v;
     int opt, ret = 0;
 
     *o = defaults_minfwd;
-    while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "hV", longopts, NULL)) != -1) {
         switch (opt) {
         case '0': o->ifname[0] = optarg; break;
         case '1': o->ifname[1] = optarg; break;
@@ -162,6 +164,7 @@ static int parse_args(int argc, char **argv, struct minfwd_opts *o)
             break;
         case 't': ret = xp_bench_parse_seconds(optarg, &o->seconds); break;
         case 'h': usage(stdout); exit(XP_BENCH_EXIT_OK);
+        case 'V': xp_bench_print_version("xp-minfwd"); exit(XP_BENCH_EXIT_OK);
         default: return -EINVAL;
         }
         if (ret) {

@@ -68,6 +68,7 @@
 #include "netif/tapif.h"
 
 #include "src/util/exit_codes.h"
+#include "xp_build_config.h"
 #include "xp_device.h"
 #include "xp_lwip.h"
 
@@ -166,6 +167,7 @@ enum unit_opt_id {
     OPT_STATUS_OUT,
     OPT_NO_TUNNEL,
     OPT_HELP,
+    OPT_VERSION,
     OPT_MAX,
 };
 
@@ -196,6 +198,7 @@ static const struct option long_opts[] = {
     [OPT_STATUS_OUT] = {"status-out", required_argument, NULL, OPT_STATUS_OUT},
     [OPT_NO_TUNNEL] = {"no-tunnel", no_argument, NULL, OPT_NO_TUNNEL},
     [OPT_HELP] = {"help", no_argument, NULL, OPT_HELP},
+    [OPT_VERSION] = {"version", no_argument, NULL, OPT_VERSION},
     [OPT_MAX] = {NULL, 0, NULL, 0},
 };
 
@@ -223,6 +226,7 @@ static const struct unit_opt_doc opt_docs[OPT_MAX] = {
     [OPT_NO_TUNNEL] = {NULL, 0, "do not attach the device library: plain lwIP routing via --gw "
                                 "(the bench's baseline)"},
     [OPT_HELP] = {NULL, 0, "this text"},
+    [OPT_VERSION] = {NULL, 0, "print the version"},
 };
 
 /* What the receive callback (tcpip thread) and main() share; core lock held for both. */
@@ -433,7 +437,7 @@ static void usage(FILE *f)
     fprintf(f, "\nExit: 0 done, 1 failure, 2 bad option/key/address, 5 no such TAP, 6 permission.\n");
 }
 
-/* Returns 0, 1 for --help, or -EINVAL (message printed). */
+/* Returns 0, 1 for --help, 2 for --version, or -EINVAL (message printed). */
 static int parse_args(int argc, char **argv, struct unit_opts *o)
 {
     uint32_t seen = 0;
@@ -584,6 +588,8 @@ static int parse_args(int argc, char **argv, struct unit_opts *o)
             break;
         case OPT_HELP:
             return 1;
+        case OPT_VERSION:
+            return 2;
         default:
             unit_err("internal: option %d", c);
             return -EINVAL;
@@ -1417,6 +1423,10 @@ int main(int argc, char **argv)
     ret = parse_args(argc, argv, &u->o);
     if (ret == 1) {
         usage(stdout);
+        return EXIT_OK;
+    }
+    if (ret == 2) {
+        printf(PROG " %s\n", XP_VERSION);
         return EXIT_OK;
     }
     if (ret < 0)

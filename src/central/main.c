@@ -22,6 +22,7 @@
 #include "src/util/exit_codes.h"
 #include "src/util/log.h"
 #include "src/util/privilege.h"
+#include "xp_build_config.h"
 
 static void usage(FILE *f)
 {
@@ -34,7 +35,8 @@ static void usage(FILE *f)
             "                         (\"-\" for stdout)\n"
             "      --ready-file FILE  write the bound port to FILE once listening\n"
             "      --log-level LEVEL  err, warn, info, debug (overrides the file)\n"
-            "  -h, --help\n");
+            "  -h, --help             this text\n"
+            "  -V, --version          print the version\n");
 }
 
 int main(int argc, char **argv)
@@ -47,6 +49,7 @@ int main(int argc, char **argv)
         {"ready-file", required_argument, NULL, 'R'},
         {"log-level", required_argument, NULL, 'L'},
         {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
     const char *conf = NULL, *stats_path = NULL, *ready = NULL, *level_arg = NULL;
@@ -60,7 +63,7 @@ int main(int argc, char **argv)
     int opt, ret = EXIT_FAIL, sfd = -1;
 
     xp_log_set_thread_name("central");
-    while ((opt = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "c:hV", opts, NULL)) != -1) {
         switch (opt) {
         case 'c':
             conf = optarg;
@@ -82,6 +85,9 @@ int main(int argc, char **argv)
             break;
         case 'h':
             usage(stdout);
+            return EXIT_OK;
+        case 'V':
+            printf("xpro-central %s\n", XP_VERSION);
             return EXIT_OK;
         default:
             usage(stderr);

@@ -11,6 +11,7 @@
  * Exits 0 on SIGINT/SIGTERM or after --duration, 1 if the socket cannot be served.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <grp.h>
 #include <signal.h>
 #include <stdio.h>
@@ -19,6 +20,7 @@
 #include <time.h>
 
 #include "src/ctl/ctl.h"
+#include "xp_build_config.h"
 
 static volatile sig_atomic_t stop;
 static json_t *stats_doc; /* --stats-file: served by "stats" instead of the canned one */
@@ -62,6 +64,26 @@ static const struct xp_ctl_op ops[] = {
     { NULL },
 };
 
+static const struct option long_opts[] = {
+    { "socket", required_argument, NULL, 's' },
+    { "group", required_argument, NULL, 'g' },
+    { "mode", required_argument, NULL, 'm' },
+    { "ready-file", required_argument, NULL, 'r' },
+    { "duration", required_argument, NULL, 'd' },
+    { "stats-file", required_argument, NULL, 'S' },
+    { "event-ms", required_argument, NULL, 'e' },
+    { "help", no_argument, NULL, 'h' },
+    { "version", no_argument, NULL, 'V' },
+    { NULL, 0, NULL, 0 },
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: xp_ctl_echo --socket PATH [--group GID|NAME] [--mode OCTAL]\n"
+               "                   [--ready-file F] [--duration SEC] [--event-ms MS]\n"
+               "                   [--stats-file FILE] | --help | --version\n");
+}
+
 int main(int argc, char **argv)
 {
     struct xp_ctl_server_conf conf = { .gid = (gid_t)-1, .ops = ops, .handler = handler };
@@ -70,41 +92,56 @@ int main(int argc, char **argv)
     struct timespec t0, t, te;
     struct xp_ctl_server *srv;
     unsigned seq = 0;
+    int c;
 
-    for (int i = 1; i + 1 < argc; i += 2) {
-        if (strcmp(argv[i], "--socket") == 0) {
-            conf.path = argv[i + 1];
-        } else if (strcmp(argv[i], "--group") == 0) {
-            struct group *g = getgrnam(argv[i + 1]);
+    while ((c = getopt_long(argc, argv, "hV", long_opts, NULL)) != -1) {
+        switch (c) {
+        case 's':
+            conf.path = optarg;
+            break;
+        case 'g': {
+            struct group *g = getgrnam(optarg);
             char *end;
 
-            conf.gid = g ? g->gr_gid : (gid_t)strtoul(argv[i + 1], &end, 10);
+            conf.gid = g ? g->gr_gid : (gid_t)strtoul(optarg, &end, 10);
             if (!g && *end) {
-                fprintf(stderr, "xp_ctl_echo: --group %s: no such group\n", argv[i + 1]);
+                fprintf(stderr, "xp_ctl_echo: --group %s: no such group\n", optarg);
                 return 2;
             }
-        } else if (strcmp(argv[i], "--mode") == 0) {
-            conf.mode = (unsigned)strtoul(argv[i + 1], NULL, 8);
-        } else if (strcmp(argv[i], "--ready-file") == 0) {
-            ready = argv[i + 1];
-        } else if (strcmp(argv[i], "--duration") == 0) {
-            duration = atof(argv[i + 1]);
-        } else if (strcmp(argv[i], "--stats-file") == 0) {
-            stats_doc = json_load_file(argv[i + 1], 0, NULL);
+            break;
+        }
+        case 'm':
+            conf.mode = (unsigned)strtoul(optarg, NULL, 8);
+            break;
+        case 'r':
+            ready = optarg;
+            break;
+        case 'd':
+            duration = atof(optarg);
+            break;
+        case 'S':
+            stats_doc = json_load_file(optarg, 0, NULL);
             if (!stats_doc) {
-                fprintf(stderr, "xp_ctl_echo: --stats-file %s: not JSON\n", argv[i + 1]);
+                fprintf(stderr, "xp_ctl_echo: --stats-file %s: not JSON\n", optarg);
                 return 2;
             }
-        } else if (strcmp(argv[i], "--event-ms") == 0) {
-            event_ms = atof(argv[i + 1]);
-        } else {
-            fprintf(stderr, "xp_ctl_echo: unknown option %s\n", argv[i]);
+            break;
+        case 'e':
+            event_ms = atof(optarg);
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        case 'V':
+            printf("xp_ctl_echo %s\n", XP_VERSION);
+            return 0;
+        default:
+            usage(stderr);
             return 2;
         }
     }
-    if (!conf.path) {
-        fprintf(stderr, "usage: xp_ctl_echo --socket PATH [--group G] [--mode OCTAL] "
-                        "[--ready-file F] [--duration SEC] [--event-ms MS]\n");
+    if (!conf.path || optind != argc) {
+        usage(stderr);
         return 2;
     }
     signal(SIGINT, on_signal);

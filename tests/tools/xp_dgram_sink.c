@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * xp_dgram_sink PATH SECONDS: a stand-in for a syslog daemon in tests. Binds a
+ * xp_dgram_sink [--help | --version] PATH SECONDS: a stand-in for a syslog daemon in tests. Binds a
  * Unix datagram socket at PATH and prints every datagram it receives as one
  * line, for at most SECONDS. Removes PATH at exit.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,14 +15,35 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "xp_build_config.h"
+
 int main(int argc, char **argv)
 {
     struct sockaddr_un addr = { .sun_family = AF_UNIX };
     struct timespec start, now;
     char buf[4096];
+    static const struct option long_opts[] = {
+        { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, 'V' },
+        { NULL, 0, NULL, 0 },
+    };
     double limit;
-    int fd;
+    int fd, c;
 
+    while ((c = getopt_long(argc, argv, "hV", long_opts, NULL)) != -1) {
+        if (c == 'h') {
+            printf("usage: xp_dgram_sink PATH SECONDS\n");
+            return 0;
+        }
+        if (c == 'V') {
+            printf("xp_dgram_sink %s\n", XP_VERSION);
+            return 0;
+        }
+        fprintf(stderr, "usage: xp_dgram_sink PATH SECONDS\n");
+        return 2;
+    }
+    argv += optind - 1;
+    argc -= optind - 1;
     if (argc != 3 || strlen(argv[1]) >= sizeof(addr.sun_path) || (limit = atof(argv[2])) <= 0) {
         fprintf(stderr, "usage: xp_dgram_sink PATH SECONDS\n");
         return 2;

@@ -52,6 +52,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "xp_build_config.h"
+
 #define XP_EXIT_OK 0
 #define XP_EXIT_VERIFY 1
 #define XP_EXIT_USAGE 2
@@ -1002,6 +1004,7 @@ static void xp_usage(FILE *out)
             "[--timeout SEC] [--ready-file PATH]\n"
             "       xp_pktio replay --ifname IF --file PATH [--dst-mac M] [--dst-ip A] "
             "[--src-ip A] [--flip OFFSET] [--count N] [--rate PPS]\n"
+            "       xp_pktio --help | --version\n"
             "gen options: [--flows F] [--units K] [--src-ip A] [--dst-ip B] [--src-mac M]\n"
             "             [--dst-mac M] [--size BYTES] [--seed S] [--v6] [--dst-port P]\n"
             "             [--vlans N (0..4 tags)] [--hbh (IPv6: a hop-by-hop header first)]\n"
@@ -1028,6 +1031,7 @@ enum xp_opt_id {
     XP_OPT_READY_FILE,
     XP_OPT_COUNT_ONLY,
     XP_OPT_HELP,
+    XP_OPT_VERSION,
     XP_OPT_DST_PORT,
     XP_OPT_VLANS,
     XP_OPT_HBH,
@@ -1055,6 +1059,7 @@ static const struct option xp_long_opts[] = {
     { "ready-file", required_argument, NULL, XP_OPT_READY_FILE },
     { "count-only", no_argument, NULL, XP_OPT_COUNT_ONLY },
     { "help", no_argument, NULL, XP_OPT_HELP },
+    { "version", no_argument, NULL, XP_OPT_VERSION },
     { "dst-port", required_argument, NULL, XP_OPT_DST_PORT },
     { "vlans", required_argument, NULL, XP_OPT_VLANS },
     { "hbh", no_argument, NULL, XP_OPT_HBH },
@@ -1097,7 +1102,7 @@ static int xp_parse_opts(int argc, char **argv, struct xp_opts *o)
     o->gen.seed = 1;
     o->flip = -1;
 
-    while ((c = getopt_long(argc, argv, "h", xp_long_opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "hV", xp_long_opts, NULL)) != -1) {
         switch (c) {
         case XP_OPT_IFNAME:
             o->ifname = optarg;
@@ -1204,6 +1209,10 @@ static int xp_parse_opts(int argc, char **argv, struct xp_opts *o)
         case XP_OPT_HELP:
             xp_usage(stdout);
             exit(XP_EXIT_OK);
+        case 'V':
+        case XP_OPT_VERSION:
+            printf("xp_pktio %s\n", XP_VERSION);
+            exit(XP_EXIT_OK);
         default:
             return -EINVAL;
         }
@@ -1258,6 +1267,10 @@ int main(int argc, char **argv)
     cmd = argv[1];
     if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0) {
         xp_usage(stdout);
+        return XP_EXIT_OK;
+    }
+    if (strcmp(cmd, "-V") == 0 || strcmp(cmd, "--version") == 0) {
+        printf("xp_pktio %s\n", XP_VERSION);
         return XP_EXIT_OK;
     }
     if (xp_parse_opts(argc - 1, argv + 1, &o)) {
