@@ -454,14 +454,21 @@ int xp_xdp_prog__detach_by_name(const char *ifname)
     return clear_previous(ifindex, ifname, true);
 }
 
-void xp_xdp_prog__unpin(const char *proxy_id)
+static void unpin_dir(const char *dir)
 {
-    char dir[128], path[192];
+    char path[192];
 
-    snprintf(dir, sizeof(dir), XP_BPFFS_ROOT "/xpro/%s", proxy_id);
     snprintf(path, sizeof(path), "%s/kstats", dir);
     unlink(path);
     rmdir(dir);
+}
+
+void xp_xdp_prog__unpin(const char *proxy_id)
+{
+    char dir[128];
+
+    snprintf(dir, sizeof(dir), XP_BPFFS_ROOT "/xpro/%s", proxy_id);
+    unpin_dir(dir);
 }
 
 void xp_xdp_prog__destroy(struct xp_xdp_prog *p, bool keep_attached)
@@ -474,21 +481,12 @@ void xp_xdp_prog__destroy(struct xp_xdp_prog *p, bool keep_attached)
         if (xdp_program__detach(p->prog, p->ifindex[i], p->mode[i], 0))
             pr_warn("ifindex %d: XDP detach failed", p->ifindex[i]);
     }
-    if (!keep_attached && p->pin_dir[0]) {
-        char path[192];
-
-        snprintf(path, sizeof(path), "%s/kstats", p->pin_dir);
-        unlink(path);
-        rmdir(p->pin_dir);
-    }
+    if (!keep_attached && p->pin_dir[0])
+        unpin_dir(p->pin_dir);
     xdp_program__close(p->prog);
-    p->prog = NULL;
     xpro_bpf__destroy(p->skel);
-    p->skel = NULL;
     free(p->vals);
-    p->vals = NULL;
     free(p->caches);
-    p->caches = NULL;
     pthread_mutex_destroy(&p->block_lock);
     free(p);
 }

@@ -32,13 +32,15 @@ struct xp_cli_opts {
 };
 
 /* One subcommand: its positional arguments, its own options (cli_opts.c), the request it
- * sends and how its result is printed when --json is not given. */
+ * sends ({"op": OP} and what ADD_ARGS adds) and how its result is printed when --json is
+ * not given. */
 struct xp_cli_command {
     const char *name;
+    const char *op;
     const char *args;
     unsigned min_pos, max_pos;
     const struct xp_cli_option *opts;
-    json_t *(*request)(const struct xp_cli_opts *o);
+    void (*add_args)(json_t *req, const struct xp_cli_opts *o);
     void (*print)(const json_t *result);
     bool streams; /* with --follow, the reply is followed by a stream of event lines */
     const char *help;
@@ -51,6 +53,9 @@ struct xp_cli_command {
 int xp_cli__parse(int argc, char **argv, struct xp_cli_opts *o,
                   const struct xp_cli_command **cmd);
 void xp_cli__usage(FILE *out);
+
+/* The request CMD sends with the options O; NULL when out of memory. */
+json_t *xp_cli__request(const struct xp_cli_command *cmd, const struct xp_cli_opts *o);
 
 /* The tables (cli_render.c). */
 void xp_cli_print_stats(const json_t *stats);

@@ -79,79 +79,53 @@ static const struct xp_cli_option no_opts[] = {
     { NULL },
 };
 
-/* ---- the requests --------------------------------------------------------------------- */
+/* ---- the requests: {"op": OP} and what these add ---------------------------------------- */
 
-static json_t *req_op(const char *op)
+static void add_top(json_t *req, const struct xp_cli_opts *o)
 {
-    return json_pack("{s:s}", "op", op);
+    json_object_set_new(req, "top", json_integer(o->top));
 }
 
-static json_t *req_stats(const struct xp_cli_opts *o)
+static void add_pair(json_t *req, const struct xp_cli_opts *o)
 {
-    (void)o;
-    return req_op("stats");
-}
-
-static json_t *req_flows(const struct xp_cli_opts *o)
-{
-    return json_pack("{s:s,s:i}", "op", "flows", "top", (int)o->top);
-}
-
-static json_t *req_pair(const char *op, const struct xp_cli_opts *o)
-{
-    json_t *req = json_pack("{s:s,s:s}", "op", op, "unit", o->pos[0]);
-
-    if (req && o->npos > 1)
+    json_object_set_new(req, "unit", json_string(o->pos[0]));
+    if (o->npos > 1)
         json_object_set_new(req, "dst", json_string(o->pos[1]));
-    if (req && o->for_s)
+    if (o->for_s)
         json_object_set_new(req, "seconds", json_integer(o->for_s));
-    return req;
 }
 
-static json_t *req_block(const struct xp_cli_opts *o)
+static void add_follow(json_t *req, const struct xp_cli_opts *o)
 {
-    return req_pair("block", o);
-}
-
-static json_t *req_unblock(const struct xp_cli_opts *o)
-{
-    return req_pair("unblock", o);
-}
-
-static json_t *req_reload(const struct xp_cli_opts *o)
-{
-    (void)o;
-    return req_op("reload");
-}
-
-static json_t *req_events(const struct xp_cli_opts *o)
-{
-    return json_pack("{s:s,s:b}", "op", "events", "follow", o->follow);
-}
-
-static json_t *req_ops(const struct xp_cli_opts *o)
-{
-    (void)o;
-    return req_op("help");
+    json_object_set_new(req, "follow", json_boolean(o->follow));
 }
 
 static const struct xp_cli_command commands[] = {
-    { "stats", "", 0, 0, no_opts, req_stats, xp_cli_print_stats, false,
+    { "stats", "stats", "", 0, 0, no_opts, NULL, xp_cli_print_stats, false,
       "the stats document: ports and queues, drops by reason, ring health, policer" },
-    { "flows", "", 0, 0, flows_opts, req_flows, xp_cli_print_flows, false,
+    { "flows", "flows", "", 0, 0, flows_opts, add_top, xp_cli_print_flows, false,
       "the heaviest (unit, destination) pairs with rates and verdicts" },
-    { "block", "UNIT [DST]", 1, 2, block_opts, req_block, xp_cli_print_result, false,
+    { "block", "block", "UNIT [DST]", 1, 2, block_opts, add_pair, xp_cli_print_result, false,
       "block a unit (towards DST only, if given)" },
-    { "unblock", "UNIT [DST]", 1, 2, no_opts, req_unblock, xp_cli_print_result, false,
+    { "unblock", "unblock", "UNIT [DST]", 1, 2, no_opts, add_pair, xp_cli_print_result, false,
       "lift a block" },
-    { "reload", "", 0, 0, no_opts, req_reload, xp_cli_print_result, false,
+    { "reload", "reload", "", 0, 0, no_opts, NULL, xp_cli_print_result, false,
       "re-read the configuration file (as SIGHUP does)" },
-    { "events", "", 0, 0, events_opts, req_events, xp_cli_print_result, true,
+    { "events", "events", "", 0, 0, events_opts, add_follow, xp_cli_print_result, true,
       "events (overload, block, unblock); --follow streams them" },
-    { "ops", "", 0, 0, no_opts, req_ops, xp_cli_print_result, false,
+    { "ops", "help", "", 0, 0, no_opts, NULL, xp_cli_print_result, false,
       "the ops this socket accepts" },
     { NULL },
 };
+
+json_t *xp_cli__request(const struct xp_cli_command *cmd, const struct xp_cli_opts *o)
+{
+    json_t *req = json_pack("{s:s}", "op", cmd->op);
+
+    if (req && cmd->add_args)
+        cmd->add_args(req, o);
+    return req;
+}
 
 /* ---- usage ---------------------------------------------------------------------------- */
 

@@ -102,28 +102,13 @@ struct xp_ctl_server *xp_ctl_server__create(const struct xp_ctl_server_conf *con
 /* Close every connection, unlink the socket. Accepts NULL. */
 void xp_ctl_server__destroy(struct xp_ctl_server *srv);
 
-/* Upper bound of the pollfds the server can ask for (listener + clients). */
-unsigned xp_ctl_server__max_pollfds(const struct xp_ctl_server *srv);
-
 /*
- * Fill out[] with the fds to poll and their events (at most max); returns the count.
- * Pass the same array, after poll(), to xp_ctl_server__handle().
+ * The server's connections: poll them with util/line_server.h (xp_line_server__pollfds,
+ * __handle, or __poll for an owner without a poll loop of its own). Call __handle after
+ * every poll(), also on timeout (idle expiry); it ignores fds it does not know.
  */
-unsigned xp_ctl_server__pollfds(struct xp_ctl_server *srv, struct pollfd *out, unsigned max);
-
-/*
- * Accept, read, dispatch, write and expire idle connections. fds/n are what pollfds()
- * returned with poll()'s revents; fds the server does not know are ignored, so an owner may
- * pass its whole array. Call it after every poll() (also on timeout: idle expiry). Returns 0
- * or a negative errno for a failure of the listening socket itself.
- */
-int xp_ctl_server__handle(struct xp_ctl_server *srv, const struct pollfd *fds, unsigned n);
-
-/*
- * Convenience for owners without their own poll loop: poll the server's fds for up to
- * timeout_ms and handle them. Returns 0 or a negative errno.
- */
-int xp_ctl_server__poll(struct xp_ctl_server *srv, int timeout_ms);
+struct xp_line_server;
+struct xp_line_server *xp_ctl_server__lines(struct xp_ctl_server *srv);
 
 /*
  * Queue line (one JSON text, without newline) to every follower of stream. Never blocks:

@@ -187,7 +187,7 @@ int main(int argc, char **argv)
         connect_error(path, errno);
         return EXIT_FAIL;
     }
-    req = cmd->request(&o);
+    req = xp_cli__request(cmd, &o);
     if (!req) {
         xp_ctl_client__destroy(c);
         return EXIT_FAIL;

@@ -464,24 +464,9 @@ static const struct xp_line_server_ops ctl_conn_ops = {
     .closed = ctl_closed,
 };
 
-unsigned xp_ctl_server__max_pollfds(const struct xp_ctl_server *srv)
+struct xp_line_server *xp_ctl_server__lines(struct xp_ctl_server *srv)
 {
-    return xp_line_server__max_pollfds(srv->ls);
-}
-
-unsigned xp_ctl_server__pollfds(struct xp_ctl_server *srv, struct pollfd *out, unsigned max)
-{
-    return xp_line_server__pollfds(srv->ls, out, max);
-}
-
-int xp_ctl_server__handle(struct xp_ctl_server *srv, const struct pollfd *fds, unsigned n)
-{
-    return xp_line_server__handle(srv->ls, fds, n);
-}
-
-int xp_ctl_server__poll(struct xp_ctl_server *srv, int timeout_ms)
-{
-    return xp_line_server__poll(srv->ls, timeout_ms);
+    return srv->ls;
 }
 
 unsigned xp_ctl_server__broadcast(struct xp_ctl_server *srv, const char *stream,

@@ -74,14 +74,9 @@ uint16_t xp_prom_server__port(const struct xp_prom_server *srv);
  */
 void xp_prom_server__set_stats(struct xp_prom_server *srv, json_t *stats);
 
-unsigned xp_prom_server__max_pollfds(const struct xp_prom_server *srv);
-unsigned xp_prom_server__pollfds(struct xp_prom_server *srv, struct pollfd *out, unsigned max);
-
-/* Same contract as xp_ctl_server__handle(): pass poll()'s results; also call on timeout. */
-int xp_prom_server__handle(struct xp_prom_server *srv, const struct pollfd *fds, unsigned n);
-
-/* Poll the server's own fds for up to timeout_ms and handle them. */
-int xp_prom_server__poll(struct xp_prom_server *srv, int timeout_ms);
+/* The server's connections, polled as the control socket's are (see ctl.h). */
+struct xp_line_server;
+struct xp_line_server *xp_prom_server__lines(struct xp_prom_server *srv);
 
 void xp_prom_server__stats(const struct xp_prom_server *srv, struct xp_prom_server_stats *st);
 

@@ -302,24 +302,9 @@ static const struct xp_line_server_ops prom_conn_ops = {
     .expire = prom_expire,
 };
 
-unsigned xp_prom_server__max_pollfds(const struct xp_prom_server *srv)
+struct xp_line_server *xp_prom_server__lines(struct xp_prom_server *srv)
 {
-    return xp_line_server__max_pollfds(srv->ls);
-}
-
-unsigned xp_prom_server__pollfds(struct xp_prom_server *srv, struct pollfd *out, unsigned max)
-{
-    return xp_line_server__pollfds(srv->ls, out, max);
-}
-
-int xp_prom_server__handle(struct xp_prom_server *srv, const struct pollfd *fds, unsigned n)
-{
-    return xp_line_server__handle(srv->ls, fds, n);
-}
-
-int xp_prom_server__poll(struct xp_prom_server *srv, int timeout_ms)
-{
-    return xp_line_server__poll(srv->ls, timeout_ms);
+    return srv->ls;
 }
 
 void xp_prom_server__stats(const struct xp_prom_server *srv, struct xp_prom_server_stats *st)

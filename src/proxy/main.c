@@ -20,6 +20,7 @@
 #include "src/prom/prom.h"
 #include "src/proxy/proxy.h"
 #include "src/util/exit_codes.h"
+#include "src/util/line_server.h"
 #include "src/util/log.h"
 #include "src/util/syslog_sink.h"
 #include "xp_build_config.h"
@@ -206,10 +207,10 @@ static int run(struct proxy *px, const struct run_opts *o)
         wait_s = wait_s > 0.1 ? 0.1 : wait_s < 0 ? 0 : wait_s; /* events leave every 100 ms */
         pfd[n++] = (struct pollfd){ .fd = sfd, .events = POLLIN };
         if (px->ctl)
-            n_ctl = xp_ctl_server__pollfds(px->ctl, pfd + n, 64);
+            n_ctl = xp_line_server__pollfds(xp_ctl_server__lines(px->ctl), pfd + n, 64);
         n += n_ctl;
         if (px->prom)
-            n_prom = xp_prom_server__pollfds(px->prom, pfd + n, 64);
+            n_prom = xp_line_server__pollfds(xp_prom_server__lines(px->prom), pfd + n, 64);
         n += n_prom;
         if (poll(pfd, n, (int)(wait_s * 1000) + 1) == -1 && errno != EINTR) {
             ret = -errno;
@@ -223,9 +224,9 @@ static int run(struct proxy *px, const struct run_opts *o)
         }
         /* Called on timeouts too: that is when idle clients expire. */
         if (px->ctl)
-            xp_ctl_server__handle(px->ctl, pfd + 1, n_ctl);
+            xp_line_server__handle(xp_ctl_server__lines(px->ctl), pfd + 1, n_ctl);
         if (px->prom)
-            xp_prom_server__handle(px->prom, pfd + 1 + n_ctl, n_prom);
+            xp_line_server__handle(xp_prom_server__lines(px->prom), pfd + 1 + n_ctl, n_prom);
         xp_proxy__housekeeping(px);
         if (xp_real_s() >= next) {
             xp_proxy__print_stats(px, false);

@@ -125,6 +125,14 @@ xp_on_signal() {
 }
 
 # xp_init: traps, temp dir, watchdog. Call once, first.
+# xp_conf_inline_base: the keys an inline proxy's configuration in these tests starts with
+# (this test's proxy_id, the xp_topo_inline ports, the CPUs to use), on one line to open a
+# JSON object in a heredoc: {  $(xp_conf_inline_base),  "events_out": ... }.
+xp_conf_inline_base() {
+    printf '"proxy_id": "%s", "ports": { "access": "xpa", "core": "xpc" }, "cpus": %s' \
+        "$XP_PREFIX" "$(xp_proxy_cpus)"
+}
+
 xp_init() {
     # Configurations written here hold secrets (sync secrets, tunnel keys): the programs
     # refuse them readable by others, as they would on a real box.
@@ -510,6 +518,14 @@ xp_send() {
     shift 2
     # shellcheck disable=SC2046
     ip netns exec "$ns" $(xp_sender_taskset) "$XP_PKTIO" send --ifname "$dev" "$@"
+}
+
+# xp_init_inline Q: what most inline tests begin with: xp_init, every requirement, and the
+# inline topology with Q queues.
+xp_init_inline() {
+    xp_init
+    xp_require_all
+    xp_topo_inline "$1"
 }
 
 # ---- the standard inline topology ------------------------------------------------------

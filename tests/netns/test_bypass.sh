@@ -24,16 +24,12 @@ T_F1=200
 RATE=2000
 COUNT=8000
 
-xp_init
-xp_require_all
-xp_topo_inline 1
+xp_init_inline 1
 
 conf="$XP_TMP/proxy.json"
 cat >"$conf" <<JSON
 {
-  "proxy_id": "$XP_PREFIX",
-  "ports": { "access": "xpa", "core": "xpc" },
-  "cpus": $(xp_proxy_cpus),
+  $(xp_conf_inline_base),
   "events_out": "$XP_TMP/events.jsonl",
   "policer": {
     "unit_prefixes": ["198.18.0.0/24", "2001:2::/48"],

@@ -20,16 +20,12 @@ source "$(dirname "$0")/lib.sh"
 # shellcheck source=tests/netns/highrate.sh
 source "$(dirname "$0")/highrate.sh"
 
-xp_init
-xp_require_all
-xp_topo_inline 1
+xp_init_inline 1
 
 conf="$XP_TMP/proxy.json"
 cat >"$conf" <<JSON
 {
-  "proxy_id": "$XP_PREFIX",
-  "ports": { "access": "xpa", "core": "xpc" },
-  "cpus": $(xp_proxy_cpus),
+  $(xp_conf_inline_base),
   "events_out": "$XP_TMP/events.jsonl",
   "events_syslog": "$XP_TMP/log.sock",
   "policer": {

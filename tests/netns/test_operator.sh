@@ -22,9 +22,7 @@ conf="$XP_TMP/proxy.json"
 sock="$XP_TMP/ctl.sock"
 cat >"$conf" <<JSON
 {
-  "proxy_id": "$XP_PREFIX",
-  "ports": { "access": "xpa", "core": "xpc" },
-  "cpus": $(xp_proxy_cpus),
+  $(xp_conf_inline_base),
   "ctl_socket": "$sock",
   "prometheus": "127.0.0.1:$PROM_PORT",
   "stats_interval_ms": 500,

@@ -10,16 +10,12 @@ source "$(dirname "$0")/lib.sh"
 
 N=3000
 
-xp_init
-xp_require_all
-xp_topo_inline 1
+xp_init_inline 1
 
 conf="$XP_TMP/proxy.json"
 cat >"$conf" <<JSON
 {
-  "proxy_id": "$XP_PREFIX",
-  "ports": { "access": "xpa", "core": "xpc" },
-  "cpus": $(xp_proxy_cpus),
+  $(xp_conf_inline_base),
   "port_settings": {
     "default": { "xdp_mode": "native" },
     "core": { "xdp_mode": "skb" }

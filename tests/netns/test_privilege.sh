@@ -37,9 +37,7 @@ xp_topo_inline 1
 conf() {
     cat >"$1" <<JSON
 {
-  "proxy_id": "$XP_PREFIX",
-  "ports": { "access": "xpa", "core": "xpc" },
-  "cpus": $(xp_proxy_cpus),
+  $(xp_conf_inline_base),
   "fail_mode": "$2",
   "user": "$3",
   "ctl_socket": "$XP_TMP/ctl.sock",

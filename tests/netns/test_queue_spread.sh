@@ -28,9 +28,7 @@ UNIT_R=2001:2:0:2::1
 PREFIX_R=2001:2:0:2::
 GOOD=198.18.0.3
 
-xp_init
-xp_require_all
-xp_topo_inline 4
+xp_init_inline 4
 
 conf="$XP_TMP/proxy.json"
 cat >"$conf" <<JSON

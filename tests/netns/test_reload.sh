@@ -14,17 +14,13 @@ source "$(dirname "$0")/lib.sh"
 A=198.18.0.2
 B=198.18.0.3
 
-xp_init
-xp_require_all
-xp_topo_inline 1
+xp_init_inline 1
 
 conf="$XP_TMP/proxy.json"
 write_conf() {
     cat >"$conf" <<JSON
 {
-  "proxy_id": "$XP_PREFIX",
-  "ports": { "access": "xpa", "core": "xpc" },
-  "cpus": $(xp_proxy_cpus),
+  $(xp_conf_inline_base),
   "events_out": "$XP_TMP/events.jsonl",
   "stats_interval_ms": 250,
   "policer": { "unit_prefixes": ["198.18.0.0/24"], "t_f1_pps": $1, "t_f2_pps": 1000000$2 }

@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "src/ctl/ctl.h"
+#include "src/util/line_server.h"
 #include "xp_build_config.h"
 
 static volatile sig_atomic_t stop;
@@ -162,7 +163,7 @@ int main(int argc, char **argv)
     while (!stop) {
         double el, since;
 
-        xp_ctl_server__poll(srv, 50);
+        xp_line_server__poll(xp_ctl_server__lines(srv), 50);
         clock_gettime(CLOCK_MONOTONIC, &t);
         el = (double)(t.tv_sec - t0.tv_sec) + (t.tv_nsec - t0.tv_nsec) / 1e9;
         since = ((double)(t.tv_sec - te.tv_sec) + (t.tv_nsec - te.tv_nsec) / 1e9) * 1000;

@@ -856,28 +856,39 @@ static int xp_cmd_xdp_hold(const struct xp_opts *o)
 
 #define XP_ETH_P_IPV4 0x0800u
 
+/* capture and replay: the frame file (MODE "wb" or "rb") and a packet socket on --ifname.
+ * Returns 0, or the exit code (said on stderr). */
+static int xp_open_file_socket(const struct xp_opts *o, const char *mode, FILE **f, int *fd,
+                               int *ifindex)
+{
+    *f = fopen(o->file, mode);
+    if (!*f) {
+        fprintf(stderr, "xp_pktio: %s: %s\n", o->file, strerror(errno));
+        return XP_EXIT_SYS;
+    }
+    *fd = xp_open_packet(o->ifname, ifindex);
+    if (*fd < 0) {
+        fclose(*f);
+        return XP_EXIT_SYS;
+    }
+    return 0;
+}
+
 static int xp_cmd_capture(const struct xp_opts *o)
 {
     static uint8_t buf[XP_MAX_FRAME];
     uint64_t captured = 0;
     double deadline;
     FILE *f;
-    int fd, ifindex;
+    int fd, ifindex, ret;
 
     if (!o->file || o->count == 0) {
         fprintf(stderr, "xp_pktio: capture needs --file PATH and --count N\n");
         return XP_EXIT_USAGE;
     }
-    f = fopen(o->file, "wb");
-    if (!f) {
-        fprintf(stderr, "xp_pktio: %s: %s\n", o->file, strerror(errno));
-        return XP_EXIT_SYS;
-    }
-    fd = xp_open_packet(o->ifname, &ifindex);
-    if (fd < 0) {
-        fclose(f);
-        return XP_EXIT_SYS;
-    }
+    ret = xp_open_file_socket(o, "wb", &f, &fd, &ifindex);
+    if (ret)
+        return ret;
     xp_install_signals();
     xp_signal_ready(o->ready_file);
     deadline = xp_now() + (o->timeout > 0 ? o->timeout : 10);
@@ -927,16 +938,9 @@ static int xp_cmd_replay(const struct xp_opts *o)
         fprintf(stderr, "xp_pktio: replay needs --file PATH\n");
         return XP_EXIT_USAGE;
     }
-    f = fopen(o->file, "rb");
-    if (!f) {
-        fprintf(stderr, "xp_pktio: %s: %s\n", o->file, strerror(errno));
-        return XP_EXIT_SYS;
-    }
-    fd = xp_open_packet(o->ifname, &ifindex);
-    if (fd < 0) {
-        fclose(f);
-        return XP_EXIT_SYS;
-    }
+    ret = xp_open_file_socket(o, "rb", &f, &fd, &ifindex);
+    if (ret)
+        return ret;
     to.sll_ifindex = ifindex;
     to.sll_halen = 6;
     xp_install_signals();

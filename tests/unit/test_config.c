@@ -301,10 +301,5 @@ int main(void)
     test_port_settings();
     test_doc_table();
     test_shipped_examples();
-    if (failures) {
-        fprintf(stderr, "%d check(s) failed\n", failures);
-        return 1;
-    }
-    printf("config: all checks passed\n");
-    return 0;
+    return xp_check_report("test_config");
 }

@@ -440,7 +440,5 @@ int main(void)
     test_print();
     test_bad_table();
     test_read_file();
-    if (failures)
-        fprintf(stderr, "test_conftab: %d failure(s)\n", failures);
-    return failures ? 1 : 0;
+    return xp_check_report("test_conftab");
 }

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "src/ctl/ctl.h"
+#include "src/util/line_server.h"
 
 #include "xp_check.h"
 
@@ -103,7 +104,7 @@ static void *server_main(void *arg)
     struct test_server *ts = arg;
 
     while (!atomic_load(&ts->stop))
-        xp_ctl_server__poll(ts->srv, 10);
+        xp_line_server__poll(xp_ctl_server__lines(ts->srv), 10);
     return NULL;
 }
 
@@ -719,10 +720,5 @@ int main(void)
     test_cli();
     server_stop(&ts);
     rmdir(dir);
-    if (failures) {
-        fprintf(stderr, "test_ctl: %d check(s) failed\n", failures);
-        return 1;
-    }
-    printf("test_ctl: all checks passed\n");
-    return 0;
+    return xp_check_report("test_ctl");
 }

@@ -470,6 +470,5 @@ int main(void)
     test_epoch();
     test_key_rotation();
     xp_tunnel_keys__wipe(&g_pkeys);
-    printf("test_device: %d failures\n", failures);
-    return failures ? 1 : 0;
+    return xp_check_report("test_device");
 }

@@ -959,7 +959,5 @@ int main(void)
     xp_dst_table__destroy(dst);
     free(umem);
     free(cfg);
-    if (failures)
-        fprintf(stderr, "%d check(s) failed\n", failures);
-    return failures ? 1 : 0;
+    return xp_check_report("test_gateway");
 }

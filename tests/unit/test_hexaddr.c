@@ -99,7 +99,5 @@ int main(void)
     test_hex();
     test_addr();
     test_hostport();
-    if (failures)
-        fprintf(stderr, "test_hexaddr: %d failure(s)\n", failures);
-    return failures ? 1 : 0;
+    return xp_check_report("test_hexaddr");
 }

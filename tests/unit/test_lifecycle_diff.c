@@ -121,13 +121,6 @@ static uint64_t rnd(void)
     return rng >> 33;
 }
 
-static void *central_main(void *arg)
-{
-    xp_log_set_thread_name("central");
-    xp_central__run(arg);
-    return NULL;
-}
-
 static void central_start(void)
 {
     central.c = xp_central__create(&central.cfg);
@@ -137,7 +130,7 @@ static void central_start(void)
     }
     central.port = xp_central__port(central.c);
     central.cfg.port = central.port; /* a restart comes back on the same port */
-    pthread_create(&central.th, NULL, central_main, central.c);
+    pthread_create(&central.th, NULL, tcentral_run, central.c);
 }
 
 static void central_stop(void)
@@ -713,11 +706,8 @@ int main(void)
             all.dst_shared_fn += cnt.dst_shared_fn;
         }
     }
-    if (failures) {
-        fprintf(stderr, "test_lifecycle_diff: %d check(s) failed\n", failures);
-        return 1;
-    }
-    printf("lifecycle diff: %llu packets, all verdicts as the model within the stated bounds\n",
-           (unsigned long long)all.packets);
-    return 0;
+    if (!failures)
+        printf("lifecycle diff: %llu packets, all verdicts as the model within the stated bounds\n",
+               (unsigned long long)all.packets);
+    return xp_check_report("test_lifecycle_diff");
 }

@@ -782,10 +782,5 @@ int main(void)
     test_backpressure();
     test_poll_and_outside();
     test_tcp();
-    if (failures) {
-        fprintf(stderr, "test_line_server: %d check(s) failed\n", failures);
-        return 1;
-    }
-    printf("test_line_server: all checks passed\n");
-    return 0;
+    return xp_check_report("test_line_server");
 }

@@ -17,29 +17,11 @@
 #include <sys/socket.h>
 
 #include "src/policer/policer.h"
+#include "test_policer_common.h"
 
 #include "xp_check.h"
 
-#define MS 1000000ULL
-#define SEC XP_NSEC_PER_SEC
-#define T0 (1700000000ULL * SEC)
 #define MAX_W 4
-
-/* T_T1..T_T3 = 100 ms, no shrink, F1 = 1000 pps, F2 out of reach. */
-static struct xp_policer_limits test_limits(void)
-{
-    struct xp_policer_limits lim;
-
-    xp_policer_limits__init(&lim);
-    lim.t_t1_ns = 100 * MS;
-    lim.t_t2_ns = 100 * MS;
-    lim.t_t3_ns = 100 * MS;
-    lim.t_t4_ns = 100 * MS;
-    lim.shrink_r = 1;
-    lim.t_f1_pps = 1000;
-    lim.t_f2_pps = 1000000000;
-    return lim;
-}
 
 struct proxy {
     unsigned n;
@@ -410,10 +392,5 @@ int main(void)
     test_churn_directory_consistent();
     test_threads_exactly_once();
     test_bad_args();
-    if (failures) {
-        fprintf(stderr, "%d check(s) failed\n", failures);
-        return 1;
-    }
-    printf("ok\n");
-    return 0;
+    return xp_check_report("test_owners");
 }

@@ -1090,6 +1090,5 @@ int main(int argc, char **argv)
     if (!g_write_dir)
         test_corpus(XP_CORPUS_DIR);
 
-    printf("%d checks, %d failures\n", checks, failures);
-    return failures ? 1 : 0;
+    return xp_check_report("test_parse");
 }

@@ -134,10 +134,5 @@ int main(void)
 
     xp_pipeline__destroy(pl);
     xp_dst_table__destroy(dst);
-    if (failures) {
-        fprintf(stderr, "test_pipeline: %d check(s) failed\n", failures);
-        return 1;
-    }
-    printf("test_pipeline: all checks passed\n");
-    return 0;
+    return xp_check_report("test_pipeline");
 }

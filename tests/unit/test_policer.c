@@ -16,28 +16,10 @@
 #include <time.h>
 
 #include "src/policer/policer.h"
+#include "test_policer_common.h"
 
-#define MS 1000000ULL
-#define SEC XP_NSEC_PER_SEC
-#define T0 (1700000000ULL * SEC)
 
 #include "xp_check.h"
-
-/* Test limits: T_T1..T3 = 100 ms, no shrink, F1 = 1000 pps, F2 huge. */
-static struct xp_policer_limits test_limits(void)
-{
-    struct xp_policer_limits lim;
-
-    xp_policer_limits__init(&lim);
-    lim.t_t1_ns = 100 * MS;
-    lim.t_t2_ns = 100 * MS;
-    lim.t_t3_ns = 100 * MS;
-    lim.t_t4_ns = 100 * MS;
-    lim.shrink_r = 1;
-    lim.t_f1_pps = 1000;
-    lim.t_f2_pps = 1000000000;
-    return lim;
-}
 
 static struct xp_policer *mkpol(struct xp_dst_table *dst, const struct xp_policer_limits *lim,
                                 uint32_t capacity, unsigned worker)
@@ -1406,10 +1388,5 @@ int main(void)
         bench_pairs(1000000, 1 << 20, BENCH_RESTART);
         bench_sleeper();
     }
-    if (failures) {
-        fprintf(stderr, "test_policer: %d check(s) failed\n", failures);
-        return 1;
-    }
-    printf("test_policer: all checks passed\n");
-    return 0;
+    return xp_check_report("test_policer");
 }

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "src/prom/prom.h"
+#include "src/util/line_server.h"
 
 #include "xp_check.h"
 
@@ -273,7 +274,7 @@ static void *server_main(void *arg)
     struct test_server *ts = arg;
 
     while (!atomic_load(&ts->stop))
-        xp_prom_server__poll(ts->srv, 10);
+        xp_line_server__poll(xp_prom_server__lines(ts->srv), 10);
     return NULL;
 }
 
@@ -501,10 +502,5 @@ int main(void)
     test_escaping_and_edges();
     test_http();
     test_flood();
-    if (failures) {
-        fprintf(stderr, "test_prom: %d check(s) failed\n", failures);
-        return 1;
-    }
-    printf("test_prom: all checks passed\n");
-    return 0;
+    return xp_check_report("test_prom");
 }

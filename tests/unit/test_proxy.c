@@ -463,10 +463,5 @@ int main(void)
     xp_central_config__release(&cc);
     unlink(g_conf);
     rmdir(g_dir);
-    if (failures) {
-        fprintf(stderr, "%d check(s) failed\n", failures);
-        return 1;
-    }
-    printf("test_proxy: all checks passed\n");
-    return 0;
+    return xp_check_report("test_proxy");
 }

@@ -343,10 +343,5 @@ int main(void)
     test_roundtrip();
     test_errors();
     test_corpus();
-    if (failures) {
-        fprintf(stderr, "%d check(s) failed\n", failures);
-        return 1;
-    }
-    printf("sync codec: all checks passed\n");
-    return 0;
+    return xp_check_report("test_sync_codec");
 }

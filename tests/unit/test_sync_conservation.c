@@ -131,13 +131,6 @@ static void *proxy_main(void *arg)
     return NULL;
 }
 
-static void *server_main(void *arg)
-{
-    xp_log_set_thread_name("central");
-    xp_central__run(arg);
-    return NULL;
-}
-
 int main(void)
 {
     struct xp_central_config cfg;
@@ -173,7 +166,7 @@ int main(void)
         return 1;
     }
     port = xp_central__port(c);
-    pthread_create(&srv, NULL, server_main, c);
+    pthread_create(&srv, NULL, tcentral_run, c);
     pthread_barrier_init(&barrier, NULL, n_proxies);
 
     for (unsigned i = 0; i < n_proxies; i++) {
@@ -248,11 +241,8 @@ int main(void)
     xp_central__destroy(c);
     xp_central_config__release(&cfg);
     pthread_barrier_destroy(&barrier);
-    if (failures) {
-        fprintf(stderr, "%d check(s) failed\n", failures);
-        return 1;
-    }
-    printf("sync conservation: %u proxies, %u rounds, %llu packets over %u pairs: exact\n",
-           n_proxies, rounds, (unsigned long long)total, N_PAIRS);
-    return 0;
+    if (!failures)
+        printf("sync conservation: %u proxies, %u rounds, %llu packets over %u pairs: exact\n",
+               n_proxies, rounds, (unsigned long long)total, N_PAIRS);
+    return xp_check_report("test_sync_conservation");
 }

@@ -524,13 +524,6 @@ static void test_config(void)
 
 static const uint8_t secret[16] = "0123456789abcdef";
 
-static void *server_main(void *arg)
-{
-    xp_log_set_thread_name("central");
-    xp_central__run(arg);
-    return NULL;
-}
-
 static void install(void *arg, const struct xp_sync_answer *a)
 {
     (void)a;
@@ -585,7 +578,7 @@ static void test_central(void)
     CHECK(c != NULL);
     if (!c)
         return;
-    pthread_create(&srv, NULL, server_main, c);
+    pthread_create(&srv, NULL, tcentral_run, c);
     {
         struct xp_sync_client_config cc = {.host = "127.0.0.1", .port = xp_central__port(c),
                                            .proxy_id = "p1", .secret = secret,
@@ -654,10 +647,5 @@ int main(void)
     snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
     if (system(cmd) != 0)
         fprintf(stderr, "cleanup of %s failed\n", dir);
-    if (failures) {
-        fprintf(stderr, "%d check(s) failed\n", failures);
-        return 1;
-    }
-    printf("sync expiry: all checks passed\n");
-    return 0;
+    return xp_check_report("test_sync_expiry");
 }

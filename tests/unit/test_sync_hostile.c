@@ -22,19 +22,6 @@
 static uint16_t port;
 static const uint8_t secret[16] = "0123456789abcdef";
 
-static int raw_connect(void)
-{
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
-    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-        perror("connect");
-        exit(1);
-    }
-    return fd;
-}
-
 /* Read one line within ms; "" on EOF/timeout. */
 static void raw_line(int fd, char *out, size_t len, int ms)
 {
@@ -88,7 +75,7 @@ static void expect_error(int fd, const char *code, int ms)
 
 static int with_challenge(char *nonce_hex)
 {
-    int fd = raw_connect();
+    int fd = tcp_connect_local(port);
     char line[512], *p;
 
     raw_line(fd, line, sizeof(line), 2000);
@@ -134,13 +121,6 @@ static void good_sync(void)
     CHECK(got >= 1);
 }
 
-static void *server_main(void *arg)
-{
-    xp_log_set_thread_name("central");
-    xp_central__run(arg);
-    return NULL;
-}
-
 int main(void)
 {
     struct xp_central_config cfg;
@@ -167,7 +147,7 @@ int main(void)
         return 1;
     }
     port = xp_central__port(c);
-    pthread_create(&srv, NULL, server_main, c);
+    pthread_create(&srv, NULL, tcentral_run, c);
     {
         struct xp_sync_client_config cc = {.host = "127.0.0.1", .port = port,
                                            .proxy_id = "good", .secret = secret,
@@ -278,10 +258,10 @@ int main(void)
         int conns[16], n = 0;
 
         for (; n < 8; n++) {
-            conns[n] = raw_connect();
+            conns[n] = tcp_connect_local(port);
             raw_line(conns[n], line, sizeof(line), 2000);
         }
-        fd = raw_connect();
+        fd = tcp_connect_local(port);
         raw_line(fd, line, sizeof(line), 2000);
         CHECK(strstr(line, "\"op\":\"challenge\"") != NULL);
         CHECK(raw_closed(conns[0], 2000)); /* the oldest was dropped for it */
@@ -317,10 +297,5 @@ int main(void)
     xp_sync_client__destroy(good);
     xp_central__destroy(c);
     xp_central_config__release(&cfg);
-    if (failures) {
-        fprintf(stderr, "%d check(s) failed\n", failures);
-        return 1;
-    }
-    printf("sync hostile: all checks passed\n");
-    return 0;
+    return xp_check_report("test_sync_hostile");
 }

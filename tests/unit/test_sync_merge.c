@@ -330,10 +330,5 @@ int main(void)
     test_down();
     test_saturate();
     test_random_invariants();
-    if (failures) {
-        fprintf(stderr, "%d check(s) failed\n", failures);
-        return 1;
-    }
-    printf("sync merge: all checks passed\n");
-    return 0;
+    return xp_check_report("test_sync_merge");
 }

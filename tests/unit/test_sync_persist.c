@@ -241,10 +241,5 @@ int main(void)
         if (system(cmd) != 0)
             fprintf(stderr, "cleanup of %s failed\n", dir);
     }
-    if (failures) {
-        fprintf(stderr, "%d check(s) failed\n", failures);
-        return 1;
-    }
-    printf("sync persist: all checks passed\n");
-    return 0;
+    return xp_check_report("test_sync_persist");
 }

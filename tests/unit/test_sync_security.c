@@ -37,26 +37,6 @@ static const uint8_t ops_secret[16] = "operator-secret!";
 static uint16_t central_port;
 static struct xp_central *central;
 
-static void *server_main(void *arg)
-{
-    xp_log_set_thread_name("central");
-    xp_central__run(arg);
-    return NULL;
-}
-
-static int tcp_connect(uint16_t port)
-{
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
-    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-        perror("connect");
-        exit(1);
-    }
-    return fd;
-}
-
 /* ---- the relay: one client connection, forwarded line by line ---- */
 
 enum mitm_mode {
@@ -127,7 +107,7 @@ static void *relay_main(void *arg)
     cfd = accept(r->lfd, NULL, NULL);
     if (cfd < 0)
         return NULL;
-    sfd = tcp_connect(central_port);
+    sfd = tcp_connect_local(central_port);
     while (!atomic_load(&r->stop)) {
         struct pollfd p[2] = {{.fd = cfd, .events = POLLIN}, {.fd = sfd, .events = POLLIN}};
         ssize_t n;
@@ -354,7 +334,7 @@ static void *churn_main(void *arg)
 {
     (void)arg;
     while (!atomic_load(&churn_stop)) {
-        int fd = tcp_connect(central_port);
+        int fd = tcp_connect_local(central_port);
 
         /* connect, read nothing, go: as fast as the loop allows */
         close(fd);
@@ -371,7 +351,7 @@ static void test_lockout(void)
     int ret;
 
     for (unsigned i = 0; i < 256; i++)
-        idle[i] = tcp_connect(central_port);
+        idle[i] = tcp_connect_local(central_port);
     atomic_store(&churn_stop, false);
     pthread_create(&churn, NULL, churn_main, NULL);
     tsleep_ms(100);
@@ -471,7 +451,7 @@ int main(void)
         return 1;
     }
     central_port = xp_central__port(central);
-    pthread_create(&srv, NULL, server_main, central);
+    pthread_create(&srv, NULL, tcentral_run, central);
 
     test_confidential();
     test_tampering();
@@ -482,10 +462,5 @@ int main(void)
     pthread_join(srv, NULL);
     xp_central__destroy(central);
     xp_central_config__release(&cfg);
-    if (failures) {
-        fprintf(stderr, "%d check(s) failed\n", failures);
-        return 1;
-    }
-    printf("sync security: all checks passed\n");
-    return 0;
+    return xp_check_report("test_sync_security");
 }

@@ -823,6 +823,5 @@ int main(int argc, char **argv)
     test_encap_errors();
     test_status_names();
     xp_tunnel_keys__wipe(&g_keys);
-    printf("test_tunnel: %d failures\n", failures);
-    return failures ? 1 : 0;
+    return xp_check_report("test_tunnel");
 }

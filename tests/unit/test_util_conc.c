@@ -773,9 +773,5 @@ int main(void)
     test_mailbox_basic();
     test_mailbox_callers();
     test_mailbox_stop_race();
-    if (failures)
-        fprintf(stderr, "%d check(s) failed\n", failures);
-    else
-        printf("util_conc: all checks passed\n");
-    return failures ? 1 : 0;
+    return xp_check_report("test_util_conc");
 }

@@ -569,10 +569,7 @@ int main(void)
     test_inline();
     test_modes();
     test_gateway();
-    if (failures) {
-        fprintf(stderr, "test_xdp: %d check(s) failed over %u frames\n", failures, cases);
-        return 1;
-    }
-    printf("test_xdp: %u frames, every verdict as expected\n", cases);
-    return 0;
+    if (!failures)
+        printf("test_xdp: %u frames, every verdict as expected\n", cases);
+    return xp_check_report("test_xdp");
 }

@@ -47,4 +47,20 @@ static int checks; /* how many were evaluated: a test that checks nothing says s
         }                                                                                 \
     } while (0)
 
+/* The end of a test's main(): what ran and what failed, and the exit status. A test
+ * that evaluated no check fails: it cannot have shown anything. */
+static inline int xp_check_report(const char *test)
+{
+    if (failures) {
+        fprintf(stderr, "%s: %d of %d checks failed\n", test, failures, checks);
+        return 1;
+    }
+    if (!checks) {
+        fprintf(stderr, "%s: no check ran\n", test);
+        return 1;
+    }
+    printf("%s: %d checks passed\n", test, checks);
+    return 0;
+}
+
 #endif /* XP_CHECK_H */
