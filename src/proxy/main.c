@@ -19,12 +19,12 @@
 #include "src/ctl/ctl.h"
 #include "src/prom/prom.h"
 #include "src/proxy/proxy.h"
+#include "src/util/clock.h"
 #include "src/util/exit_codes.h"
 #include "src/util/line_server.h"
 #include "src/util/log.h"
 #include "src/util/syslog_sink.h"
 #include "xp_build_config.h"
-#include "src/util/clock.h"
 
 struct run_opts {
     const char *config;
@@ -64,25 +64,6 @@ static void usage(FILE *out)
             "Exit codes: 0 ok, 1 failure, 2 bad option or config, 3 BPF load/attach,\n"
             "4 out of memory, 5 interface missing, 6 permission denied, 7 queue busy,\n"
             "8 another XDP program attached, 9 bpffs not mounted at /sys/fs/bpf.\n");
-}
-
-static int errno_to_exit(int err)
-{
-    switch (err) {
-    case ENODEV:
-        return EXIT_FAIL_IFACE;
-    case EPERM:
-    case EACCES:
-        return EXIT_FAIL_PERM;
-    case EBUSY:
-        return EXIT_FAIL_BUSY;
-    case EEXIST:
-        return EXIT_FAIL_XDP_EXISTS;
-    case ENOMEM:
-        return EXIT_FAIL_MEM;
-    default:
-        return EXIT_FAIL;
-    }
 }
 
 static int parse_args(int argc, char **argv, struct run_opts *o)
@@ -275,10 +256,10 @@ static int setup_exit_code(enum xp_proxy_fail why, int err)
     case XP_PROXY_FAIL_BPFFS:
         return EXIT_FAIL_BPFFS;
     case XP_PROXY_FAIL_LOAD:
-        err = errno_to_exit(err);
+        err = xp_exit_code_of_errno(err);
         return err == EXIT_FAIL || err == EXIT_FAIL_BUSY ? EXIT_FAIL_BPF : err;
     default:
-        return errno_to_exit(err);
+        return xp_exit_code_of_errno(err);
     }
 }
 
