@@ -386,10 +386,19 @@ static int cmd_send(const void *opts)
         xp_gen_sleep(wait);
     }
     /* Seconds are wall-clock seconds (they join with the sink's), counted from the one
-     * the generator starts in; pacing runs on the monotonic clock. */
+     * the generator starts in; pacing runs on the monotonic clock. With --start-at the
+     * schedule's origin is that epoch, not the moment this process woke up: generators
+     * that share a start share their on/off edges, and a late wake-up (a loaded machine)
+     * costs the frames of the lateness instead of shifting every edge by it. */
     wall0 = xp_gen_now(CLOCK_REALTIME);
-    xp_gen_seconds__start(&secs, wall0);
     t_start = xp_gen_now(CLOCK_MONOTONIC);
+    if (o->start_at > 0 && wall0 > o->start_at) {
+        if (wall0 - o->start_at > 0.1)
+            pr_warn("started %.3f s after --start-at", wall0 - o->start_at);
+        t_start -= wall0 - o->start_at;
+        wall0 = o->start_at;
+    }
+    xp_gen_seconds__start(&secs, wall0);
     printf("{\"start\":%.6f,\"units\":%u,\"mode\":\"%s\"}\n", wall0, su.n,
            g->zero_copy ? "zero-copy" : "copy");
     fflush(stdout);
