@@ -311,6 +311,7 @@ int xp_proxy__start_sync(struct proxy *px)
     sc.secret = secret;
     sc.secret_len = (size_t)len;
     sc.period_ms = px->cfg->sync.period_ms;
+    sc.t_f2_pps = px->cfg->pol.t_f2_pps;
     sc.n_workers = px->cfg->queues;
     sc.workers = px->workers;
     sc.pipelines = px->pipelines;
@@ -392,7 +393,7 @@ int xp_proxy__reload(struct proxy *px, char *msg, size_t msg_len)
     px->cfg = next;
     xp_log_set_level(next->log_level);
     if (px->sync)
-        xp_proxy_sync__set_period(px->sync, next->sync.period_ms);
+        xp_proxy_sync__set_period(px->sync, next->sync.period_ms, next->pol.t_f2_pps);
     free(old);
     snprintf(msg, msg_len, "reloaded %s", px->config_path);
     return 0;

@@ -27,6 +27,7 @@ struct xp_proxy_sync_cfg {
     const uint8_t *secret;
     size_t secret_len;
     unsigned period_ms;
+    uint64_t t_f2_pps;               /* the destination threshold, for hot rounds */
     unsigned n_workers;
     struct xp_worker *workers;       /* workers[q] owns pipelines[q] */
     struct xp_pipeline **pipelines;
@@ -39,8 +40,8 @@ struct xp_proxy_sync;
 struct xp_proxy_sync *xp_proxy_sync__start(const struct xp_proxy_sync_cfg *cfg);
 /* Stop and join; accepts NULL. Call before the workers stop. */
 void xp_proxy_sync__stop(struct xp_proxy_sync *s);
-/* Reload: the next period uses period_ms. Any thread. */
-void xp_proxy_sync__set_period(struct xp_proxy_sync *s, unsigned period_ms);
+/* Reload: the next period uses period_ms, hot rounds t_f2_pps. Any thread. */
+void xp_proxy_sync__set_period(struct xp_proxy_sync *s, unsigned period_ms, uint64_t t_f2_pps);
 /* An overload warning to report to the central node with the next exchange. Any thread. */
 void xp_proxy_sync__warn(struct xp_proxy_sync *s, const struct xp_event *ev);
 /* Sync health for the stats document: state, since when, last sync, RTT, counters. */

@@ -12,6 +12,8 @@
 # victim's destination window, so
 #   - every attacker is blocked by the destination test (block event, reason dst_rate) within
 #     T_T3 + one sync period + 1 s of the attack's start;
+#   - every proxy synced faster while the victim was hot (sync.hot_rounds > 0: docs/protocol.md
+#     "Hot rounds"), which is what keeps the remote shares young enough for that bound;
 #   - no benign unit loses a frame, except frames attributed to a named, counted cause on its
 #     proxy (see verdicts.sh), and none has a block event.
 # XP_SV_LOWRATE_CONTROL=1 also runs the same without q0 first (the attack alone).
@@ -46,7 +48,7 @@ blocked_in_time() { [ "$1" = dst_rate ] && [ "$(echo "$2 <= $3" | bc -l)" = 1 ];
 
 # run_case LABEL QUIET
 run_case() {
-    local label=$1 quiet=$2 t3 sync bound attack_epoch name g src role sent fwd first delay reason
+    local label=$1 quiet=$2 hot t3 sync bound attack_epoch name g src role sent fwd first delay reason
     make_scenario "$XP_TMP/$label.scen" "$quiet"
     echo "== $label: bench/scenarios/low-rate, attackers from ${ATTACK_START} s$([ "$quiet" = 1 ] && echo ", plus q0 at 50 pps to $VICTIM during 0-2 s")"
     if ! xv_run "$label" "$XP_TMP/$label.scen"; then
@@ -60,6 +62,8 @@ run_case() {
     attack_epoch=$(echo "$XV_START + $ATTACK_START" | bc -l)
     for ((i = 0; i < 4; i++)); do
         echo "  p$i policer: $(xv_policer "$i")"
+        hot=$(xv_final_stats "$i" | jq -r '.sync.hot_rounds // 0')
+        xv_check "$label: proxy $i synced in hot rounds while the victim was overloaded ($hot)" test "$hot" -gt 0
     done
     xv_print_events overload 8
     xv_print_events block 12

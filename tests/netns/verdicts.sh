@@ -120,7 +120,7 @@ xv_policer() {
         " xdp_drop_blocked=\(s(.ports[].xdp.drop_blocked)) xdp_drop_manual=\(s(.ports[].xdp.drop_manual))" +
         " blocks=\(.pipeline.blocks) shrinks=\(.policer.shrinks) restarts=\(.policer.restarts)" +
         " warnings=\(.policer.warnings) sync=\(.sync.state) installed=\(.sync.installed // "-")" +
-        " clamped=\(.sync.clamped // "-")"'
+        " clamped=\(.sync.clamped // "-") hot_rounds=\(.sync.hot_rounds // "-")"'
 }
 
 xv_events() {
