@@ -812,9 +812,17 @@ static inline void xp_policer__project_slot(struct xp_policer *pol, uint32_t d, 
     const struct xp_dst_slot *s = &pol->slots[d];
 
     for (unsigned n = 0; n < 8 && s->heap_root != XP_NIL; n++) {
-        const struct xp_pair *root = &pol->pairs[s->heap_root];
+        const struct xp_pair *root;
 
-        if (!(root->flags & XP_PAIR_F_REMOTE) || xp_span(t, root->ts1) <= pol->lim.t_t4_ns)
+        /*
+         * ts1_min is the root's ts1: a window no longer than T_T4 is decided
+         * on the slot's line, which the packet already has, without reading
+         * the root's entry (a miss of its own on every packet otherwise).
+         */
+        if (xp_span(t, XP_ATOMIC_GET(&s->ts1_min)) <= pol->lim.t_t4_ns)
+            return;
+        root = &pol->pairs[s->heap_root];
+        if (!(root->flags & XP_PAIR_F_REMOTE))
             return;
         xp_pair__project_remote(pol, s->heap_root, t);
     }

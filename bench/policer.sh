@@ -1,0 +1,71 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# What one packet costs the policer, population by population, on a release build.
+#
+# usage: bench/policer.sh [--pairs N,...] [--keys uniform|zipf] [--runs R] [--json] [--build DIR]
+#   --pairs   populations (default 1,1000,100000,1000000,10000000)
+#   --keys    key draw: uniform (default) or zipf (approximate Zipf(1), hot keys scattered)
+#   --runs    runs per case, odd; the median is kept (default 5)
+#   --json    only the JSON lines (one object per population), no table
+#   --build   release build directory (default build-rel; set up with --buildtype=release
+#             if missing)
+#
+# Each population is a fresh process (bench/policer_bench.c: the method, the cases
+# steady / after_sync / restart). ns_per_packet is xp_policer__packet_burst() with bursts
+# of 64, the path the workers use; bytes_per_pair is the policer's whole allocation over
+# its capacity (pool, index). Not part of the test run; the numbers are in docs/policer.md.
+set -euo pipefail
+
+SRC_DIR=$(cd "$(dirname "$0")/.." && pwd)
+PAIRS=1,1000,100000,1000000,10000000
+KEYS=uniform
+RUNS=5
+JSON=0
+BUILD=$SRC_DIR/build-rel
+
+usage() {
+    sed -n '/^# usage:/,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2
+    exit 2
+}
+
+while [ $# -gt 0 ]; do
+    case $1 in
+    --pairs) PAIRS=$2; shift 2 ;;
+    --keys) KEYS=$2; shift 2 ;;
+    --runs) RUNS=$2; shift 2 ;;
+    --json) JSON=1; shift ;;
+    --build) BUILD=$2; shift 2 ;;
+    -h | --help) usage ;;
+    *) echo "unknown option: $1" >&2; usage ;;
+    esac
+done
+[[ $PAIRS =~ ^[1-9][0-9]*(,[1-9][0-9]*)*$ ]] || { echo "--pairs: N,N,... (N >= 1)" >&2; exit 2; }
+[[ $KEYS == uniform || $KEYS == zipf ]] || { echo "--keys: uniform or zipf" >&2; exit 2; }
+[[ $RUNS =~ ^[1-9][0-9]?$ ]] && ((RUNS % 2 == 1)) || { echo "--runs: odd, 1..99" >&2; exit 2; }
+
+if [ ! -d "$BUILD" ]; then
+    meson setup "$BUILD" "$SRC_DIR" --buildtype=release >&2
+fi
+[ "$(meson introspect "$BUILD" --buildoptions | jq -r '.[] | select(.name == "buildtype") | .value')" = release ] ||
+    echo "warning: $BUILD is not a release build" >&2
+ninja -C "$BUILD" bench/xp-policer-bench >&2
+
+results=()
+IFS=, read -ra pops <<<"$PAIRS"
+for n in "${pops[@]}"; do
+    line=$("$BUILD/bench/xp-policer-bench" --pairs "$n" --keys "$KEYS" --runs "$RUNS")
+    results+=("$line")
+    echo "$line"
+done
+[ "$JSON" = 1 ] && exit 0
+
+{
+    printf '\n%-10s %-8s %9s %9s %9s %9s %9s\n' pairs keys "ns/pkt" packet\(\) after_sync restart B/pair
+    for line in "${results[@]}"; do
+        jq -r '[.pairs, .keys, .ns_per_packet, .steady.packet, .after_sync.ns_per_packet,
+                .restart.ns_per_packet, .bytes_per_pair] | @tsv' <<<"$line" |
+            awk -F'\t' '{ printf "%-10s %-8s %9.1f %9.1f %9.1f %9.1f %9d\n", $1, $2, $3, $4, $5, $6, $7 }'
+    done
+    echo "(ns per packet, median of $RUNS runs; bursts of 64 except packet(); $(nproc) CPUs, $(uname -r))"
+} >&2
