@@ -581,6 +581,8 @@ struct xp_pipeline *xp_pipeline__create(const struct xp_pipeline_conf *conf, uns
         .worker_id = queue,
         .hash_seed = 0,
         .owners = owners,
+        .numa_local = conf->numa_node >= 0,
+        .numa_node = conf->numa_node,
     };
     struct xp_pipeline *pl;
     int err;

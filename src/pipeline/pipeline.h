@@ -69,6 +69,7 @@ struct xp_pipeline_conf {
     const struct xp_conf_policer *pol;
     bool non_ip_pass;          /* non-IP frames other than ARP pass (else dropped, counted) */
     unsigned remote_grace_ms;  /* synced: how long another proxy's pair may lag (0: no sync) */
+    int numa_node;             /* the worker's node: the policer's tables go there (-1: any) */
 };
 
 enum xp_event_kind {

@@ -33,26 +33,41 @@
  * can pass through it), so probe sequences stay short.
  */
 #include <errno.h>
+#include <numa.h>
+#include <numaif.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/random.h>
 
 #include "policer_internal.h"
+#include "src/util/log.h"
 
 /* Probes before an insertion is refused; the table is sized by the operator. */
 #define XP_DST_MAX_PROBE 64
 
 #define XP_HUGE_PAGE (2UL << 20)
 
-void *xp_policer_alloc_big(size_t size)
+void *xp_policer_alloc_big(size_t size, int numa_node)
 {
     size_t sz = (size + XP_HUGE_PAGE - 1) & ~(XP_HUGE_PAGE - 1);
     void *p = aligned_alloc(XP_HUGE_PAGE, sz);
 
+    if (!p)
+        return NULL;
     /* advice only: without THP the table still works on small pages */
-    if (p)
-        (void)madvise(p, sz, MADV_HUGEPAGE);
+    (void)madvise(p, sz, MADV_HUGEPAGE);
+    /*
+     * Before the first touch: the pages then come from numa_node whichever
+     * thread touches them first (here, the creating one). Preferred, not
+     * bound: a full node falls back to another instead of failing.
+     */
+    if (numa_node >= 0 && numa_node < 64 && numa_available() >= 0) {
+        unsigned long mask = 1UL << numa_node;
+
+        if (mbind(p, sz, MPOL_PREFERRED, &mask, sizeof(mask) * 8, 0))
+            pr_warn("policer tables: NUMA node %d: %s", numa_node, strerror(errno));
+    }
     return p;
 }
 
@@ -90,14 +105,14 @@ struct xp_dst_table *xp_dst_table__create(uint32_t capacity, unsigned n_workers)
     if (!tbl->retiring)
         goto err_free_tbl;
     sz = (size_t)n * sizeof(struct xp_dst_entry);
-    tbl->entries = xp_policer_alloc_big(sz);
+    tbl->entries = xp_policer_alloc_big(sz, -1);
     if (!tbl->entries)
         goto err_free_tbl;
     memset(tbl->entries, 0, sz);
 
     sz = (size_t)n * sizeof(struct xp_dst_slot);
     for (unsigned w = 0; w < n_workers; w++) {
-        struct xp_dst_slot *s = xp_policer_alloc_big(sz);
+        struct xp_dst_slot *s = xp_policer_alloc_big(sz, -1);
 
         if (!s)
             goto err_free_slots;

@@ -92,7 +92,7 @@ struct xp_owners *xp_owners__create(uint64_t max_pairs, unsigned n_workers)
     o->mask = xp_owners__pow2(max_pairs * 2) - 1;
     if (getrandom(&o->seed, sizeof(o->seed), 0) != sizeof(o->seed))
         o->seed = 0x94d049bb133111ebULL ^ (uint64_t)(uintptr_t)o;
-    o->slots = xp_policer_alloc_big(((size_t)o->mask + 1) * sizeof(*o->slots));
+    o->slots = xp_policer_alloc_big(((size_t)o->mask + 1) * sizeof(*o->slots), -1);
     /*
      * n^2 rings, so they shrink as workers multiply: 65536 records each up to
      * 4 workers (3 MiB, enough for a worker preempted for tens of ms under a

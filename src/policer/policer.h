@@ -180,6 +180,8 @@ struct xp_policer_config {
     unsigned worker_id; /* this worker's slot in the dst table (< n_workers) */
     uint64_t hash_seed; /* 0: random (getrandom); tests may fix it; ignored with owners */
     struct xp_owners *owners; /* shared by the proxy's policers; NULL: a single worker */
+    bool numa_local;          /* put the pair pool and index on numa_node (the worker's) */
+    int numa_node;
 };
 
 /*
@@ -407,5 +409,8 @@ void xp_policer_stats__add(struct xp_policer_stats *into, const struct xp_police
 
 /* Bytes of memory per tracked pair (entry plus index share), for docs/ctl. */
 size_t xp_policer__bytes_per_pair(const struct xp_policer *pol);
+
+/* The NUMA node that holds the pair pool's first page, or -1 (no NUMA, or unknown). */
+int xp_policer__numa_node(const struct xp_policer *pol);
 
 #endif /* XP_POLICER_H */

@@ -202,9 +202,10 @@ static inline uint64_t xp_pair_hash(uint64_t seed, const struct xp_policer_key *
 /*
  * Allocate a large table: 2 MiB aligned and advised as transparent huge
  * pages, because at a million pairs every packet's random lookups are
- * dominated by TLB misses on 4 KiB pages. Free with free(). NULL on failure.
+ * dominated by TLB misses on 4 KiB pages; its pages preferably on
+ * numa_node (-1: wherever first touched). Free with free(). NULL on failure.
  */
-void *xp_policer_alloc_big(size_t size);
+void *xp_policer_alloc_big(size_t size, int numa_node);
 
 /* Find or insert dst; returns its index or XP_NIL (table full, counted). */
 uint32_t xp_dst_table__get(struct xp_dst_table *tbl, const uint8_t dst[16]);

@@ -726,5 +726,6 @@ void xp_config__pipeline_conf(const struct xp_config *cfg, struct xp_pipeline_co
         .non_ip_pass = cfg->non_ip_pass,
         /* another proxy's pair may lag two sync periods behind (docs/policer.md) */
         .remote_grace_ms = cfg->sync.central[0] ? 2 * cfg->sync.period_ms : 0,
+        .numa_node = -1,
     };
 }

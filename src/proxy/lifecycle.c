@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <linux/capability.h>
+#include <numa.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -111,16 +112,37 @@ static void monitor_cleanup(void *arg)
     remove_ctl_socket(px);
 }
 
+/*
+ * The NUMA node worker q runs on: its pinned CPU's, else the NIC's (the
+ * worker moves there, src/proxy/worker.c). A pinned CPU on another node
+ * than the NIC works, but every frame then crosses the interconnect.
+ */
+static int worker_node(const struct proxy *px, unsigned q, int cpu, int nic_node)
+{
+    int node;
+
+    if (cpu < 0 || numa_available() < 0)
+        return nic_node;
+    node = numa_node_of_cpu(cpu);
+    if (node >= 0 && nic_node >= 0 && node != nic_node)
+        pr_warn("queue %u: CPU %d is on NUMA node %d, %s on node %d: every frame crosses "
+                "between nodes (pin to a CPU of node %d)", q, cpu, node, px->cfg->port_name[0],
+                nic_node, nic_node);
+    return node >= 0 ? node : nic_node;
+}
+
 static int open_queue(struct proxy *px, unsigned q, int node)
 {
     struct xp_backend_queue bq;
+    int cpu = px->cfg->n_cpus ? px->cfg->cpus[q % px->cfg->n_cpus] : -1;
+    int wnode = worker_node(px, q, cpu, node);
     int ret = xp_backend__open_queue(px->be, q, node, &bq);
 
     if (ret)
         return ret;
     px->workers[q] = (struct xp_worker){
         .id = q,
-        .cpu = px->cfg->n_cpus ? px->cfg->cpus[q % px->cfg->n_cpus] : -1,
+        .cpu = cpu,
         .numa_node = node,
         .n_ports = XP_MAX_PORTS,
         .io = bq.io,
@@ -137,6 +159,7 @@ static int open_queue(struct proxy *px, unsigned q, int node)
         struct xp_pipeline_conf pc;
 
         xp_config__pipeline_conf(px->cfg, &pc);
+        pc.numa_node = wnode;
         px->pipelines[q] = xp_pipeline__create(&pc, q, px->dst, px->owners, bops,
                                                bops ? bctx : NULL);
         if (!px->pipelines[q]) {

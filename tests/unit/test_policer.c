@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <numa.h>
 
 #include "src/policer/policer.h"
 #include "test_policer_common.h"
@@ -1039,6 +1040,26 @@ static void bench_sleeper(void)
     }
 }
 
+/* numa_local puts the pair pool on the node asked for (node 0 exists on every machine). */
+static void test_numa_local(void)
+{
+    struct xp_policer_limits lim = test_limits();
+    struct xp_dst_table *dst = xp_dst_table__create(64, 1);
+    struct xp_policer_config cfg = {
+        .limits = lim, .capacity = 4096, .hash_seed = 42, .numa_local = true, .numa_node = 0,
+    };
+    struct xp_policer *pol = xp_policer__create(&cfg, dst);
+
+    CHECK(pol != NULL);
+    CHECK_EQ(pkt(pol, k4(1, 1), T0), XP_VERDICT_FORWARD);
+    if (numa_available() >= 0)
+        CHECK_EQ(xp_policer__numa_node(pol), 0);
+    else
+        CHECK_EQ(xp_policer__numa_node(pol), -1);
+    xp_policer__destroy(pol);
+    xp_dst_table__destroy(dst);
+}
+
 /* scan() visits every pair in use exactly once, in slices. */
 static void test_scan(void)
 {
@@ -1373,6 +1394,7 @@ int main(void)
     test_burst_equivalence();
     test_burst_edges();
     test_scan();
+    test_numa_local();
     test_idle_leaves_aggregate();
     test_install_idle_rejoins();
     test_install_after_shrink_in_flight();
