@@ -279,8 +279,12 @@ struct xp_gw_queue *xp_gw_queue__create(struct xp_gateway *gw, struct xp_pipelin
         errno = EINVAL;
         return NULL;
     }
-    if (posix_memalign((void **)&q, 64, sizeof(*q)))
+    /* posix_memalign returns its error and leaves errno alone; callers read errno */
+    ret = posix_memalign((void **)&q, 64, sizeof(*q));
+    if (ret) {
+        errno = ret;
         return NULL;
+    }
     memset(q, 0, sizeof(*q));
     ret = xp_spsc__init(&q->misses, q->miss_slots, sizeof(q->miss_slots[0]), XP_GW_MISSES);
     if (ret) {
