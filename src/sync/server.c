@@ -756,8 +756,7 @@ static size_t xp_conn__line_limit(const struct xp_central *c, const struct xp_cc
 {
     if (cn->state == XP_CS_AUTH)
         return XP_PREAUTH_LINE;
-    /* base64 of the line and its 16-byte tag */
-    return 4 * (((size_t)c->cfg.max_line + 16 + 2) / 3);
+    return xp_seal__wire_len(c->cfg.max_line);
 }
 
 static void xp_central__readable(struct xp_central *c, struct xp_cconn *cn)
