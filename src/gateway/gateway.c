@@ -533,7 +533,7 @@ static enum xp_gw_fate open_frame(struct xp_gw_queue *q, struct gw_unitset *us,
         XP_STAT_ADD(q->st.tunnel[st], 1);
         return XP_GW_FATE_DROP;
     }
-    idx = xp_tunnel_keys__find(&us->keys, res.unit_id);
+    idx = res.unit_index; /* decap found the unit: no second search per packet */
     if (res.type == XP_TUNNEL_T_KEEPALIVE) {
         /* answered under the key the unit used, and with this run's epoch */
         ret = answer_keepalive(q, pkt, &o, &us->keys.keys[res.key_index], res.seq);
