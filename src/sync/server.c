@@ -537,14 +537,9 @@ static bool xp_central__may_write(const struct xp_central_proxy_conf *p,
         return false;
     if (!p->n_units)
         return true;
-    for (unsigned i = 0; i < p->n_units; i++) {
-        const struct xp_central_prefix *u = &p->units[i];
-        unsigned full = u->len / 8, rest = u->len % 8;
-
-        if (memcmp(key->unit, u->addr, full) == 0 &&
-            (!rest || ((key->unit[full] ^ u->addr[full]) & (0xff00 >> rest)) == 0))
+    for (unsigned i = 0; i < p->n_units; i++)
+        if (xp_cidr_match(&p->units[i], key->unit))
             return true;
-    }
     return false;
 }
 

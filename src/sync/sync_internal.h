@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "src/parse/parse.h"
 #include "src/util/hexaddr.h"
 #include "sync.h"
 
@@ -350,12 +351,6 @@ int xp_ctable__load_at(struct xp_ctable *t, const char *path, uint64_t now, char
  * fills it from xpro-central's configuration file (and holds its defaults).
  */
 
-/* A unit prefix a proxy may write rows for (IPv4 mapped into ::ffff:0:0/96). */
-struct xp_central_prefix {
-    uint8_t addr[16];
-    uint8_t len; /* bits */
-};
-
 #define XP_CENTRAL_MAX_UNITS 64
 
 struct xp_central_proxy_conf {
@@ -364,8 +359,8 @@ struct xp_central_proxy_conf {
     size_t secret_len;
     /* an operator's credential: stats only, never a write (docs/protocol.md "Authorisation") */
     bool read_only;
-    /* the units this proxy may write rows for; none configured: any */
-    struct xp_central_prefix units[XP_CENTRAL_MAX_UNITS];
+    /* the units this proxy may write rows for (IPv4 mapped); none configured: any */
+    struct xp_cidr units[XP_CENTRAL_MAX_UNITS];
     unsigned n_units;
 };
 

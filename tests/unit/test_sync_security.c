@@ -402,8 +402,8 @@ static void test_secret_files(void)
     CHECK_EQ(cfg.n_proxies, 2);
     if (cfg.n_proxies == 2) {
         CHECK(!cfg.proxies[0].read_only && cfg.proxies[0].n_units == 2);
-        CHECK_EQ(cfg.proxies[0].units[0].len, 96 + 8);
-        CHECK_EQ(cfg.proxies[0].units[1].len, 48);
+        CHECK_EQ(cfg.proxies[0].units[0].prefix_len, 96 + 8);
+        CHECK_EQ(cfg.proxies[0].units[1].prefix_len, 48);
         CHECK(cfg.proxies[1].read_only && cfg.proxies[1].n_units == 0);
     }
     xp_central_config__release(&cfg);
@@ -466,8 +466,7 @@ int main(void)
     xp_central_config__add_proxy(&cfg, "p1", secret, sizeof(secret));
     xp_central_config__add_proxy(&cfg, "p2", secret, sizeof(secret));
     cfg.proxies[1].n_units = 1;
-    xp_addr__parse("10.0.0.0", cfg.proxies[1].units[0].addr);
-    cfg.proxies[1].units[0].len = 96 + 24;
+    xp_cidr_parse("10.0.0.0/24", &cfg.proxies[1].units[0]);
     xp_central_config__add_proxy(&cfg, "ops", ops_secret, sizeof(ops_secret));
     cfg.proxies[2].read_only = true;
     central = xp_central__create(&cfg);
