@@ -13,7 +13,9 @@
 /*
  * Set RSS for TCP/UDP over IPv4/IPv6 to source + destination address.
  * 0, or -EOPNOTSUPP when the driver has no configurable RSS (veth: there
- * the sender's TX queue picks the receive queue), or another -errno.
+ * the sender's TX queue picks the receive queue), -EINVAL for a name of
+ * IFNAMSIZ bytes or more (never cut: it would name another device), or
+ * another -errno.
  */
 int xp_nic_rss_on_addresses(const char *ifname);
 

@@ -73,11 +73,13 @@ static void restore_rx_queues(struct afxdp *a)
  * unpoliced. Refuse (a configuration error: -EINVAL) or set the port's
  * queues, as "channels" says. A driver that does not tell its channels is
  * let through with a warning. Before the XDP program is attached: a
- * refusal leaves the ports untouched.
+ * refusal leaves the ports untouched, and so does any failure after a port
+ * was set (a later port's, too): the ports set so far get their queues back.
  */
 static int check_rx_queues(struct afxdp *a)
 {
     const struct xp_backend_conf *c = &a->be.conf;
+    int err;
 
     for (unsigned p = 0; p < XP_MAX_PORTS; p++) {
         const char *dev = c->port_name[p];
@@ -91,7 +93,8 @@ static int check_rx_queues(struct afxdp *a)
         }
         if (r) {
             pr_err("%s: reading its RX channels: %s", dev, strerror(-r));
-            return r;
+            err = r;
+            goto fail;
         }
         if (n == c->n_queues)
             continue;
@@ -100,7 +103,8 @@ static int check_rx_queues(struct afxdp *a)
                    "would reach no socket and pass unpoliced. Set \"queues\": %u, or "
                    "\"channels\": \"set\" to give %s %u RX queues", dev, n, c->n_queues, n, dev,
                    c->n_queues);
-            return -EINVAL;
+            err = -EINVAL;
+            goto fail;
         }
         a->rx_queues_found[p] = n;
         r = xp_nic_set_rx_queues(dev, c->n_queues);
@@ -111,13 +115,17 @@ static int check_rx_queues(struct afxdp *a)
         if (r) {
             pr_err("%s: setting %u RX queues (\"channels\": \"set\", it has %u, at most %u): "
                    "%s", dev, c->n_queues, n, max, strerror(-r));
-            restore_rx_queues(a);
-            return -EINVAL;
+            err = -EINVAL;
+            goto fail;
         }
         pr_info("%s: RX queues set to %u (channels \"set\"; %u again at exit)", dev,
                 c->n_queues, a->rx_queues_found[p]);
     }
     return 0;
+
+fail:
+    restore_rx_queues(a);
+    return err;
 }
 
 /* With several queues, every packet of a (unit, destination) pair should reach one of them. */

@@ -146,13 +146,10 @@ int xp_central_config__add_proxy(struct xp_central_config *cfg, const char *id,
 
 static int unit_elem(struct xp_conftab *ct, json_t *v, size_t i, void *elems)
 {
-    struct xp_central_prefix *units = elems;
-    struct xp_cidr c;
+    struct xp_cidr *units = elems;
 
-    if (!json_is_string(v) || xp_cidr_parse(json_string_value(v), &c) < 0)
+    if (!json_is_string(v) || xp_cidr_parse(json_string_value(v), &units[i]) < 0)
         return xp_conftab__error(ct, XP_CONFTAB_E_RANGE, "not an address prefix");
-    memcpy(units[i].addr, c.addr, sizeof(units[i].addr));
-    units[i].len = c.prefix_len;
     return 0;
 }
 
@@ -161,7 +158,7 @@ struct cred_parse {
     bool read_only; /* an operator's */
     const char *text; /* the hex secret, in the file or in hex[] */
     char hex[2 * XP_SYNC_SECRET_MAX + 2];
-    struct xp_central_prefix units[XP_CENTRAL_MAX_UNITS];
+    struct xp_cidr units[XP_CENTRAL_MAX_UNITS];
     unsigned n_units;
 };
 

@@ -279,8 +279,12 @@ struct xp_gw_queue *xp_gw_queue__create(struct xp_gateway *gw, struct xp_pipelin
         errno = EINVAL;
         return NULL;
     }
-    if (posix_memalign((void **)&q, 64, sizeof(*q)))
+    /* posix_memalign returns its error and leaves errno alone; callers read errno */
+    ret = posix_memalign((void **)&q, 64, sizeof(*q));
+    if (ret) {
+        errno = ret;
         return NULL;
+    }
     memset(q, 0, sizeof(*q));
     ret = xp_spsc__init(&q->misses, q->miss_slots, sizeof(q->miss_slots[0]), XP_GW_MISSES);
     if (ret) {
@@ -529,7 +533,7 @@ static enum xp_gw_fate open_frame(struct xp_gw_queue *q, struct gw_unitset *us,
         XP_STAT_ADD(q->st.tunnel[st], 1);
         return XP_GW_FATE_DROP;
     }
-    idx = xp_tunnel_keys__find(&us->keys, res.unit_id);
+    idx = res.unit_index; /* decap found the unit: no second search per packet */
     if (res.type == XP_TUNNEL_T_KEEPALIVE) {
         /* answered under the key the unit used, and with this run's epoch */
         ret = answer_keepalive(q, pkt, &o, &us->keys.keys[res.key_index], res.seq);

@@ -592,8 +592,12 @@ struct xp_pipeline *xp_pipeline__create(const struct xp_pipeline_conf *conf, uns
         errno = EINVAL;
         return NULL;
     }
-    if (posix_memalign((void **)&pl, 64, sizeof(*pl)))
+    /* posix_memalign returns its error and leaves errno alone; callers read errno */
+    err = posix_memalign((void **)&pl, 64, sizeof(*pl));
+    if (err) {
+        errno = err;
         return NULL;
+    }
     memset(pl, 0, sizeof(*pl));
     err = -xp_spsc__init(&pl->events, pl->event_slots, sizeof(pl->event_slots[0]),
                          XP_PIPE_EVENTS);

@@ -218,9 +218,8 @@ static int xp_client__send_line(struct xp_sync_client *cl, const char *p, size_t
 static int xp_client__read_line(struct xp_sync_client *cl, struct xp_buf *line)
 {
     uint64_t deadline = xp_mono_ms() + cl->cfg.io_timeout_ms;
-    /* a sealed line is the base64 of the line and a 16-byte tag */
     size_t limit = !cl->max_line ? XP_CLIENT_HANDSHAKE_LINE
-                   : cl->rx.on   ? 4 * (((size_t)cl->max_line + 16 + 2) / 3)
+                   : cl->rx.on   ? xp_seal__wire_len(cl->max_line)
                                  : cl->max_line;
 
     for (;;) {

@@ -31,7 +31,6 @@
 
 #include "sync_internal.h"
 
-#define XP_SEAL_TAG 16
 #define XP_SEAL_IV 12
 
 int xp_kx__keypair(uint8_t priv[XP_KX_LEN], uint8_t pub[XP_KX_LEN])
@@ -131,16 +130,23 @@ static void xp_seal__iv(uint64_t ctr, uint8_t iv[XP_SEAL_IV])
         iv[4 + i] = (uint8_t)(ctr >> (56 - 8 * i));
 }
 
+size_t xp_seal__wire_len(size_t len)
+{
+    return 4 * ((len + XP_SEAL_TAG + 2) / 3);
+}
+
 int xp_seal__seal(struct xp_seal *s, const char *plain, size_t len, struct xp_buf *out)
 {
     EVP_CIPHER_CTX *ctx;
     uint8_t iv[XP_SEAL_IV], *ct;
-    size_t b64_len = 4 * ((len + XP_SEAL_TAG + 2) / 3);
+    size_t b64_len;
     int n = 0, fin = 0, ret = -EIO;
     char *b64;
 
-    if (len > INT32_MAX - XP_SEAL_TAG)
+    /* the base64 length, not only the line's, must fit EVP_EncodeBlock's int */
+    if (len > XP_SEAL_MAX_PLAIN)
         return -EMSGSIZE;
+    b64_len = xp_seal__wire_len(len);
     /* the counter never wraps: 2^64 lines is not a session */
     ct = malloc(len + XP_SEAL_TAG);
     b64 = malloc(b64_len + 2);

@@ -86,6 +86,12 @@ struct xp_cconn {
     uint64_t t_line_start; /* 0: no partial line */
     uint64_t t_out_progress;
     uint64_t t_linger_end;
+    /*
+     * Reached XP_CS_READY once. Only these count against max_conns; one
+     * that never did stays in the pre-auth budget while it lingers in
+     * XP_CS_CLOSING, so failed handshakes cannot lock proxies out.
+     */
+    bool authed;
     bool wr_shut;
     bool want_out;
     bool dead;
@@ -119,7 +125,7 @@ struct xp_central {
     atomic_bool stop;
     struct xp_cconn *conns;
     unsigned n_conns;
-    unsigned n_preauth; /* live connections still in XP_CS_AUTH */
+    unsigned n_preauth; /* live connections never authenticated (AUTH, or CLOSING with !authed) */
     unsigned n_dead;
     /* stands in for the secret of an unknown id, so it costs the same HMAC work */
     uint8_t dummy_secret[32];
@@ -165,7 +171,7 @@ static void xp_conn__kill(struct xp_central *c, struct xp_cconn *cn)
     if (cn->dead)
         return;
     cn->dead = true;
-    if (cn->state == XP_CS_AUTH)
+    if (!cn->authed)
         c->n_preauth--;
     xp_seal__clear(&cn->tx);
     xp_seal__clear(&cn->rx);
@@ -301,8 +307,7 @@ static void xp_conn__fail(struct xp_central *c, struct xp_cconn *cn, enum xp_syn
     pr_info("%s%s%s: %s: %s", cn->peer, cn->proxy ? " " : "",
             cn->proxy ? cn->proxy->conf.id : "", xp_sync_err__name(code), message);
     snprintf(m.message, sizeof(m.message), "%s", message);
-    if (cn->state == XP_CS_AUTH)
-        c->n_preauth--;
+    /* a connection never authenticated stays in n_preauth while it lingers */
     cn->state = XP_CS_CLOSING;
     cn->t_linger_end = xp_mono_ms() + XP_LINGER_MS;
     if (cn->proxy && cn->proxy->conn == cn) {
@@ -319,30 +324,39 @@ static void xp_conn__fail(struct xp_central *c, struct xp_cconn *cn, enum xp_syn
  * slots are taken the oldest of all goes. So idle or slow connections,
  * however many, never keep a real proxy from completing its handshake,
  * which takes one round trip; and one source cannot take every slot.
+ * Connections that failed before authenticating and linger for their error
+ * line hold pre-auth slots too (else a source failing fast on purpose would
+ * fill max_conns), and go first: they have had their answer, the others
+ * may be proxies in the middle of their handshake.
  */
 static void xp_central__preauth_room(struct xp_central *c, const uint8_t src[16])
 {
-    struct xp_cconn *oldest = NULL, *oldest_src = NULL;
+    /* [0]: failed and lingering, [1]: still in its handshake */
+    struct xp_cconn *oldest[2] = {NULL, NULL}, *oldest_src[2] = {NULL, NULL}, *victim;
     unsigned from_src = 0;
 
     for (struct xp_cconn *cn = c->conns; cn; cn = cn->next) {
-        if (cn->dead || cn->state != XP_CS_AUTH)
+        unsigned k = cn->state == XP_CS_AUTH;
+
+        if (cn->dead || cn->authed)
             continue;
         /* the list is newest first: the last one seen is the oldest */
-        oldest = cn;
+        oldest[k] = cn;
         if (memcmp(cn->src, src, 16) == 0) {
             from_src++;
-            oldest_src = cn;
+            oldest_src[k] = cn;
         }
     }
-    if (oldest_src && from_src >= c->cfg.max_preauth_per_source)
-        oldest = oldest_src;
+    if (from_src && from_src >= c->cfg.max_preauth_per_source)
+        victim = oldest_src[0] ? oldest_src[0] : oldest_src[1];
     else if (c->n_preauth < c->cfg.max_preauth)
         return;
-    if (oldest) {
+    else
+        victim = oldest[0] ? oldest[0] : oldest[1];
+    if (victim) {
         c->preauth_evicted++;
-        pr_debug("%s: not authenticated, dropped for a newer connection", oldest->peer);
-        xp_conn__kill(c, oldest);
+        pr_debug("%s: not authenticated, dropped for a newer connection", victim->peer);
+        xp_conn__kill(c, victim);
     }
 }
 
@@ -362,7 +376,10 @@ static void xp_central__accept(struct xp_central *c)
                 pr_warn("accept: %s", strerror(errno));
             return;
         }
-        /* authenticated sessions are one per id; pre-auth ones have their own budget */
+        /*
+         * Authenticated sessions are one per id; pre-auth ones, including
+         * those that failed and linger, have their own budget.
+         */
         if (c->n_conns - c->n_preauth >= c->cfg.max_conns) {
             static const char busy[] =
                 "{\"v\":2,\"op\":\"error\",\"code\":\"busy\",\"message\":\"too many connections\"}\n";
@@ -498,6 +515,7 @@ static void xp_central__hello(struct xp_central *c, struct xp_cconn *cn,
     }
     cn->proxy = p;
     cn->state = XP_CS_READY;
+    cn->authed = true;
     c->n_preauth--;
     p->conn = cn;
     p->connects++;
@@ -519,14 +537,9 @@ static bool xp_central__may_write(const struct xp_central_proxy_conf *p,
         return false;
     if (!p->n_units)
         return true;
-    for (unsigned i = 0; i < p->n_units; i++) {
-        const struct xp_central_prefix *u = &p->units[i];
-        unsigned full = u->len / 8, rest = u->len % 8;
-
-        if (memcmp(key->unit, u->addr, full) == 0 &&
-            (!rest || ((key->unit[full] ^ u->addr[full]) & (0xff00 >> rest)) == 0))
+    for (unsigned i = 0; i < p->n_units; i++)
+        if (xp_cidr_match(&p->units[i], key->unit))
             return true;
-    }
     return false;
 }
 
@@ -738,8 +751,7 @@ static size_t xp_conn__line_limit(const struct xp_central *c, const struct xp_cc
 {
     if (cn->state == XP_CS_AUTH)
         return XP_PREAUTH_LINE;
-    /* base64 of the line and its 16-byte tag */
-    return 4 * (((size_t)c->cfg.max_line + 16 + 2) / 3);
+    return xp_seal__wire_len(c->cfg.max_line);
 }
 
 static void xp_central__readable(struct xp_central *c, struct xp_cconn *cn)

@@ -7,11 +7,13 @@
 #ifndef XP_SYNC_INTERNAL_H
 #define XP_SYNC_INTERNAL_H
 
+#include <limits.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "src/parse/parse.h"
 #include "src/util/hexaddr.h"
 #include "sync.h"
 
@@ -234,7 +236,18 @@ int xp_seal__derive(const uint8_t *secret, size_t secret_len, const uint8_t dh[X
                     const uint8_t s_nonce[XP_SYNC_NONCE_LEN],
                     const uint8_t c_nonce[XP_SYNC_NONCE_LEN], const char *id,
                     struct xp_seal *c2s, struct xp_seal *s2c);
-/* Seal plain[len] (a JSON line without its newline) as one line appended to out. 0 or -errno. */
+#define XP_SEAL_TAG 16 /* the AES-256-GCM tag after the ciphertext */
+/*
+ * The longest plaintext a line may seal: OpenSSL's base64 encoder counts in
+ * int, and the base64 of the line and its tag is a third longer than both.
+ */
+#define XP_SEAL_MAX_PLAIN ((size_t)(INT_MAX / 4) * 3 - XP_SEAL_TAG)
+/* The length of a sealed line of len plaintext bytes: base64 of the line and its tag. */
+size_t xp_seal__wire_len(size_t len);
+/*
+ * Seal plain[len] (a JSON line without its newline) as one line appended to
+ * out. 0 or -errno (-EMSGSIZE: len over XP_SEAL_MAX_PLAIN).
+ */
 int xp_seal__seal(struct xp_seal *s, const char *plain, size_t len, struct xp_buf *out);
 /*
  * Open one sealed line (without its newline) into out (replaced). 0, or
@@ -338,12 +351,6 @@ int xp_ctable__load_at(struct xp_ctable *t, const char *path, uint64_t now, char
  * fills it from xpro-central's configuration file (and holds its defaults).
  */
 
-/* A unit prefix a proxy may write rows for (IPv4 mapped into ::ffff:0:0/96). */
-struct xp_central_prefix {
-    uint8_t addr[16];
-    uint8_t len; /* bits */
-};
-
 #define XP_CENTRAL_MAX_UNITS 64
 
 struct xp_central_proxy_conf {
@@ -352,8 +359,8 @@ struct xp_central_proxy_conf {
     size_t secret_len;
     /* an operator's credential: stats only, never a write (docs/protocol.md "Authorisation") */
     bool read_only;
-    /* the units this proxy may write rows for; none configured: any */
-    struct xp_central_prefix units[XP_CENTRAL_MAX_UNITS];
+    /* the units this proxy may write rows for (IPv4 mapped); none configured: any */
+    struct xp_cidr units[XP_CENTRAL_MAX_UNITS];
     unsigned n_units;
 };
 

@@ -332,6 +332,7 @@ static enum xp_tunnel_status check_header(const uint8_t *p, uint32_t len, int di
 {
     memset(out, 0, sizeof(*out));
     out->key_index = -1;
+    out->unit_index = -1;
     if (len < XP_TUNNEL_HDR_LEN)
         return XP_TUNNEL_TRUNCATED;
     out->type = p[3];
@@ -408,6 +409,7 @@ enum xp_tunnel_status xp_tunnel_decap(const uint8_t *udp_payload, uint32_t len,
     if (first < 0 || (uint32_t)first >= replay->count ||
         replay->windows[first].unit_id != out->unit_id)
         return XP_TUNNEL_UNKNOWN_UNIT;
+    out->unit_index = first;
     idx = xp_tunnel_keys__find_key(keys, out->unit_id, out->key_id);
     if (idx < 0)
         return XP_TUNNEL_UNKNOWN_KEY;

@@ -160,6 +160,9 @@ struct xp_tunnel_result {
     uint8_t flags;
     uint8_t type;           /* enum xp_tunnel_type */
     int key_index;          /* proxy side, from unknown_key on: the key in the table */
+    int unit_index;         /* proxy side, from unknown_key on: the unit's first key in the
+                             * table (xp_tunnel_keys__find), which indexes its window and
+                             * the caller's tables parallel to the keys */
     uint32_t w_permille;    /* control messages: the proxy's W, in 1/1000 of its limit */
     uint64_t echo_seq;      /* KEEPALIVE_ACK: the keepalive's seq; 0 otherwise */
     struct xp_parsed inner; /* DATA: xp_parse_ip() of the inner packet */

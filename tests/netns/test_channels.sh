@@ -11,6 +11,9 @@
 #     fewer RX queues than its peer's TX queues (a frame on a missing queue would skip XDP),
 #     so the proxy fails to start (exit 3) with that reason, no program left, and the ports
 #     get their 4 RX queues back;
+#   - "channels" "set" with a core port that does not exist: xpa is set first, then reading
+#     the core port's channels fails, so the proxy fails to start and xpa gets its 4 RX
+#     queues back (a failed start leaves no port changed);
 #   - "channels" "set" once the peers send on one queue (ethtool -L tx 1, as a NIC with one
 #     queue per direction would): the proxy gives the ports 1 RX queue and runs; a unit
 #     flooding over 64 flows is policed whole: every frame reaches the XDP program and the
@@ -29,12 +32,13 @@ xp_require_all
 xp_require_cmd ethtool bc
 xp_topo_inline 4
 
-# conf CHANNELS: the proxy's configuration with "channels": CHANNELS.
+# conf CHANNELS [CORE]: the proxy's configuration with "channels": CHANNELS (and the core
+# port CORE, xpc by default).
 conf() {
-    cat >"$XP_TMP/proxy-$1.json" <<JSON
+    cat >"$XP_TMP/proxy-$1${2:+-$2}.json" <<JSON
 {
   "proxy_id": "$XP_PREFIX",
-  "ports": { "access": "xpa", "core": "xpc" },
+  "ports": { "access": "xpa", "core": "${2:-xpc}" },
   "queues": 1,
   "channels": "$1",
   "cpus": $(xp_proxy_cpus),
@@ -66,6 +70,16 @@ xp_check "the error says why: $(grep -m1 'attaching XDP' "$XP_TMP/set4.err")" \
     grep -q 'native XDP needs at least as many RX queues as its peer has TX queues' "$XP_TMP/set4.err"
 xp_check "no XDP program left on xpa" xp_no_xdp "$XP_NS_PROXY" xpa
 xp_check "xpa has its 4 RX queues again ($(rxq xpa))" test "$(rxq xpa)" = 4
+
+conf set xpnone
+xp_proxy_start pnone setnone "$XP_TMP/proxy-set-xpnone.json"
+xp_wait_pid "$pnone" 15 || xp_fail "the proxy did not exit"
+xp_check "channels set, core port missing: the proxy fails to start (exit $XP_RC)" \
+    test "$XP_RC" != 0
+xp_check "the error names the missing port: $(grep -m1 'xpnone' "$XP_TMP/setnone.err")" \
+    grep -q 'xpnone: reading its RX channels' "$XP_TMP/setnone.err"
+xp_check "xpa has its 4 RX queues again after the failed start ($(rxq xpa))" \
+    test "$(rxq xpa)" = 4
 
 ip netns exec "$XP_NS_UNIT" ethtool -L u0 tx 1
 ip netns exec "$XP_NS_TARGET" ethtool -L t0 tx 1

@@ -3,9 +3,10 @@
  * Hostile clients against an in-process xpro-central on 127.0.0.1: garbage,
  * an oversized line, slowloris, silence, unauthenticated reads and writes,
  * a wrong HMAC, an unknown id, more unauthenticated connections than the
- * pre-auth budget. Each gets its error line and is disconnected (or, past
- * the budget, the oldest unauthenticated one is), while a good proxy keeps
- * syncing, including while hostile connections are still open. Bounded:
+ * pre-auth budget, a flood of connections that fail before auth. Each gets
+ * its error line and is disconnected (or, past the budget, the oldest
+ * unauthenticated one is), while a good proxy keeps syncing, including while
+ * hostile connections are still open, and a new one still gets in. Bounded:
  * about 5 s.
  */
 #include <arpa/inet.h>
@@ -88,6 +89,23 @@ static int with_challenge(char *nonce_hex)
     return fd;
 }
 
+/* A plain TCP connection to 127.0.0.1:port from another loopback address (another source). */
+static int tcp_connect_from(const char *src)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
+    struct sockaddr_in from = {.sin_family = AF_INET};
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+    inet_pton(AF_INET, src, &from.sin_addr);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&from, sizeof(from)) < 0 ||
+        connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+        perror("connect");
+        exit(1);
+    }
+    return fd;
+}
+
 static void send_str(int fd, const char *s)
 {
     if (send(fd, s, strlen(s), MSG_NOSIGNAL) < 0)
@@ -98,6 +116,17 @@ static void install(void *arg, const struct xp_sync_answer *a)
 {
     (void)a;
     (*(unsigned *)arg)++;
+}
+
+/* The central's stats document as cl reads it (free it), printed with XP_VERBOSE. */
+static char *central_stats(struct xp_sync_client *cl)
+{
+    char *js = NULL;
+
+    CHECK_EQ(xp_sync_client__central_stats(cl, &js), 0);
+    if (js && getenv("XP_VERBOSE"))
+        fprintf(stderr, "%s\n", js);
+    return js;
 }
 
 static struct xp_sync_client *good;
@@ -141,6 +170,7 @@ int main(void)
     cfg.row_ttl_ns = 3600ULL * 1000000000; /* the good pairs are counted at the end */
     xp_central_config__add_proxy(&cfg, "good", secret, sizeof(secret));
     xp_central_config__add_proxy(&cfg, "other", secret, sizeof(secret));
+    xp_central_config__add_proxy(&cfg, "late", (const uint8_t *)"fedcba9876543210", 16);
     c = xp_central__create(&cfg);
     if (!c) {
         perror("xp_central__create");
@@ -272,15 +302,51 @@ int main(void)
     }
     good_sync();
 
+    /*
+     * One source floods connections that fail before auth (bad_json) and
+     * stay open: each lingers on the central for its error line. Never
+     * authenticated, they stay in that source's pre-auth share and do not
+     * count against max_conns (8 here), so a proxy that connects now gets
+     * its challenge, authenticates and syncs (it got busy before).
+     */
+    {
+        static const uint8_t late_secret[16] = "fedcba9876543210";
+        struct xp_sync_client_config cc = {.host = "127.0.0.1", .port = port,
+                                           .proxy_id = "late", .secret = late_secret,
+                                           .secret_len = sizeof(late_secret)};
+        struct xp_sync_client *cl;
+        int conns[40];
+        unsigned got = 0;
+        char *js, *pre;
+
+        for (unsigned i = 0; i < 40; i++) {
+            conns[i] = tcp_connect_from("127.0.0.2");
+            raw_line(conns[i], line, sizeof(line), 2000);
+            send_str(conns[i], "x\n");
+            raw_line(conns[i], line, sizeof(line), 2000);
+            CHECK(strstr(line, "\"code\":\"bad_json\"") != NULL);
+        }
+        cl = xp_sync_client__create(&cc);
+        CHECK_EQ(xp_sync_client__exchange(cl, NULL, 0, NULL, install, &got), 0);
+        js = central_stats(cl);
+        CHECK(js && strstr(js, "\"refused_busy\":0,"));
+        CHECK(js && strstr(js, "\"late\":{\"role\":\"proxy\",\"connected\":true"));
+        /* the flood holds at most its source's share (8) of pre-auth slots */
+        pre = js ? strstr(js, "\"preauth\":") : NULL;
+        CHECK(pre && atoi(pre + 10) <= 8);
+        free(js);
+        xp_sync_client__destroy(cl);
+        for (unsigned i = 0; i < 40; i++)
+            close(conns[i]);
+    }
+    good_sync();
+
     /* the good proxy may read the stats; they count what happened */
     {
-        char *js = NULL;
+        char *js = central_stats(good);
 
-        CHECK_EQ(xp_sync_client__central_stats(good, &js), 0);
         CHECK(js && strstr(js, "\"good\":{\"role\":\"proxy\",\"connected\":true"));
         CHECK(js && strstr(js, "\"auth_failures\":3"));
-        if (getenv("XP_VERBOSE"))
-            fprintf(stderr, "%s\n", js);
         free(js);
     }
     {

@@ -402,8 +402,8 @@ static void test_secret_files(void)
     CHECK_EQ(cfg.n_proxies, 2);
     if (cfg.n_proxies == 2) {
         CHECK(!cfg.proxies[0].read_only && cfg.proxies[0].n_units == 2);
-        CHECK_EQ(cfg.proxies[0].units[0].len, 96 + 8);
-        CHECK_EQ(cfg.proxies[0].units[1].len, 48);
+        CHECK_EQ(cfg.proxies[0].units[0].prefix_len, 96 + 8);
+        CHECK_EQ(cfg.proxies[0].units[1].prefix_len, 48);
         CHECK(cfg.proxies[1].read_only && cfg.proxies[1].n_units == 0);
     }
     xp_central_config__release(&cfg);
@@ -426,6 +426,30 @@ static void test_secret_files(void)
     rmdir(dir);
 }
 
+/*
+ * The seal's length guard bounds its base64, which OpenSSL counts in int.
+ * Checked on the limit itself: the guard answers before reading the line,
+ * so no test needs gigabytes.
+ */
+static void test_seal_limit(void)
+{
+    static const char line[] = "{\"v\":2,\"op\":\"ping\"}";
+    struct xp_seal s = {.on = true};
+    struct xp_buf b;
+
+    CHECK(xp_seal__wire_len(XP_SEAL_MAX_PLAIN) <= INT_MAX);
+    CHECK(xp_seal__wire_len(XP_SEAL_MAX_PLAIN + 1) > INT_MAX);
+    /* what the guard on the line's length alone let through */
+    CHECK(xp_seal__wire_len((size_t)INT32_MAX - XP_SEAL_TAG) > INT_MAX);
+    xp_buf__init(&b);
+    CHECK_EQ(xp_seal__seal(&s, line, XP_SEAL_MAX_PLAIN + 1, &b), -EMSGSIZE);
+    CHECK_EQ(b.len, 0);
+    CHECK_EQ(s.ctr, 0);
+    CHECK_EQ(xp_seal__seal(&s, line, sizeof(line) - 1, &b), 0);
+    CHECK_EQ(b.len, xp_seal__wire_len(sizeof(line) - 1) + 1); /* and its newline */
+    xp_buf__free(&b);
+}
+
 int main(void)
 {
     struct xp_central_config cfg;
@@ -433,6 +457,7 @@ int main(void)
 
     xp_log_set_level(getenv("XP_VERBOSE") ? XP_LOG_DEBUG : XP_LOG_ERR);
     test_secret_files();
+    test_seal_limit();
 
     xp_central_config__init(&cfg);
     cfg.port = 0;
@@ -441,8 +466,7 @@ int main(void)
     xp_central_config__add_proxy(&cfg, "p1", secret, sizeof(secret));
     xp_central_config__add_proxy(&cfg, "p2", secret, sizeof(secret));
     cfg.proxies[1].n_units = 1;
-    xp_addr__parse("10.0.0.0", cfg.proxies[1].units[0].addr);
-    cfg.proxies[1].units[0].len = 96 + 24;
+    xp_cidr_parse("10.0.0.0/24", &cfg.proxies[1].units[0]);
     xp_central_config__add_proxy(&cfg, "ops", ops_secret, sizeof(ops_secret));
     cfg.proxies[2].read_only = true;
     central = xp_central__create(&cfg);

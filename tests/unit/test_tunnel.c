@@ -758,6 +758,7 @@ static void test_key_rotation(void)
         CHECK_EQ(xp_tunnel_decap(pkt, (uint32_t)n, &g_self, &t, &rp, &r), XP_TUNNEL_OK);
         CHECK_EQ(r.key_id, seq <= 5 ? 0 : 1);
         CHECK_EQ(r.key_index, seq <= 5 ? 1 : 2);
+        CHECK_EQ(r.unit_index, 1); /* the unit's first key, whichever key signed */
         xp_tunnel_key__wipe(&k0);
     }
     /* one window for the unit: seq 10 re-signed under the other key is still a replay */
