@@ -291,8 +291,16 @@ bool xp_owners__produce(struct xp_owners *o, unsigned from, unsigned to,
             return true;
         }
     }
-    if (r->local - atomic_load_explicit(&r->tail, memory_order_acquire) > o->ring_mask)
-        return false;
+    /*
+     * The consumer's line is read only when the ring looks full from the
+     * tail seen last time: otherwise every produced record would pull the
+     * line the consumer writes back to this core.
+     */
+    if (r->local - r->tail_seen > o->ring_mask) {
+        r->tail_seen = atomic_load_explicit(&r->tail, memory_order_acquire);
+        if (r->local - r->tail_seen > o->ring_mask)
+            return false;
+    }
     last = &r->rec[r->local & o->ring_mask];
     last->key = *key;
     last->t = t;
@@ -324,6 +332,8 @@ unsigned xp_owners__consume(struct xp_owners *o, unsigned to, unsigned from,
 
     while (tail != head && n < max)
         out[n++] = r->rec[tail++ & o->ring_mask];
-    atomic_store_explicit(&r->tail, tail, memory_order_release);
+    /* an empty ring (every loop turn, for every other worker) writes nothing */
+    if (n)
+        atomic_store_explicit(&r->tail, tail, memory_order_release);
     return n;
 }

@@ -100,6 +100,7 @@ struct xp_owner_ring {
     _Atomic uint32_t head;  /* records published */
     uint32_t local;         /* producer only: records written, head..local not yet published */
     bool pending;           /* producer only: local != head */
+    uint32_t tail_seen;     /* producer only: the consumer's tail when last read */
     struct xp_owner_rec *rec;
     _Atomic uint32_t tail __attribute__((aligned(XP_CACHE_LINE))); /* consumer */
 } __attribute__((aligned(XP_CACHE_LINE)));
