@@ -40,6 +40,7 @@ static const char *const gauge_paths[] = {
     "policer.destinations",
     "policer.pairs",
     "ports.ifindex",
+    "workers.cpu",           /* the CPU a worker is pinned to */
 };
 
 #define NAME_MAX_LEN 256

@@ -201,6 +201,12 @@ static const struct xp_conftab_key config_keys[] = {
     { .name = "zero_copy", .type = XP_CT_ENUM, F(zero_copy), .names = zc_names,
       .def = XP_CONF_ZC_AUTO,
       .doc = "AF_XDP zero-copy: try and fall back to copy, require, or never." },
+    { .name = "idle_spin_us", .type = XP_CT_UINT, F(idle_spin_us), .min = 0, .max = 1000000,
+      .def = XP_CONF_IDLE_SPIN_US_DEFAULT, .type_doc = "integer (µs)", .reloadable = true,
+      .doc = "Idle policy: a worker keeps polling this long after its last frame, then sleeps "
+             "until the next (a wake-up costs each frame that finds it asleep tens to hundreds "
+             "of µs; spinning costs a core while it lasts). See bench/README.md, \"Idle "
+             "policy\"." },
     { .name = "busy_poll", .type = XP_CT_BOOL, F(busy_poll), .def = false,
       .doc = "Set SO_PREFER_BUSY_POLL/SO_BUSY_POLL on the sockets." },
     { .name = "frames_per_queue", .type = XP_CT_UINT, F(frames_per_queue), .min = 1024,

@@ -69,6 +69,9 @@ struct xp_conf_sync {
     unsigned period_ms;
 };
 
+/* bench/README.md, "Idle policy": the measurements behind it */
+#define XP_CONF_IDLE_SPIN_US_DEFAULT 5000
+
 struct xp_config {
     char proxy_id[XP_CONF_ID_MAX];
     int mode;                                   /* enum xp_conf_mode */
@@ -92,6 +95,7 @@ struct xp_config {
     int ps_busy_poll[3];
     int zero_copy;                              /* enum xp_conf_zc */
     bool busy_poll;
+    unsigned idle_spin_us;      /* idle policy: poll this long after the last frame */
     unsigned frames_per_queue;
     unsigned ring_size;
     unsigned stats_interval_ms;

@@ -143,6 +143,7 @@ static int open_queue(struct proxy *px, unsigned q, int node)
     px->workers[q] = (struct xp_worker){
         .id = q,
         .cpu = cpu,
+        .spin_ns = px->cfg->idle_spin_us * 1000ULL,
         .numa_node = node,
         .n_ports = XP_MAX_PORTS,
         .io = bq.io,
@@ -415,6 +416,8 @@ int xp_proxy__reload(struct proxy *px, char *msg, size_t msg_len)
     }
     px->cfg = next;
     xp_log_set_level(next->log_level);
+    for (unsigned q = 0; q < next->queues; q++)
+        atomic_store(&px->workers[q].spin_ns, next->idle_spin_us * 1000ULL);
     if (px->sync)
         xp_proxy_sync__set_period(px->sync, next->sync.period_ms, next->pol.t_f2_pps);
     free(old);

@@ -58,6 +58,27 @@ static json_t *ports_json(struct proxy *px, uint64_t *rx, uint64_t *tx, uint64_t
     return ports;
 }
 
+/* Where each worker's time goes (the idle policy's cost): cumulative ns. */
+static json_t *workers_json(struct proxy *px)
+{
+    json_t *workers = json_array();
+
+    for (unsigned q = 0; q < px->cfg->queues; q++) {
+        struct xp_worker_stats ws;
+
+        xp_worker__stats(&px->workers[q], &ws);
+        json_array_append_new(workers,
+                              json_pack("{s:i,s:i,s:I,s:I,s:I,s:I,s:I}", "queue", (int)q,
+                                        "cpu", px->workers[q].cpu,
+                                        "loops", (json_int_t)ws.loops,
+                                        "sleeps", (json_int_t)ws.sleeps,
+                                        "work_ns", (json_int_t)ws.work_ns,
+                                        "spin_ns", (json_int_t)ws.spin_ns,
+                                        "sleep_ns", (json_int_t)ws.sleep_ns));
+    }
+    return workers;
+}
+
 /* The pipelines' and policers' counters, summed over the queues. */
 static void policing_json(struct proxy *px, json_t *extra)
 {
@@ -146,6 +167,7 @@ json_t *xp_proxy__stats_document(struct proxy *px, bool final, uint64_t *rx_out,
                      "ports", ports,
                      "frames", xp_backend__frames_json(px->be));
     json_object_set_new(extra, "backend", json_string(xp_backend__name(px->be)));
+    json_object_set_new(extra, "workers", workers_json(px));
     if (px->gw)
         json_object_set_new(extra, "gateway", xp_gateway__stats_json(px->gw));
     if (px->sync)

@@ -13,8 +13,6 @@
 #include "src/util/counters.h"
 #include "src/util/log.h"
 
-/* Empty loops before sleeping: long enough to ride out gaps between bursts. */
-#define XP_WORKER_SPIN 256
 /* Upper bound of one sleep, so a stop request is seen quickly. */
 #define XP_WORKER_SLEEP_MS 50
 /*
@@ -110,8 +108,7 @@ static void *worker_main(void *arg)
     struct xp_pkt pkts[XP_BURST_MAX];
     char name[16];
     void (*process)(struct xp_worker *, unsigned, struct xp_pkt *, unsigned);
-    uint64_t next_tick = 0;
-    unsigned idle = 0;
+    uint64_t next_tick = 0, t_mark, last_work;
 
     /* Chosen once: the loop itself has no mode test. */
     process = w->gw ? gateway_burst : w->pipeline ? police_burst : forward_burst;
@@ -132,8 +129,19 @@ static void *worker_main(void *arg)
         }
     }
 
+    /*
+     * Idle policy: after the last frame the worker keeps polling for
+     * spin_ns (a time budget, not a count of turns: a turn's cost varies
+     * with the backend and the ports), then sleeps in wait(). A sleeping
+     * worker pays a thread wake-up on the next frame, tens to hundreds of
+     * microseconds on a VM: that is what a request/response exchange feels
+     * (bench/README.md, "Idle policy"). Time is accounted per turn: working
+     * (a turn that moved frames), spinning (an empty turn), asleep.
+     */
+    t_mark = last_work = xp_mono_ns();
     while (!atomic_load_explicit(&w->stop, memory_order_relaxed)) {
         unsigned work = 0;
+        uint64_t now;
 
         for (unsigned p = 0; p < w->n_ports; p++) {
             unsigned n = w->io->rx_burst(w->queue, p, pkts, XP_BURST_MAX);
@@ -146,29 +154,36 @@ static void *worker_main(void *arg)
         w->io->service(w->queue);
         if (xp_mailbox__pending(&w->mb))
             xp_mailbox__serve(&w->mb);
+        now = xp_mono_ns();
         if (w->pipeline) {
-            uint64_t mono = xp_mono_ns();
-
-            xp_pipeline__sweep(w->pipeline, mono);
-            if (mono >= next_tick) {
-                xp_pipeline__tick(w->pipeline, xp_real_ns(), mono);
-                next_tick = mono + XP_WORKER_TICK_NS;
+            xp_pipeline__sweep(w->pipeline, now);
+            if (now >= next_tick) {
+                xp_pipeline__tick(w->pipeline, xp_real_ns(), now);
+                next_tick = now + XP_WORKER_TICK_NS;
             }
         }
         XP_STAT_ADD(w->st.loops, 1);
         if (work) {
-            idle = 0;
+            XP_STAT_ADD(w->st.work_ns, now - t_mark);
+            t_mark = last_work = now;
             continue;
         }
-        if (++idle < XP_WORKER_SPIN)
+        XP_STAT_ADD(w->st.spin_ns, now - t_mark);
+        t_mark = now;
+        if (now - last_work < atomic_load_explicit(&w->spin_ns, memory_order_relaxed))
             continue;
-        idle = 0;
         XP_STAT_ADD(w->st.sleeps, 1);
-        /* other workers' hand-offs do not wake us: while they come, sleep briefly */
-        w->io->wait(w->queue, w->pipeline && xp_pipeline__takes_handoffs(
-                                                 w->pipeline, xp_mono_ns())
+        /*
+         * Other workers' hand-offs do not wake us: while they come, sleep
+         * briefly. A sleep that ends without frames does not restart the spin
+         * budget (last_work stays): an idle worker goes straight back to sleep.
+         */
+        w->io->wait(w->queue, w->pipeline && xp_pipeline__takes_handoffs(w->pipeline, now)
                                   ? XP_WORKER_HANDOFF_SLEEP_MS
                                   : XP_WORKER_SLEEP_MS);
+        now = xp_mono_ns();
+        XP_STAT_ADD(w->st.sleep_ns, now - t_mark);
+        t_mark = now;
     }
     /* from here on, requests run on their callers' threads */
     xp_mailbox__close(&w->mb);
@@ -252,6 +267,9 @@ void xp_worker__stats(const struct xp_worker *w, struct xp_worker_stats *out)
 {
     out->loops = XP_STAT_GET(w->st.loops);
     out->sleeps = XP_STAT_GET(w->st.sleeps);
+    out->work_ns = XP_STAT_GET(w->st.work_ns);
+    out->spin_ns = XP_STAT_GET(w->st.spin_ns);
+    out->sleep_ns = XP_STAT_GET(w->st.sleep_ns);
     for (int p = 0; p < 2; p++) {
         out->drop_tx_full[p] = XP_STAT_GET(w->st.drop_tx_full[p]);
         out->drop_policy[p] = XP_STAT_GET(w->st.drop_policy[p]);

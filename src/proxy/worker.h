@@ -25,6 +25,9 @@ struct xp_pipeline;
 struct xp_worker_stats {
     uint64_t loops;
     uint64_t sleeps;          /* times the worker blocked in wait() */
+    uint64_t work_ns;         /* time in turns that moved frames */
+    uint64_t spin_ns;         /* time in empty turns (polling, within the spin budget) */
+    uint64_t sleep_ns;        /* time blocked in wait() */
     uint64_t drop_tx_full[2]; /* frames for port p that its TX ring refused */
     uint64_t drop_policy[2];  /* frames received on port p that the worker dropped */
 };
@@ -33,6 +36,7 @@ struct xp_worker {
     unsigned id;
     int cpu;                  /* -1: not pinned to a CPU */
     int numa_node;            /* -1: unknown; else run on this node when cpu is -1 */
+    _Atomic uint64_t spin_ns; /* idle policy: keep polling this long after the last frame */
     unsigned n_ports;
     const struct xp_io_ops *io;
     void *queue;
