@@ -79,6 +79,13 @@ struct xp_xdp_prog {
     uint32_t row;               /* block_hits slots per CPU: workers * XP_BLOCK_SLOTS */
     uint64_t *hits;             /* block_hits, mmapped: ncpu rows */
     size_t hits_len;
+    /*
+     * The program's .bss, mmapped: its pair and operator-block counts. Not
+     * skel->bss: libxdp loads the object, not the skeleton, which then never
+     * maps its copy onto the kernel's.
+     */
+    struct xpro_bpf__bss *bss;
+    size_t bss_len;
     unsigned n_blockers;
     struct xp_xdp_blocker *blockers; /* one per worker */
 };
@@ -172,18 +179,26 @@ static int fill_mgmt(struct xp_xdp_prog *p, const struct xp_backend_conf *cfg)
 
 static const uint8_t v4_mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
 
-static int blockers_init(struct xp_xdp_prog *p)
+/* Map an mmapable array map whole; *len is its size in pages. NULL with errno. */
+static void *map_mmap(struct bpf_map *map, size_t bytes, size_t *len)
 {
     long page = sysconf(_SC_PAGESIZE);
-    size_t len = (size_t)p->ncpu * p->row * sizeof(uint64_t);
     void *m;
 
-    p->hits_len = (len + page - 1) / page * page;
-    m = mmap(NULL, p->hits_len, PROT_READ | PROT_WRITE, MAP_SHARED,
-             bpf_map__fd(p->skel->maps.block_hits), 0);
-    if (m == MAP_FAILED)
+    *len = (bytes + page - 1) / page * page;
+    m = mmap(NULL, *len, PROT_READ | PROT_WRITE, MAP_SHARED, bpf_map__fd(map), 0);
+    return m == MAP_FAILED ? NULL : m;
+}
+
+static int blockers_init(struct xp_xdp_prog *p)
+{
+    p->hits = map_mmap(p->skel->maps.block_hits, (size_t)p->ncpu * p->row * sizeof(uint64_t),
+                       &p->hits_len);
+    if (!p->hits)
         return -errno;
-    p->hits = m;
+    p->bss = map_mmap(p->skel->maps.bss, sizeof(*p->bss), &p->bss_len);
+    if (!p->bss)
+        return -errno;
     for (unsigned w = 0; w < p->n_blockers; w++) {
         struct xp_xdp_blocker *b = &p->blockers[w];
 
@@ -374,7 +389,7 @@ void xp_xdp_blocker__flush(struct xp_xdp_blocker *b,
                            void (*failed)(void *arg, const struct xp_pair_key *key, int err),
                            void *arg)
 {
-    uint32_t *pairs = &b->p->skel->bss->block_pairs;
+    uint32_t *pairs = &b->p->bss->block_pairs;
     unsigned calls = 0, fresh = 0;
 
     if (!b->n_pending)
@@ -553,7 +568,7 @@ err_free:
 /* What the XDP program reads before any lookup: the operator blocks' count. */
 static void set_manual_count(struct xp_xdp_prog *p)
 {
-    __atomic_store_n(&p->skel->bss->block_manual, p->n_manual, __ATOMIC_RELEASE);
+    __atomic_store_n(&p->bss->block_manual, p->n_manual, __ATOMIC_RELEASE);
 }
 
 static void manual_key(struct xp_pair_key *k, const uint8_t unit[16], const uint8_t *dst)
@@ -613,7 +628,7 @@ out:
 
 unsigned xp_xdp_prog__blocked(struct xp_xdp_prog *p)
 {
-    return __atomic_load_n(&p->skel->bss->block_pairs, __ATOMIC_RELAXED);
+    return __atomic_load_n(&p->bss->block_pairs, __ATOMIC_RELAXED);
 }
 
 int xp_xdp_prog__prog_fd(const struct xp_xdp_prog *p)
@@ -699,6 +714,8 @@ void xp_xdp_prog__destroy(struct xp_xdp_prog *p, bool keep_attached)
     xdp_program__close(p->prog);
     if (p->hits)
         munmap(p->hits, p->hits_len);
+    if (p->bss)
+        munmap(p->bss, p->bss_len);
     xpro_bpf__destroy(p->skel);
     free(p->blockers);
     pthread_mutex_destroy(&p->manual_lock);
