@@ -33,6 +33,7 @@
 #include "xsk/prog.h"
 
 #include "xp_check.h"
+#include "xp_netns.h"
 
 #define WORKERS 4
 
@@ -318,17 +319,8 @@ static int setup(void)
         .v6_unit_prefix = 64,
     };
 
-    if (unshare(CLONE_NEWNET))
-        return -errno;
-    for (unsigned i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
-        char cmd[256];
-
-        snprintf(cmd, sizeof(cmd), "%s >/dev/null 2>&1", cmds[i]);
-        if (system(cmd) != 0) {
-            fprintf(stderr, "netns setup: %s failed\n", cmds[i]);
-            return -1;
-        }
-    }
+    if (xp_netns_enter(cmds, sizeof(cmds) / sizeof(cmds[0])))
+        return -1;
     snprintf(cfg.proxy_id, sizeof(cfg.proxy_id), "test-blocks-%d", (int)getpid());
     strcpy(cfg.port_name[0], "xpa");
     strcpy(cfg.port_name[1], "xpc");

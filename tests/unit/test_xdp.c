@@ -29,6 +29,7 @@
 #include "kern/xpro.bpf.skel.h"
 
 #include "xp_check.h"
+#include "xp_netns.h"
 
 /* ---- frames ---- */
 
@@ -536,17 +537,8 @@ static int netns_setup(void)
         "ip neigh replace 2001:2:1::9 lladdr 02:00:00:00:00:09 dev xpc nud permanent",
     };
 
-    if (unshare(CLONE_NEWNET))
-        return -errno;
-    for (unsigned i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
-        char cmd[256];
-
-        snprintf(cmd, sizeof(cmd), "%s >/dev/null 2>&1", cmds[i]);
-        if (system(cmd) != 0) {
-            fprintf(stderr, "netns setup: %s failed\n", cmds[i]);
-            return -1;
-        }
-    }
+    if (xp_netns_enter(cmds, sizeof(cmds) / sizeof(cmds[0])))
+        return -1;
     ifindex_a = (int)if_nametoindex("xpa");
     ifindex_c = (int)if_nametoindex("xpc");
     return ifindex_a && ifindex_c ? 0 : -ENODEV;
