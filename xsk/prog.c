@@ -556,6 +556,10 @@ err_detach:
             xdp_program__detach(p->prog, p->ifindex[i], p->mode[i], 0);
     }
     xdp_program__close(p->prog);
+    if (p->hits)
+        munmap(p->hits, p->hits_len);
+    if (p->bss)
+        munmap(p->bss, p->bss_len);
 err_skel:
     xpro_bpf__destroy(p->skel);
 err_free:
