@@ -48,13 +48,23 @@ struct xp_lpm_key {
 /*
  * The kernel fast path for blocked pairs. Key: unit (source address, IPv6
  * masked to the unit prefix) and destination, both as 16 bytes with IPv4
- * mapped into ::ffff:0:0/96. Per-CPU value: userspace writes expires_ns
- * (CLOCK_MONOTONIC; XDP reads it coarse, a tick is plenty) into every CPU's copy;
- * the XDP program drops while now < expires_ns and counts what it dropped.
+ * mapped into ::ffff:0:0/96. Value: expires_ns (CLOCK_MONOTONIC; XDP reads
+ * it coarse, a tick is plenty) and the pair's slot in block_hits, where XDP
+ * counts what it dropped; the XDP program drops while now < expires_ns.
  */
 #define XP_BLOCK_MAX 65536
 /* Operator blocks: key (unit, dst), dst all zero meaning every destination. */
 #define XP_MANUAL_MAX 4096
+
+/*
+ * Slots of block_hits per worker: a worker's pairs count in its own range
+ * [w * XP_BLOCK_SLOTS, (w + 1) * XP_BLOCK_SLOTS), so it reads its counts
+ * without looking at any other worker's. block_hits is an mmapable array of
+ * __u64, per CPU: index cpu * (workers * XP_BLOCK_SLOTS) + slot; each CPU
+ * writes only its own row (no atomics on the drop path), userspace sums the
+ * rows of a slot.
+ */
+#define XP_BLOCK_SLOTS 4096
 
 struct xp_pair_key {
     __u8 unit[16];
@@ -69,31 +79,24 @@ struct xp_block4_key {
 
 struct xp_block_val {
     __u64 expires_ns;
-    __u64 packets;
-    __u64 gen;     /* incarnation: new each time userspace creates the entry */
+    __u32 slot;    /* in block_hits; kept by every extension of the block */
+    __u32 pad;
 };
 
 /*
  * A flood is one pair, packet after packet: each CPU remembers the last
- * blocked IPv4 pair it dropped and its expiry, and counts hits here instead
- * of hashing. Userspace adds `packets` of every CPU whose cache holds the
- * pair in the same incarnation (gen) to the pair's count in blocks4; a CPU
- * that moves to another pair folds its count into the old pair's entry
- * first, if that entry is still the same incarnation (else the count was
- * read before the entry went away).
+ * blocked IPv4 pair it dropped, its expiry and its slot, and counts hits
+ * there instead of hashing. An extension changes the expiry in blocks4 and
+ * keeps the slot, so a cache that lapses finds the new expiry on its next
+ * miss; a slot is given to another pair only well after its expiry (the
+ * loader's users wait a grace past it), so no cache still counts into it.
  */
 struct xp_block_cache {
     __u32 src;
     __u32 dst;
     __u64 expires_ns;
-    __u64 packets;
-    __u64 gen;     /* the entry's incarnation these packets belong to */
-};
-
-/* Entries in the block maps; with none the XDP program skips every lookup. */
-struct xp_block_counts {
-    __u32 pairs;  /* blocks4 + blocks */
-    __u32 manual;
+    __u32 slot;
+    __u32 pad;
 };
 
 #endif /* XP_SHARED_H */

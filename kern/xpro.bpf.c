@@ -53,6 +53,17 @@ const volatile __u32 gateway_mode = 0;
 const volatile __u32 tunnel_port = 0;
 /* The access port's MAC: tunnel datagrams flooded to another proxy are not ours. */
 const volatile __u8 access_mac[6] = {};
+/* Slots of block_hits per CPU: workers * XP_BLOCK_SLOTS. */
+const volatile __u32 block_slots = 1;
+
+/*
+ * Entries in the block maps and operator blocks: with none the program skips
+ * every lookup. Userspace changes them with atomic adds in the mmapped .bss
+ * (workers when their batched writes go in, the control thread for operator
+ * blocks): no system call, no lock.
+ */
+__u32 block_pairs = 0;
+__u32 block_manual = 0;
 
 struct {
     __uint(type, BPF_MAP_TYPE_XSKMAP);
@@ -76,15 +87,16 @@ struct {
     __type(value, __u32);
 } mgmt SEC(".maps");
 
+/* Blocked pairs: written by the workers (batched), read here; counts go to block_hits. */
 struct {
-    __uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+    __uint(type, BPF_MAP_TYPE_HASH);
     __uint(max_entries, XP_BLOCK_MAX);
     __type(key, struct xp_block4_key);
     __type(value, struct xp_block_val);
 } blocks4 SEC(".maps");
 
 struct {
-    __uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+    __uint(type, BPF_MAP_TYPE_HASH);
     __uint(max_entries, XP_BLOCK_MAX);
     __type(key, struct xp_pair_key);
     __type(value, struct xp_block_val);
@@ -97,6 +109,19 @@ struct {
     __type(value, struct xp_block_cache);
 } block_cache SEC(".maps");
 
+/*
+ * What XDP dropped per blocked pair: CPU rows of block_slots counters each,
+ * mmapped by userspace, where each worker sums its own slots (xp_shared.h).
+ * max_entries is set by the loader (possible CPUs * block_slots).
+ */
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(map_flags, BPF_F_MMAPABLE);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, __u64);
+} block_hits SEC(".maps");
+
 /* Operator blocks: value is the expiry (CLOCK_MONOTONIC ns), 0 = until removed. */
 struct {
     __uint(type, BPF_MAP_TYPE_HASH);
@@ -104,13 +129,6 @@ struct {
     __type(key, struct xp_pair_key);
     __type(value, __u64);
 } manual SEC(".maps");
-
-struct {
-    __uint(type, BPF_MAP_TYPE_ARRAY);
-    __uint(max_entries, 1);
-    __type(key, __u32);
-    __type(value, struct xp_block_counts);
-} block_count SEC(".maps");
 
 struct vlan_hdr {
     __be16 tci;
@@ -129,11 +147,14 @@ static __always_inline int is_mgmt(const struct xp_lpm_key *key)
     return mgmt_enabled && bpf_map_lookup_elem(&mgmt, key) != NULL;
 }
 
-static __always_inline struct xp_block_counts *block_counts(void)
+/* One more packet XDP dropped for the pair in slot, on this CPU's row. */
+static __always_inline void count_hit(__u32 slot)
 {
-    __u32 zero = 0;
+    __u32 i = bpf_get_smp_processor_id() * block_slots + slot;
+    __u64 *n = bpf_map_lookup_elem(&block_hits, &i);
 
-    return bpf_map_lookup_elem(&block_count, &zero);
+    if (n)
+        (*n)++;
 }
 
 /* IPv4: the per-CPU cache first, the hash on a miss. 1: drop. */
@@ -147,26 +168,18 @@ static __always_inline int blocked4(__u32 src, __u32 dst)
 
     bc = bpf_map_lookup_elem(&block_cache, &zero);
     if (bc && bc->src == src && bc->dst == dst && now < bc->expires_ns) {
-        bc->packets++;
+        count_hit(bc->slot);
         return 1;
     }
     v = bpf_map_lookup_elem(&blocks4, &k);
     if (!v || now >= v->expires_ns)
         return 0;
-    v->packets++;
+    count_hit(v->slot);
     if (bc) {
-        if (bc->packets) {
-            struct xp_block4_key old = { .src = bc->src, .dst = bc->dst };
-            struct xp_block_val *ov = bpf_map_lookup_elem(&blocks4, &old);
-
-            if (ov && ov->gen == bc->gen)
-                ov->packets += bc->packets;
-        }
         bc->src = src;
         bc->dst = dst;
         bc->expires_ns = v->expires_ns;
-        bc->gen = v->gen;
-        bc->packets = 0;
+        bc->slot = v->slot;
     }
     return 1;
 }
@@ -191,7 +204,7 @@ static __always_inline int blocked_in(void *map, void *key)
 
     if (!v || bpf_ktime_get_coarse_ns() >= v->expires_ns)
         return 0;
-    v->packets++;
+    count_hit(v->slot);
     return 1;
 }
 
@@ -382,11 +395,9 @@ int xpro_xdp(struct xdp_md *ctx)
                 return count(st, XP_KC_PASS_MGMT, XDP_PASS);
         }
         if (port == police_port) {
-            struct xp_block_counts *bc = block_counts();
-
-            if (bc && bc->pairs && blocked4(iph->saddr, iph->daddr))
+            if (block_pairs && blocked4(iph->saddr, iph->daddr))
                 return count(st, XP_KC_DROP_BLOCKED, XDP_DROP);
-            if (bc && bc->manual) {
+            if (block_manual) {
                 struct xp_pair_key pk = {};
 
                 pk.unit[10] = pk.unit[11] = 0xff;
@@ -410,9 +421,9 @@ int xpro_xdp(struct xdp_md *ctx)
             if (is_mgmt(&key))
                 return count(st, XP_KC_PASS_MGMT, XDP_PASS);
         }
-        struct xp_block_counts *bc = port == police_port ? block_counts() : NULL;
+        __u32 pairs = block_pairs, manual = block_manual;
 
-        if (bc && (bc->pairs || bc->manual)) {
+        if (port == police_port && (pairs || manual)) {
             struct xp_pair_key pk = {};
 
             __builtin_memcpy(pk.unit, &ip6->saddr, 16);
@@ -422,9 +433,9 @@ int xpro_xdp(struct xdp_md *ctx)
                 if (i >= v6_unit_bytes)
                     pk.unit[i] = 0;
             }
-            if (bc->pairs && blocked_in(&blocks, &pk))
+            if (pairs && blocked_in(&blocks, &pk))
                 return count(st, XP_KC_DROP_BLOCKED, XDP_DROP);
-            if (bc->manual && manually_blocked(&pk))
+            if (manual && manually_blocked(&pk))
                 return count(st, XP_KC_DROP_MANUAL, XDP_DROP);
         }
     }

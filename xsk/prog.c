@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
@@ -18,11 +19,51 @@
 #include <xdp/libxdp.h>
 
 #include "kern/xpro.bpf.skel.h"
+#include "src/util/counters.h"
 #include "src/util/log.h"
 
 #ifndef BPF_FS_MAGIC
 #define BPF_FS_MAGIC 0xcafe4a11
 #endif
+
+/* Map writes per batched system call; a flush of more makes more calls. */
+#define XP_BLOCKER_CHUNK 256
+
+enum slot_write {
+    WRITE_NONE = 0,
+    WRITE_SET,     /* put the pair in the map with its expiry */
+    WRITE_DEL,     /* take it out and free the slot */
+    WRITE_REFUSED, /* during a flush: the map refused the block */
+};
+
+struct blocker_slot {
+    struct xp_pair_key key;
+    uint64_t expires_ns;
+    bool held;     /* a pair has the slot */
+    bool in_map;   /* its entry is in blocks4 / blocks */
+    bool v4;       /* blocks4 (8-byte key) */
+    uint8_t write; /* enum slot_write queued for the next flush */
+    int err;       /* WRITE_REFUSED: why */
+};
+
+/* One worker's side of the block maps (prog.h); nothing in it is shared. */
+struct xp_xdp_blocker {
+    struct xp_xdp_prog *p;
+    uint32_t base;                       /* first slot of this worker in a CPU row */
+    uint32_t n_free, n_pending;
+    uint32_t gone;                       /* during a flush: entries that left the map */
+    uint32_t free[XP_BLOCK_SLOTS];       /* a stack */
+    uint32_t pending[XP_BLOCK_SLOTS];    /* slots with a write queued */
+    struct blocker_slot slot[XP_BLOCK_SLOTS];
+    /* flush's scratch: keys and values of one batched call */
+    union {
+        struct xp_block4_key k4[XP_BLOCKER_CHUNK];
+        struct xp_pair_key k6[XP_BLOCKER_CHUNK];
+    };
+    struct xp_block_val vals[XP_BLOCKER_CHUNK];
+    uint32_t batch[XP_BLOCKER_CHUNK];    /* slots of the scratch entries */
+    struct xp_xdp_blocker_stats st;
+} __attribute__((aligned(64)));
 
 struct xp_xdp_prog {
     struct xpro_bpf *skel;
@@ -32,13 +73,21 @@ struct xp_xdp_prog {
     int ifindex[XP_MAX_PORTS];
     bool attached[XP_MAX_PORTS];
     char pin_dir[128];
-    pthread_mutex_t block_lock; /* block map writers: workers, rarely */
-    unsigned n_blocked;
+    pthread_mutex_t manual_lock; /* operator blocks: the control thread; no worker takes it */
     unsigned n_manual;
-    uint64_t block_gen;         /* incarnations of block map entries */
     int ncpu;
-    struct xp_block_val *vals;  /* one per possible CPU */
-    struct xp_block_cache *caches; /* one per possible CPU, for block_read */
+    uint32_t row;               /* block_hits slots per CPU: workers * XP_BLOCK_SLOTS */
+    uint64_t *hits;             /* block_hits, mmapped: ncpu rows */
+    size_t hits_len;
+    /*
+     * The program's .bss, mmapped: its pair and operator-block counts. Not
+     * skel->bss: libxdp loads the object, not the skeleton, which then never
+     * maps its copy onto the kernel's.
+     */
+    struct xpro_bpf__bss *bss;
+    size_t bss_len;
+    unsigned n_blockers;
+    struct xp_xdp_blocker *blockers; /* one per worker */
 };
 
 int xp_bpffs_check(void)
@@ -126,6 +175,283 @@ static int fill_mgmt(struct xp_xdp_prog *p, const struct xp_backend_conf *cfg)
     return 0;
 }
 
+/* ---- the workers' blockers (prog.h) ---------------------------------------------------- */
+
+static const uint8_t v4_mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+/* Map an mmapable array map whole; *len is its size in pages. NULL with errno. */
+static void *map_mmap(struct bpf_map *map, size_t bytes, size_t *len)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    void *m;
+
+    *len = (bytes + page - 1) / page * page;
+    m = mmap(NULL, *len, PROT_READ | PROT_WRITE, MAP_SHARED, bpf_map__fd(map), 0);
+    return m == MAP_FAILED ? NULL : m;
+}
+
+static int blockers_init(struct xp_xdp_prog *p)
+{
+    p->hits = map_mmap(p->skel->maps.block_hits, (size_t)p->ncpu * p->row * sizeof(uint64_t),
+                       &p->hits_len);
+    if (!p->hits)
+        return -errno;
+    p->bss = map_mmap(p->skel->maps.bss, sizeof(*p->bss), &p->bss_len);
+    if (!p->bss)
+        return -errno;
+    for (unsigned w = 0; w < p->n_blockers; w++) {
+        struct xp_xdp_blocker *b = &p->blockers[w];
+
+        memset(b, 0, sizeof(*b));
+        b->p = p;
+        b->base = w * XP_BLOCK_SLOTS;
+        /* lowest slots first: a worker with few blocks touches few cache lines */
+        for (uint32_t i = 0; i < XP_BLOCK_SLOTS; i++)
+            b->free[i] = XP_BLOCK_SLOTS - 1 - i;
+        b->n_free = XP_BLOCK_SLOTS;
+    }
+    return 0;
+}
+
+struct xp_xdp_blocker *xp_xdp_prog__blocker(struct xp_xdp_prog *p, unsigned worker)
+{
+    return worker < p->n_blockers ? &p->blockers[worker] : NULL;
+}
+
+static uint64_t *hit(const struct xp_xdp_blocker *b, int cpu, uint32_t slot)
+{
+    return &b->p->hits[(size_t)cpu * b->p->row + b->base + slot];
+}
+
+static void queue_write(struct xp_xdp_blocker *b, uint32_t slot, enum slot_write w)
+{
+    if (b->slot[slot].write == WRITE_NONE)
+        b->pending[b->n_pending++] = slot;
+    b->slot[slot].write = w;
+}
+
+int xp_xdp_blocker__block(struct xp_xdp_blocker *b, const struct xp_pair_key *key,
+                          uint64_t expires_ns, uint32_t *slot)
+{
+    struct blocker_slot *s;
+    uint32_t i = *slot;
+
+    if (i == XP_XDP_SLOT_NONE) {
+        if (!b->n_free)
+            return -ENOSPC;
+        i = b->free[--b->n_free];
+        s = &b->slot[i];
+        /* no CPU counts into a free slot: its last pair expired a grace ago, or never was in */
+        for (int c = 0; c < b->p->ncpu; c++)
+            __atomic_store_n(hit(b, c, i), 0, __ATOMIC_RELAXED);
+        s->key = *key;
+        s->held = true;
+        s->v4 = memcmp(key->unit, v4_mapped, 12) == 0 && memcmp(key->dst, v4_mapped, 12) == 0;
+        *slot = i;
+    } else if (i >= XP_BLOCK_SLOTS || !b->slot[i].held) {
+        return -EINVAL;
+    }
+    b->slot[i].expires_ns = expires_ns;
+    queue_write(b, i, WRITE_SET);
+    return 0;
+}
+
+void xp_xdp_blocker__unblock(struct xp_xdp_blocker *b, uint32_t slot)
+{
+    if (slot < XP_BLOCK_SLOTS && b->slot[slot].held)
+        queue_write(b, slot, WRITE_DEL);
+}
+
+uint64_t xp_xdp_blocker__read(const struct xp_xdp_blocker *b, uint32_t slot)
+{
+    uint64_t n = 0;
+
+    if (slot >= XP_BLOCK_SLOTS)
+        return 0;
+    for (int c = 0; c < b->p->ncpu; c++)
+        n += __atomic_load_n(hit(b, c, slot), __ATOMIC_RELAXED);
+    return n;
+}
+
+/* Fill the scratch with up to a chunk of slot i's kind; the batch's first key. */
+static void *batch_key(struct xp_xdp_blocker *b, unsigned n, uint32_t i)
+{
+    const struct blocker_slot *s = &b->slot[i];
+
+    b->batch[n] = i;
+    b->vals[n] = (struct xp_block_val){ .expires_ns = s->expires_ns, .slot = b->base + i };
+    if (s->v4) {
+        memcpy(&b->k4[n].src, s->key.unit + 12, 4);
+        memcpy(&b->k4[n].dst, s->key.dst + 12, 4);
+        return b->k4;
+    }
+    b->k6[n] = s->key;
+    return b->k6;
+}
+
+static void slot_free(struct xp_xdp_blocker *b, uint32_t i)
+{
+    b->slot[i].held = false;
+    b->slot[i].write = WRITE_NONE;
+    b->free[b->n_free++] = i;
+}
+
+/*
+ * One batched call over the scratch's n entries: delete (set false) or
+ * update. A batch stops at the first entry that fails: the entries before
+ * it are done, that one's error goes to done(), and the call goes on after
+ * it. Returns the system calls made.
+ */
+static unsigned batch_call(struct xp_xdp_blocker *b, int fd, bool set, void *keys, size_t ksz,
+                           unsigned n, void (*done)(struct xp_xdp_blocker *, uint32_t, int))
+{
+    LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = BPF_ANY);
+    unsigned calls = 0, at = 0;
+
+    while (at < n) {
+        __u32 count = n - at;
+        int ret;
+
+        ret = set ? bpf_map_update_batch(fd, (char *)keys + at * ksz, &b->vals[at], &count, &opts)
+                  : bpf_map_delete_batch(fd, (char *)keys + at * ksz, &count, &opts);
+        calls++;
+        if (ret)
+            ret = -errno;
+        if (count > n - at)
+            count = n - at;
+        for (unsigned k = 0; k < count; k++)
+            done(b, b->batch[at + k], 0);
+        at += count;
+        if (!ret)
+            break;
+        if (at < n)
+            done(b, b->batch[at++], ret);
+    }
+    return calls;
+}
+
+/* A removal done (or the entry already gone): the slot is free for another pair. */
+static void del_done(struct xp_xdp_blocker *b, uint32_t i, int err)
+{
+    if (err && err != -ENOENT)
+        pr_warn("block map: removing an entry: %s (left to expire)", strerror(-err));
+    if (b->slot[i].in_map) {
+        b->slot[i].in_map = false;
+        b->gone++;
+    }
+    slot_free(b, i);
+}
+
+static void set_done(struct xp_xdp_blocker *b, uint32_t i, int err)
+{
+    struct blocker_slot *s = &b->slot[i];
+
+    if (err) {
+        s->write = WRITE_REFUSED;
+        s->err = err;
+        return;
+    }
+    s->in_map = true;
+    s->write = WRITE_NONE;
+}
+
+/* One kind of write (removals or blocks) of one family, in chunks. */
+static unsigned flush_kind(struct xp_xdp_blocker *b, enum slot_write w, bool v4)
+{
+    struct xpro_bpf *skel = b->p->skel;
+    int fd = bpf_map__fd(v4 ? skel->maps.blocks4 : skel->maps.blocks);
+    size_t ksz = v4 ? sizeof(struct xp_block4_key) : sizeof(struct xp_pair_key);
+    void (*done)(struct xp_xdp_blocker *, uint32_t, int) = w == WRITE_DEL ? del_done : set_done;
+    unsigned n = 0, calls = 0;
+    void *keys = NULL;
+
+    for (uint32_t k = 0; k < b->n_pending; k++) {
+        uint32_t i = b->pending[k];
+
+        if (b->slot[i].write != w || b->slot[i].v4 != v4)
+            continue;
+        if (w == WRITE_DEL && !b->slot[i].in_map) {
+            slot_free(b, i); /* given up before a flush put it in */
+            continue;
+        }
+        keys = batch_key(b, n++, i);
+        if (n == XP_BLOCKER_CHUNK) {
+            calls += batch_call(b, fd, w == WRITE_SET, keys, ksz, n, done);
+            n = 0;
+        }
+    }
+    if (n)
+        calls += batch_call(b, fd, w == WRITE_SET, keys, ksz, n, done);
+    return calls;
+}
+
+void xp_xdp_blocker__flush(struct xp_xdp_blocker *b,
+                           void (*failed)(void *arg, const struct xp_pair_key *key, int err),
+                           void *arg)
+{
+    uint32_t *pairs = &b->p->bss->block_pairs;
+    unsigned calls = 0, fresh = 0;
+
+    if (!b->n_pending)
+        return;
+    /* removals first: a pair's old slot leaves the map before its new one goes in */
+    b->gone = 0;
+    calls += flush_kind(b, WRITE_DEL, true);
+    calls += flush_kind(b, WRITE_DEL, false);
+    if (b->gone)
+        __atomic_fetch_sub(pairs, b->gone, __ATOMIC_RELEASE);
+    /* counted before they go in, so that XDP looks them up as soon as they are there */
+    for (uint32_t k = 0; k < b->n_pending; k++) {
+        const struct blocker_slot *s = &b->slot[b->pending[k]];
+
+        fresh += s->write == WRITE_SET && !s->in_map;
+    }
+    if (fresh)
+        __atomic_fetch_add(pairs, fresh, __ATOMIC_RELEASE);
+    calls += flush_kind(b, WRITE_SET, true);
+    calls += flush_kind(b, WRITE_SET, false);
+    /* refused (map full): out of the map if an older write put it there, and reported */
+    b->gone = 0;
+    for (uint32_t k = 0; k < b->n_pending; k++) {
+        uint32_t i = b->pending[k];
+        struct blocker_slot *s = &b->slot[i];
+        struct xp_block4_key k4;
+        const void *key = &s->key;
+        int err = s->err;
+
+        if (s->write != WRITE_REFUSED)
+            continue;
+        if (s->in_map) {
+            if (s->v4) {
+                memcpy(&k4.src, s->key.unit + 12, 4);
+                memcpy(&k4.dst, s->key.dst + 12, 4);
+                key = &k4;
+            }
+            bpf_map_delete_elem(bpf_map__fd(s->v4 ? b->p->skel->maps.blocks4
+                                                  : b->p->skel->maps.blocks), key);
+            calls++;
+        }
+        b->gone++;
+        s->in_map = false;
+        slot_free(b, i);
+        if (failed)
+            failed(arg, &s->key, err);
+    }
+    if (b->gone)
+        __atomic_fetch_sub(pairs, b->gone, __ATOMIC_RELEASE);
+    XP_STAT_ADD(b->st.writes, b->n_pending);
+    XP_STAT_ADD(b->st.syscalls, calls);
+    XP_STAT_ADD(b->st.flushes, 1);
+    b->n_pending = 0;
+}
+
+void xp_xdp_blocker__stats(const struct xp_xdp_blocker *b, struct xp_xdp_blocker_stats *out)
+{
+    out->flushes = XP_STAT_GET(b->st.flushes);
+    out->syscalls = XP_STAT_GET(b->st.syscalls);
+    out->writes = XP_STAT_GET(b->st.writes);
+}
+
 struct xp_xdp_prog *xp_xdp_prog__attach(const struct xp_backend_conf *cfg)
 {
     DECLARE_LIBXDP_OPTS(xdp_program_opts, opts, .prog_name = XP_XDP_PROG_NAME);
@@ -136,11 +462,13 @@ struct xp_xdp_prog *xp_xdp_prog__attach(const struct xp_backend_conf *cfg)
     if (!p)
         return NULL;
     p->n_ports = XP_MAX_PORTS;
-    pthread_mutex_init(&p->block_lock, NULL);
+    pthread_mutex_init(&p->manual_lock, NULL);
     p->ncpu = libbpf_num_possible_cpus();
-    p->vals = p->ncpu > 0 ? calloc(p->ncpu, sizeof(*p->vals)) : NULL;
-    p->caches = p->ncpu > 0 ? calloc(p->ncpu, sizeof(*p->caches)) : NULL;
-    if (!p->vals || !p->caches) {
+    p->n_blockers = cfg->n_queues ? cfg->n_queues : 1;
+    p->row = p->n_blockers * XP_BLOCK_SLOTS;
+    if (p->ncpu <= 0 || posix_memalign((void **)&p->blockers, 64,
+                                       p->n_blockers * sizeof(*p->blockers))) {
+        p->blockers = NULL;
         ret = -ENOMEM;
         goto err_free;
     }
@@ -175,6 +503,12 @@ struct xp_xdp_prog *xp_xdp_prog__attach(const struct xp_backend_conf *cfg)
     p->skel->rodata->non_ip_drop = !cfg->non_ip_pass;
     p->skel->rodata->gateway_mode = cfg->gateway;
     p->skel->rodata->tunnel_port = htons(cfg->tunnel_port);
+    p->skel->rodata->block_slots = p->row;
+    ret = bpf_map__set_max_entries(p->skel->maps.block_hits, (uint32_t)p->ncpu * p->row);
+    if (ret) {
+        pr_err("sizing the block counters: %s", strerror(-ret));
+        goto err_skel;
+    }
     if (cfg->gateway) {
         ret = xp_nic_mac(cfg->port_name[XP_PORT_ACCESS], (uint8_t *)p->skel->rodata->access_mac);
         if (ret) {
@@ -208,6 +542,11 @@ struct xp_xdp_prog *xp_xdp_prog__attach(const struct xp_backend_conf *cfg)
         pr_err("filling the management prefixes: %s", strerror(-ret));
         goto err_detach;
     }
+    ret = blockers_init(p);
+    if (ret) {
+        pr_err("mapping the block counters: %s", strerror(-ret));
+        goto err_detach;
+    }
     pin_stats(p, cfg->proxy_id);
     return p;
 
@@ -217,43 +556,23 @@ err_detach:
             xdp_program__detach(p->prog, p->ifindex[i], p->mode[i], 0);
     }
     xdp_program__close(p->prog);
+    if (p->hits)
+        munmap(p->hits, p->hits_len);
+    if (p->bss)
+        munmap(p->bss, p->bss_len);
 err_skel:
     xpro_bpf__destroy(p->skel);
 err_free:
-    free(p->vals);
-    free(p->caches);
+    free(p->blockers);
     free(p);
     errno = -ret;
     return NULL;
 }
 
-static int set_block_count(struct xp_xdp_prog *p)
+/* What the XDP program reads before any lookup: the operator blocks' count. */
+static void set_manual_count(struct xp_xdp_prog *p)
 {
-    struct xp_block_counts bc = { .pairs = p->n_blocked, .manual = p->n_manual };
-    __u32 zero = 0;
-
-    return bpf_map_update_elem(bpf_map__fd(p->skel->maps.block_count), &zero, &bc, 0) ? -errno : 0;
-}
-
-static int set_manual_count(struct xp_xdp_prog *p)
-{
-    return set_block_count(p);
-}
-
-static const uint8_t v4_mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-
-/* The map and the key of a pair: IPv4 pairs use the 8-byte key of blocks4. */
-static int block_map_key(struct xp_xdp_prog *p, const struct xp_pair_key *key,
-                         struct xp_block4_key *k4, const void **k)
-{
-    if (memcmp(key->unit, v4_mapped, 12) == 0 && memcmp(key->dst, v4_mapped, 12) == 0) {
-        memcpy(&k4->src, key->unit + 12, 4);
-        memcpy(&k4->dst, key->dst + 12, 4);
-        *k = k4;
-        return bpf_map__fd(p->skel->maps.blocks4);
-    }
-    *k = key;
-    return bpf_map__fd(p->skel->maps.blocks);
+    __atomic_store_n(&p->bss->block_manual, p->n_manual, __ATOMIC_RELEASE);
 }
 
 static void manual_key(struct xp_pair_key *k, const uint8_t unit[16], const uint8_t *dst)
@@ -274,7 +593,7 @@ int xp_xdp_prog__manual_block(struct xp_xdp_prog *p, const uint8_t unit[16],
     int ret = 0;
 
     manual_key(&k, unit, dst);
-    pthread_mutex_lock(&p->block_lock);
+    pthread_mutex_lock(&p->manual_lock);
     if (bpf_map_lookup_elem(fd, &k, &old) == 0) {
         if (bpf_map_update_elem(fd, &k, &exp, BPF_EXIST))
             ret = -errno;
@@ -285,9 +604,9 @@ int xp_xdp_prog__manual_block(struct xp_xdp_prog *p, const uint8_t unit[16],
         goto out;
     }
     p->n_manual++;
-    ret = set_manual_count(p);
+    set_manual_count(p);
 out:
-    pthread_mutex_unlock(&p->block_lock);
+    pthread_mutex_unlock(&p->manual_lock);
     return ret;
 }
 
@@ -298,114 +617,27 @@ int xp_xdp_prog__manual_unblock(struct xp_xdp_prog *p, const uint8_t unit[16],
     int ret;
 
     manual_key(&k, unit, dst);
-    pthread_mutex_lock(&p->block_lock);
+    pthread_mutex_lock(&p->manual_lock);
     if (bpf_map_delete_elem(bpf_map__fd(p->skel->maps.manual), &k)) {
         ret = -errno;
         goto out;
     }
     p->n_manual--;
-    ret = set_manual_count(p);
+    set_manual_count(p);
+    ret = 0;
 out:
-    pthread_mutex_unlock(&p->block_lock);
-    return ret;
-}
-
-int xp_xdp_prog__block(struct xp_xdp_prog *p, const struct xp_pair_key *key, uint64_t expires_ns)
-{
-    struct xp_block4_key k4;
-    const void *k;
-    int fd = block_map_key(p, key, &k4, &k);
-    bool exists;
-    int ret = 0;
-
-    pthread_mutex_lock(&p->block_lock);
-    exists = bpf_map_lookup_elem(fd, k, p->vals) == 0;
-    if (!exists) {
-        memset(p->vals, 0, p->ncpu * sizeof(*p->vals));
-        p->block_gen++;
-        for (int c = 0; c < p->ncpu; c++)
-            p->vals[c].gen = p->block_gen;
-    }
-    for (int c = 0; c < p->ncpu; c++)
-        p->vals[c].expires_ns = expires_ns;
-    /*
-     * Counters written by XDP between our lookup and update are lost; the
-     * window is a system call long and only matters for accounting.
-     */
-    if (bpf_map_update_elem(fd, k, p->vals, BPF_ANY)) {
-        ret = errno == ENOSPC || errno == E2BIG ? -E2BIG : -errno;
-        goto out;
-    }
-    if (!exists) {
-        p->n_blocked++;
-        ret = set_block_count(p);
-    }
-out:
-    pthread_mutex_unlock(&p->block_lock);
-    return ret;
-}
-
-int xp_xdp_prog__unblock(struct xp_xdp_prog *p, const struct xp_pair_key *key)
-{
-    struct xp_block4_key k4;
-    const void *k;
-    int fd = block_map_key(p, key, &k4, &k);
-    int ret = 0;
-
-    pthread_mutex_lock(&p->block_lock);
-    if (bpf_map_delete_elem(fd, k)) {
-        ret = -errno;
-        goto out;
-    }
-    p->n_blocked--;
-    ret = set_block_count(p);
-out:
-    pthread_mutex_unlock(&p->block_lock);
-    return ret;
-}
-
-int xp_xdp_prog__block_read(struct xp_xdp_prog *p, const struct xp_pair_key *key,
-                            uint64_t *packets)
-{
-    struct xp_block4_key k4;
-    const void *k;
-    int fd = block_map_key(p, key, &k4, &k);
-    int ret = 0;
-
-    pthread_mutex_lock(&p->block_lock);
-    if (bpf_map_lookup_elem(fd, k, p->vals)) {
-        ret = -errno;
-        goto out;
-    }
-    *packets = 0;
-    for (int c = 0; c < p->ncpu; c++)
-        *packets += p->vals[c].packets;
-    /* Every CPU's copy carries the same gen: userspace writes them together. */
-    if (k == &k4 && p->ncpu > 0) {
-        uint64_t gen = p->vals[0].gen;
-        __u32 zero = 0;
-
-        /* Plus what each CPU's one-entry cache counted for this incarnation, not yet folded. */
-        if (bpf_map_lookup_elem(bpf_map__fd(p->skel->maps.block_cache), &zero, p->caches) == 0) {
-            for (int c = 0; c < p->ncpu; c++)
-                if (p->caches[c].src == k4.src && p->caches[c].dst == k4.dst &&
-                    p->caches[c].gen == gen)
-                    *packets += p->caches[c].packets;
-        }
-    }
-out:
-    pthread_mutex_unlock(&p->block_lock);
+    pthread_mutex_unlock(&p->manual_lock);
     return ret;
 }
 
 unsigned xp_xdp_prog__blocked(struct xp_xdp_prog *p)
 {
-    unsigned n;
+    return __atomic_load_n(&p->bss->block_pairs, __ATOMIC_RELAXED);
+}
 
-    pthread_mutex_lock(&p->block_lock);
-    n = p->n_blocked;
-    pthread_mutex_unlock(&p->block_lock);
-    return n;
+int xp_xdp_prog__prog_fd(const struct xp_xdp_prog *p)
+{
+    return xdp_program__fd(p->prog);
 }
 
 int xp_xdp_prog__xskmap_fd(const struct xp_xdp_prog *p)
@@ -484,9 +716,12 @@ void xp_xdp_prog__destroy(struct xp_xdp_prog *p, bool keep_attached)
     if (!keep_attached && p->pin_dir[0])
         unpin_dir(p->pin_dir);
     xdp_program__close(p->prog);
+    if (p->hits)
+        munmap(p->hits, p->hits_len);
+    if (p->bss)
+        munmap(p->bss, p->bss_len);
     xpro_bpf__destroy(p->skel);
-    free(p->vals);
-    free(p->caches);
-    pthread_mutex_destroy(&p->block_lock);
+    free(p->blockers);
+    pthread_mutex_destroy(&p->manual_lock);
     free(p);
 }

@@ -38,28 +38,67 @@ int xp_xdp_prog__ifindex(const struct xp_xdp_prog *p, unsigned port);
 int xp_xdp_prog__stats(const struct xp_xdp_prog *p, unsigned port, struct xp_kern_stats *out);
 
 /*
- * The kernel fast path. Block a pair until expires_ns (CLOCK_MONOTONIC),
- * or extend its block; counts of what XDP dropped are kept across
- * extensions. Called from workers on state changes, not per packet: it
- * takes a mutex and makes system calls. 0 or -errno (-E2BIG: map full).
+ * The kernel fast path, one blocker per worker (0 .. n_queues - 1). A
+ * blocker is its worker's alone: its range of slots in block_hits (where XDP
+ * counts each blocked pair's drops, per CPU), its queue of map writes and
+ * its scratch. No lock: workers never wait on each other's block work.
+ *
+ * block and unblock only queue (no system call: they run on the packet
+ * path); flush writes everything queued with batched map updates (one
+ * system call per 256 writes and address family), off the burst; read is a
+ * sum over the mmapped counters, no system call at all.
+ *
+ * A pair holds one slot at a time; *slot is XP_XDP_SLOT_NONE for a pair not
+ * in the map, which then takes a free one (its counters from zero), and the
+ * same slot again to extend its block. unblock gives the slot up: the pair
+ * leaves the map at the next flush, and its next block takes a new slot.
+ * Give a slot up only past its expiry plus a coarse-clock tick: its counters
+ * go to another pair, and XDP must no longer count into them.
  */
-int xp_xdp_prog__block(struct xp_xdp_prog *p, const struct xp_pair_key *key, uint64_t expires_ns);
-int xp_xdp_prog__unblock(struct xp_xdp_prog *p, const struct xp_pair_key *key);
-/* Packets XDP dropped for the pair since it was first blocked. */
-int xp_xdp_prog__block_read(struct xp_xdp_prog *p, const struct xp_pair_key *key,
-                            uint64_t *packets);
+struct xp_xdp_blocker;
+
+#define XP_XDP_SLOT_NONE UINT32_MAX
+
+struct xp_xdp_blocker *xp_xdp_prog__blocker(struct xp_xdp_prog *p, unsigned worker);
+/* Block or extend until expires_ns (CLOCK_MONOTONIC). 0, -ENOSPC (no free slot), -EINVAL. */
+int xp_xdp_blocker__block(struct xp_xdp_blocker *b, const struct xp_pair_key *key,
+                          uint64_t expires_ns, uint32_t *slot);
+void xp_xdp_blocker__unblock(struct xp_xdp_blocker *b, uint32_t slot);
+/* Packets XDP dropped for the pair in slot since the pair took it. */
+uint64_t xp_xdp_blocker__read(const struct xp_xdp_blocker *b, uint32_t slot);
+/*
+ * Write what is queued: removals first (a slot given up comes before the
+ * same pair's next one), then blocks. A block the map refuses (-E2BIG:
+ * full) is taken out, its slot freed, and reported through failed (may be
+ * NULL) after the writes.
+ */
+void xp_xdp_blocker__flush(struct xp_xdp_blocker *b,
+                           void (*failed)(void *arg, const struct xp_pair_key *key, int err),
+                           void *arg);
+
+/* The blocker's own counters: the worker writes them, any thread reads. */
+struct xp_xdp_blocker_stats {
+    uint64_t flushes;    /* flushes that had writes queued */
+    uint64_t syscalls;   /* bpf() calls made by flush */
+    uint64_t writes;     /* blocks and removals written */
+};
+void xp_xdp_blocker__stats(const struct xp_xdp_blocker *b, struct xp_xdp_blocker_stats *out);
+
 /*
  * Operator blocks (xpro-ctl block): the unit towards dst, or towards every
  * destination when dst is NULL, until expires_ns (CLOCK_MONOTONIC; 0 =
- * until unblocked). Control thread. 0 or -errno (-ENOENT on unblock).
+ * until unblocked). Control thread: a mutex of their own, which no worker
+ * takes. 0 or -errno (-ENOENT on unblock).
  */
 int xp_xdp_prog__manual_block(struct xp_xdp_prog *p, const uint8_t unit[16],
                               const uint8_t *dst, uint64_t expires_ns);
 int xp_xdp_prog__manual_unblock(struct xp_xdp_prog *p, const uint8_t unit[16],
                                 const uint8_t *dst);
 
-/* Entries in the block map. */
+/* Entries in the block maps (what the workers flushed). */
 unsigned xp_xdp_prog__blocked(struct xp_xdp_prog *p);
+/* The program's file descriptor: tests run frames through it (BPF_PROG_TEST_RUN). */
+int xp_xdp_prog__prog_fd(const struct xp_xdp_prog *p);
 
 /*
  * Release the program. With keep_attached the program stays on the ports

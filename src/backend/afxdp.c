@@ -247,45 +247,61 @@ static int afxdp_ifindex(const struct xp_backend *be, unsigned port)
     return xp_xdp_prog__ifindex(cof(be)->prog, port);
 }
 
-/* The XDP block map, as the pipeline's block ops. */
+/* The XDP block map, as the pipeline's block ops: a worker's blocker, its handles are slots. */
 static int map_block(void *ctx, const uint8_t unit[16], const uint8_t dst[16],
-                     uint64_t expires_ns)
+                     uint64_t expires_ns, uint32_t *handle)
 {
     struct xp_pair_key k;
 
+    _Static_assert(XP_BLOCK_HANDLE_NONE == XP_XDP_SLOT_NONE, "no handle is no slot");
     memcpy(k.unit, unit, 16);
     memcpy(k.dst, dst, 16);
-    return xp_xdp_prog__block(ctx, &k, expires_ns);
+    return xp_xdp_blocker__block(ctx, &k, expires_ns, handle);
 }
 
-static int map_unblock(void *ctx, const uint8_t unit[16], const uint8_t dst[16])
+static void map_unblock(void *ctx, uint32_t handle)
 {
-    struct xp_pair_key k;
-
-    memcpy(k.unit, unit, 16);
-    memcpy(k.dst, dst, 16);
-    return xp_xdp_prog__unblock(ctx, &k);
+    xp_xdp_blocker__unblock(ctx, handle);
 }
 
-static int map_read(void *ctx, const uint8_t unit[16], const uint8_t dst[16], uint64_t *packets)
+static uint64_t map_read(void *ctx, uint32_t handle)
 {
-    struct xp_pair_key k;
+    return xp_xdp_blocker__read(ctx, handle);
+}
 
-    memcpy(k.unit, unit, 16);
-    memcpy(k.dst, dst, 16);
-    return xp_xdp_prog__block_read(ctx, &k, packets);
+struct map_failed {
+    void (*failed)(void *arg, const uint8_t unit[16], const uint8_t dst[16], int err);
+    void *arg;
+};
+
+static void map_refused(void *arg, const struct xp_pair_key *key, int err)
+{
+    struct map_failed *f = arg;
+
+    f->failed(f->arg, key->unit, key->dst, err);
+}
+
+static void map_flush(void *ctx,
+                      void (*failed)(void *arg, const uint8_t unit[16], const uint8_t dst[16],
+                                     int err),
+                      void *arg)
+{
+    struct map_failed f = { .failed = failed, .arg = arg };
+
+    xp_xdp_blocker__flush(ctx, failed ? map_refused : NULL, &f);
 }
 
 static const struct xp_block_ops xdp_block_ops = {
     .block = map_block,
     .unblock = map_unblock,
     .read = map_read,
+    .flush = map_flush,
 };
 
-static const struct xp_block_ops *afxdp_blocks(struct xp_backend *be, void **ctx)
+static const struct xp_block_ops *afxdp_blocks(struct xp_backend *be, unsigned q, void **ctx)
 {
-    *ctx = of(be)->prog;
-    return &xdp_block_ops;
+    *ctx = xp_xdp_prog__blocker(of(be)->prog, q);
+    return *ctx ? &xdp_block_ops : NULL;
 }
 
 static int afxdp_manual_block(struct xp_backend *be, const uint8_t unit[16], const uint8_t *dst,

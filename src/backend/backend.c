@@ -75,10 +75,10 @@ int xp_backend__ifindex(const struct xp_backend *be, unsigned port)
     return port < XP_MAX_PORTS ? be->impl->ifindex(be, port) : 0;
 }
 
-const struct xp_block_ops *xp_backend__blocks(struct xp_backend *be, void **ctx)
+const struct xp_block_ops *xp_backend__blocks(struct xp_backend *be, unsigned q, void **ctx)
 {
     *ctx = NULL;
-    return be->impl->blocks ? be->impl->blocks(be, ctx) : NULL;
+    return be->impl->blocks ? be->impl->blocks(be, q, ctx) : NULL;
 }
 
 int xp_backend__manual_block(struct xp_backend *be, const uint8_t unit[16], const uint8_t *dst,

@@ -68,13 +68,30 @@ struct xp_io_ops {
  * again: the XDP block map (AF_XDP). A backend without one (DPDK) has no
  * block ops, and the pipeline drops blocked pairs itself right after
  * parsing (early mode). unit and dst are the policer's 16-byte names.
- * All three run on the worker that owns the pair.
+ *
+ * One ctx per worker (xp_backend__blocks), used by that worker only: no
+ * lock, and no worker waits on another's blocks. block and unblock queue
+ * (no system call on the packet path); flush writes the queue, batched,
+ * between bursts; read costs no system call.
  */
+#define XP_BLOCK_HANDLE_NONE UINT32_MAX
+
 struct xp_block_ops {
-    int (*block)(void *ctx, const uint8_t unit[16], const uint8_t dst[16], uint64_t expires_ns);
-    int (*unblock)(void *ctx, const uint8_t unit[16], const uint8_t dst[16]);
-    /* Packets dropped for the pair since it was blocked. 0, 1 (block gone), -errno. */
-    int (*read)(void *ctx, const uint8_t unit[16], const uint8_t dst[16], uint64_t *packets);
+    /*
+     * Block until expires_ns (CLOCK_MONOTONIC), or extend. *handle is
+     * XP_BLOCK_HANDLE_NONE for a pair not in the map (it then gets one,
+     * its count from zero), else the pair's handle. 0 or -errno.
+     */
+    int (*block)(void *ctx, const uint8_t unit[16], const uint8_t dst[16], uint64_t expires_ns,
+                 uint32_t *handle);
+    /* Take the pair out (at the next flush); the handle is given up. */
+    void (*unblock)(void *ctx, uint32_t handle);
+    /* Packets dropped for the pair since it got the handle. */
+    uint64_t (*read)(void *ctx, uint32_t handle);
+    /* Write what block and unblock queued; a block refused is reported through failed(). */
+    void (*flush)(void *ctx,
+                  void (*failed)(void *arg, const uint8_t unit[16], const uint8_t dst[16], int err),
+                  void *arg);
 };
 
 /* What one worker runs on. */
@@ -176,8 +193,8 @@ void xp_backend__stop(struct xp_backend *be);
 int xp_backend__numa_node(const struct xp_backend *be);
 int xp_backend__ifindex(const struct xp_backend *be, unsigned port);
 
-/* The block map of the kernel fast path, or NULL (early mode). ctx for its calls. */
-const struct xp_block_ops *xp_backend__blocks(struct xp_backend *be, void **ctx);
+/* The block map of the kernel fast path, or NULL (early mode). Worker q's ctx for its calls. */
+const struct xp_block_ops *xp_backend__blocks(struct xp_backend *be, unsigned q, void **ctx);
 
 /*
  * Operator blocks the backend drops itself (AF_XDP: an XDP map): the unit

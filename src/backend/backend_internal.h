@@ -15,7 +15,7 @@ struct xp_backend_impl {
     void (*stop)(struct xp_backend *be);
     int (*numa_node)(const struct xp_backend *be);
     int (*ifindex)(const struct xp_backend *be, unsigned port);
-    const struct xp_block_ops *(*blocks)(struct xp_backend *be, void **ctx);
+    const struct xp_block_ops *(*blocks)(struct xp_backend *be, unsigned q, void **ctx);
     int (*manual_block)(struct xp_backend *be, const uint8_t unit[16], const uint8_t *dst,
                         uint64_t expires_ns); /* NULL: none */
     int (*manual_unblock)(struct xp_backend *be, const uint8_t unit[16], const uint8_t *dst);

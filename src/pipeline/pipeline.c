@@ -18,6 +18,7 @@
 
 _Static_assert(sizeof(struct xp_policer_key) == sizeof(struct xp_pair_key),
                "policer and XDP pair keys must share one layout");
+_Static_assert(XP_PIPE_BLOCKS_MAX <= XP_BLOCK_SLOTS, "a worker's blocks fit its XDP slots");
 
 enum block_state {
     BLOCK_EMPTY = 0,
@@ -33,6 +34,7 @@ struct block_entry {
     uint64_t since_mono;
     uint64_t xdp_packets;      /* XDP drop count already accounted */
     uint64_t early_packets;    /* early mode: drops so far (the "map" counter) */
+    uint32_t handle;           /* the block ops' name of the map entry, while ACTIVE */
 };
 
 struct xp_pipeline {
@@ -123,6 +125,7 @@ static struct block_entry *block_insert(struct xp_pipeline *pl, const struct xp_
         i = (i + 1) & (BLOCK_SLOTS - 1);
     memset(&pl->blocks[i], 0, sizeof(pl->blocks[i]));
     pl->blocks[i].key = *k;
+    pl->blocks[i].handle = XP_BLOCK_HANDLE_NONE;
     pl->n_blocked++;
     return &pl->blocks[i];
 }
@@ -168,7 +171,11 @@ static uint64_t block_ns(const struct xp_pipeline *pl)
     return (uint64_t)pl->conf.pol->block_ms * 1000000ULL;
 }
 
-/* A drop verdict: make sure XDP drops the pair's next packets. */
+/*
+ * A drop verdict: make sure XDP drops the pair's next packets. On the packet
+ * path: the block ops only queue the write, which xp_pipeline__sweep() or
+ * the tick flushes after the burst (pipeline.h).
+ */
 static void block_pair(struct xp_pipeline *pl, const struct xp_policer_key *key,
                        enum xp_verdict reason, uint64_t now_rt, uint64_t now_mono)
 {
@@ -190,7 +197,8 @@ static void block_pair(struct xp_pipeline *pl, const struct xp_policer_key *key,
         }
         e->reason = reason;
     }
-    if (pl->bops && pl->bops->block(pl->bctx, key->unit, key->dst, now_mono + block_ns(pl))) {
+    if (pl->bops && pl->bops->block(pl->bctx, key->unit, key->dst, now_mono + block_ns(pl),
+                                    &e->handle)) {
         XP_STAT_ADD(pl->st.c[XP_PC_BLOCK_ERRORS], 1);
         block_remove(pl, e);
         return;
@@ -263,6 +271,29 @@ bool xp_pipeline__takes_handoffs(const struct xp_pipeline *pl, uint64_t now_mono
     return pl->handoff_mono && now_mono - pl->handoff_mono < XP_NSEC_PER_SEC;
 }
 
+/* The map refused a queued block (full): the worker's own verdicts drop the pair from now on. */
+static void block_refused(void *arg, const uint8_t unit[16], const uint8_t dst[16], int err)
+{
+    struct xp_pipeline *pl = arg;
+    struct xp_policer_key k;
+    struct block_entry *e;
+
+    (void)err;
+    memcpy(k.unit, unit, 16);
+    memcpy(k.dst, dst, 16);
+    XP_STAT_ADD(pl->st.c[XP_PC_BLOCK_ERRORS], 1);
+    e = block_find(pl, &k);
+    if (e && e->state == BLOCK_ACTIVE)
+        block_remove(pl, e);
+}
+
+/* Write the blocks and removals queued since the last flush: between bursts, never in one. */
+static void block_flush(struct xp_pipeline *pl)
+{
+    if (pl->bops)
+        pl->bops->flush(pl->bctx, block_refused, pl);
+}
+
 void xp_pipeline__sweep(struct xp_pipeline *pl, uint64_t now_mono)
 {
     uint64_t half = (uint64_t)pl->conf.pol->t_t1_ms * 500000ULL, elapsed, budget, now_rt;
@@ -270,6 +301,8 @@ void xp_pipeline__sweep(struct xp_pipeline *pl, uint64_t now_mono)
     xp_policer__quiescent(pl->pol);
     now_rt = xp_real_ns();
     take_handoffs(pl, now_rt, now_mono);
+    /* the blocks this loop turn's bursts and hand-offs decided: XDP drops from here on */
+    block_flush(pl);
     elapsed = now_mono - pl->sweep_mono;
     if (half == 0)
         half = 1;
@@ -291,13 +324,9 @@ void xp_pipeline__tick(struct xp_pipeline *pl, uint64_t now_rt, uint64_t now_mon
         uint64_t packets;
 
         if (e->state == BLOCK_ACTIVE) {
-            int rd = 0;
-
-            if (pl->early)
-                packets = e->early_packets;
-            else
-                rd = pl->bops->read(pl->bctx, e->key.unit, e->key.dst, &packets);
-            if (rd == 0 && packets > e->xdp_packets) {
+            /* no system call: XDP's counts are in memory the worker reads */
+            packets = pl->early ? e->early_packets : pl->bops->read(pl->bctx, e->handle);
+            if (packets > e->xdp_packets) {
                 xp_policer__account(pl->pol, &e->key, packets - e->xdp_packets, now_rt);
                 XP_STAT_ADD(pl->st.c[pl->early ? XP_PC_EARLY_ACCOUNTED : XP_PC_XDP_ACCOUNTED],
                             packets - e->xdp_packets);
@@ -310,7 +339,8 @@ void xp_pipeline__tick(struct xp_pipeline *pl, uint64_t now_rt, uint64_t now_mon
              */
             if (now_mono >= e->expires_mono + XP_PIPE_BLOCK_GRACE_NS) {
                 if (pl->bops)
-                    pl->bops->unblock(pl->bctx, e->key.unit, e->key.dst);
+                    pl->bops->unblock(pl->bctx, e->handle);
+                e->handle = XP_BLOCK_HANDLE_NONE;
                 e->state = BLOCK_LAPSED;
                 e->since_mono = now_mono;
             }
@@ -327,6 +357,7 @@ void xp_pipeline__tick(struct xp_pipeline *pl, uint64_t now_rt, uint64_t now_mon
             i--; /* a later entry may have shifted into this slot */
         }
     }
+    block_flush(pl);
     XP_STAT_SET(pl->st.blocked_now, pl->n_blocked);
 }
 
@@ -652,8 +683,10 @@ void xp_pipeline__destroy(struct xp_pipeline *pl)
     /* Blocks still in the map would outlive us: take them out. */
     for (uint32_t i = 0; pl->bops && i < BLOCK_SLOTS; i++) {
         if (pl->blocks[i].state == BLOCK_ACTIVE)
-            pl->bops->unblock(pl->bctx, pl->blocks[i].key.unit, pl->blocks[i].key.dst);
+            pl->bops->unblock(pl->bctx, pl->blocks[i].handle);
     }
+    if (pl->bops)
+        pl->bops->flush(pl->bctx, NULL, NULL);
     xp_policer__destroy(pl->pol);
     pl->pol = NULL;
     free(pl->blocks);

@@ -10,10 +10,12 @@
  * single-consumer ring: the worker never blocks on it, a full ring is
  * counted.
  *
- * The kernel fast path: a pair with a drop verdict is written into the
- * backend's block map (struct xp_block_ops: XDP's) for block_ms. Every tick the worker reads what XDP dropped
- * for each of its blocked pairs and accounts it to the policer (dropped
- * packets still count). When a block ends, the pair's packets reach the
+ * The kernel fast path: a pair with a drop verdict is put into the
+ * backend's block map (struct xp_block_ops: XDP's) for block_ms; the burst
+ * only queues the write, xp_pipeline__sweep() writes it after the loop
+ * turn's bursts. Every tick the worker reads what XDP dropped for each of
+ * its blocked pairs (memory, no system call) and accounts it to the policer
+ * (dropped packets still count). When a block ends, the pair's packets reach the
  * worker again and Algorithm 1 decides: a unit still over its threshold is
  * blocked again at its first packet, one that calmed down is forwarded.
  *
@@ -208,8 +210,9 @@ uint32_t xp_pipeline__capacity(const struct xp_pipeline *pl);
 /*
  * Every loop turn, worker thread: the dst table's quiescent state, the
  * packets other workers handed over for pairs this one owns (counted,
- * judged, blocked), and the policer's idle sweep paced by time
- * (xp_policer__expire).
+ * judged, blocked), the block map writes queued since the last turn
+ * (batched: XDP drops a pair from the end of the turn that blocked it), and
+ * the policer's idle sweep paced by time (xp_policer__expire).
  */
 void xp_pipeline__sweep(struct xp_pipeline *pl, uint64_t now_mono);
 
@@ -219,7 +222,7 @@ void xp_pipeline__sweep(struct xp_pipeline *pl, uint64_t now_mono);
  */
 bool xp_pipeline__takes_handoffs(const struct xp_pipeline *pl, uint64_t now_mono);
 
-/* Housekeeping (about every 100 ms): account XDP drops, end blocks. */
+/* Housekeeping (about every 100 ms): account XDP drops, end blocks (written at its end). */
 void xp_pipeline__tick(struct xp_pipeline *pl, uint64_t now_rt, uint64_t now_mono);
 
 /* Control thread: take up to max events. */

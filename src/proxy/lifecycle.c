@@ -155,7 +155,7 @@ static int open_queue(struct proxy *px, unsigned q, int node)
     if (px->dst) {
         void *bctx;
         /* Gateway mode: XDP sees only outer addresses; the workers keep the blocks. */
-        const struct xp_block_ops *bops = px->gw ? NULL : xp_backend__blocks(px->be, &bctx);
+        const struct xp_block_ops *bops = px->gw ? NULL : xp_backend__blocks(px->be, q, &bctx);
 
         struct xp_pipeline_conf pc;
 

@@ -29,6 +29,7 @@
 #include "kern/xpro.bpf.skel.h"
 
 #include "xp_check.h"
+#include "xp_netns.h"
 
 /* ---- frames ---- */
 
@@ -247,19 +248,12 @@ static void expect(struct prog *p, const char *what, const struct frame *f, unsi
     }
 }
 
-/* Block (unit, dst) in the kernel fast path and say so in block_count. */
+/* Block (unit, dst) in the kernel fast path and say so in the .bss counts. */
 static void block_pair(struct prog *p, const char *unit, const char *dst, bool manual)
 {
-    struct xp_block_counts bc = {.pairs = 1, .manual = manual};
-    int ncpu = libbpf_num_possible_cpus();
-    struct xp_block_val v[ncpu];
+    struct xp_block_val v = {.expires_ns = UINT64_MAX / 2, .slot = 0};
     struct xp_pair_key k = {0};
-    uint32_t zero = 0;
     bool v6 = strchr(unit, ':') != NULL;
-
-    memset(v, 0, sizeof(v));
-    for (int i = 0; i < ncpu; i++)
-        v[i].expires_ns = UINT64_MAX / 2;
     if (v6) {
         inet_pton(AF_INET6, unit, k.unit);
         memset(k.unit + 8, 0, 8);
@@ -274,15 +268,18 @@ static void block_pair(struct prog *p, const char *unit, const char *dst, bool m
 
         CHECK_EQ(bpf_map_update_elem(bpf_map__fd(p->skel->maps.manual), &k, &exp, 0), 0);
     } else if (v6) {
-        CHECK_EQ(bpf_map_update_elem(bpf_map__fd(p->skel->maps.blocks), &k, v, 0), 0);
+        CHECK_EQ(bpf_map_update_elem(bpf_map__fd(p->skel->maps.blocks), &k, &v, 0), 0);
     } else {
         struct xp_block4_key k4;
 
         memcpy(&k4.src, k.unit + 12, 4);
         memcpy(&k4.dst, k.dst + 12, 4);
-        CHECK_EQ(bpf_map_update_elem(bpf_map__fd(p->skel->maps.blocks4), &k4, v, 0), 0);
+        CHECK_EQ(bpf_map_update_elem(bpf_map__fd(p->skel->maps.blocks4), &k4, &v, 0), 0);
     }
-    CHECK_EQ(bpf_map_update_elem(bpf_map__fd(p->skel->maps.block_count), &zero, &bc, 0), 0);
+    if (manual)
+        p->skel->bss->block_manual = 1;
+    else
+        p->skel->bss->block_pairs = 1;
 }
 
 static void add_mgmt(struct prog *p, const char *addr)
@@ -540,17 +537,8 @@ static int netns_setup(void)
         "ip neigh replace 2001:2:1::9 lladdr 02:00:00:00:00:09 dev xpc nud permanent",
     };
 
-    if (unshare(CLONE_NEWNET))
-        return -errno;
-    for (unsigned i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
-        char cmd[256];
-
-        snprintf(cmd, sizeof(cmd), "%s >/dev/null 2>&1", cmds[i]);
-        if (system(cmd) != 0) {
-            fprintf(stderr, "netns setup: %s failed\n", cmds[i]);
-            return -1;
-        }
-    }
+    if (xp_netns_enter(cmds, sizeof(cmds) / sizeof(cmds[0])))
+        return -1;
     ifindex_a = (int)if_nametoindex("xpa");
     ifindex_c = (int)if_nametoindex("xpc");
     return ifindex_a && ifindex_c ? 0 : -ENODEV;
