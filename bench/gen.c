@@ -184,27 +184,32 @@ static int parse_args(int argc, char **argv, struct gen_opts *o)
     return 0;
 }
 
-/* Build the frame: Ethernet, IPv4 (checksum set), UDP (checksum 0), zero payload. */
+/*
+ * Build the frame: Ethernet, IPv4 (checksum set), UDP (checksum 0), zero
+ * payload. The headers are built in aligned locals and copied in: in the
+ * frame the IPv4 header sits at offset 14, not 4-byte aligned, and its
+ * 32-bit members may not be accessed there (UBSan: misaligned member access).
+ */
 static int build_frame(const struct gen_opts *o, uint8_t *buf)
 {
-    struct ethhdr *eth = (struct ethhdr *)buf;
-    struct iphdr *iph = (struct iphdr *)(eth + 1);
-    struct udphdr *udp = (struct udphdr *)(iph + 1);
+    struct ethhdr eth = { 0 };
+    struct iphdr iph = { 0 };
+    struct udphdr udp = { 0 };
     struct in_addr src, dst;
-    const uint16_t *w;
+    uint16_t w[sizeof(iph) / 2];
     uint32_t sum = 0;
     int ret;
 
     memset(buf, 0, o->size);
-    ret = xp_bench_parse_mac(o->dst_mac, eth->h_dest);
+    ret = xp_bench_parse_mac(o->dst_mac, eth.h_dest);
     if (ret) {
         pr_err("bad --dst-mac '%s'", o->dst_mac);
         return ret;
     }
     if (o->src_mac)
-        ret = xp_bench_parse_mac(o->src_mac, eth->h_source);
+        ret = xp_bench_parse_mac(o->src_mac, eth.h_source);
     else
-        ret = xp_bench_if_mac(o->ifname, eth->h_source);
+        ret = xp_bench_if_mac(o->ifname, eth.h_source);
     if (ret) {
         pr_err("source MAC of %s: %s", o->ifname, strerror(-ret));
         return ret;
@@ -221,23 +226,26 @@ static int build_frame(const struct gen_opts *o, uint8_t *buf)
         pr_err("--dst-ip + --dsts overflows");
         return -EINVAL;
     }
-    eth->h_proto = htons(ETH_P_IP);
-    iph->version = 4;
-    iph->ihl = 5;
-    iph->tot_len = htons(o->size - sizeof(*eth));
-    iph->ttl = 64;
-    iph->protocol = IPPROTO_UDP;
-    iph->saddr = src.s_addr;
-    iph->daddr = dst.s_addr;
-    w = (const uint16_t *)iph;
-    for (unsigned i = 0; i < sizeof(*iph) / 2; i++)
+    eth.h_proto = htons(ETH_P_IP);
+    iph.version = 4;
+    iph.ihl = 5;
+    iph.tot_len = htons(o->size - sizeof(eth));
+    iph.ttl = 64;
+    iph.protocol = IPPROTO_UDP;
+    iph.saddr = src.s_addr;
+    iph.daddr = dst.s_addr;
+    memcpy(w, &iph, sizeof(w));
+    for (unsigned i = 0; i < sizeof(w) / 2; i++)
         sum += w[i];
     sum = (sum & 0xffff) + (sum >> 16);
     sum = (sum & 0xffff) + (sum >> 16);
-    iph->check = (uint16_t)~sum;
-    udp->source = htons(o->sport);
-    udp->dest = htons(o->dport);
-    udp->len = htons(o->size - sizeof(*eth) - sizeof(*iph));
+    iph.check = (uint16_t)~sum;
+    udp.source = htons(o->sport);
+    udp.dest = htons(o->dport);
+    udp.len = htons(o->size - sizeof(eth) - sizeof(iph));
+    memcpy(buf, &eth, sizeof(eth));
+    memcpy(buf + sizeof(eth), &iph, sizeof(iph));
+    memcpy(buf + sizeof(eth) + sizeof(iph), &udp, sizeof(udp));
     return 0;
 }
 

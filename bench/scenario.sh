@@ -152,11 +152,19 @@ done
 # then with xpro-proxy (policer on). Per phase: `xpro-gen rtt` (REQUESTS confirmable GETs,
 # one at a time, INTERVAL_MS apart) and CLIENT_RUNS timed runs of libcoap's coap-client.
 run_coap() {
-    local requests interval runs srv cli phase i t1 t2 ppid_c
+    local requests interval runs srv cli phase phases i t1 t2 ppid_c spin busy load lpid idle_json idle_cpu run_cpu
     requests=$(key requests)
     interval=$(key interval_ms)
     runs=$(key client_runs)
     requests=${requests:-500} interval=${interval:-5} runs=${runs:-30}
+    # The proxy's idle policy (conf/README.md idle_spin_us, busy_poll) and the background load
+    # of the third phase: one more unit sending load_pps (0: no such phase).
+    spin=$(key idle_spin_us) busy=$(key busy_poll) load=$(key load_pps)
+    load=${load:-0}
+    [[ $load =~ ^[0-9]+$ ]] && ((load <= 400000)) || xp_fail "load_pps: 0..400000 packets per second"
+    idle_json=""
+    [ -z "$spin" ] || [ "$spin" = default ] || idle_json+="\"idle_spin_us\": $spin, "
+    [ -z "$busy" ] || [ "$busy" = default ] || idle_json+="\"busy_poll\": $busy, "
     srv=$(command -v coap-server || command -v coap-server-notls || true)
     cli=$(command -v coap-client || command -v coap-client-notls || true)
     if [ -z "$srv" ] || [ -z "$cli" ]; then
@@ -173,13 +181,30 @@ run_coap() {
     xp_bg _srv coap-server ip netns exec "${NS_T[0]}" taskset -c "$GEN_CPU" "$srv" -A 198.18.0.254
     xp_wait_for 10 ip netns exec "${NS_U[0]}" "$cli" -B 1 -m get coap://198.18.0.254/ ||
         xp_fail "coap-server does not answer: $(tail -3 "$XP_TMP/coap-server.err")"
-    for phase in without with; do
+    phases="without with"
+    [ "$load" = 0 ] || phases+=" loaded"
+    for phase in $phases; do
+        if [ "$phase" = loaded ]; then
+            # Background units (198.18.0.100.., UDP to the discard port) through the same
+            # proxy while the round trips are measured, each at most 4000 pps so that the
+            # policer (T_F1 5000 here) lets them through; their generator shares the
+            # client's core.
+            : >"$XP_TMP/load.scen"
+            for ((i = 0; i < (load + 3999) / 4000; i++)); do
+                printf 'unit load%d group=0 src=198.18.0.%d dst=198.18.0.254 profile=constant rate=%d\n' \
+                    "$i" $((100 + i)) $((load / ((load + 3999) / 4000))) >>"$XP_TMP/load.scen"
+            done
+            xp_bg lpid load ip netns exec "${NS_U[0]}" taskset -c "$GEN_CPU" "$GEN" send \
+                --ifname u0 --scenario "$XP_TMP/load.scen" --group 0 --dst-mac "$(xp_mac "${NS_T[0]}" t0)" \
+                --duration $((requests * interval / 1000 + 5))
+            sleep 1
+        fi
         if [ "$phase" = with ]; then
             cat >"$OUT/proxy-0.json" <<JSON
 {
   "proxy_id": "p0",
   "ports": { "access": "xpa", "core": "xpc" },
-  "cpus": [$DUT_CPU],
+  "cpus": [$DUT_CPU], $idle_json
   "ctl_socket": "$XP_TMP/p0.sock",
   "events_out": "$OUT/events-0.jsonl",
   "policer": { "unit_prefixes": $PREFIXES, $POLICER }
@@ -188,7 +213,10 @@ JSON
             xp_bg ppid_c proxy0 ip netns exec "${NS_P[0]}" sh -c "$XP_BPFFS_SH" xp \
                 "$XP_PROXY" -c "$OUT/proxy-0.json" --stats-out -
             xp_proxy_wait_stats proxy0 1 20 || xp_fail "proxy did not start: $(tail -3 "$XP_TMP/proxy0.err")"
+            # Three quiet seconds: the worker's CPU with no traffic (its stats lines 1..4).
+            xp_proxy_wait_stats proxy0 4 20 || xp_fail "proxy stats stopped"
         fi
+        [ "$phase" = without ] || wc -l <"$XP_TMP/proxy0.out" >"$XP_TMP/mark-$phase-0"
         ip netns exec "${NS_U[0]}" "$cli" -B 2 -m get coap://198.18.0.254/ >"$OUT/coap-client-$phase.txt" 2>&1 ||
             xp_fail "coap-client failed $phase xpro: $(cat "$OUT/coap-client-$phase.txt")"
         ip netns exec "${NS_U[0]}" taskset -c "$GEN_CPU" "$GEN" rtt --server 198.18.0.254 \
@@ -204,18 +232,42 @@ JSON
             echo "scale = 3; ($t2 - $t1) / 1000000" | bc >>"$OUT/coap-client-$phase.ms"
         done
         xp_log "$phase xpro: $(cat "$OUT/rtt-$phase.json")"
+        [ "$phase" = without ] || { sleep 1.1; wc -l <"$XP_TMP/proxy0.out" >"$XP_TMP/mark-$phase-1"; }
+        if [ "$phase" = loaded ]; then
+            xp_kill "$lpid" TERM
+            xp_wait_pid "$lpid" 10 || true
+        fi
     done
     xp_kill "$ppid_c" TERM
     cp "$XP_TMP/proxy0.out" "$OUT/proxy-0.stats.jsonl"
     touch "$OUT/events-0.jsonl"
     median_ms() { sort -n "$1" | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+    [ -f "$OUT/rtt-loaded.json" ] || echo null >"$OUT/rtt-loaded.json"
+    # cpu_pct A B: the worker's busy share (working + spinning) between stats lines A and B.
+    cpu_pct() {
+        sed -n "${1}p;${2}p" "$XP_TMP/proxy0.out" | jq -s '
+            (.[0].workers[0]) as $y | (.[1].workers[0]) as $z |
+            (($z.work_ns + $z.spin_ns) - ($y.work_ns + $y.spin_ns)) as $b |
+            ($b + $z.sleep_ns - $y.sleep_ns) as $t | if $t > 0 then (1000 * $b / $t | round / 10) else null end'
+    }
+    idle_cpu=$(cpu_pct 1 4)
+    run_cpu=$(cpu_pct "$(cat "$XP_TMP/mark-with-0")" "$(cat "$XP_TMP/mark-with-1")")
     jq -n --arg name "$NAME" --slurpfile wo "$OUT/rtt-without.json" --slurpfile w "$OUT/rtt-with.json" \
+        --slurpfile wl "$OUT/rtt-loaded.json" --argjson load "$load" \
+        --arg spin "${spin:-default}" --arg busy "${busy:-default}" \
+        --argjson idle_cpu "$idle_cpu" --argjson run_cpu "$run_cpu" \
         --argjson cwo "$(median_ms "$OUT/coap-client-without.ms")" \
         --argjson cw "$(median_ms "$OUT/coap-client-with.ms")" --arg date "$(date -Is)" \
         --argjson blocks "$(grep -c '"block"' "$OUT/events-0.jsonl" || true)" \
         --argjson layout "{\"client_and_server_cpu\": $GEN_CPU, \"proxy_cpu\": $DUT_CPU}" '
-        ($wo[0]) as $a | ($w[0]) as $b |
+        ($wo[0]) as $a | ($w[0]) as $b | ($wl[0]) as $l |
         {scenario: $name, date: $date, cores: $layout,
+         idle_policy: {idle_spin_us: $spin, busy_poll: $busy},
+         worker_cpu_pct: {idle: $idle_cpu, during_requests: $run_cpu},
+         loaded: (if $l == null then null else
+            {load_pps: $load, rtt_us: $l,
+             rtt_overhead_median_us: (($l.median_us - $a.median_us) * 10 | round / 10),
+             rtt_overhead_p99_us: (($l.p99_us - $a.p99_us) * 10 | round / 10)} end),
          rtt_us: {without_xpro: $a, with_xpro: $b},
          rtt_overhead_median_us: (($b.median_us - $a.median_us) * 10 | round / 10),
          rtt_overhead_p99_us: (($b.p99_us - $a.p99_us) * 10 | round / 10),
@@ -225,7 +277,7 @@ JSON
     [ "$PLOT" = 0 ] ||
         gnuplot -e "dir='$OUT'; out='$OUT/$NAME.png'; ttl='xpro $NAME: CoAP GET round trips, coap-server behind the proxy'" \
             "$BENCH_DIR/plot/rtt.gp" 2>"$XP_TMP/gnuplot.err" || xp_fail "gnuplot failed: $(cat "$XP_TMP/gnuplot.err")"
-    jq -c '{scenario, rtt_overhead_median_us, rtt_overhead_p99_us, median_without: .rtt_us.without_xpro.median_us, median_with: .rtt_us.with_xpro.median_us, coap_client_run_ms_median}' "$OUT/summary.json"
+    jq -c '{scenario, idle_policy, rtt_overhead_median_us, rtt_overhead_p99_us, worker_cpu_pct, loaded_overhead_median_us: .loaded.rtt_overhead_median_us, loaded_overhead_p99_us: .loaded.rtt_overhead_p99_us, median_without: .rtt_us.without_xpro.median_us, median_with: .rtt_us.with_xpro.median_us, coap_client_run_ms_median}' "$OUT/summary.json"
     xp_log "plot: $OUT/$NAME.png  summary: $OUT/summary.json"
 }
 if [ "$MODE" = coap ]; then

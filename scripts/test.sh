@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0-only
 #
 # The single test command: installs what is missing, builds build/, runs the unit and netns
-# suites, the unit suite again under ASan+UBSan (build-asan/), and the fuzzers when
+# suites, the unit and sanitized suites again under ASan+UBSan (build-asan/), and the fuzzers when
 # fuzz/run.sh exists. Prints one line per test and, as its very last line,
 #     N passed, N failed[, N skipped]
 # A skip counts as a failure when CI=true. Exits non-zero if anything failed.
@@ -96,7 +96,7 @@ main() {
 
     if xp_step configure-asan xp_configure build-asan -Db_sanitize=address,undefined -Db_lundef=false &&
         xp_step compile-asan ninja -C build-asan >&2; then
-        xp_meson_tests build-asan "asan/" unit
+        xp_meson_tests build-asan "asan/" unit sanitized
     fi
 
     xp_fuzz
