@@ -55,16 +55,12 @@
 /* Packets whose misses are overlapped together; larger bursts are cut into chunks. */
 #define XP_BURST_CHUNK XP_POLICER_BURST
 /*
- * How far ahead of the judging pass a burst asks for each packet's lines:
- * its home bucket, then (once the bucket is in) its pair entry and dst
- * slots, then (once the entry is in) the entry's second line when the
- * packet will write it (dirty list, restart) and, half as far, the heap
- * neighbours of a restart. At about 30 ns of work per packet, 8 packets
- * cover a memory latency of ~200 ns (docs/policer.md, "Scale").
+ * How far ahead of the sequential pass a burst fetches second lines (dirty
+ * list, heap). A rolling pipeline (bucket 16-48 packets ahead, entry 8-24)
+ * was measured against these stages and was no faster at 1M pairs and
+ * slower at 10M on this machine (docs/policer.md, "Scale").
  */
-#define XP_BURST_BUCKET_AHEAD 16
-#define XP_BURST_PAIR_AHEAD 8
-#define XP_BURST_COLD_AHEAD 4
+#define XP_BURST_AHEAD 8
 
 #define XP_PAIR_F_USED 0x1
 #define XP_PAIR_F_MARK 0x2
@@ -1156,71 +1152,54 @@ static inline void xp_policer__prefetch_cold(const struct xp_policer *pol, uint3
     }
 }
 
-/*
- * Stage 2 for packet i: its home bucket (asked for XP_BURST_BUCKET_AHEAD -
- * XP_BURST_PAIR_AHEAD packets ago) names the likely pair entry and its dst
- * slots: ask for both. A miss (new pair, or one that overflowed its home
- * bucket) is left to the sequential pass.
- */
-static inline uint32_t xp_policer__burst_candidate(const struct xp_policer *pol, uint64_t h)
-{
-    const struct xp_bucket *bk = xp_home_bucket(pol, h);
-    uint16_t tag = xp_hash_tag(h);
-
-    for (unsigned s = 0; s < XP_BUCKET_SLOTS; s++) {
-        if (bk->tag[s] != tag || bk->idx[s] == XP_NIL)
-            continue;
-        __builtin_prefetch(&pol->pairs[bk->idx[s]], 1);
-        xp_policer__prefetch_dst(pol, bk->dst[s]);
-        return bk->idx[s];
-    }
-    return XP_NIL;
-}
-
-/*
- * One chunk of at most XP_BURST_CHUNK packets; see xp_policer__packet_burst().
- *
- * A rolling software pipeline: while packet i is judged, the pair entry of
- * packet i + XP_BURST_PAIR_AHEAD and the home bucket of packet i +
- * XP_BURST_BUCKET_AHEAD are on their way, so each packet's two dependent
- * misses (bucket, then pair + dst slot) overlap with the work of the
- * packets before it, and about as many lines are in flight at any time as
- * the core can track (a batch of 64 bucket prefetches at once would queue
- * behind its miss buffers and leave the judging pass waiting on them).
- */
+/* One chunk of at most XP_BURST_CHUNK packets; see xp_policer__packet_burst(). */
 static unsigned xp_policer__burst_chunk(struct xp_policer *pol, const struct xp_policer_key *keys,
                                         unsigned n, uint64_t t, enum xp_verdict *verdicts,
                                         struct xp_policer_event *events)
 {
     uint64_t h[XP_BURST_CHUNK];
-    uint32_t cand[XP_BURST_CHUNK + XP_BURST_PAIR_AHEAD];
-    unsigned n_ev = 0, i;
+    uint32_t cand[XP_BURST_CHUNK + XP_BURST_AHEAD];
+    unsigned n_ev = 0;
 
-    for (i = 0; i < n; i++)
+    /* stage 1: hash the burst and ask for every home bucket */
+    for (unsigned i = 0; i < n; i++) {
         h[i] = xp_pair_hash(pol->seed, &keys[i]);
-    for (i = 0; i < n && i < XP_BURST_BUCKET_AHEAD; i++)
         __builtin_prefetch(xp_home_bucket(pol, h[i]), 0);
-    for (i = 0; i < n && i < XP_BURST_PAIR_AHEAD; i++)
-        cand[i] = xp_policer__burst_candidate(pol, h[i]);
-    for (; i < n + XP_BURST_PAIR_AHEAD; i++)
+    }
+    /*
+     * Stage 2: the buckets have had a whole pass to arrive. A tag match
+     * names the likely pair entry and its dst slots: ask for both. A miss
+     * (new pair, or one that overflowed its home bucket) is left to the
+     * sequential pass.
+     */
+    for (unsigned i = 0; i < n; i++) {
+        const struct xp_bucket *bk = xp_home_bucket(pol, h[i]);
+        uint16_t tag = xp_hash_tag(h[i]);
+
+        cand[i] = XP_NIL;
+        for (unsigned s = 0; s < XP_BUCKET_SLOTS; s++) {
+            if (bk->tag[s] != tag || bk->idx[s] == XP_NIL)
+                continue;
+            cand[i] = bk->idx[s];
+            __builtin_prefetch(&pol->pairs[cand[i]], 1);
+            xp_policer__prefetch_dst(pol, bk->dst[s]);
+            break;
+        }
+    }
+    for (unsigned i = n; i < n + XP_BURST_AHEAD; i++)
         cand[i] = XP_NIL;
     /*
-     * The exact sequential algorithm, packet by packet, so that repeats,
-     * creations and evictions within the burst behave as with
+     * Stage 3: the exact sequential algorithm, packet by packet, so that
+     * repeats, creations and evictions within the burst behave as with
      * xp_policer__packet(). It looks up the index again (the bucket is in
-     * cache by then) instead of trusting cand[], which earlier packets of
-     * the burst may have made stale: cand[] only says what to prefetch.
+     * cache now) instead of trusting cand[], which earlier packets of the
+     * burst may have made stale.
      */
-    for (i = 0; i < n; i++) {
+    for (unsigned i = 0; i < n; i++) {
         struct xp_policer_event *ev = events ? &events[n_ev] : NULL;
 
-        if (i + XP_BURST_BUCKET_AHEAD < n)
-            __builtin_prefetch(xp_home_bucket(pol, h[i + XP_BURST_BUCKET_AHEAD]), 0);
-        if (i + XP_BURST_PAIR_AHEAD < n)
-            cand[i + XP_BURST_PAIR_AHEAD] =
-                xp_policer__burst_candidate(pol, h[i + XP_BURST_PAIR_AHEAD]);
-        xp_policer__prefetch_cold(pol, cand[i + XP_BURST_COLD_AHEAD], t, false);
-        xp_policer__prefetch_cold(pol, cand[i + XP_BURST_COLD_AHEAD / 2], t, true);
+        xp_policer__prefetch_cold(pol, cand[i + XP_BURST_AHEAD], t, false);
+        xp_policer__prefetch_cold(pol, cand[i + XP_BURST_AHEAD / 2], t, true);
         verdicts[i] = xp_policer__police(pol, &keys[i], h[i], t, ev, &n_ev, false);
     }
     return n_ev;

@@ -537,7 +537,7 @@ static enum xp_sync_err xp_dec__seq(struct xp_dec *d, json_t *root, const char *
 
 static enum xp_sync_err xp_dec__body(struct xp_dec *d, json_t *root, struct xp_sync_msg *m)
 {
-    const char *op = xp_sync_op__name(m->op), *s;
+    const char *op = xp_sync_op__name(m->op), *s = NULL;
     enum xp_sync_err e;
     json_t *v;
 
