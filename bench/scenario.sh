@@ -163,8 +163,12 @@ run_coap() {
     load=${load:-0}
     [[ $load =~ ^[0-9]+$ ]] && ((load <= 400000)) || xp_fail "load_pps: 0..400000 packets per second"
     idle_json=""
-    [ -z "$spin" ] || [ "$spin" = default ] || idle_json+="\"idle_spin_us\": $spin, "
-    [ -z "$busy" ] || [ "$busy" = default ] || idle_json+="\"busy_poll\": $busy, "
+    [ -z "$spin" ] || idle_json+="\"idle_spin_us\": $spin, "
+    case $busy in
+    '' | 0 | false) ;;
+    1 | true) idle_json+="\"busy_poll\": true, " ;;
+    *) xp_fail "busy_poll: 0 or 1" ;;
+    esac
     srv=$(command -v coap-server || command -v coap-server-notls || true)
     cli=$(command -v coap-client || command -v coap-client-notls || true)
     if [ -z "$srv" ] || [ -z "$cli" ]; then
