@@ -430,23 +430,44 @@ static void xp_heap__insert(struct xp_pair *P, struct xp_dst_slot *s, uint32_t x
     s->heap_root = xp_heap__meld(P, s->heap_root, x);
 }
 
+/*
+ * Take x, not the root, out of the heap. Its children were no earlier than
+ * x, so no earlier than x's parent: they take x's place in its sibling list
+ * as they are. This walks x's own children once, where pairing them up
+ * again (the textbook delete) melds and rewrites every one of them: most
+ * of the heap work of a restart or of an idle pair leaving the aggregate.
+ * Only the root's removal pairs its children (that is what keeps the root's
+ * child list short).
+ */
+static void xp_heap__cut(struct xp_pair *P, uint32_t x)
+{
+    uint32_t prev = P[x].h_prev, next = P[x].h_sib, first = P[x].h_child, last = prev;
+
+    if (first != XP_NIL) {
+        for (last = first; P[last].h_sib != XP_NIL; last = P[last].h_sib)
+            ;
+        P[first].h_prev = prev;
+        P[last].h_sib = next;
+    }
+    if (P[prev].h_child == x)
+        P[prev].h_child = first != XP_NIL ? first : next;
+    else
+        P[prev].h_sib = first != XP_NIL ? first : next;
+    if (next != XP_NIL)
+        P[next].h_prev = last;
+    P[x].h_child = P[x].h_sib = P[x].h_prev = XP_NIL;
+}
+
 static void xp_heap__remove(struct xp_pair *P, struct xp_dst_slot *s, uint32_t x)
 {
     if (s->heap_root == x) {
         s->heap_root = xp_heap__merge_pairs(P, P[x].h_child);
+        if (s->heap_root != XP_NIL)
+            P[s->heap_root].h_prev = XP_NIL;
+        P[x].h_child = P[x].h_sib = P[x].h_prev = XP_NIL;
     } else {
-        uint32_t prev = P[x].h_prev, sub;
-
-        if (P[prev].h_child == x)
-            P[prev].h_child = P[x].h_sib;
-        else
-            P[prev].h_sib = P[x].h_sib;
-        if (P[x].h_sib != XP_NIL)
-            P[P[x].h_sib].h_prev = prev;
-        sub = xp_heap__merge_pairs(P, P[x].h_child);
-        s->heap_root = xp_heap__meld(P, s->heap_root, sub);
+        xp_heap__cut(P, x);
     }
-    P[x].h_child = P[x].h_sib = P[x].h_prev = XP_NIL;
 }
 
 static inline void xp_slot__publish_ts1(const struct xp_pair *P, struct xp_dst_slot *s)
@@ -1137,18 +1158,25 @@ static inline void xp_policer__prefetch_cold(const struct xp_policer *pol, uint3
     }
     if (!idle || p->dst == XP_NIL)
         return;
-    /* second line asked for XP_BURST_AHEAD / 2 packets ago */
+    /*
+     * Second line asked for XP_BURST_AHEAD / 2 packets ago. The move of ts1
+     * rewrites the links of the neighbours, which are on their second lines;
+     * the meld under the root reads the root's ts1 (first line) and writes
+     * its child link (second line).
+     */
     if (p->h_prev != XP_NIL)
-        __builtin_prefetch(&P[p->h_prev], 1);
+        __builtin_prefetch((const char *)&P[p->h_prev] + XP_CACHE_LINE, 1);
     if (p->h_sib != XP_NIL)
-        __builtin_prefetch(&P[p->h_sib], 1);
+        __builtin_prefetch((const char *)&P[p->h_sib] + XP_CACHE_LINE, 1);
     if (p->h_child != XP_NIL)
-        __builtin_prefetch(&P[p->h_child], 1);
+        __builtin_prefetch((const char *)&P[p->h_child] + XP_CACHE_LINE, 1);
     {
         uint32_t root = pol->slots[p->dst].heap_root;
 
-        if (root != XP_NIL && root != idx)
-            __builtin_prefetch(&P[root], 1);
+        if (root != XP_NIL && root != idx) {
+            __builtin_prefetch(&P[root], 0);
+            __builtin_prefetch((const char *)&P[root] + XP_CACHE_LINE, 1);
+        }
     }
 }
 
