@@ -282,11 +282,37 @@ static void test_churn_directory_consistent(void)
 #define TH_KEYS 512
 #define TH_ROUNDS 400
 
+/*
+ * How many rounds a thread may run ahead of the slowest one. Workers on
+ * cores of their own drain their rings every loop turn; four threads on a
+ * loaded two-core machine (meson runs tests in parallel, ASan slows them)
+ * can leave one off its core for tens of ms while the others fill its
+ * rings, which counts hand-offs as lost by design (a full ring never
+ * blocks a worker). Bounding the lead keeps what waits in a ring under
+ * (LEAD + 1) rounds of 512 records, far below its 65,536.
+ */
+#define TH_LEAD 8
+
 struct th_arg {
     struct proxy *px;
     unsigned w;
     atomic_uint *done;
+    atomic_uint *round; /* per thread: rounds finished */
 };
+
+/* The fewest rounds any thread has finished. */
+static unsigned th_slowest(const struct th_arg *a)
+{
+    unsigned m = UINT32_MAX;
+
+    for (unsigned w = 0; w < a->px->n; w++) {
+        unsigned r = atomic_load(&a->round[w]);
+
+        if (r < m)
+            m = r;
+    }
+    return m;
+}
 
 static void *th_main(void *arg)
 {
@@ -297,6 +323,10 @@ static void *th_main(void *arg)
     uint64_t seed = 1000 + a->w;
 
     for (unsigned r = 0; r < TH_ROUNDS; r++) {
+        while (r > th_slowest(a) + TH_LEAD) {
+            (void)xp_policer__take_handoffs(a->px->pol[a->w], out, 256, NULL);
+            sched_yield();
+        }
         for (unsigned b = 0; b < TH_KEYS / 64; b++) {
             unsigned rot;
 
@@ -314,6 +344,7 @@ static void *th_main(void *arg)
              */
             sched_yield();
         }
+        atomic_store(&a->round[a->w], r + 1);
     }
     atomic_fetch_add(a->done, 1);
     /* keep taking until everyone is done, so no producer waits on a full ring for ever */
@@ -327,7 +358,7 @@ static void test_threads_exactly_once(void)
     struct xp_policer_limits lim = test_limits();
     struct th_arg args[4];
     pthread_t th[4];
-    atomic_uint done = 0;
+    atomic_uint done = 0, round[4] = {0, 0, 0, 0};
     struct proxy px;
     uint64_t total = 0, lost = 0, sent_each[TH_KEYS + 1];
 
@@ -335,7 +366,7 @@ static void test_threads_exactly_once(void)
     lim.t_f1_pps = 1000000000;
     proxy_init(&px, 4, 4096, &lim);
     for (unsigned w = 0; w < 4; w++) {
-        args[w] = (struct th_arg){.px = &px, .w = w, .done = &done};
+        args[w] = (struct th_arg){.px = &px, .w = w, .done = &done, .round = round};
         if (pthread_create(&th[w], NULL, th_main, &args[w])) {
             perror("pthread_create");
             exit(1);
