@@ -18,7 +18,8 @@
  * Fair under floods: a newcomer to a full table takes the slot of the connection the
  * eviction policy names, and is read at once, so clients that connect and send nothing, or
  * reconnect as fast as they are dropped, cannot keep out one that sends its request with its
- * connection.
+ * connection. A connection is never evicted by the accept pass that took it (its request
+ * may arrive just after the accept): newcomers behind it in the same backlog are refused.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -42,6 +43,7 @@ struct xp_line_conn {
     char *out;
     size_t out_off, out_len, out_cap;
     uint64_t accepted_ms;
+    uint64_t accept_pass;   /* the accept_all() pass that took it */
     uint64_t last_ms;       /* last progress either way */
     bool idle_exempt;
     bool closing;           /* read no more; close once the output is flushed */
@@ -55,6 +57,7 @@ struct xp_line_server {
     struct xp_line_conn *conns;
     struct pollfd *scratch; /* for xp_line_server__poll() */
     struct xp_line_server_stats st;
+    uint64_t accept_pass;   /* accept_all() passes so far */
 };
 
 struct xp_line_server *xp_line_server__create(const struct xp_line_server_conf *conf)
@@ -332,7 +335,13 @@ static void conn_resume(struct xp_line_server *srv, struct xp_line_conn *c)
 
 static bool evictable(const struct xp_line_server *srv, const struct xp_line_conn *c)
 {
-    if (!conn_open(c))
+    /*
+     * Not one taken in this same accept pass: its request may still be on its way (the
+     * client sends right after connect, we may accept in between), and a backlog of
+     * reconnecting clients behind it would evict it before a poll() could see the
+     * request arrive. Those later ones are refused instead.
+     */
+    if (!conn_open(c) || c->accept_pass == srv->accept_pass)
         return false;
     switch (srv->conf.evict) {
     case XP_LINE_EVICT_IDLE:
@@ -397,6 +406,7 @@ static void refuse(struct xp_line_server *srv, int fd)
 
 static int accept_all(struct xp_line_server *srv)
 {
+    srv->accept_pass++;
     for (;;) {
         int fd = accept4(srv->conf.fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         struct xp_line_conn *c;
@@ -428,6 +438,7 @@ static int accept_all(struct xp_line_server *srv)
         c->in[0] = '\0';
         c->fd = fd;
         c->accepted_ms = c->last_ms = xp_mono_ms();
+        c->accept_pass = srv->accept_pass;
         srv->st.accepted++;
         srv->st.conns++;
         conn_read(srv, c);
