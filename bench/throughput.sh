@@ -15,6 +15,8 @@
 #   xpro-policer-1m  the same with 1,000,000 (source, destination) pairs
 #   xpro-blocked     xpro-proxy dropping a blocked flood in XDP (drop_blocked rate)
 #   xpro-dpdk        xpro-proxy with "backend": "dpdk" on two net_af_xdp vdevs (no policing)
+#   NAME+sleep       NAME (proxy, xpro-policer-1, -1m, xpro-blocked) with "idle_spin_us": 0,
+#                    the sleep-only idle policy, to compare the default against in one run
 #
 # usage: bench/throughput.sh [--repeats N] [--seconds S] [--warmup S]
 #            [--layouts S,D] [--contenders drop,minfwd,proxy,testpmd,xpro-policer-1,
@@ -93,6 +95,8 @@ flock -n 9 || xb_die "another bench holds /run/xpro-bench.lock"
 
 IFS=, read -r -a LAYOUT_LIST <<<"$LAYOUTS"
 IFS=, read -r -a WANT <<<"$CONTENDERS"
+# A row's contender without its "+sleep" suffix (the idle policy; see the header).
+base_of() { echo "${1%+sleep}"; }
 for l in "${LAYOUT_LIST[@]}"; do
     [[ $l == S || $l == D ]] || xb_die "unknown layout '$l' (S or D)"
 done
@@ -101,10 +105,14 @@ done
 declare -A SKIP=()
 RUN_LIST=()
 for c in "${WANT[@]}"; do
+    [ "$(base_of "$c")" = xpro-proxy ] && c=proxy${c#xpro-proxy}
     case $c in
     drop | minfwd) RUN_LIST+=("$c") ;;
-    proxy | xpro-proxy | xpro-policer-1 | xpro-policer-1m | xpro-blocked)
-        [ "$c" = xpro-proxy ] && c=proxy
+    proxy | xpro-policer-1 | xpro-policer-1m | xpro-blocked | *+sleep)
+        case $(base_of "$c") in
+        proxy | xpro-policer-1 | xpro-policer-1m | xpro-blocked) ;;
+        *) xb_die "'$c': +sleep applies to the xpro-proxy rows" ;;
+        esac
         if [ -x "$PROXY" ]; then RUN_LIST+=("$c"); else SKIP[$c]="not built ($PROXY)"; fi ;;
     testpmd)
         if [ -n "$TESTPMD" ]; then RUN_LIST+=(testpmd); else SKIP[testpmd]="dpdk-testpmd not installed"; fi ;;
@@ -135,6 +143,7 @@ BOUND=$(awk -v w="$WARMUP" -v s="$SECONDS_WIN" 'BEGIN { printf "%d", w + s + 40 
 # xpro-proxy's configuration for each proxy row (see conf/README.md).
 proxy_policer_json() { # $1 contender: the "policer" object, or nothing for the plain proxy
     case $1 in
+    *+sleep) printf ', "idle_spin_us": 0'; proxy_policer_json "$(base_of "$1")" ;;
     xpro-policer-1 | xpro-policer-1m)
         # Policing on, thresholds no traffic here reaches: nothing is dropped.
         echo ', "policer": {"unit_prefixes": ["198.18.0.0/15"], "t_f1_pps": 1000000000,
@@ -146,11 +155,11 @@ proxy_policer_json() { # $1 contender: the "policer" object, or nothing for the 
     esac
 }
 
-is_proxy() { case $1 in proxy | xpro-policer-1 | xpro-policer-1m | xpro-blocked | xpro-dpdk) return 0 ;; esac; return 1; }
+is_proxy() { case $(base_of "$1") in proxy | xpro-policer-1 | xpro-policer-1m | xpro-blocked | xpro-dpdk) return 0 ;; esac; return 1; }
 
 # Generator options per row: the 1M-pair row varies source and destination.
 gen_args() { # $1 contender
-    case $1 in
+    case $(base_of "$1") in
     xpro-policer-1m) echo "--units $P1M_UNITS --dsts $P1M_DSTS" ;;
     xpro-policer-1 | xpro-blocked) echo "--units 1" ;;
     *) echo "--units $UNITS" ;;
@@ -171,7 +180,7 @@ rss_kb() {
 start_contender() { # $1 contender, $2 dir; sets CPID (empty for drop)
     local c=$1 dir=$2
     CPID=""
-    case $c in
+    case $(base_of "$c") in
     drop) ;;
     minfwd)
         # shellcheck disable=SC2086 # XB_MINFWD_ARGS is a list of options
@@ -310,7 +319,7 @@ measure() { # $1 layout, $2 contender, $3 repeat
     mkdir -p "$dir"
     FILL_JSON=null BLOCK_JSON=null
     # The 1M-pair row starts its meter once the table is full; the blocked row has none.
-    case $c in xpro-policer-1m | xpro-blocked) late=1 ;; esac
+    case $(base_of "$c") in xpro-policer-1m | xpro-blocked) late=1 ;; esac
 
     # The meter: on the sink, or on d0 for the ceiling. It only sleeps: pin it off the DUT.
     local m_ns=$XB_NS_SINK m_dev=$XB_S0
@@ -354,7 +363,7 @@ measure() { # $1 layout, $2 contender, $3 repeat
     fi
     if [ $ok = 1 ]; then
         local bound=$BOUND
-        [ "$c" = xpro-policer-1m ] && bound=$((BOUND + FILL_MAX))
+        [ "$(base_of "$c")" = xpro-policer-1m ] && bound=$((BOUND + FILL_MAX))
         # shellcheck disable=SC2046 # gen_args is a list of options
         xb_spawn "$XB_NS_GEN" "$GEN" --ifname "$XB_G0" --dst-mac "$XB_MAC_D0" \
             --src-ip 198.18.1.1 --dst-ip "$XB_IP_S0" $(gen_args "$c") --cpu "$GEN_CPU" \
@@ -367,7 +376,7 @@ measure() { # $1 layout, $2 contender, $3 repeat
                 -- sleep "$(awk -v w="$WARMUP" -v s="$SECONDS_WIN" 'BEGIN { print w + s }')" \
                 >"$dir/perf.out" 2>&1
         }
-        case $c in
+        case $(base_of "$c") in
         xpro-policer-1m)
             wait_pairs "$dir/proxy-stats.jsonl" "$CPID"
             start_meter || { ok=0; reason="meter failed"; }
@@ -379,7 +388,7 @@ measure() { # $1 layout, $2 contender, $3 repeat
             bmpps=$BLOCK_MPPS
             ;;
         esac
-        case $c in xpro-policer-1m | xpro-blocked) ;; *) [ $ok = 1 ] && start_perf ;; esac
+        case $(base_of "$c") in xpro-policer-1m | xpro-blocked) ;; *) [ $ok = 1 ] && start_perf ;; esac
         if [ $ok = 1 ] && [ -n "$cpid_count" ]; then
             wait "$cpid_count" 2>/dev/null || { ok=0; reason="no traffic at the meter"; }
         fi
@@ -397,7 +406,7 @@ measure() { # $1 layout, $2 contender, $3 repeat
 
     mpps=null
     if [ $ok = 1 ]; then
-        if [ "$c" = xpro-blocked ]; then
+        if [ "$(base_of "$c")" = xpro-blocked ]; then
             mpps=${bmpps:-null}
         else
             mpps=$(jq -s 'map(.mpps) | first // null' "$dir/count.out" 2>/dev/null || echo null)
@@ -406,7 +415,7 @@ measure() { # $1 layout, $2 contender, $3 repeat
     gen_json=$(jq -c '.gen' "$dir/gen.out" 2>/dev/null || echo null)
     [ -n "$gen_json" ] || gen_json=null
     local detail=null
-    case $c in
+    case $(base_of "$c") in
     minfwd) detail=$(jq -c '.minfwd' "$dir/contender.out" 2>/dev/null || echo null) ;;
     proxy | xpro-policer-1 | xpro-policer-1m | xpro-blocked | xpro-dpdk)
         detail=$(last_stats "$dir/proxy-stats.jsonl")
@@ -501,6 +510,9 @@ policer_json=$(jq -s '
           | (med($rows; "xpro-policer-1"; .mpps)) as $p1
           | (med($rows; "xpro-policer-1m"; .mpps)) as $p1m
           | (med($rows; "xpro-blocked"; .mpps)) as $blk
+          | (med($rows; "proxy+sleep"; .mpps)) as $plain_s
+          | (med($rows; "xpro-policer-1+sleep"; .mpps)) as $p1_s
+          | (med($rows; "xpro-policer-1m+sleep"; .mpps)) as $p1m_s
           | (med($rows; "proxy"; .detail.bench.rss_kb?)) as $rss0
           | (med($rows; "xpro-policer-1"; .detail.bench.rss_kb?)) as $rss1
           | (med($rows; "xpro-policer-1m"; .detail.bench.rss_kb?)) as $rss1m
@@ -510,6 +522,9 @@ policer_json=$(jq -s '
              policer_1_to_proxy: ratio($p1; $plain),
              policer_1m_to_proxy: ratio($p1m; $plain),
              blocked_to_drop: ratio($blk; $ceil),
+             proxy_to_sleep_only: ratio($plain; $plain_s),
+             policer_1_to_sleep_only: ratio($p1; $p1_s),
+             policer_1m_to_sleep_only: ratio($p1m; $p1m_s),
              rss_kb_proxy: $rss0, rss_kb_policer_1: $rss1, rss_kb_policer_1m: $rss1m,
              pairs_policer_1: $n1, pairs_policer_1m: $n1m,
              fill_seconds_median: med($rows; "xpro-policer-1m"; .detail.bench.fill.fill_seconds?),
@@ -555,6 +570,8 @@ printf '%s\n' "$doc"
         @tsv' <<<"$doc" |
         (printf 'layout\tcontender\tmedian\t/minfwd\t/testpmd\t/ceiling\tsamples\n'; cat) | column -t -s $'\t'
     jq -r '.policer | to_entries[] | .key as $l | .value |
-        "layout \($l): policer-1/testpmd \(.policer_1_to_testpmd // "-") (target >= 1.3), policer-1/proxy \(.policer_1_to_proxy // "-"), policer-1m/proxy \(.policer_1m_to_proxy // "-") (target >= 0.8), blocked/drop \(.blocked_to_drop // "-") (target >= 0.8); RSS \(.rss_kb_policer_1 // "-") kB at \(.pairs_policer_1 // "-") pairs, \(.rss_kb_policer_1m // "-") kB at \(.pairs_policer_1m // "-") pairs: \(.bytes_per_pair // "-") bytes/pair of growth; plain proxy \(.rss_kb_proxy // "-") kB: \(.bytes_per_pair_of_capacity // "-") bytes/pair of max_pairs"' <<<"$doc"
+        "layout \($l): policer-1/testpmd \(.policer_1_to_testpmd // "-") (target >= 1.3), policer-1/proxy \(.policer_1_to_proxy // "-"), policer-1m/proxy \(.policer_1m_to_proxy // "-") (target >= 0.8), blocked/drop \(.blocked_to_drop // "-") (target >= 0.8); RSS \(.rss_kb_policer_1 // "-") kB at \(.pairs_policer_1 // "-") pairs, \(.rss_kb_policer_1m // "-") kB at \(.pairs_policer_1m // "-") pairs: \(.bytes_per_pair // "-") bytes/pair of growth; plain proxy \(.rss_kb_proxy // "-") kB: \(.bytes_per_pair_of_capacity // "-") bytes/pair of max_pairs"
+         + (if .proxy_to_sleep_only or .policer_1_to_sleep_only or .policer_1m_to_sleep_only
+            then "; default idle policy / sleep-only: proxy \(.proxy_to_sleep_only // "-"), policer-1 \(.policer_1_to_sleep_only // "-"), policer-1m \(.policer_1m_to_sleep_only // "-") (target >= 0.97)" else "" end)' <<<"$doc"
     for c in "${!SKIP[@]}"; do echo "$c: skipped, ${SKIP[$c]}"; done
 } >&2
