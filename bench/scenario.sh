@@ -185,9 +185,24 @@ run_coap() {
     xp_bg _srv coap-server ip netns exec "${NS_T[0]}" taskset -c "$GEN_CPU" "$srv" -A 198.18.0.254
     xp_wait_for 10 ip netns exec "${NS_U[0]}" "$cli" -B 1 -m get coap://198.18.0.254/ ||
         xp_fail "coap-server does not answer: $(tail -3 "$XP_TMP/coap-server.err")"
-    phases="without with"
+    # without: the bridge, client and server on one core (as the first measurements);
+    # without_split: the bridge, the server moved to the proxy's core, so that each direction
+    # wakes the other core as it does through the proxy (a sleeping vCPU's wake-up is tens of
+    # microseconds here: bench/README.md "Idle policy").
+    phases="without without_split with"
     [ "$load" = 0 ] || phases+=" loaded"
+    # awake=1: a SCHED_IDLE spinner on the client's core keeps that vCPU from halting
+    # (diagnostic: what the endpoints' wake-ups cost, not a setting of the proxy).
+    local spid=""
+    if [ "$(key awake)" = 1 ]; then
+        xp_bg spid spinner taskset -c "$GEN_CPU" chrt -i 0 sh -c 'while :; do :; done'
+    fi
     for phase in $phases; do
+        if [ "$phase" = without_split ]; then
+            taskset -p -c "$DUT_CPU" "$_srv" >/dev/null || xp_fail "cannot move coap-server"
+        elif [ "$phase" = with ]; then
+            taskset -p -c "$GEN_CPU" "$_srv" >/dev/null || xp_fail "cannot move coap-server"
+        fi
         if [ "$phase" = loaded ]; then
             # Background units (198.18.0.100.., UDP to the discard port) through the same
             # proxy while the round trips are measured, each at most 4000 pps so that the
@@ -220,7 +235,7 @@ JSON
             # Three quiet seconds: the worker's CPU with no traffic (its stats lines 1..4).
             xp_proxy_wait_stats proxy0 4 20 || xp_fail "proxy stats stopped"
         fi
-        [ "$phase" = without ] || wc -l <"$XP_TMP/proxy0.out" >"$XP_TMP/mark-$phase-0"
+        [[ $phase == without* ]] || wc -l <"$XP_TMP/proxy0.out" >"$XP_TMP/mark-$phase-0"
         ip netns exec "${NS_U[0]}" "$cli" -B 2 -m get coap://198.18.0.254/ >"$OUT/coap-client-$phase.txt" 2>&1 ||
             xp_fail "coap-client failed $phase xpro: $(cat "$OUT/coap-client-$phase.txt")"
         ip netns exec "${NS_U[0]}" taskset -c "$GEN_CPU" "$GEN" rtt --server 198.18.0.254 \
@@ -228,6 +243,10 @@ JSON
             >"$OUT/rtt-$phase.json" 2>"$XP_TMP/rtt-$phase.err" ||
             xp_fail "xpro-gen rtt failed $phase xpro: $(cat "$XP_TMP/rtt-$phase.err")"
         : >"$OUT/coap-client-$phase.ms"
+        if [ "$phase" = without_split ]; then # round trips only: coap-client as in "without"
+            xp_log "$phase xpro: $(cat "$OUT/rtt-$phase.json")"
+            continue
+        fi
         for ((i = 0; i < runs; i++)); do
             t1=$(date +%s%N)
             ip netns exec "${NS_U[0]}" taskset -c "$GEN_CPU" "$cli" -B 2 -m get coap://198.18.0.254/ >/dev/null 2>&1 ||
@@ -236,13 +255,14 @@ JSON
             echo "scale = 3; ($t2 - $t1) / 1000000" | bc >>"$OUT/coap-client-$phase.ms"
         done
         xp_log "$phase xpro: $(cat "$OUT/rtt-$phase.json")"
-        [ "$phase" = without ] || { sleep 1.1; wc -l <"$XP_TMP/proxy0.out" >"$XP_TMP/mark-$phase-1"; }
+        [[ $phase == without* ]] || { sleep 1.1; wc -l <"$XP_TMP/proxy0.out" >"$XP_TMP/mark-$phase-1"; }
         if [ "$phase" = loaded ]; then
             xp_kill "$lpid" TERM
             xp_wait_pid "$lpid" 10 || true
         fi
     done
     xp_kill "$ppid_c" TERM
+    [ -z "$spid" ] || xp_kill "$spid" TERM
     cp "$XP_TMP/proxy0.out" "$OUT/proxy-0.stats.jsonl"
     touch "$OUT/events-0.jsonl"
     median_ms() { sort -n "$1" | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
@@ -257,6 +277,7 @@ JSON
     idle_cpu=$(cpu_pct 1 4)
     run_cpu=$(cpu_pct "$(cat "$XP_TMP/mark-with-0")" "$(cat "$XP_TMP/mark-with-1")")
     jq -n --arg name "$NAME" --slurpfile wo "$OUT/rtt-without.json" --slurpfile w "$OUT/rtt-with.json" \
+        --slurpfile ws "$OUT/rtt-without_split.json" --argjson awake "$([ -n "$spid" ] && echo true || echo false)" \
         --slurpfile wl "$OUT/rtt-loaded.json" --argjson load "$load" \
         --arg spin "${spin:-default}" --arg busy "${busy:-default}" \
         --argjson idle_cpu "$idle_cpu" --argjson run_cpu "$run_cpu" \
@@ -264,24 +285,27 @@ JSON
         --argjson cw "$(median_ms "$OUT/coap-client-with.ms")" --arg date "$(date -Is)" \
         --argjson blocks "$(grep -c '"block"' "$OUT/events-0.jsonl" || true)" \
         --argjson layout "{\"client_and_server_cpu\": $GEN_CPU, \"proxy_cpu\": $DUT_CPU}" '
-        ($wo[0]) as $a | ($w[0]) as $b | ($wl[0]) as $l |
-        {scenario: $name, date: $date, cores: $layout,
+        ($wo[0]) as $a | ($w[0]) as $b | ($wl[0]) as $l | ($ws[0]) as $s |
+        {scenario: $name, date: $date, cores: $layout, client_core_kept_awake: $awake,
          idle_policy: {idle_spin_us: $spin, busy_poll: $busy},
          worker_cpu_pct: {idle: $idle_cpu, during_requests: $run_cpu},
          loaded: (if $l == null then null else
             {load_pps: $load, rtt_us: $l,
              rtt_overhead_median_us: (($l.median_us - $a.median_us) * 10 | round / 10),
              rtt_overhead_p99_us: (($l.p99_us - $a.p99_us) * 10 | round / 10)} end),
-         rtt_us: {without_xpro: $a, with_xpro: $b},
+         rtt_us: {without_xpro: $a, without_xpro_split_cores: $s, with_xpro: $b},
          rtt_overhead_median_us: (($b.median_us - $a.median_us) * 10 | round / 10),
          rtt_overhead_p99_us: (($b.p99_us - $a.p99_us) * 10 | round / 10),
+         split_cores: {note: "against the bridge with client and server on different cores (each direction wakes the other core, as through the proxy)",
+                       rtt_overhead_median_us: (($b.median_us - $s.median_us) * 10 | round / 10),
+                       rtt_overhead_p99_us: (($b.p99_us - $s.p99_us) * 10 | round / 10)},
          coap_client_run_ms_median: {without_xpro: $cwo, with_xpro: $cw,
                                      note: "a whole coap-client process per request (start-up included)"},
          block_events: $blocks, lost_with_xpro: $b.lost}' >"$OUT/summary.json"
     [ "$PLOT" = 0 ] ||
         gnuplot -e "dir='$OUT'; out='$OUT/$NAME.png'; ttl='xpro $NAME: CoAP GET round trips, coap-server behind the proxy'" \
             "$BENCH_DIR/plot/rtt.gp" 2>"$XP_TMP/gnuplot.err" || xp_fail "gnuplot failed: $(cat "$XP_TMP/gnuplot.err")"
-    jq -c '{scenario, idle_policy, rtt_overhead_median_us, rtt_overhead_p99_us, worker_cpu_pct, loaded_overhead_median_us: .loaded.rtt_overhead_median_us, loaded_overhead_p99_us: .loaded.rtt_overhead_p99_us, median_without: .rtt_us.without_xpro.median_us, median_with: .rtt_us.with_xpro.median_us, coap_client_run_ms_median}' "$OUT/summary.json"
+    jq -c '{scenario, idle_policy, rtt_overhead_median_us, rtt_overhead_p99_us, split_cores: (.split_cores | del(.note)), client_core_kept_awake, worker_cpu_pct, loaded_overhead_median_us: .loaded.rtt_overhead_median_us, loaded_overhead_p99_us: .loaded.rtt_overhead_p99_us, median_without: .rtt_us.without_xpro.median_us, median_with: .rtt_us.with_xpro.median_us, coap_client_run_ms_median}' "$OUT/summary.json"
     xp_log "plot: $OUT/$NAME.png  summary: $OUT/summary.json"
 }
 if [ "$MODE" = coap ]; then
