@@ -34,6 +34,19 @@ XB_TMP=""        # private scratch directory
 xb_log() { printf '%s bench: %s\n' "$(date +%T)" "$*" >&2; }
 xb_die() { xb_log "error: $*"; exit 1; }
 
+# xb_release_build DIR TARGET: set DIR up as a release build if missing (warn if it is not
+# one), then build TARGET in it. For the benches that time code alone (policer.sh, lpm.sh).
+xb_release_build() {
+    local dir=$1 target=$2 src
+    src=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+    if [ ! -d "$dir" ]; then
+        meson setup "$dir" "$src" --buildtype=release >&2
+    fi
+    [ "$(meson introspect "$dir" --buildoptions | jq -r '.[] | select(.name == "buildtype") | .value')" = release ] ||
+        echo "warning: $dir is not a release build" >&2
+    ninja -C "$dir" "$target" >&2
+}
+
 # The prologue of every command run in a namespace: bpffs mounted in the
 # namespace's private mount namespace, then exec (the PID stays the program's).
 XB_NS_PROLOGUE='mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf || exit 9; exec "$@"'

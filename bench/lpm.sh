@@ -20,6 +20,8 @@
 set -euo pipefail
 
 SRC_DIR=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=bench/lib.sh
+. "$SRC_DIR/bench/lib.sh"
 SIZES=1000,10000,100000
 RUNS=5
 POP=random
@@ -46,12 +48,7 @@ done
 [[ $POP == random || $POP == isp ]] || { echo "--population: random or isp" >&2; exit 2; }
 [[ $RUNS =~ ^[1-9][0-9]?$ ]] && ((RUNS % 2 == 1)) || { echo "--runs: odd, 1..99" >&2; exit 2; }
 
-if [ ! -d "$BUILD" ]; then
-    meson setup "$BUILD" "$SRC_DIR" --buildtype=release >&2
-fi
-[ "$(meson introspect "$BUILD" --buildoptions | jq -r '.[] | select(.name == "buildtype") | .value')" = release ] ||
-    echo "warning: $BUILD is not a release build" >&2
-ninja -C "$BUILD" bench/xp-lpm-bench >&2
+xb_release_build "$BUILD" bench/xp-lpm-bench
 
 results=()
 IFS=, read -ra sizes <<<"$SIZES"

@@ -32,6 +32,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench/util.h"
 #include "src/parse/parse.h"
 #include "src/util/lpm.h"
 
@@ -47,25 +48,12 @@ static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
 
 static uint64_t rnd(void)
 {
-    rng_state ^= rng_state >> 12;
-    rng_state ^= rng_state << 25;
-    rng_state ^= rng_state >> 27;
-    return rng_state * 2685821657736338717ULL;
+    return xp_bench_rnd(&rng_state);
 }
 
 static double now_s(void)
 {
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-
-    return x < y ? -1 : x > y;
+    return xp_bench_now_ns() * 1e-9;
 }
 
 struct pfx {
@@ -266,8 +254,7 @@ int main(int argc, char **argv)
         }
     }
     for (unsigned k = 0; k < N_CASES; k++) {
-        qsort(ns[k], runs, sizeof(double), cmp_double);
-        med[k] = ns[k][runs / 2];
+        med[k] = xp_bench_median(ns[k], runs);
     }
     printf("{\"prefixes\": %u, \"population\": \"%s\", \"runs\": %u", n,
            isp ? "isp" : "random", runs);

@@ -18,6 +18,8 @@
 set -euo pipefail
 
 SRC_DIR=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=bench/lib.sh
+. "$SRC_DIR/bench/lib.sh"
 PAIRS=1,1000,100000,1000000,10000000
 KEYS=uniform
 RUNS=5
@@ -44,12 +46,7 @@ done
 [[ $KEYS == uniform || $KEYS == zipf ]] || { echo "--keys: uniform or zipf" >&2; exit 2; }
 [[ $RUNS =~ ^[1-9][0-9]?$ ]] && ((RUNS % 2 == 1)) || { echo "--runs: odd, 1..99" >&2; exit 2; }
 
-if [ ! -d "$BUILD" ]; then
-    meson setup "$BUILD" "$SRC_DIR" --buildtype=release >&2
-fi
-[ "$(meson introspect "$BUILD" --buildoptions | jq -r '.[] | select(.name == "buildtype") | .value')" = release ] ||
-    echo "warning: $BUILD is not a release build" >&2
-ninja -C "$BUILD" bench/xp-policer-bench >&2
+xb_release_build "$BUILD" bench/xp-policer-bench
 
 results=()
 IFS=, read -ra pops <<<"$PAIRS"

@@ -30,6 +30,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "bench/util.h"
 #include "src/policer/policer.h"
 
 #define STREAM (1u << 20)
@@ -53,26 +54,12 @@ static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
 
 static uint64_t rnd(void)
 {
-    /* xorshift64*: fast and good enough to scatter keys */
-    rng_state ^= rng_state >> 12;
-    rng_state ^= rng_state << 25;
-    rng_state ^= rng_state >> 27;
-    return rng_state * 2685821657736338717ULL;
+    return xp_bench_rnd(&rng_state);
 }
 
 static double now_s(void)
 {
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-
-    return x < y ? -1 : x > y;
+    return xp_bench_now_ns() * 1e-9;
 }
 
 /* IPv4 unit 10.x.y.z (i) towards 192.0.x.y (d) */
@@ -187,8 +174,7 @@ static int run_case(const struct bench_opts *o, enum bench_case c,
         }
     }
     for (unsigned m = 0; m < MODES; m++) {
-        qsort(ns[m], o->runs, sizeof(double), cmp_double);
-        out[m] = ns[m][o->runs / 2];
+        out[m] = xp_bench_median(ns[m], o->runs);
     }
     *bytes_per_pair = xp_policer__bytes_per_pair(pol);
     xp_policer__destroy(pol);

@@ -29,6 +29,30 @@ uint64_t xp_bench_now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+uint64_t xp_bench_rnd(uint64_t *state)
+{
+    uint64_t x = *state;
+
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    *state = x;
+    return x * 2685821657736338717ULL;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+double xp_bench_median(double *v, unsigned n)
+{
+    qsort(v, n, sizeof(*v), cmp_double);
+    return v[n / 2];
+}
+
 int xp_bench_parse_mac(const char *s, uint8_t mac[6])
 {
     unsigned v[6];

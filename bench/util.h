@@ -21,6 +21,12 @@ enum xp_bench_exit {
 /* CLOCK_MONOTONIC in nanoseconds. */
 uint64_t xp_bench_now_ns(void);
 
+/* Next value of a xorshift64* generator (*state: any non-zero seed): fast, to scatter keys. */
+uint64_t xp_bench_rnd(uint64_t *state);
+
+/* The median of n (odd) values; sorts v. */
+double xp_bench_median(double *v, unsigned n);
+
 /* Parse "aa:bb:cc:dd:ee:ff"; returns 0 or -EINVAL. */
 int xp_bench_parse_mac(const char *s, uint8_t mac[6]);
 
