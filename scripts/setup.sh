@@ -29,6 +29,7 @@ PKGS=(
     pkg-config
     procps
     psmisc
+    systemd
     util-linux
 )
 # Optional extras: DPDK for its backend and testpmd in the bench.
