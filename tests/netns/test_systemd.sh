@@ -65,17 +65,20 @@ xp_check "its state directory was created, 0700, by xpro" \
 cat >"$XP_TMP/proxy.json" <<JSON
 {
   "proxy_id": "p1", "ports": { "access": "xpa", "core": "xpc" }, "cpus": $(xp_proxy_cpus),
+  "user": "xpro", "ctl_socket": "$XP_TMP/p1.sock",
   "stats_interval_ms": 300,
   "sync": { "central": "127.0.0.1:7420", "secret": "$SECRET", "period_ms": 300 },
   "policer": { "unit_prefixes": ["198.18.0.0/24"], "t_f1_pps": 5000, "t_f2_pps": 4000 }
 }
 JSON
+chown root:xpro "$XP_TMP/proxy.json"
+chmod 0640 "$XP_TMP/proxy.json"
 xp_bg ppid proxy ip netns exec "$XP_NS_PROXY" env NOTIFY_SOCKET="$XP_TMP/notify-proxy.sock" \
     WATCHDOG_USEC=600000 sh -c "$XP_BPFFS_SH" xp \
     "$XP_PROXY" -c "$XP_TMP/proxy.json" --stats-out "$XP_TMP/stats.jsonl"
 xp_wait_for 20 xp_file_has "$XP_TMP/notify-proxy.out" "READY=1" ||
     xp_fail "the proxy sent no READY=1: $(tail -5 "$XP_TMP/proxy.err")"
-xp_pass "xpro-proxy: READY=1 once forwarding"
+xp_pass "xpro-proxy: READY=1 once forwarding (from the proxy as xpro, a child of the monitor)"
 
 # Traffic, so that the proxy has pairs and the central rows.
 xp_send_bg sndpid unit "$XP_NS_UNIT" u0 --count 0 --rate 200 --duration 60 --flows 4 \
@@ -145,15 +148,27 @@ xp_check "... and still one reload counted" test "$(last_c | jq -r .reloads)" = 
 xp_pass "bad configurations refused: $(grep 'reload refused' "$XP_TMP/central.err" | tail -n 1 | sed 's/.*reload refused/reload refused/')"
 
 # ---- SIGHUP to the proxy: its stats file reopened --------------------------------------
-mv "$XP_TMP/stats.jsonl" "$XP_TMP/stats.jsonl.1"
-sleep 0.5
+# As conf/logrotate/xpro does it: move the file away, create the new one for the account the
+# proxy runs as (it may not create files in the directory), then SIGHUP.
+S=$XP_TMP/stats.jsonl
+mv "$S" "$S.1"
+install -m 0640 -o xpro -g xpro /dev/null "$S"
 kill -HUP "$ppid"
-xp_wait_for 5 test -s "$XP_TMP/stats.jsonl" || xp_fail "no new stats file after SIGHUP"
-old_size=$(stat -c %s "$XP_TMP/stats.jsonl.1")
+xp_wait_for 5 test -s "$S" || xp_fail "no stats in the new file after SIGHUP: $(tail -3 "$XP_TMP/proxy.err")"
+sleep 0.5
+old_size=$(stat -c %s "$S.1")
 sleep 1.5
-xp_check "the new file fills up ($(xp_lines "$XP_TMP/stats.jsonl") lines)" \
-    test "$(grep -c '"totals"' "$XP_TMP/stats.jsonl")" -ge 3
-xp_check "the old one stopped growing" test "$(stat -c %s "$XP_TMP/stats.jsonl.1")" = "$old_size"
+xp_check "the new file fills up ($(xp_lines "$S") lines)" test "$(grep -c '"totals"' "$S")" -ge 3
+xp_check "the old one stopped growing" test "$(stat -c %s "$S.1")" = "$old_size"
+# Moved away with nothing in its place, in a directory the proxy (xpro) cannot write: the
+# reopen fails, is logged, and the lines go on in the file it has.
+mv "$S" "$S.2"
+kill -HUP "$ppid"
+xp_wait_for 5 xp_file_has "$XP_TMP/proxy.err" "cannot reopen, still writing the old file" ||
+    xp_fail "a failed reopen was not logged: $(tail -3 "$XP_TMP/proxy.err")"
+size2=$(stat -c %s "$S.2")
+sleep 1
+xp_check "after a failed reopen the lines go on in the old file" test "$(stat -c %s "$S.2")" -gt "$size2"
 kill -0 "$ppid" 2>/dev/null || xp_fail "the proxy died of SIGHUP"
 
 # The state is still saved on the way out.

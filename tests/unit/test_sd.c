@@ -19,6 +19,7 @@
 
 #include "src/util/log.h"
 #include "src/util/sd_notify.h"
+#include "src/util/statedir.h"
 #include "xp_check.h"
 
 /* A datagram socket bound to name ("/path" or "@abstract"). */
@@ -193,6 +194,39 @@ static void test_log_prefix(const char *dir)
     xp_log_detect_journal();
 }
 
+/* The state file's directory: created (0700, every missing level), or a clear error. */
+static void test_statedir(const char *dir)
+{
+    char file[256], sub[256], why[512] = "";
+    struct stat st;
+    int fd;
+
+    snprintf(file, sizeof(file), "%s/state/a/b/central.state", dir);
+    CHECK_EQ(xp_statedir__ensure_parent(file, 0700, why, sizeof(why)), 0);
+    snprintf(sub, sizeof(sub), "%s/state/a/b", dir);
+    CHECK(stat(sub, &st) == 0 && S_ISDIR(st.st_mode) && (st.st_mode & 0777) == 0700);
+    snprintf(sub, sizeof(sub), "%s/state", dir);
+    CHECK(stat(sub, &st) == 0 && (st.st_mode & 0777) == 0700);
+    /* there already: nothing to do; a bare name is in the working directory */
+    CHECK_EQ(xp_statedir__ensure_parent(file, 0700, why, sizeof(why)), 0);
+    CHECK_EQ(xp_statedir__ensure_parent("central.state", 0700, why, sizeof(why)), 0);
+    CHECK_EQ(xp_statedir__ensure_parent("/central.state", 0700, why, sizeof(why)), 0);
+    /* a file where a directory should be */
+    snprintf(sub, sizeof(sub), "%s/state/plain", dir);
+    fd = open(sub, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+    close(fd);
+    snprintf(file, sizeof(file), "%s/state/plain/x/central.state", dir);
+    CHECK_EQ(xp_statedir__ensure_parent(file, 0700, why, sizeof(why)), -ENOTDIR);
+    CHECK_MSG(strstr(why, "plain") != NULL, "why: %s", why);
+    snprintf(file, sizeof(file), "%s/state/plain/central.state", dir);
+    CHECK_EQ(xp_statedir__ensure_parent(file, 0700, why, sizeof(why)), -ENOTDIR);
+    CHECK_MSG(strstr(why, "is not a directory") != NULL, "why: %s", why);
+    unlink(sub);
+    rmdir(strcat(strcpy(sub, dir), "/state/a/b"));
+    rmdir(strcat(strcpy(sub, dir), "/state/a"));
+    rmdir(strcat(strcpy(sub, dir), "/state"));
+}
+
 int main(void)
 {
     char dir[] = "/tmp/xp-test-sd-XXXXXX";
@@ -203,6 +237,7 @@ int main(void)
     }
     test_notify_path_and_abstract(dir);
     test_log_prefix(dir);
+    test_statedir(dir);
     {
         char f[300];
 
