@@ -29,6 +29,7 @@ PKGS=(
     pkg-config
     procps
     psmisc
+    strace
     systemd
     util-linux
 )
