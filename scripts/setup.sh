@@ -29,6 +29,8 @@ PKGS=(
     pkg-config
     procps
     psmisc
+    strace
+    systemd
     util-linux
 )
 # Optional extras: DPDK for its backend and testpmd in the bench.

@@ -31,15 +31,15 @@ static int parse_operators(struct xp_conftab *ct, json_t *val, void *obj);
 #define F(field) XP_CT_FIELD(struct xp_central_config, field)
 
 static const struct xp_conftab_key merge_keys[] = {
-    { .name = "t_t1_ms", .type = XP_CT_UINT, F(merge.t_t1_ns), .min = 1, .max = MS_MAX,
+    { .name = "t_t1_ms", .reloadable = true, .type = XP_CT_UINT, F(merge.t_t1_ns), .min = 1, .max = MS_MAX,
       .def = XP_POLICER_DEF_T_T1_NS / NS_PER_MS, .scale = NS_PER_MS, .type_doc = "integer (ms)",
       .doc = "T_T1 of lines 6/10 (must equal the proxies' policer.t_t1_ms)." },
-    { .name = "t_t4_ms", .type = XP_CT_UINT, F(merge.t_t4_ns), .min = 1, .max = MS_MAX,
+    { .name = "t_t4_ms", .reloadable = true, .type = XP_CT_UINT, F(merge.t_t4_ns), .min = 1, .max = MS_MAX,
       .def = XP_POLICER_DEF_T_T4_NS / NS_PER_MS, .scale = NS_PER_MS, .type_doc = "integer (ms)",
       .doc = "T_T4 of lines 14/23." },
-    { .name = "r", .type = XP_CT_UINT, F(merge.r), .min = 1, .max = 1024,
+    { .name = "r", .reloadable = true, .type = XP_CT_UINT, F(merge.r), .min = 1, .max = 1024,
       .def = XP_POLICER_DEF_SHRINK_R, .doc = "Shrink divisor." },
-    { .name = "max_skew_ms", .type = XP_CT_UINT, F(merge.max_skew_ns), .min = 0, .max = MS_MAX,
+    { .name = "max_skew_ms", .reloadable = true, .type = XP_CT_UINT, F(merge.max_skew_ns), .min = 0, .max = MS_MAX,
       .def = 1000, .scale = NS_PER_MS, .type_doc = "integer (ms)",
       .doc = "Future tolerance before a proxy's timestamps are clamped." },
 };
@@ -51,30 +51,30 @@ static const struct xp_conftab_key limits_keys[] = {
       .def = 2048,
       .doc = "Pairs (and down pairs) per message; max_pairs x 360 + 4096 must not exceed "
              "max_line_bytes." },
-    { .name = "max_warnings", .type = XP_CT_UINT, F(max_warnings), .min = 0,
+    { .name = "max_warnings", .reloadable = true, .type = XP_CT_UINT, F(max_warnings), .min = 0,
       .max = XP_SYNC_MAX_WARNINGS, .def = XP_SYNC_MAX_WARNINGS, .doc = "Warnings per sync." },
-    { .name = "max_conns", .type = XP_CT_UINT, F(max_conns), .min = 1, .max = 65536, .def = 256,
+    { .name = "max_conns", .reloadable = true, .type = XP_CT_UINT, F(max_conns), .min = 1, .max = 65536, .def = 256,
       .doc = "Authenticated sessions (one per id); past it a new connection gets busy." },
     { .name = "max_table_pairs", .type = XP_CT_UINT, F(max_table_pairs), .min = 1,
       .max = 1U << 30, .def = 4U << 20,
       .doc = "Rows in M_DB; when full, new pairs are answered unmerged and counted "
              "table_full." },
-    { .name = "row_ttl_ms", .type = XP_CT_UINT, F(row_ttl_ns), .min = 1,
+    { .name = "row_ttl_ms", .reloadable = true, .type = XP_CT_UINT, F(row_ttl_ns), .min = 1,
       .max = 7 * 86400000LL, .scale = NS_PER_MS, .type_doc = "integer (ms)",
       .unset_doc = "merge.t_t1_ms + merge.max_skew_ms",
       .doc = "A row whose last packet is older than this is removed; at least merge.t_t1_ms." },
-    { .name = "auth_timeout_ms", .type = XP_CT_UINT, F(auth_timeout_ms), .min = 10,
+    { .name = "auth_timeout_ms", .reloadable = true, .type = XP_CT_UINT, F(auth_timeout_ms), .min = 10,
       .max = 600000, .def = 3000, .type_doc = "integer (ms)", .doc = "Connect to hello." },
-    { .name = "max_preauth", .type = XP_CT_UINT, F(max_preauth), .min = 1, .max = 65536,
+    { .name = "max_preauth", .reloadable = true, .type = XP_CT_UINT, F(max_preauth), .min = 1, .max = 65536,
       .def = 64,
       .doc = "Connections not yet authenticated, in all: one more pushes out the oldest." },
-    { .name = "max_preauth_per_source", .type = XP_CT_UINT, F(max_preauth_per_source), .min = 1,
+    { .name = "max_preauth_per_source", .reloadable = true, .type = XP_CT_UINT, F(max_preauth_per_source), .min = 1,
       .max = 65536, .def = 8,
       .doc = "... from one source address: one more pushes out that source's oldest." },
-    { .name = "read_timeout_ms", .type = XP_CT_UINT, F(read_timeout_ms), .min = 10,
+    { .name = "read_timeout_ms", .reloadable = true, .type = XP_CT_UINT, F(read_timeout_ms), .min = 10,
       .max = 600000, .def = 10000, .type_doc = "integer (ms)",
       .doc = "First byte of a line to its newline; also a stalled write." },
-    { .name = "idle_timeout_ms", .type = XP_CT_UINT, F(idle_timeout_ms), .min = 10,
+    { .name = "idle_timeout_ms", .reloadable = true, .type = XP_CT_UINT, F(idle_timeout_ms), .min = 10,
       .max = 86400000, .def = 60000, .type_doc = "integer (ms)", .doc = "No message at all." },
 };
 
@@ -83,26 +83,26 @@ static const struct xp_conftab_key central_keys[] = {
       .type_doc = "string (address)", .doc = "Numeric IPv4 or IPv6 address to listen on." },
     { .name = "port", .type = XP_CT_UINT, F(port), .min = 0, .max = 65535,
       .def = XP_SYNC_DEF_PORT, .doc = "TCP port; 0 = ephemeral (tests, with --ready-file)." },
-    { .name = "state_file", .type = XP_CT_STRING, F(state_file), .min = 0,
+    { .name = "state_file", .reloadable = true, .type = XP_CT_STRING, F(state_file), .min = 0,
       .type_doc = "string (path)", .unset_doc = "none",
       .doc = "Where M_DB is persisted; \"\" = no persistence." },
-    { .name = "persist_period_ms", .type = XP_CT_UINT, F(persist_period_ms), .min = 100,
+    { .name = "persist_period_ms", .reloadable = true, .type = XP_CT_UINT, F(persist_period_ms), .min = 100,
       .max = MS_MAX, .def = 4000, .type_doc = "integer (ms)",
       .doc = "Persist period (only when something changed)." },
-    { .name = "stats_period_ms", .type = XP_CT_UINT, F(stats_period_ms), .min = 0,
+    { .name = "stats_period_ms", .reloadable = true, .type = XP_CT_UINT, F(stats_period_ms), .min = 0,
       .max = MS_MAX, .def = 0, .type_doc = "integer (ms)",
       .doc = "--stats-out line period (0 = off)." },
-    { .name = "log_level", .type = XP_CT_STRING, F(log_level), .min = 1, .def_str = "info",
+    { .name = "log_level", .reloadable = true, .type = XP_CT_STRING, F(log_level), .min = 1, .def_str = "info",
       .type_doc = "err, warn, info, debug", .doc = "Log threshold (--log-level overrides it)." },
-    { .name = "merge", .type = XP_CT_SECTION, XP_CT_SECTION_OF(merge_keys),
+    { .name = "merge", .type = XP_CT_SECTION, .reloadable = true, XP_CT_SECTION_OF(merge_keys),
       .doc = "Algorithm 2's merge: the keys below." },
-    { .name = "limits", .type = XP_CT_SECTION, XP_CT_SECTION_OF(limits_keys),
+    { .name = "limits", .type = XP_CT_SECTION, .reloadable = true, XP_CT_SECTION_OF(limits_keys),
       .doc = "Limits and timeouts: the keys below." },
-    { .name = "proxies", .type = XP_CT_CALLBACK, .parse = parse_proxies,
+    { .name = "proxies", .reloadable = true, .type = XP_CT_CALLBACK, .parse = parse_proxies,
       .type_doc = "object {ID: credential}", .unset_doc = "required",
       .doc = "Per id a hex secret, or {\"secret\": HEX} or {\"secret_file\": PATH}, and "
              "optionally \"units\": [CIDR, ...] (1..64 prefixes it may write rows for)." },
-    { .name = "operators", .type = XP_CT_CALLBACK, .parse = parse_operators,
+    { .name = "operators", .reloadable = true, .type = XP_CT_CALLBACK, .parse = parse_operators,
       .type_doc = "object {ID: credential}", .unset_doc = "none",
       .doc = "Read-only ids (stats, never a write): a hex secret or {\"secret_file\": PATH}." },
 };
@@ -353,4 +353,12 @@ int xp_central_config__load(struct xp_central_config *cfg, const char *path, cha
 void xp_central_config__print_keys(FILE *out)
 {
     xp_conftab__print(out, central_keys, N_KEYS);
+}
+
+int xp_central_config__reload_check(const struct xp_central_config *running,
+                                    const struct xp_central_config *next, char *err,
+                                    size_t err_len)
+{
+    return xp_conftab__reload_check(central_keys, N_KEYS, running, next, err, err_len) ? -EINVAL
+                                                                                         : 0;
 }

@@ -38,6 +38,16 @@ void xp_central_config__release(struct xp_central_config *cfg);
 int xp_central_config__add_proxy(struct xp_central_config *cfg, const char *id,
                                  const uint8_t *secret, size_t len);
 
+/*
+ * Whether next may replace running on SIGHUP: -EINVAL with "key cannot
+ * change without a restart" in err when a key not marked reloadable
+ * (listen, port, max_line_bytes, max_pairs, max_table_pairs: the socket,
+ * what connected sessions were promised, the table's size) differs.
+ */
+int xp_central_config__reload_check(const struct xp_central_config *running,
+                                    const struct xp_central_config *next, char *err,
+                                    size_t err_len);
+
 /* Print the key table as Markdown rows (name, type, default, range, reload, doc). */
 void xp_central_config__print_keys(FILE *out);
 

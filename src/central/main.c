@@ -8,9 +8,17 @@
  *
  * Exit codes (src/util/exit_codes.h): 0 clean stop, 1 failure (socket, corrupt
  * state file, persistence on stop), 2 bad option or configuration.
+ *
+ * Signals: SIGTERM and SIGINT stop (the state is persisted on the way out);
+ * SIGHUP reopens --stats-out and reloads the configuration file, keeping
+ * M_DB and the sessions (a file that does not load, or changes a key that
+ * cannot change live, is refused and the running configuration stays).
+ * Under systemd (Type=notify): READY=1 once listening, STATUS= lines,
+ * RELOADING=1/READY=1 around a reload, WATCHDOG=1 from the event loop.
  */
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,9 +27,11 @@
 #include <unistd.h>
 
 #include "src/central/config.h"
+#include "src/util/clock.h"
 #include "src/util/exit_codes.h"
 #include "src/util/log.h"
 #include "src/util/privilege.h"
+#include "src/util/sd_notify.h"
 #include "xp_build_config.h"
 
 static void usage(FILE *f)
@@ -39,6 +49,102 @@ static void usage(FILE *f)
             "  -V, --version          print the version\n");
 }
 
+/* What the signal and tick callbacks need of main()'s state. */
+struct central_main {
+    const char *conf;
+    const char *stats_path;
+    bool level_forced; /* --log-level: the file's log_level does not apply */
+    struct xp_central_config *cfg; /* the running configuration, as the file said */
+    FILE **stats;
+    int sfd;
+    char status[256];
+    uint64_t status_ms;
+};
+
+/* The stats file again under the same name (rotation); the old one stays open on failure. */
+static void reopen_stats(struct xp_central *c, struct central_main *m)
+{
+    FILE *f;
+
+    if (!m->stats_path || strcmp(m->stats_path, "-") == 0)
+        return;
+    f = fopen(m->stats_path, "ae");
+    if (!f) {
+        pr_err("--stats-out %s: cannot reopen, still writing the old file: %s", m->stats_path,
+               strerror(errno));
+        return;
+    }
+    xp_central__set_stats_out(c, f);
+    fclose(*m->stats);
+    *m->stats = f;
+}
+
+static void reload(struct xp_central *c, struct central_main *m)
+{
+    struct xp_central_config next;
+    enum xp_log_level level;
+    char err[1024], msg[1024];
+
+    xp_sd__notify("RELOADING=1");
+    reopen_stats(c, m);
+    if (xp_central_config__load(&next, m->conf, err, sizeof(err)) < 0) {
+        pr_err("reload refused, the running configuration stays: %s", err);
+        goto out;
+    }
+    if (xp_central_config__reload_check(m->cfg, &next, err, sizeof(err)) < 0 ||
+        xp_central__reload(c, &next, err, sizeof(err)) < 0) {
+        pr_err("reload refused, the running configuration stays: %s: %s", m->conf, err);
+        xp_central_config__release(&next);
+        goto out;
+    }
+    snprintf(msg, sizeof(msg), "%s", err);
+    xp_central_config__release(m->cfg);
+    *m->cfg = next;
+    if (!m->level_forced && xp_log_level_parse(m->cfg->log_level, &level) == 0)
+        xp_log_set_level(level);
+    pr_info("%s: %s", m->conf, msg);
+out:
+    m->status_ms = 0; /* say the (new) status now */
+    xp_sd__notify("READY=1");
+}
+
+/* Every turn of the event loop: the watchdog, and the status line when it changed. */
+static void on_tick(struct xp_central *c, void *arg)
+{
+    struct central_main *m = arg;
+    struct xp_central_summary sum;
+    uint64_t now = xp_mono_ms();
+    char status[256];
+
+    xp_sd__watchdog_tick();
+    if (!xp_sd__enabled() || (m->status_ms && now - m->status_ms < 1000))
+        return;
+    m->status_ms = now;
+    xp_central__summary(c, &sum);
+    snprintf(status, sizeof(status),
+             "STATUS=listening on port %u: %u of %u proxies connected, %u operators, %u rows, "
+             "%" PRIu64 " reloads",
+             sum.port, sum.connected, sum.proxies, sum.operators, sum.rows, sum.reloads);
+    if (strcmp(status, m->status) != 0 && xp_sd__notify(status) == 0)
+        snprintf(m->status, sizeof(m->status), "%s", status);
+}
+
+static void on_signal(struct xp_central *c, void *arg)
+{
+    struct central_main *m = arg;
+    struct signalfd_siginfo si;
+
+    while (read(m->sfd, &si, sizeof(si)) == sizeof(si)) {
+        if (si.ssi_signo == SIGHUP) {
+            reload(c, m);
+        } else {
+            pr_info("signal %u: stopping", si.ssi_signo);
+            xp_sd__notify("STOPPING=1\nSTATUS=stopping: persisting state");
+            xp_central__stop(c);
+        }
+    }
+}
+
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -53,6 +159,7 @@ int main(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     const char *conf = NULL, *stats_path = NULL, *ready = NULL, *level_arg = NULL;
+    struct central_main m = {0};
     struct xp_central_config cfg;
     enum xp_log_level level;
     struct xp_central *c = NULL;
@@ -63,6 +170,7 @@ int main(int argc, char **argv)
     int opt, ret = EXIT_FAIL, sfd = -1;
 
     xp_log_set_thread_name("central");
+    xp_sd__init();
     while ((opt = getopt_long(argc, argv, "c:hV", opts, NULL)) != -1) {
         switch (opt) {
         case 'c':
@@ -135,10 +243,14 @@ int main(int argc, char **argv)
                 "an unprivileged account (docs/operators.md \"Privileges\")",
                 (unsigned)geteuid(), names);
     }
-    /* SIGTERM/SIGINT become a readable fd in the loop: state is persisted on the way out */
+    /*
+     * SIGTERM/SIGINT (stop: state is persisted on the way out) and SIGHUP
+     * (reload) become a readable fd in the loop.
+     */
     sigemptyset(&mask);
     sigaddset(&mask, SIGTERM);
     sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGHUP);
     if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0 ||
         (sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK)) < 0) {
         pr_err("signalfd: %s", strerror(errno));
@@ -150,8 +262,12 @@ int main(int argc, char **argv)
         pr_err("cannot start: %s", strerror(errno));
         goto out;
     }
-    if (xp_central__add_stop_fd(c, sfd) < 0)
+    m = (struct central_main){.conf = conf, .stats_path = stats_path,
+                              .level_forced = level_arg != NULL, .cfg = &cfg, .stats = &stats,
+                              .sfd = sfd};
+    if (xp_central__watch_fd(c, sfd, on_signal, &m) < 0)
         goto out;
+    xp_central__set_tick(c, on_tick, &m);
     xp_central__set_stats_out(c, stats);
     if (ready) {
         FILE *f = fopen(ready, "we");
@@ -163,6 +279,8 @@ int main(int argc, char **argv)
         fprintf(f, "%u\n", xp_central__port(c));
         fclose(f);
     }
+    xp_sd__notifyf("READY=1\nSTATUS=listening on %s port %u, %u proxies configured",
+                   cfg.listen, xp_central__port(c), cfg.n_proxies);
     ret = xp_central__run(c) < 0 ? EXIT_FAIL : EXIT_OK;
 out:
     xp_central__destroy(c);

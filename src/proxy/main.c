@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -18,11 +19,14 @@
 
 #include "src/ctl/ctl.h"
 #include "src/prom/prom.h"
+#include "src/pipeline/pipeline.h"
 #include "src/proxy/proxy.h"
+#include "src/proxy/worker.h"
 #include "src/util/clock.h"
 #include "src/util/exit_codes.h"
 #include "src/util/line_server.h"
 #include "src/util/log.h"
+#include "src/util/sd_notify.h"
 #include "src/util/syslog_sink.h"
 #include "xp_build_config.h"
 
@@ -136,19 +140,109 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
     return 0;
 }
 
-static void handle_signal(struct proxy *px, int sig, bool *stop)
+/*
+ * path again, for log rotation: logrotate moved the file away (and may have
+ * created an empty one, "create"); lines go on in the file under the name.
+ * When it cannot be opened the old file stays in use: lines are never lost
+ * to a failed rotation.
+ */
+static void reopen(FILE **f, const char *path, const char *what)
+{
+    FILE *n;
+
+    if (!*f || !path || !path[0] || strcmp(path, "-") == 0)
+        return;
+    n = fopen(path, "ae");
+    if (!n) {
+        pr_err("%s %s: cannot reopen, still writing the old file: %s", what, path,
+               strerror(errno));
+        return;
+    }
+    fflush(*f);
+    if (*f != stdout)
+        fclose(*f);
+    *f = n;
+}
+
+static void handle_signal(struct proxy *px, const struct run_opts *o, int sig, bool *stop)
 {
     char msg[512];
 
     if (sig == SIGINT || sig == SIGTERM) {
         pr_info("signal %d: stopping", sig);
+        xp_sd__notify("STOPPING=1");
         *stop = true;
     } else if (sig == SIGHUP) {
+        xp_sd__notify("RELOADING=1");
+        reopen(&px->stats, o->stats_out, "--stats-out");
+        reopen(&px->events, o->events_out ? o->events_out : px->cfg->events_out, "events file");
         if (xp_proxy__reload(px, msg, sizeof(msg)))
             pr_err("reload refused, the running configuration stays: %s", msg);
         else
             pr_info("%s", msg);
+        xp_sd__notify("READY=1");
     }
+}
+
+/* The service manager's status line: where we forward and how much we hold. */
+static void sd_status(struct proxy *px, char *last, size_t len)
+{
+    uint64_t pairs = 0, blocked = 0;
+    char status[256];
+
+    if (!xp_sd__enabled())
+        return;
+    for (unsigned q = 0; q < px->cfg->queues && q < XP_MAX_QUEUES; q++) {
+        struct xp_pipeline_stats ps;
+        struct xp_policer_stats pst;
+
+        if (!px->pipelines[q])
+            continue;
+        xp_pipeline__stats(px->pipelines[q], &ps);
+        xp_pipeline__policer_stats(px->pipelines[q], &pst);
+        pairs += pst.pairs_in_use;
+        blocked += ps.blocked_now;
+    }
+    snprintf(status, sizeof(status),
+             "STATUS=forwarding between %s and %s on %u queues: %" PRIu64 " pairs, %" PRIu64
+             " blocked",
+             px->cfg->port_name[0], px->cfg->port_name[1], px->cfg->queues, pairs, blocked);
+    if (strcmp(status, last) != 0 && xp_sd__notify(status) == 0)
+        snprintf(last, len, "%s", status);
+}
+
+/*
+ * The watchdog is fed from this loop only when every worker went round its
+ * own loop since the last ping (a worker sleeps at most XP_WORKER_SLEEP_MS,
+ * so an idle one still counts loops): a wedged worker, or this loop stuck,
+ * both starve it and systemd restarts the proxy.
+ */
+static void feed_watchdog(struct proxy *px, uint64_t *seen, bool *stalled)
+{
+    uint64_t loops[XP_MAX_QUEUES] = {0};
+
+    if (!xp_sd__watchdog_due())
+        return;
+    for (unsigned q = 0; q < px->cfg->queues && q < XP_MAX_QUEUES; q++) {
+        struct xp_worker_stats st;
+
+        if (!px->workers[q].started)
+            continue;
+        xp_worker__stats(&px->workers[q], &st);
+        loops[q] = st.loops;
+        if (st.loops == seen[q]) {
+            if (!*stalled)
+                pr_err("worker %u made no progress for %" PRIu64 " ms: the watchdog is not fed",
+                       q, xp_sd__watchdog_usec() / 2000);
+            *stalled = true;
+            return;
+        }
+    }
+    if (*stalled)
+        pr_warn("every worker makes progress again");
+    *stalled = false;
+    memcpy(seen, loops, sizeof(loops));
+    xp_sd__watchdog_tick();
 }
 
 /*
@@ -160,7 +254,9 @@ static int run(struct proxy *px, const struct run_opts *o)
 {
     double start = xp_real_s(), next;
     struct pollfd pfd[1 + 64 + 64];
-    bool stop = false;
+    uint64_t seen[XP_MAX_QUEUES] = {0};
+    bool stop = false, stalled = false;
+    char status[256] = "";
     sigset_t sigs;
     int sfd, ret;
 
@@ -176,6 +272,8 @@ static int run(struct proxy *px, const struct run_opts *o)
     if (ret)
         goto out;
     xp_proxy__print_stats(px, false);
+    sd_status(px, status, sizeof(status));
+    xp_sd__notify("READY=1");
     next = start + px->cfg->stats_interval_ms / 1000.0;
     while (!stop) {
         double t = xp_real_s(), wait_s = next - t;
@@ -201,7 +299,7 @@ static int run(struct proxy *px, const struct run_opts *o)
             struct signalfd_siginfo si;
 
             while (read(sfd, &si, sizeof(si)) == sizeof(si))
-                handle_signal(px, (int)si.ssi_signo, &stop);
+                handle_signal(px, o, (int)si.ssi_signo, &stop);
         }
         /* Called on timeouts too: that is when idle clients expire. */
         if (px->ctl)
@@ -209,8 +307,10 @@ static int run(struct proxy *px, const struct run_opts *o)
         if (px->prom)
             xp_line_server__handle(xp_prom_server__lines(px->prom), pfd + 1 + n_ctl, n_prom);
         xp_proxy__housekeeping(px);
+        feed_watchdog(px, seen, &stalled);
         if (xp_real_s() >= next) {
             xp_proxy__print_stats(px, false);
+            sd_status(px, status, sizeof(status));
             next += px->cfg->stats_interval_ms / 1000.0;
             if (next < xp_real_s())
                 next = xp_real_s() + px->cfg->stats_interval_ms / 1000.0;
@@ -273,6 +373,8 @@ int main(int argc, char **argv)
     int ret;
 
     xp_log_hook_libraries();
+    /* here, in the process systemd started: the monitor's fork comes later */
+    xp_sd__init();
     if (parse_args(argc, argv, &o))
         return EXIT_FAIL_OPTION;
     if (o.print_keys) {

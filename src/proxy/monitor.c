@@ -13,8 +13,13 @@
 #include "src/util/exit_codes.h"
 #include "src/util/log.h"
 
-/* What a supervisor or an operator sends the proxy: passed on to the child. */
-static const int forwarded[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2 };
+/*
+ * What a supervisor or an operator sends the proxy: passed on to the child.
+ * SIGABRT is systemd's watchdog signal: the proxy that starved the watchdog
+ * is the one to abort (its core shows where it hung), and the monitor
+ * outlives it to undo the set-up.
+ */
+static const int forwarded[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2, SIGABRT };
 
 static int wait_child(pid_t child, const sigset_t *set)
 {

@@ -38,6 +38,7 @@
 
 #include "src/util/clock.h"
 #include "src/util/log.h"
+#include "src/util/statedir.h"
 #include "sync_internal.h"
 
 #define XP_TICK_MS 50
@@ -136,6 +137,13 @@ struct xp_central {
     uint64_t saved_expired; /* xp_ctable__expired() at the last persist */
     uint64_t t_next_persist, t_next_stats, t_next_expire;
     FILE *stats_out;
+    /* the embedding program's hooks on the loop thread (xpro-central: signals, watchdog) */
+    int user_fd;
+    void (*user_fn)(struct xp_central *c, void *arg);
+    void *user_arg;
+    void (*tick_fn)(struct xp_central *c, void *arg);
+    void *tick_arg;
+    uint64_t reloads;
     /* counters */
     uint64_t accepted, refused_busy, auth_failures, clamped, table_full, replays;
     uint64_t preauth_evicted, forbidden, sealed_rejects;
@@ -144,7 +152,7 @@ struct xp_central {
 };
 
 /* epoll data.ptr tags for the non-connection fds */
-static char xp_tag_listen, xp_tag_wake, xp_tag_stop;
+static char xp_tag_listen, xp_tag_wake, xp_tag_stop, xp_tag_user;
 
 /* ---- connections ---- */
 
@@ -881,6 +889,7 @@ void xp_central__stats_json(struct xp_central *c, struct xp_buf *b)
     xp_buf__kv(b, "preauth_evicted", c->preauth_evicted, true);
     xp_buf__kv(b, "forbidden", c->forbidden, true);
     xp_buf__kv(b, "sealed_rejects", c->sealed_rejects, true);
+    xp_buf__kv(b, "reloads", c->reloads, true);
     xp_buf__printf(b, ",\"persist\":{");
     xp_buf__kv(b, "ok", c->persist_ok, false);
     xp_buf__kv(b, "failures", c->persist_fail, true);
@@ -944,11 +953,18 @@ void xp_central__stats_json(struct xp_central *c, struct xp_buf *b)
 int xp_central__persist(struct xp_central *c)
 {
     uint64_t t0, t1;
+    char why[512];
     int ret;
 
     if (!c->cfg.state_file[0])
         return 0;
     t0 = xp_mono_ms();
+    ret = xp_statedir__ensure_parent(c->cfg.state_file, 0700, why, sizeof(why));
+    if (ret < 0) {
+        c->persist_fail++;
+        pr_err("persist: %s", why);
+        return ret;
+    }
     ret = xp_ctable__save(c->table, c->cfg.state_file);
     t1 = xp_mono_ms();
     if (ret < 0) {
@@ -1006,6 +1022,23 @@ static int xp_central__listen(struct xp_central *c)
     return 0;
 }
 
+/* What a zero means in cfg (struct users that skip the file's defaults: tests). */
+static int xp_central__resolve(struct xp_central_config *cfg)
+{
+    if (cfg->merge.r == 0)
+        cfg->merge.r = 1;
+    /* idle longer than T_T1 plus the clock skew tolerated: a new packet restarts it anyway */
+    if (!cfg->row_ttl_ns)
+        cfg->row_ttl_ns = cfg->merge.t_t1_ns + cfg->merge.max_skew_ns;
+    if (cfg->row_ttl_ns < cfg->merge.t_t1_ns)
+        return -EINVAL;
+    if (!cfg->max_preauth)
+        cfg->max_preauth = 64;
+    if (!cfg->max_preauth_per_source)
+        cfg->max_preauth_per_source = 8;
+    return 0;
+}
+
 struct xp_central *xp_central__create(const struct xp_central_config *cfg)
 {
     struct epoll_event ev;
@@ -1018,7 +1051,7 @@ struct xp_central *xp_central__create(const struct xp_central_config *cfg)
         errno = ENOMEM;
         return NULL;
     }
-    c->ep = c->lfd = c->wake_fd = c->stop_fd = -1;
+    c->ep = c->lfd = c->wake_fd = c->stop_fd = c->user_fd = -1;
     c->cfg = *cfg;
     c->cfg.proxies = NULL;
     c->cfg.n_proxies = 0;
@@ -1032,26 +1065,22 @@ struct xp_central *xp_central__create(const struct xp_central_config *cfg)
     for (unsigned i = 0; i < cfg->n_proxies; i++)
         c->proxies[i].conf = cfg->proxies[i];
     c->cfg.n_proxies = cfg->n_proxies;
-    if (c->cfg.merge.r == 0)
-        c->cfg.merge.r = 1;
-    /* idle longer than T_T1 plus the clock skew tolerated: a new packet restarts it anyway */
-    if (!c->cfg.row_ttl_ns)
-        c->cfg.row_ttl_ns = c->cfg.merge.t_t1_ns + c->cfg.merge.max_skew_ns;
-    if (c->cfg.row_ttl_ns < c->cfg.merge.t_t1_ns) {
-        ret = -EINVAL;
+    ret = xp_central__resolve(&c->cfg);
+    if (ret < 0)
         goto err_destroy;
-    }
     xp_ctable__set_ttl(c->table, c->cfg.row_ttl_ns);
     ret = xp_sync_random(&c->epoch, sizeof(c->epoch));
     if (!ret)
         ret = xp_sync_random(c->dummy_secret, sizeof(c->dummy_secret));
     if (ret < 0)
         goto err_destroy;
-    if (!c->cfg.max_preauth)
-        c->cfg.max_preauth = 64;
-    if (!c->cfg.max_preauth_per_source)
-        c->cfg.max_preauth_per_source = 8;
     if (c->cfg.state_file[0]) {
+        /* a fresh host: the first save must not be the first to find no directory */
+        ret = xp_statedir__ensure_parent(c->cfg.state_file, 0700, why, sizeof(why));
+        if (ret < 0) {
+            pr_err("state_file: %s", why);
+            goto err_destroy;
+        }
         ret = xp_ctable__load(c->table, c->cfg.state_file, why, sizeof(why));
         if (ret == -ENOENT) {
             pr_info("no state file %s yet: starting empty", c->cfg.state_file);
@@ -1136,6 +1165,134 @@ void xp_central__set_stats_out(struct xp_central *c, void *file)
     c->stats_out = file;
 }
 
+int xp_central__watch_fd(struct xp_central *c, int fd,
+                         void (*fn)(struct xp_central *c, void *arg), void *arg)
+{
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &xp_tag_user};
+
+    if (c->user_fd >= 0)
+        return -EBUSY;
+    if (epoll_ctl(c->ep, EPOLL_CTL_ADD, fd, &ev) < 0)
+        return -errno;
+    c->user_fd = fd;
+    c->user_fn = fn;
+    c->user_arg = arg;
+    return 0;
+}
+
+void xp_central__set_tick(struct xp_central *c, void (*fn)(struct xp_central *c, void *arg),
+                          void *arg)
+{
+    c->tick_fn = fn;
+    c->tick_arg = arg;
+}
+
+void xp_central__summary(const struct xp_central *c, struct xp_central_summary *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->port = c->port;
+    out->rows = xp_ctable__count(c->table);
+    out->reloads = c->reloads;
+    for (unsigned i = 0; i < c->cfg.n_proxies; i++) {
+        if (c->proxies[i].conf.read_only)
+            out->operators++;
+        else
+            out->proxies++;
+        if (c->proxies[i].conn && !c->proxies[i].conf.read_only)
+            out->connected++;
+    }
+}
+
+/* Same credential: the sessions it authenticated stay (rotated or re-roled ones do not). */
+static bool xp_cred__same(const struct xp_central_proxy_conf *a,
+                          const struct xp_central_proxy_conf *b)
+{
+    return a->read_only == b->read_only && a->secret_len == b->secret_len &&
+           memcmp(a->secret, b->secret, a->secret_len) == 0;
+}
+
+int xp_central__reload(struct xp_central *c, const struct xp_central_config *cfg, char *msg,
+                       size_t msg_len)
+{
+    struct xp_central_config next = *cfg;
+    struct xp_cproxy *np, *old = c->proxies;
+    unsigned n_old = c->cfg.n_proxies, kept = 0, dropped = 0;
+    int *to = NULL; /* old slot -> new slot, -1: removed */
+    bool moved_state;
+
+    next.proxies = NULL;
+    next.n_proxies = 0;
+    if (xp_central__resolve(&next) < 0) {
+        snprintf(msg, msg_len, "limits.row_ttl_ms is shorter than merge.t_t1_ms");
+        return -EINVAL;
+    }
+    /* what the socket, the table and the connected sessions were set up with cannot change */
+    if (strcmp(next.listen, c->cfg.listen) || next.port != c->cfg.port ||
+        next.max_line != c->cfg.max_line || next.max_pairs != c->cfg.max_pairs ||
+        next.max_table_pairs != c->cfg.max_table_pairs) {
+        snprintf(msg, msg_len, "listen, port, limits.max_line_bytes, limits.max_pairs and "
+                               "limits.max_table_pairs cannot change without a restart");
+        return -EINVAL;
+    }
+    np = calloc(cfg->n_proxies ? cfg->n_proxies : 1, sizeof(*np));
+    to = malloc((n_old ? n_old : 1) * sizeof(*to));
+    if (!np || !to) {
+        free(np);
+        free(to);
+        snprintf(msg, msg_len, "out of memory");
+        return -ENOMEM;
+    }
+    /*
+     * Every id the new file keeps keeps its run-time state (connection,
+     * instance, token, sequence, cached answer, counters): its proxy's sync
+     * goes on as if nothing happened. A removed id, or one whose secret or
+     * role changed, loses its session now: it was authenticated by a
+     * credential that is no longer valid.
+     */
+    for (unsigned j = 0; j < n_old; j++) {
+        to[j] = -1;
+        for (unsigned i = 0; i < cfg->n_proxies; i++)
+            if (strcmp(old[j].conf.id, cfg->proxies[i].id) == 0)
+                to[j] = (int)i;
+        if (old[j].conn && (to[j] < 0 || !xp_cred__same(&old[j].conf, &cfg->proxies[to[j]]))) {
+            xp_conn__kill(c, old[j].conn);
+            dropped++;
+        }
+        if (to[j] < 0) {
+            xp_buf__free(&old[j].cached);
+            continue;
+        }
+        np[to[j]] = old[j]; /* the cached answer moves with it */
+        kept++;
+    }
+    for (unsigned i = 0; i < cfg->n_proxies; i++)
+        np[i].conf = cfg->proxies[i];
+    /* connections, live or lingering, point at their proxy's slot: move them */
+    for (struct xp_cconn *cn = c->conns; cn; cn = cn->next) {
+        if (!cn->proxy)
+            continue;
+        int j = (int)(cn->proxy - old);
+
+        cn->proxy = to[j] >= 0 ? &np[to[j]] : NULL;
+    }
+    free(to);
+    free(old);
+    c->proxies = np;
+    moved_state = strcmp(next.state_file, c->cfg.state_file) != 0;
+    c->cfg = next;
+    c->cfg.n_proxies = cfg->n_proxies;
+    xp_ctable__set_ttl(c->table, c->cfg.row_ttl_ns);
+    c->reloads++;
+    snprintf(msg, msg_len,
+             "configuration reloaded: %u ids kept, %u added, %u removed, %u sessions dropped; "
+             "%u rows kept",
+             kept, cfg->n_proxies - kept, n_old - kept, dropped, xp_ctable__count(c->table));
+    /* the table goes to its new home now rather than after the next change */
+    if (moved_state && c->cfg.state_file[0])
+        xp_central__persist(c);
+    return 0;
+}
+
 struct xp_ctable *xp_central__table(struct xp_central *c)
 {
     return c->table;
@@ -1209,6 +1366,10 @@ int xp_central__run(struct xp_central *c)
                 atomic_store(&c->stop, true);
                 continue;
             }
+            if (tag == &xp_tag_user) {
+                c->user_fn(c, c->user_arg);
+                continue;
+            }
             cn = tag;
             if (cn->dead)
                 continue;
@@ -1221,6 +1382,8 @@ int xp_central__run(struct xp_central *c)
         }
         xp_central__periodic(c);
         xp_central__reap(c);
+        if (c->tick_fn)
+            c->tick_fn(c, c->tick_arg);
     }
     pr_info("stopping: persisting state");
     return xp_central__persist(c);

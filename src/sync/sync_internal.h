@@ -411,6 +411,37 @@ int xp_central__run(struct xp_central *c);
 void xp_central__stop(struct xp_central *c);
 /* Persist now. Loop thread (or when the loop is not running). */
 int xp_central__persist(struct xp_central *c);
+/*
+ * The embedding program's fd (xpro-central: its signalfd): readable means
+ * fn(c, arg) on the loop thread, which must read it. One fd. 0 or -errno.
+ */
+int xp_central__watch_fd(struct xp_central *c, int fd,
+                         void (*fn)(struct xp_central *c, void *arg), void *arg);
+/*
+ * fn(c, arg) on the loop thread after every turn of the loop (at least
+ * every 50 ms): a call proves the loop alive (the service watchdog).
+ */
+void xp_central__set_tick(struct xp_central *c, void (*fn)(struct xp_central *c, void *arg),
+                          void *arg);
+/*
+ * Apply a new configuration (SIGHUP) on the loop thread, keeping M_DB and
+ * every connection: an id still configured with the same credential keeps
+ * its session, instance, token and sequence (its proxy's sync goes on
+ * without a reset); a removed id, or one whose secret or role changed,
+ * loses its session. listen, port, max_line, max_pairs and max_table_pairs
+ * cannot change: -EINVAL, nothing changed. cfg is copied. 0 with a summary
+ * in msg, or -errno with the reason.
+ */
+int xp_central__reload(struct xp_central *c, const struct xp_central_config *cfg, char *msg,
+                       size_t msg_len);
+/* Numbers for the service manager's status line. Loop thread. */
+struct xp_central_summary {
+    uint16_t port;
+    unsigned proxies, operators, connected;
+    uint32_t rows;
+    uint64_t reloads;
+};
+void xp_central__summary(const struct xp_central *c, struct xp_central_summary *out);
 /* The table (tests read it after run() returned). */
 struct xp_ctable *xp_central__table(struct xp_central *c);
 /* Stats document as a JSON object into b. Loop thread or after run(). */

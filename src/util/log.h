@@ -2,7 +2,11 @@
 /*
  * One logging module for every xpro program.
  *
- * Lines go to stderr as "LEVEL [thread] func: message". libbpf and libxdp
+ * Lines go to stderr as "LEVEL [thread] func: message"; when stderr is the
+ * journal's stream (systemd's $JOURNAL_STREAM names its device and inode)
+ * each line starts with the sd-daemon priority "<N>" (sd-daemon(3)), so the
+ * journal files it at that priority and `journalctl -p err` finds errors.
+ * libbpf and libxdp
  * output is routed here one level lower than they ask for, so their chatter
  * only shows at debug level and our own actionable message comes first.
  */
@@ -10,6 +14,7 @@
 #define XP_LOG_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 
 enum xp_log_level {
     XP_LOG_ERR = 0,
@@ -27,6 +32,14 @@ int xp_log_level_parse(const char *name, enum xp_log_level *level);
 
 /* Name the calling thread in log lines (at most 15 characters kept). */
 void xp_log_set_thread_name(const char *name);
+
+/*
+ * Check again whether stderr is the journal's stream ($JOURNAL_STREAM
+ * "DEV:INODE" equal to fstat(2)'s st_dev:st_ino); returns the answer. The
+ * first log line checks once by itself; call this after redirecting stderr.
+ * Not concurrently with logging.
+ */
+bool xp_log_detect_journal(void);
 
 /* Route libbpf's and libxdp's print callbacks through this module. */
 void xp_log_hook_libraries(void);
