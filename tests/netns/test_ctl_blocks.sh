@@ -8,7 +8,8 @@
 #  - operator blocks carry who and why, are listed (xpro-ctl blocks), survive a restart of
 #    the proxy (state_dir) and are enforced again; unblock and expiry emit events;
 #  - xpro-ctl events --last N prints the N latest events and exits;
-#  - the stats table's RX_PPS/TX_PPS columns show the queues' rates.
+#  - the stats table's RX_PPS/TX_PPS columns show the queues' rates;
+#  - scripts/demo.sh's ticker prints one row per second of the proxy's own stats.
 set -euo pipefail
 # shellcheck source=tests/netns/lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -171,4 +172,14 @@ for p in "${SENDERS[@]}"; do xp_kill "$p" INT; done
 xp_kill "$ppid" TERM
 xp_wait_pid "$ppid" 15 || xp_fail "proxy still running after SIGTERM"
 xp_check "the restarted proxy exits 0" test "$XP_RC" = 0
+
+# The demo's per-second ticker over this proxy's recorded stats: one row per stats line,
+# its seconds counting up by one (the lines are a second apart), none repeated or skipped.
+"$XPRO_SRC/scripts/demo.sh" --replay "$XP_TMP/proxy2.out" >"$XP_TMP/ticker.txt" ||
+    xp_fail "demo.sh --replay failed"
+lines=$(grep -c '"totals"' "$XP_TMP/proxy2.out")
+seconds=$(awk 'NR > 1 {printf "%s ", $1}' "$XP_TMP/ticker.txt")
+want=$(seq -s ' ' 0 $((lines - 1)))
+xp_check "the ticker prints seconds 0..$((lines - 1)) once each ($seconds)" \
+    test "$seconds" = "$want "
 xp_pass "test_ctl_blocks"
