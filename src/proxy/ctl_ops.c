@@ -481,8 +481,11 @@ static int prepare_state_dir(struct proxy *px, const char *dir)
             pr_err("state_dir %s: %s", dir, strerror(errno));
             return -errno;
         }
-        if (px->cfg->user[0] && chown(dir, px->target.uid, px->target.gid) != 0) {
-            pr_err("state_dir %s: chown to %s: %s", dir, px->target.name, strerror(errno));
+        /* 0750 whatever the umask: the user's group may read the blocks, nobody else */
+        if (chmod(dir, 0750) != 0 ||
+            (px->cfg->user[0] && chown(dir, px->target.uid, px->target.gid) != 0)) {
+            pr_err("state_dir %s: chmod/chown to %s: %s", dir,
+                   px->cfg->user[0] ? px->target.name : "root", strerror(errno));
             return -errno;
         }
         pr_info("state_dir %s created", dir);

@@ -9,7 +9,8 @@
 #    the proxy (state_dir) and are enforced again; unblock and expiry emit events;
 #  - xpro-ctl events --last N prints the N latest events and exits;
 #  - the stats table's RX_PPS/TX_PPS columns show the queues' rates;
-#  - scripts/demo.sh's ticker prints one row per second of the proxy's own stats.
+#  - scripts/demo.sh's ticker prints one row per second of the proxy's own stats;
+#  - with "user", a missing state_dir is made for that account, an unwritable one refused.
 set -euo pipefail
 # shellcheck source=tests/netns/lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -182,4 +183,39 @@ seconds=$(awk 'NR > 1 {printf "%s ", $1}' "$XP_TMP/ticker.txt")
 want=$(seq -s ' ' 0 $((lines - 1)))
 xp_check "the ticker prints seconds 0..$((lines - 1)) once each ($seconds)" \
     test "$seconds" = "$want "
+# As the account xpro ("user"): the proxy creates a missing state_dir for it and writes
+# the file after its privileges are gone; a state_dir it could not write stops the start.
+getent passwd xpro >/dev/null || xp_fail "no account xpro (scripts/setup.sh creates it)"
+user_conf() {
+    cat >"$XP_TMP/user.json" <<JSON
+{
+  $(xp_conf_inline_base),
+  "user": "xpro",
+  "ctl_socket": "$sock",
+  "state_dir": "$1",
+  "policer": { "unit_prefixes": ["198.18.0.0/24"] }
+}
+JSON
+    chgrp xpro "$XP_TMP/user.json"
+    chmod 0640 "$XP_TMP/user.json"
+}
+user_conf "$XP_TMP/state-x"
+xp_proxy_start ppid proxy3 "$XP_TMP/user.json"
+xp_proxy_wait_stats proxy3 1 20 || xp_fail "proxy as xpro did not start: $(tail -5 "$XP_TMP/proxy3.err")"
+xp_check "the missing state_dir was created for xpro ($(stat -c '%U %a' "$XP_TMP/state-x"))" \
+    test "$(stat -c '%U %a' "$XP_TMP/state-x")" = "xpro 750"
+saved=$(ctl --json block 198.18.0.9 --reason "as xpro" | jq -r .saved)
+xp_check "a block is saved by the proxy running as xpro (saved: $saved)" test "$saved" = true
+xp_check "its file belongs to xpro" \
+    test "$(stat -c %U "$XP_TMP/state-x/$XP_PREFIX.blocks.json")" = xpro
+xp_kill "$ppid" TERM
+xp_wait_pid "$ppid" 15 || xp_fail "proxy as xpro still running after SIGTERM"
+mkdir -m 0755 "$XP_TMP/state-root"
+user_conf "$XP_TMP/state-root"
+xp_proxy_start ppid proxy4 "$XP_TMP/user.json"
+xp_wait_pid "$ppid" 20 || xp_fail "the proxy started with a state_dir xpro cannot write"
+xp_check "a state_dir xpro cannot write stops the start (exit $XP_RC), saying why" \
+    grep -q "not writable by user xpro" "$XP_TMP/proxy4.err"
+xp_check "... with a failure exit code" test "$XP_RC" != 0
+
 xp_pass "test_ctl_blocks"
