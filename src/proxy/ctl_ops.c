@@ -418,7 +418,8 @@ static json_t *ctl_block(struct proxy *px, json_t *req, bool block, char *err, s
     b.uid = uid;
     b.since = xp_real_s();
     b.expires = seconds ? b.since + (double)seconds : 0;
-    if (!xp_op_blocks__match(px->op_blocks, b.unit, has_dst ? b.dst : NULL, 0) &&
+    /* checked first: a block enforced must be a block of record */
+    if (!xp_op_blocks__has(px->op_blocks, b.unit, has_dst ? b.dst : NULL) &&
         xp_op_blocks__count(px->op_blocks) >= XP_OPB_MAX) {
         snprintf(err, errlen, "too many operator blocks");
         return NULL;

@@ -79,6 +79,11 @@ static long find(const struct xp_op_blocks *ob, const uint8_t unit[16], const ui
     return -1;
 }
 
+bool xp_op_blocks__has(const struct xp_op_blocks *ob, const uint8_t unit[16], const uint8_t *dst)
+{
+    return ob && find(ob, unit, dst) >= 0;
+}
+
 int xp_op_blocks__set(struct xp_op_blocks *ob, const struct xp_op_block *b)
 {
     long i = find(ob, b->unit, b->any_dst ? NULL : b->dst);

@@ -69,6 +69,9 @@ int xp_op_blocks__set(struct xp_op_blocks *ob, const struct xp_op_block *b);
 int xp_op_blocks__remove(struct xp_op_blocks *ob, const uint8_t unit[16], const uint8_t *dst,
                          struct xp_op_block *out);
 
+/* Whether the entry of exactly unit and dst (NULL: the every-destination one) is there. */
+bool xp_op_blocks__has(const struct xp_op_blocks *ob, const uint8_t unit[16], const uint8_t *dst);
+
 /* The entry covering (unit, dst) at now: the pair's own, else the unit's every-destination one. */
 const struct xp_op_block *xp_op_blocks__match(const struct xp_op_blocks *ob,
                                               const uint8_t unit[16], const uint8_t dst[16],

@@ -20,6 +20,7 @@ D1=198.18.0.201 D2=198.18.0.202 D3=198.18.0.203 D4=198.18.0.204 D5=198.18.0.205
 U_FLOOD=198.18.0.2 U_B=198.18.0.3 U_C=198.18.0.4 U_OP=198.18.0.5 U_QUIET=198.18.0.6
 U_TIMED=198.18.0.7
 
+ppid=
 xp_init
 xp_require_all
 [ -x "$CTL" ] || xp_fail "xpro-ctl not built: $CTL"

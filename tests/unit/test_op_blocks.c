@@ -66,6 +66,8 @@ static void test_match(void)
     CHECK_EQ(xp_op_blocks__set(ob, &pair), 0);
     CHECK_EQ(xp_op_blocks__set(ob, &unit), 0);
     CHECK_EQ(xp_op_blocks__count(ob), 2);
+    CHECK(xp_op_blocks__has(ob, u2, d) && !xp_op_blocks__has(ob, u2, NULL));
+    CHECK(xp_op_blocks__has(ob, u3, NULL) && !xp_op_blocks__has(ob, u3, d));
     CHECK(xp_op_blocks__match(ob, u2, d, 1500) != NULL);
     CHECK(xp_op_blocks__match(ob, u2, d2, 1500) == NULL);   /* a pair block is that pair only */
     CHECK(xp_op_blocks__match(ob, u3, d2, 1500) != NULL);   /* a unit block: every destination */
