@@ -158,10 +158,15 @@ xp_check "flows after the restart: $U_OP -> $D3 is drop_manual ($(verdict "$U_OP
     test "$(verdict "$U_OP" "$D3" | sort -u)" = drop_manual -o -z "$(verdict "$U_OP" "$D3")"
 
 ctl unblock "$U_OP" "$D3" --reason "ticket 42 closed" >/dev/null || xp_fail "unblock failed"
-ctl --json events --last 1 >"$XP_TMP/last.json"
-xp_log "unblock event: $(jq -c '.events[0]' "$XP_TMP/last.json")"
+ctl --json events --last 10 >"$XP_TMP/last.json"
+xp_log "unblock event: $(jq -c '.events[] | select(.reason == "operator")' "$XP_TMP/last.json")"
 xp_check "unblock emits an event with who, why and the block it ends" \
-    test "$(jq -r '.events[0] | "\(.event) \(.reason) \(.by) \(.why) \(.blocked_by)"' "$XP_TMP/last.json")" = "unblock operator root ticket 42 closed alice"
+    test "$(jq -r '.events[] | select(.event == "unblock" and .reason == "operator") | "\(.by) \(.why) \(.blocked_by)"' "$XP_TMP/last.json")" = "root ticket 42 closed alice"
+# --follow --last N: the N latest first, then the stream (here: until timeout ends it).
+timeout 2 ip netns exec "$XP_NS_PROXY" "$CTL" --socket "$sock" --json events --follow \
+    --last 10 >"$XP_TMP/follow.jsonl" || true
+xp_check "events --follow --last 10 starts with the latest events (the unblock among them)" \
+    test "$(jq -c 'select(.event == "unblock" and .reason == "operator")' "$XP_TMP/follow.jsonl" | wc -l)" = 1
 xp_check "the state file no longer holds it" \
     test "$(jq '.blocks | length' "$state/$XP_PREFIX.blocks.json")" = 0
 before=$(jq -r '.pipeline.policed' <<<"$(ctl --json stats)")
