@@ -10,6 +10,7 @@
 # Runs for --duration seconds (default 30) or until Ctrl-C, then tears everything down.
 #
 #   sudo scripts/demo.sh [--duration SEC] [--queues Q] [--no-build]
+#   scripts/demo.sh --replay STATS_FILE   (the per-second rows of a recorded stats stream)
 set -euo pipefail
 
 XP_DEMO_DURATION=30
@@ -24,11 +25,70 @@ xp_demo_usage() {
     exit "${1:-0}"
 }
 
+xp_demo_header() {
+    printf '%4s | %9s %9s | %9s %9s %9s %9s | %8s\n' \
+        t 'u1@tgt/s' 'u2@tgt/s' 'rx_pps' 'xdp_drop' 'policed' 'dropped' 'blocked'
+}
+
+# xp_demo_row T STATS_LINE PREV_STATS SINK_LINE: one row (sink: the target's last second).
+xp_demo_row() {
+    local t=$1 s=$2 p=$3 k=$4 u1=- u2=- row
+    if [ -n "$k" ]; then
+        u1=$(jq -r '.per_src["198.18.0.1"] // 0' <<<"$k" 2>/dev/null || echo -)
+        u2=$(jq -r '.per_src["198.18.0.2"] // 0' <<<"$k" 2>/dev/null || echo -)
+    fi
+    row=$(jq -rn --argjson s "$s" --argjson p "${p:-null}" '
+        def acc: (.ports // []) | map(select(.role == "access")) | .[0] // {};
+        def d(f): (($s | f) // 0) - (if $p == null then 0 else (($p | f) // 0) end);
+        [ ($s.totals.rx_pps // 0 | floor),
+          d(acc | .xdp.drop_blocked),
+          d(.pipeline.policed),
+          d(.pipeline.drop_unit_rate) + d(.pipeline.drop_dst_rate),
+          ($s.pipeline.blocked_pairs // 0) ] | @tsv' 2>/dev/null) || return 0
+    local rx xd pol dr bl
+    IFS=$'\t' read -r rx xd pol dr bl <<<"$row"
+    printf '%4s | %9s %9s | %9s %9s %9s %9s | %8s\n' "$t" "$u1" "$u2" "$rx" "$xd" "$pol" "$dr" "$bl"
+}
+
+# The ticker's clock is the proxy's own: one row per stats line, and the row's second is
+# the previous row's plus the seconds between the two lines' timestamps ("ts"), at least
+# one. A sleep loop polling the file raced the writer (a second printed twice when two
+# lines landed in one turn, skipped when none did); this cannot repeat a second, and skips
+# one only when the proxy itself wrote no line for it.
+# xp_demo_second STATS_LINE: sets XP_DEMO_T (-1 before the first line) from the line's ts.
+XP_DEMO_T=-1
+XP_DEMO_TS=
+xp_demo_second() {
+    local ts
+    ts=$(jq -r '.ts // empty' <<<"$1" 2>/dev/null) || ts=
+    [ -n "$ts" ] || return 1
+    if [ "$XP_DEMO_T" -lt 0 ]; then
+        XP_DEMO_T=0
+    else
+        XP_DEMO_T=$((XP_DEMO_T + $(awk -v a="$XP_DEMO_TS" -v b="$ts" \
+            'BEGIN { d = int(b - a + 0.5); print (d < 1 ? 1 : d) }')))
+    fi
+    XP_DEMO_TS=$ts
+}
+
+# xp_demo_replay FILE: the ticker over a recorded stats stream (xpro-proxy --stats-out).
+xp_demo_replay() {
+    local line prev=
+    xp_demo_header
+    while IFS= read -r line; do
+        case $line in *'"totals"'*) ;; *) continue ;; esac
+        xp_demo_second "$line" || continue
+        xp_demo_row "$XP_DEMO_T" "$line" "$prev" ""
+        prev=$line
+    done <"$1"
+}
+
 while [ $# -gt 0 ]; do
     case $1 in
     --duration) XP_DEMO_DURATION=$2; shift 2 ;;
     --queues) XP_DEMO_QUEUES=$2; shift 2 ;;
     --no-build) XP_DEMO_BUILD=0; shift ;;
+    --replay) xp_demo_replay "$2"; exit 0 ;;
     -h | --help) xp_demo_usage 0 ;;
     *) echo "demo: unknown option $1" >&2; xp_demo_usage 2 ;;
     esac
@@ -42,19 +102,19 @@ fi
 
 cd "$(dirname "$0")/.."
 XPRO_SRC=$PWD
-XPRO_BUILD=$PWD/build
+XPRO_BUILD=${XPRO_BUILD:-$PWD/build}
 export XPRO_SRC XPRO_BUILD
 
 if [ "$XP_DEMO_BUILD" = 1 ]; then
     echo "==> installing missing packages (scripts/setup.sh)"
     bash scripts/setup.sh
-    echo "==> building into build/"
-    if [ -f build/meson-private/coredata.dat ]; then
-        meson setup --reconfigure build >/dev/null
+    echo "==> building into $XPRO_BUILD"
+    if [ -f "$XPRO_BUILD/meson-private/coredata.dat" ]; then
+        meson setup --reconfigure "$XPRO_BUILD" >/dev/null
     else
-        meson setup build >/dev/null
+        meson setup "$XPRO_BUILD" >/dev/null
     fi
-    ninja -C build >/dev/null
+    ninja -C "$XPRO_BUILD" >/dev/null
 fi
 
 XP_TEST_NAME=demo
@@ -108,57 +168,43 @@ xp_send_bg TX2_PID unit2 "$XP_NS_UNIT" u0 --count 0 --rate "$XP_DEMO_RATE_SLOW" 
 TX3_PID=
 
 echo "==> units 198.18.0.1 and 198.18.0.2 send $XP_DEMO_RATE_SLOW pps; at t=${FLOOD_AT}s 198.18.0.2 floods at $XP_DEMO_RATE_FAST pps (T_F1 = $XP_DEMO_T_F1 pps); ${XP_DEMO_DURATION}s in all (Ctrl-C stops)"
-printf '%4s | %9s %9s | %9s %9s %9s %9s | %8s\n' \
-    t 'u1@tgt/s' 'u2@tgt/s' 'rx_pps' 'xdp_drop' 'policed' 'dropped' 'blocked'
+xp_demo_header
 
-# xp_demo_row T STATS_LINE PREV_STATS SINK_LINE: one row (sink: the target's last second).
-xp_demo_row() {
-    local t=$1 s=$2 p=$3 k=$4 u1=- u2=- row
-    if [ -n "$k" ]; then
-        u1=$(jq -r '.per_src["198.18.0.1"] // 0' <<<"$k" 2>/dev/null || echo -)
-        u2=$(jq -r '.per_src["198.18.0.2"] // 0' <<<"$k" 2>/dev/null || echo -)
-    fi
-    row=$(jq -rn --argjson s "$s" --argjson p "${p:-null}" '
-        def acc: (.ports // []) | map(select(.role == "access")) | .[0] // {};
-        def d(f): (($s | f) // 0) - (if $p == null then 0 else (($p | f) // 0) end);
-        [ ($s.totals.rx_pps // 0 | floor),
-          d(acc | .xdp.drop_blocked),
-          d(.pipeline.policed),
-          d(.pipeline.drop_unit_rate) + d(.pipeline.drop_dst_rate),
-          ($s.pipeline.blocked_pairs // 0) ] | @tsv' 2>/dev/null) || return 0
-    local rx xd pol dr bl
-    IFS=$'\t' read -r rx xd pol dr bl <<<"$row"
-    printf '%4s | %9s %9s | %9s %9s %9s %9s | %8s\n' "$t" "$u1" "$u2" "$rx" "$xd" "$pol" "$dr" "$bl"
-}
-
-seen=0
+# One row per stats line, as the proxy writes them (tail -F: the rows wait for the lines,
+# never the other way round); the flood starts at the proxy's second FLOOD_AT.
 events_seen=0
 prev=
-start=$(date +%s)
-end=$((start + XP_DEMO_DURATION))
-while [ "$XP_DEMO_STOP" = 0 ] && [ "$(date +%s)" -lt "$end" ]; do
-    sleep 1 || true
+exec 3< <(tail -n +1 -F "$XP_TMP/proxy.out" 2>/dev/null)
+TAIL_PID=$!
+xp_register_pid "$TAIL_PID"
+quiet=0
+while [ "$XP_DEMO_STOP" = 0 ] && [ "$XP_DEMO_T" -lt "$XP_DEMO_DURATION" ]; do
     kill -0 "$PROXY_PID" 2>/dev/null || { echo "demo: the proxy exited:" >&2; tail -n 5 "$XP_TMP/proxy.err" >&2; exit 1; }
-    if [ -z "$TX3_PID" ] && [ "$(($(date +%s) - start))" -ge "$FLOOD_AT" ]; then
-        xp_gen_up --flows 8 --seed 3 --src-ip 198.18.0.2
-        xp_send_bg TX3_PID flood "$XP_NS_UNIT" u0 --count 0 --rate "$XP_DEMO_RATE_FAST" \
-            --duration "$((end - $(date +%s)))" "${XP_GEN[@]}"
-        echo "---- 198.18.0.2 starts flooding at $XP_DEMO_RATE_FAST pps"
+    if ! IFS= read -r -t 1 line <&3; then
+        quiet=$((quiet + 1))
+        [ "$quiet" -lt 10 ] || { echo "demo: no stats line for 10 s" >&2; exit 1; }
+        continue
     fi
-    total=$(grep -c '"totals"' "$XP_TMP/proxy.out" || true)
-    while [ "$seen" -lt "$total" ]; do
-        seen=$((seen + 1))
-        line=$(grep '"totals"' "$XP_TMP/proxy.out" | sed -n "${seen}p")
-        sink=$(grep -v '"final"' "$XP_TMP/sink.out" | tail -n 1 || true)
-        xp_demo_row "$(($(date +%s) - start))" "$line" "$prev" "$sink"
-        prev=$line
-    done
+    quiet=0
+    case $line in *'"totals"'*) ;; *) continue ;; esac
+    xp_demo_second "$line" || continue
+    sink=$(grep -v '"final"' "$XP_TMP/sink.out" | tail -n 1 || true)
+    xp_demo_row "$XP_DEMO_T" "$line" "$prev" "$sink"
+    prev=$line
     nev=$(xp_lines "$XP_TMP/events.jsonl")
     while [ "$events_seen" -lt "$nev" ]; do
         events_seen=$((events_seen + 1))
         echo "     event: $(sed -n "${events_seen}p" "$XP_TMP/events.jsonl")"
     done
+    if [ -z "$TX3_PID" ] && [ "$XP_DEMO_T" -ge "$FLOOD_AT" ]; then
+        xp_gen_up --flows 8 --seed 3 --src-ip 198.18.0.2
+        xp_send_bg TX3_PID flood "$XP_NS_UNIT" u0 --count 0 --rate "$XP_DEMO_RATE_FAST" \
+            --duration "$((XP_DEMO_DURATION - XP_DEMO_T))" "${XP_GEN[@]}"
+        echo "---- 198.18.0.2 starts flooding at $XP_DEMO_RATE_FAST pps"
+    fi
 done
+exec 3<&-
+xp_kill "$TAIL_PID" TERM
 
 echo "==> stopping"
 xp_kill "$TX1_PID" INT

@@ -13,6 +13,9 @@
 
 #define XP_CLI_DEFAULT_ID "xpro"
 #define XP_CLI_MAX_POS 2
+#define XP_CLI_LAST_UNSET ((unsigned)-1)
+#define XP_CLI_LAST_DEFAULT 20
+#define XP_CLI_LAST_MAX 1024 /* the proxy keeps no more */
 
 struct xp_cli_opts {
     const char *socket;
@@ -24,6 +27,10 @@ struct xp_cli_opts {
     unsigned timeout_s;
     unsigned top;
     unsigned for_s;
+    const char *reason;
+    const char *by;
+    unsigned last;      /* events: XP_CLI_LAST_UNSET when not given */
+    unsigned interval_s; /* stats: seconds between the two samples the rates come from */
     bool follow;
     bool help;
     bool version;
@@ -43,6 +50,7 @@ struct xp_cli_command {
     void (*add_args)(json_t *req, const struct xp_cli_opts *o);
     void (*print)(const json_t *result);
     bool streams; /* with --follow, the reply is followed by a stream of event lines */
+    bool rates;   /* the table shows rates: two results interval_s apart (not with --json) */
     const char *help;
 };
 
@@ -59,6 +67,10 @@ json_t *xp_cli__request(const struct xp_cli_command *cmd, const struct xp_cli_op
 
 /* The tables (cli_render.c). */
 void xp_cli_print_stats(const json_t *stats);
+/* The stats table with per-queue rates from the counters of prev, an earlier document. */
+void xp_cli_print_stats_rates(const json_t *prev, const json_t *stats);
+void xp_cli_print_blocks(const json_t *result);
+void xp_cli_print_events(const json_t *result);
 void xp_cli_print_flows(const json_t *result);
 void xp_cli_print_result(const json_t *result);
 void xp_cli_print_event(const char *line, size_t len);

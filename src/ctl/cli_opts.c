@@ -43,6 +43,8 @@ struct xp_cli_option {
 static const struct xp_cli_opts defaults_cli = {
     .timeout_s = 5,
     .top = 20,
+    .last = XP_CLI_LAST_UNSET,
+    .interval_s = 1,
 };
 
 static const struct xp_cli_option global_opts[] = {
@@ -67,11 +69,27 @@ static const struct xp_cli_option flows_opts[] = {
 
 static const struct xp_cli_option block_opts[] = {
     OPT("for", 0, UINT, for_s, "SECONDS", "block for SECONDS (default: until unblocked)"),
+    OPT("reason", 'r', STRING, reason, "TEXT", "why (kept with the block, in its events)"),
+    OPT("by", 0, STRING, by, "NAME", "who (default: your account)"),
+    { NULL },
+};
+
+static const struct xp_cli_option unblock_opts[] = {
+    OPT("reason", 'r', STRING, reason, "TEXT", "why (in the unblock event)"),
+    OPT("by", 0, STRING, by, "NAME", "who (default: your account)"),
     { NULL },
 };
 
 static const struct xp_cli_option events_opts[] = {
     OPT("follow", 'f', BOOL, follow, NULL, "print every new event until Ctrl-C"),
+    OPT("last", 'n', UINT, last, "N",
+        "first the N latest (default 20, none with --follow; at most 1024)"),
+    { NULL },
+};
+
+static const struct xp_cli_option stats_opts[] = {
+    OPT("interval", 'i', UINT, interval_s, "SEC",
+        "queue rates over SEC seconds (default 1; 0: counters only)"),
     { NULL },
 };
 
@@ -93,27 +111,38 @@ static void add_pair(json_t *req, const struct xp_cli_opts *o)
         json_object_set_new(req, "dst", json_string(o->pos[1]));
     if (o->for_s)
         json_object_set_new(req, "seconds", json_integer(o->for_s));
+    if (o->reason)
+        json_object_set_new(req, "reason", json_string(o->reason));
+    if (o->by)
+        json_object_set_new(req, "by", json_string(o->by));
 }
 
 static void add_follow(json_t *req, const struct xp_cli_opts *o)
 {
+    unsigned last = o->last != XP_CLI_LAST_UNSET ? o->last
+                  : o->follow                    ? 0
+                                                 : XP_CLI_LAST_DEFAULT;
+
     json_object_set_new(req, "follow", json_boolean(o->follow));
+    json_object_set_new(req, "last", json_integer(last));
 }
 
 static const struct xp_cli_command commands[] = {
-    { "stats", "stats", "", 0, 0, no_opts, NULL, xp_cli_print_stats, false,
+    { "stats", "stats", "", 0, 0, stats_opts, NULL, xp_cli_print_stats, false, true,
       "the stats document: ports and queues, drops by reason, ring health, policer" },
-    { "flows", "flows", "", 0, 0, flows_opts, add_top, xp_cli_print_flows, false,
+    { "flows", "flows", "", 0, 0, flows_opts, add_top, xp_cli_print_flows, false, false,
       "the heaviest (unit, destination) pairs with rates and verdicts" },
     { "block", "block", "UNIT [DST]", 1, 2, block_opts, add_pair, xp_cli_print_result, false,
-      "block a unit (towards DST only, if given)" },
-    { "unblock", "unblock", "UNIT [DST]", 1, 2, no_opts, add_pair, xp_cli_print_result, false,
-      "lift a block" },
-    { "reload", "reload", "", 0, 0, no_opts, NULL, xp_cli_print_result, false,
+      false, "block a unit (towards DST only, if given); kept across restarts" },
+    { "unblock", "unblock", "UNIT [DST]", 1, 2, unblock_opts, add_pair, xp_cli_print_result,
+      false, false, "lift an operator block" },
+    { "blocks", "blocks", "", 0, 0, no_opts, NULL, xp_cli_print_blocks, false, false,
+      "the operator blocks: unit, destination, who, why, since, until" },
+    { "reload", "reload", "", 0, 0, no_opts, NULL, xp_cli_print_result, false, false,
       "re-read the configuration file (as SIGHUP does)" },
-    { "events", "events", "", 0, 0, events_opts, add_follow, xp_cli_print_result, true,
-      "events (overload, block, unblock); --follow streams them" },
-    { "ops", "help", "", 0, 0, no_opts, NULL, xp_cli_print_result, false,
+    { "events", "events", "", 0, 0, events_opts, add_follow, xp_cli_print_events, true, false,
+      "the latest events (overload, block, unblock, sync); --follow streams new ones" },
+    { "ops", "help", "", 0, 0, no_opts, NULL, xp_cli_print_result, false, false,
       "the ops this socket accepts" },
     { NULL },
 };
@@ -313,6 +342,15 @@ int xp_cli__parse(int argc, char **argv, struct xp_cli_opts *o,
     if (o->npos < (*cmd)->min_pos) {
         fprintf(stderr, "xpro-ctl: %s: missing argument (usage: %s %s)\n", (*cmd)->name,
                 (*cmd)->name, (*cmd)->args);
+        return -EINVAL;
+    }
+    if (o->last != XP_CLI_LAST_UNSET && o->last > XP_CLI_LAST_MAX) {
+        fprintf(stderr, "xpro-ctl: --last: at most %d (the proxy keeps no more)\n",
+                XP_CLI_LAST_MAX);
+        return -EINVAL;
+    }
+    if (o->interval_s > 60) {
+        fprintf(stderr, "xpro-ctl: --interval: at most 60 seconds\n");
         return -EINVAL;
     }
     if (o->socket && o->proxy) {

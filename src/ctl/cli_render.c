@@ -126,7 +126,41 @@ static void print_kv(const json_t *result)
 
 /* ---- stats ---------------------------------------------------------------------------- */
 
+/*
+ * A queue's rate of field between prev's document and s's, into buf; "-" without prev
+ * (the document holds counters only: rates are for whoever samples twice).
+ */
+static const char *queue_rate(char *buf, size_t len, const json_t *s, const json_t *prev,
+                              size_t port, size_t queue, const char *field)
+{
+    const json_t *pq = json_array_get(json_object_get(json_array_get(json_object_get(prev,
+                                      "ports"), port), "queues"), queue);
+    const json_t *q = json_array_get(json_object_get(json_array_get(json_object_get(s,
+                                     "ports"), port), "queues"), queue);
+    double dt = json_number_value(json_object_get(s, "ts")) -
+                json_number_value(json_object_get(prev, "ts"));
+    long long now = ival(q, field), then = ival(pq, field);
+
+    if (!prev || !pq || dt <= 0 || now < then)
+        snprintf(buf, len, "-");
+    else
+        snprintf(buf, len, "%.0f", (double)(now - then) / dt);
+    return buf;
+}
+
+static void print_stats(const json_t *s, const json_t *prev);
+
 void xp_cli_print_stats(const json_t *s)
+{
+    print_stats(s, NULL);
+}
+
+void xp_cli_print_stats_rates(const json_t *prev, const json_t *s)
+{
+    print_stats(s, prev);
+}
+
+static void print_stats(const json_t *s, const json_t *prev)
 {
     static const char *const hdr[] = { "PORT", "ROLE", "Q", "ZC", "RX_PKTS", "RX_PPS",
                                        "TX_PKTS", "TX_PPS", "TX_FULL", "K_RX_DROP",
@@ -157,9 +191,9 @@ void xp_cli_print_stats(const json_t *s)
             printf("%-4lld", ival(q, "queue"));
             printf("%-4s", json_is_true(json_object_get(q, "zero_copy")) ? "yes" : "no");
             printf("%13lld", ival(q, "rx_packets"));
-            printf("%13s", cell(buf, sizeof(buf), json_object_get(q, "rx_pps")));
+            printf("%13s", queue_rate(buf, sizeof(buf), s, prev, i, j, "rx_packets"));
             printf("%13lld", ival(q, "tx_packets"));
-            printf("%13s", cell(buf, sizeof(buf), json_object_get(q, "tx_pps")));
+            printf("%13s", queue_rate(buf, sizeof(buf), s, prev, i, j, "tx_packets"));
             printf("%13lld", ival(q, "drop_tx_ring_full"));
             printf("%13lld", ival(q, "xsk.rx_dropped"));
             printf("%13lld", ival(q, "xsk.rx_ring_full"));
@@ -222,6 +256,57 @@ void xp_cli_print_result(const json_t *r)
         print_table(r);
     else
         print_kv(r);
+}
+
+/* The operator blocks: one row each, times as local dates. */
+void xp_cli_print_blocks(const json_t *r)
+{
+    const json_t *blocks = json_object_get(r, "blocks"), *b;
+    size_t i;
+
+    if (!json_array_size(blocks)) {
+        printf("no operator blocks%s%s\n", json_object_get(r, "file") ? "; kept in " : "",
+               json_string_value(json_object_get(r, "file")) ?: "");
+        return;
+    }
+    printf("%-26s %-26s %-16s %-19s %-19s %s\n", "UNIT", "DST", "BY", "SINCE", "UNTIL", "WHY");
+    json_array_foreach(blocks, i, b) {
+        char since[32] = "-", until[32] = "-";
+        double t;
+        time_t ts;
+        struct tm tm;
+
+        if ((t = json_number_value(json_object_get(b, "since"))) > 0 &&
+            (ts = (time_t)t, localtime_r(&ts, &tm)))
+            strftime(since, sizeof(since), "%Y-%m-%d %H:%M:%S", &tm);
+        if ((t = json_number_value(json_object_get(b, "expires"))) > 0 &&
+            (ts = (time_t)t, localtime_r(&ts, &tm)))
+            strftime(until, sizeof(until), "%Y-%m-%d %H:%M:%S", &tm);
+        printf("%-26s %-26s %-16s %-19s %-19s %s\n",
+               json_string_value(json_object_get(b, "unit")) ?: "?",
+               json_string_value(json_object_get(b, "dst")) ?: "?",
+               json_string_value(json_object_get(b, "by")) ?: "?", since, until,
+               json_string_value(json_object_get(b, "why")) ?: "");
+    }
+    if (json_object_get(r, "file"))
+        printf("(kept in %s)\n", json_string_value(json_object_get(r, "file")));
+    else
+        printf("(not kept across restarts: no state_dir configured)\n");
+}
+
+/* The events of a reply ({"events": [...]}), one line each as the stream prints them. */
+void xp_cli_print_events(const json_t *r)
+{
+    const json_t *ev;
+    size_t i;
+
+    json_array_foreach(json_object_get(r, "events"), i, ev) {
+        char *line = json_dumps(ev, JSON_COMPACT | JSON_REAL_PRECISION(15));
+
+        if (line)
+            xp_cli_print_event(line, strlen(line));
+        free(line);
+    }
 }
 
 /* One event line as "TIME EVENT UNIT -> DST key=value...", or the line itself if not ours. */

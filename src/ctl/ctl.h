@@ -120,6 +120,13 @@ unsigned xp_ctl_server__broadcast(struct xp_ctl_server *srv, const char *stream,
 
 void xp_ctl_server__stats(const struct xp_ctl_server *srv, struct xp_ctl_server_stats *st);
 
+/*
+ * Inside a handler call: who sent the request being handled, as the kernel saw the client
+ * connect (SO_PEERCRED: pid, uid, gid). 0, -ENOENT outside a handler call, or -errno.
+ */
+struct ucred;
+int xp_ctl_server__peer(const struct xp_ctl_server *srv, struct ucred *out);
+
 /* The stats as a JSON object (new reference), for the owner's stats document. */
 json_t *xp_ctl_server__stats_json(const struct xp_ctl_server *srv);
 

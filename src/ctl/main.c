@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "src/ctl/cli.h"
 #include "src/ctl/ctl.h"
@@ -40,6 +41,21 @@ static void connect_error(const char *path, int err)
         break;
     default:
         fprintf(stderr, "xpro-ctl: connecting to %s: %s\n", path, strerror(err));
+    }
+}
+
+/* Each element of arr as one compact JSON line: what --follow --json prints for every event. */
+static void print_json_lines(const json_t *arr)
+{
+    size_t i;
+    json_t *v;
+
+    json_array_foreach(arr, i, v) {
+        char *s = json_dumps(v, JSON_COMPACT | JSON_REAL_PRECISION(15));
+
+        if (s)
+            printf("%s\n", s);
+        free(s);
     }
 }
 
@@ -157,7 +173,7 @@ int main(int argc, char **argv)
     const struct xp_cli_command *cmd;
     struct xp_ctl_client *c;
     char path[108], err[512];
-    json_t *req, *result = NULL;
+    json_t *req, *result = NULL, *prev = NULL;
     struct xp_cli_opts o;
     int ret;
 
@@ -193,6 +209,22 @@ int main(int argc, char **argv)
         return EXIT_FAIL;
     }
     ret = xp_ctl_client__request(c, req, (int)o.timeout_s * 1000, &result, err, sizeof(err));
+    /* Rates are counters over time: a second sample interval_s later. */
+    if (!ret && cmd->rates && !o.json && o.interval_s) {
+        prev = result;
+        result = NULL;
+        sleep(o.interval_s);
+        /* a new connection: the server may close an idle one (idle_ms) in the meantime */
+        xp_ctl_client__destroy(c);
+        c = xp_ctl_client__connect(path, (int)o.timeout_s * 1000);
+        if (!c) {
+            connect_error(path, errno);
+            json_decref(req);
+            json_decref(prev);
+            return EXIT_FAIL;
+        }
+        ret = xp_ctl_client__request(c, req, (int)o.timeout_s * 1000, &result, err, sizeof(err));
+    }
     json_decref(req);
     if (ret == XP_CTL_E_REPLY) {
         fprintf(stderr, "xpro-ctl: %s: the proxy refused: %s\n", cmd->name, err);
@@ -201,7 +233,16 @@ int main(int argc, char **argv)
         fprintf(stderr, "xpro-ctl: %s: %s\n", path, err);
         ret = EXIT_FAIL;
     } else if (cmd->streams && o.follow) {
+        /* the latest events asked for with --last come in the reply, then the stream */
+        if (o.json)
+            print_json_lines(json_object_get(result, "events"));
+        else
+            cmd->print(result);
+        fflush(stdout);
         ret = follow(c, &o);
+    } else if (prev) {
+        xp_cli_print_stats_rates(prev, result);
+        ret = EXIT_OK;
     } else {
         if (o.json) {
             char *s = json_dumps(result, JSON_COMPACT | JSON_ENCODE_ANY |
@@ -215,6 +256,7 @@ int main(int argc, char **argv)
         ret = EXIT_OK;
     }
     json_decref(result);
+    json_decref(prev);
     xp_ctl_client__destroy(c);
     return ret;
 }

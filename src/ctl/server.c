@@ -37,6 +37,7 @@ struct xp_ctl_server {
     struct xp_line_server *ls;
     const char **stream;    /* per slot: the followed stream (an ops[] name), or NULL */
     struct xp_ctl_server_stats st; /* the protocol's counters; the connections' are ls's */
+    struct xp_line_conn *current;  /* whose request the handler is answering, or NULL */
 };
 
 int xp_ctl_default_path(const char *id, char *buf, size_t len)
@@ -371,7 +372,9 @@ static int dispatch(struct xp_ctl_server *srv, struct xp_line_conn *c, const cha
             ret = reply_error(srv, c, msg);
             goto out;
         }
+        srv->current = c;
         result = srv->conf.handler(srv->conf.ctx, op->name, req, err, sizeof(err));
+        srv->current = NULL;
         if (!result) {
             ret = reply_error(srv, c, err[0] ? err : "failed");
             goto out;
@@ -463,6 +466,17 @@ static const struct xp_line_server_ops ctl_conn_ops = {
     .eof = ctl_eof,
     .closed = ctl_closed,
 };
+
+int xp_ctl_server__peer(const struct xp_ctl_server *srv, struct ucred *out)
+{
+    socklen_t len = sizeof(*out);
+
+    if (!srv->current)
+        return -ENOENT;
+    if (getsockopt(xp_line_conn__fd(srv->current), SOL_SOCKET, SO_PEERCRED, out, &len) < 0)
+        return -errno;
+    return 0;
+}
 
 struct xp_line_server *xp_ctl_server__lines(struct xp_ctl_server *srv)
 {

@@ -37,6 +37,13 @@ struct block_entry {
     uint32_t handle;           /* the block ops' name of the map entry, while ACTIVE */
 };
 
+/* A pair the full table refused (xp_pipeline__refused). */
+struct refused_entry {
+    struct xp_policer_key key;
+    uint64_t first_rt, last_rt;
+    uint64_t packets;
+};
+
 struct xp_pipeline {
     struct xp_pipeline_conf conf;
     unsigned queue;
@@ -49,6 +56,8 @@ struct xp_pipeline {
     unsigned n_blocked;
     uint64_t sweep_mono;        /* last idle sweep */
     struct block_entry *blocks; /* open addressing, XP_PIPE_BLOCKS_MAX * 2 slots */
+    struct xp_dst_table *dst;   /* for the destination test of xp_pipeline__scan_flows() */
+    struct refused_entry refused[XP_PIPE_REFUSED_MAX];
     /* Events: pushed by the worker, drained by the control thread. */
     struct xp_spsc events;
     struct xp_event event_slots[XP_PIPE_EVENTS];
@@ -189,6 +198,7 @@ static void block_pair(struct xp_pipeline *pl, const struct xp_policer_key *key,
         return; /* frames already in flight when the block went in */
     if (e) {
         renewal = true;
+        e->reason = reason; /* the test that blocks it now: what flows and the unblock report */
     } else {
         e = block_insert(pl, key);
         if (!e) {
@@ -347,6 +357,7 @@ void xp_pipeline__tick(struct xp_pipeline *pl, uint64_t now_rt, uint64_t now_mon
         } else if (e->state == BLOCK_LAPSED && now_mono - e->since_mono >= block_ns(pl)) {
             struct xp_event ev = {
                 .kind = XP_EVENT_UNBLOCK,
+                .reason = e->reason,
                 .key = e->key,
                 .t_ns = now_rt,
             };
@@ -434,6 +445,21 @@ static int classify(struct xp_pipeline *pl, const struct xp_pkt *pkt, const uint
 
 static void police(struct xp_pipeline *pl, const struct xp_pkt *pkts, const uint8_t (*units)[16],
                    unsigned n, uint8_t *drop, uint64_t now_rt, uint64_t now_mono);
+
+/* Only on refusals (table full): one hash and a store, so operators can name who was refused. */
+static void note_refused(struct xp_pipeline *pl, const struct xp_policer_key *key,
+                         uint64_t now_rt)
+{
+    struct refused_entry *r = &pl->refused[key_hash(key) % XP_PIPE_REFUSED_MAX];
+
+    if (!r->packets || memcmp(&r->key, key, sizeof(*key)) != 0) {
+        r->key = *key;
+        r->first_rt = now_rt;
+        r->packets = 0;
+    }
+    r->last_rt = now_rt;
+    r->packets++;
+}
 
 void xp_pipeline__police(struct xp_pipeline *pl, const struct xp_pkt *pkts, unsigned n,
                          uint8_t *drop, uint64_t now_rt, uint64_t now_mono)
@@ -526,6 +552,7 @@ static void police(struct xp_pipeline *pl, const struct xp_pkt *pkts, const uint
         case XP_VERDICT_DROP_FULL:
             c[XP_PC_DROP_TABLE_FULL]++;
             drop[idx[k]] = 1;
+            note_refused(pl, &keys[k], now_rt);
             break;
         }
     }
@@ -585,6 +612,98 @@ unsigned xp_pipeline__scan(struct xp_pipeline *pl, uint32_t *cursor, uint32_t sl
     return xp_policer__scan(pl->pol, cursor, slots, out, out_max);
 }
 
+static const char *const flow_verdict_names[XP_FLOW_MAX] = {
+    [XP_FLOW_FORWARD] = "forward",
+    [XP_FLOW_DROP_UNIT] = "drop_unit_rate",
+    [XP_FLOW_DROP_DST] = "drop_dst_rate",
+    [XP_FLOW_DROP_TABLE_FULL] = "drop_table_full",
+    [XP_FLOW_DROP_MANUAL] = "drop_manual",
+};
+
+const char *xp_flow_verdict_name(enum xp_flow_verdict v)
+{
+    return v < XP_FLOW_MAX ? flow_verdict_names[v] : "invalid";
+}
+
+/* c / span > pps, as the policer compares (no floating point). */
+static bool over_rate(uint64_t c, uint64_t span, uint64_t pps)
+{
+    return (unsigned __int128)c * 1000000000ULL > (unsigned __int128)pps * span;
+}
+
+/* Algorithm 1's tests as the pair's next packet at now_rt would meet them, with no side effect. */
+static enum xp_flow_verdict judge_now(const struct xp_pipeline *pl,
+                                      const struct xp_pair_record *r, uint64_t now_rt)
+{
+    const struct xp_conf_policer *pc = pl->conf.pol;
+    struct xp_dst_aggregate agg;
+    uint64_t span = r->st.ts2 > r->st.ts1 ? r->st.ts2 - r->st.ts1 : 0;
+
+    if (now_rt > r->st.ts2 && now_rt - r->st.ts2 > pc->t_t1_ms * 1000000ULL)
+        return XP_FLOW_FORWARD; /* idle: its next packet starts a new window */
+    if (span > pc->t_t2_ms * 1000000ULL && over_rate(r->st.c, span, pc->t_f1_pps))
+        return XP_FLOW_DROP_UNIT;
+    if (pl->dst && xp_dst_table__lookup(pl->dst, r->key.dst, &agg) == 0 && agg.ts2 > agg.ts1) {
+        span = agg.ts2 - agg.ts1;
+        if (span > pc->t_t3_ms * 1000000ULL && over_rate(agg.c, span, pc->t_f2_pps))
+            return XP_FLOW_DROP_DST;
+    }
+    return XP_FLOW_FORWARD;
+}
+
+unsigned xp_pipeline__scan_flows(struct xp_pipeline *pl, uint32_t *cursor, uint32_t slots,
+                                 struct xp_flow_record *out, unsigned out_max, uint64_t now_rt,
+                                 uint64_t now_mono)
+{
+    uint32_t cap = xp_policer__capacity(pl->pol);
+    uint32_t end = slots > cap - *cursor ? cap : *cursor + slots;
+    struct xp_pair_record rec[256];
+    unsigned n = 0;
+
+    if (*cursor >= cap)
+        return 0;
+    while (n < out_max && *cursor < end) {
+        unsigned room = out_max - n < 256 ? out_max - n : 256;
+        unsigned got = xp_policer__scan(pl->pol, cursor, end - *cursor, rec, room);
+
+        for (unsigned i = 0; i < got; i++) {
+            struct block_entry *e = pl->n_blocked ? block_find(pl, &rec[i].key) : NULL;
+            struct xp_flow_record *f = &out[n++];
+
+            f->rec = rec[i];
+            f->blocked = e && e->state == BLOCK_ACTIVE && now_mono < e->expires_mono;
+            if (f->blocked)
+                f->verdict = e->reason == XP_VERDICT_DROP_DST ? XP_FLOW_DROP_DST
+                                                              : XP_FLOW_DROP_UNIT;
+            else
+                f->verdict = judge_now(pl, &rec[i], now_rt);
+        }
+    }
+    return n;
+}
+
+unsigned xp_pipeline__refused(struct xp_pipeline *pl, struct xp_flow_record *out, unsigned max,
+                              uint64_t now_rt)
+{
+    uint64_t recent = pl->conf.pol->t_t1_ms * 1000000ULL;
+    unsigned n = 0;
+
+    for (unsigned i = 0; i < XP_PIPE_REFUSED_MAX && n < max; i++) {
+        const struct refused_entry *r = &pl->refused[i];
+
+        if (!r->packets || (now_rt > r->last_rt && now_rt - r->last_rt > recent))
+            continue;
+        memset(&out[n], 0, sizeof(out[n]));
+        out[n].rec.key = r->key;
+        out[n].rec.st.ts1 = r->first_rt;
+        out[n].rec.st.ts2 = r->last_rt;
+        out[n].rec.st.c = r->packets;
+        out[n].verdict = XP_FLOW_DROP_TABLE_FULL;
+        n++;
+    }
+    return n;
+}
+
 uint32_t xp_pipeline__capacity(const struct xp_pipeline *pl)
 {
     return xp_policer__capacity(pl->pol);
@@ -636,6 +755,7 @@ struct xp_pipeline *xp_pipeline__create(const struct xp_pipeline_conf *conf, uns
         goto err_free;
     pl->conf = *conf;
     pl->queue = queue;
+    pl->dst = dst;
     pl->bops = blocks;
     pl->bctx = blocks_ctx;
     pl->blocks = calloc(BLOCK_SLOTS, sizeof(*pl->blocks));

@@ -89,6 +89,7 @@ struct xp_event {
     uint64_t t_ns;            /* CLOCK_REALTIME */
     unsigned queue;
 };
+/* XP_EVENT_UNBLOCK: reason is the verdict that blocked the pair (DROP_UNIT or DROP_DST). */
 
 /* Append-only: names in xp_pipeline_counter_name(). */
 enum xp_pipe_counter {
@@ -206,6 +207,47 @@ int xp_pipeline__install(struct xp_pipeline *pl, const struct xp_policer_key *ke
 unsigned xp_pipeline__scan(struct xp_pipeline *pl, uint32_t *cursor, uint32_t slots,
                            struct xp_pair_record *out, unsigned out_max);
 uint32_t xp_pipeline__capacity(const struct xp_pipeline *pl);
+
+/*
+ * What the pipeline does with a pair now, for operators (xpro-ctl flows). Append-only;
+ * names in xp_flow_verdict_name(). Operator blocks are not the pipeline's to judge when
+ * XDP holds them: the caller checks its own list first.
+ */
+enum xp_flow_verdict {
+    XP_FLOW_FORWARD = 0,
+    XP_FLOW_DROP_UNIT,        /* a unit-test block stands, or the next packet would raise one */
+    XP_FLOW_DROP_DST,         /* the same for the destination test */
+    XP_FLOW_DROP_TABLE_FULL,  /* not tracked: refused, the pair table is full (refuse_drop) */
+    XP_FLOW_DROP_MANUAL,      /* an operator block (set by the caller, never by the pipeline) */
+    XP_FLOW_MAX,
+};
+
+struct xp_flow_record {
+    struct xp_pair_record rec; /* DROP_TABLE_FULL: ts1/ts2 first and last refusal, c refused */
+    uint8_t verdict;           /* enum xp_flow_verdict */
+    bool blocked;              /* a block stands now (XDP map, or the early drop) */
+};
+
+const char *xp_flow_verdict_name(enum xp_flow_verdict v);
+
+/*
+ * xp_pipeline__scan() with each pair's verdict: the block that stands (its reason), else
+ * Algorithm 1's tests on the pair's state and its destination's aggregate as the next
+ * packet at now_rt would meet them (an idle pair restarts: forward). Worker thread only.
+ */
+unsigned xp_pipeline__scan_flows(struct xp_pipeline *pl, uint32_t *cursor, uint32_t slots,
+                                 struct xp_flow_record *out, unsigned out_max, uint64_t now_rt,
+                                 uint64_t now_mono);
+
+/*
+ * Pairs refused lately because the table was full (policy refuse_drop): they are in no
+ * table, so the pipeline remembers the last XP_PIPE_REFUSED_MAX of them (one slot per key
+ * hash; a newer refusal takes the slot) with their counts; those refused within T_T1 of
+ * now_rt go to out. Worker thread only.
+ */
+#define XP_PIPE_REFUSED_MAX 64
+unsigned xp_pipeline__refused(struct xp_pipeline *pl, struct xp_flow_record *out, unsigned max,
+                              uint64_t now_rt);
 
 /*
  * Every loop turn, worker thread: the dst table's quiescent state, the

@@ -241,6 +241,11 @@ static const struct xp_conftab_key config_keys[] = {
     { .name = "ctl_socket_group", .type = XP_CT_STRING, F(ctl_socket_group), .min = 1,
       .type_doc = "string (group)", .unset_doc = "none (root only)",
       .doc = "Group that may use the control socket (mode 0660)." },
+    { .name = "state_dir", .type = XP_CT_STRING, F(state_dir), .min = 1,
+      .type_doc = "string (path)", .unset_doc = "none (blocks end with the process)",
+      .doc = "Directory of the proxy's state: operator blocks are kept in PROXY_ID.blocks.json "
+             "there and applied again at start (docs/operators.md \"Operator blocks\"). "
+             "Created (0750, owned by \"user\") if missing." },
     { .name = "user", .type = XP_CT_STRING, F(user), .min = 1, .type_doc = "string (account)",
       .unset_doc = "none (stays as started)",
       .doc = "After set-up the proxy runs as this account with only the capabilities it still "

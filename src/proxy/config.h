@@ -110,6 +110,7 @@ struct xp_config {
     struct xp_conf_gateway gw;
     char ctl_socket[108];                       /* "" = /run/xpro/<proxy_id>.sock */
     char ctl_socket_group[32];                  /* "" = root only */
+    char state_dir[200];                        /* operator blocks file; "" = not kept */
     char prometheus[64];                        /* "ADDRESS:PORT" on loopback; "" = off */
     char user[32];                              /* account to run as after set-up; "" = stay */
 };

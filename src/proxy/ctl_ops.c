@@ -8,16 +8,22 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <grp.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <syslog.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "src/ctl/ctl.h"
 #include "src/gateway/gateway.h"
 #include "src/parse/parse.h"
 #include "src/pipeline/pipeline.h"
 #include "src/prom/prom.h"
+#include "src/proxy/op_blocks.h"
 #include "src/proxy/proxy.h"
 #include "src/util/hexaddr.h"
 #include "src/util/log.h"
@@ -25,10 +31,13 @@
 
 /* ---- flows ---------------------------------------------------------------------------- */
 
+#define FLOWS_SLICE 1024
+
 struct flows_arg {
     struct xp_pipeline *pl;
     uint32_t cursor;
-    struct xp_pair_record rec[1024];
+    bool refused;           /* this call: the refused pairs, not a slice of the table */
+    struct xp_flow_record rec[FLOWS_SLICE];
     unsigned n;
 };
 
@@ -37,11 +46,15 @@ static void scan_on_worker(struct xp_worker *w, void *arg)
     struct flows_arg *fa = arg;
 
     (void)w;
-    fa->n = xp_pipeline__scan(fa->pl, &fa->cursor, 65536, fa->rec, 1024);
+    if (fa->refused)
+        fa->n = xp_pipeline__refused(fa->pl, fa->rec, FLOWS_SLICE, xp_real_ns());
+    else
+        fa->n = xp_pipeline__scan_flows(fa->pl, &fa->cursor, 65536, fa->rec, FLOWS_SLICE,
+                                        xp_real_ns(), xp_mono_ns());
 }
 
 struct flow_row {
-    struct xp_pair_record r;
+    struct xp_flow_record f;
     double rate;
     unsigned queue;
 };
@@ -76,13 +89,31 @@ static void keep_top(struct flow_row *rows, unsigned *n, unsigned top, const str
     rows[slot] = *row;
 }
 
-/* The N heaviest pairs over all workers, by their window's rate. */
+static void take_rows(struct flow_row *rows, unsigned *n, unsigned top,
+                      const struct flows_arg *fa, unsigned q)
+{
+    for (unsigned i = 0; i < fa->n; i++) {
+        struct flow_row row = { .f = fa->rec[i], .rate = pair_rate(&fa->rec[i].rec.st),
+                                .queue = q };
+
+        keep_top(rows, n, top, &row);
+    }
+}
+
+/*
+ * The N heaviest pairs over all workers, by their window's rate, each with
+ * the verdict the proxy applies to it now: an operator block first (it
+ * stops the pair before the policer sees it), then the pipeline's (a block
+ * and its test, or the tests on the pair's state); then the pairs the full
+ * table refused lately, which no table holds.
+ */
 static json_t *ctl_flows(struct proxy *px, json_t *req, char *err, size_t errlen)
 {
     json_int_t top = 20;
     struct flow_row *rows;
     struct flows_arg *fa;
     unsigned n = 0;
+    double now = xp_real_s();
     json_t *arr;
 
     if (!px->dst) {
@@ -107,45 +138,69 @@ static json_t *ctl_flows(struct proxy *px, json_t *req, char *err, size_t errlen
     for (unsigned q = 0; q < px->cfg->queues; q++) {
         fa->pl = px->pipelines[q];
         fa->cursor = 0;
+        fa->refused = false;
         /* Slices keep each mailbox call short, whatever the table size. */
         while (fa->cursor < xp_pipeline__capacity(fa->pl)) {
             xp_worker__call(&px->workers[q], scan_on_worker, fa);
-            for (unsigned i = 0; i < fa->n; i++) {
-                struct flow_row row = { .r = fa->rec[i], .rate = pair_rate(&fa->rec[i].st),
-                                        .queue = q };
-
-                keep_top(rows, &n, (unsigned)top, &row);
-            }
+            take_rows(rows, &n, (unsigned)top, fa, q);
         }
+        fa->refused = true;
+        xp_worker__call(&px->workers[q], scan_on_worker, fa);
+        take_rows(rows, &n, (unsigned)top, fa, q);
     }
     qsort(rows, n, sizeof(*rows), by_rate_desc);
     arr = json_array();
     for (unsigned k = 0; k < n; k++) {
-        const struct xp_pair_state *st = &rows[k].r.st;
+        const struct xp_pair_record *r = &rows[k].f.rec;
+        const struct xp_op_block *ob = xp_op_blocks__match(px->op_blocks, r->key.unit,
+                                                           r->key.dst, now);
+        enum xp_flow_verdict v = ob ? XP_FLOW_DROP_MANUAL : rows[k].f.verdict;
         char unit[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
-        bool over = st->ts2 - st->ts1 > px->cfg->pol.t_t2_ms * 1000000ULL &&
-                    rows[k].rate > px->cfg->pol.t_f1_pps;
 
-        xp_addr__format(rows[k].r.key.unit, unit, sizeof(unit));
-        xp_addr__format(rows[k].r.key.dst, dst, sizeof(dst));
-        json_array_append_new(arr, json_pack("{s:s,s:s,s:i,s:f,s:I,s:I,s:f,s:s}",
+        xp_addr__format(r->key.unit, unit, sizeof(unit));
+        xp_addr__format(r->key.dst, dst, sizeof(dst));
+        json_array_append_new(arr, json_pack("{s:s,s:s,s:i,s:f,s:I,s:I,s:f,s:s,s:b}",
             "unit", unit, "dst", dst, "queue", (int)rows[k].queue,
-            "rate_pps", rows[k].rate, "count", (json_int_t)st->c,
-            "local", (json_int_t)st->dc, "window_s", (st->ts2 - st->ts1) / 1e9,
-            "verdict", over ? "drop_unit_rate" : "forward"));
+            "rate_pps", rows[k].rate, "count", (json_int_t)r->st.c,
+            "local", (json_int_t)r->st.dc, "window_s", (r->st.ts2 - r->st.ts1) / 1e9,
+            "verdict", xp_flow_verdict_name(v), "blocked", ob || rows[k].f.blocked));
     }
     free(rows);
     free(fa);
     return json_pack("{s:o}", "flows", arr);
 }
 
+/* ---- events --------------------------------------------------------------------------- */
+
+/* {"follow": true} streams from now on; "last": N also returns (or first sends) the N latest. */
+static json_t *ctl_events(struct proxy *px, json_t *req, char *err, size_t errlen)
+{
+    json_t *last = json_object_get(req, "last");
+    json_int_t n = 0;
+
+    if (last && (!json_is_integer(last) || (n = json_integer_value(last)) < 0)) {
+        snprintf(err, errlen, "last: expected an integer >= 0 (at most %d are kept)",
+                 XP_PROXY_RECENT_EVENTS);
+        return NULL;
+    }
+    if (n > XP_PROXY_RECENT_EVENTS)
+        n = XP_PROXY_RECENT_EVENTS;
+    return json_pack("{s:b,s:o,s:I,s:i}", "following",
+                     json_is_true(json_object_get(req, "follow")), "events",
+                     xp_proxy__recent_events(px, (unsigned)n), "total",
+                     (json_int_t)px->recent_total, "kept", XP_PROXY_RECENT_EVENTS);
+}
+
 /* ---- operator blocks ------------------------------------------------------------------ */
 
-/* "198.18.0.2" or "2001:2::1" as a 16-byte key part; IPv6 units masked to the unit prefix. */
-static int ctl_addr(struct proxy *px, json_t *req, const char *name, bool unit, uint8_t out[16],
-                    char *err, size_t errlen)
+/*
+ * "198.18.0.2" or "2001:2::1" as a 16-byte key part; IPv6 units masked to the unit prefix,
+ * and in gateway mode named by their unit's first source prefix (any address it may use
+ * finds it). text is what the operator or the state file wrote.
+ */
+static int key_addr(struct proxy *px, const char *text, const char *name, bool unit,
+                    uint8_t out[16], char *err, size_t errlen)
 {
-    const char *text = json_string_value(json_object_get(req, name));
     struct xp_cidr c;
 
     if (!text || strchr(text, '/') || xp_cidr_parse(text, &c)) {
@@ -153,7 +208,12 @@ static int ctl_addr(struct proxy *px, json_t *req, const char *name, bool unit, 
         return -EINVAL;
     }
     memcpy(out, c.addr, 16);
-    if (unit && c.family == 6) {
+    if (unit && px->gw) {
+        if (xp_gateway__unit_name(px->gw, out, out)) {
+            snprintf(err, errlen, "unit: no configured unit may send from this address");
+            return -ENOENT;
+        }
+    } else if (unit && c.family == 6) {
         unsigned bytes = px->cfg->pol.v6_unit_prefix / 8;
 
         memset(out + bytes, 0, 16 - bytes);
@@ -168,7 +228,8 @@ static void set_manual_on_worker(struct xp_worker *w, void *arg)
 
 /*
  * Operator blocks the workers keep: a new list, handed to every worker
- * between two of its bursts; once each has it, nobody reads the old one.
+ * between two of its bursts (directly before they start); once each has
+ * it, nobody reads the old one.
  */
 static int change_worker_blocks(struct proxy *px, const uint8_t unit[16], const uint8_t *dst,
                                 uint64_t expires, bool block)
@@ -188,56 +249,306 @@ static int change_worker_blocks(struct proxy *px, const uint8_t unit[16], const 
     return 0;
 }
 
-static json_t *ctl_block(struct proxy *px, json_t *req, bool block, char *err, size_t errlen)
+/*
+ * Where packets stop: inline on XDP, the XDP program's map; gateway mode
+ * (XDP sees only outer addresses) and backends without XDP, the workers.
+ * expires is wall-clock seconds (0: until unblocked), turned into the
+ * monotonic deadline both of them read. 0 or -errno with err set.
+ */
+static int apply_block(struct proxy *px, const uint8_t unit[16], const uint8_t *dst,
+                       double expires, bool block, char *err, size_t errlen)
 {
-    uint8_t unit[16], dst[16];
-    bool has_dst = json_object_get(req, "dst") != NULL;
-    json_int_t seconds = 0;
-    uint64_t expires;
+    uint64_t exp_mono = 0;
     int ret = -EOPNOTSUPP;
 
-    if (ctl_addr(px, req, "unit", !px->gw, unit, err, errlen) ||
-        (has_dst && ctl_addr(px, req, "dst", false, dst, err, errlen)))
-        return NULL;
-    /* Gateway mode names a unit by its first source prefix: any address it may use finds it. */
-    if (px->gw && xp_gateway__unit_name(px->gw, unit, unit)) {
-        snprintf(err, errlen, "unit: no configured unit may send from this address");
-        return NULL;
+    if (block && expires) {
+        double left = expires - xp_real_s();
+
+        exp_mono = xp_mono_ns() + (left > 0 ? (uint64_t)(left * 1e9) : 1);
     }
-    if (json_object_get(req, "seconds")) {
-        if (!json_is_integer(json_object_get(req, "seconds")) ||
-            (seconds = json_integer_value(json_object_get(req, "seconds"))) < 0 ||
-            seconds > 365 * 86400) {
-            snprintf(err, errlen, "seconds: expected 0 (until unblocked) .. 31536000");
-            return NULL;
-        }
-    }
-    expires = seconds ? xp_mono_ns() + (uint64_t)seconds * 1000000000ULL : 0;
-    /* Inline on XDP: the XDP program drops them. Gateway mode (XDP sees only outer addresses) and
-     * backends without XDP: the workers do. */
     if (!px->gw)
-        ret = block ? xp_backend__manual_block(px->be, unit, has_dst ? dst : NULL, expires)
-                    : xp_backend__manual_unblock(px->be, unit, has_dst ? dst : NULL);
+        ret = block ? xp_backend__manual_block(px->be, unit, dst, exp_mono)
+                    : xp_backend__manual_unblock(px->be, unit, dst);
     if (ret == -EOPNOTSUPP && !px->dst) {
         snprintf(err, errlen, "operator blocks on this backend need policing "
                  "(policer.unit_prefixes is empty)");
-        return NULL;
+        return ret;
     }
     if (ret == -EOPNOTSUPP)
-        ret = change_worker_blocks(px, unit, has_dst ? dst : NULL, expires, block);
-    if (ret) {
+        ret = change_worker_blocks(px, unit, dst, exp_mono, block);
+    if (ret)
         snprintf(err, errlen, "%s", ret == -ENOENT ? "no such block" :
                  ret == -ENOSPC ? "too many operator blocks" : strerror(-ret));
+    return ret;
+}
+
+/* The list of record on disk; a failure is logged (the block itself stands). */
+static bool save_blocks(struct proxy *px)
+{
+    char err[320];
+
+    if (xp_op_blocks__save(px->op_blocks, err, sizeof(err)) == 0)
+        return true;
+    pr_err("operator blocks not saved (a restart would lose the change): %s", err);
+    return false;
+}
+
+/* A block or unblock event: the block's own fields, reason "operator" or "expired". */
+static void block_event(struct proxy *px, const struct xp_op_block *b, bool block,
+                        const char *reason, const char *by, long long uid, const char *why)
+{
+    json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:f,s:s,s:s,s:I,s:s}", "event",
+                          block ? "block" : "unblock", "proxy_id", px->cfg->proxy_id,
+                          "unit", b->unit_text, "dst", b->dst_text, "time", xp_real_s(),
+                          "reason", reason, "by", by, "uid", (json_int_t)uid, "why", why);
+
+    if (!o)
+        return;
+    if (block) {
+        json_object_set_new(o, "since", json_real(b->since));
+        if (b->expires)
+            json_object_set_new(o, "expires", json_real(b->expires));
+    } else {
+        /* who set the block that ends, for the record */
+        json_object_set_new(o, "blocked_by", json_string(b->by));
+        json_object_set_new(o, "blocked_why", json_string(b->why));
+        json_object_set_new(o, "since", json_real(b->since));
+    }
+    xp_proxy__emit_event(px, o, block ? LOG_WARNING : LOG_NOTICE);
+    json_decref(o);
+}
+
+/*
+ * Who asks: --by NAME when given (an operator acting through a shared
+ * account or a tool), else the client's account as the kernel saw it
+ * connect (SO_PEERCRED); its uid always.
+ */
+static int requester(struct proxy *px, json_t *req, char *by, size_t bylen, long long *uid,
+                     char *err, size_t errlen)
+{
+    const char *name = json_string_value(json_object_get(req, "by"));
+    struct ucred cred;
+
+    *uid = -1;
+    if (px->ctl && xp_ctl_server__peer(px->ctl, &cred) == 0)
+        *uid = cred.uid;
+    if (json_object_get(req, "by")) {
+        if (!name || !xp_op_blocks__valid_name(name)) {
+            snprintf(err, errlen, "by: expected a name of 1..%d letters, digits, '.', '_', "
+                     "'@' or '-'", XP_OPB_BY_MAX - 1);
+            return -EINVAL;
+        }
+        snprintf(by, bylen, "%s", name);
+        return 0;
+    }
+    if (*uid >= 0) {
+        struct passwd pw, *res = NULL;
+        char buf[1024];
+
+        if (getpwuid_r((uid_t)*uid, &pw, buf, sizeof(buf), &res) == 0 && res &&
+            xp_op_blocks__valid_name(res->pw_name)) {
+            snprintf(by, bylen, "%s", res->pw_name);
+            return 0;
+        }
+        snprintf(by, bylen, "uid-%lld", *uid);
+        return 0;
+    }
+    snprintf(by, bylen, "unknown");
+    return 0;
+}
+
+static json_t *ctl_block(struct proxy *px, json_t *req, bool block, char *err, size_t errlen)
+{
+    const char *unit_text = json_string_value(json_object_get(req, "unit"));
+    const char *dst_text = json_string_value(json_object_get(req, "dst"));
+    bool has_dst = json_object_get(req, "dst") != NULL;
+    struct xp_op_block b = { 0 }, old;
+    json_int_t seconds = 0;
+    long long uid;
+    bool saved;
+    char by[XP_OPB_BY_MAX];
+
+    if (key_addr(px, unit_text, "unit", true, b.unit, err, errlen) ||
+        (has_dst && key_addr(px, dst_text, "dst", false, b.dst, err, errlen)))
+        return NULL;
+    if (json_object_get(req, "seconds")) {
+        if (!block || !json_is_integer(json_object_get(req, "seconds")) ||
+            (seconds = json_integer_value(json_object_get(req, "seconds"))) < 0 ||
+            seconds > 365 * 86400) {
+            snprintf(err, errlen, block ? "seconds: expected 0 (until unblocked) .. 31536000"
+                                        : "seconds: only a block has a duration");
+            return NULL;
+        }
+    }
+    if (json_object_get(req, "reason")) {
+        const char *why = json_string_value(json_object_get(req, "reason"));
+        int r = why ? xp_op_blocks__sanitize(why, b.why, sizeof(b.why)) : -EINVAL;
+
+        if (r) {
+            snprintf(err, errlen, "reason: expected a text of at most %d bytes", XP_OPB_WHY_MAX);
+            return NULL;
+        }
+    }
+    if (requester(px, req, by, sizeof(by), &uid, err, errlen))
+        return NULL;
+    b.any_dst = !has_dst;
+    xp_addr__format(b.unit, b.unit_text, sizeof(b.unit_text));
+    if (has_dst)
+        xp_addr__format(b.dst, b.dst_text, sizeof(b.dst_text));
+    else
+        snprintf(b.dst_text, sizeof(b.dst_text), "*");
+    if (!block) {
+        if (xp_op_blocks__remove(px->op_blocks, b.unit, has_dst ? b.dst : NULL, &old)) {
+            snprintf(err, errlen, "no such block");
+            return NULL;
+        }
+        if (apply_block(px, b.unit, has_dst ? b.dst : NULL, 0, false, err, errlen) &&
+            strcmp(err, "no such block") != 0) {
+            xp_op_blocks__set(px->op_blocks, &old); /* still enforced: keep it listed */
+            return NULL;
+        }
+        saved = save_blocks(px);
+        block_event(px, &old, false, "operator", by, uid, b.why);
+        pr_info("operator %s (uid %lld) unblocked %s -> %s%s%s", by, uid, old.unit_text,
+                old.dst_text, b.why[0] ? ": " : "", b.why);
+        return json_pack("{s:b,s:s,s:s,s:b}", "unblocked", true, "unit", old.unit_text, "dst",
+                         old.dst_text, "saved", saved);
+    }
+    snprintf(b.by, sizeof(b.by), "%s", by);
+    b.uid = uid;
+    b.since = xp_real_s();
+    b.expires = seconds ? b.since + (double)seconds : 0;
+    /* checked first: a block enforced must be a block of record */
+    if (!xp_op_blocks__has(px->op_blocks, b.unit, has_dst ? b.dst : NULL) &&
+        xp_op_blocks__count(px->op_blocks) >= XP_OPB_MAX) {
+        snprintf(err, errlen, "too many operator blocks");
         return NULL;
     }
-    pr_info("operator %s %s%s%s%s", block ? "blocked" : "unblocked",
-            json_string_value(json_object_get(req, "unit")), has_dst ? " -> " : " (all destinations)",
-            has_dst ? json_string_value(json_object_get(req, "dst")) : "",
-            block && seconds ? " for a while" : "");
-    return json_pack("{s:b,s:s,s:s,s:I}", block ? "blocked" : "unblocked", true,
-                     "unit", json_string_value(json_object_get(req, "unit")),
-                     "dst", has_dst ? json_string_value(json_object_get(req, "dst")) : "*",
-                     "seconds", seconds);
+    if (apply_block(px, b.unit, has_dst ? b.dst : NULL, b.expires, true, err, errlen))
+        return NULL;
+    if (xp_op_blocks__set(px->op_blocks, &b)) {
+        snprintf(err, errlen, "too many operator blocks");
+        return NULL;
+    }
+    saved = save_blocks(px);
+    block_event(px, &b, true, "operator", by, uid, b.why);
+    pr_info("operator %s (uid %lld) blocked %s -> %s%s%s%s", by, uid, b.unit_text, b.dst_text,
+            seconds ? " for a while" : "", b.why[0] ? ": " : "", b.why);
+    return json_pack("{s:b,s:s,s:s,s:I,s:b}", "blocked", true, "unit", b.unit_text, "dst",
+                     b.dst_text, "seconds", seconds, "saved", saved);
+}
+
+static json_t *ctl_blocks(struct proxy *px)
+{
+    json_t *arr = json_array();
+    double now = xp_real_s();
+
+    for (unsigned i = 0; arr && i < xp_op_blocks__count(px->op_blocks); i++) {
+        const struct xp_op_block *b = xp_op_blocks__get(px->op_blocks, i);
+        json_t *o = xp_op_block__json(b);
+
+        if (o && b->expires)
+            json_object_set_new(o, "seconds_left", json_real(b->expires > now ?
+                                                             b->expires - now : 0));
+        json_array_append_new(arr, o);
+    }
+    return json_pack("{s:o,s:s?}", "blocks", arr, "file", xp_op_blocks__path(px->op_blocks));
+}
+
+void xp_proxy__expire_blocks(struct proxy *px)
+{
+    struct xp_op_block b;
+    bool changed = false;
+    char err[160];
+
+    while (xp_op_blocks__take_expired(px->op_blocks, xp_real_s(), &b)) {
+        /* the XDP map ignores an expired entry; taking it out keeps its count right */
+        apply_block(px, b.unit, b.any_dst ? NULL : b.dst, 0, false, err, sizeof(err));
+        block_event(px, &b, false, "expired", b.by, b.uid, b.why);
+        pr_info("operator block %s -> %s expired", b.unit_text, b.dst_text);
+        changed = true;
+    }
+    if (changed)
+        save_blocks(px);
+}
+
+/* The state directory, made for the account the proxy will run as. */
+static int prepare_state_dir(struct proxy *px, const char *dir)
+{
+    struct stat st;
+
+    if (stat(dir, &st) != 0) {
+        if (errno != ENOENT || mkdir(dir, 0750) != 0) {
+            pr_err("state_dir %s: %s", dir, strerror(errno));
+            return -errno;
+        }
+        /* 0750 whatever the umask: the user's group may read the blocks, nobody else */
+        if (chmod(dir, 0750) != 0 ||
+            (px->cfg->user[0] && chown(dir, px->target.uid, px->target.gid) != 0)) {
+            pr_err("state_dir %s: chmod/chown to %s: %s", dir,
+                   px->cfg->user[0] ? px->target.name : "root", strerror(errno));
+            return -errno;
+        }
+        pr_info("state_dir %s created", dir);
+        return 0;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        pr_err("state_dir %s: not a directory", dir);
+        return -ENOTDIR;
+    }
+    /* renaming the file into place needs write access to the directory, as the user */
+    if (px->cfg->user[0] && st.st_uid != px->target.uid &&
+        !(st.st_gid == px->target.gid && (st.st_mode & 020))) {
+        pr_err("state_dir %s: not writable by user %s (owner uid %u, mode %03o): chown it to "
+               "%s", dir, px->target.name, (unsigned)st.st_uid, st.st_mode & 0777,
+               px->target.name);
+        return -EACCES;
+    }
+    return 0;
+}
+
+int xp_proxy__restore_blocks(struct proxy *px)
+{
+    char path[320], err[400];
+    unsigned applied = 0;
+    int ret;
+
+    path[0] = '\0';
+    if (px->cfg->state_dir[0]) {
+        ret = prepare_state_dir(px, px->cfg->state_dir);
+        if (ret)
+            return ret;
+        if (snprintf(path, sizeof(path), "%s/%s.blocks.json", px->cfg->state_dir,
+                     px->cfg->proxy_id) >= (int)sizeof(path))
+            return -ENAMETOOLONG;
+    }
+    px->op_blocks = xp_op_blocks__create(path[0] ? path : NULL);
+    if (!px->op_blocks)
+        return -errno;
+    ret = xp_op_blocks__load(px->op_blocks, xp_real_s(), err, sizeof(err));
+    if (ret) {
+        pr_err("operator blocks: %s (move the file away to start without them)", err);
+        return ret;
+    }
+    for (unsigned i = 0; i < xp_op_blocks__count(px->op_blocks);) {
+        struct xp_op_block *b = (struct xp_op_block *)xp_op_blocks__get(px->op_blocks, i);
+        struct xp_op_block gone;
+
+        /* the unit prefix or gateway mode's units may have changed since it was saved */
+        if (key_addr(px, b->unit_text, "unit", true, b->unit, err, sizeof(err)) ||
+            apply_block(px, b->unit, b->any_dst ? NULL : b->dst, b->expires, true, err,
+                        sizeof(err))) {
+            pr_warn("operator block %s -> %s (by %s) not applied again: %s", b->unit_text,
+                    b->dst_text, b->by, err);
+            xp_op_blocks__remove(px->op_blocks, b->unit, b->any_dst ? NULL : b->dst, &gone);
+            continue;
+        }
+        applied++;
+        i++;
+    }
+    if (path[0])
+        pr_info("operator blocks: %u applied again from %s", applied, path);
+    return 0;
 }
 
 /* ---- the handler ---------------------------------------------------------------------- */
@@ -255,6 +566,8 @@ json_t *xp_proxy__ctl_handler(void *ctx, const char *op, json_t *req, char *err,
         return ctl_flows(px, req, err, errlen);
     if (strcmp(op, "block") == 0 || strcmp(op, "unblock") == 0)
         return ctl_block(px, req, op[0] == 'b', err, errlen);
+    if (strcmp(op, "blocks") == 0)
+        return ctl_blocks(px);
     if (strcmp(op, "reload") == 0) {
         char msg[512];
 
@@ -267,7 +580,7 @@ json_t *xp_proxy__ctl_handler(void *ctx, const char *op, json_t *req, char *err,
         return json_pack("{s:s}", "message", msg);
     }
     if (strcmp(op, "events") == 0)
-        return json_pack("{s:b}", "following", true);
+        return ctl_events(px, req, err, errlen);
     snprintf(err, errlen, "unknown op \"%s\"", op);
     return NULL;
 }
@@ -275,10 +588,14 @@ json_t *xp_proxy__ctl_handler(void *ctx, const char *op, json_t *req, char *err,
 const struct xp_ctl_op xp_proxy_ctl_ops[] = {
     { "stats", "the stats document", false },
     { "flows", "heaviest pairs: {\"top\": N}", false },
-    { "block", "operator block: {\"unit\": A, \"dst\": B?, \"seconds\": S?}", false },
-    { "unblock", "remove an operator block: {\"unit\": A, \"dst\": B?}", false },
+    { "block", "operator block: {\"unit\": A, \"dst\": B?, \"seconds\": S?, \"reason\": T?, "
+      "\"by\": NAME?}", false },
+    { "unblock", "remove an operator block: {\"unit\": A, \"dst\": B?, \"reason\": T?, "
+      "\"by\": NAME?}", false },
+    { "blocks", "the operator blocks: who, why, since, until", false },
     { "reload", "read the configuration file again", false },
-    { "events", "stream events as JSON lines: {\"follow\": true}", true },
+    { "events", "the last events {\"last\": N} (at most 1024 kept), and with {\"follow\": true} "
+      "every new one as a JSON line", true },
     { NULL, NULL, false },
 };
 

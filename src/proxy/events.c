@@ -18,6 +18,50 @@
 #include "src/proxy/sync_thread.h"
 #include "src/util/syslog_sink.h"
 
+/* Keep line (ours now) in the ring of recent events; the oldest one goes. */
+static void remember(struct proxy *px, char *line)
+{
+    unsigned slot;
+
+    if (!px->recent) {
+        px->recent = calloc(XP_PROXY_RECENT_EVENTS, sizeof(*px->recent));
+        if (!px->recent) {
+            free(line);
+            return;
+        }
+    }
+    slot = (unsigned)(px->recent_total % XP_PROXY_RECENT_EVENTS);
+    free(px->recent[slot]);
+    px->recent[slot] = line;
+    px->recent_total++;
+}
+
+json_t *xp_proxy__recent_events(const struct proxy *px, unsigned n)
+{
+    uint64_t held = px->recent_total < XP_PROXY_RECENT_EVENTS ? px->recent_total
+                                                              : XP_PROXY_RECENT_EVENTS;
+    json_t *arr = json_array();
+
+    if (n > held)
+        n = (unsigned)held;
+    for (uint64_t i = px->recent_total - n; arr && i < px->recent_total; i++) {
+        const char *line = px->recent[i % XP_PROXY_RECENT_EVENTS];
+        json_t *o = line ? json_loads(line, 0, NULL) : NULL;
+
+        if (o)
+            json_array_append_new(arr, o);
+    }
+    return arr;
+}
+
+void xp_proxy__events_free(struct proxy *px)
+{
+    for (unsigned i = 0; px->recent && i < XP_PROXY_RECENT_EVENTS; i++)
+        free(px->recent[i]);
+    free(px->recent);
+    px->recent = NULL;
+}
+
 void xp_proxy__emit_event(struct proxy *px, json_t *o, int severity)
 {
     char *line = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(15));
@@ -34,7 +78,7 @@ void xp_proxy__emit_event(struct proxy *px, json_t *o, int severity)
         fflush(px->events);
         px->events_written++;
     }
-    free(line);
+    remember(px, line);
 }
 
 static json_t *event_json(const struct proxy *px, const struct xp_event *ev)
@@ -63,6 +107,11 @@ static json_t *event_json(const struct proxy *px, const struct xp_event *ev)
                                                           : "unit_rate"));
         json_object_set_new(o, "threshold_pps", json_integer((json_int_t)ev->threshold_pps));
         json_object_set_new(o, "block_ms", json_integer(px->cfg->pol.block_ms));
+    } else if (ev->kind == XP_EVENT_UNBLOCK) {
+        /* which block ended: the test that set it (operator blocks say "operator") */
+        json_object_set_new(o, "reason", json_string(ev->reason == XP_VERDICT_DROP_DST
+                                                          ? "dst_rate"
+                                                          : "unit_rate"));
     }
     return o;
 }

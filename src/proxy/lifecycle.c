@@ -21,6 +21,7 @@
 #include "src/pipeline/pipeline.h"
 #include "src/prom/prom.h"
 #include "src/proxy/monitor.h"
+#include "src/proxy/op_blocks.h"
 #include "src/proxy/proxy.h"
 #include "src/proxy/sync_thread.h"
 #include "src/sync/sync.h"
@@ -300,6 +301,8 @@ int xp_proxy__setup(struct proxy *px, enum xp_proxy_fail *why)
     }
     ret = open_queues(px);
     if (!ret)
+        ret = xp_proxy__restore_blocks(px);
+    if (!ret)
         ret = xp_proxy__start_operators(px);
     /* one thread so far: every capability goes, for all of the process */
     if (!ret && px->monitored)
@@ -432,6 +435,7 @@ refuse:
 void xp_proxy__housekeeping(struct proxy *px)
 {
     xp_proxy__drain_events(px);
+    xp_proxy__expire_blocks(px);
     /* unused destinations: the loop wakes at least every 100 ms, each call scans them all */
     if (px->dst)
         xp_dst_table__reclaim(px->dst, px->cfg->pol.max_dsts);
@@ -467,6 +471,9 @@ void xp_proxy__shutdown(struct proxy *px, bool print_final)
     }
     xp_manual_blocks__free(px->manual);
     px->manual = NULL;
+    xp_op_blocks__destroy(px->op_blocks);
+    px->op_blocks = NULL;
+    xp_proxy__events_free(px);
     xp_owners__destroy(px->owners);
     px->owners = NULL;
     xp_dst_table__destroy(px->dst);

@@ -41,6 +41,10 @@ struct xp_gw_queue;
 struct xp_dst_table;
 struct xp_owners;
 struct xp_manual_blocks;
+struct xp_op_blocks;
+
+/* Events the proxy remembers for `xpro-ctl events --last N` (the newest; older ones drop out). */
+#define XP_PROXY_RECENT_EVENTS 1024
 
 struct proxy {
     struct xp_config *cfg;          /* live: replaced whole on reload */
@@ -51,6 +55,7 @@ struct proxy {
     struct xp_owners *owners;       /* which worker holds each pair (more than one queue) */
     struct xp_pipeline *pipelines[XP_MAX_QUEUES];
     struct xp_manual_blocks *manual; /* operator blocks the workers keep (no XDP map for them) */
+    struct xp_op_blocks *op_blocks; /* operator blocks of record: who, why, until; state file */
     struct xp_gateway *gw;          /* gateway mode only */
     struct xp_gw_queue *gw_queues[XP_MAX_QUEUES];
     struct xp_ctl_server *ctl;
@@ -61,6 +66,8 @@ struct proxy {
     FILE *events;
     struct xp_syslog *syslog;
     uint64_t events_written;
+    char **recent;                  /* ring of the last XP_PROXY_RECENT_EVENTS event lines */
+    uint64_t recent_total;          /* lines ever put in it */
     /* Previous totals for rates. */
     uint64_t last_rx, last_tx;
     double last_t;
@@ -125,6 +132,13 @@ void xp_proxy__print_stats(struct proxy *px, bool final);
 void xp_proxy__emit_event(struct proxy *px, json_t *o, int severity);
 /* Move queued events from every worker to the sinks. */
 void xp_proxy__drain_events(struct proxy *px);
+/*
+ * The last n (at most XP_PROXY_RECENT_EVENTS) events, oldest first, as a JSON array (new
+ * reference); NULL when out of memory.
+ */
+json_t *xp_proxy__recent_events(const struct proxy *px, unsigned n);
+/* Free the ring (shutdown). */
+void xp_proxy__events_free(struct proxy *px);
 
 /* ---- ctl_ops.c ------------------------------------------------------------------------ */
 
@@ -133,5 +147,13 @@ extern const struct xp_ctl_op xp_proxy_ctl_ops[];
 json_t *xp_proxy__ctl_handler(void *ctx, const char *op, json_t *req, char *err, size_t errlen);
 /* The control socket and, when configured, the Prometheus endpoint. 0 or -errno. */
 int xp_proxy__start_operators(struct proxy *px);
+/*
+ * Operator blocks: the list of record, read from state_dir's file and applied again (at
+ * set-up, before the workers start, still as root: a missing state_dir is created for
+ * "user"). 0 or -errno (a file that does not parse stops the start).
+ */
+int xp_proxy__restore_blocks(struct proxy *px);
+/* Timed operator blocks that ended: lifted, with an unblock event. Control thread, every turn. */
+void xp_proxy__expire_blocks(struct proxy *px);
 
 #endif /* XP_PROXY_H */

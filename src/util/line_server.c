@@ -230,6 +230,11 @@ int xp_line_conn__send(struct xp_line_conn *c, const void *data, size_t len)
     return ret;
 }
 
+int xp_line_conn__fd(const struct xp_line_conn *c)
+{
+    return c->fd;
+}
+
 unsigned xp_line_conn__slot(const struct xp_line_conn *c)
 {
     return (unsigned)(c - c->srv->conns);

@@ -128,6 +128,9 @@ void xp_line_server__stats(const struct xp_line_server *srv, struct xp_line_serv
 /* Its slot in [0, max_conns): index of the owner's per-connection state. */
 unsigned xp_line_conn__slot(const struct xp_line_conn *c);
 
+/* Its socket, for queries such as SO_PEERCRED (never read, write or close it). */
+int xp_line_conn__fd(const struct xp_line_conn *c);
+
 /*
  * The unconsumed input, *len bytes, followed by a NUL (not counted) so that text parsers
  * may use it as a string. The owner may modify the bytes.

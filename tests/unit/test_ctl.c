@@ -688,6 +688,15 @@ static void test_cli(void)
     CHECK_EQ(run_ctl("flows --top", out, sizeof(out), err, sizeof(err)), 2);
     CHECK_STR(err, "--top needs N");
     CHECK_EQ(run_ctl("flows --top -3", out, sizeof(out), err, sizeof(err)), 2);
+    CHECK_EQ(run_ctl("events --last 1025", out, sizeof(out), err, sizeof(err)), 2);
+    CHECK_STR(err, "at most 1024");
+    CHECK_EQ(run_ctl("stats --interval 61", out, sizeof(out), err, sizeof(err)), 2);
+    CHECK_EQ(run_ctl("block 198.18.0.2 --reason", out, sizeof(out), err, sizeof(err)), 2);
+    CHECK_STR(err, "--reason needs TEXT");
+    /* Without a second sample the queue rates are unknown, not zero. */
+    snprintf(args, sizeof(args), "-s %s stats --interval 0", sock_path);
+    CHECK_EQ(run_ctl(args, out, sizeof(out), err, sizeof(err)), 0);
+    CHECK_STR(out, "RX_PPS");
     CHECK_EQ(run_ctl("--version", out, sizeof(out), err, sizeof(err)), 0);
     CHECK_STR(out, "xpro-ctl ");
     CHECK_EQ(run_ctl("--help", out, sizeof(out), err, sizeof(err)), 0);

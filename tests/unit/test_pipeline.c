@@ -4,6 +4,9 @@
  * checked first (by source and by destination), sources outside the unit
  * prefixes are not policed, malformed frames get the configured action and
  * are counted by reason, and a policed flood is dropped once over T_F1.
+ * What operators are shown (xp_pipeline__scan_flows, __refused): each pair's
+ * verdict (the unit test, the destination test, a block in force and its
+ * test, forward, an idle pair), and the pairs a full table refused.
  */
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -59,6 +62,119 @@ static unsigned run(struct xp_pipeline *pl, const char *src, const char *dst, un
         dropped += drop;
     }
     return dropped;
+}
+
+static const char *flows_conf =
+    "{\"ports\": {\"access\": \"a\", \"core\": \"b\"},\n"
+    " \"policer\": {\"unit_prefixes\": [\"198.18.0.0/16\"],\n"
+    "              \"t_t1_ms\": 100, \"t_t2_ms\": 100, \"t_t3_ms\": 100, \"r\": 1,\n"
+    "              \"t_f1_pps\": 5000, \"t_f2_pps\": 2000, \"max_pairs\": 64,\n"
+    "              \"table_full\": \"refuse_drop\"}}";
+
+#define T0_NS (1700000000000ULL * MS)
+
+/* The verdict of (unit, dst) in a scan of the whole table at now (ns after T0), or -1. */
+static int verdict_of(struct xp_pipeline *pl, const char *unit, const char *dst, uint64_t now,
+                      bool *blocked)
+{
+    static struct xp_flow_record rec[128];
+    uint8_t u[16] = { [10] = 0xff, [11] = 0xff }, d[16] = { [10] = 0xff, [11] = 0xff };
+    uint32_t cursor = 0;
+    unsigned n = 0;
+
+    inet_pton(AF_INET, unit, u + 12);
+    inet_pton(AF_INET, dst, d + 12);
+    while (cursor < xp_pipeline__capacity(pl))
+        n += xp_pipeline__scan_flows(pl, &cursor, 16, rec + n, 128 - n, T0_NS + now, now);
+    for (unsigned i = 0; i < n; i++) {
+        if (memcmp(rec[i].rec.key.unit, u, 16) == 0 && memcmp(rec[i].rec.key.dst, d, 16) == 0) {
+            if (blocked)
+                *blocked = rec[i].blocked;
+            return rec[i].verdict;
+        }
+    }
+    return -1;
+}
+
+/* Interleave frames of several pairs: each k-th frame of pair k, 1 per step_us overall. */
+static void run_mix(struct xp_pipeline *pl, const char *const (*pairs)[2], unsigned npairs,
+                    unsigned n, uint64_t t_ms, uint64_t step_us, bool early_clock)
+{
+    uint8_t f[64];
+
+    for (unsigned i = 0; i < n; i++) {
+        struct xp_pkt pkt = { .data = f, .len = 64 };
+        uint64_t t = T0_NS + t_ms * MS + i * step_us * 1000ULL;
+        uint8_t drop;
+
+        frame4(f, pairs[i % npairs][0], pairs[i % npairs][1]);
+        xp_pipeline__police(pl, &pkt, 1, &drop, t, early_clock ? t - T0_NS : t);
+    }
+}
+
+static void test_flows(bool early)
+{
+    static const char *const busy[][2] = {
+        { "198.18.0.2", "198.18.1.1" }, { "198.18.0.2", "198.18.1.1" },
+        { "198.18.0.2", "198.18.1.1" }, { "198.18.0.2", "198.18.1.1" },
+        { "198.18.0.2", "198.18.1.1" }, { "198.18.0.2", "198.18.1.1" },
+        { "198.18.0.3", "198.18.1.2" }, { "198.18.0.4", "198.18.1.2" },
+        { "198.18.0.6", "198.18.1.4" },
+    };
+    struct xp_flow_record rec[XP_PIPE_REFUSED_MAX];
+    struct xp_pipeline_conf pc;
+    struct xp_dst_table *dst;
+    struct xp_pipeline *pl;
+    struct xp_config cfg;
+    char msg[512], unit[32];
+    unsigned n;
+    bool blocked = false;
+
+    if (xp_config_parse("flows.json", flows_conf, &cfg, msg, sizeof(msg))) {
+        CHECK_MSG(0, "config: %s", msg);
+        return;
+    }
+    dst = xp_dst_table__create(256, 1);
+    xp_config__pipeline_conf(&cfg, &pc);
+    pl = dst ? xp_pipeline__create(&pc, 0, dst, NULL, NULL, NULL) : NULL;
+    CHECK(pl != NULL);
+    if (!pl)
+        return;
+    if (early)
+        CHECK_EQ(xp_pipeline__set_early_drop(pl), 0);
+    /*
+     * 300 ms of 10000 frames/s in turn: 198.18.0.2 sends 6 of every 9 (6667 pps, over
+     * T_F1 = 5000) to .1.1; .3 and .4 1111 pps each to .1.2 (under T_F1 alone, over
+     * T_F2 = 2000 together); .6 1111 pps to .1.4 (under both).
+     */
+    run_mix(pl, busy, 9, 3000, 0, 100, early);
+    CHECK_EQ(verdict_of(pl, "198.18.0.2", "198.18.1.1", 300 * MS, &blocked), XP_FLOW_DROP_UNIT);
+    CHECK_EQ(blocked, early); /* early mode blocks it; without block ops nothing holds it */
+    CHECK_EQ(verdict_of(pl, "198.18.0.3", "198.18.1.2", 300 * MS, NULL), XP_FLOW_DROP_DST);
+    CHECK_EQ(verdict_of(pl, "198.18.0.4", "198.18.1.2", 300 * MS, NULL), XP_FLOW_DROP_DST);
+    CHECK_EQ(verdict_of(pl, "198.18.0.6", "198.18.1.4", 300 * MS, &blocked), XP_FLOW_FORWARD);
+    CHECK(!blocked);
+    /* Idle past T_T1: its next packet starts a new window (unless a block still stands). */
+    if (!early)
+        CHECK_EQ(verdict_of(pl, "198.18.0.2", "198.18.1.1", 500 * MS, NULL), XP_FLOW_FORWARD);
+    CHECK_EQ(verdict_of(pl, "198.18.0.9", "198.18.1.1", 300 * MS, NULL), -1);
+
+    /* 80 more units, one frame each: the table (64, 4 taken) refuses 20 of them. */
+    for (unsigned i = 0; i < 80; i++) {
+        const char *pair[1][2] = { { unit, "198.18.1.5" } };
+
+        snprintf(unit, sizeof(unit), "198.18.2.%u", i + 1);
+        run_mix(pl, pair, 1, 1, 301, 0, early);
+    }
+    n = xp_pipeline__refused(pl, rec, XP_PIPE_REFUSED_MAX, T0_NS + 301 * MS);
+    CHECK_MSG(n >= 10 && n <= 20, "%u refused pairs listed (20 refused, slots may collide)", n);
+    for (unsigned i = 0; i < n; i++)
+        CHECK(rec[i].verdict == XP_FLOW_DROP_TABLE_FULL && rec[i].rec.st.c == 1);
+    /* ... until T_T1 has passed without a refusal */
+    CHECK_EQ(xp_pipeline__refused(pl, rec, XP_PIPE_REFUSED_MAX, T0_NS + 500 * MS), 0);
+    CHECK(strcmp(xp_flow_verdict_name(XP_FLOW_DROP_DST), "drop_dst_rate") == 0);
+    xp_pipeline__destroy(pl);
+    xp_dst_table__destroy(dst);
 }
 
 int main(void)
@@ -134,5 +250,7 @@ int main(void)
 
     xp_pipeline__destroy(pl);
     xp_dst_table__destroy(dst);
+    test_flows(false);
+    test_flows(true);
     return xp_check_report("test_pipeline");
 }
