@@ -411,7 +411,7 @@ xp_proxy_last_stats() { grep '"totals"' "$XP_TMP/$1.out" | tail -n 1; }
 XP_CENTRAL=${XP_CENTRAL:-$XPRO_BUILD/src/xpro-central}
 
 # xp_central_start VAR NAME NS CONFIG [ARGS...]: xpro-central in NS as the account xpro with
-# no capabilities at all (as conf/systemd/xpro-central.service runs it): its configuration
+# no capabilities at all (as conf/systemd/xpro-central.service.in runs it): its configuration
 # (root:xpro 0640) and state file live in $XP_TMP/<CONFIG's name>.d (xpro's, 0700: a
 # restart with the same CONFIG finds its state). A state_file in CONFIG is moved there. VAR
 # gets its PID; logs as for xp_bg under NAME.
