@@ -69,7 +69,7 @@ grep -q 'chgrp xpro' "$root/DEBIAN/postinst" || xp_fail "postinst does not chgrp
 xp_pass "conffiles and postinst"
 
 # The package and `meson install` of the same build agree, file for file.
-obj=$(ls -d "$src"/obj-*/ | head -n1)
+obj=$src/obj-deb # debian/rules: BUILDDIR
 meson introspect "$obj" --installed | jq -r '.[]' |
     sed -E 's#^(/usr/share/man/.*)$#\1.gz#' | sort >"$XP_TMP/meson.list"
 (cd "$root" && find . -path ./DEBIAN -prune -o \( -type f -o -type l \) -print) | sed 's/^\.//' |

@@ -16,6 +16,7 @@ missing=()
 n=0
 for prog in "$@"; do
     [ -x "$prog" ] || { echo "FAIL: $prog is not built"; exit 1; }
+    # shellcheck disable=SC2016 # the backquotes are the table's, not a command
     keys=$("$prog" --config-keys | sed -nE 's/^\| `([^`]+)` \|.*/\1/p')
     for k in $keys; do
         n=$((n + 1))
