@@ -7,6 +7,8 @@ PKGS=(
     bc
     bpftool
     clang
+    debhelper
+    dpkg-dev
     ethtool
     gcc
     gnuplot-nox
@@ -22,6 +24,7 @@ PKGS=(
     libnuma-dev
     libssl-dev
     libxdp-dev
+    lintian
     linux-libc-dev
     llvm
     meson
@@ -29,6 +32,7 @@ PKGS=(
     pkg-config
     procps
     psmisc
+    scdoc
     strace
     systemd
     util-linux

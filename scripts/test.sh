@@ -91,7 +91,7 @@ main() {
     fi
 
     if xp_step configure-build xp_configure build && xp_step compile-build ninja -C build >&2; then
-        xp_meson_tests build "" unit netns
+        xp_meson_tests build "" unit netns package
     fi
 
     if xp_step configure-asan xp_configure build-asan -Db_sanitize=address,undefined -Db_lundef=false &&
