@@ -28,6 +28,7 @@ PKGS=(
     ninja-build
     pkg-config
     procps
+    prometheus
     psmisc
     util-linux
 )

@@ -461,7 +461,7 @@ const struct xp_prom_unexported xp_prom_unexported[] = {
     { "totals.tx_packets", "sum of xpro_port_tx_packets_total" },
     { "totals.rx_bytes", "sum of xpro_port_rx_bytes_total" },
     { "totals.tx_bytes", "sum of xpro_port_tx_bytes_total" },
-    { "totals.drop_packets", "sum of xpro_port_dropped_packets_total" },
+    { "totals.drop_packets", "sum of xpro_port_dropped_packets_total (reasons tx_ring_full, policy)" },
     { "totals.rx_pps", "a rate: rate(xpro_port_rx_packets_total[1m])" },
     { "totals.tx_pps", "a rate: rate(xpro_port_tx_packets_total[1m])" },
     { "totals.rx_gbps", "a rate: 8 * rate(xpro_port_rx_bytes_total[1m])" },

@@ -8,6 +8,7 @@
  *                               line) is exported or listed as not
  *   xp_prom_lint render FILE    the Prometheus text of FILE's last stats document
  *   xp_prom_lint names          every family name in the table, one per line
+ *   xp_prom_lint doc            the table as docs/stats.md's markdown (test_prom_doc.sh)
  *
  * Exit 0 if all is well, 1 with one line per problem on stderr, 2 on bad usage.
  */
@@ -43,6 +44,37 @@ static char *slurp(const char *path)
     return buf;
 }
 
+/* One row per family: name, type, labels, unit, meaning, the stats fields behind it. */
+static void print_doc(void)
+{
+    printf("| metric | type | labels | unit | meaning | from the stats document |\n");
+    printf("| --- | --- | --- | --- | --- | --- |\n");
+    for (size_t i = 0; i < xp_prom_n_metrics; i++) {
+        const struct xp_prom_metric *m = &xp_prom_metrics[i];
+        const char *sep = "";
+
+        printf("| `%s` | %s | ", m->name, m->type == XP_PROM_COUNTER ? "counter" : "gauge");
+        for (const char *l = m->labels; *l; l++)
+            fputs(*l == ',' ? ", " : (char[]){ *l, '\0' }, stdout);
+        printf("%s | %s | %s | ", m->labels[0] ? "" : "-", m->unit[0] ? m->unit : "-", m->help);
+        for (const struct xp_prom_source *src = m->src; src->path; src++) {
+            printf("%s`%s`", sep, src->path[0] ? src->path : "(document)");
+            if (src->info)
+                printf(" (%s)", src->info[0] ? src->info : "build");
+            else if (src->labels)
+                printf(" (%s)", src->labels);
+            if (src->scale != 0 && src->scale != 1)
+                printf(" × %g", src->scale);
+            sep = ", ";
+        }
+        printf(" |\n");
+    }
+    printf("\nNumbers of the stats document not exported, on purpose:\n\n");
+    printf("| field | why |\n| --- | --- |\n");
+    for (size_t i = 0; i < xp_prom_n_unexported; i++)
+        printf("| `%s` | %s |\n", xp_prom_unexported[i].path, xp_prom_unexported[i].why);
+}
+
 int main(int argc, char **argv)
 {
     const char *cmd = argc > 1 ? argv[1] : "";
@@ -53,8 +85,12 @@ int main(int argc, char **argv)
             printf("%s\n", xp_prom_metrics[i].name);
         return 0;
     }
+    if (strcmp(cmd, "doc") == 0 && argc == 2) {
+        print_doc();
+        return 0;
+    }
     if (argc != 3) {
-        fprintf(stderr, "usage: xp_prom_lint text|fields|render FILE | names\n");
+        fprintf(stderr, "usage: xp_prom_lint text|fields|render FILE | names | doc\n");
         return 2;
     }
     if (strcmp(cmd, "text") == 0) {
