@@ -205,7 +205,7 @@ static bool value_str(const struct xp_prom_source *src, const json_t *v, char *b
 static void leaf(struct family_out *fo, const json_t *v, const char *labels)
 {
     const struct xp_prom_source *src = fo->src;
-    char lab[LABELS_MAX_LEN], val[64];
+    char lab[LABELS_MAX_LEN], val[256];
 
     snprintf(lab, sizeof(lab), "%s", labels);
     if (src->info) {
@@ -275,7 +275,7 @@ static void resolve(struct family_out *fo, const json_t *node, char **seg, int n
         snprintf(key, sizeof(key), "%.*s", (int)(kl - 2), seg[0]);
         arr = json_object_get(node, key);
         json_array_foreach((json_t *)arr, i, el) {
-            char lab[LABELS_MAX_LEN], val[128];
+            char lab[LABELS_MAX_LEN], val[256];
             bool ok = true;
 
             snprintf(lab, sizeof(lab), "%s", labels);

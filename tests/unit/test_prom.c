@@ -188,7 +188,14 @@ static void test_document(const char *path)
               path, count_samples(text, NULL), expected + special);
     CHECK(expected > 100);
     CHECK_STR(text, "\nxpro_build_info{version=\"" XP_VERSION "\"} 1\n");
-    CHECK(xp_prom_sample(text, "xpro_info", "") != xp_prom_sample(text, "xpro_info", ""));
+    {
+        char id[256];
+
+        snprintf(id, sizeof(id), "proxy_id=\"%s\",backend=\"%s\"",
+                 json_string_value(json_object_get(doc, "proxy_id")),
+                 json_string_value(json_object_get(doc, "backend")));
+        CHECK_MSG(xp_prom_sample(text, "xpro_info", id) == 1, "%s: no xpro_info{%s} 1", path, id);
+    }
     /* Gone for good: pre-computed rates, the timestamp, the final flag, totals. */
     CHECK(!strstr(text, "_pps") && !strstr(text, "_gbps") && !strstr(text, "xpro_ts") &&
           !strstr(text, "xpro_final") && !strstr(text, "xpro_totals"));
