@@ -54,6 +54,7 @@ if ! command -v promtool >/dev/null; then
     exit 77
 fi
 # Grafana's own: $variables, and label_values(SELECTOR, LABEL) that queries SELECTOR's series.
+# shellcheck disable=SC2016 # literal $: Grafana variables, not shell ones
 sed -e 's/\$__rate_interval/5m/g; s/\$__interval/1m/g; s/\$[A-Za-z_]\+/x/g' \
     -e 's/^label_values(\(.*\), *[A-Za-z_]\+)$/\1/' "$tmp/exprs" |
     jq -Rr '"      - record: dashboard:expr\(input_line_number)\n        expr: \(. | tojson)"' \
