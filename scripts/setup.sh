@@ -31,6 +31,7 @@ PKGS=(
     ninja-build
     pkg-config
     procps
+    prometheus
     psmisc
     scdoc
     strace

@@ -3,16 +3,13 @@
  * Prometheus text exposition (format 0.0.4) of the proxy's stats document, and a tiny
  * HTTP/1.0 server that serves it on a loopback address.
  *
- * Naming (docs/operators.md has the full rule):
- *   - every numeric (and boolean, as 0/1) leaf becomes xpro_<path>, the path's keys joined
- *     by '_' (array keys included): ports[].queues[].rx_packets ->
- *     xpro_ports_queues_rx_packets_total{port="xpa",role="access",queue="0"};
- *   - in an array element, "name" becomes the label named after the array in the singular
- *     (ports -> port), other string members become labels under their own key, and the
- *     integer members "queue" and "id" become labels instead of samples; labels nest;
- *   - top-level strings become labels of xpro_info 1;
- *   - integers are counters (suffix _total) unless their dotted path matches the gauge
- *     table in prom.c (frames.*, policer.pairs, *_pps, ...); reals and booleans are gauges.
+ * What is exported is one explicit table, xp_prom_metrics[] (metrics.c): per family its
+ * name, type, unit, help and labels, and the stats-document fields that feed it. Names follow
+ * the Prometheus conventions (counters end in _total, gauges never do, base units as
+ * suffixes, reasons and ports as labels, no pre-computed rates); docs/stats.md lists them.
+ * A numeric field of the document with no row in the table must be listed in
+ * xp_prom_unexported[] with the reason: tests/unit/test_prom.c walks real documents of every
+ * mode and fails on a field that is neither, so a new counter cannot silently go missing.
  *
  * The server is single-threaded and made for a poll() main loop, like src/ctl: call every
  * function of struct xp_prom_server from the thread that created it. Nothing here is
@@ -25,6 +22,61 @@
 #include <poll.h>
 #include <stddef.h>
 #include <stdint.h>
+
+enum xp_prom_type {
+    XP_PROM_COUNTER = 1,
+    XP_PROM_GAUGE = 2,
+};
+
+/*
+ * One feed of a family. path names a place in the stats document: keys joined by '.', an
+ * array iterated as "key[]" (its elements labelled: ports by port and role, queues and
+ * workers by queue), "" the document itself, and a last segment "*" every member of an
+ * object (the member's key becomes the label key_label). At the place:
+ *   - a number or boolean is a sample (times scale, if not 0: into base units);
+ *   - with info set, the place is an object and the sample is 1, labelled by the members
+ *     named in info (comma-separated, all present, else no sample): the _info idiom;
+ *   - with states set, the place is a string and there is one sample per state named in
+ *     states (comma-separated), labelled key_label, 1 for the current state, else 0.
+ * labels are constant labels of these samples in exposition syntax (reason="unit_rate").
+ */
+struct xp_prom_source {
+    const char *path;
+    const char *labels;
+    const char *key_label;
+    const char *info;
+    const char *states;
+    double scale;
+};
+
+struct xp_prom_metric {
+    const char *name;
+    enum xp_prom_type type;
+    const char *unit;   /* the base unit its name ends in (before _total): "bytes", "" */
+    const char *labels; /* every label its samples carry, comma-separated, in output order */
+    const char *help;
+    const struct xp_prom_source *src; /* ends with an entry whose path is NULL */
+};
+
+/* A numeric field deliberately not exported: path as above ('*' matches one key). */
+struct xp_prom_unexported {
+    const char *path;
+    const char *why;
+};
+
+extern const struct xp_prom_metric xp_prom_metrics[];
+extern const size_t xp_prom_n_metrics;
+extern const struct xp_prom_unexported xp_prom_unexported[];
+extern const size_t xp_prom_n_unexported;
+
+enum xp_prom_field {
+    XP_PROM_FIELD_UNKNOWN = 0,  /* neither exported nor listed: a gap in the table */
+    XP_PROM_FIELD_EXPORTED = 1, /* feeds a sample or a label */
+    XP_PROM_FIELD_UNEXPORTED = 2,
+};
+
+/* What becomes of the document's numeric or boolean leaf at path ("ports[].ifindex"). */
+enum xp_prom_field xp_prom_field(const char *path);
 
 /*
  * Render stats (a stats document) as Prometheus text. Pure: no I/O, no global state.

@@ -1,18 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The stats document as Prometheus text.
+ * The stats document as Prometheus text, through the metric table (metrics.c).
  *
- * The mapping is mechanical on purpose: a counter added to the stats document shows up here
- * with no code change, under a name derived from its documented JSON path, so the JSON line,
- * `xpro-ctl stats` and Prometheus can never disagree about what a number is called. The one
- * judgement the JSON does not carry, counter or gauge, lives in gauge_paths[] below.
- *
- * The text format wants every sample of one family together under one # HELP/# TYPE, but
- * the same family appears once per array element (ports, queues) during the walk, so
- * samples are collected per family first and printed in order of first appearance.
+ * Families are printed in table order, each with its # HELP and # TYPE once and then all
+ * its samples (every port, queue and reason together, as the text format wants); a family
+ * none of whose fields is in this document (gateway metrics inline, DPDK metrics on AF_XDP)
+ * is left out entirely rather than printed empty.
  */
 #include <errno.h>
-#include <fnmatch.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -21,47 +17,28 @@
 
 #include "src/prom/prom.h"
 
+#define LABELS_MAX_LEN 1024
+#define SEG_MAX 16
+
 /*
- * Integers at these dotted paths (array keys included, no indices) are gauges: snapshots
- * that may go down. Every other integer is a counter and must never go backwards
- * (docs/stats.md). Reals and booleans are always gauges.
+ * How the elements of an array are told apart: the labels its elements carry and the
+ * member each is read from. An array key not listed here labels nothing; no table row
+ * iterates one.
  */
-static const char *const gauge_paths[] = {
-    "*.clients",             /* connections now (ctl) */
-    "*.connected",           /* sync state, 0/1 */
-    "*.followers",
-    "*_bps",                 /* rates */
-    "*_ms",                  /* ages and round-trip times */
-    "*_pps",
-    "*_seconds",
-    "frames.*",              /* UMEM frames by state now */
-    "pipeline.blocked_pairs",
-    "policer.capacity",
-    "policer.destinations",
-    "policer.pairs",
-    "ports.ifindex",
-    "workers.cpu",           /* the CPU a worker is pinned to */
+static const struct {
+    const char *array, *label, *member;
+} array_labels[] = {
+    { "ports", "port", "name" },
+    { "ports", "role", "role" },
+    { "queues", "queue", "queue" },
+    { "workers", "queue", "queue" },
 };
 
-#define NAME_MAX_LEN 256
-#define LABELS_MAX_LEN 1024
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 struct sbuf {
     char *p;
     size_t len, cap;
-};
-
-struct family {
-    char *name;
-    char *path;
-    bool gauge;
-    struct sbuf samples;
-};
-
-struct render {
-    struct family *fam;
-    size_t n, cap;
-    int err;
 };
 
 static void sb_vprintf(struct sbuf *b, int *err, const char *fmt, va_list ap)
@@ -111,32 +88,13 @@ static void sb_printf(struct sbuf *b, int *err, const char *fmt, ...)
     va_end(ap);
 }
 
-/* Metric and label names: [a-zA-Z_][a-zA-Z0-9_]*; anything else becomes '_'. */
-static void append_name(char *dst, size_t cap, const char *sep, const char *key)
-{
-    size_t len = strlen(dst);
-
-    for (const char *s = sep; *s && len + 1 < cap; s++)
-        dst[len++] = *s;
-    for (const char *k = key; *k && len + 1 < cap; k++) {
-        char ch = *k;
-        bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || ch == '_' ||
-                  (ch >= '0' && ch <= '9' && len > 0);
-
-        dst[len++] = ok ? ch : '_';
-    }
-    dst[len] = '\0';
-}
-
 /* Label values escape backslash, double quote and newline (exposition format 0.0.4). */
 static void append_label(char *dst, size_t cap, const char *name, const char *value)
 {
     size_t len = strlen(dst);
-    char lname[NAME_MAX_LEN] = "";
 
-    append_name(lname, sizeof(lname), "", name);
     len += (size_t)snprintf(dst + len, cap > len ? cap - len : 0, "%s%s=\"",
-                            len ? "," : "", lname);
+                            len ? "," : "", name);
     for (const char *v = value; *v && len + 3 < cap; v++) {
         if (*v == '\\' || *v == '"') {
             dst[len++] = '\\';
@@ -153,51 +111,6 @@ static void append_label(char *dst, size_t cap, const char *name, const char *va
     dst[len < cap ? len : cap - 1] = '\0';
 }
 
-static bool is_gauge(const char *path)
-{
-    for (size_t i = 0; i < sizeof(gauge_paths) / sizeof(gauge_paths[0]); i++) {
-        if (fnmatch(gauge_paths[i], path, 0) == 0)
-            return true;
-    }
-    return false;
-}
-
-static struct family *family_get(struct render *r, const char *name, const char *path,
-                                 bool gauge)
-{
-    struct family *f;
-
-    /* A hundred-odd families: a linear scan from the end (the likely hit) is enough. */
-    for (size_t i = r->n; i-- > 0;) {
-        if (strcmp(r->fam[i].name, name) == 0)
-            return &r->fam[i];
-    }
-    if (r->n == r->cap) {
-        size_t cap = r->cap ? r->cap * 2 : 64;
-        struct family *p = realloc(r->fam, cap * sizeof(*p));
-
-        if (!p) {
-            r->err = ENOMEM;
-            return NULL;
-        }
-        r->fam = p;
-        r->cap = cap;
-    }
-    f = &r->fam[r->n];
-    memset(f, 0, sizeof(*f));
-    f->name = strdup(name);
-    f->path = strdup(path);
-    f->gauge = gauge;
-    if (!f->name || !f->path) {
-        free(f->name);
-        free(f->path);
-        r->err = ENOMEM;
-        return NULL;
-    }
-    r->n++;
-    return f;
-}
-
 /* The shortest of %.15g..%.17g that reads back as the same double: exact, and readable. */
 static const char *real_str(double d, char *buf, size_t len)
 {
@@ -209,143 +122,296 @@ static const char *real_str(double d, char *buf, size_t len)
     return buf;
 }
 
-static void emit(struct render *r, const char *name, const char *path, const char *labels,
-                 const json_t *v)
+/* A label value from a JSON scalar; false when it is not one. */
+static bool scalar_str(const json_t *v, char *buf, size_t len)
 {
-    bool gauge = !json_is_integer(v) || is_gauge(path);
-    char fname[NAME_MAX_LEN + 8], num[32];
-    size_t nl = strlen(name);
-    struct family *f;
-
-    if (!gauge && !(nl >= 6 && strcmp(name + nl - 6, "_total") == 0))
-        snprintf(fname, sizeof(fname), "%s_total", name);
-    else
-        snprintf(fname, sizeof(fname), "%s", name);
-    f = family_get(r, fname, path, gauge);
-    if (!f)
-        return;
-    sb_printf(&f->samples, &r->err, "%s%s%s%s ", fname, labels[0] ? "{" : "", labels,
-              labels[0] ? "}" : "");
-    if (json_is_integer(v))
-        sb_printf(&f->samples, &r->err, "%lld\n", (long long)json_integer_value(v));
+    if (json_is_string(v))
+        snprintf(buf, len, "%s", json_string_value(v));
+    else if (json_is_integer(v))
+        snprintf(buf, len, "%lld", (long long)json_integer_value(v));
     else if (json_is_real(v))
-        sb_printf(&f->samples, &r->err, "%s\n", real_str(json_real_value(v), num, sizeof(num)));
+        real_str(json_real_value(v), buf, len);
+    else if (json_is_boolean(v))
+        snprintf(buf, len, "%s", json_is_true(v) ? "true" : "false");
     else
-        sb_printf(&f->samples, &r->err, "%d\n", json_is_true(v) ? 1 : 0);
+        return false;
+    return true;
 }
 
-static bool is_label_int(const char *key)
+/* Split path at '.' into at most SEG_MAX segments (in buf); "" has none. */
+static int split_path(const char *path, char *buf, size_t len, char **seg)
 {
-    return strcmp(key, "queue") == 0 || strcmp(key, "id") == 0;
+    int n = 0;
+
+    snprintf(buf, len, "%s", path);
+    if (!buf[0])
+        return 0;
+    for (char *s = buf; s; n++) {
+        if (n == SEG_MAX)
+            return -1;
+        seg[n] = s;
+        s = strchr(s, '.');
+        if (s)
+            *s++ = '\0';
+    }
+    return n;
 }
 
-static void walk_object(struct render *r, const json_t *obj, const char *name,
-                        const char *path, const char *labels, bool element);
+struct family_out {
+    const struct xp_prom_metric *m;
+    const struct xp_prom_source *src;
+    struct sbuf *samples;
+    int *err;
+};
 
-static void walk_array(struct render *r, const json_t *arr, const char *key, const char *name,
-                       const char *path, const char *labels)
+static void sample(struct family_out *fo, const char *labels, const char *value)
 {
-    char singular[NAME_MAX_LEN] = "";
-    size_t sl;
+    sb_printf(fo->samples, fo->err, "%s%s%s%s %s\n", fo->m->name, labels[0] ? "{" : "",
+              labels, labels[0] ? "}" : "", value);
+}
 
-    snprintf(singular, sizeof(singular), "%s", key);
-    sl = strlen(singular);
-    if (sl > 1 && singular[sl - 1] == 's')
-        singular[sl - 1] = '\0';
-    for (size_t i = 0; i < json_array_size(arr); i++) {
-        const json_t *el = json_array_get(arr, i);
-        char el_labels[LABELS_MAX_LEN], idx[24];
-        bool identified = false;
-        const char *k;
-        json_t *m;
+/* Append a source's constant labels (already in exposition syntax). */
+static void with_const(char *dst, size_t cap, const char *more)
+{
+    size_t len = strlen(dst);
 
-        snprintf(el_labels, sizeof(el_labels), "%s", labels);
-        if (json_is_object(el)) {
-            json_object_foreach((json_t *)el, k, m) {
-                if (json_is_string(m)) {
-                    append_label(el_labels, sizeof(el_labels),
-                                 strcmp(k, "name") == 0 ? singular : k, json_string_value(m));
-                    identified = true;
-                } else if (json_is_integer(m) && is_label_int(k)) {
-                    snprintf(idx, sizeof(idx), "%lld", (long long)json_integer_value(m));
-                    append_label(el_labels, sizeof(el_labels), k, idx);
-                    identified = true;
-                }
+    if (more && more[0] && len < cap)
+        snprintf(dst + len, cap - len, "%s%s", len ? "," : "", more);
+}
+
+/* The value at a leaf, in base units. */
+static bool value_str(const struct xp_prom_source *src, const json_t *v, char *buf, size_t len)
+{
+    double scale = src->scale != 0 ? src->scale : 1;
+
+    if (json_is_boolean(v)) {
+        snprintf(buf, len, "%d", json_is_true(v) ? 1 : 0);
+    } else if (json_is_integer(v) && scale == 1) {
+        snprintf(buf, len, "%lld", (long long)json_integer_value(v));
+    } else if (json_is_number(v)) {
+        /*
+         * Dividing by an exact power of ten keeps 2474105420 ns at 2.47410542 s, where
+         * multiplying by the inexact 1e-9 would print 2.4741054200000003.
+         */
+        double x = json_number_value(v);
+
+        real_str(scale < 1 ? x / nearbyint(1 / scale) : x * scale, buf, len);
+    } else {
+        return false;
+    }
+    return true;
+}
+
+static void leaf(struct family_out *fo, const json_t *v, const char *labels)
+{
+    const struct xp_prom_source *src = fo->src;
+    char lab[LABELS_MAX_LEN], val[256];
+
+    snprintf(lab, sizeof(lab), "%s", labels);
+    if (src->info) {
+        char names[256], *save = NULL;
+
+        if (!json_is_object(v))
+            return;
+        with_const(lab, sizeof(lab), src->labels);
+        snprintf(names, sizeof(names), "%s", src->info);
+        for (char *n = strtok_r(names, ",", &save); n; n = strtok_r(NULL, ",", &save)) {
+            if (!scalar_str(json_object_get(v, n), val, sizeof(val)))
+                return; /* not this backend's or mode's object */
+            append_label(lab, sizeof(lab), n, val);
+        }
+        sample(fo, lab, "1");
+    } else if (src->states) {
+        char states[256], *save = NULL;
+
+        if (!json_is_string(v))
+            return;
+        snprintf(states, sizeof(states), "%s", src->states);
+        for (char *s = strtok_r(states, ",", &save); s; s = strtok_r(NULL, ",", &save)) {
+            snprintf(lab, sizeof(lab), "%s", labels);
+            with_const(lab, sizeof(lab), src->labels);
+            append_label(lab, sizeof(lab), src->key_label, s);
+            sample(fo, lab, strcmp(json_string_value(v), s) == 0 ? "1" : "0");
+        }
+    } else if (value_str(src, v, val, sizeof(val))) {
+        with_const(lab, sizeof(lab), src->labels);
+        sample(fo, lab, val);
+    }
+}
+
+static void resolve(struct family_out *fo, const json_t *node, char **seg, int n,
+                    const char *labels)
+{
+    size_t kl;
+
+    if (n == 0) {
+        leaf(fo, node, labels);
+        return;
+    }
+    if (!json_is_object(node))
+        return;
+    if (n == 1 && strcmp(seg[0], "*") == 0) {
+        const char *key;
+        json_t *v;
+
+        json_object_foreach((json_t *)node, key, v) {
+            char lab[LABELS_MAX_LEN];
+
+            if (!json_is_number(v) && !json_is_boolean(v))
+                continue;
+            snprintf(lab, sizeof(lab), "%s", labels);
+            append_label(lab, sizeof(lab), fo->src->key_label, key);
+            leaf(fo, v, lab);
+        }
+        return;
+    }
+    kl = strlen(seg[0]);
+    if (kl > 2 && strcmp(seg[0] + kl - 2, "[]") == 0) {
+        char key[128];
+        const json_t *arr;
+        size_t i;
+        json_t *el;
+
+        snprintf(key, sizeof(key), "%.*s", (int)(kl - 2), seg[0]);
+        arr = json_object_get(node, key);
+        json_array_foreach((json_t *)arr, i, el) {
+            char lab[LABELS_MAX_LEN], val[256];
+            bool ok = true;
+
+            snprintf(lab, sizeof(lab), "%s", labels);
+            for (size_t a = 0; a < ARRAY_LEN(array_labels); a++) {
+                if (strcmp(array_labels[a].array, key) != 0)
+                    continue;
+                ok = ok && scalar_str(json_object_get(el, array_labels[a].member), val,
+                                      sizeof(val));
+                if (ok)
+                    append_label(lab, sizeof(lab), array_labels[a].label, val);
             }
+            /* An element that cannot be told apart would merge series: left out. */
+            if (ok)
+                resolve(fo, el, seg + 1, n - 1, lab);
         }
-        /* Without an identifying member the position keeps the series apart. */
-        if (!identified) {
-            snprintf(idx, sizeof(idx), "%zu", i);
-            append_label(el_labels, sizeof(el_labels), "index", idx);
-        }
-        if (json_is_object(el))
-            walk_object(r, el, name, path, el_labels, true);
-        else if (json_is_number(el) || json_is_boolean(el))
-            emit(r, name, path, el_labels, el);
+        return;
     }
+    resolve(fo, json_object_get(node, seg[0]), seg + 1, n - 1, labels);
 }
 
-static void walk_object(struct render *r, const json_t *obj, const char *name,
-                        const char *path, const char *labels, bool element)
+/* Help text escapes backslash and newline (exposition format 0.0.4). */
+static void help_line(struct sbuf *out, int *err, const struct xp_prom_metric *m)
 {
-    const char *key;
-    json_t *v;
-
-    json_object_foreach((json_t *)obj, key, v) {
-        char cname[NAME_MAX_LEN], cpath[NAME_MAX_LEN];
-
-        if (element && (json_is_string(v) || (json_is_integer(v) && is_label_int(key))))
-            continue; /* already a label */
-        snprintf(cname, sizeof(cname), "%s", name);
-        append_name(cname, sizeof(cname), "_", key);
-        snprintf(cpath, sizeof(cpath), "%s%s%s", path, path[0] ? "." : "", key);
-        if (json_is_object(v))
-            walk_object(r, v, cname, cpath, labels, false);
-        else if (json_is_array(v))
-            walk_array(r, v, key, cname, cpath, labels);
-        else if (json_is_number(v) || json_is_boolean(v))
-            emit(r, cname, cpath, labels, v);
+    sb_printf(out, err, "# HELP %s ", m->name);
+    for (const char *h = m->help; *h; h++) {
+        if (*h == '\\')
+            sb_printf(out, err, "\\\\");
+        else if (*h == '\n')
+            sb_printf(out, err, "\\n");
+        else
+            sb_printf(out, err, "%c", *h);
     }
+    sb_printf(out, err, "\n# TYPE %s %s\n", m->name,
+              m->type == XP_PROM_COUNTER ? "counter" : "gauge");
 }
 
 char *xp_prom_render(const json_t *stats, size_t *len)
 {
-    struct render r = { 0 };
-    struct sbuf out = { 0 };
-    char info[LABELS_MAX_LEN] = "";
-    const char *key;
-    json_t *v;
+    struct sbuf out = { 0 }, fam = { 0 };
+    int err = 0;
 
     if (!json_is_object(stats)) {
         errno = EINVAL;
         return NULL;
     }
-    /* Top-level strings (proxy_id, ...) identify the process: the usual _info idiom. */
-    json_object_foreach((json_t *)stats, key, v) {
-        if (json_is_string(v))
-            append_label(info, sizeof(info), key, json_string_value(v));
-    }
-    sb_printf(&out, &r.err, "# HELP xpro_info identity of this xpro process\n"
-                            "# TYPE xpro_info gauge\nxpro_info%s%s%s 1\n",
-              info[0] ? "{" : "", info, info[0] ? "}" : "");
-    walk_object(&r, stats, "xpro", "", "", false);
-    for (size_t i = 0; i < r.n; i++) {
-        struct family *f = &r.fam[i];
+    for (size_t i = 0; i < xp_prom_n_metrics && !err; i++) {
+        const struct xp_prom_metric *m = &xp_prom_metrics[i];
 
-        sb_printf(&out, &r.err, "# HELP %s stats document: %s\n# TYPE %s %s\n%s", f->name,
-                  f->path, f->name, f->gauge ? "gauge" : "counter",
-                  f->samples.p ? f->samples.p : "");
-        free(f->name);
-        free(f->path);
-        free(f->samples.p);
+        fam.len = 0;
+        for (const struct xp_prom_source *src = m->src; src->path; src++) {
+            struct family_out fo = { m, src, &fam, &err };
+            char buf[256], *seg[SEG_MAX];
+            int n = split_path(src->path, buf, sizeof(buf), seg);
+
+            if (n >= 0)
+                resolve(&fo, stats, seg, n, "");
+        }
+        if (fam.len) {
+            help_line(&out, &err, m);
+            sb_printf(&out, &err, "%s", fam.p);
+        }
     }
-    free(r.fam);
-    if (r.err) {
+    free(fam.p);
+    if (err) {
         free(out.p);
-        errno = r.err;
+        errno = err;
         return NULL;
     }
+    if (!out.p) /* not reached: xpro_build_info is always there */
+        sb_printf(&out, &err, "%s", "");
     if (len)
         *len = out.len;
     return out.p;
+}
+
+/* Does field (split) match pattern (split), '*' matching one segment? */
+static bool path_match(char **pat, int np, char **seg, int ns)
+{
+    if (np != ns)
+        return false;
+    for (int i = 0; i < np; i++) {
+        if (strcmp(pat[i], "*") != 0 && strcmp(pat[i], seg[i]) != 0)
+            return false;
+    }
+    return true;
+}
+
+static bool info_member(const struct xp_prom_source *src, char **seg, int ns)
+{
+    char pbuf[256], names[256], *pseg[SEG_MAX], *save = NULL;
+    int np = split_path(src->path, pbuf, sizeof(pbuf), pseg);
+
+    if (np < 0 || ns != np + 1 || !path_match(pseg, np, seg, np))
+        return false;
+    snprintf(names, sizeof(names), "%s", src->info);
+    for (char *n = strtok_r(names, ",", &save); n; n = strtok_r(NULL, ",", &save)) {
+        if (strcmp(n, seg[np]) == 0)
+            return true;
+    }
+    return false;
+}
+
+enum xp_prom_field xp_prom_field(const char *path)
+{
+    char buf[256], pbuf[256], *seg[SEG_MAX], *pseg[SEG_MAX];
+    int ns = split_path(path, buf, sizeof(buf), seg), np;
+
+    if (ns <= 0)
+        return XP_PROM_FIELD_UNKNOWN;
+    for (size_t i = 0; i < xp_prom_n_metrics; i++) {
+        for (const struct xp_prom_source *src = xp_prom_metrics[i].src; src->path; src++) {
+            if (src->info) {
+                if (info_member(src, seg, ns))
+                    return XP_PROM_FIELD_EXPORTED;
+                continue;
+            }
+            np = split_path(src->path, pbuf, sizeof(pbuf), pseg);
+            if (!src->states && np > 0 && path_match(pseg, np, seg, ns))
+                return XP_PROM_FIELD_EXPORTED;
+        }
+    }
+    /* The members that label an array's elements. */
+    if (ns >= 2) {
+        size_t kl = strlen(seg[ns - 2]);
+
+        for (size_t a = 0; a < ARRAY_LEN(array_labels); a++) {
+            if (kl == strlen(array_labels[a].array) + 2 &&
+                strncmp(seg[ns - 2], array_labels[a].array, kl - 2) == 0 &&
+                strcmp(seg[ns - 1], array_labels[a].member) == 0)
+                return XP_PROM_FIELD_EXPORTED;
+        }
+    }
+    for (size_t i = 0; i < xp_prom_n_unexported; i++) {
+        np = split_path(xp_prom_unexported[i].path, pbuf, sizeof(pbuf), pseg);
+        if (np > 0 && path_match(pseg, np, seg, ns))
+            return XP_PROM_FIELD_UNEXPORTED;
+    }
+    return XP_PROM_FIELD_UNKNOWN;
 }

@@ -665,6 +665,7 @@ xp_gateway_config() {
         printf '{\n  "proxy_id": "%s-p%s",\n  "mode": "gateway",\n' "$XP_PREFIX" "$p"
         printf '  "ports": { "access": "xpa", "core": "xpc" },\n  "stats_interval_ms": 500,\n'
         printf '  "ctl_socket": "%s/p%s.sock",\n  "policer": { %s },\n' "$XP_TMP" "$p" "$pol"
+        printf '  "prometheus": "127.0.0.1:9464",\n' # each proxy has its own namespace
         if [ "${XP_GW_BACKEND:-af_xdp}" = dpdk ]; then
             printf '  "backend": "dpdk",\n  "dpdk": { "eal_args": ["--no-huge", "-m", "256", '
             printf '"--no-pci", "--no-telemetry", "--file-prefix", "%s-p%s", ' "$XP_PREFIX" "$p"

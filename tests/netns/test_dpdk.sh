@@ -21,18 +21,22 @@
 #     the flood (drop_unit_rate <= 5 % of the early drops), and every early drop is counted
 #     into the pair (early_dropped_accounted == early_drop_blocked);
 #   - an operator block (xpro-ctl block) of a unit drops all of its frames in the workers (no XDP
-#     map on DPDK: pipeline.drop_manual), and the unblock lets them through again.
+#     map on DPDK: pipeline.drop_manual), and the unblock lets them through again;
+#   - the Prometheus endpoint passes promtool's lint and matches the metric table.
 # Skips (77; a failure when CI=true) only when the build has no DPDK backend.
 set -euo pipefail
 # shellcheck source=tests/netns/lib.sh
 source "$(dirname "$0")/lib.sh"
 # shellcheck source=tests/netns/highrate.sh
 source "$(dirname "$0")/highrate.sh"
+# shellcheck source=tests/netns/prom.sh
+source "$(dirname "$0")/prom.sh"
 PMD=${XP_DPDK_PMD:-af_packet}
 
 xp_init
 xp_require_all
 xp_require_cmd bc
+xp_prom_require
 
 # Does this build have the DPDK backend? The config parser says so without touching anything.
 probe="$XP_TMP/probe-dpdk.json"
@@ -72,6 +76,7 @@ cat >"$conf" <<JSON
   "cpus": $(xp_proxy_cpus),
   "events_out": "$XP_TMP/events.jsonl",
   "ctl_socket": "$XP_TMP/ctl.sock",
+  "prometheus": "127.0.0.1:9464",
   "dpdk": {
     "eal_args": ["--no-huge", "-m", "256", "--no-pci", "--no-telemetry",
                  "--file-prefix", "$XP_PREFIX-dpdk",
@@ -122,6 +127,10 @@ ctl unblock "$BLOCKED" >/dev/null || xp_fail "xpro-ctl unblock refused"
 xp_check "operator block on DPDK: $blocked of 200 frames dropped by the workers (drop_manual)" \
     test "$blocked" = 200
 sleep 1.2
+xp_prom_check "$XP_NS_PROXY" 9464 "dpdk-$PMD"
+xp_prom_check_fields "$XP_TMP/proxy.out" "dpdk-$PMD"
+xp_check "DPDK families exported" grep -q '^xpro_dpdk_link_up{port="xpa",role="access"} 1$' \
+    "$XP_TMP/metrics-dpdk-$PMD.txt"
 xp_kill "$ppid" TERM
 xp_wait_pid "$ppid" 15 || xp_fail "proxy still running after SIGTERM"
 xp_check "proxy exited 0 (clean EAL shutdown)" test "$XP_RC" = 0

@@ -20,7 +20,8 @@
 #   4. kill -9 of proxy 1: unit 1 switches to proxy 2 within the device's dead time + one
 #      poll period (3.25 s), and its requests are answered again;
 #   5. an operator block (xpro-ctl) of unit 1 towards the server drops it, unblock lifts it;
-#   6. a reload (SIGHUP) that removes unit 1 from proxy 2 takes effect without a restart.
+#   6. a reload (SIGHUP) that removes unit 1 from proxy 2 takes effect without a restart;
+#   and proxy 1's Prometheus endpoint passes promtool's lint and matches the metric table.
 #
 # XP_GW_BACKEND=dpdk (test_gateway_dpdk.sh) runs the same checks on the DPDK backend: the
 # proxies' ports are net_af_packet vdevs over the same veths. A DPDK port has no XDP program,
@@ -30,11 +31,14 @@
 set -euo pipefail
 # shellcheck source=tests/netns/lib.sh
 . "$(dirname "$0")/lib.sh"
+# shellcheck source=tests/netns/prom.sh
+. "$(dirname "$0")/prom.sh"
 
 XP_TEST_TIMEOUT=200
 xp_init
 xp_require_all
 xp_require_gateway
+xp_prom_require
 
 xp_topo_gateway
 XP_GW_BACKEND=${XP_GW_BACKEND:-af_xdp}
@@ -148,6 +152,12 @@ sum=$(grep '"answered"' "$XP_TMP/unit2.out" | tail -n 1)
 unt=$(($(untunnelled) - unt0))
 xp_check "untunnelled requests through the proxy box: $(jq -r .answered <<<"$sum") answered, $unt dropped ($XP_GW_BACKEND)" \
     test "$(jq -r .answered <<<"$sum")" = 0 -a "$unt" -ge 5
+
+# ---- Prometheus: proxy 1 after traffic, drops and blocks (every mode, every backend) --------
+xp_prom_check "$NS_P1" 9464 "gateway-$XP_GW_BACKEND"
+xp_prom_check_fields "$XP_TMP/p1.out" "gateway-$XP_GW_BACKEND"
+xp_check "gateway families exported (units: $(awk '$1 == "xpro_gateway_units" {print $2}' "$XP_TMP/metrics-gateway-$XP_GW_BACKEND.txt"))" \
+    test "$(awk '$1 == "xpro_gateway_units" {print $2}' "$XP_TMP/metrics-gateway-$XP_GW_BACKEND.txt")" = "$(gw_stat p1 units)"
 
 # ---- 4. failover: kill -9 the current proxy --------------------------------------------------
 unit 1 --mode coap --target 198.18.3.9:5683 --count 40 --interval-ms 250 --timeout-ms 500

@@ -4,10 +4,13 @@
 # Operators against a running proxy under traffic: xpro-ctl stats and flows answer from the
 # control socket; an operator block of a unit stops it in XDP (drop_manual) and an unblock
 # lets it through again; the Prometheus endpoint reports the same counters as the stats
-# document; xpro-ctl reload refuses a broken file and keeps the running configuration.
+# document, passes promtool's lint and matches the metric table; xpro-ctl reload refuses a
+# broken file and keeps the running configuration.
 set -euo pipefail
 # shellcheck source=tests/netns/lib.sh
 source "$(dirname "$0")/lib.sh"
+# shellcheck source=tests/netns/prom.sh
+source "$(dirname "$0")/prom.sh"
 
 CTL=${XP_CTL:-$XPRO_BUILD/src/xpro-ctl}
 UNIT=198.18.0.2
@@ -15,6 +18,7 @@ PROM_PORT=9464
 
 xp_init
 xp_require_all
+xp_prom_require
 [ -x "$CTL" ] || xp_fail "xpro-ctl not built: $CTL"
 xp_topo_inline 1
 
@@ -79,21 +83,23 @@ xp_check "unblocking twice is an error" bash -c "! ip netns exec '$XP_NS_PROXY' 
 # counters stand still and the last stats line and the endpoint must agree exactly.
 xp_kill "$sp" INT  # traffic stops: the counters stand still
 sleep 1.2
-ip netns exec "$XP_NS_PROXY" bash -c "exec 3<>/dev/tcp/127.0.0.1/$PROM_PORT; printf 'GET /metrics HTTP/1.0\r\n\r\n' >&3; cat <&3" \
-    >"$XP_TMP/metrics.txt" || xp_fail "no answer from the Prometheus endpoint"
-xp_check "Prometheus answers 200" grep -q "^HTTP/1.0 200" "$XP_TMP/metrics.txt"
+xp_prom_check "$XP_NS_PROXY" "$PROM_PORT" inline
+metrics="$XP_TMP/metrics-inline.txt"
 line=$(xp_proxy_last_stats proxy)
-for pair in 'xpro_totals_rx_packets_total .totals.rx_packets' \
-            'xpro_pipeline_policed_total .pipeline.policed' \
-            'xpro_frames_total .frames.total'; do
-    metric=${pair%% *} path=${pair#* }
-    got=$(awk -v m="$metric" '$1 == m {print $2}' "$XP_TMP/metrics.txt")
+xp_prom_check_fields "$XP_TMP/proxy.out" inline
+sum() { awk -v m="$1" -v f="${2:-}" 'index($1, m "{") == 1 && index($0, f) { s += $2 } END { print s + 0 }' "$metrics"; }
+one() { awk -v m="$1" '$1 == m {print $2}' "$metrics"; }
+for pair in "$(sum xpro_port_rx_packets_total) .totals.rx_packets" \
+            "$(one xpro_pipeline_policed_packets_total) .pipeline.policed" \
+            "$(one xpro_frames_capacity) .frames.total"; do
+    got=${pair%% *} path=${pair#* }
     want=$(jq -r "$path" <<<"$line")
-    xp_check "$metric = $got, stats line $path = $want" test "$got" = "$want"
+    xp_check "Prometheus $got, stats line $path = $want" test "$got" = "$want"
 done
-acc=$(awk '$1 ~ /^xpro_ports_xdp_drop_manual_total/ && /role="access"/ {print $2}' "$XP_TMP/metrics.txt")
-xp_check "labelled port counters match too (drop_manual $acc)" \
+acc=$(sum xpro_xdp_dropped_packets_total 'role="access",reason="manual"')
+xp_check "labelled port counters match too (access drops, reason manual: $acc)" \
     test "$acc" = "$(jq -r '.ports[] | select(.role == "access") | .xdp.drop_manual' <<<"$line")"
+xp_check "xpro_build_info names this build" grep -q '^xpro_build_info{version="[^"]\+"} 1$' "$metrics"
 
 # Reload through the socket: a broken file is refused, the proxy keeps running.
 cp "$conf" "$XP_TMP/good.json"

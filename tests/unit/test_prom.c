@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Unit tests of the Prometheus view (src/prom): every numeric value of a real stats line
- * appears in the text under its documented name, labels and type; label escaping; the HTTP
+ * Unit tests of the Prometheus view (src/prom): the metric table keeps the naming rules;
+ * real stats lines of every mode (inline, gateway, DPDK, with a central node; args, from
+ * tests/unit/data/) have every numeric field exported or listed as not, and every value in
+ * the text under the table's name, type, labels and base unit; label escaping; the HTTP
  * endpoint's answers (200, 404, 400, 405, 431, 503, timeout, loopback only).
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -18,6 +21,8 @@
 #include <unistd.h>
 
 #include "src/prom/prom.h"
+#include "tests/tools/prom_check.h"
+#include "xp_build_config.h"
 #include "src/util/line_server.h"
 
 #include "xp_check.h"
@@ -32,220 +37,322 @@
         }                                                                                 \
     } while (0)
 
-/* One stats line of xpro-proxy (inline topology, policer on, 3000 frames sent). */
-static const char sample[] =
-    "{\"ts\":1795631182.44,\"proxy_id\":\"edge-1\",\"final\":false,\"totals\":{\"rx_packets\":3000,\"tx_pa"
-    "ckets\":3000,\"drop_packets\":0,\"rx_pps\":289.005512343,\"tx_pps\":289.005512343},\"ports\":[{\"n"
-    "ame\":\"xpa\",\"role\":\"access\",\"ifindex\":2,\"xdp\":{\"rx\":3002,\"redirect\":3000,\"pass_non_ip\":0,"
-    "\"pass_arp_nd\":2,\"pass_mgmt\":0,\"pass_no_socket\":0,\"drop_no_socket\":0,\"pass_foreign\":0,\"dr"
-    "op_blocked\":0},\"queues\":[{\"queue\":0,\"zero_copy\":false,\"rx_packets\":3000,\"rx_bytes\":19200"
-    "0,\"tx_packets\":0,\"tx_bytes\":0,\"drop_tx_ring_full\":0,\"tx_kicks\":0,\"xsk\":{\"rx_dropped\":0,\""
-    "rx_invalid_descs\":0,\"tx_invalid_descs\":0,\"rx_ring_full\":0,\"rx_fill_ring_empty_descs\":0,\""
-    "tx_ring_empty_descs\":5269}}]},{\"name\":\"xpc\",\"role\":\"core\",\"ifindex\":3,\"xdp\":{\"rx\":4,\"red"
-    "irect\":0,\"pass_non_ip\":0,\"pass_arp_nd\":4,\"pass_mgmt\":0,\"pass_no_socket\":0,\"drop_no_socke"
-    "t\":0,\"pass_foreign\":0,\"drop_blocked\":0},\"queues\":[{\"queue\":0,\"zero_copy\":false,\"rx_packe"
-    "ts\":0,\"rx_bytes\":0,\"tx_packets\":3000,\"tx_bytes\":192000,\"drop_tx_ring_full\":0,\"tx_kicks\":"
-    "2622,\"xsk\":{\"rx_dropped\":0,\"rx_invalid_descs\":0,\"tx_invalid_descs\":0,\"rx_ring_full\":0,\"r"
-    "x_fill_ring_empty_descs\":0,\"tx_ring_empty_descs\":7891}}]}],\"frames\":{\"total\":8192,\"free\""
-    ":4096,\"in_fill\":4096,\"in_tx\":0,\"held\":0,\"leaked\":0},\"pipeline\":{\"policed\":3000,\"forward\""
-    ":3000,\"drop_unit_rate\":0,\"drop_dst_rate\":0,\"drop_table_full\":0,\"drop_malformed\":0,\"pass_"
-    "malformed\":0,\"not_ip\":0,\"allowlisted\":0,\"unpoliced\":0,\"xdp_dropped_accounted\":0,\"blocks\""
-    ":0,\"block_renewals\":0,\"unblocks\":0,\"block_errors\":0,\"block_set_full\":0,\"events_lost\":0,\""
-    "malformed\":{\"truncated_eth\":0,\"truncated_vlan\":0,\"too_many_vlans\":0,\"truncated_ipv4\":0,\""
-    "bad_ipv4_version\":0,\"bad_ihl\":0,\"ipv4_len_mismatch\":0,\"truncated_ipv6\":0,\"bad_ipv6_versi"
-    "on\":0,\"ipv6_len_mismatch\":0,\"ext_hdr_chain_too_long\":0,\"truncated_ext_hdr\":0,\"misplaced_"
-    "hop_by_hop\":0,\"truncated_l4\":0,\"bad_tcp_doff\":0},\"blocked_pairs\":0},\"policer\":{\"pairs\":1"
-    ",\"capacity\":1048576,\"inserts\":1,\"restarts\":0,\"shrinks\":0,\"evict_idle\":0,\"evict_oldest\":0"
-    ",\"refused_pass\":0,\"refused_drop\":0,\"warnings\":0,\"clock_backsteps\":0,\"destinations\":1,\"de"
-    "stination_failures\":0,\"events_written\":0}}";
+/* ---- the renderer against the metric table ------------------------------------------ */
 
 /*
- * The test's own statement of the naming rule (docs/operators.md), written independently of
- * render.c: xpro_ + keys joined by '_', array elements labelled by name (singular of the
- * array's key), role, queue.
+ * The test's own statement of where a sample comes from (prom.h): walk a source's path in
+ * the document, labelling array elements by port and role (ports) or queue (queues,
+ * workers), and check every value it reaches against the text, in base units. Returns the
+ * samples it expected.
  */
-struct leaf_ctx {
+struct expect {
     const char *text;
-    unsigned leaves;
+    const struct xp_prom_metric *m;
+    const struct xp_prom_source *src;
+    const char *what;
 };
 
-static const char *find_sample(const char *text, const char *name, const char *labels)
+static void add_label(char *dst, size_t cap, const char *name, const char *value)
 {
-    char pat[512];
-    const char *p;
+    size_t len = strlen(dst);
 
-    snprintf(pat, sizeof(pat), "\n%s%s%s%s ", name, labels[0] ? "{" : "", labels,
-             labels[0] ? "}" : "");
-    p = strstr(text, pat);
-    return p ? p + strlen(pat) : NULL;
+    snprintf(dst + len, cap - len, "%s%s=\"%s\"", len ? "," : "", name, value);
 }
 
-static void check_leaf(struct leaf_ctx *lc, const char *name, const char *labels,
-                       const json_t *v)
+static unsigned expect_walk(struct expect *e, const json_t *node, const char *path,
+                            const char *labels)
 {
-    char total[300];
-    const char *val;
+    const char *dot = strchr(path, '.');
+    char seg[128], lab[512];
+    unsigned n = 0;
 
-    snprintf(total, sizeof(total), "%s_total", name);
-    val = find_sample(lc->text, total, labels);
-    if (!val)
-        val = find_sample(lc->text, name, labels);
-    lc->leaves++;
-    if (!val) {
-        fprintf(stderr, "test_prom: no sample %s{%s}\n", name, labels);
-        failures++;
-        return;
-    }
-    if (json_is_integer(v)) {
-        CHECK(strtoll(val, NULL, 10) == json_integer_value(v));
-    } else if (json_is_real(v)) {
-        CHECK(strtod(val, NULL) == json_real_value(v));
-    } else {
-        CHECK(strtol(val, NULL, 10) == (json_is_true(v) ? 1 : 0));
-    }
-}
+    snprintf(seg, sizeof(seg), "%.*s", dot ? (int)(dot - path) : (int)strlen(path), path);
+    if (!json_is_object(node))
+        return 0;
+    if (strcmp(seg, "*") == 0) {
+        const char *key;
+        json_t *v;
 
-static void walk(struct leaf_ctx *lc, const json_t *o, const char *name, const char *labels)
-{
-    const char *key;
-    json_t *v;
-
-    json_object_foreach((json_t *)o, key, v) {
-        char child[256];
-
-        snprintf(child, sizeof(child), "%s_%s", name, key);
-        if (json_is_object(v)) {
-            walk(lc, v, child, labels);
-        } else if (json_is_array(v)) {
-            size_t i;
-            json_t *el;
-
-            json_array_foreach(v, i, el) {
-                char l[512];
-
-                if (strcmp(key, "ports") == 0)
-                    snprintf(l, sizeof(l), "%s%sport=\"%s\",role=\"%s\"", labels,
-                             labels[0] ? "," : "",
-                             json_string_value(json_object_get(el, "name")),
-                             json_string_value(json_object_get(el, "role")));
-                else
-                    snprintf(l, sizeof(l), "%s%squeue=\"%lld\"", labels, labels[0] ? "," : "",
-                             (long long)json_integer_value(json_object_get(el, "queue")));
-                json_t *copy = json_deep_copy(el);
-
-                json_object_del(copy, "name");
-                json_object_del(copy, "role");
-                json_object_del(copy, "queue");
-                walk(lc, copy, child, l);
-                json_decref(copy);
-            }
-        } else if (json_is_number(v) || json_is_boolean(v)) {
-            check_leaf(lc, child, labels, v);
+        json_object_foreach((json_t *)node, key, v) {
+            snprintf(lab, sizeof(lab), "%s", labels);
+            add_label(lab, sizeof(lab), e->src->key_label, key);
+            n += expect_walk(e, json_pack("{s:O}", "*", v), "*leaf", lab);
         }
+        return n;
     }
+    if (strcmp(seg, "*leaf") == 0) {
+        const json_t *v = json_object_get(node, "*");
+        double want, got, scale = e->src->scale ? e->src->scale : 1;
+
+        snprintf(lab, sizeof(lab), "%s", labels);
+        if (e->src->labels) {
+            size_t len = strlen(lab);
+
+            snprintf(lab + len, sizeof(lab) - len, "%s%s", len ? "," : "", e->src->labels);
+        }
+        want = json_is_boolean(v) ? json_is_true(v) : json_number_value(v) * scale;
+        got = xp_prom_sample(e->text, e->m->name, lab);
+        CHECK_MSG(fabs(got - want) <= 1e-12 * fabs(want), "%s: %s{%s} is %.17g, the document "
+                  "says %.17g (%s)", e->what, e->m->name, lab, got, want, e->src->path);
+        json_decref((json_t *)node);
+        return 1;
+    }
+    if (strlen(seg) > 2 && strcmp(seg + strlen(seg) - 2, "[]") == 0) {
+        size_t i;
+        json_t *el;
+
+        seg[strlen(seg) - 2] = '\0';
+        json_array_foreach(json_object_get(node, seg), i, el) {
+            snprintf(lab, sizeof(lab), "%s", labels);
+            if (strcmp(seg, "ports") == 0) {
+                add_label(lab, sizeof(lab), "port", json_string_value(json_object_get(el, "name")));
+                add_label(lab, sizeof(lab), "role", json_string_value(json_object_get(el, "role")));
+            } else {
+                char q[24];
+
+                snprintf(q, sizeof(q), "%lld",
+                         (long long)json_integer_value(json_object_get(el, "queue")));
+                add_label(lab, sizeof(lab), "queue", q);
+            }
+            n += expect_walk(e, el, dot + 1, lab);
+        }
+        return n;
+    }
+    if (!dot) {
+        json_t *v = json_object_get(node, seg);
+
+        if (!json_is_number(v) && !json_is_boolean(v))
+            return 0;
+        return expect_walk(e, json_pack("{s:O}", "*", v), "*leaf", labels);
+    }
+    return expect_walk(e, json_object_get(node, seg), dot + 1, labels);
 }
 
-static unsigned count_samples(const char *text)
+static unsigned count_samples(const char *text, const char *family)
 {
+    size_t fl = family ? strlen(family) : 0;
     unsigned n = 0;
 
     for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
-        if (*p && *p != '#')
+        if (*p == '#' || *p == '\n' || !*p)
+            continue;
+        if (!family || (strncmp(p, family, fl) == 0 && (p[fl] == '{' || p[fl] == ' ')))
             n++;
     }
     return n;
 }
 
-static void check_type(const char *text, const char *family, const char *type)
+static json_t *load_doc(const char *path)
 {
-    char pat[256];
-    const char *first;
+    json_error_t je;
+    json_t *doc = json_load_file(path, JSON_DISABLE_EOF_CHECK, &je);
 
-    snprintf(pat, sizeof(pat), "# TYPE %s %s\n", family, type);
-    first = strstr(text, pat);
-    CHECK_STR(text, pat);
-    /* One family, one TYPE line: samples of all ports and queues are grouped. */
-    snprintf(pat, sizeof(pat), "# TYPE %s ", family);
-    if (first)
-        CHECK(strstr(strstr(text, pat) + 1, pat) == NULL);
+    CHECK_MSG(json_is_object(doc), "%s: %s", path, je.text);
+    return doc;
 }
 
-static void test_sample_document(void)
+/* A real stats line of one mode: every field accounted for, every value where it belongs. */
+static void test_document(const char *path)
 {
-    json_t *doc = json_loads(sample, 0, NULL);
-    struct leaf_ctx lc = { 0 };
-    size_t len = 0;
+    json_t *doc = load_doc(path);
+    unsigned expected = 0, special = 0;
     char *text;
 
-    CHECK(doc != NULL);
-    text = xp_prom_render(doc, &len);
+    if (!doc)
+        return;
+    CHECK_MSG(xp_prom_check_fields(doc, stderr, path) == 0,
+              "%s: fields of the document missing from the metric table", path);
+    text = xp_prom_render(doc, NULL);
     CHECK(text != NULL);
     if (!text) {
         json_decref(doc);
         return;
     }
-    CHECK(len == strlen(text));
     if (getenv("XP_PROM_PRINT"))
         fputs(text, stdout);
-    /* Look-ups start with "\n": pretend the text starts on a new line. */
-    {
-        char *t = malloc(len + 2);
+    CHECK_MSG(xp_prom_check_text(text, stderr, path) == 0, "%s: text against the table", path);
+    for (size_t i = 0; i < xp_prom_n_metrics; i++) {
+        const struct xp_prom_metric *m = &xp_prom_metrics[i];
 
-        t[0] = '\n';
-        memcpy(t + 1, text, len + 1);
-        lc.text = t;
-        walk(&lc, doc, "xpro", "");
-        free(t);
+        for (const struct xp_prom_source *src = m->src; src->path; src++) {
+            struct expect e = { text, m, src, path };
+
+            if (src->info || src->states)
+                special += count_samples(text, m->name);
+            else
+                expected += expect_walk(&e, doc, src->path, "");
+        }
     }
-    /* Nothing else: every sample is a leaf of the document, plus xpro_info. */
-    CHECK(count_samples(text) == lc.leaves + 1);
-    CHECK(lc.leaves > 100);
-    CHECK_STR(text, "xpro_info{proxy_id=\"edge-1\"} 1\n");
-    CHECK_STR(text, "xpro_ports_queues_rx_packets_total{port=\"xpa\",role=\"access\","
-                    "queue=\"0\"} 3000\n");
-    CHECK_STR(text, "xpro_ports_queues_xsk_tx_ring_empty_descs_total{port=\"xpc\","
-                    "role=\"core\",queue=\"0\"} 7891\n");
-    CHECK_STR(text, "xpro_ports_xdp_pass_arp_nd_total{port=\"xpc\",role=\"core\"} 4\n");
-    CHECK_STR(text, "xpro_pipeline_malformed_bad_ihl_total 0\n");
-    CHECK_STR(text, "xpro_totals_rx_pps 289.005512343\n");
-    check_type(text, "xpro_ports_queues_rx_packets_total", "counter");
-    check_type(text, "xpro_ports_queues_zero_copy", "gauge");
-    check_type(text, "xpro_ports_ifindex", "gauge");
-    check_type(text, "xpro_frames_free", "gauge");
-    check_type(text, "xpro_frames_leaked", "gauge");
-    check_type(text, "xpro_policer_pairs", "gauge");
-    check_type(text, "xpro_policer_capacity", "gauge");
-    check_type(text, "xpro_policer_evict_idle_total", "counter");
-    check_type(text, "xpro_pipeline_blocked_pairs", "gauge");
-    check_type(text, "xpro_pipeline_forward_total", "counter");
-    check_type(text, "xpro_totals_rx_pps", "gauge");
-    check_type(text, "xpro_ts", "gauge");
-    CHECK_STR(text, "# HELP xpro_ports_queues_rx_packets_total ");
+    /* Nothing else: every sample is one of the document's values or an info/state sample. */
+    CHECK_MSG(count_samples(text, NULL) == expected + special, "%s: %u samples, %u expected",
+              path, count_samples(text, NULL), expected + special);
+    CHECK(expected > 100);
+    CHECK_STR(text, "\nxpro_build_info{version=\"" XP_VERSION "\"} 1\n");
+    {
+        char id[256];
+
+        snprintf(id, sizeof(id), "proxy_id=\"%s\",backend=\"%s\"",
+                 json_string_value(json_object_get(doc, "proxy_id")),
+                 json_string_value(json_object_get(doc, "backend")));
+        CHECK_MSG(xp_prom_sample(text, "xpro_info", id) == 1, "%s: no xpro_info{%s} 1", path, id);
+    }
+    /* Gone for good: pre-computed rates, the timestamp, the final flag, totals. */
+    CHECK(!strstr(text, "_pps") && !strstr(text, "_gbps") && !strstr(text, "xpro_ts") &&
+          !strstr(text, "xpro_final") && !strstr(text, "xpro_totals"));
     free(text);
     json_decref(doc);
 }
 
+/* Mode by mode: what must be there, and what must not. */
+static void test_modes(const char *inline_doc, const char *gateway_doc, const char *dpdk_doc,
+                       const char *sync_doc)
+{
+    json_t *doc;
+    char *text;
+
+    doc = load_doc(inline_doc);
+    text = doc ? xp_prom_render(doc, NULL) : NULL;
+    CHECK_STR(text, "\n# TYPE xpro_xdp_dropped_packets_total counter\n");
+    CHECK_STR(text, "\nxpro_xdp_dropped_packets_total{port=\"xpa\",role=\"access\","
+                    "reason=\"manual\"} ");
+    CHECK_STR(text, "\n# TYPE xpro_frames gauge\n");
+    CHECK_STR(text, "\nxpro_frames{state=\"leaked\"} 0\n");
+    CHECK_STR(text, "\nxpro_pipeline_malformed_packets_total{reason=\"bad_ihl\"} 0\n");
+    CHECK_STR(text, "\nxpro_sync_state{state=\"off\"} 1\n");
+    CHECK_STR(text, "\nxpro_port_info{port=\"xpa\",role=\"access\",ifindex=\"");
+    CHECK(text && !strstr(text, "xpro_gateway_") && !strstr(text, "xpro_dpdk_"));
+    free(text);
+    json_decref(doc);
+
+    doc = load_doc(gateway_doc);
+    text = doc ? xp_prom_render(doc, NULL) : NULL;
+    CHECK_STR(text, "\n# TYPE xpro_gateway_units gauge\n");
+    CHECK_STR(text, "\n# TYPE xpro_gateway_load_ratio gauge\n");
+    CHECK_STR(text, "\nxpro_gateway_tunnel_dropped_packets_total{reason=\"bad_tag\"} ");
+    CHECK_STR(text, "\nxpro_gateway_dropped_packets_total{reason=\"tunnel\"} ");
+    CHECK_STR(text, "\nxpro_gateway_info{tunnel_id=\"1\"} 1\n");
+    CHECK(doc && xp_prom_sample(text, "xpro_gateway_load_ratio", "") * 1e3 ==
+                     (double)json_integer_value(json_object_get(json_object_get(doc, "gateway"),
+                                                                "w_permille")));
+    free(text);
+    json_decref(doc);
+
+    doc = load_doc(dpdk_doc);
+    text = doc ? xp_prom_render(doc, NULL) : NULL;
+    CHECK_STR(text, "\n# TYPE xpro_dpdk_link_speed_bytes gauge\n");
+    CHECK_STR(text, "\nxpro_dpdk_link_speed_bytes{port=\"xpa\",role=\"access\"} 1250000000\n");
+    CHECK_STR(text, "\nxpro_dpdk_port_info{port=\"xpa\",role=\"access\",device=\"net_af_packet0\","
+                    "port_id=\"0\",rss=\"false\"} 1\n");
+    CHECK_STR(text, "\nxpro_info{proxy_id=\"");
+    CHECK_STR(text, ",backend=\"dpdk\"} 1\n");
+    CHECK(text && !strstr(text, "xpro_xdp_") && !strstr(text, "xpro_xsk_") &&
+          !strstr(text, "xpro_port_info"));
+    free(text);
+    json_decref(doc);
+
+    doc = load_doc(sync_doc);
+    text = doc ? xp_prom_render(doc, NULL) : NULL;
+    CHECK_STR(text, "\nxpro_sync_state{state=\"synced\"} 1\n");
+    /* Base units, from the document's own: ms and ns to seconds, permille to a ratio. */
+    CHECK(doc && fabs(xp_prom_sample(text, "xpro_sync_rtt_seconds", "") * 1e3 -
+                      json_number_value(json_object_get(json_object_get(doc, "sync"),
+                                                        "rtt_ms"))) < 1e-9);
+    CHECK(doc && fabs(xp_prom_sample(text, "xpro_worker_seconds_total",
+                                     "queue=\"0\",state=\"spin\"") * 1e9 -
+                      (double)json_integer_value(json_object_get(
+                          json_array_get(json_object_get(doc, "workers"), 0), "spin_ns"))) < 1);
+    CHECK_STR(text, "\nxpro_sync_state{state=\"degraded\"} 0\n");
+    CHECK_STR(text, "\n# TYPE xpro_sync_rtt_seconds gauge\n");
+    CHECK_STR(text, "\n# TYPE xpro_sync_requests_total counter\n");
+    free(text);
+    json_decref(doc);
+}
+
+/* A field added to the document without a row in the table is caught, not lost. */
+static void test_new_field_caught(const char *path)
+{
+    json_t *doc = load_doc(path);
+    FILE *devnull = fopen("/dev/null", "w");
+
+    if (!doc || !devnull)
+        return;
+    CHECK(xp_prom_check_fields(doc, devnull, path) == 0);
+    json_object_set_new(json_object_get(doc, "pipeline"), "drop_new_reason", json_integer(1));
+    CHECK(xp_prom_check_fields(doc, devnull, path) == 1);
+    json_object_del(json_object_get(doc, "pipeline"), "drop_new_reason");
+    json_object_set_new(json_object_get(json_array_get(json_object_get(doc, "ports"), 1), "xdp"),
+                        "pass_new", json_true());
+    CHECK(xp_prom_check_fields(doc, devnull, path) == 1);
+    /* Reasons under a "*" row are new label values, not new fields. */
+    json_object_del(json_object_get(json_array_get(json_object_get(doc, "ports"), 1), "xdp"),
+                    "pass_new");
+    json_object_set_new(json_object_get(json_object_get(doc, "pipeline"), "malformed"),
+                        "bad_new", json_integer(3));
+    CHECK(xp_prom_check_fields(doc, devnull, path) == 0);
+    CHECK_EQ(xp_prom_field("pipeline.malformed.bad_new"), XP_PROM_FIELD_EXPORTED);
+    CHECK_EQ(xp_prom_field("totals.rx_pps"), XP_PROM_FIELD_UNEXPORTED);
+    CHECK_EQ(xp_prom_field("ports[].queues[].queue"), XP_PROM_FIELD_EXPORTED);
+    CHECK_EQ(xp_prom_field("ports[].ifindex"), XP_PROM_FIELD_EXPORTED);
+    CHECK_EQ(xp_prom_field("ports[].nothing"), XP_PROM_FIELD_UNKNOWN);
+    fclose(devnull);
+    json_decref(doc);
+}
+
+static void test_table(void)
+{
+    CHECK(xp_prom_check_table(stderr) == 0);
+    CHECK(xp_prom_n_metrics > 100);
+}
+
+/* The checker itself fails on what promtool and the table forbid. */
+static void test_checker_catches(void)
+{
+    FILE *devnull = fopen("/dev/null", "w");
+    static const char build[] = "# HELP xpro_build_info b\n# TYPE xpro_build_info gauge\n"
+                                "xpro_build_info{version=\"1\"} 1\n";
+    static const char *const bad[] = {
+        /* a gauge exported as a counter */
+        "# HELP xpro_frames f\n# TYPE xpro_frames counter\nxpro_frames{state=\"free\"} 1\n",
+        /* a family not in the table (the old naming) */
+        "# HELP xpro_frames_total f\n# TYPE xpro_frames_total gauge\nxpro_frames_total 8\n",
+        /* labels other than declared */
+        "# HELP xpro_frames f\n# TYPE xpro_frames gauge\nxpro_frames{kind=\"free\"} 1\n",
+        /* no HELP */
+        "# TYPE xpro_frames gauge\nxpro_frames{state=\"free\"} 1\n",
+        /* a series twice */
+        "# HELP xpro_frames f\n# TYPE xpro_frames gauge\nxpro_frames{state=\"free\"} 1\n"
+        "xpro_frames{state=\"free\"} 2\n",
+        /* a sample outside its family */
+        "# HELP xpro_frames f\n# TYPE xpro_frames gauge\nxpro_frames_capacity 1\n",
+    };
+    char buf[1024];
+
+    if (!devnull)
+        return;
+    snprintf(buf, sizeof(buf), "%s", build);
+    CHECK(xp_prom_check_text(buf, devnull, "good") == 0);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        snprintf(buf, sizeof(buf), "%s%s", build, bad[i]);
+        CHECK_MSG(xp_prom_check_text(buf, devnull, "bad") > 0, "bad text %zu passed", i);
+    }
+    fclose(devnull);
+}
+
 static void test_escaping_and_edges(void)
 {
-    json_t *doc = json_pack("{s:s,s:[{s:s,s:s,s:[{s:i,s:i}]}],s:{s:i},s:[i,i],s:[{s:i}],s:i}",
-                            "proxy_id", "a\"b\\c\nd",
+    json_t *doc = json_pack("{s:s,s:s,s:[{s:s,s:s,s:[{s:i,s:i},{s:i}]},{s:s,s:[{s:i,s:i}]}]}",
+                            "proxy_id", "a\"b\\c\nd", "backend", "af_xdp",
                             "ports", "name", "we\"ird\\", "role", "x", "queues",
-                            "queue", 3, "rx_packets", 1,
-                            "odd-key.x", "a b", 5,
-                            "list", 7, 8,
-                            "anon", "v", 9,
-                            "already_total", 4);
+                            "queue", 3, "rx_packets", 1, "rx_packets", 2,
+                            "name", "norole", "queues", "queue", 0, "rx_packets", 5);
     char *text = xp_prom_render(doc, NULL);
 
     CHECK(text != NULL);
-    CHECK_STR(text, "xpro_info{proxy_id=\"a\\\"b\\\\c\\nd\"} 1\n");
-    CHECK_STR(text, "xpro_ports_queues_rx_packets_total{port=\"we\\\"ird\\\\\",role=\"x\","
+    CHECK_STR(text, "\nxpro_info{proxy_id=\"a\\\"b\\\\c\\nd\",backend=\"af_xdp\"} 1\n");
+    CHECK_STR(text, "\nxpro_port_rx_packets_total{port=\"we\\\"ird\\\\\",role=\"x\","
                     "queue=\"3\"} 1\n");
-    CHECK_STR(text, "xpro_odd_key_x_a_b_total 5\n");
-    CHECK_STR(text, "xpro_list_total{index=\"1\"} 8\n");
-    CHECK_STR(text, "xpro_anon_v_total{index=\"0\"} 9\n");
-    CHECK_STR(text, "xpro_already_total 4\n");
-    CHECK_STR(text, "# TYPE xpro_already_total counter\n");
+    /* Elements without their labelling member would merge series: left out. */
+    CHECK_EQ(count_samples(text, "xpro_port_rx_packets_total"), 1);
     free(text);
     json_decref(doc);
 
@@ -254,9 +361,11 @@ static void test_escaping_and_edges(void)
     CHECK(xp_prom_render(doc, NULL) == NULL && errno == EINVAL);
     json_decref(doc);
 
+    /* An empty document: only the build. */
     doc = json_object();
     text = xp_prom_render(doc, NULL);
-    CHECK_STR(text, "xpro_info 1\n");
+    CHECK(text && count_samples(text, NULL) == 1);
+    CHECK_STR(text, "xpro_build_info{version=\"");
     free(text);
     json_decref(doc);
 }
@@ -314,12 +423,12 @@ static char *http(uint16_t port, const char *req, size_t reqlen)
 
 #define REQ(s) s, sizeof(s) - 1
 
-static void test_http(void)
+static void test_http(const char *sample)
 {
     struct xp_prom_server_conf conf = { .addr = "127.0.0.1", .port = 0, .timeout_ms = 300 };
     struct xp_prom_server_stats st;
     struct test_server ts = { 0 };
-    json_t *doc = json_loads(sample, 0, NULL);
+    json_t *doc = load_doc(sample);
     char *r, *expect, *big;
     uint16_t port;
     size_t elen;
@@ -454,13 +563,13 @@ static void *flood_main(void *arg)
     return NULL;
 }
 
-static void test_flood(void)
+static void test_flood(const char *sample)
 {
     struct xp_prom_server_conf conf = { .addr = "127.0.0.1", .port = 0, .timeout_ms = 2000,
                                         .max_clients = 8 };
     struct xp_prom_server_stats st;
     struct test_server ts = { 0 };
-    json_t *doc = json_loads(sample, 0, NULL);
+    json_t *doc = load_doc(sample);
     pthread_t flood[8];
     unsigned ok = 0, tries = 0;
 
@@ -496,11 +605,20 @@ static void test_flood(void)
     json_decref(doc);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-    test_sample_document();
+    if (argc != 5) {
+        fprintf(stderr, "usage: test_prom INLINE.json GATEWAY.json DPDK.json SYNC.json\n");
+        return 2;
+    }
+    test_table();
+    for (int i = 1; i < argc; i++)
+        test_document(argv[i]);
+    test_modes(argv[1], argv[2], argv[3], argv[4]);
+    test_new_field_caught(argv[1]);
+    test_checker_catches();
     test_escaping_and_edges();
-    test_http();
-    test_flood();
+    test_http(argv[1]);
+    test_flood(argv[1]);
     return xp_check_report("test_prom");
 }
