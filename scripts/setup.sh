@@ -67,3 +67,11 @@ echo "setup: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+
+# Debian ships promtool (the tests' metrics checker) only inside the Prometheus server's
+# package, whose unit is enabled on install: on a host run by systemd, do not leave a server
+# we installed for its checker listening on :9090.
+if [[ " ${missing[*]} " == *" prometheus "* ]] && [ -d /run/systemd/system ]; then
+    echo "setup: prometheus was installed for promtool only: disabling its server" >&2
+    $SUDO systemctl disable --now prometheus >/dev/null 2>&1 || true
+fi
