@@ -8,7 +8,8 @@
 #     the configurations 0640 in a 0750 /etc/xpro, as conffiles;
 #   - the .deb holds exactly what `meson install` put in place for that build (the package
 #     and a hand install agree), plus Debian's copyright and changelog;
-#   - postinst creates the account (systemd-sysusers) and gives /etc/xpro the group xpro.
+#   - postinst creates the account (systemd-sysusers), then /var/lib/xpro (systemd-tmpfiles),
+#     and gives /etc/xpro the group xpro.
 # Prints how long the build and lintian took. DEB_BUILD_OPTIONS=nocheck: the unit suite
 # already runs in CI.
 # shellcheck source=tests/package/lib.sh
@@ -66,6 +67,10 @@ done
 grep -q 'systemd-sysusers.*xpro.conf' "$root/DEBIAN/postinst" ||
     xp_fail "postinst does not create the account xpro (systemd-sysusers)"
 grep -q 'chgrp xpro' "$root/DEBIAN/postinst" || xp_fail "postinst does not chgrp /etc/xpro"
+# /var/lib/xpro is owned by xpro: the account must exist before tmpfiles creates it.
+awk '/systemd-sysusers.*xpro.conf/ && !u { u = NR } /systemd-tmpfiles.*xpro.conf/ && !t { t = NR }
+     END { exit !(u && t && u < t) }' "$root/DEBIAN/postinst" ||
+    xp_fail "postinst does not create the account (sysusers) before /var/lib/xpro (tmpfiles)"
 xp_pass "conffiles and postinst"
 
 # The package and `meson install` of the same build agree, file for file.
