@@ -8,8 +8,10 @@ PKGS=(
     bpftool
     clang
     ethtool
+    exabgp
     gcc
     gnuplot-nox
+    gobgpd
     iproute2
     iputils-ping
     jq

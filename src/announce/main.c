@@ -31,7 +31,7 @@
 #include "src/util/log.h"
 #include "xp_build_config.h"
 
-#define RECONNECT_MS 1000u
+#define RECONNECT_MS 200u /* a restarted proxy blocks within its first second: follow it soon */
 #define STATS_PERIOD_NS XP_NSEC_PER_SEC
 
 struct app {
