@@ -20,6 +20,7 @@
 # 4. the notify script ran for the blocks and unblocks (arguments and environment), and a
 #    run that hangs is killed at --notify-timeout, with the process it started.
 # The event-to-route delays are printed (measured by polling the peer's RIB every ~50 ms).
+# shellcheck disable=SC2154 # PIDs (ppid, s1...) are set by xp_bg and xp_send_bg with printf -v
 XP_TEST_TIMEOUT=${XP_TEST_TIMEOUT:-240}
 set -euo pipefail
 # shellcheck source=tests/netns/lib.sh
