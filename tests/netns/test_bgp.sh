@@ -11,7 +11,8 @@
 #
 # 1. a unit over T_F1 towards the target: a unit_rate pair block; the peer sees the FlowSpec
 #    rule (source unit/32, destination target/32, discard) within 1 s of the block event,
-#    and loses it within 1 s of the unblock event (and not before it);
+#    and loses it within 1 s of the unblock event (and not before it); the same in IPv6
+#    (source the unit's /64);
 # 2. five units, each under T_F1, together over T_F2 towards one victim: dst_rate blocks of
 #    five pairs; the peer sees one RTBH route for the victim (/32, community 65535:666)
 #    within 1 s of the first block event, withdrawn within 1 s of the last unblock;
@@ -19,7 +20,8 @@
 #    FlowSpec rules for it, and xpro-announce's counters say 3 were capped;
 # 4. the notify script ran for the blocks and unblocks (arguments and environment), and a
 #    run that hangs is killed at --notify-timeout, with the process it started.
-# The event-to-route delays are printed (measured by polling the peer's RIB every ~50 ms).
+# The event-to-route delays are printed: the proxy's event time to the time gobgp's monitor
+# stream delivered the update.
 # shellcheck disable=SC2154 # PIDs (ppid, s1...) are set by xp_bg and xp_send_bg with printf -v
 XP_TEST_TIMEOUT=${XP_TEST_TIMEOUT:-240}
 set -euo pipefail
@@ -53,7 +55,7 @@ cat >"$XP_TMP/proxy.json" <<JSON
   "ctl_socket": "$sock",
   "events_out": "$events",
   "stats_interval_ms": 1000,
-  "policer": { "unit_prefixes": ["198.18.0.0/24"], "t_f1_pps": 500, "t_f2_pps": 1500,
+  "policer": { "unit_prefixes": ["198.18.0.0/24", "2001:2::/64"], "t_f1_pps": 500, "t_f2_pps": 1500,
                "t_t2_ms": 300, "t_t3_ms": 1000, "block_ms": 500 }
 }
 JSON
@@ -119,6 +121,17 @@ xp_log "BGP session established in $(( ($(date +%s%N) - t0) / 1000000 )) ms"
 xp_wait_for 10 xp_file_has "$XP_TMP/announce.json" '"connected":true' ||
     xp_fail "xpro-announce never followed the proxy's events"
 
+# The peer's own record of when each update arrived: gobgp's monitor stream, every line
+# stamped on arrival (bash's EPOCHREALTIME: no fork per line). Polling the RIB (below) only
+# sequences the test; the delays are measured on these stamps.
+for fam in ipv4 ipv4-flowspec ipv6-flowspec; do
+    # shellcheck disable=SC2016 # expanded by the inner bash
+    xp_bg _mpid "monitor-$fam" ip netns exec "$NS_PEER" bash -c \
+        'exec gobgp -u 127.0.0.1 -p 50051 monitor global rib -a "$1" -j > >(while IFS= read -r l; do printf "%s %s\n" "${EPOCHREALTIME/./}" "$l"; done)' \
+        mon "$fam"
+done
+sleep 0.5
+
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 # has_route FAMILY KEY: the peer's RIB of FAMILY holds KEY (gobgp -j keys by prefix / NLRI)
 has_route() { gobgp global rib -a "$1" -j 2>/dev/null | jq -e --arg k "$2" '(. // {}) | has($k)' >/dev/null; }
@@ -143,6 +156,25 @@ event_ms() {
         '[.[] | select(.event == $k and ($u == "" or .unit == $u) and .dst == $d) | .time] |
          (if $w == "first" then min else max end) // empty | . * 1000 | floor' "$events"
 }
+# peer_ms SRC DST add|del AFTER_MS: when the peer got the first update of that route (a
+# FlowSpec rule SRC -> DST, or with SRC "" the unicast route DST) at or after AFTER_MS
+peer_ms() {
+    local src=$1 dst=$2 wd=false ts json
+    [ "$3" = del ] && wd=true
+    while read -r ts json; do
+        [ $((ts / 1000)) -ge "$4" ] || continue
+        if jq -e --arg s "$src" --arg d "$dst" --argjson w "$wd" '
+            [.[] | select((.withdrawal // false) == $w) | .nlri |
+             if $s == "" then select(.prefix? == $d)
+             else select(((.value? // []) | map(select(.type == 1) | .value.prefix)) == [$d] and
+                         ((.value? // []) | map(select(.type == 2) | .value.prefix)) == [$s])
+             end] | length > 0' <<<"$json" >/dev/null 2>&1; then
+            echo $((ts / 1000))
+            return 0
+        fi
+    done < <(cat "$XP_TMP"/monitor-*.out | sort -n)
+    return 1
+}
 within() { [ "$1" -ge 0 ] && [ "$1" -le "$BOUND_MS" ]; }
 announce_stat() { jq -r "$1" "$XP_TMP/announce.json"; }
 gen() {
@@ -151,8 +183,10 @@ gen() {
 
 # ---- 1. a pair block: FlowSpec --------------------------------------------------------------
 FLOW1="[destination: $TARGET/32][source: $UNIT/32]"
+t_phase=$(now_ms)
 gen s1 flood1 --src-ip "$UNIT" --dst-ip "$TARGET" --rate 1000 --duration 3
-seen=$(wait_route ipv4-flowspec "$FLOW1" present 10) || xp_fail "the FlowSpec rule for $UNIT -> $TARGET never reached the peer"
+wait_route ipv4-flowspec "$FLOW1" present 10 >/dev/null || xp_fail "the FlowSpec rule for $UNIT -> $TARGET never reached the peer"
+seen=$(peer_ms "$UNIT/32" "$TARGET/32" add "$t_phase") || xp_fail "gobgp's monitor did not see the rule"
 xp_wait_for 3 xp_file_has "$events" "\"block\".*\"$UNIT\"" || true
 blk=$(event_ms block "$UNIT" "$TARGET" first)
 [ -n "$blk" ] || xp_fail "no block event for $UNIT -> $TARGET"
@@ -162,16 +196,38 @@ d_flow_up=$((seen - blk))
 xp_check "FlowSpec $UNIT -> $TARGET at the peer ${d_flow_up} ms after the block event (<= $BOUND_MS)" within "$d_flow_up"
 xp_check "the rule's action is discard (traffic-rate 0)" \
     test "$(gobgp global rib -a ipv4-flowspec -j | jq --arg k "$FLOW1" '[.[$k][0].attrs[] | select(.type == 16) | .value[] | select(.subtype == 6) | .rate][0]')" = 0
-gone=$(wait_route ipv4-flowspec "$FLOW1" absent 15) || xp_fail "the FlowSpec rule was never withdrawn"
+wait_route ipv4-flowspec "$FLOW1" absent 15 >/dev/null || xp_fail "the FlowSpec rule was never withdrawn"
+gone=$(peer_ms "$UNIT/32" "$TARGET/32" del "$seen") || xp_fail "gobgp's monitor did not see the withdrawal"
 unb=$(event_ms unblock "$UNIT" "$TARGET" last)
 [ -n "$unb" ] || xp_fail "the rule went away without an unblock event"
 d_flow_down=$((gone - unb))
 xp_check "FlowSpec withdrawn ${d_flow_down} ms after the unblock event (not before it, <= $BOUND_MS)" within "$d_flow_down"
 xp_wait_pid "$s1" 10 || true
 
+# ---- 1b. the same in IPv6: the unit is its /64 (policer.v6_unit_prefix) -----------------------
+FLOW6="[destination: $XP_IP6_T0/128/0][source: 2001:2::/64/0]"
+t_phase=$(now_ms)
+gen s6 flood6 --v6 --src-ip "$XP_IP6_U0" --dst-ip "$XP_IP6_T0" --rate 1000 --duration 3
+wait_route ipv6-flowspec "$FLOW6" present 10 >/dev/null ||
+    xp_fail "the IPv6 FlowSpec rule never reached the peer ($(gobgp global rib -a ipv6-flowspec -j | jq -c 'keys? // .'))"
+seen=$(peer_ms 2001:2::/64 "$XP_IP6_T0/128" add "$t_phase") || xp_fail "gobgp's monitor did not see the IPv6 rule"
+blk=$(event_ms block 2001:2:: "$XP_IP6_T0" first)
+[ -n "$blk" ] || xp_fail "no block event for 2001:2:: -> $XP_IP6_T0"
+d6_up=$((seen - blk))
+xp_check "IPv6 FlowSpec 2001:2::/64 -> $XP_IP6_T0/128 at the peer ${d6_up} ms after the block event (<= $BOUND_MS)" within "$d6_up"
+wait_route ipv6-flowspec "$FLOW6" absent 15 >/dev/null || xp_fail "the IPv6 FlowSpec rule was never withdrawn"
+gone=$(peer_ms 2001:2::/64 "$XP_IP6_T0/128" del "$seen") || xp_fail "gobgp's monitor did not see the IPv6 withdrawal"
+unb=$(event_ms unblock 2001:2:: "$XP_IP6_T0" last)
+[ -n "$unb" ] || xp_fail "the IPv6 rule went away without an unblock event"
+d6_down=$((gone - unb))
+xp_check "IPv6 FlowSpec withdrawn ${d6_down} ms after the unblock event (not before it, <= $BOUND_MS)" within "$d6_down"
+xp_wait_pid "$s6" 10 || true
+
 # ---- 2. a destination block: one RTBH route for five pairs -----------------------------------
+t_phase=$(now_ms)
 gen s2 flood2 --src-ip 198.18.0.10 --units 5 --dst-ip "$VICTIM" --rate 2000 --duration 4
-seen=$(wait_route ipv4 "$VICTIM/32" present 10) || xp_fail "the RTBH route for $VICTIM never reached the peer"
+wait_route ipv4 "$VICTIM/32" present 10 >/dev/null || xp_fail "the RTBH route for $VICTIM never reached the peer"
+seen=$(peer_ms "" "$VICTIM/32" add "$t_phase") || xp_fail "gobgp's monitor did not see the RTBH route"
 sleep 0.5
 blk=$(event_ms block "" "$VICTIM" first)
 [ -n "$blk" ] || xp_fail "no block event towards $VICTIM"
@@ -183,7 +239,8 @@ xp_check "one route for $nblk blocked pairs (ipv4 RIB: $(gobgp global rib -a ipv
     test "$(gobgp global rib -a ipv4 -j | jq 'keys | length')" = 1
 xp_check "it carries the BLACKHOLE community 65535:666" \
     test "$(gobgp global rib -a ipv4 -j | jq --arg k "$VICTIM/32" '[.[$k][0].attrs[] | select(.type == 8) | .communities[]] | index(4294902426) != null')" = true
-gone=$(wait_route ipv4 "$VICTIM/32" absent 15) || xp_fail "the RTBH route was never withdrawn"
+wait_route ipv4 "$VICTIM/32" absent 15 >/dev/null || xp_fail "the RTBH route was never withdrawn"
+gone=$(peer_ms "" "$VICTIM/32" del "$seen") || xp_fail "gobgp's monitor did not see the RTBH withdrawal"
 unb=$(event_ms unblock "" "$VICTIM" last)
 [ -n "$unb" ] || xp_fail "the RTBH route went away without an unblock event"
 nunb=$(jq -s --arg d "$VICTIM" '[.[] | select(.event == "unblock" and .dst == $d)] | length' "$events")
@@ -229,18 +286,19 @@ xp_check "notify: and the process it started went with it" bash -c "! kill -0 $h
 xp_check "ExaBGP refused no command (errors $(announce_stat .exabgp.error), done $(announce_stat .exabgp.done))" \
     test "$(announce_stat .exabgp.error)" = 0 -a "$(announce_stat .exabgp.done)" -gt 0
 
-echo "event -> route at the peer (ms): FlowSpec announce $d_flow_up, withdraw $d_flow_down; RTBH announce $d_rtbh_up, withdraw $d_rtbh_down; event age at xpro-announce max $(announce_stat .event_delay.max_ms | cut -c1-6) ms"
+echo "event -> route at the peer (ms): FlowSpec announce $d_flow_up, withdraw $d_flow_down; IPv6 FlowSpec announce $d6_up, withdraw $d6_down; RTBH announce $d_rtbh_up, withdraw $d_rtbh_down; event age at xpro-announce max $(announce_stat .event_delay.max_ms | cut -c1-6) ms"
 
 # ---- 5. the proxy restarts under a block: withdrawn, then announced again ------------------
 gen s5 flood5 --src-ip "$UNIT" --dst-ip "$TARGET" --rate 1000 --duration 12
 wait_route ipv4-flowspec "$FLOW1" present 10 >/dev/null || xp_fail "phase 5: no FlowSpec rule"
+t_stop=$(now_ms)
 xp_kill "$ppid" TERM
 xp_wait_pid "$ppid" 15 || xp_fail "proxy still running after SIGTERM"
 xp_check "the proxy exits 0" test "$XP_RC" = 0
-t_stop=$(now_ms)
-gone=$(wait_route ipv4-flowspec "$FLOW1" absent 5) ||
+wait_route ipv4-flowspec "$FLOW1" absent 5 >/dev/null ||
     xp_fail "the rule stayed announced with its proxy gone (nothing would ever withdraw it)"
-xp_pass "proxy stopped: the rule withdrawn $((gone - t_stop)) ms later (the stream was lost)"
+gone=$(peer_ms "$UNIT/32" "$TARGET/32" del "$t_stop") || xp_fail "gobgp's monitor did not see the withdrawal"
+xp_pass "proxy stopped: the rule withdrawn $((gone - t_stop)) ms after its SIGTERM (the stream was lost)"
 xp_kill "$s5" INT
 : >"$events"
 xp_proxy_start ppid proxy2 "$XP_TMP/proxy.json"
@@ -248,8 +306,10 @@ reconnected() { [ "$(announce_stat .connects)" -ge 2 ]; }
 xp_wait_for 10 reconnected || xp_fail "xpro-announce did not follow the restarted proxy"
 # Blocks still running when the stream came back are not known (the proxy has no op that lists
 # them: docs/upstream.md "Reconnecting"); the next block is announced as any.
+t_phase=$(now_ms)
 gen s5 flood5b --src-ip "$UNIT" --dst-ip "$TARGET" --rate 1000 --duration 3
-back=$(wait_route ipv4-flowspec "$FLOW1" present 15) || xp_fail "no rule for a block after the restart"
+wait_route ipv4-flowspec "$FLOW1" present 15 >/dev/null || xp_fail "no rule for a block after the restart"
+back=$(peer_ms "$UNIT/32" "$TARGET/32" add "$t_phase") || xp_fail "gobgp's monitor did not see the rule come back"
 blk=$(event_ms block "$UNIT" "$TARGET" first)
 xp_check "after the restart: reconnected (connects $(announce_stat .connects)), the new block announced $((back - blk)) ms after its event" \
     within "$((back - blk))"
