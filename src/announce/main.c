@@ -31,6 +31,7 @@
 #include "src/util/log.h"
 #include "xp_build_config.h"
 
+#define CONNECT_TIMEOUT_MS 1000 /* a hung proxy holds our loop at most this long */
 #define RECONNECT_MS 200u /* a restarted proxy blocks within its first second: follow it soon */
 #define STATS_PERIOD_NS XP_NSEC_PER_SEC
 
@@ -157,11 +158,11 @@ static void write_stats(struct app *app)
     o = json_pack("{s:f,s:s,s:b,s:I,s:I,s:I,s:{s:I,s:I,s:I},s:{s:I,s:f,s:f}}", "time",
                   (double)xp_clock_ns(CLOCK_REALTIME) / 1e9, "socket", app->sock, "connected",
                   app->cli != NULL, "connects", (json_int_t)app->connects, "disconnects",
-                  (json_int_t)app->disconnects, "lines_bad", (json_int_t)app->lines_bad,
-                  "exabgp", "done", (json_int_t)app->api_done, "error",
-                  (json_int_t)app->api_error, "other", (json_int_t)app->api_other,
-                  "event_delay", "samples", (json_int_t)app->latency_samples, "last_ms",
-                  app->latency_last_ms, "max_ms", app->latency_max_ms);
+                  (json_int_t)app->disconnects, "lines_bad", (json_int_t)app->lines_bad, "exabgp",
+                  "done", (json_int_t)app->api_done, "error", (json_int_t)app->api_error, "other",
+                  (json_int_t)app->api_other, "event_delay", "samples",
+                  (json_int_t)app->latency_samples, "last_ms", app->latency_last_ms, "max_ms",
+                  app->latency_max_ms);
     if (!o)
         return;
     json_object_set_new(o, "routes", xp_announce__stats_json(app->ann));
@@ -183,7 +184,8 @@ static void write_stats(struct app *app)
 static void disconnect(struct app *app, const char *why)
 {
     pr_warn("lost the event stream of %s (%s): withdrawing every route until the proxy's "
-            "next blocks", app->sock, why);
+            "next blocks",
+            app->sock, why);
     xp_ctl_client__destroy(app->cli);
     app->cli = NULL;
     app->disconnects++;
@@ -248,23 +250,23 @@ static void try_connect(struct app *app)
     int ret;
 
     app->next_connect_ns = xp_mono_ns() + RECONNECT_MS * 1000000ULL;
-    app->cli = xp_ctl_client__connect(app->sock, 2000);
+    app->cli = xp_ctl_client__connect(app->sock, CONNECT_TIMEOUT_MS);
     if (!app->cli) {
         if (!app->warned_connect)
-            pr_warn("cannot connect to %s: %s (retrying every %u ms)", app->sock,
-                    strerror(errno), RECONNECT_MS);
+            pr_warn("cannot connect to %s: %s (retrying every %u ms)", app->sock, strerror(errno),
+                    RECONNECT_MS);
         app->warned_connect = true;
         return;
     }
     req = json_pack("{s:s,s:b}", "op", "events", "follow", 1);
-    ret = req ? xp_ctl_client__request(app->cli, req, 2000, &result, err, sizeof(err))
+    ret = req ? xp_ctl_client__request(app->cli, req, CONNECT_TIMEOUT_MS, &result, err, sizeof(err))
               : -ENOMEM;
     json_decref(req);
     json_decref(result);
     if (ret) {
         if (!app->warned_connect)
-            pr_warn("%s refused to stream events: %s", app->sock, ret == -ENOMEM ? "no memory"
-                                                                                   : err);
+            pr_warn("%s refused to stream events: %s", app->sock,
+                    ret == -ENOMEM ? "no memory" : err);
         app->warned_connect = true;
         xp_ctl_client__destroy(app->cli);
         app->cli = NULL;
@@ -279,8 +281,8 @@ static void try_connect(struct app *app)
 /* ExaBGP's answers on our stdin: "done" or "error" per command (exabgp.api.ack). */
 static void read_api(struct app *app)
 {
-    ssize_t n = read(STDIN_FILENO, app->in_buf + app->in_len,
-                     sizeof(app->in_buf) - 1 - app->in_len);
+    ssize_t n =
+        read(STDIN_FILENO, app->in_buf + app->in_len, sizeof(app->in_buf) - 1 - app->in_len);
     char *p, *nl;
 
     if (n < 0) {
@@ -388,32 +390,47 @@ static int run(struct app *app, int sfd)
 int main(int argc, char **argv)
 {
     enum {
-        O_FLOW = 256, O_DST, O_NH4, O_NH6, O_COMM, O_V6P, O_MAXR, O_MAXP, O_RATE, O_BURST,
-        O_KEEP, O_NSCRIPT, O_NTIMEOUT, O_NMAX, O_NQUEUE, O_STATS, O_LEVEL,
+        O_FLOW = 256,
+        O_DST,
+        O_NH4,
+        O_NH6,
+        O_COMM,
+        O_V6P,
+        O_MAXR,
+        O_MAXP,
+        O_RATE,
+        O_BURST,
+        O_KEEP,
+        O_NSCRIPT,
+        O_NTIMEOUT,
+        O_NMAX,
+        O_NQUEUE,
+        O_STATS,
+        O_LEVEL,
     };
     static const struct option opts[] = {
-        {"socket", required_argument, NULL, 's'},
-        {"proxy", required_argument, NULL, 'p'},
-        {"flow-action", required_argument, NULL, O_FLOW},
-        {"dst-action", required_argument, NULL, O_DST},
-        {"next-hop", required_argument, NULL, O_NH4},
-        {"next-hop6", required_argument, NULL, O_NH6},
-        {"community", required_argument, NULL, O_COMM},
-        {"v6-unit-prefix", required_argument, NULL, O_V6P},
-        {"max-routes", required_argument, NULL, O_MAXR},
-        {"max-pairs", required_argument, NULL, O_MAXP},
-        {"rate", required_argument, NULL, O_RATE},
-        {"burst", required_argument, NULL, O_BURST},
-        {"keep-rib", no_argument, NULL, O_KEEP},
-        {"notify-script", required_argument, NULL, O_NSCRIPT},
-        {"notify-timeout", required_argument, NULL, O_NTIMEOUT},
-        {"notify-max", required_argument, NULL, O_NMAX},
-        {"notify-queue", required_argument, NULL, O_NQUEUE},
-        {"stats-file", required_argument, NULL, O_STATS},
-        {"log-level", required_argument, NULL, O_LEVEL},
-        {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},
-        {NULL, 0, NULL, 0},
+        { "socket", required_argument, NULL, 's' },
+        { "proxy", required_argument, NULL, 'p' },
+        { "flow-action", required_argument, NULL, O_FLOW },
+        { "dst-action", required_argument, NULL, O_DST },
+        { "next-hop", required_argument, NULL, O_NH4 },
+        { "next-hop6", required_argument, NULL, O_NH6 },
+        { "community", required_argument, NULL, O_COMM },
+        { "v6-unit-prefix", required_argument, NULL, O_V6P },
+        { "max-routes", required_argument, NULL, O_MAXR },
+        { "max-pairs", required_argument, NULL, O_MAXP },
+        { "rate", required_argument, NULL, O_RATE },
+        { "burst", required_argument, NULL, O_BURST },
+        { "keep-rib", no_argument, NULL, O_KEEP },
+        { "notify-script", required_argument, NULL, O_NSCRIPT },
+        { "notify-timeout", required_argument, NULL, O_NTIMEOUT },
+        { "notify-max", required_argument, NULL, O_NMAX },
+        { "notify-queue", required_argument, NULL, O_NQUEUE },
+        { "stats-file", required_argument, NULL, O_STATS },
+        { "log-level", required_argument, NULL, O_LEVEL },
+        { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, 'V' },
+        { NULL, 0, NULL, 0 },
     };
     struct xp_notify_conf nconf = { .timeout_ms = 5000, .max_running = 4, .max_queued = 256 };
     const char *sock = NULL, *proxy = NULL;
@@ -534,8 +551,7 @@ int main(int argc, char **argv)
             for (const struct option *o = opts; o->name; o++)
                 if (o->val == opt)
                     name = o->name;
-            fprintf(stderr, "xpro-announce: --%s: bad value \"%s\" (see --help)\n", name,
-                    optarg);
+            fprintf(stderr, "xpro-announce: --%s: bad value \"%s\" (see --help)\n", name, optarg);
             return EXIT_FAIL_OPTION;
         }
     }
@@ -548,8 +564,10 @@ int main(int argc, char **argv)
         return EXIT_FAIL_OPTION;
     }
     if (nconf.script && (nconf.script[0] != '/' || access(nconf.script, X_OK) != 0)) {
-        fprintf(stderr, "xpro-announce: --notify-script %s: expected an absolute path to an "
-                        "executable\n", nconf.script);
+        fprintf(stderr,
+                "xpro-announce: --notify-script %s: expected an absolute path to an "
+                "executable\n",
+                nconf.script);
         return EXIT_FAIL_OPTION;
     }
     if (sock) {
@@ -591,10 +609,11 @@ int main(int argc, char **argv)
         }
     }
     pr_info("xpro-announce %s: socket %s, FlowSpec %s, dst_rate -> %s, at most %u routes, "
-            "%g updates/s (burst %g)%s%s", XP_VERSION, app.sock,
-            conf.flow_rate_bps ? "rate-limit" : "discard",
-            conf.dst_action == XP_DST_RTBH ? "RTBH" : conf.dst_action == XP_DST_FLOW ? "FlowSpec"
-                                                                                     : "nothing",
+            "%g updates/s (burst %g)%s%s",
+            XP_VERSION, app.sock, conf.flow_rate_bps ? "rate-limit" : "discard",
+            conf.dst_action == XP_DST_RTBH   ? "RTBH"
+            : conf.dst_action == XP_DST_FLOW ? "FlowSpec"
+                                             : "nothing",
             conf.max_routes, conf.rate, conf.burst, nconf.script ? ", notify " : "",
             nconf.script ? nconf.script : "");
     ret = run(&app, sfd);

@@ -36,7 +36,7 @@ struct job {
 };
 
 struct run {
-    pid_t pid;          /* 0: a free slot */
+    pid_t pid; /* 0: a free slot */
     uint64_t deadline_ns;
     bool killed;
 };
@@ -44,7 +44,7 @@ struct run {
 struct xp_notify {
     struct xp_notify_conf conf;
     struct run *runs;
-    struct job *queue;  /* ring of max_queued */
+    struct job *queue; /* ring of max_queued */
     unsigned q_head, q_len;
     struct xp_notify_stats st;
 };
@@ -102,15 +102,15 @@ static void copy_field(char *out, size_t len, const json_t *ev, const char *key,
 /* Start job in a free slot. 0, or a negative errno (counted by the caller). */
 static int spawn(struct xp_notify *n, struct run *slot, const struct job *j, uint64_t now_ns)
 {
-    char *argv[] = { (char *)n->conf.script, (char *)j->event, (char *)j->unit, (char *)j->dst,
-                     (char *)j->reason, NULL };
+    char *argv[] = { (char *)n->conf.script, (char *)j->event,  (char *)j->unit,
+                     (char *)j->dst,         (char *)j->reason, NULL };
     char e_event[48], e_unit[80], e_dst[80], e_reason[64], e_proxy[160], e_queue[48];
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t attr;
     char **envp;
     size_t envc = 0;
     int fds[2], ret;
-    sigset_t none;
+    sigset_t none, dfl;
     pid_t pid;
 
     snprintf(e_event, sizeof(e_event), "XPRO_EVENT=%s", j->event);
@@ -144,7 +144,12 @@ static int spawn(struct xp_notify *n, struct run *slot, const struct job *j, uin
     sigemptyset(&none);
     /* our blocked signals (SIGCHLD, SIGTERM for the signalfd) are not the script's business */
     posix_spawnattr_setsigmask(&attr, &none);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK);
+    /* we ignore SIGPIPE (a closed ExaBGP pipe is an error code to us); a script must not */
+    sigemptyset(&dfl);
+    sigaddset(&dfl, SIGPIPE);
+    posix_spawnattr_setsigdefault(&attr, &dfl);
+    posix_spawnattr_setflags(&attr,
+                             POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
     ret = -posix_spawn(&pid, n->conf.script, &fa, &attr, argv, envp);
     posix_spawnattr_destroy(&attr);
     posix_spawn_file_actions_destroy(&fa);
@@ -276,7 +281,7 @@ json_t *xp_notify__stats_json(const struct xp_notify *n)
 {
     return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:i,s:i}", "started", (json_int_t)n->st.started,
                      "ok", (json_int_t)n->st.ok, "failed", (json_int_t)n->st.failed, "killed",
-                     (json_int_t)n->st.killed, "dropped", (json_int_t)n->st.dropped,
-                     "spawn_errors", (json_int_t)n->st.spawn_errors, "running",
-                     (int)n->st.running, "queued", (int)n->st.queued);
+                     (json_int_t)n->st.killed, "dropped", (json_int_t)n->st.dropped, "spawn_errors",
+                     (json_int_t)n->st.spawn_errors, "running", (int)n->st.running, "queued",
+                     (int)n->st.queued);
 }

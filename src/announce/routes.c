@@ -28,15 +28,15 @@
 #include "src/util/log.h"
 
 struct route {
-    struct route *hnext;               /* hash chain */
-    struct route *prev, *next;         /* pending list, or capped list */
+    struct route *hnext;       /* hash chain */
+    struct route *prev, *next; /* pending list, or capped list */
     enum xp_route_kind kind;
-    uint8_t unit[16];                  /* zero for RTBH */
+    uint8_t unit[16]; /* zero for RTBH */
     uint8_t dst[16];
     unsigned refs;
     bool announced;
     bool capped;
-    bool listed;                       /* in the pending or capped list */
+    bool listed; /* in the pending or capped list */
 };
 
 struct pair {
@@ -57,12 +57,12 @@ struct xp_announce {
     void *ctx;
     struct pair **pairs;
     struct route **routes;
-    size_t mask;                        /* both tables: buckets - 1 */
+    size_t mask; /* both tables: buckets - 1 */
     struct list pending, capped;
-    unsigned held;                      /* wanted or announced routes (the cap's count) */
+    unsigned held; /* wanted or announced routes (the cap's count) */
     double tokens;
     uint64_t refill_ns;
-    uint64_t cap_log_ns;                /* last "capped" warning: at most one a second */
+    uint64_t cap_log_ns; /* last "capped" warning: at most one a second */
     uint64_t cap_log_missed;
     struct xp_announce_stats st;
 };
@@ -189,9 +189,8 @@ int xp_announce__format(const struct xp_announce_conf *conf, enum xp_route_kind 
                      (unsigned long long)conf->flow_rate_bps);
         else
             snprintf(action, sizeof(action), "discard;");
-        n = snprintf(buf, len,
-                     "%s flow route { match { source %s; destination %s; } then { %s } }", verb,
-                     u, d, action);
+        n = snprintf(buf, len, "%s flow route { match { source %s; destination %s; } then { %s } }",
+                     verb, u, d, action);
     }
     if (n < 0 || (size_t)n >= len)
         return -ENOSPC;
@@ -294,7 +293,8 @@ static void cap_warn(struct xp_announce *a, const struct route *r)
     xp_addr__format(r->unit, u, sizeof(u));
     xp_addr__format(r->dst, d, sizeof(d));
     pr_warn("route cap reached (%u routes): %s %s%s%s not announced (%llu more since the "
-            "last warning)", a->conf.max_routes, r->kind == XP_ROUTE_RTBH ? "RTBH" : "FlowSpec",
+            "last warning)",
+            a->conf.max_routes, r->kind == XP_ROUTE_RTBH ? "RTBH" : "FlowSpec",
             r->kind == XP_ROUTE_RTBH ? "" : u, r->kind == XP_ROUTE_RTBH ? "" : " -> ", d,
             (unsigned long long)a->cap_log_missed);
     a->cap_log_ns = now;
@@ -370,8 +370,8 @@ static struct route *route_get(struct xp_announce *a, enum xp_route_kind kind,
     return r;
 }
 
-static struct pair **pair_slot(struct xp_announce *a, const uint8_t unit[16],
-                               const uint8_t dst[16], int queue)
+static struct pair **pair_slot(struct xp_announce *a, const uint8_t unit[16], const uint8_t dst[16],
+                               int queue)
 {
     struct pair **p = &a->pairs[hash_key(unit, dst, (uint32_t)queue) & a->mask];
 
@@ -382,8 +382,8 @@ static struct pair **pair_slot(struct xp_announce *a, const uint8_t unit[16],
     return p;
 }
 
-struct xp_announce *xp_announce__create(const struct xp_announce_conf *conf,
-                                        xp_announce_sink sink, void *ctx, uint64_t now_ns)
+struct xp_announce *xp_announce__create(const struct xp_announce_conf *conf, xp_announce_sink sink,
+                                        void *ctx, uint64_t now_ns)
 {
     struct xp_announce *a;
     char err[256];
@@ -470,8 +470,8 @@ int xp_announce__event(struct xp_announce *a, const json_t *ev)
         a->st.events_ignored++;
         return 1;
     }
-    if (!us || !ds || !json_is_integer(q) || xp_addr__parse(us, unit) ||
-        xp_addr__parse(ds, dst) || xp_addr__is_v4(unit) != xp_addr__is_v4(dst) ||
+    if (!us || !ds || !json_is_integer(q) || xp_addr__parse(us, unit) || xp_addr__parse(ds, dst) ||
+        xp_addr__is_v4(unit) != xp_addr__is_v4(dst) ||
         (block && (!reason || (strcmp(reason, "unit_rate") && strcmp(reason, "dst_rate"))))) {
         a->st.events_bad++;
         return -EINVAL;
@@ -538,8 +538,7 @@ static void send_pending(struct xp_announce *a, bool unlimited)
         struct route *r = a->pending.head;
         bool want = wanted(r);
 
-        if (xp_announce__format(&a->conf, r->kind, r->unit, r->dst, want, line,
-                                sizeof(line)) < 0 ||
+        if (xp_announce__format(&a->conf, r->kind, r->unit, r->dst, want, line, sizeof(line)) < 0 ||
             a->sink(a->ctx, line) != 0) {
             a->st.write_errors++;
             break;
@@ -607,16 +606,14 @@ json_t *xp_announce__stats_json(const struct xp_announce *a)
     struct xp_announce_stats st;
 
     xp_announce__stats(a, &st);
-    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:i,s:i,s:i,s:i,s:i}",
-                     "events", (json_int_t)st.events, "events_ignored",
-                     (json_int_t)st.events_ignored, "events_bad", (json_int_t)st.events_bad,
-                     "unblock_unknown", (json_int_t)st.unblock_unknown, "block_duplicate",
-                     (json_int_t)st.block_duplicate, "pairs_full", (json_int_t)st.pairs_full,
-                     "capped", (json_int_t)st.capped, "announced", (json_int_t)st.announced,
-                     "withdrawn", (json_int_t)st.withdrawn, "coalesced",
-                     (json_int_t)st.coalesced, "resyncs", (json_int_t)st.resyncs,
-                     "write_errors", (json_int_t)st.write_errors, "pairs", (int)st.pairs,
-                     "routes_wanted", (int)st.routes_wanted, "routes_announced",
-                     (int)st.routes_announced, "routes_capped", (int)st.routes_capped,
-                     "pending", (int)st.pending);
+    return json_pack(
+        "{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:i,s:i,s:i,s:i,s:i}", "events",
+        (json_int_t)st.events, "events_ignored", (json_int_t)st.events_ignored, "events_bad",
+        (json_int_t)st.events_bad, "unblock_unknown", (json_int_t)st.unblock_unknown,
+        "block_duplicate", (json_int_t)st.block_duplicate, "pairs_full", (json_int_t)st.pairs_full,
+        "capped", (json_int_t)st.capped, "announced", (json_int_t)st.announced, "withdrawn",
+        (json_int_t)st.withdrawn, "coalesced", (json_int_t)st.coalesced, "resyncs",
+        (json_int_t)st.resyncs, "write_errors", (json_int_t)st.write_errors, "pairs", (int)st.pairs,
+        "routes_wanted", (int)st.routes_wanted, "routes_announced", (int)st.routes_announced,
+        "routes_capped", (int)st.routes_capped, "pending", (int)st.pending);
 }

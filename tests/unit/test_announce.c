@@ -40,8 +40,8 @@ static int sink_fn(void *ctx, const char *line)
 static json_t *ev(const char *kind, const char *unit, const char *dst, const char *reason,
                   int queue)
 {
-    json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:f,s:i}", "event", kind, "proxy_id", "t", "unit",
-                          unit, "dst", dst, "time", 1.0, "queue", queue);
+    json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:f,s:i}", "event", kind, "proxy_id", "t", "unit", unit,
+                          "dst", dst, "time", 1.0, "queue", queue);
 
     if (reason)
         json_object_set_new(o, "reason", json_string(reason));
@@ -80,14 +80,17 @@ static void test_format(void)
     xp_addr__parse("198.18.0.254", d);
     CHECK(xp_announce__format(&c, XP_ROUTE_FLOW, u, d, true, buf, sizeof(buf)) > 0);
     CHECK_MSG(strcmp(buf, "announce flow route { match { source 198.18.0.2/32; destination "
-                          "198.18.0.254/32; } then { discard; } }") == 0, "got %s", buf);
+                          "198.18.0.254/32; } then { discard; } }") == 0,
+              "got %s", buf);
     c.flow_rate_bps = 125000;
     xp_announce__format(&c, XP_ROUTE_FLOW, u, d, false, buf, sizeof(buf));
     CHECK_MSG(strcmp(buf, "withdraw flow route { match { source 198.18.0.2/32; destination "
-                          "198.18.0.254/32; } then { rate-limit 125000; } }") == 0, "got %s", buf);
+                          "198.18.0.254/32; } then { rate-limit 125000; } }") == 0,
+              "got %s", buf);
     xp_announce__format(&c, XP_ROUTE_RTBH, u, d, true, buf, sizeof(buf));
     CHECK_MSG(strcmp(buf, "announce route 198.18.0.254/32 next-hop self community [65535:666]") ==
-              0, "got %s", buf);
+                  0,
+              "got %s", buf);
     /* IPv6: the unit is a /64 (the proxy names it by its masked address), the target a /128 */
     xp_addr__parse("2001:2::1:2:3:4", u);
     xp_addr__parse("2001:2::fe", d);
@@ -97,7 +100,8 @@ static void test_format(void)
               buf);
     xp_announce__format(&c, XP_ROUTE_RTBH, u, d, true, buf, sizeof(buf));
     CHECK_MSG(strcmp(buf, "announce route 2001:2::fe/128 next-hop 100::1 community [65535:666]") ==
-              0, "got %s", buf);
+                  0,
+              "got %s", buf);
 
     /* bad configurations are refused with a message */
     xp_announce_conf__defaults(&c);
@@ -303,9 +307,11 @@ static void test_notify(void)
         return;
     }
     /* "hang" events sleep past the timeout (in a child: the group must die, not just sh) */
-    fprintf(f, "#!/bin/sh\nread -r line\n"
-               "echo \"$1 $2 $3 $4 $XPRO_EVENT $XPRO_REASON $XPRO_QUEUE $line\" >> %s\n"
-               "[ \"$4\" = hang ] && sleep 30\nexit 0\n", out);
+    fprintf(f,
+            "#!/bin/sh\nread -r line\n"
+            "echo \"$1 $2 $3 $4 $XPRO_EVENT $XPRO_REASON $XPRO_QUEUE $line\" >> %s\n"
+            "[ \"$4\" = hang ] && sleep 30\nexit 0\n",
+            out);
     fclose(f);
     chmod(script, 0755);
     nc.script = script;
@@ -323,7 +329,8 @@ static void test_notify(void)
     if (f) {
         CHECK(fgets(buf, sizeof(buf), f) != NULL);
         CHECK_MSG(strcmp(buf, "block 198.18.0.2 198.18.0.254 unit_rate block unit_rate 3 "
-                              "{\"event\":\"block\"}\n") == 0, "got %s", buf);
+                              "{\"event\":\"block\"}\n") == 0,
+                  "got %s", buf);
         fclose(f);
     }
     xp_notify__stats(n, &st);
