@@ -67,9 +67,12 @@ struct xp_announce_stats {
     uint64_t announced;        /* announce commands written */
     uint64_t withdrawn;        /* withdraw commands written */
     uint64_t coalesced;        /* updates never sent: wanted and unwanted again in time */
-    uint64_t resyncs;          /* xp_announce__forget_all() calls */
+    uint64_t forgets;          /* xp_announce__forget_all() calls (the stream was lost) */
     uint64_t write_errors;     /* the command sink failed */
+    uint64_t seeds;            /* xp_announce__seed() calls */
+    uint64_t seeded;           /* blocks learnt from a seed, not from an event */
     unsigned pairs;            /* blocks followed now */
+    unsigned pairs_seeded;     /* of which learnt from a seed, no event seen yet */
     unsigned routes_wanted;    /* routes some block wants, not capped */
     unsigned routes_announced; /* routes the speaker holds */
     unsigned routes_capped;    /* routes some block wants, capped */
@@ -122,6 +125,17 @@ void xp_announce__flush(struct xp_announce *a);
  * block events that follow.
  */
 void xp_announce__forget_all(struct xp_announce *a);
+
+/*
+ * Resync: flows is the "flows" array of the proxy's flows op (src/proxy/ctl_ops.c). Its rows
+ * whose verdict means "blocked now" become blocks, as if their block events had come (a
+ * block that began before we followed the stream emits none: renewals are silent); seeded
+ * blocks that a later seed no longer shows are dropped (their unblock may have come before
+ * we knew them). A block or unblock event of a seeded pair makes it an ordinary one.
+ * Returns the number of seeded blocks still held (the caller seeds again while there are
+ * any), or -EINVAL when flows is not an array.
+ */
+int xp_announce__seed(struct xp_announce *a, const json_t *flows);
 
 void xp_announce__stats(const struct xp_announce *a, struct xp_announce_stats *st);
 json_t *xp_announce__stats_json(const struct xp_announce *a);

@@ -32,6 +32,7 @@
 #include "xp_build_config.h"
 
 #define CONNECT_TIMEOUT_MS 1000 /* a hung proxy holds our loop at most this long */
+#define RESYNC_TIMEOUT_MS 3000  /* the flows op walks every pair table */
 #define RECONNECT_MS 200u /* a restarted proxy blocks within its first second: follow it soon */
 #define STATS_PERIOD_NS XP_NSEC_PER_SEC
 
@@ -47,6 +48,9 @@ struct app {
     bool out_closed;
     bool warned_connect;
     uint64_t next_connect_ns;
+    uint64_t next_resync_ns; /* 0: no resync planned */
+    unsigned resync_ms;      /* 0: never */
+    uint64_t resyncs, resync_errors;
     char in_buf[4096];
     size_t in_len;
     /* counters */
@@ -57,39 +61,43 @@ struct app {
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: xpro-announce [options]   (run by ExaBGP as its process: docs/upstream.md)\n"
-            "Follows a proxy's block and unblock events; writes ExaBGP API commands on stdout:\n"
-            "FlowSpec (unit -> destination) for unit_rate blocks, RTBH for dst_rate blocks.\n"
-            "  -s, --socket PATH          the proxy's control socket\n"
-            "  -p, --proxy ID             its socket " XP_CTL_DIR "/ID.sock (default: "
-            "$XPRO_CTL_SOCKET,\n"
-            "                             else " XP_CTL_DIR "/xpro.sock)\n"
-            "      --flow-action ACTION   discard (default) or rate-limit:BYTES_PER_SEC\n"
-            "      --dst-action ACTION    what a dst_rate block announces: rtbh (default),\n"
-            "                             flow (a FlowSpec rule per pair), none\n"
-            "      --next-hop ADDR        RTBH next hop of IPv4 routes (default self)\n"
-            "      --next-hop6 ADDR       RTBH next hop of IPv6 routes (default self)\n"
-            "      --community LIST       RTBH communities, \"ASN:VAL ...\" (default 65535:666)\n"
-            "      --v6-unit-prefix N     an IPv6 unit's prefix length, as the proxy's\n"
-            "                             policer.v6_unit_prefix (default 64)\n"
-            "      --max-routes N         routes announced at once, at most (default 1000);\n"
-            "                             more are counted (capped) and logged, not announced\n"
-            "      --max-pairs N          blocks followed at once (default 65536)\n"
-            "      --rate N               updates (announce or withdraw) per second (default 100)\n"
-            "      --burst N              updates sent at once after a quiet time (default 50)\n"
-            "      --keep-rib             do not withdraw every route of this ExaBGP at start\n"
-            "                             (\"clear adj-rib out\"; see docs/upstream.md)\n"
-            "      --notify-script PATH   run PATH EVENT UNIT DST REASON per block and unblock\n"
-            "                             (XPRO_* environment, the JSON line on stdin)\n"
-            "      --notify-timeout SEC   kill a run still going after SEC (default 5)\n"
-            "      --notify-max N         runs at once (default 4)\n"
-            "      --notify-queue N       events waiting for a run; beyond, dropped (default 256)\n"
-            "      --stats-file PATH      rewrite PATH with the counters (JSON) every second\n"
-            "      --log-level LEVEL      err, warn, info (default), debug\n"
-            "  -h, --help                 this text\n"
-            "  -V, --version              print the version\n"
-            "Exit codes: 0 stopped, 1 failure, 2 bad option.\n");
+    fprintf(
+        f,
+        "usage: xpro-announce [options]   (run by ExaBGP as its process: docs/upstream.md)\n"
+        "Follows a proxy's block and unblock events; writes ExaBGP API commands on stdout:\n"
+        "FlowSpec (unit -> destination) for unit_rate blocks, RTBH for dst_rate blocks.\n"
+        "  -s, --socket PATH          the proxy's control socket\n"
+        "  -p, --proxy ID             its socket " XP_CTL_DIR "/ID.sock (default: "
+        "$XPRO_CTL_SOCKET,\n"
+        "                             else " XP_CTL_DIR "/xpro.sock)\n"
+        "      --flow-action ACTION   discard (default) or rate-limit:BYTES_PER_SEC\n"
+        "      --dst-action ACTION    what a dst_rate block announces: rtbh (default),\n"
+        "                             flow (a FlowSpec rule per pair), none\n"
+        "      --next-hop ADDR        RTBH next hop of IPv4 routes (default self)\n"
+        "      --next-hop6 ADDR       RTBH next hop of IPv6 routes (default self)\n"
+        "      --community LIST       RTBH communities, \"ASN:VAL ...\" (default 65535:666)\n"
+        "      --v6-unit-prefix N     an IPv6 unit's prefix length, as the proxy's\n"
+        "                             policer.v6_unit_prefix (default 64)\n"
+        "      --max-routes N         routes announced at once, at most (default 1000);\n"
+        "                             more are counted (capped) and logged, not announced\n"
+        "      --max-pairs N          blocks followed at once (default 65536)\n"
+        "      --rate N               updates (announce or withdraw) per second (default 100)\n"
+        "      --burst N              updates sent at once after a quiet time (default 50)\n"
+        "      --resync-interval SEC  on (re)connect, learn the blocks already running from the\n"
+        "                             proxy's flows op, and again every SEC while some of\n"
+        "                             them hold (default 2; 0: never)\n"
+        "      --keep-rib             do not withdraw every route of this ExaBGP at start\n"
+        "                             (\"clear adj-rib out\"; see docs/upstream.md)\n"
+        "      --notify-script PATH   run PATH EVENT UNIT DST REASON per block and unblock\n"
+        "                             (XPRO_* environment, the JSON line on stdin)\n"
+        "      --notify-timeout SEC   kill a run still going after SEC (default 5)\n"
+        "      --notify-max N         runs at once (default 4)\n"
+        "      --notify-queue N       events waiting for a run; beyond, dropped (default 256)\n"
+        "      --stats-file PATH      rewrite PATH with the counters (JSON) every second\n"
+        "      --log-level LEVEL      err, warn, info (default), debug\n"
+        "  -h, --help                 this text\n"
+        "  -V, --version              print the version\n"
+        "Exit codes: 0 stopped, 1 failure, 2 bad option.\n");
 }
 
 /* The sink of routes.c: one command line to ExaBGP. */
@@ -155,12 +163,13 @@ static void write_stats(struct app *app)
 
     if (!app->stats_path)
         return;
-    o = json_pack("{s:f,s:s,s:b,s:I,s:I,s:I,s:{s:I,s:I,s:I},s:{s:I,s:f,s:f}}", "time",
+    o = json_pack("{s:f,s:s,s:b,s:I,s:I,s:I,s:I,s:I,s:{s:I,s:I,s:I},s:{s:I,s:f,s:f}}", "time",
                   (double)xp_clock_ns(CLOCK_REALTIME) / 1e9, "socket", app->sock, "connected",
                   app->cli != NULL, "connects", (json_int_t)app->connects, "disconnects",
-                  (json_int_t)app->disconnects, "lines_bad", (json_int_t)app->lines_bad, "exabgp",
-                  "done", (json_int_t)app->api_done, "error", (json_int_t)app->api_error, "other",
-                  (json_int_t)app->api_other, "event_delay", "samples",
+                  (json_int_t)app->disconnects, "lines_bad", (json_int_t)app->lines_bad, "resyncs",
+                  (json_int_t)app->resyncs, "resync_errors", (json_int_t)app->resync_errors,
+                  "exabgp", "done", (json_int_t)app->api_done, "error", (json_int_t)app->api_error,
+                  "other", (json_int_t)app->api_other, "event_delay", "samples",
                   (json_int_t)app->latency_samples, "last_ms", app->latency_last_ms, "max_ms",
                   app->latency_max_ms);
     if (!o)
@@ -192,6 +201,7 @@ static void disconnect(struct app *app, const char *why)
     /* blocks we did not see end would stay announced forever: withdraw, as on a restart */
     xp_announce__forget_all(app->ann);
     app->next_connect_ns = xp_mono_ns() + RECONNECT_MS * 1000000ULL;
+    app->next_resync_ns = 0;
 }
 
 static void handle_event(struct app *app, const char *line)
@@ -243,6 +253,61 @@ static void drain_events(struct app *app)
     }
 }
 
+/*
+ * Learn the blocks that began before we followed the stream (they emit no event while they
+ * renew): the proxy's flows op, on a connection of its own (the follower's is output-only),
+ * seeds the route set (xp_announce__seed). Again every resync_ms while seeded blocks remain,
+ * so that one whose unblock we missed is dropped. The op scans the workers' pair tables in
+ * slices: a snapshot at connect time and then one per resync_ms only while it matters.
+ */
+static void resync(struct app *app)
+{
+    json_t *req, *result = NULL;
+    struct xp_ctl_client *c;
+    char err[256];
+    int ret, held;
+
+    app->next_resync_ns = 0;
+    c = xp_ctl_client__connect(app->sock, CONNECT_TIMEOUT_MS);
+    if (!c) {
+        ret = -errno;
+        snprintf(err, sizeof(err), "%s", strerror(errno));
+        goto out_retry;
+    }
+    req = json_pack("{s:s,s:i}", "op", "flows", "top", 10000);
+    ret = req ? xp_ctl_client__request(c, req, RESYNC_TIMEOUT_MS, &result, err, sizeof(err))
+              : -ENOMEM;
+    json_decref(req);
+    xp_ctl_client__destroy(c);
+    if (ret == XP_CTL_E_REPLY) {
+        /* e.g. no policing configured: nothing to learn, and asking again will not help */
+        pr_info("resync: the proxy refused its flows (%s): only blocks from now on are "
+                "announced",
+                err);
+        app->resync_errors++;
+        return;
+    }
+    if (ret)
+        goto out_retry;
+    held = xp_announce__seed(app->ann, json_object_get(result, "flows"));
+    json_decref(result);
+    app->resyncs++;
+    if (held < 0) {
+        pr_warn("resync: the flows reply has no \"flows\" array");
+        app->resync_errors++;
+        return;
+    }
+    if (held > 0)
+        app->next_resync_ns = xp_mono_ns() + app->resync_ms * 1000000ULL;
+    return;
+
+out_retry:
+    app->resync_errors++;
+    pr_warn("resync: %s: %s (again in %u ms)", app->sock, ret == -ENOMEM ? "no memory" : err,
+            app->resync_ms);
+    app->next_resync_ns = xp_mono_ns() + app->resync_ms * 1000000ULL;
+}
+
 static void try_connect(struct app *app)
 {
     json_t *req, *result = NULL;
@@ -276,6 +341,9 @@ static void try_connect(struct app *app)
     app->connects++;
     pr_info("following the events of %s", app->sock);
     drain_events(app);
+    /* after the follow: a block from now on comes as an event, one before it is in the flows */
+    if (app->cli && app->resync_ms)
+        resync(app);
 }
 
 /* ExaBGP's answers on our stdin: "done" or "error" per command (exabgp.api.ack). */
@@ -336,12 +404,16 @@ static int run(struct app *app, int sfd)
 
         if (!app->cli && now >= app->next_connect_ns)
             try_connect(app);
+        else if (app->cli && app->next_resync_ns && now >= app->next_resync_ns)
+            resync(app);
         now = xp_mono_ns();
         wake = earliest(xp_announce__pace(app->ann, now), now + STATS_PERIOD_NS);
         if (app->notify)
             wake = earliest(wake, xp_notify__service(app->notify, now));
         if (!app->cli)
             wake = earliest(wake, app->next_connect_ns);
+        else if (app->next_resync_ns)
+            wake = earliest(wake, app->next_resync_ns);
         if (now >= next_stats) {
             write_stats(app);
             next_stats = now + STATS_PERIOD_NS;
@@ -407,6 +479,7 @@ int main(int argc, char **argv)
         O_NQUEUE,
         O_STATS,
         O_LEVEL,
+        O_RESYNC,
     };
     static const struct option opts[] = {
         { "socket", required_argument, NULL, 's' },
@@ -435,7 +508,7 @@ int main(int argc, char **argv)
     struct xp_notify_conf nconf = { .timeout_ms = 5000, .max_running = 4, .max_queued = 256 };
     const char *sock = NULL, *proxy = NULL;
     struct xp_announce_conf conf;
-    struct app app = { .stdin_open = true };
+    struct app app = { .stdin_open = true, .resync_ms = 2000 };
     unsigned long long v;
     enum xp_log_level level;
     struct stat sb;
@@ -528,6 +601,10 @@ int main(int argc, char **argv)
             break;
         case O_STATS:
             app.stats_path = optarg;
+            break;
+        case O_RESYNC:
+            bad = parse_double(optarg, &d) != 0 || d < 0 || d > 3600 || (d > 0 && d < 0.1);
+            app.resync_ms = bad ? 0 : (unsigned)lround(d * 1000);
             break;
         case O_LEVEL:
             if (xp_log_level_parse(optarg, &level))

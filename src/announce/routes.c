@@ -44,6 +44,8 @@ struct pair {
     uint8_t unit[16];
     uint8_t dst[16];
     int queue;
+    bool seeded;       /* learnt from the flows op, not from a block event (resync) */
+    uint32_t seed_gen; /* the last resync that still saw it */
     struct route *route;
 };
 
@@ -64,6 +66,7 @@ struct xp_announce {
     uint64_t refill_ns;
     uint64_t cap_log_ns; /* last "capped" warning: at most one a second */
     uint64_t cap_log_missed;
+    uint32_t seed_gen;
     struct xp_announce_stats st;
 };
 
@@ -446,6 +449,46 @@ static void pair_drop(struct xp_announce *a, struct pair **slot)
     free(p);
 }
 
+/* A new block of (unit, dst, queue) at slot: 0, or 1 when ignored (counted). */
+static int pair_add(struct xp_announce *a, struct pair **slot, const uint8_t unit[16],
+                    const uint8_t dst[16], int queue, bool dst_rate, bool seeded)
+{
+    uint8_t zero[16] = { 0 };
+    enum xp_route_kind rk;
+    struct pair *p;
+
+    if (dst_rate && a->conf.dst_action == XP_DST_NONE) {
+        a->st.events_ignored++;
+        return 1;
+    }
+    if (a->st.pairs >= a->conf.max_pairs) {
+        a->st.pairs_full++;
+        return 1;
+    }
+    rk = dst_rate && a->conf.dst_action == XP_DST_RTBH ? XP_ROUTE_RTBH : XP_ROUTE_FLOW;
+    p = calloc(1, sizeof(*p));
+    if (!p) {
+        a->st.pairs_full++;
+        return 1;
+    }
+    memcpy(p->unit, unit, 16);
+    memcpy(p->dst, dst, 16);
+    p->queue = queue;
+    p->seeded = seeded;
+    p->seed_gen = a->seed_gen;
+    p->route = route_get(a, rk, rk == XP_ROUTE_RTBH ? zero : unit, dst);
+    if (!p->route) {
+        free(p);
+        a->st.pairs_full++;
+        return 1;
+    }
+    p->hnext = *slot;
+    *slot = p;
+    a->st.pairs++;
+    route_ref(a, p->route);
+    return 0;
+}
+
 int xp_announce__event(struct xp_announce *a, const json_t *ev)
 {
     const char *kind = json_string_value(json_object_get(ev, "event"));
@@ -453,9 +496,8 @@ int xp_announce__event(struct xp_announce *a, const json_t *ev)
     const char *ds = json_string_value(json_object_get(ev, "dst"));
     const char *reason = json_string_value(json_object_get(ev, "reason"));
     json_t *q = json_object_get(ev, "queue");
-    uint8_t unit[16], dst[16], zero[16] = { 0 };
-    enum xp_route_kind rk;
-    struct pair **slot, *p;
+    uint8_t unit[16], dst[16];
+    struct pair **slot;
     bool block;
 
     if (!kind) {
@@ -487,46 +529,90 @@ int xp_announce__event(struct xp_announce *a, const json_t *ev)
         return 0;
     }
     if (*slot) {
+        if ((*slot)->seeded) {
+            (*slot)->seeded = false; /* a resync saw it first; from now on its events rule */
+            return 0;
+        }
         a->st.block_duplicate++;
         return 1;
     }
-    if (strcmp(reason, "dst_rate") == 0 && a->conf.dst_action == XP_DST_NONE) {
-        a->st.events_ignored++;
-        return 1;
-    }
-    if (a->st.pairs >= a->conf.max_pairs) {
-        a->st.pairs_full++;
-        return 1;
-    }
-    rk = strcmp(reason, "dst_rate") == 0 && a->conf.dst_action == XP_DST_RTBH ? XP_ROUTE_RTBH
-                                                                              : XP_ROUTE_FLOW;
-    p = calloc(1, sizeof(*p));
-    if (!p) {
-        a->st.pairs_full++;
-        return 1;
-    }
-    memcpy(p->unit, unit, 16);
-    memcpy(p->dst, dst, 16);
-    p->queue = (int)json_integer_value(q);
-    p->route = route_get(a, rk, rk == XP_ROUTE_RTBH ? zero : unit, dst);
-    if (!p->route) {
-        free(p);
-        a->st.pairs_full++;
-        return 1;
-    }
-    p->hnext = *slot;
-    *slot = p;
-    a->st.pairs++;
-    route_ref(a, p->route);
-    return 0;
+    return pair_add(a, slot, unit, dst, (int)json_integer_value(q), strcmp(reason, "dst_rate") == 0,
+                    false);
 }
 
 void xp_announce__forget_all(struct xp_announce *a)
 {
-    a->st.resyncs++;
+    a->st.forgets++;
     for (size_t i = 0; i <= a->mask; i++)
         while (a->pairs[i])
             pair_drop(a, &a->pairs[i]);
+}
+
+/*
+ * The verdicts of the flows op that mean "blocked now", and the block reason each stands
+ * for. The op names only the unit test today (docs/upstream.md "Reconnecting").
+ */
+static const struct {
+    const char *verdict;
+    bool dst_rate;
+} seed_verdicts[] = {
+    { "drop_unit_rate", false },
+};
+
+int xp_announce__seed(struct xp_announce *a, const json_t *flows)
+{
+    size_t i;
+    json_t *row;
+    int held = 0;
+
+    if (!json_is_array(flows))
+        return -EINVAL;
+    a->seed_gen++;
+    a->st.seeds++;
+    json_array_foreach(flows, i, row)
+    {
+        const char *v = json_string_value(json_object_get(row, "verdict"));
+        const char *us = json_string_value(json_object_get(row, "unit"));
+        const char *ds = json_string_value(json_object_get(row, "dst"));
+        json_t *q = json_object_get(row, "queue");
+        uint8_t unit[16], dst[16];
+        struct pair **slot;
+        int k = -1;
+
+        for (size_t j = 0; v && j < sizeof(seed_verdicts) / sizeof(seed_verdicts[0]); j++)
+            if (strcmp(v, seed_verdicts[j].verdict) == 0)
+                k = (int)j;
+        if (k < 0)
+            continue;
+        if (!us || !ds || !json_is_integer(q) || xp_addr__parse(us, unit) ||
+            xp_addr__parse(ds, dst) || xp_addr__is_v4(unit) != xp_addr__is_v4(dst)) {
+            a->st.events_bad++;
+            continue;
+        }
+        slot = pair_slot(a, unit, dst, (int)json_integer_value(q));
+        if (*slot) {
+            (*slot)->seed_gen = a->seed_gen;
+            continue;
+        }
+        if (pair_add(a, slot, unit, dst, (int)json_integer_value(q), seed_verdicts[k].dst_rate,
+                     true) == 0)
+            a->st.seeded++;
+    }
+    /* seeded pairs this snapshot no longer shows have ended (their unblock may have come
+     * before we knew them): drop them; pairs known from events are left to their events */
+    for (size_t b = 0; b <= a->mask; b++) {
+        struct pair **slot = &a->pairs[b];
+
+        while (*slot) {
+            if ((*slot)->seeded && (*slot)->seed_gen != a->seed_gen) {
+                pair_drop(a, slot);
+                continue;
+            }
+            held += (*slot)->seeded;
+            slot = &(*slot)->hnext;
+        }
+    }
+    return held;
 }
 
 /* Send pending updates while tokens last (all of them when unlimited). */
@@ -588,9 +674,12 @@ void xp_announce__stats(const struct xp_announce *a, struct xp_announce_stats *s
         pending++;
     for (const struct route *r = a->capped.head; r; r = r->next)
         capped++;
-    for (size_t i = 0; i <= a->mask; i++)
+    for (size_t i = 0; i <= a->mask; i++) {
         for (const struct route *r = a->routes[i]; r; r = r->hnext)
             announced += r->announced;
+        for (const struct pair *p = a->pairs[i]; p; p = p->hnext)
+            st->pairs_seeded += p->seeded;
+    }
     st->pending = pending;
     st->routes_capped = capped;
     st->routes_announced = announced;
@@ -604,16 +693,33 @@ void xp_announce__stats(const struct xp_announce *a, struct xp_announce_stats *s
 json_t *xp_announce__stats_json(const struct xp_announce *a)
 {
     struct xp_announce_stats st;
+    json_t *o = json_object();
 
+    if (!o)
+        return NULL;
     xp_announce__stats(a, &st);
-    return json_pack(
-        "{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:i,s:i,s:i,s:i,s:i}", "events",
-        (json_int_t)st.events, "events_ignored", (json_int_t)st.events_ignored, "events_bad",
-        (json_int_t)st.events_bad, "unblock_unknown", (json_int_t)st.unblock_unknown,
-        "block_duplicate", (json_int_t)st.block_duplicate, "pairs_full", (json_int_t)st.pairs_full,
-        "capped", (json_int_t)st.capped, "announced", (json_int_t)st.announced, "withdrawn",
-        (json_int_t)st.withdrawn, "coalesced", (json_int_t)st.coalesced, "resyncs",
-        (json_int_t)st.resyncs, "write_errors", (json_int_t)st.write_errors, "pairs", (int)st.pairs,
-        "routes_wanted", (int)st.routes_wanted, "routes_announced", (int)st.routes_announced,
-        "routes_capped", (int)st.routes_capped, "pending", (int)st.pending);
+    /* one key per field, in the struct's order (docs/upstream.md "Counters") */
+#define XP_PUT(f) json_object_set_new(o, #f, json_integer((json_int_t)st.f))
+    XP_PUT(events);
+    XP_PUT(events_ignored);
+    XP_PUT(events_bad);
+    XP_PUT(unblock_unknown);
+    XP_PUT(block_duplicate);
+    XP_PUT(pairs_full);
+    XP_PUT(capped);
+    XP_PUT(announced);
+    XP_PUT(withdrawn);
+    XP_PUT(coalesced);
+    XP_PUT(forgets);
+    XP_PUT(write_errors);
+    XP_PUT(seeds);
+    XP_PUT(seeded);
+    XP_PUT(pairs);
+    XP_PUT(pairs_seeded);
+    XP_PUT(routes_wanted);
+    XP_PUT(routes_announced);
+    XP_PUT(routes_capped);
+    XP_PUT(pending);
+#undef XP_PUT
+    return o;
 }

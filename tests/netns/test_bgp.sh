@@ -19,7 +19,12 @@
 # 3. six units over T_F1 towards a third address with --max-routes 3: the peer holds 3
 #    FlowSpec rules for it, and xpro-announce's counters say 3 were capped;
 # 4. the notify script ran for the blocks and unblocks (arguments and environment), and a
-#    run that hangs is killed at --notify-timeout, with the process it started.
+#    run that hangs is killed at --notify-timeout, with the process it started;
+# 5. the proxy stopped under a block: the rule withdrawn; restarted: followed again, and the
+#    next block announced within 1 s;
+# 6. xpro-announce killed under a running block: ExaBGP respawns it, it learns the block from
+#    the proxy's flows op (no event: renewals are silent) and announces it; the block's
+#    unblock withdraws it.
 # The event-to-route delays are printed: the proxy's event time to the time gobgp's monitor
 # stream delivered the update.
 # shellcheck disable=SC2154 # PIDs (ppid, s1...) are set by xp_bg and xp_send_bg with printf -v
@@ -318,7 +323,35 @@ back=$(peer_ms "$UNIT/32" "$TARGET/32" add "$t_phase") || xp_fail "gobgp's monit
 blk=$(event_ms block "$UNIT" "$TARGET" first)
 xp_check "after the restart: reconnected (connects $(announce_stat .connects)), the new block announced $((back - blk)) ms after its event" \
     within "$((back - blk))"
-xp_kill "$s5" INT
+xp_wait_pid "$s5" 10 || true
+wait_route ipv4-flowspec "$FLOW1" absent 15 >/dev/null || xp_fail "the rule was not withdrawn after the restart's block"
+
+# ---- 6. xpro-announce restarts under a running block: the resync learns it ------------------
+# Its block renews silently (no event), so only the flows op tells the new instance about it.
+announce_pid() { ps -o pid=,comm= --ppid "$epid" | awk '$2 == "xpro-announce" { print $1 }'; }
+gen s6 flood6b --src-ip "$UNIT" --dst-ip "$TARGET" --rate 1000 --duration 10
+wait_route ipv4-flowspec "$FLOW1" present 10 >/dev/null || xp_fail "phase 6: no FlowSpec rule"
+nblk=$(jq -s '[.[] | select(.event == "block")] | length' "$events")
+old_pid=$(announce_pid)
+[ -n "$old_pid" ] || xp_fail "no xpro-announce under ExaBGP ($epid)"
+kill -KILL "$old_pid"
+new_instance() { local p; p=$(announce_pid); [ -n "$p" ] && [ "$p" != "$old_pid" ]; }
+xp_wait_for 15 new_instance || xp_fail "ExaBGP did not respawn xpro-announce: $(tail -3 "$XP_TMP/exabgp.out")"
+seeded() { [ "$(jq -r '.routes.seeded // 0' "$XP_TMP/announce.json" 2>/dev/null)" -ge 1 ]; }
+xp_wait_for 5 seeded || xp_fail "the new xpro-announce learnt no running block ($(jq -c '{connects, resyncs, resync_errors, routes}' "$XP_TMP/announce.json"))"
+xp_check "the respawned xpro-announce announced the running block (announced $(announce_stat .routes.announced), seeded $(announce_stat .routes.seeded))" \
+    test "$(announce_stat .routes.announced)" -ge 1
+wait_route ipv4-flowspec "$FLOW1" present 5 >/dev/null || xp_fail "the peer does not hold the rule after the respawn"
+xp_check "with no new block event (renewals are silent: $nblk -> $(jq -s '[.[] | select(.event == "block")] | length' "$events"))" \
+    test "$(jq -s '[.[] | select(.event == "block")] | length' "$events")" = "$nblk"
+xp_wait_pid "$s6" 15 || true
+t_end=$(now_ms)
+wait_route ipv4-flowspec "$FLOW1" absent 15 >/dev/null || xp_fail "the learnt block's rule was never withdrawn"
+unb=$(event_ms unblock "$UNIT" "$TARGET" last)
+gone=$(peer_ms "$UNIT/32" "$TARGET/32" del "$t_end") || xp_fail "gobgp's monitor did not see the withdrawal"
+xp_check "its unblock event withdrew it $((gone - unb)) ms later (unknown unblocks: $(announce_stat .routes.unblock_unknown))" \
+    test "$(announce_stat .routes.unblock_unknown)" = 0 -a "$((gone - unb))" -ge 0 -a "$((gone - unb))" -le "$BOUND_MS"
+
 xp_kill "$ppid" TERM
 xp_wait_pid "$ppid" 15 || xp_fail "proxy still running after SIGTERM"
 xp_pass "test_bgp"

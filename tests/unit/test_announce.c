@@ -173,7 +173,7 @@ static void test_dedup_refcount(void)
     xp_announce__stats(a, &st);
     CHECK_EQ(st.routes_announced, 0);
     CHECK_EQ(st.pairs, 0);
-    CHECK_EQ(st.resyncs, 1);
+    CHECK_EQ(st.forgets, 1);
     xp_announce__destroy(a);
 }
 
@@ -269,6 +269,70 @@ static void test_rate(void)
     xp_announce__stats(a, &st);
     CHECK_EQ(st.routes_announced, 0);
     CHECK_EQ(st.withdrawn, 5);
+    xp_announce__destroy(a);
+}
+
+static json_t *flow_row(const char *unit, const char *dst, int queue, const char *verdict)
+{
+    return json_pack("{s:s,s:s,s:i,s:f,s:s}", "unit", unit, "dst", dst, "queue", queue, "rate_pps",
+                     900.0, "verdict", verdict);
+}
+
+/* Resync from the flows op: blocks that began before we followed. */
+static void test_seed(void)
+{
+    struct xp_announce_conf c;
+    struct xp_announce_stats st;
+    struct sink s = { 0 };
+    struct xp_announce *a;
+    uint64_t t = XP_NSEC_PER_SEC;
+    json_t *flows;
+
+    xp_announce_conf__defaults(&c);
+    a = xp_announce__create(&c, sink_fn, &s, t);
+    if (!a) {
+        CHECK(a != NULL);
+        return;
+    }
+    flows = json_array();
+    json_array_append_new(flows, flow_row("198.18.0.2", "198.18.0.254", 0, "drop_unit_rate"));
+    json_array_append_new(flows, flow_row("198.18.0.3", "198.18.0.254", 0, "forward"));
+    json_array_append_new(flows, flow_row("198.18.0.4", "198.18.0.254", 1, "drop_unit_rate"));
+    json_array_append_new(flows, flow_row("bad", "198.18.0.254", 1, "drop_unit_rate"));
+    CHECK_EQ(xp_announce__seed(a, flows), 2);
+    json_decref(flows);
+    xp_announce__pace(a, t);
+    CHECK_EQ(s.n, 2);
+    CHECK_EQ(count_prefix(&s, 0, "announce flow route { match { source 198.18.0.2/32"), 1);
+    CHECK_EQ(count_prefix(&s, 0, "announce flow route { match { source 198.18.0.4/32"), 1);
+    /* its block event (a race with the snapshot) makes .2 an ordinary block, no duplicate */
+    CHECK_EQ(feed(a, "block", "198.18.0.2", "198.18.0.254", "unit_rate", 0), 0);
+    /* .4's unblock came before the next snapshot: the snapshot no longer shows it */
+    flows = json_array();
+    CHECK_EQ(xp_announce__seed(a, flows), 0);
+    json_decref(flows);
+    xp_announce__pace(a, t);
+    CHECK_EQ(s.n, 3);
+    CHECK_EQ(count_prefix(&s, 2, "withdraw flow route { match { source 198.18.0.4/32"), 1);
+    xp_announce__stats(a, &st);
+    CHECK_EQ(st.pairs, 1); /* .2, from its event now: a snapshot does not drop it */
+    CHECK_EQ(st.pairs_seeded, 0);
+    CHECK_EQ(st.block_duplicate, 0);
+    CHECK_EQ(st.seeded, 2);
+    CHECK_EQ(st.events_bad, 1);
+    feed(a, "unblock", "198.18.0.2", "198.18.0.254", NULL, 0);
+    xp_announce__pace(a, t);
+    CHECK_EQ(count_prefix(&s, 3, "withdraw flow route { match { source 198.18.0.2/32"), 1);
+    /* a seeded block ends by its unblock event too */
+    flows = json_array();
+    json_array_append_new(flows, flow_row("198.18.0.5", "198.18.0.254", 0, "drop_unit_rate"));
+    CHECK_EQ(xp_announce__seed(a, flows), 1);
+    json_decref(flows);
+    CHECK_EQ(feed(a, "unblock", "198.18.0.5", "198.18.0.254", NULL, 0), 0);
+    xp_announce__stats(a, &st);
+    CHECK_EQ(st.pairs, 0);
+    CHECK_EQ(st.unblock_unknown, 0);
+    CHECK_EQ(xp_announce__seed(a, NULL), -EINVAL);
     xp_announce__destroy(a);
 }
 
@@ -369,6 +433,7 @@ int main(void)
     test_dedup_refcount();
     test_cap();
     test_rate();
+    test_seed();
     test_notify();
     return xp_check_report("test_announce");
 }
