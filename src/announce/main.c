@@ -500,6 +500,7 @@ int main(int argc, char **argv)
         { "notify-max", required_argument, NULL, O_NMAX },
         { "notify-queue", required_argument, NULL, O_NQUEUE },
         { "stats-file", required_argument, NULL, O_STATS },
+        { "resync-interval", required_argument, NULL, O_RESYNC },
         { "log-level", required_argument, NULL, O_LEVEL },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, 'V' },
