@@ -427,6 +427,49 @@ static void test_notify(void)
     CHECK(xp_notify__create(&nc) == NULL);
 }
 
+/*
+ * xpro-announce's --help and its option table agree: every option the help names is one
+ * getopt knows (an option documented but missing from the table once shipped).
+ */
+static void test_help_options(void)
+{
+    char cmd[512], line[512], opt[64];
+    unsigned n = 0;
+    FILE *help;
+
+    snprintf(cmd, sizeof(cmd), "%s --help", XP_ANNOUNCE_BIN);
+    help = popen(cmd, "r");
+    if (!help) {
+        CHECK_MSG(0, "popen %s: %s", cmd, strerror(errno));
+        return;
+    }
+    while (fgets(line, sizeof(line), help)) {
+        const char *p = strstr(line, "--");
+        FILE *run;
+        char out[512];
+        bool known = true;
+
+        if (!p || sscanf(p, "%63[-a-z0-9]", opt) != 1 || strlen(opt) < 3)
+            continue;
+        n++;
+        /* a bogus value and a stray argument: exit 2 at once, "unrecognized" only when unknown */
+        snprintf(cmd, sizeof(cmd), "%s %s /nonexistent unexpected </dev/null 2>&1", XP_ANNOUNCE_BIN,
+                 opt);
+        if (strcmp(opt, "--help") == 0 || strcmp(opt, "--version") == 0)
+            continue;
+        run = popen(cmd, "r");
+        if (!run)
+            continue;
+        while (fgets(out, sizeof(out), run))
+            if (strstr(out, "unrecognized option"))
+                known = false;
+        pclose(run);
+        CHECK_MSG(known, "%s is in --help but not in the option table", opt);
+    }
+    pclose(help);
+    CHECK_MSG(n >= 20, "only %u options found in --help", n);
+}
+
 int main(void)
 {
     test_format();
@@ -435,5 +478,6 @@ int main(void)
     test_rate();
     test_seed();
     test_notify();
+    test_help_options();
     return xp_check_report("test_announce");
 }
