@@ -42,7 +42,7 @@ BOUND_MS=1000
 
 xp_init
 xp_require_all
-xp_require_cmd exabgp gobgpd gobgp bc
+xp_require_cmd exabgp gobgpd gobgp
 [ -x "$ANNOUNCE" ] || xp_fail "xpro-announce not built: $ANNOUNCE"
 xp_topo_inline 1
 xp_ns_create NS_PEER peer
