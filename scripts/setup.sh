@@ -10,8 +10,10 @@ PKGS=(
     debhelper
     dpkg-dev
     ethtool
+    exabgp
     gcc
     gnuplot-nox
+    gobgpd
     iproute2
     iputils-ping
     jq

@@ -95,6 +95,11 @@ void xp_ctl_client__destroy(struct xp_ctl_client *c)
     free(c);
 }
 
+int xp_ctl_client__fd(const struct xp_ctl_client *c)
+{
+    return c->fd;
+}
+
 int xp_ctl_client__write(struct xp_ctl_client *c, const void *buf, size_t len)
 {
     const char *p = buf;

@@ -163,4 +163,11 @@ ssize_t xp_ctl_client__read_line(struct xp_ctl_client *c, int timeout_ms, const 
 /* Write all of buf. Returns 0 or a negative errno. */
 int xp_ctl_client__write(struct xp_ctl_client *c, const void *buf, size_t len);
 
+/*
+ * The socket, for the caller's own poll() (a follower with other fds to watch). Lines may
+ * already wait in the client's buffer: after POLLIN, and after connecting, read with
+ * xp_ctl_client__read_line(c, 0, ...) until it returns -ETIMEDOUT.
+ */
+int xp_ctl_client__fd(const struct xp_ctl_client *c);
+
 #endif /* XP_CTL_H */
