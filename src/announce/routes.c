@@ -512,6 +512,14 @@ int xp_announce__event(struct xp_announce *a, const json_t *ev)
         a->st.events_ignored++;
         return 1;
     }
+    /*
+     * Operator blocks (xpro-ctl block) are the operator's own decision, often towards every
+     * destination ("*"): not announced upstream (docs/upstream.md "Failure modes").
+     */
+    if (reason && strcmp(reason, "operator") == 0) {
+        a->st.events_ignored++;
+        return 1;
+    }
     if (!us || !ds || !json_is_integer(q) || xp_addr__parse(us, unit) || xp_addr__parse(ds, dst) ||
         xp_addr__is_v4(unit) != xp_addr__is_v4(dst) ||
         (block && (!reason || (strcmp(reason, "unit_rate") && strcmp(reason, "dst_rate"))))) {
@@ -549,14 +557,15 @@ void xp_announce__forget_all(struct xp_announce *a)
 }
 
 /*
- * The verdicts of the flows op that mean "blocked now", and the block reason each stands
- * for. The op names only the unit test today (docs/upstream.md "Reconnecting").
+ * The verdicts of the flows op that mean "blocked now by a test", and the block reason each
+ * stands for (docs/upstream.md "Reconnecting"; operator blocks are not announced).
  */
 static const struct {
     const char *verdict;
     bool dst_rate;
 } seed_verdicts[] = {
     { "drop_unit_rate", false },
+    { "drop_dst_rate", true },
 };
 
 int xp_announce__seed(struct xp_announce *a, const json_t *flows)

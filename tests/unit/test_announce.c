@@ -333,6 +333,26 @@ static void test_seed(void)
     CHECK_EQ(st.pairs, 0);
     CHECK_EQ(st.unblock_unknown, 0);
     CHECK_EQ(xp_announce__seed(a, NULL), -EINVAL);
+    /* destination-test blocks are learnt too: one RTBH route for the destination */
+    flows = json_array();
+    json_array_append_new(flows, flow_row("198.18.0.6", "198.18.0.253", 0, "drop_dst_rate"));
+    json_array_append_new(flows, flow_row("198.18.0.7", "198.18.0.253", 0, "drop_dst_rate"));
+    json_array_append_new(flows, flow_row("198.18.0.8", "198.18.0.253", 0, "drop_manual"));
+    CHECK_EQ(xp_announce__seed(a, flows), 2);
+    json_decref(flows);
+    xp_announce__pace(a, t);
+    CHECK_EQ(count_prefix(&s, 0, "announce route 198.18.0.253/32"), 1);
+    /* operator blocks (their own events) are not announced: counted as ignored */
+    xp_announce__stats(a, &st);
+    CHECK_EQ(feed(a, "block", "198.18.0.9", "198.18.0.253", "operator", 0), 1);
+    CHECK_EQ(feed(a, "unblock", "198.18.0.9", "198.18.0.253", "operator", 0), 1);
+    {
+        struct xp_announce_stats st2;
+
+        xp_announce__stats(a, &st2);
+        CHECK_EQ(st2.events_ignored, st.events_ignored + 2);
+        CHECK_EQ(st2.events_bad, st.events_bad);
+    }
     xp_announce__destroy(a);
 }
 
