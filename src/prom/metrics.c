@@ -167,6 +167,10 @@ const struct xp_prom_metric xp_prom_metrics[] = {
     { "xpro_worker_sleeps_total", XP_PROM_COUNTER, "", "queue",
       "times the worker blocked waiting for frames",
       ONE("workers[].sleeps") },
+    { "xpro_worker_spin_yields_total", XP_PROM_COUNTER, "", "queue",
+      "spins cut short because another thread wanted the worker's core (it then sleeps "
+      "as soon as its rings are empty, for 50 ms)",
+      ONE("workers[].spin_yields") },
     { "xpro_worker_seconds_total", XP_PROM_COUNTER, "seconds", "queue,state",
       "where the worker's time went: work (turns that moved frames), spin (empty turns), "
       "sleep (blocked)",

@@ -68,10 +68,11 @@ static json_t *workers_json(struct proxy *px)
 
         xp_worker__stats(&px->workers[q], &ws);
         json_array_append_new(workers,
-                              json_pack("{s:i,s:i,s:I,s:I,s:I,s:I,s:I}", "queue", (int)q,
+                              json_pack("{s:i,s:i,s:I,s:I,s:I,s:I,s:I,s:I}", "queue", (int)q,
                                         "cpu", px->workers[q].cpu,
                                         "loops", (json_int_t)ws.loops,
                                         "sleeps", (json_int_t)ws.sleeps,
+                                        "spin_yields", (json_int_t)ws.spin_yields,
                                         "work_ns", (json_int_t)ws.work_ns,
                                         "spin_ns", (json_int_t)ws.spin_ns,
                                         "sleep_ns", (json_int_t)ws.sleep_ns));

@@ -21,6 +21,16 @@
  */
 #define XP_WORKER_HANDOFF_SLEEP_MS 1
 
+/*
+ * A sched_yield() that returns later than this let another thread run on the
+ * worker's core: the worker stops spinning and sleeps (see the loop).
+ */
+#define XP_WORKER_SHARED_CORE_NS 20000ULL
+/* Two such yields followed by frames within this window: the core is shared (see the loop) ... */
+#define XP_WORKER_SHARED_WINDOW_NS 10000000ULL
+/* ... and the worker sleeps as soon as its rings are empty for this long, then spins again. */
+#define XP_WORKER_NO_SPIN_NS 50000000ULL
+
 /* Period of the pipeline's housekeeping (XDP block accounting). */
 #define XP_WORKER_TICK_NS 100000000ULL
 
@@ -108,7 +118,9 @@ static void *worker_main(void *arg)
     struct xp_pkt pkts[XP_BURST_MAX];
     char name[16];
     void (*process)(struct xp_worker *, unsigned, struct xp_pkt *, unsigned);
-    uint64_t next_tick = 0, t_mark, last_work;
+    uint64_t next_tick = 0, t_mark, last_work, no_spin_until = 0;
+    uint64_t fed_window = 0;
+    bool yielded_long = false;
 
     /* Chosen once: the loop itself has no mode test. */
     process = w->gw ? gateway_burst : w->pipeline ? police_burst : forward_burst;
@@ -166,12 +178,37 @@ static void *worker_main(void *arg)
         if (work) {
             XP_STAT_ADD(w->st.work_ns, now - t_mark);
             t_mark = last_work = now;
+            /* frames right after another thread ran here: it feeds us (see below) */
+            if (yielded_long && now - fed_window < XP_WORKER_SHARED_WINDOW_NS) {
+                no_spin_until = now + XP_WORKER_NO_SPIN_NS;
+                XP_STAT_ADD(w->st.spin_yields, 1);
+            } else if (yielded_long) {
+                fed_window = now;
+            }
+            yielded_long = false;
             continue;
         }
+        yielded_long = false;
         XP_STAT_ADD(w->st.spin_ns, now - t_mark);
         t_mark = now;
-        if (now - last_work < atomic_load_explicit(&w->spin_ns, memory_order_relaxed))
+        if (now - last_work < atomic_load_explicit(&w->spin_ns, memory_order_relaxed) &&
+            now >= no_spin_until) {
+            /*
+             * Spin only while what shares this core does not feed us. When the
+             * thread that fills our rings runs here (threaded NAPI on the
+             * worker's core), spinning starved it for a scheduler slice at a time
+             * (0.17 against 0.47 Mpps sleep-only; bench/README.md, "Idle policy"),
+             * and yielding at each turn still cost 15-20 %. So yield; a yield that
+             * took long let another thread run. If frames are there right after,
+             * twice within XP_WORKER_SHARED_WINDOW_NS, that thread feeds us:
+             * behave as sleep-only for a while, then look again. Other threads
+             * (the proxy's own, kernel workers, the hypervisor) bring no frames
+             * and leave the spin alone.
+             */
+            sched_yield();
+            yielded_long = xp_mono_ns() - now >= XP_WORKER_SHARED_CORE_NS;
             continue;
+        }
         XP_STAT_ADD(w->st.sleeps, 1);
         /*
          * Other workers' hand-offs do not wake us: while they come, sleep
@@ -267,6 +304,7 @@ void xp_worker__stats(const struct xp_worker *w, struct xp_worker_stats *out)
 {
     out->loops = XP_STAT_GET(w->st.loops);
     out->sleeps = XP_STAT_GET(w->st.sleeps);
+    out->spin_yields = XP_STAT_GET(w->st.spin_yields);
     out->work_ns = XP_STAT_GET(w->st.work_ns);
     out->spin_ns = XP_STAT_GET(w->st.spin_ns);
     out->sleep_ns = XP_STAT_GET(w->st.sleep_ns);

@@ -25,6 +25,7 @@ struct xp_pipeline;
 struct xp_worker_stats {
     uint64_t loops;
     uint64_t sleeps;          /* times the worker blocked in wait() */
+    uint64_t spin_yields;     /* spins cut short: another thread wanted the core */
     uint64_t work_ns;         /* time in turns that moved frames */
     uint64_t spin_ns;         /* time in empty turns (polling, within the spin budget) */
     uint64_t sleep_ns;        /* time blocked in wait() */
