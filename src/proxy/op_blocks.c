@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "src/parse/parse.h"
+#include "src/util/statedir.h"
 
 #define XP_OPB_FORMAT 1
 
@@ -278,29 +279,6 @@ out:
     return ret;
 }
 
-static int fsync_dir_of(const char *path)
-{
-    char dir[PATH_MAX];
-    char *slash;
-    int fd, ret = 0;
-
-    snprintf(dir, sizeof(dir), "%s", path);
-    slash = strrchr(dir, '/');
-    if (!slash)
-        snprintf(dir, sizeof(dir), ".");
-    else if (slash == dir)
-        dir[1] = '\0';
-    else
-        *slash = '\0';
-    fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    if (fsync(fd) < 0)
-        ret = -errno;
-    close(fd);
-    return ret;
-}
-
 int xp_op_blocks__save(const struct xp_op_blocks *ob, char *err, size_t errlen)
 {
     json_t *root = json_pack("{s:i,s:[]}", "version", XP_OPB_FORMAT, "blocks");
@@ -363,7 +341,7 @@ int xp_op_blocks__save(const struct xp_op_blocks *ob, char *err, size_t errlen)
         step = "rename";
         goto err_unlink;
     }
-    ret = fsync_dir_of(ob->path);
+    ret = xp_statedir__fsync_parent(ob->path);
     step = "fsync of its directory";
     goto out;
 

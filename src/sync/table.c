@@ -41,6 +41,7 @@
 #include <unistd.h>
 
 #include "src/util/clock.h"
+#include "src/util/statedir.h"
 #include "sync_internal.h"
 
 #define XP_CT_NIL UINT32_MAX
@@ -503,29 +504,6 @@ static int xp_write_all(int fd, const void *buf, size_t len)
     return 0;
 }
 
-static int xp_fsync_dir(const char *path)
-{
-    char dir[PATH_MAX];
-    char *slash;
-    int fd, ret = 0;
-
-    snprintf(dir, sizeof(dir), "%s", path);
-    slash = strrchr(dir, '/');
-    if (!slash)
-        snprintf(dir, sizeof(dir), ".");
-    else if (slash == dir)
-        dir[1] = '\0';
-    else
-        *slash = '\0';
-    fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    if (fsync(fd) < 0)
-        ret = -errno;
-    close(fd);
-    return ret;
-}
-
 int xp_ctable__save(const struct xp_ctable *t, const char *path)
 {
     return xp_ctable__save_at(t, path, xp_real_ns());
@@ -659,7 +637,7 @@ int xp_ctable__save_at(const struct xp_ctable *t, const char *path, uint64_t now
         ret = -errno;
         goto err_unlink;
     }
-    ret = xp_fsync_dir(path);
+    ret = xp_statedir__fsync_parent(path);
     goto out;
 err_unlink:
     if (fd >= 0)

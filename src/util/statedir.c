@@ -2,9 +2,12 @@
 #include "statedir.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 int xp_statedir__ensure_parent(const char *file, mode_t mode, char *why, size_t why_len)
 {
@@ -55,4 +58,27 @@ int xp_statedir__ensure_parent(const char *file, mode_t mode, char *why, size_t 
         return -ENOTDIR;
     }
     return 0;
+}
+
+int xp_statedir__fsync_parent(const char *path)
+{
+    char dir[PATH_MAX];
+    char *slash;
+    int fd, ret = 0;
+
+    snprintf(dir, sizeof(dir), "%s", path);
+    slash = strrchr(dir, '/');
+    if (!slash)
+        snprintf(dir, sizeof(dir), ".");
+    else if (slash == dir)
+        dir[1] = '\0';
+    else
+        *slash = '\0';
+    fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    if (fsync(fd) < 0)
+        ret = -errno;
+    close(fd);
+    return ret;
 }

@@ -19,4 +19,10 @@
  */
 int xp_statedir__ensure_parent(const char *file, mode_t mode, char *why, size_t why_len);
 
+/*
+ * fsync() the directory holding path, so that a file just renamed into it
+ * survives a crash (the last step of temp + fsync + rename). 0 or -errno.
+ */
+int xp_statedir__fsync_parent(const char *path);
+
 #endif /* XP_STATEDIR_H */
