@@ -283,7 +283,8 @@ notify_done() {
 xp_wait_for 5 notify_done || true
 xp_check "notify: the block of $UNIT ran the script with its arguments and environment" \
     grep -q "^block $UNIT $TARGET unit_rate env=block/$UNIT/$TARGET/unit_rate stdin={\"event\":\"block\"" "$XP_TMP/notify.log"
-xp_check "notify: and its unblock" grep -q "^unblock $UNIT $TARGET - env=unblock/" "$XP_TMP/notify.log"
+# an unblock names the reason of the block it ends (unit_rate, expired, ...) or "-" without one
+xp_check "notify: and its unblock" grep -Eq "^unblock $UNIT $TARGET [a-z_-]+ env=unblock/" "$XP_TMP/notify.log"
 xp_check "notify: a run per event (block + unblock events $(n_events), runs $(announce_stat .notify.started), dropped $(announce_stat .notify.dropped))" \
     notify_done
 xp_check "notify: one line per run in the script's log ($(grep -c . "$XP_TMP/notify.log"))" \
