@@ -381,8 +381,10 @@ static void read_api(struct app *app)
     }
     app->in_len -= (size_t)(p - app->in_buf);
     memmove(app->in_buf, p, app->in_len);
-    if (app->in_len == sizeof(app->in_buf) - 1)
-        app->in_len = 0; /* an overlong line: not an answer of ours */
+    if (app->in_len == sizeof(app->in_buf) - 1) {
+        app->api_other++; /* an overlong line: not an answer of ours, counted and dropped */
+        app->in_len = 0;
+    }
 }
 
 static uint64_t earliest(uint64_t a, uint64_t b)

@@ -489,16 +489,32 @@ static int pair_add(struct xp_announce *a, struct pair **slot, const uint8_t uni
     return 0;
 }
 
+/*
+ * The pair an event or a flows row names: its unit and destination (one family) and the
+ * queue whose pipeline holds it (0..65535). 0, or -EINVAL for anything else.
+ */
+static int parse_pair(const json_t *o, uint8_t unit[16], uint8_t dst[16], int *queue)
+{
+    const char *us = json_string_value(json_object_get(o, "unit"));
+    const char *ds = json_string_value(json_object_get(o, "dst"));
+    json_t *q = json_object_get(o, "queue");
+
+    if (!us || !ds || !json_is_integer(q) || json_integer_value(q) < 0 ||
+        json_integer_value(q) > 65535 || xp_addr__parse(us, unit) || xp_addr__parse(ds, dst) ||
+        xp_addr__is_v4(unit) != xp_addr__is_v4(dst))
+        return -EINVAL;
+    *queue = (int)json_integer_value(q);
+    return 0;
+}
+
 int xp_announce__event(struct xp_announce *a, const json_t *ev)
 {
     const char *kind = json_string_value(json_object_get(ev, "event"));
-    const char *us = json_string_value(json_object_get(ev, "unit"));
-    const char *ds = json_string_value(json_object_get(ev, "dst"));
     const char *reason = json_string_value(json_object_get(ev, "reason"));
-    json_t *q = json_object_get(ev, "queue");
     uint8_t unit[16], dst[16];
     struct pair **slot;
     bool block;
+    int queue;
 
     if (!kind) {
         a->st.events_bad++;
@@ -520,14 +536,13 @@ int xp_announce__event(struct xp_announce *a, const json_t *ev)
         a->st.events_ignored++;
         return 1;
     }
-    if (!us || !ds || !json_is_integer(q) || xp_addr__parse(us, unit) || xp_addr__parse(ds, dst) ||
-        xp_addr__is_v4(unit) != xp_addr__is_v4(dst) ||
+    if (parse_pair(ev, unit, dst, &queue) ||
         (block && (!reason || (strcmp(reason, "unit_rate") && strcmp(reason, "dst_rate"))))) {
         a->st.events_bad++;
         return -EINVAL;
     }
     a->st.events++;
-    slot = pair_slot(a, unit, dst, (int)json_integer_value(q));
+    slot = pair_slot(a, unit, dst, queue);
     if (!block) {
         if (!*slot) {
             a->st.unblock_unknown++;
@@ -544,8 +559,7 @@ int xp_announce__event(struct xp_announce *a, const json_t *ev)
         a->st.block_duplicate++;
         return 1;
     }
-    return pair_add(a, slot, unit, dst, (int)json_integer_value(q), strcmp(reason, "dst_rate") == 0,
-                    false);
+    return pair_add(a, slot, unit, dst, queue, strcmp(reason, "dst_rate") == 0, false);
 }
 
 void xp_announce__forget_all(struct xp_announce *a)
@@ -581,30 +595,25 @@ int xp_announce__seed(struct xp_announce *a, const json_t *flows)
     json_array_foreach(flows, i, row)
     {
         const char *v = json_string_value(json_object_get(row, "verdict"));
-        const char *us = json_string_value(json_object_get(row, "unit"));
-        const char *ds = json_string_value(json_object_get(row, "dst"));
-        json_t *q = json_object_get(row, "queue");
         uint8_t unit[16], dst[16];
         struct pair **slot;
-        int k = -1;
+        int k = -1, queue;
 
         for (size_t j = 0; v && j < sizeof(seed_verdicts) / sizeof(seed_verdicts[0]); j++)
             if (strcmp(v, seed_verdicts[j].verdict) == 0)
                 k = (int)j;
         if (k < 0)
             continue;
-        if (!us || !ds || !json_is_integer(q) || xp_addr__parse(us, unit) ||
-            xp_addr__parse(ds, dst) || xp_addr__is_v4(unit) != xp_addr__is_v4(dst)) {
+        if (parse_pair(row, unit, dst, &queue)) {
             a->st.events_bad++;
             continue;
         }
-        slot = pair_slot(a, unit, dst, (int)json_integer_value(q));
+        slot = pair_slot(a, unit, dst, queue);
         if (*slot) {
             (*slot)->seed_gen = a->seed_gen;
             continue;
         }
-        if (pair_add(a, slot, unit, dst, (int)json_integer_value(q), seed_verdicts[k].dst_rate,
-                     true) == 0)
+        if (pair_add(a, slot, unit, dst, queue, seed_verdicts[k].dst_rate, true) == 0)
             a->st.seeded++;
     }
     /* seeded pairs this snapshot no longer shows have ended (their unblock may have come

@@ -23,7 +23,7 @@
 
 /*
  * A sched_yield() that returns later than this let another thread run on the
- * worker's core: the worker stops spinning and sleeps (see the loop).
+ * worker's core (see the loop for what the worker makes of it).
  */
 #define XP_WORKER_SHARED_CORE_NS 20000ULL
 /* Two such yields followed by frames within this window: the core is shared (see the loop) ... */

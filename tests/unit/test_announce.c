@@ -346,12 +346,15 @@ static void test_seed(void)
     xp_announce__stats(a, &st);
     CHECK_EQ(feed(a, "block", "198.18.0.9", "198.18.0.253", "operator", 0), 1);
     CHECK_EQ(feed(a, "unblock", "198.18.0.9", "198.18.0.253", "operator", 0), 1);
+    /* a queue no proxy has is malformed, not a pair */
+    CHECK_EQ(feed(a, "block", "198.18.0.9", "198.18.0.253", "unit_rate", -1), -EINVAL);
+    CHECK_EQ(feed(a, "block", "198.18.0.9", "198.18.0.253", "unit_rate", 70000), -EINVAL);
     {
         struct xp_announce_stats st2;
 
         xp_announce__stats(a, &st2);
         CHECK_EQ(st2.events_ignored, st.events_ignored + 2);
-        CHECK_EQ(st2.events_bad, st.events_bad);
+        CHECK_EQ(st2.events_bad, st.events_bad + 2);
     }
     xp_announce__destroy(a);
 }
