@@ -14,7 +14,13 @@
  *               packet puts its pair back on the dirty list;
  *   restart     the gaps are longer than T_T1: nearly every packet restarts
  *               its pair's window (and moves the destination's heap).
- * Keys: IPv4 unit i towards one of 50,000 destinations (i mod 50,000);
+ *   idle        restart, and the sweep a worker runs (xp_policer__expire(),
+ *               the whole table every T_T1 / 2): pairs idle past T_T1 leave
+ *               the destination aggregate before their next packet, oldest
+ *               window first, as in the proxy at a million pairs.
+ * Keys: IPv4 unit i towards one of 50,000 destinations (i mod 50,000; --dsts
+ * N for another count: a few destinations make each one's ts1 order large,
+ * as a million cameras talking to a handful of cloud services do);
  * --keys zipf draws ranks with an approximate Zipf(1) law (rank = N^u for
  * uniform u), ranks shuffled over the pairs so the hot ones are scattered.
  *
@@ -37,13 +43,14 @@
 #define MAX_RUNS 31
 #define MODES 3
 
-enum bench_case { CASE_STEADY, CASE_AFTER_SYNC, CASE_RESTART, N_CASES };
+enum bench_case { CASE_STEADY, CASE_AFTER_SYNC, CASE_RESTART, CASE_IDLE, N_CASES };
 
-static const char *const case_name[N_CASES] = {"steady", "after_sync", "restart"};
+static const char *const case_name[N_CASES] = {"steady", "after_sync", "restart", "idle"};
 static const unsigned burst_of[MODES] = {1, 32, 64};
 
 struct bench_opts {
     uint32_t pairs;
+    uint32_t dsts;
     bool zipf;
     unsigned runs;
     uint64_t packets; /* per run and mode */
@@ -110,6 +117,21 @@ static struct xp_policer_key *make_stream(const struct bench_opts *o,
     return stream;
 }
 
+/* Expire the share of the table a worker sweeps in dt: pairs * dt / half (remainder kept). */
+static unsigned sweep(struct xp_policer *pol, uint32_t pairs, uint64_t dt, uint64_t half,
+                      uint64_t *acc, uint64_t t)
+{
+    *acc += (uint64_t)pairs * dt;
+    if (*acc < half)
+        return 0;
+    {
+        uint64_t n = *acc / half;
+
+        *acc %= half;
+        return xp_policer__expire(pol, t, n > pairs ? pairs : (uint32_t)n);
+    }
+}
+
 /* ns/packet medians of one case: out[mode]. Returns 0 or -errno. */
 static int run_case(const struct bench_opts *o, enum bench_case c,
                     const struct xp_policer_key *keys, const struct xp_policer_key *stream,
@@ -125,7 +147,9 @@ static int run_case(const struct bench_opts *o, enum bench_case c,
     struct xp_policer *pol;
     /* t per packet: 10 ns, or enough that a pair's next packet comes after T_T1 */
     uint64_t t = 1000000000000ULL, sink = 0;
-    uint64_t step = c == CASE_RESTART ? 2 * (1000000000ULL / o->pairs + 1) * 2 : 10;
+    uint64_t step = c >= CASE_RESTART ? 2 * (1000000000ULL / o->pairs + 1) * 2 : 10;
+    /* the worker's sweep: the whole table every T_T1 / 2 (pipeline.c) */
+    uint64_t half = XP_POLICER_DEF_T_T1_NS / 2, swept = 0;
 
     xp_policer_limits__init(&lim);
     cfg.limits = lim;
@@ -160,6 +184,8 @@ static int run_case(const struct bench_opts *o, enum bench_case c,
                 for (; done < o->packets; done++) {
                     t += step;
                     sink += xp_policer__packet(pol, &stream[done & (STREAM - 1)], t, NULL);
+                    if (c == CASE_IDLE)
+                        sink += sweep(pol, o->pairs, step, half, &swept, t);
                 }
             } else {
                 for (; done < o->packets; done += b) {
@@ -167,6 +193,8 @@ static int run_case(const struct bench_opts *o, enum bench_case c,
                     sink += xp_policer__packet_burst(pol, &stream[done & (STREAM - 1)], b, t,
                                                      v, ev);
                     sink += v[b - 1];
+                    if (c == CASE_IDLE)
+                        sink += sweep(pol, o->pairs, step * b, half, &swept, t);
                 }
             }
             t1 = now_s();
@@ -185,14 +213,16 @@ static int run_case(const struct bench_opts *o, enum bench_case c,
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: xp-policer-bench [--pairs N] [--keys uniform|zipf] [--runs R] [--packets P]\n"
+            "usage: xp-policer-bench [--pairs N] [--dsts D] [--keys uniform|zipf] [--runs R]\n"
+            "                        [--packets P] [--burst-only]\n"
             "  --pairs N     pairs in the table (default 1000000, at most 100000000)\n"
+            "  --dsts D      destinations the pairs go to (default 50000, at most 65536)\n"
             "  --keys K      key draw: uniform (default) or zipf\n"
             "  --runs R      runs per case and mode, odd, the median is kept (default 5)\n"
             "  --packets P   packets per run and mode (default 1048576)\n"
             "  --burst-only  time only bursts of 64 (for a profiler)\n"
             "Prints one JSON object: pairs, keys, ns_per_packet (bursts of 64), bytes_per_pair,\n"
-            "and per case (steady, after_sync, restart) packet(), burst 32 and burst 64 ns.\n");
+            "and per case (steady, after_sync, restart, idle) packet(), burst 32 and burst 64 ns.\n");
 }
 
 static int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
@@ -212,11 +242,12 @@ int main(int argc, char **argv)
 {
     static const struct option lopts[] = {
         {"pairs", required_argument, NULL, 'n'}, {"keys", required_argument, NULL, 'k'},
+        {"dsts", required_argument, NULL, 'd'},
         {"runs", required_argument, NULL, 'r'},  {"packets", required_argument, NULL, 'p'},
         {"burst-only", no_argument, NULL, 'b'},  {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    struct bench_opts o = { .pairs = 1000000, .runs = 5, .packets = STREAM };
+    struct bench_opts o = { .pairs = 1000000, .dsts = 50000, .runs = 5, .packets = STREAM };
     struct xp_policer_key *keys, *stream;
     double ns[N_CASES][MODES];
     size_t bpp = 0;
@@ -229,6 +260,12 @@ int main(int argc, char **argv)
             if (parse_u64(optarg, 1, 100000000, &v))
                 goto bad;
             o.pairs = (uint32_t)v;
+            break;
+        case 'd':
+            /* the bench's dst table has 65,536 entries */
+            if (parse_u64(optarg, 1, 65536, &v))
+                goto bad;
+            o.dsts = (uint32_t)v;
             break;
         case 'k':
             if (strcmp(optarg, "uniform") && strcmp(optarg, "zipf"))
@@ -264,7 +301,7 @@ int main(int argc, char **argv)
         return 3;
     }
     for (uint32_t i = 0; i < o.pairs; i++)
-        keys[i] = key_of(i, i % 50000);
+        keys[i] = key_of(i, i % o.dsts);
     stream = make_stream(&o, keys);
     if (!stream) {
         fprintf(stderr, "xp-policer-bench: out of memory for the key stream\n");
@@ -281,9 +318,9 @@ int main(int argc, char **argv)
             return 3;
         }
     }
-    printf("{\"pairs\":%u,\"keys\":\"%s\",\"ns_per_packet\":%.1f,\"bytes_per_pair\":%zu,"
+    printf("{\"pairs\":%u,\"dsts\":%u,\"keys\":\"%s\",\"ns_per_packet\":%.1f,\"bytes_per_pair\":%zu,"
            "\"runs\":%u,\"packets_per_run\":%llu",
-           o.pairs, o.zipf ? "zipf" : "uniform", ns[CASE_STEADY][2], bpp, o.runs,
+           o.pairs, o.dsts, o.zipf ? "zipf" : "uniform", ns[CASE_STEADY][2], bpp, o.runs,
            (unsigned long long)o.packets);
     for (unsigned c = 0; c < N_CASES; c++)
         printf(",\"%s\":{\"ns_per_packet\":%.1f,\"packet\":%.1f,\"burst32\":%.1f,\"burst64\":%.1f}",

@@ -121,7 +121,7 @@ struct xp_dst_table *xp_dst_table__create(uint32_t capacity, unsigned n_workers)
             atomic_init(&s[i].ts1_min, UINT64_MAX);
             atomic_init(&s[i].ts2_max, 0);
             s[i].heap_root = XP_NIL;
-            s[i].members = XP_NIL;
+            s[i].pad = 0;
         }
         tbl->slots[w] = s;
     }

@@ -23,13 +23,15 @@
  * Destination aggregate. Each pair caches the index of its destination in
  * the shared xp_dst_table, whose slot for this worker holds the partial
  * c_sum / ts1_min / ts2_max of this worker's pairs towards it. c_sum moves
- * by the same deltas as each pair's c. ts1_min is the root of a pairing heap
- * of the pairs ordered by ts1: a window that restarts or shrinks moves its
- * ts1 later, so a sorted list would need a walk (quadratic for a botnet of
- * many units towards one target); the heap makes every change O(log n)
- * amortised and insertion O(1). ts2_max only grows on a packet; when the
- * pair holding it leaves, it is recomputed from the slot's member list,
- * which stops early as soon as it meets another pair with the same ts2.
+ * by the same deltas as each pair's c. ts1_min is the earliest ts1 of the
+ * slot's pairs, kept in two orders: a FIFO of the windows that began in time
+ * order (nearly all: new pairs, restarts; O(1) in and out) and a pairing
+ * heap for the others (a shrink or a sync install moves a ts1 to the middle;
+ * a sorted list would need a walk, quadratic for a botnet of many units
+ * towards one target; the heap is O(log n) amortised, insertion O(1)); see
+ * xp_ts1__insert(). ts2_max only grows on a packet; when the pair holding it
+ * leaves, it is recomputed from the FIFO and the heap, which stops early as
+ * soon as it meets another pair with the same ts2.
  *
  * Full table. When no entry is free, a CLOCK hand samples the next
  * XP_RECLAIM_SCAN entries of the pool: the first idle one (t - ts2 > T_T1)
@@ -70,6 +72,8 @@
 #define XP_PAIR_F_IDLE 0x10
 /* created by a sync answer and not seen here since: another proxy's pair */
 #define XP_PAIR_F_REMOTE 0x20
+/* in its slot's ts1 FIFO (h_prev, h_sib are its links there), not in the heap */
+#define XP_PAIR_F_FIFO 0x40
 
 /* count()'s answer for a pair another worker owns (xp_owners): hand the packets over */
 #define XP_FOREIGN (XP_NIL - 1)
@@ -103,8 +107,13 @@ struct xp_pair {
      */
     uint64_t dc_off;
     uint64_t hash;
-    uint32_t h_child, h_sib, h_prev; /* pairing heap; h_prev is parent or left sibling */
-    uint32_t m_next, m_prev;         /* members of the dst slot; m_next links the free list */
+    /*
+     * Where the pair is in its dst slot's ts1 order: in the FIFO (flag
+     * XP_PAIR_F_FIFO) h_prev and h_sib are its neighbours; in the pairing
+     * heap h_prev is the parent or left sibling.
+     */
+    uint32_t h_child, h_sib, h_prev;
+    uint32_t f_next;                 /* links the free list */
     uint32_t d_next, d_prev;         /* dirty list */
     uint32_t gen;                    /* +1 per local window restart */
     uint32_t shrinks;                /* +1 per local shrink */
@@ -144,11 +153,21 @@ struct xp_policer_counters {
     _Atomic uint64_t owners_full;
 };
 
+/*
+ * The windows of one destination slot that began in time order, oldest
+ * first (see xp_ts1__insert()). head and tail are pair indices.
+ */
+struct xp_ts1_fifo {
+    uint32_t head;
+    uint32_t tail;
+};
+
 struct xp_policer {
     struct xp_policer_limits lim;
     struct xp_pair *pairs;
     struct xp_bucket *buckets;
     struct xp_dst_slot *slots; /* this worker's slot array in the dst table */
+    struct xp_ts1_fifo *fifos; /* per dst index, like slots: this worker's own */
     struct xp_dst_table *dst;
     uint64_t seed;
     uint64_t t_last;
@@ -470,9 +489,84 @@ static void xp_heap__remove(struct xp_pair *P, struct xp_dst_slot *s, uint32_t x
     }
 }
 
-static inline void xp_slot__publish_ts1(const struct xp_pair *P, struct xp_dst_slot *s)
+/*
+ * ---- ts1 order of one dst slot: a FIFO, and the heap for what comes out of order ----
+ *
+ * Almost every window begins now: a new pair, a restart after T_T1 idle, a
+ * pair back from idle. Such a window is no earlier than any window that
+ * began before it, so it goes to the tail of a FIFO that stays sorted by
+ * construction, and leaves it in O(1) (doubly linked through h_prev and
+ * h_sib). Only a window whose ts1 is earlier than the tail's (a shrink, a
+ * row installed by sync, a clock step) goes to the pairing heap. The
+ * earliest ts1 is the earlier of the FIFO's head and the heap's root.
+ *
+ * Why: with a million units towards a few destinations, pairs go idle and
+ * restart all the time, and the oldest window, the heap's root, is the one
+ * that goes idle first. Each root removal paired up its children (every
+ * window inserted since was one): ~log2(members) melds of cold pair entries
+ * per idle pair (bench/README.md, "The policer rows": the heap and expire
+ * were the worker's largest costs at 1M pairs over 8 destinations).
+ */
+static void xp_ts1__insert(struct xp_policer *pol, struct xp_dst_slot *s, uint32_t x)
 {
-    XP_ATOMIC_SET(&s->ts1_min, s->heap_root == XP_NIL ? UINT64_MAX : P[s->heap_root].ts1);
+    struct xp_pair *P = pol->pairs;
+    struct xp_ts1_fifo *f = &pol->fifos[P[x].dst];
+
+    if (f->tail != XP_NIL && P[x].ts1 < P[f->tail].ts1) {
+        P[x].flags &= ~XP_PAIR_F_FIFO;
+        xp_heap__insert(P, s, x);
+        return;
+    }
+    P[x].flags |= XP_PAIR_F_FIFO;
+    P[x].h_child = P[x].h_sib = XP_NIL;
+    P[x].h_prev = f->tail;
+    if (f->tail != XP_NIL)
+        P[f->tail].h_sib = x;
+    else
+        f->head = x;
+    f->tail = x;
+}
+
+static void xp_ts1__remove(struct xp_policer *pol, struct xp_dst_slot *s, uint32_t x)
+{
+    struct xp_pair *P = pol->pairs;
+    struct xp_ts1_fifo *f;
+
+    if (!(P[x].flags & XP_PAIR_F_FIFO)) {
+        xp_heap__remove(P, s, x);
+        return;
+    }
+    f = &pol->fifos[P[x].dst];
+    if (P[x].h_prev != XP_NIL)
+        P[P[x].h_prev].h_sib = P[x].h_sib;
+    else
+        f->head = P[x].h_sib;
+    if (P[x].h_sib != XP_NIL)
+        P[P[x].h_sib].h_prev = P[x].h_prev;
+    else
+        f->tail = P[x].h_prev;
+    P[x].h_sib = P[x].h_prev = XP_NIL;
+    P[x].flags &= ~XP_PAIR_F_FIFO;
+}
+
+/* The member of slot d with the earliest ts1 (the FIFO's head on a tie), or XP_NIL. */
+static inline uint32_t xp_ts1__first(const struct xp_policer *pol, uint32_t d)
+{
+    const struct xp_pair *P = pol->pairs;
+    uint32_t h = pol->fifos[d].head, r = pol->slots[d].heap_root;
+
+    if (h == XP_NIL)
+        return r;
+    if (r == XP_NIL)
+        return h;
+    return P[r].ts1 < P[h].ts1 ? r : h;
+}
+
+static inline void xp_slot__publish_ts1(const struct xp_policer *pol, uint32_t d)
+{
+    uint32_t first = xp_ts1__first(pol, d);
+
+    XP_ATOMIC_SET(&pol->slots[d].ts1_min, first == XP_NIL ? UINT64_MAX : pol->pairs[first].ts1);
 }
 
 /* ---- pair <-> destination aggregate ---- */
@@ -490,31 +584,60 @@ static void xp_pair__attach(struct xp_policer *pol, uint32_t idx)
 
     if (!s)
         return;
-    xp_heap__insert(P, s, idx);
-    p->m_prev = XP_NIL;
-    p->m_next = s->members;
-    if (s->members != XP_NIL)
-        P[s->members].m_prev = idx;
-    s->members = idx;
+    xp_ts1__insert(pol, s, idx);
     XP_ATOMIC_ADD(&s->c_sum, p->c);
     if (p->ts2 > XP_ATOMIC_GET(&s->ts2_max))
         XP_ATOMIC_SET(&s->ts2_max, p->ts2);
-    xp_slot__publish_ts1(P, s);
+    xp_slot__publish_ts1(pol, p->dst);
 }
 
-/* The pair holding ts2_max left or moved back: find the new maximum. */
-static void xp_slot__recompute_ts2(const struct xp_pair *P, struct xp_dst_slot *s,
-                                   uint64_t old_max)
+/*
+ * The largest of m and the ts2 of the heap's members, in preorder without a
+ * stack (h_prev leads back up: to the parent from a first child, else to
+ * the left sibling); stops as soon as it reaches stop.
+ */
+static uint64_t xp_heap__max_ts2(const struct xp_pair *P, uint32_t root, uint64_t m,
+                                 uint64_t stop)
 {
+    uint32_t x = root;
+
+    while (x != XP_NIL && m < stop) {
+        if (P[x].ts2 > m)
+            m = P[x].ts2;
+        if (P[x].h_child != XP_NIL) {
+            x = P[x].h_child;
+            continue;
+        }
+        /* no child: the next sibling of x or of its nearest ancestor that has one */
+        while (x != root && P[x].h_sib == XP_NIL) {
+            uint32_t up = P[x].h_prev;
+
+            while (P[up].h_child != x) {
+                x = up;
+                up = P[x].h_prev;
+            }
+            x = up;
+        }
+        x = x == root ? XP_NIL : P[x].h_sib;
+    }
+    return m;
+}
+
+/*
+ * The pair holding ts2_max left: find the new maximum among the members,
+ * the FIFO from its tail (the latest windows, likely the latest packets)
+ * and then the heap, stopping at the first member as late as the old one.
+ */
+static void xp_slot__recompute_ts2(const struct xp_policer *pol, uint32_t d, uint64_t old_max)
+{
+    const struct xp_pair *P = pol->pairs;
     uint64_t m = 0;
 
-    for (uint32_t i = s->members; i != XP_NIL; i = P[i].m_next) {
+    for (uint32_t i = pol->fifos[d].tail; i != XP_NIL && m < old_max; i = P[i].h_prev)
         if (P[i].ts2 > m)
             m = P[i].ts2;
-        if (m >= old_max)
-            break;
-    }
-    XP_ATOMIC_SET(&s->ts2_max, m);
+    m = xp_heap__max_ts2(P, pol->slots[d].heap_root, m, old_max);
+    XP_ATOMIC_SET(&pol->slots[d].ts2_max, m);
 }
 
 static void xp_pair__detach(struct xp_policer *pol, uint32_t idx)
@@ -524,24 +647,17 @@ static void xp_pair__detach(struct xp_policer *pol, uint32_t idx)
 
     if (!s)
         return;
-    xp_heap__remove(P, s, idx);
-    if (p->m_prev != XP_NIL)
-        P[p->m_prev].m_next = p->m_next;
-    else
-        s->members = p->m_next;
-    if (p->m_next != XP_NIL)
-        P[p->m_next].m_prev = p->m_prev;
-    p->m_next = p->m_prev = XP_NIL;
-    if (s->members == XP_NIL) {
+    xp_ts1__remove(pol, s, idx);
+    if (pol->fifos[p->dst].head == XP_NIL && s->heap_root == XP_NIL) {
         /* an empty slot must not contribute at all */
         XP_ATOMIC_SET(&s->c_sum, 0);
         XP_ATOMIC_SET(&s->ts2_max, 0);
     } else {
         XP_ATOMIC_SET(&s->c_sum, XP_ATOMIC_GET(&s->c_sum) - p->c);
         if (p->ts2 >= XP_ATOMIC_GET(&s->ts2_max))
-            xp_slot__recompute_ts2(P, s, p->ts2);
+            xp_slot__recompute_ts2(pol, p->dst, p->ts2);
     }
-    xp_slot__publish_ts1(P, s);
+    xp_slot__publish_ts1(pol, p->dst);
 }
 
 static void xp_pair__set_ts1(struct xp_policer *pol, uint32_t idx, uint64_t ts1)
@@ -555,10 +671,10 @@ static void xp_pair__set_ts1(struct xp_policer *pol, uint32_t idx, uint64_t ts1)
         P[idx].ts1 = ts1;
         return;
     }
-    xp_heap__remove(P, s, idx);
+    xp_ts1__remove(pol, s, idx);
     P[idx].ts1 = ts1;
-    xp_heap__insert(P, s, idx);
-    xp_slot__publish_ts1(P, s);
+    xp_ts1__insert(pol, s, idx);
+    xp_slot__publish_ts1(pol, P[idx].dst);
 }
 
 static inline uint64_t xp_pair__dc(const struct xp_pair *p)
@@ -597,7 +713,7 @@ static void xp_pair__set_ts2(struct xp_policer *pol, uint32_t idx, uint64_t ts2)
     if (ts2 > max)
         XP_ATOMIC_SET(&s->ts2_max, ts2);
     else if (ts2 < old && old >= max)
-        xp_slot__recompute_ts2(pol->pairs, s, old);
+        xp_slot__recompute_ts2(pol, p->dst, old);
 }
 
 /* ---- dirty list ---- */
@@ -648,7 +764,7 @@ static void xp_pair__evict(struct xp_policer *pol, uint32_t idx)
     if (pol->owners)
         xp_owners__release(pol->owners, p->hash, pol->worker_id);
     p->flags = 0;
-    p->m_next = pol->free_head;
+    p->f_next = pol->free_head;
     pol->free_head = idx;
     XP_ATOMIC_SET(&pol->cnt.pairs_in_use, XP_ATOMIC_GET(&pol->cnt.pairs_in_use) - 1);
 }
@@ -759,12 +875,12 @@ static uint32_t xp_pair__new(struct xp_policer *pol, const struct xp_policer_key
     if (pol->free_head == XP_NIL && xp_policer__reclaim_pool(pol, t, v) < 0)
         goto refused;
     idx = pol->free_head;
-    pol->free_head = pol->pairs[idx].m_next;
+    pol->free_head = pol->pairs[idx].f_next;
     slot_dst = xp_index__insert(pol, h, idx);
     if (!slot_dst) {
         if (xp_policer__reclaim_near(pol, h, t, v) < 0 ||
             !(slot_dst = xp_index__insert(pol, h, idx))) {
-            pol->pairs[idx].m_next = pol->free_head;
+            pol->pairs[idx].f_next = pol->free_head;
             pol->free_head = idx;
             goto refused;
         }
@@ -839,8 +955,9 @@ static inline void xp_policer__project_slot(struct xp_policer *pol, uint32_t d, 
 {
     const struct xp_dst_slot *s = &pol->slots[d];
 
-    for (unsigned n = 0; n < 8 && s->heap_root != XP_NIL; n++) {
+    for (unsigned n = 0; n < 8; n++) {
         const struct xp_pair *root;
+        uint32_t first;
 
         /*
          * ts1_min is the root's ts1: a window no longer than T_T4 is decided
@@ -849,10 +966,13 @@ static inline void xp_policer__project_slot(struct xp_policer *pol, uint32_t d, 
          */
         if (xp_span(t, XP_ATOMIC_GET(&s->ts1_min)) <= pol->lim.t_t4_ns)
             return;
-        root = &pol->pairs[s->heap_root];
+        first = xp_ts1__first(pol, d);
+        if (first == XP_NIL)
+            return;
+        root = &pol->pairs[first];
         if (!(root->flags & XP_PAIR_F_REMOTE))
             return;
-        xp_pair__project_remote(pol, s->heap_root, t);
+        xp_pair__project_remote(pol, first, t);
     }
 }
 
@@ -1160,9 +1280,9 @@ static inline void xp_policer__prefetch_cold(const struct xp_policer *pol, uint3
         return;
     /*
      * Second line asked for XP_BURST_AHEAD / 2 packets ago. The move of ts1
-     * rewrites the links of the neighbours, which are on their second lines;
-     * the meld under the root reads the root's ts1 (first line) and writes
-     * its child link (second line).
+     * rewrites the links of the neighbours (FIFO or heap), which are on their
+     * second lines; the append at the FIFO's tail reads the tail's ts1 (first
+     * line) and writes its link (second line).
      */
     if (p->h_prev != XP_NIL)
         __builtin_prefetch((const char *)&P[p->h_prev] + XP_CACHE_LINE, 1);
@@ -1171,11 +1291,11 @@ static inline void xp_policer__prefetch_cold(const struct xp_policer *pol, uint3
     if (p->h_child != XP_NIL)
         __builtin_prefetch((const char *)&P[p->h_child] + XP_CACHE_LINE, 1);
     {
-        uint32_t root = pol->slots[p->dst].heap_root;
+        uint32_t tail = pol->fifos[p->dst].tail;
 
-        if (root != XP_NIL && root != idx) {
-            __builtin_prefetch(&P[root], 0);
-            __builtin_prefetch((const char *)&P[root] + XP_CACHE_LINE, 1);
+        if (tail != XP_NIL && tail != idx) {
+            __builtin_prefetch(&P[tail], 0);
+            __builtin_prefetch((const char *)&P[tail] + XP_CACHE_LINE, 1);
         }
     }
 }
@@ -1596,6 +1716,12 @@ struct xp_policer *xp_policer__create(const struct xp_policer_config *cfg,
         memset(pol->buckets[i].dst, 0xff, sizeof(pol->buckets[i].dst));
         pol->buckets[i].overflow = 0;
     }
+    pol->fifos = xp_policer_alloc_big((size_t)(dst->mask + 1) * sizeof(struct xp_ts1_fifo), node);
+    if (!pol->fifos) {
+        err = -ENOMEM;
+        goto err_free_buckets;
+    }
+    memset(pol->fifos, 0xff, (size_t)(dst->mask + 1) * sizeof(struct xp_ts1_fifo));
     pol->pairs = xp_policer_alloc_big((size_t)cfg->capacity * sizeof(struct xp_pair), node);
     if (!pol->pairs) {
         err = -ENOMEM;
@@ -1603,13 +1729,14 @@ struct xp_policer *xp_policer__create(const struct xp_policer_config *cfg,
     }
     memset(pol->pairs, 0, (size_t)cfg->capacity * sizeof(struct xp_pair));
     for (uint32_t i = 0; i < cfg->capacity; i++)
-        pol->pairs[i].m_next = i + 1 < cfg->capacity ? i + 1 : XP_NIL;
+        pol->pairs[i].f_next = i + 1 < cfg->capacity ? i + 1 : XP_NIL;
     pol->free_head = 0;
     pol->dirty_head = pol->dirty_tail = XP_NIL;
     pol->hand = 0;
     return pol;
 
 err_free_buckets:
+    free(pol->fifos);
     free(pol->buckets);
     pol->buckets = NULL;
 err_release:
@@ -1639,6 +1766,8 @@ void xp_policer__destroy(struct xp_policer *pol)
     pol->pairs = NULL;
     free(pol->buckets);
     pol->buckets = NULL;
+    free(pol->fifos);
+    pol->fifos = NULL;
     free(pol);
 }
 

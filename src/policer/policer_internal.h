@@ -42,18 +42,17 @@ struct xp_dst_entry {
 /*
  * One worker's share of one destination. The three atomics are written only
  * by that worker (relaxed load + store, no RMW) and read by all. heap_root
- * and members are the owner's private bookkeeping: the root of its pairing
- * heap of pairs ordered by ts1, and its list of pairs towards this
- * destination (to recompute ts2_max when the pair holding it goes away).
- * Each worker's slots live in their own cache-aligned array, so two workers
- * never write the same cache line.
+ * is the owner's private bookkeeping: the root of its pairing heap of the
+ * pairs whose ts1 came out of order (the in-order ones are in the owner's
+ * FIFO, policer.c). Each worker's slots live in their own cache-aligned
+ * array, so two workers never write the same cache line.
  */
 struct xp_dst_slot {
     _Atomic uint64_t c_sum;
     _Atomic uint64_t ts1_min;
     _Atomic uint64_t ts2_max;
     uint32_t heap_root;
-    uint32_t members;
+    uint32_t pad;
 };
 
 struct xp_dst_table {

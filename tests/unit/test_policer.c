@@ -569,9 +569,14 @@ static uint64_t rnd(void)
     return rnd_state;
 }
 
-static void test_random_consistency(void)
+/*
+ * Random packets, accounts and installs (an earlier ts1: out of the FIFO's
+ * order, into the heap) against every destination's aggregate recomputed
+ * from the pairs. Few units: small orders, evictions; many units over two
+ * destinations: long FIFOs and deep heaps, ts2_max recomputed through both.
+ */
+static void random_consistency(unsigned N_UNITS, unsigned N_DST, uint32_t cap, unsigned N_OPS)
 {
-    enum { N_UNITS = 40, N_DST = 3, N_OPS = 200000 };
     struct xp_policer_limits lim = test_limits();
     struct xp_dst_table *dst = xp_dst_table__create(16, 2);
     struct xp_policer *pol[2];
@@ -580,15 +585,17 @@ static void test_random_consistency(void)
 
     lim.shrink_r = 2;
     lim.t_t4_ns = 300 * MS;
-    pol[0] = mkpol(dst, &lim, 24, 0);
-    pol[1] = mkpol(dst, &lim, 24, 1);
+    pol[0] = mkpol(dst, &lim, cap, 0);
+    pol[1] = mkpol(dst, &lim, cap, 1);
     for (unsigned op = 0; op < N_OPS; op++) {
         unsigned u = rnd() % N_UNITS, d = rnd() % N_DST;
         struct xp_policer *p = pol[u & 1]; /* a pair always lands on one worker */
         struct xp_policer_key k = k4(u, d);
         unsigned what = rnd() % 100;
 
-        t += rnd() % 100 == 0 ? 150 * MS : rnd() % (3 * MS);
+        /* with many units, time runs slower so that windows still grow past T_T4 */
+        t += rnd() % (N_UNITS > 100 ? 20000 : 100) == 0 ? 150 * MS
+                                                         : rnd() % (3 * MS * 20 / N_UNITS * 2);
         if (what < 85) {
             pkt(p, k, t);
         } else if (what < 95) {
@@ -604,7 +611,7 @@ static void test_random_consistency(void)
                 xp_policer__install(p, &k, &cur, &fresh);
             }
         }
-        if (op % 97 != 0)
+        if (op % (N_UNITS > 100 ? 1009 : 97) != 0)
             continue;
         for (unsigned dd = 0; dd < N_DST; dd++) {
             uint64_t c = 0, ts1 = UINT64_MAX, ts2 = 0;
@@ -649,6 +656,12 @@ static void test_random_consistency(void)
     xp_policer__destroy(pol[0]);
     xp_policer__destroy(pol[1]);
     xp_dst_table__destroy(dst);
+}
+
+static void test_random_consistency(void)
+{
+    random_consistency(40, 3, 24, 200000);
+    random_consistency(1000, 2, 400, 300000);
 }
 
 static void test_bad_args(void)
@@ -1273,6 +1286,57 @@ static void test_remote_pair_grace(void)
     xp_dst_table__destroy(dst);
 }
 
+/*
+ * The pair holding the destination's latest ts2 leaves (idle), and the
+ * others are remote rows installed with their ts1 out of order (so in the
+ * pairing heap, not the FIFO) and kept by their grace: the new ts2_max must
+ * be found anywhere in the heap, and ts1_min stays the earliest ts1.
+ */
+static void test_ts2_recompute_through_heap(void)
+{
+    enum { N = 200 };
+    struct xp_policer_limits lim = test_limits();
+    struct xp_dst_table *dst = xp_dst_table__create(64, 1);
+    struct xp_policer *pol;
+    struct xp_policer_key local = k4(900000, 7); /* no round's unit */
+
+    lim.remote_grace_ns = 10000 * MS;
+    pol = mkpol(dst, &lim, 32 * N, 0);
+    for (unsigned round = 0; round < 20; round++) {
+        uint64_t base = T0 + round * 100000 * MS, want_ts2 = 0, want_ts1 = UINT64_MAX;
+        uint64_t want_c = 0;
+        struct xp_dst_aggregate g;
+
+        for (unsigned i = 0; i < N; i++) {
+            struct xp_policer_key k = k4(round * N + i, 7);
+            /* distinct ts2 values, the largest at a random position */
+            struct xp_pair_state fresh = {
+                .ts1 = base - 1000 * MS + rnd() % (900 * MS),
+                .ts2 = base - 1 - (rnd() % (50 * MS)) * 2 - (i & 1),
+                .c = 1 + rnd() % 100,
+            };
+
+            CHECK_EQ(xp_policer__install(pol, &k, NULL, &fresh), 0);
+            want_ts2 = fresh.ts2 > want_ts2 ? fresh.ts2 : want_ts2;
+            want_ts1 = fresh.ts1 < want_ts1 ? fresh.ts1 : want_ts1;
+            want_c += fresh.c;
+        }
+        pkt(pol, local, base + 10 * MS);
+        CHECK_EQ(agg_of(dst, local).ts2, base + 10 * MS);
+        /* the local pair goes idle and leaves; the remote rows stay (grace) */
+        CHECK_EQ(xp_policer__expire(pol, base + 10 * MS + lim.t_t1_ns + 1, 32 * N), 1);
+        g = agg_of(dst, local);
+        CHECK_EQ(g.ts2, want_ts2);
+        CHECK_EQ(g.ts1, want_ts1);
+        CHECK_EQ(g.c, want_c);
+        /* all of this round's rows leave before the next */
+        xp_policer__expire(pol, base + 50000 * MS, 32 * N);
+        CHECK_EQ(agg_of(dst, local).c, 0);
+    }
+    xp_policer__destroy(pol);
+    xp_dst_table__destroy(dst);
+}
+
 int main(void)
 {
     const char *bench = getenv("XP_POLICER_BENCH");
@@ -1289,6 +1353,7 @@ int main(void)
     test_shrink();
     test_sync();
     test_random_consistency();
+    test_ts2_recompute_through_heap();
     test_bad_args();
     test_burst_equivalence();
     test_burst_edges();
