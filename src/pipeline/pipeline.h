@@ -88,6 +88,8 @@ struct xp_event {
     uint64_t threshold_pps;
     uint64_t t_ns;            /* CLOCK_REALTIME */
     unsigned queue;
+    /* XP_EVENT_BLOCK: the numbers the verdict that set the block was made on */
+    struct xp_policer_evidence why;
 };
 /* XP_EVENT_UNBLOCK: reason is the verdict that blocked the pair (DROP_UNIT or DROP_DST). */
 
