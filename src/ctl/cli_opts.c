@@ -144,6 +144,8 @@ static const struct xp_cli_command commands[] = {
       "the latest events (overload, block, unblock, sync); --follow streams new ones" },
     { "ops", "help", "", 0, 0, no_opts, NULL, xp_cli_print_result, false, false,
       "the ops this socket accepts" },
+    { "why", "why", "UNIT DST", 2, 2, no_opts, add_pair, xp_cli_print_why, false, false,
+      "why a pair is dropped (or not) now: its window, its destination's, the thresholds" },
     { NULL },
 };
 

@@ -685,6 +685,21 @@ unsigned xp_pipeline__scan_flows(struct xp_pipeline *pl, uint32_t *cursor, uint3
     return n;
 }
 
+void xp_pipeline__why(struct xp_pipeline *pl, const struct xp_policer_key *key, uint64_t now_rt,
+                      uint64_t now_mono, struct xp_pipeline_why *out)
+{
+    struct block_entry *e = pl->n_blocked ? block_find(pl, key) : NULL;
+
+    memset(out, 0, sizeof(*out));
+    out->tracked = xp_policer__why(pl->pol, key, now_rt, &out->ev, &out->verdict) == 0 &&
+                   xp_policer__lookup(pl->pol, key, &out->st) == 0;
+    if (e && e->state == BLOCK_ACTIVE && now_mono < e->expires_mono) {
+        out->blocked = true;
+        out->block_reason = e->reason;
+        out->until_mono = e->expires_mono;
+    }
+}
+
 unsigned xp_pipeline__refused(struct xp_pipeline *pl, struct xp_flow_record *out, unsigned max,
                               uint64_t now_rt)
 {

@@ -242,6 +242,26 @@ unsigned xp_pipeline__scan_flows(struct xp_pipeline *pl, uint32_t *cursor, uint3
                                  uint64_t now_mono);
 
 /*
+ * For operators (xpro-ctl why): what this worker knows of key's pair now. tracked: the
+ * worker holds the pair (st is its L_DB row, verdict what its next packet at now_rt would
+ * get: xp_policer__why()); ev: its window, its destination's aggregate, the thresholds
+ * (the aggregate and thresholds also when not tracked); blocked: a block of this worker
+ * stands (reason DROP_UNIT or DROP_DST, until_mono its end, CLOCK_MONOTONIC).
+ */
+struct xp_pipeline_why {
+    bool tracked;
+    struct xp_pair_state st;
+    struct xp_policer_evidence ev;
+    enum xp_verdict verdict;
+    bool blocked;
+    enum xp_verdict block_reason;
+    uint64_t until_mono;
+};
+/* Worker thread only. */
+void xp_pipeline__why(struct xp_pipeline *pl, const struct xp_policer_key *key, uint64_t now_rt,
+                      uint64_t now_mono, struct xp_pipeline_why *out);
+
+/*
  * Pairs refused lately because the table was full (policy refuse_drop): they are in no
  * table, so the pipeline remembers the last XP_PIPE_REFUSED_MAX of them (one slot per key
  * hash; a newer refusal takes the slot) with their counts; those refused within T_T1 of

@@ -1,0 +1,161 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# Drop provenance (issue 20, docs/operators.md "Why a pair is dropped"), against a real
+# proxy under traffic:
+#  - a unit over T_F1: its block event carries the evidence of the verdict (the pair's
+#    window and rate over T_F1, the destination's aggregate, the thresholds, the policy),
+#    and the numbers are self-consistent (rate = c / (ts2 - ts1), the verdict at ts2);
+#  - xpro-ctl why on that pair: drop_unit_rate, blocked, the same window as the event's
+#    evidence (same ts1, later or equal ts2 and c: XDP's drops still count into it);
+#  - two units that overload one destination together: drop_dst_rate, the destination's
+#    rate over T_F2 while the pair's own is under T_F1, in the event and in why;
+#  - a quiet pair is forward, an unknown pair is not tracked, a bad address is refused;
+#  - once traffic stops, why and flows read the same pair state (the policer's, read on
+#    its worker): the same c and window.
+# (jq reads numbers as doubles: the ns times lose their last bits, so rates are compared to
+# within 1 pps; equal times stay equal.)
+set -euo pipefail
+# shellcheck source=tests/netns/lib.sh
+source "$(dirname "$0")/lib.sh"
+
+CTL=${XP_CTL:-$XPRO_BUILD/src/xpro-ctl}
+D1=198.18.0.201 D2=198.18.0.202 D3=198.18.0.203
+U_FLOOD=198.18.0.2 U_B=198.18.0.3 U_C=198.18.0.4 U_Q=198.18.0.6
+T_F1=1000 T_F2=1200
+
+ppid=
+xp_init
+xp_require_all
+[ -x "$CTL" ] || xp_fail "xpro-ctl not built: $CTL"
+xp_topo_inline 1
+
+conf="$XP_TMP/proxy.json"
+sock="$XP_TMP/ctl.sock"
+# T_T3 1.5 s so that the flooder meets the unit test first; no shrink during the test
+# (T_T4 20 s), blocks that outlast a query (5 s).
+cat >"$conf" <<JSON
+{
+  $(xp_conf_inline_base),
+  "ctl_socket": "$sock",
+  "stats_interval_ms": 1000,
+  "policer": { "unit_prefixes": ["198.18.0.0/24"], "t_f1_pps": $T_F1, "t_f2_pps": $T_F2,
+               "t_t3_ms": 1500, "t_t4_ms": 20000, "block_ms": 5000 }
+}
+JSON
+ctl() { ip netns exec "$XP_NS_PROXY" "$CTL" --socket "$sock" "$@"; }
+# send NAME SRC DST RATE: SRC to DST for 30 s (stopped earlier by the test).
+SENDERS=()
+send() {
+    local _pid
+    xp_send_bg _pid "$1" "$XP_NS_UNIT" u0 --count 0 --rate "$4" --duration 30 \
+        --src-mac "$XP_MAC_U0" --dst-mac "$XP_MAC_T0" --src-ip "$2" --dst-ip "$3"
+    SENDERS+=("$_pid")
+}
+
+xp_proxy_start ppid proxy "$conf"
+xp_proxy_wait_stats proxy 1 20 || xp_fail "proxy did not start: $(tail -5 "$XP_TMP/proxy.err")"
+send flood "$U_FLOOD" "$D1" 3000
+send b "$U_B" "$D2" 800
+send c "$U_C" "$D2" 800
+send quiet "$U_Q" "$D3" 200
+sleep 3
+
+# ---- the unit test ----
+ctl --json why "$U_FLOOD" "$D1" >"$XP_TMP/why-flood.json" || xp_fail "xpro-ctl why failed"
+ctl --json events --last 1024 >"$XP_TMP/events.json" || xp_fail "xpro-ctl events failed"
+xp_log "why $U_FLOOD -> $D1: $(jq -c . "$XP_TMP/why-flood.json")"
+w() { jq -r "$1" "$XP_TMP/why-flood.json"; }
+xp_check "why: $U_FLOOD -> $D1 is drop_unit_rate ($(w .verdict))" test "$(w .verdict)" = drop_unit_rate
+xp_check "why: it is blocked for the unit test ($(w .blocked) $(w .block.reason))" \
+    test "$(w .blocked) $(w .block.reason)" = "true unit_rate"
+xp_check "why: the block ends in the future, within block_ms ($(w .block.seconds_left) s)" \
+    test "$(w '.block.seconds_left > 0 and .block.seconds_left <= 5 and .block.until > now')" = true
+xp_check "why: the pair's rate $(w .evidence.pair.rate_pps) pps is over T_F1 $T_F1" \
+    test "$(w .evidence.pair.rate_pps)" -gt "$T_F1"
+xp_check "why: its window $(w .evidence.pair.window_s) s is over T_T2 (1 s)" \
+    test "$(w '.evidence.pair.window_s > 1')" = true
+xp_check "why: rate = c / (ts2 - ts1) ($(w .evidence.pair.c) / $(w '.evidence.pair.ts2 - .evidence.pair.ts1') ns)" \
+    test "$(w '(.evidence.pair.c * 1e9 / (.evidence.pair.ts2 - .evidence.pair.ts1) - .evidence.pair.rate_pps) | fabs < 1')" = true
+xp_check "why: the thresholds in force ($(w '.evidence.thresholds | tojson'))" \
+    test "$(w '.evidence.thresholds | "\(.t_f1_pps) \(.t_f2_pps) \(.t_t2_ms) \(.t_t3_ms)"')" = "$T_F1 $T_F2 1000 1500"
+xp_check "why: policy drop_all, one proxy, no remote pair" \
+    test "$(w '"\(.evidence.policy) \(.evidence.dst.proxies_min) \(.evidence.dst.remote_pairs)"')" = "drop_all 1 0"
+xp_check "why: the destination holds the pair (c* $(w .evidence.dst.c) >= c $(w .evidence.pair.c))" \
+    test "$(w '.evidence.dst.c >= .evidence.pair.c and .evidence.dst.ts1 <= .evidence.pair.ts1')" = true
+xp_check "why: the because names T_F1 ($(w .because))" grep -q "> T_F1 $T_F1 pps" <<<"$(w .because)"
+
+e() { jq -c "[.events[] | select(.event == \"block\" and .unit == \"$1\" and .dst == \"$2\")] | .[0] // empty" "$XP_TMP/events.json"; }
+ev=$(e "$U_FLOOD" "$D1")
+xp_log "block event: $ev"
+[ -n "$ev" ] || xp_fail "no block event for $U_FLOOD -> $D1"
+v() { jq -r "$1" <<<"$ev"; }
+xp_check "event: reason unit_rate, evidence present" test "$(v .reason) $(v '.evidence | type')" = "unit_rate object"
+xp_check "event: the pair's rate at the verdict $(v .evidence.pair.rate_pps) is over T_F1" \
+    test "$(v .evidence.pair.rate_pps)" -gt "$T_F1"
+xp_check "event: rate = c / (ts2 - ts1) at the verdict" \
+    test "$(v '(.evidence.pair.c * 1e9 / (.evidence.pair.ts2 - .evidence.pair.ts1) - .evidence.pair.rate_pps) | fabs < 1')" = true
+xp_check "event: the verdict was made at the pair's last packet (t = ts2)" \
+    test "$(v .evidence.t)" = "$(v .evidence.pair.ts2)"
+xp_check "event: the window was just over T_T2 at the verdict ($(v .evidence.pair.window_s) s)" \
+    test "$(v '.evidence.pair.window_s > 1 and .evidence.pair.window_s < 1.5')" = true
+xp_check "event: the destination aggregate holds the pair (c* $(v .evidence.dst.c) >= c $(v .evidence.pair.c))" \
+    test "$(v '.evidence.dst.c >= .evidence.pair.c')" = true
+xp_check "event: thresholds and policy" \
+    test "$(v '"\(.evidence.thresholds.t_f1_pps) \(.evidence.policy)"')" = "$T_F1 drop_all"
+# The same window: why's is the event's, grown by the packets since (XDP's drops count).
+xp_check "why and the event: the same window (ts1 $(w .evidence.pair.ts1) = $(v .evidence.pair.ts1))" \
+    test "$(w .evidence.pair.ts1)" = "$(v .evidence.pair.ts1)"
+xp_check "why and the event: why's ts2 and c are the event's or later" \
+    test "$(w .evidence.pair.ts2)" -ge "$(v .evidence.pair.ts2)" -a "$(w .evidence.pair.c)" -ge "$(v .evidence.pair.c)"
+
+# ---- the destination test ----
+ctl --json why "$U_B" "$D2" >"$XP_TMP/why-b.json" || xp_fail "xpro-ctl why failed"
+xp_log "why $U_B -> $D2: $(jq -c . "$XP_TMP/why-b.json")"
+b() { jq -r "$1" "$XP_TMP/why-b.json"; }
+xp_check "why: $U_B -> $D2 is drop_dst_rate ($(b .verdict), blocked $(b .block.reason))" \
+    test "$(b .verdict) $(b .block.reason)" = "drop_dst_rate dst_rate"
+xp_check "why: the destination's rate $(b .evidence.dst.rate_pps) is over T_F2 $T_F2, the pair's $(b .evidence.pair.rate_pps) under T_F1" \
+    test "$(b .evidence.dst.rate_pps)" -gt "$T_F2" -a "$(b .evidence.pair.rate_pps)" -le "$T_F1"
+xp_check "why: rate* = c* / (ts2* - ts1*)" \
+    test "$(b '(.evidence.dst.c * 1e9 / (.evidence.dst.ts2 - .evidence.dst.ts1) - .evidence.dst.rate_pps) | fabs < 1')" = true
+xp_check "why: the because names T_F2 ($(b .because))" grep -q "> T_F2 $T_F2 pps" <<<"$(b .because)"
+ev=$(e "$U_B" "$D2")
+[ -n "$ev" ] || ev=$(e "$U_C" "$D2")
+xp_log "dst block event: $ev"
+xp_check "event: a dst_rate block with the destination over T_F2 ($(v .evidence.dst.rate_pps)) and the pair under T_F1" \
+    test "$(v '.reason == "dst_rate" and .evidence.dst.rate_pps > '"$T_F2"' and .evidence.pair.rate_pps <= '"$T_F1")" = true
+xp_check "event: the destination's window was over T_T3 at the verdict ($(v .evidence.dst.window_s) s)" \
+    test "$(v '.evidence.dst.window_s > 1.5')" = true
+
+# ---- forward, unknown, refused ----
+q=$(ctl --json why "$U_Q" "$D3")
+xp_check "why: the quiet pair is forward, not blocked ($(jq -c '[.verdict, .blocked, .evidence.pair.rate_pps]' <<<"$q"))" \
+    test "$(jq -r '"\(.verdict) \(.blocked) \(.tracked)"' <<<"$q")" = "forward false true"
+u=$(ctl --json why 198.18.0.77 "$D3")
+xp_check "why: an unknown pair is not tracked, its destination still shown" \
+    test "$(jq -r '"\(.tracked) \(.verdict) \(.evidence.pair) \(.evidence.dst.c > 0)"' <<<"$u")" = "false forward null true"
+xp_check "why: a bad address is refused" \
+    bash -c "! ip netns exec '$XP_NS_PROXY' '$CTL' --socket '$sock' why 198.18.0 '$D1' 2>/dev/null"
+xp_check "why: DST is required" \
+    bash -c "! ip netns exec '$XP_NS_PROXY' '$CTL' --socket '$sock' why '$U_FLOOD' 2>/dev/null"
+ctl why "$U_FLOOD" "$D1" >"$XP_TMP/why.txt" || xp_fail "xpro-ctl why (table) failed"
+cat "$XP_TMP/why.txt" >&2
+xp_check "the why table names the verdict and the numbers" \
+    bash -c "grep -q '^$U_FLOOD -> $D1: drop_unit_rate, blocked' '$XP_TMP/why.txt' && grep -q '^pair ' '$XP_TMP/why.txt' && grep -q '^thresholds   T_F1 $T_F1 pps' '$XP_TMP/why.txt'"
+xp_check "events prints a block's two rates" \
+    bash -c "ip netns exec '$XP_NS_PROXY' '$CTL' --socket '$sock' events --last 1024 | grep -q 'block .*pair_rate_pps=[0-9]'"
+
+# ---- why reads the policer's state: with traffic stopped, flows and why agree exactly ----
+for p in "${SENDERS[@]}"; do xp_kill "$p" INT; done
+sleep 0.5 # the last XDP drops accounted (a tick is 100 ms)
+ctl --json why "$U_FLOOD" "$D1" >"$XP_TMP/why-after.json"
+ctl --json flows --top 100 >"$XP_TMP/flows.json"
+fc=$(jq -r --arg u "$U_FLOOD" --arg d "$D1" '.flows[] | select(.unit == $u and .dst == $d) | "\(.count) \(.window_s)"' "$XP_TMP/flows.json")
+wc=$(jq -r '"\(.evidence.pair.c) \(.evidence.pair.window_s)"' "$XP_TMP/why-after.json")
+xp_check "stopped: why and flows read the same pair state (c, window: $wc / $fc)" test "$wc" = "$fc"
+
+xp_kill "$ppid" TERM
+xp_wait_pid "$ppid" 15 || xp_fail "proxy still running after SIGTERM"
+xp_check "the proxy exits 0" test "$XP_RC" = 0
+xp_pass "test_why"
