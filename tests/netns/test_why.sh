@@ -12,7 +12,10 @@
 #    rate over T_F2 while the pair's own is under T_F1, in the event and in why;
 #  - a quiet pair is forward, an unknown pair is not tracked, a bad address is refused;
 #  - once traffic stops, why and flows read the same pair state (the policer's, read on
-#    its worker): the same c and window.
+#    its worker): the same c and window;
+#  - two proxies synced through xpro-central, one unit behind each, a destination over T_F2
+#    only together: why and the block event on one proxy show the other proxy's pair in the
+#    aggregate (remote_pairs 1, at least 2 proxies), known only from the central node.
 # (jq reads numbers as doubles: the ns times lose their last bits, so rates are compared to
 # within 1 pps; equal times stay equal.)
 set -euo pipefail
@@ -158,4 +161,99 @@ xp_check "stopped: why and flows read the same pair state (c, window: $wc / $fc)
 xp_kill "$ppid" TERM
 xp_wait_pid "$ppid" 15 || xp_fail "proxy still running after SIGTERM"
 xp_check "the proxy exits 0" test "$XP_RC" = 0
+xp_topo_destroy
+
+# ---- two proxies and xpro-central: a destination over T_F2 that neither sees alone ----
+# (as test_sync.sh: one unit behind each proxy at 3000 pps to one victim, T_F2 4000 pps)
+[ -x "$XP_CENTRAL" ] || xp_fail "xpro-central not built: $XP_CENTRAL"
+SECRET1=6b1f0e2d9c3a4b5f8e7d6c5b4a392817
+SECRET2=0f1e2d3c4b5a69788796a5b4c3d2e1f0
+VICTIM=198.18.0.254
+xp_ns_create NS_C central
+ip -n "$NS_C" link add mbr type bridge
+ip -n "$NS_C" link set mbr up
+xp_addr "$NS_C" mbr 198.18.255.1/24
+for i in 1 2; do
+    xp_ns_create "NS_U$i" "unit$i"
+    xp_ns_create "NS_P$i" "proxy$i"
+    xp_ns_create "NS_T$i" "target$i"
+    u="NS_U$i" p="NS_P$i" t="NS_T$i"
+    xp_veth u0 "${!u}" xpa "${!p}"
+    xp_veth xpc "${!p}" t0 "${!t}"
+    xp_bridge "${!p}" xpbr xpa xpc
+    xp_veth m0 "${!p}" "cp$i" "$NS_C"
+    ip -n "$NS_C" link set "cp$i" master mbr
+    xp_addr "${!p}" m0 "198.18.255.1$i/24"
+    xp_addr "${!u}" u0 "198.18.0.$i/24"
+    xp_addr "${!t}" t0 "$VICTIM/24"
+done
+cat >"$XP_TMP/central.json" <<JSON
+{
+  "listen": "198.18.255.1", "port": 7420,
+  "state_file": "$XP_TMP/central.state", "persist_period_ms": 500,
+  "merge": { "t_t1_ms": 1000, "t_t4_ms": 20000, "r": 2, "max_skew_ms": 1000 },
+  "proxies": { "p1": "$SECRET1", "p2": "$SECRET2" }
+}
+JSON
+xp_central_start cpid central "$NS_C" "$XP_TMP/central.json"
+xp_wait_for 10 xp_file_has "$XP_TMP/central.err" "listening" ||
+    xp_fail "central did not start: $(cat "$XP_TMP/central.err")"
+for i in 1 2; do
+    p="NS_P$i" secret="SECRET$i"
+    cat >"$XP_TMP/sp$i.json" <<JSON
+{
+  "proxy_id": "p$i",
+  "ports": { "access": "xpa", "core": "xpc" },
+  "ctl_socket": "$XP_TMP/p$i.sock",
+  "sync": { "central": "198.18.255.1:7420", "secret": "${!secret}", "period_ms": 500 },
+  "policer": { "unit_prefixes": ["198.18.0.0/24"], "t_f1_pps": 5000, "t_f2_pps": 4000,
+               "t_t1_ms": 1000, "t_t3_ms": 1000, "t_t4_ms": 20000, "block_ms": 5000 }
+}
+JSON
+    xp_bg "spid$i" "sp$i" ip netns exec "${!p}" sh -c "$XP_BPFFS_SH" xp \
+        "$XPRO_BUILD/src/xpro-proxy" -c "$XP_TMP/sp$i.json" --stats-out -
+done
+xp_proxy_wait_stats sp1 1 20 || xp_fail "proxy p1 did not start: $(tail -5 "$XP_TMP/sp1.err")"
+xp_proxy_wait_stats sp2 1 20 || xp_fail "proxy p2 did not start: $(tail -5 "$XP_TMP/sp2.err")"
+synced() { [ "$(xp_proxy_last_stats "$1" | jq -r .sync.state)" = synced ]; }
+xp_wait_for 10 synced sp1 || xp_fail "p1 never synced"
+xp_wait_for 10 synced sp2 || xp_fail "p2 never synced"
+for i in 1 2; do
+    u="NS_U$i" t="NS_T$i"
+    xp_send_bg "upid$i" "unit$i" "${!u}" u0 --count 0 --rate 3000 --duration 20 \
+        --src-mac "$(xp_mac "${!u}" u0)" --dst-mac "$(xp_mac "${!t}" t0)" \
+        --src-ip "198.18.0.$i" --dst-ip "$VICTIM" --seed "$i"
+done
+# pctl I ARGS...: xpro-ctl against proxy pI
+pctl() { local p="NS_P$1" n=$1; shift; ip netns exec "${!p}" "$CTL" --socket "$XP_TMP/p$n.sock" "$@"; }
+dst_blocked() { [ "$(pctl 1 --json why 198.18.0.1 "$VICTIM" | jq -r .verdict)" = drop_dst_rate ]; }
+xp_wait_for 10 dst_blocked || xp_fail "p1 never dropped for the destination: $(pctl 1 --json why 198.18.0.1 "$VICTIM")"
+pctl 1 --json why 198.18.0.1 "$VICTIM" >"$XP_TMP/why-p1.json"
+pctl 1 --json why 198.18.0.2 "$VICTIM" >"$XP_TMP/why-p1-remote.json"
+pctl 1 --json events --last 1024 >"$XP_TMP/events-p1.json"
+xp_log "p1 why 198.18.0.1: $(jq -c . "$XP_TMP/why-p1.json")"
+xp_log "p1 why 198.18.0.2 (p2's unit): $(jq -c . "$XP_TMP/why-p1-remote.json")"
+s() { jq -r "$1" "$XP_TMP/why-p1.json"; }
+xp_check "two proxies: p1's unit is drop_dst_rate ($(s .verdict)), its own rate $(s .evidence.pair.rate_pps) under T_F2 4000" \
+    test "$(s .verdict)" = drop_dst_rate -a "$(s .evidence.pair.rate_pps)" -lt 4000
+xp_check "two proxies: the destination's rate $(s .evidence.dst.rate_pps) is over T_F2 4000 (both units)" \
+    test "$(s .evidence.dst.rate_pps)" -gt 4000
+xp_check "two proxies: p2's pair is in p1's aggregate, known only from the central (remote_pairs $(s .evidence.dst.remote_pairs), proxies_min $(s .evidence.dst.proxies_min))" \
+    test "$(s .evidence.dst.remote_pairs) $(s .evidence.dst.proxies_min)" = "1 2"
+xp_check "two proxies: c* $(s .evidence.dst.c) is more than p1's own pair's c $(s .evidence.pair.c)" \
+    test "$(s '.evidence.dst.c > .evidence.pair.c')" = true
+xp_check "two proxies: why names the central node" test "$(s .central)" = 198.18.255.1:7420
+r() { jq -r "$1" "$XP_TMP/why-p1-remote.json"; }
+xp_check "two proxies: p1 holds p2's unit's pair with nothing counted locally (tracked $(r .tracked), local $(r .evidence.pair.local))" \
+    test "$(r .tracked) $(r .evidence.pair.local)" = "true 0"
+ev=$(jq -c '[.events[] | select(.event == "block" and .reason == "dst_rate" and .unit == "198.18.0.1")] | .[0] // empty' "$XP_TMP/events-p1.json")
+xp_log "p1 dst block event: $ev"
+[ -n "$ev" ] || xp_fail "no dst_rate block event on p1"
+xp_check "two proxies: p1's block event names the remote pair and two proxies ($(v '.evidence.dst | tojson'))" \
+    test "$(v '"\(.evidence.dst.remote_pairs) \(.evidence.dst.proxies_min) \(.evidence.dst.rate_pps > 4000) \(.evidence.pair.rate_pps < 4000)"')" = "1 2 true true"
+for i in 1 2; do
+    pid="upid$i"; xp_kill "${!pid}" INT
+    pid="spid$i"; xp_kill "${!pid}" TERM
+done
+xp_kill "$cpid" TERM
 xp_pass "test_why"
