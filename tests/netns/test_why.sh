@@ -195,6 +195,7 @@ cat >"$XP_TMP/central.json" <<JSON
   "proxies": { "p1": "$SECRET1", "p2": "$SECRET2" }
 }
 JSON
+cpid=
 xp_central_start cpid central "$NS_C" "$XP_TMP/central.json"
 xp_wait_for 10 xp_file_has "$XP_TMP/central.err" "listening" ||
     xp_fail "central did not start: $(cat "$XP_TMP/central.err")"

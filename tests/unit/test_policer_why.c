@@ -311,6 +311,63 @@ static void test_remote_count(void)
     xp_dst_table__destroy(dst);
 }
 
+/*
+ * Two workers and an ownership directory: worker 1 meets the packets of a
+ * pair worker 0 owns and hands them over. The owner's verdict on them
+ * carries the evidence as the owner counted them (its handoff entry), the
+ * pair's state right after the hand-off was counted.
+ */
+static void test_handoff_evidence(void)
+{
+    struct xp_policer_limits lim = test_limits();
+    struct xp_dst_table *dst = xp_dst_table__create(64, 2);
+    struct xp_owners *own = xp_owners__create(128, 2);
+    struct xp_policer *p[2];
+    struct xp_policer_key k = k4(20, 6);
+    struct xp_policer_handoff out[8];
+    struct xp_pair_state st;
+    struct xp_dst_aggregate agg;
+    unsigned n, i;
+
+    CHECK(own != NULL);
+    for (unsigned w = 0; w < 2; w++) {
+        struct xp_policer_config cfg = {
+            .limits = lim, .capacity = 64, .worker_id = w, .owners = own,
+        };
+
+        p[w] = xp_policer__create(&cfg, dst);
+        CHECK(p[w] != NULL);
+    }
+    /* worker 0 creates (owns) the pair, then every packet reaches worker 1 */
+    CHECK_EQ(xp_policer__packet(p[0], &k, T0, NULL), XP_VERDICT_FORWARD);
+    CHECK_EQ(xp_owners__owner(own, &k), 0);
+    for (i = 1; i <= 250; i++) {
+        CHECK_EQ(xp_policer__packet(p[1], &k, T0 + i * 500000ULL, NULL), XP_VERDICT_FOREIGN);
+        n = xp_policer__take_handoffs(p[0], out, 8, NULL);
+        if (n)
+            break;
+    }
+    /* the first hand-off over T_T2 at 2000 pps: packet 201 at 100.5 ms */
+    CHECK_EQ(i, 201);
+    CHECK_EQ(n, 1);
+    CHECK_EQ(out[0].verdict, XP_VERDICT_DROP_UNIT);
+    CHECK_EQ(xp_policer__lookup(p[0], &k, &st), 0);
+    CHECK_EQ(xp_dst_table__lookup(dst, k.dst, &agg), 0);
+    CHECK_EQ(out[0].why.c, st.c);
+    CHECK_EQ(out[0].why.c, 202);
+    CHECK_EQ(out[0].why.ts1, T0);
+    CHECK_EQ(out[0].why.ts2, st.ts2);
+    CHECK_EQ(out[0].why.t_ns, T0 + 201 * 500000ULL);
+    CHECK_EQ(out[0].why.rate_pps, rate(202, 201 * 500000ULL));
+    CHECK_EQ(out[0].why.dst_c, agg.c);
+    CHECK(out[0].why.has_dst);
+    check_limits(&out[0].why, &lim);
+    xp_policer__destroy(p[1]);
+    xp_policer__destroy(p[0]);
+    xp_owners__destroy(own);
+    xp_dst_table__destroy(dst);
+}
+
 int main(void)
 {
     test_unit_evidence();
@@ -318,5 +375,6 @@ int main(void)
     test_evidence_before_shrink();
     test_dst_evidence_and_why();
     test_remote_count();
+    test_handoff_evidence();
     return xp_check_report("test_policer_why");
 }
