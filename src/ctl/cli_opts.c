@@ -51,7 +51,7 @@ static const struct xp_cli_option global_opts[] = {
     OPT("socket", 's', STRING, socket, "PATH",
         "control socket (default " XP_CTL_DIR "/" XP_CLI_DEFAULT_ID ".sock, or $XPRO_CTL_SOCKET)"),
     OPT("proxy", 'p', STRING, proxy, "ID", "the proxy with this proxy_id: " XP_CTL_DIR "/ID.sock"),
-    OPT("central", 0, STRING, central, "ADDR:PORT", "ask the central node (stats only)"),
+    OPT("central", 0, STRING, central, "ADDR:PORT", "ask the central node (stats, why)"),
     OPT("id", 0, STRING, id, "ID", "with --central: the id to authenticate as"),
     OPT("secret-file", 0, STRING, secret_file, "FILE",
         "with --central: the id's secret (hex) in FILE"),

@@ -406,3 +406,43 @@ void xp_cli_print_why(const json_t *r)
                ival(ev, "pair.local"),
                json_string_value(json_object_get(r, "central")) ?: "none: not synced");
 }
+
+/* One row of the central node's view: a proxy's active rows towards the destination. */
+static void central_row(const char *name, const json_t *p)
+{
+    long long ts1 = json_integer_value(json_object_get(p, "ts1"));
+    long long ts2 = json_integer_value(json_object_get(p, "ts2"));
+    long long c = json_integer_value(json_object_get(p, "c"));
+    double win = ts2 > ts1 ? (ts2 - ts1) / 1e9 : 0;
+
+    printf("%-16s %6lld %12lld %10.3f %12.0f\n", name,
+           (long long)json_integer_value(json_object_get(p, "pairs")), c, win,
+           win > 0 ? c / win : 0.0);
+}
+
+void xp_cli_print_central_why(const json_t *r)
+{
+    const json_t *pair = json_object_get(r, "pair"), *p;
+    size_t i;
+
+    printf("%s -> %s at the central node (rows active within T_T1 %lld ms)\n",
+           json_string_value(json_object_get(r, "unit")) ?: "?",
+           json_string_value(json_object_get(r, "dst")) ?: "?", ival(r, "t_t1_ms"));
+    if (json_is_object(pair)) {
+        long long ts1 = json_integer_value(json_object_get(pair, "ts1"));
+        long long ts2 = json_integer_value(json_object_get(pair, "ts2"));
+
+        printf("pair: c %lld over %.3f s, %s, last written by %s\n", ival(pair, "c"),
+               ts2 > ts1 ? (ts2 - ts1) / 1e9 : 0.0,
+               json_is_true(json_object_get(pair, "active")) ? "active" : "idle",
+               json_string_value(json_object_get(pair, "proxy")) ?: "(unknown)");
+    } else {
+        printf("pair: no row\n");
+    }
+    printf("\n%-16s %6s %12s %10s %12s\n", "PROXY", "PAIRS", "C", "WINDOW_S", "RATE_PPS");
+    json_array_foreach(json_object_get(r, "proxies"), i, p)
+        central_row(json_string_value(json_object_get(p, "proxy")) ?: "(unknown)", p);
+    central_row("all", json_object_get(r, "dst_rows"));
+    printf("(%lld rows towards the destination idle for longer than T_T1 not counted)\n",
+           ival(r, "dst_rows.idle_pairs"));
+}

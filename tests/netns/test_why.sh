@@ -15,7 +15,8 @@
 #    its worker): the same c and window;
 #  - two proxies synced through xpro-central, one unit behind each, a destination over T_F2
 #    only together: why and the block event on one proxy show the other proxy's pair in the
-#    aggregate (remote_pairs 1, at least 2 proxies), known only from the central node.
+#    aggregate (remote_pairs 1, at least 2 proxies), known only from the central node; the
+#    central node (xpro-ctl --central ... why) lists the rows towards the victim by proxy.
 # (jq reads numbers as doubles: the ns times lose their last bits, so rates are compared to
 # within 1 pps; equal times stay equal.)
 set -euo pipefail
@@ -168,6 +169,7 @@ xp_topo_destroy
 [ -x "$XP_CENTRAL" ] || xp_fail "xpro-central not built: $XP_CENTRAL"
 SECRET1=6b1f0e2d9c3a4b5f8e7d6c5b4a392817
 SECRET2=0f1e2d3c4b5a69788796a5b4c3d2e1f0
+SECRET_OPS=a0b1c2d3e4f5061728394a5b6c7d8e9f
 VICTIM=198.18.0.254
 xp_ns_create NS_C central
 ip -n "$NS_C" link add mbr type bridge
@@ -192,7 +194,8 @@ cat >"$XP_TMP/central.json" <<JSON
   "listen": "198.18.255.1", "port": 7420,
   "state_file": "$XP_TMP/central.state", "persist_period_ms": 500,
   "merge": { "t_t1_ms": 1000, "t_t4_ms": 20000, "r": 2, "max_skew_ms": 1000 },
-  "proxies": { "p1": "$SECRET1", "p2": "$SECRET2" }
+  "proxies": { "p1": "$SECRET1", "p2": "$SECRET2" },
+  "operators": { "ops": "$SECRET_OPS" }
 }
 JSON
 cpid=
@@ -252,6 +255,25 @@ xp_log "p1 dst block event: $ev"
 [ -n "$ev" ] || xp_fail "no dst_rate block event on p1"
 xp_check "two proxies: p1's block event names the remote pair and two proxies ($(v '.evidence.dst | tojson'))" \
     test "$(v '"\(.evidence.dst.remote_pairs) \(.evidence.dst.proxies_min) \(.evidence.dst.rate_pps > 4000) \(.evidence.pair.rate_pps < 4000)"')" = "1 2 true true"
+# The central node's side: the pair's row and the rows towards the victim by proxy.
+# (as an operator: a proxy's id would replace that proxy's session)
+echo "$SECRET_OPS" >"$XP_TMP/ops.secret"
+cwhy() { ip netns exec "$NS_P1" "$CTL" --central 198.18.255.1:7420 --id ops \
+             --secret-file "$XP_TMP/ops.secret" "$@"; }
+cwhy --json why 198.18.0.1 "$VICTIM" >"$XP_TMP/central-why.json" || xp_fail "xpro-ctl --central why failed"
+xp_log "central why: $(jq -c . "$XP_TMP/central-why.json")"
+cw() { jq -r "$1" "$XP_TMP/central-why.json"; }
+xp_check "central: the pair's row was last written by p1 ($(cw .pair.proxy), c $(cw .pair.c))" \
+    test "$(cw '"\(.pair.proxy) \(.pair.active) \(.pair.c > 0)"')" = "p1 true true"
+xp_check "central: one active row towards the victim from each proxy ($(cw '[.proxies[] | "\(.proxy):\(.pairs)"] | sort | join(" ")'))" \
+    test "$(cw '[.proxies[] | "\(.proxy):\(.pairs)"] | sort | join(" ")')" = "p1:1 p2:1"
+xp_check "central: the rows sum to what the proxies see (c* $(cw .dst_rows.c) >= p1's c $(cw .pair.c))" \
+    test "$(cw '.dst_rows.pairs == 2 and .dst_rows.c > .pair.c')" = true
+cwhy why 198.18.0.1 "$VICTIM" >"$XP_TMP/central-why.txt" || xp_fail "xpro-ctl --central why (table) failed"
+cat "$XP_TMP/central-why.txt" >&2
+xp_check "central: the table lists both proxies" \
+    bash -c "grep -q '^p1 ' '$XP_TMP/central-why.txt' && grep -q '^p2 ' '$XP_TMP/central-why.txt' && grep -q 'last written by p1' '$XP_TMP/central-why.txt'"
+xp_check "central: flows is the proxy's, not served there" bash -c "! ip netns exec '$NS_P1' '$CTL' --central 198.18.255.1:7420 --id ops --secret-file '$XP_TMP/ops.secret' flows 2>/dev/null"
 for i in 1 2; do
     pid="upid$i"; xp_kill "${!pid}" INT
     pid="spid$i"; xp_kill "${!pid}" TERM
