@@ -74,5 +74,8 @@ void xp_cli_print_events(const json_t *result);
 void xp_cli_print_flows(const json_t *result);
 void xp_cli_print_result(const json_t *result);
 void xp_cli_print_event(const char *line, size_t len);
+void xp_cli_print_why(const json_t *result);
+/* xpro-ctl --central ... why: the central node's rows by proxy. */
+void xp_cli_print_central_why(const json_t *result);
 
 #endif /* XP_CTL_CLI_H */

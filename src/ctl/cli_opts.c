@@ -51,7 +51,7 @@ static const struct xp_cli_option global_opts[] = {
     OPT("socket", 's', STRING, socket, "PATH",
         "control socket (default " XP_CTL_DIR "/" XP_CLI_DEFAULT_ID ".sock, or $XPRO_CTL_SOCKET)"),
     OPT("proxy", 'p', STRING, proxy, "ID", "the proxy with this proxy_id: " XP_CTL_DIR "/ID.sock"),
-    OPT("central", 0, STRING, central, "ADDR:PORT", "ask the central node (stats only)"),
+    OPT("central", 0, STRING, central, "ADDR:PORT", "ask the central node (stats, why)"),
     OPT("id", 0, STRING, id, "ID", "with --central: the id to authenticate as"),
     OPT("secret-file", 0, STRING, secret_file, "FILE",
         "with --central: the id's secret (hex) in FILE"),
@@ -144,6 +144,8 @@ static const struct xp_cli_command commands[] = {
       "the latest events (overload, block, unblock, sync); --follow streams new ones" },
     { "ops", "help", "", 0, 0, no_opts, NULL, xp_cli_print_result, false, false,
       "the ops this socket accepts" },
+    { "why", "why", "UNIT DST", 2, 2, no_opts, add_pair, xp_cli_print_why, false, false,
+      "why a pair is dropped (or not) now: its window, its destination's, the thresholds" },
     { NULL },
 };
 

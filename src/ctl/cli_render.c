@@ -336,10 +336,113 @@ void xp_cli_print_event(const char *line, size_t len)
            json_string_value(json_object_get(ev, "unit")) ?: "-",
            json_string_value(json_object_get(ev, "dst")) ?: "-");
     json_object_foreach(ev, key, v) {
+        /* a block's evidence in short: the two rates (xpro-ctl why, or --json, has all) */
+        if (strcmp(key, "evidence") == 0) {
+            printf(" pair_rate_pps=%s", cell(buf, sizeof(buf), jpath(v, "pair.rate_pps")));
+            printf(" dst_rate_pps=%s", cell(buf, sizeof(buf), jpath(v, "dst.rate_pps")));
+            continue;
+        }
         if (strcmp(key, "event") && strcmp(key, "unit") && strcmp(key, "dst") &&
             strcmp(key, "time") && strcmp(key, "proxy_id"))
             printf(" %s=%s", key, cell(buf, sizeof(buf), v));
     }
     putchar('\n');
     json_decref(ev);
+}
+
+/* One window row of xpro-ctl why: ts1 and ts2 as seconds with their nanoseconds. */
+static void why_window(const char *name, const json_t *w)
+{
+    /* integers: a double would round the nanoseconds away */
+    long long ts1 = json_integer_value(json_object_get(w, "ts1"));
+    long long ts2 = json_integer_value(json_object_get(w, "ts2"));
+    char c[32], win[32], rate[32];
+
+    if (!json_is_object(w)) {
+        printf("%-12s -\n", name);
+        return;
+    }
+
+    printf("%-12s %10lld.%09lld %10lld.%09lld %12s %10s %12s\n", name,
+           ts1 / 1000000000LL, ts1 % 1000000000LL, ts2 / 1000000000LL, ts2 % 1000000000LL,
+           cell(c, sizeof(c), json_object_get(w, "c")),
+           (snprintf(win, sizeof(win), "%.3f", json_number_value(json_object_get(w, "window_s"))),
+            win),
+           cell(rate, sizeof(rate), json_object_get(w, "rate_pps")));
+}
+
+/* xpro-ctl why: the verdict and its reason, then the numbers it was made on. */
+void xp_cli_print_why(const json_t *r)
+{
+    const json_t *ev = json_object_get(r, "evidence"), *d = jpath(ev, "dst");
+    char buf[128];
+
+    printf("%s -> %s: %s", json_string_value(json_object_get(r, "unit")) ?: "?",
+           json_string_value(json_object_get(r, "dst")) ?: "?",
+           json_string_value(json_object_get(r, "verdict")) ?: "?");
+    if (json_is_true(json_object_get(r, "blocked"))) {
+        const json_t *b = json_object_get(r, "block");
+
+        printf(", blocked");
+        if (b)
+            printf(" (%s, %.1f s left)", json_string_value(json_object_get(b, "reason")) ?: "?",
+                   json_number_value(json_object_get(b, "seconds_left")));
+    }
+    printf("\nbecause %s\n\n", json_string_value(json_object_get(r, "because")) ?: "?");
+    printf("%-12s %20s %20s %12s %10s %12s\n", "", "TS1", "TS2", "C", "WINDOW_S", "RATE_PPS");
+    why_window("pair", jpath(ev, "pair"));
+    why_window("destination", d);
+    printf("\nthresholds   T_F1 %s pps", cell(buf, sizeof(buf), jpath(ev, "thresholds.t_f1_pps")));
+    printf(", T_F2 %s pps", cell(buf, sizeof(buf), jpath(ev, "thresholds.t_f2_pps")));
+    printf(", T_T2 %s ms", cell(buf, sizeof(buf), jpath(ev, "thresholds.t_t2_ms")));
+    printf(", T_T3 %s ms", cell(buf, sizeof(buf), jpath(ev, "thresholds.t_t3_ms")));
+    printf("; policy %s\n", cell(buf, sizeof(buf), jpath(ev, "policy")));
+    if (json_is_object(d))
+        printf("destination  %lld pairs known only from the central node (other proxies' units); "
+               "at least %lld prox%s counted\n", ival(d, "remote_pairs"), ival(d, "proxies_min"),
+               ival(d, "proxies_min") == 1 ? "y" : "ies");
+    if (jpath(ev, "pair.local"))
+        printf("pair         %lld of c counted here since the last sync (central %s)\n",
+               ival(ev, "pair.local"),
+               json_string_value(json_object_get(r, "central")) ?: "none: not synced");
+}
+
+/* One row of the central node's view: a proxy's active rows towards the destination. */
+static void central_row(const char *name, const json_t *p)
+{
+    long long ts1 = json_integer_value(json_object_get(p, "ts1"));
+    long long ts2 = json_integer_value(json_object_get(p, "ts2"));
+    long long c = json_integer_value(json_object_get(p, "c"));
+    double win = ts2 > ts1 ? (ts2 - ts1) / 1e9 : 0;
+
+    printf("%-16s %6lld %12lld %10.3f %12.0f\n", name,
+           (long long)json_integer_value(json_object_get(p, "pairs")), c, win,
+           win > 0 ? c / win : 0.0);
+}
+
+void xp_cli_print_central_why(const json_t *r)
+{
+    const json_t *pair = json_object_get(r, "pair"), *p;
+    size_t i;
+
+    printf("%s -> %s at the central node (rows active within T_T1 %lld ms)\n",
+           json_string_value(json_object_get(r, "unit")) ?: "?",
+           json_string_value(json_object_get(r, "dst")) ?: "?", ival(r, "t_t1_ms"));
+    if (json_is_object(pair)) {
+        long long ts1 = json_integer_value(json_object_get(pair, "ts1"));
+        long long ts2 = json_integer_value(json_object_get(pair, "ts2"));
+
+        printf("pair: c %lld over %.3f s, %s, last written by %s\n", ival(pair, "c"),
+               ts2 > ts1 ? (ts2 - ts1) / 1e9 : 0.0,
+               json_is_true(json_object_get(pair, "active")) ? "active" : "idle",
+               json_string_value(json_object_get(pair, "proxy")) ?: "(unknown)");
+    } else {
+        printf("pair: no row\n");
+    }
+    printf("\n%-16s %6s %12s %10s %12s\n", "PROXY", "PAIRS", "C", "WINDOW_S", "RATE_PPS");
+    json_array_foreach(json_object_get(r, "proxies"), i, p)
+        central_row(json_string_value(json_object_get(p, "proxy")) ?: "(unknown)", p);
+    central_row("all", json_object_get(r, "dst_rows"));
+    printf("(%lld rows towards the destination idle for longer than T_T1 not counted)\n",
+           ival(r, "dst_rows.idle_pairs"));
 }

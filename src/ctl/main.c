@@ -109,11 +109,20 @@ static int central_stats(const struct xp_cli_opts *o, const struct xp_cli_comman
     uint8_t secret[XP_SYNC_SECRET_MAX];
     char host[64], hex[256] = "", why[320], *json = NULL;
     struct xp_sync_client *cl;
+    struct xp_policer_key key;
+    bool why_cmd = strcmp(cmd->name, "why") == 0;
     uint16_t port;
     int len, ret;
 
-    if (strcmp(cmd->name, "stats") != 0) {
-        fprintf(stderr, "xpro-ctl: --central: only \"stats\" is served by the central node\n");
+    if (strcmp(cmd->name, "stats") != 0 && !why_cmd) {
+        fprintf(stderr, "xpro-ctl: --central: only \"stats\" and \"why\" are served by the "
+                "central node\n");
+        return EXIT_FAIL_OPTION;
+    }
+    /* the central node keys rows as the proxies send them: an IPv6 unit already masked */
+    if (why_cmd && (xp_addr__parse(o->pos[0], key.unit) < 0 ||
+                    xp_addr__parse(o->pos[1], key.dst) < 0)) {
+        fprintf(stderr, "xpro-ctl: why: expected two IPv4 or IPv6 addresses\n");
         return EXIT_FAIL_OPTION;
     }
     if (!o->id || !o->secret_file) {
@@ -146,7 +155,8 @@ static int central_stats(const struct xp_cli_opts *o, const struct xp_cli_comman
         fprintf(stderr, "xpro-ctl: central client: %s\n", strerror(errno));
         return EXIT_FAIL;
     }
-    ret = xp_sync_client__central_stats(cl, &json);
+    ret = why_cmd ? xp_sync_client__central_why(cl, &key, &json)
+                  : xp_sync_client__central_stats(cl, &json);
     if (ret) {
         fprintf(stderr, "xpro-ctl: central node %s: %s\n", o->central,
                 ret == -EACCES ? "authentication refused (id or secret)" : strerror(-ret));
@@ -155,6 +165,11 @@ static int central_stats(const struct xp_cli_opts *o, const struct xp_cli_comman
     }
     if (o->json) {
         printf("%s\n", json);
+    } else if (why_cmd) {
+        json_t *doc = json_loads(json, 0, NULL);
+
+        xp_cli_print_central_why(doc);
+        json_decref(doc);
     } else {
         json_t *doc = json_loads(json, 0, NULL);
         char *pretty = doc ? json_dumps(doc, JSON_INDENT(2) | JSON_REAL_PRECISION(12)) : NULL;

@@ -186,7 +186,8 @@ static uint64_t block_ns(const struct xp_pipeline *pl)
  * the tick flushes after the burst (pipeline.h).
  */
 static void block_pair(struct xp_pipeline *pl, const struct xp_policer_key *key,
-                       enum xp_verdict reason, uint64_t now_rt, uint64_t now_mono)
+                       enum xp_verdict reason, const struct xp_policer_evidence *why,
+                       uint64_t now_rt, uint64_t now_mono)
 {
     struct block_entry *e;
     bool renewal = false;
@@ -231,6 +232,7 @@ static void block_pair(struct xp_pipeline *pl, const struct xp_policer_key *key,
             .threshold_pps = reason == XP_VERDICT_DROP_DST ? pl->conf.pol->t_f2_pps
                                                           : pl->conf.pol->t_f1_pps,
             .t_ns = now_rt,
+            .why = *why,
         };
 
         XP_STAT_ADD(pl->st.c[XP_PC_BLOCKS], 1);
@@ -272,7 +274,7 @@ static void take_handoffs(struct xp_pipeline *pl, uint64_t now_rt, uint64_t now_
             emit(pl, &ev);
         }
         if (out[i].verdict == XP_VERDICT_DROP_UNIT || out[i].verdict == XP_VERDICT_DROP_DST)
-            block_pair(pl, &out[i].key, out[i].verdict, now_rt, now_mono);
+            block_pair(pl, &out[i].key, out[i].verdict, &out[i].why, now_rt, now_mono);
     }
 }
 
@@ -479,6 +481,7 @@ static void police(struct xp_pipeline *pl, const struct xp_pkt *pkts, const uint
 {
     struct xp_policer_key keys[XP_BURST_MAX];
     struct xp_policer_event evs[XP_BURST_MAX];
+    struct xp_policer_evidence why[XP_BURST_MAX]; /* written for dropped packets only */
     enum xp_verdict verdicts[XP_BURST_MAX];
     uint8_t idx[XP_BURST_MAX];
     uint64_t c[XP_PC_MAX] = { 0 };
@@ -512,7 +515,7 @@ static void police(struct xp_pipeline *pl, const struct xp_pkt *pkts, const uint
         idx[m++] = i;
     }
     /* Pass 2: Algorithm 1 on the whole burst, its memory misses overlapped. */
-    n_ev = m ? xp_policer__packet_burst(pl->pol, keys, m, now_rt, verdicts, evs) : 0;
+    n_ev = m ? xp_policer__packet_burst_why(pl->pol, keys, m, now_rt, verdicts, evs, why) : 0;
     c[XP_PC_POLICED] += m;
     for (unsigned e = 0; e < n_ev; e++) {
         struct xp_event ev = {
@@ -540,7 +543,7 @@ static void police(struct xp_pipeline *pl, const struct xp_pkt *pkts, const uint
         case XP_VERDICT_DROP_DST:
             c[v == XP_VERDICT_DROP_UNIT ? XP_PC_DROP_UNIT : XP_PC_DROP_DST]++;
             drop[idx[k]] = 1;
-            block_pair(pl, &keys[k], v, now_rt, now_mono);
+            block_pair(pl, &keys[k], v, &why[k], now_rt, now_mono);
             break;
         case XP_VERDICT_FOREIGN_DROP_UNIT:
         case XP_VERDICT_FOREIGN_DROP_DST:
@@ -680,6 +683,21 @@ unsigned xp_pipeline__scan_flows(struct xp_pipeline *pl, uint32_t *cursor, uint3
         }
     }
     return n;
+}
+
+void xp_pipeline__why(struct xp_pipeline *pl, const struct xp_policer_key *key, uint64_t now_rt,
+                      uint64_t now_mono, struct xp_pipeline_why *out)
+{
+    struct block_entry *e = pl->n_blocked ? block_find(pl, key) : NULL;
+
+    memset(out, 0, sizeof(*out));
+    out->tracked = xp_policer__why(pl->pol, key, now_rt, &out->ev, &out->verdict) == 0 &&
+                   xp_policer__lookup(pl->pol, key, &out->st) == 0;
+    if (e && e->state == BLOCK_ACTIVE && now_mono < e->expires_mono) {
+        out->blocked = true;
+        out->block_reason = e->reason;
+        out->until_mono = e->expires_mono;
+    }
 }
 
 unsigned xp_pipeline__refused(struct xp_pipeline *pl, struct xp_flow_record *out, unsigned max,

@@ -88,6 +88,8 @@ struct xp_event {
     uint64_t threshold_pps;
     uint64_t t_ns;            /* CLOCK_REALTIME */
     unsigned queue;
+    /* XP_EVENT_BLOCK: the numbers the verdict that set the block was made on */
+    struct xp_policer_evidence why;
 };
 /* XP_EVENT_UNBLOCK: reason is the verdict that blocked the pair (DROP_UNIT or DROP_DST). */
 
@@ -238,6 +240,26 @@ const char *xp_flow_verdict_name(enum xp_flow_verdict v);
 unsigned xp_pipeline__scan_flows(struct xp_pipeline *pl, uint32_t *cursor, uint32_t slots,
                                  struct xp_flow_record *out, unsigned out_max, uint64_t now_rt,
                                  uint64_t now_mono);
+
+/*
+ * For operators (xpro-ctl why): what this worker knows of key's pair now. tracked: the
+ * worker holds the pair (st is its L_DB row, verdict what its next packet at now_rt would
+ * get: xp_policer__why()); ev: its window, its destination's aggregate, the thresholds
+ * (the aggregate and thresholds also when not tracked); blocked: a block of this worker
+ * stands (reason DROP_UNIT or DROP_DST, until_mono its end, CLOCK_MONOTONIC).
+ */
+struct xp_pipeline_why {
+    bool tracked;
+    struct xp_pair_state st;
+    struct xp_policer_evidence ev;
+    enum xp_verdict verdict;
+    bool blocked;
+    enum xp_verdict block_reason;
+    uint64_t until_mono;
+};
+/* Worker thread only. */
+void xp_pipeline__why(struct xp_pipeline *pl, const struct xp_policer_key *key, uint64_t now_rt,
+                      uint64_t now_mono, struct xp_pipeline_why *out);
 
 /*
  * Pairs refused lately because the table was full (policy refuse_drop): they are in no

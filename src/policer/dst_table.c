@@ -237,6 +237,7 @@ static uint32_t xp_dst_table__probe(struct xp_dst_table *tbl, const uint8_t dst[
         atomic_store_explicit(&e->state, XP_DST_WRITING, memory_order_relaxed);
         atomic_store_explicit(&e->hash, h, memory_order_release);
         memcpy(e->key, dst, 16);
+        atomic_store_explicit(&e->remote_pairs, 0, memory_order_relaxed);
         atomic_store_explicit(&e->state, XP_DST_READY, memory_order_release);
         atomic_fetch_add_explicit(&tbl->count, 1, memory_order_relaxed);
         idx = j;
@@ -342,6 +343,11 @@ unsigned xp_dst_table__reclaim(struct xp_dst_table *tbl, uint32_t budget)
 uint32_t xp_dst_table__get(struct xp_dst_table *tbl, const uint8_t dst[16])
 {
     return xp_dst_table__probe(tbl, dst, true);
+}
+
+uint32_t xp_dst_table__index(const struct xp_dst_table *tbl, const uint8_t dst[16])
+{
+    return xp_dst_table__probe((struct xp_dst_table *)tbl, dst, false);
 }
 
 int xp_dst_table__lookup(const struct xp_dst_table *tbl, const uint8_t dst[16],

@@ -585,6 +585,9 @@ static void xp_pair__attach(struct xp_policer *pol, uint32_t idx)
     if (!s)
         return;
     xp_ts1__insert(pol, s, idx);
+    if (p->flags & XP_PAIR_F_REMOTE)
+        atomic_fetch_add_explicit(&pol->dst->entries[p->dst].remote_pairs, 1,
+                                  memory_order_relaxed);
     XP_ATOMIC_ADD(&s->c_sum, p->c);
     if (p->ts2 > XP_ATOMIC_GET(&s->ts2_max))
         XP_ATOMIC_SET(&s->ts2_max, p->ts2);
@@ -648,6 +651,9 @@ static void xp_pair__detach(struct xp_policer *pol, uint32_t idx)
     if (!s)
         return;
     xp_ts1__remove(pol, s, idx);
+    if (p->flags & XP_PAIR_F_REMOTE)
+        atomic_fetch_sub_explicit(&pol->dst->entries[p->dst].remote_pairs, 1,
+                                  memory_order_relaxed);
     if (pol->fifos[p->dst].head == XP_NIL && s->heap_root == XP_NIL) {
         /* an empty slot must not contribute at all */
         XP_ATOMIC_SET(&s->c_sum, 0);
@@ -658,6 +664,30 @@ static void xp_pair__detach(struct xp_policer *pol, uint32_t idx)
             xp_slot__recompute_ts2(pol, p->dst, p->ts2);
     }
     xp_slot__publish_ts1(pol, p->dst);
+}
+
+/*
+ * Mark pair idx as known only from the central node (on) or as ours (off),
+ * keeping its destination's count of such pairs (drop provenance) right.
+ */
+static void xp_pair__set_remote(struct xp_policer *pol, uint32_t idx, bool on)
+{
+    struct xp_pair *p = &pol->pairs[idx];
+
+    if (!(p->flags & XP_PAIR_F_REMOTE) == !on)
+        return;
+    if (on)
+        p->flags |= XP_PAIR_F_REMOTE;
+    else
+        p->flags &= ~XP_PAIR_F_REMOTE;
+    if (xp_pair__slot(pol, p)) {
+        if (on)
+            atomic_fetch_add_explicit(&pol->dst->entries[p->dst].remote_pairs, 1,
+                                      memory_order_relaxed);
+        else
+            atomic_fetch_sub_explicit(&pol->dst->entries[p->dst].remote_pairs, 1,
+                                      memory_order_relaxed);
+    }
 }
 
 static void xp_pair__set_ts1(struct xp_policer *pol, uint32_t idx, uint64_t ts1)
@@ -1032,7 +1062,9 @@ static inline uint32_t xp_policer__count(struct xp_policer *pol,
     }
     p = &pol->pairs[idx];
     s = xp_pair__slot(pol, p);
-    p->flags &= ~XP_PAIR_F_REMOTE;
+    /* a remote pair's first packet here makes it ours (a branch on a line already read) */
+    if (p->flags & XP_PAIR_F_REMOTE)
+        xp_pair__set_remote(pol, idx, false);
     /* dc grows with c through dc_off */
     p->c += n;
     /* ts2 never moves back: a sync may have installed a later ts2 from another proxy */
@@ -1117,15 +1149,56 @@ static uint32_t xp_policer__count_n(struct xp_policer *pol, const struct xp_poli
     return idx;
 }
 
+static inline uint64_t xp_rate_pps(uint64_t c, uint64_t span)
+{
+    return span ? (uint64_t)((unsigned __int128)c * XP_NSEC_PER_SEC / span) : 0;
+}
+
+/*
+ * The evidence of a verdict on pair p at t: its window, its destination's
+ * aggregate (agg, or read now if NULL) and the limits. Only on drops.
+ */
+static void __attribute__((noinline))
+xp_policer__evidence(const struct xp_policer *pol, const struct xp_pair *p, uint64_t t,
+                     const struct xp_dst_aggregate *agg, struct xp_policer_evidence *why)
+{
+    struct xp_dst_aggregate now;
+
+    memset(why, 0, sizeof(*why));
+    why->t_ns = t;
+    why->ts1 = p->ts1;
+    why->ts2 = p->ts2;
+    why->c = p->c;
+    why->rate_pps = xp_rate_pps(p->c, xp_span(p->ts2, p->ts1));
+    why->t_f1_pps = pol->lim.t_f1_pps;
+    why->t_f2_pps = pol->lim.t_f2_pps;
+    why->t_t2_ns = pol->lim.t_t2_ns;
+    why->t_t3_ns = pol->lim.t_t3_ns;
+    if (p->dst == XP_NIL || (p->flags & XP_PAIR_F_IDLE))
+        return;
+    if (!agg) {
+        xp_dst_table__aggregate(pol->dst, p->dst, &now);
+        agg = &now;
+    }
+    why->has_dst = true;
+    why->dst_ts1 = agg->ts1;
+    why->dst_ts2 = agg->ts2;
+    why->dst_c = agg->c;
+    why->dst_rate_pps = agg->ts2 > agg->ts1 ? xp_rate_pps(agg->c, agg->ts2 - agg->ts1) : 0;
+    why->dst_remote_pairs = atomic_load_explicit(&pol->dst->entries[p->dst].remote_pairs,
+                                                 memory_order_relaxed);
+}
+
 /*
  * The tests, after pair idx counted its packets at t (lines 10-38): the unit
  * test, else the destination test over every worker's share; then the
  * shrink. If an overload event is raised, *n_ev grows by one and, if ev is
- * not NULL, *ev is filled in; otherwise ev is left alone.
+ * not NULL, *ev is filled in; otherwise ev is left alone. A drop verdict
+ * fills *why (if not NULL) with its evidence, before the shrink.
  */
 static inline enum xp_verdict xp_policer__judge(struct xp_policer *pol, uint32_t idx,
                                                 uint64_t t, struct xp_policer_event *ev,
-                                                unsigned *n_ev)
+                                                unsigned *n_ev, struct xp_policer_evidence *why)
 {
     enum xp_verdict v = XP_VERDICT_FORWARD;
     struct xp_pair *p = &pol->pairs[idx];
@@ -1147,6 +1220,8 @@ static inline enum xp_verdict xp_policer__judge(struct xp_policer *pol, uint32_t
                 ev->t_ns = t;
             }
         }
+        if (why)
+            xp_policer__evidence(pol, p, t, NULL, why);
         goto shrink;
     }
 
@@ -1158,8 +1233,11 @@ static inline enum xp_verdict xp_policer__judge(struct xp_policer *pol, uint32_t
             xp_policer__project_slot(pol, p->dst, t);
         xp_dst_table__aggregate(pol->dst, p->dst, &agg);
         span = xp_span(agg.ts2, agg.ts1);
-        if (span > pol->lim.t_t3_ns && xp_over_rate(agg.c, span, pol->lim.t_f2_pps))
+        if (span > pol->lim.t_t3_ns && xp_over_rate(agg.c, span, pol->lim.t_f2_pps)) {
             v = XP_VERDICT_DROP_DST;
+            if (why)
+                xp_policer__evidence(pol, p, t, &agg, why);
+        }
     }
 shrink:
     xp_policer__maybe_shrink(pol, idx);
@@ -1209,7 +1287,8 @@ static inline void xp_policer__publish_handoffs(struct xp_policer *pol)
 static inline enum xp_verdict xp_policer__police(struct xp_policer *pol,
                                                  const struct xp_policer_key *key, uint64_t h,
                                                  uint64_t t, struct xp_policer_event *ev,
-                                                 unsigned *n_ev, bool prefetch_dst)
+                                                 unsigned *n_ev, bool prefetch_dst,
+                                                 struct xp_policer_evidence *why)
 {
     enum xp_verdict v = XP_VERDICT_FORWARD;
     uint32_t idx;
@@ -1220,7 +1299,7 @@ static inline enum xp_verdict xp_policer__police(struct xp_policer *pol,
     if (idx == XP_FOREIGN)
         return xp_policer__hand_off(pol, key, 1, t);
     if (idx != XP_NIL)
-        v = xp_policer__judge(pol, idx, t, ev, n_ev);
+        v = xp_policer__judge(pol, idx, t, ev, n_ev, why);
     switch (v) {
     case XP_VERDICT_FORWARD:
         XP_STAT_ADD(pol->cnt.forward, 1);
@@ -1249,7 +1328,7 @@ enum xp_verdict xp_policer__packet(struct xp_policer *pol, const struct xp_polic
 
     if (ev)
         ev->kind = XP_POLICER_EV_NONE;
-    v = xp_policer__police(pol, key, xp_pair_hash(pol->seed, key), t, ev, &n_ev, true);
+    v = xp_policer__police(pol, key, xp_pair_hash(pol->seed, key), t, ev, &n_ev, true, NULL);
     xp_policer__publish_handoffs(pol);
     return v;
 }
@@ -1303,7 +1382,8 @@ static inline void xp_policer__prefetch_cold(const struct xp_policer *pol, uint3
 /* One chunk of at most XP_BURST_CHUNK packets; see xp_policer__packet_burst(). */
 static unsigned xp_policer__burst_chunk(struct xp_policer *pol, const struct xp_policer_key *keys,
                                         unsigned n, uint64_t t, enum xp_verdict *verdicts,
-                                        struct xp_policer_event *events)
+                                        struct xp_policer_event *events,
+                                        struct xp_policer_evidence *why)
 {
     uint64_t h[XP_BURST_CHUNK];
     uint32_t cand[XP_BURST_CHUNK + XP_BURST_AHEAD];
@@ -1348,14 +1428,16 @@ static unsigned xp_policer__burst_chunk(struct xp_policer *pol, const struct xp_
 
         xp_policer__prefetch_cold(pol, cand[i + XP_BURST_AHEAD], t, false);
         xp_policer__prefetch_cold(pol, cand[i + XP_BURST_AHEAD / 2], t, true);
-        verdicts[i] = xp_policer__police(pol, &keys[i], h[i], t, ev, &n_ev, false);
+        verdicts[i] = xp_policer__police(pol, &keys[i], h[i], t, ev, &n_ev, false,
+                                         why ? &why[i] : NULL);
     }
     return n_ev;
 }
 
-unsigned xp_policer__packet_burst(struct xp_policer *pol, const struct xp_policer_key *keys,
-                                  unsigned n, uint64_t t, enum xp_verdict *verdicts,
-                                  struct xp_policer_event *events)
+unsigned xp_policer__packet_burst_why(struct xp_policer *pol, const struct xp_policer_key *keys,
+                                      unsigned n, uint64_t t, enum xp_verdict *verdicts,
+                                      struct xp_policer_event *events,
+                                      struct xp_policer_evidence *why)
 {
     unsigned n_ev = 0;
 
@@ -1363,10 +1445,18 @@ unsigned xp_policer__packet_burst(struct xp_policer *pol, const struct xp_police
         unsigned m = n - done < XP_BURST_CHUNK ? n - done : XP_BURST_CHUNK;
 
         n_ev += xp_policer__burst_chunk(pol, keys + done, m, t, verdicts + done,
-                                        events ? events + n_ev : NULL);
+                                        events ? events + n_ev : NULL,
+                                        why ? why + done : NULL);
     }
     xp_policer__publish_handoffs(pol);
     return n_ev;
+}
+
+unsigned xp_policer__packet_burst(struct xp_policer *pol, const struct xp_policer_key *keys,
+                                  unsigned n, uint64_t t, enum xp_verdict *verdicts,
+                                  struct xp_policer_event *events)
+{
+    return xp_policer__packet_burst_why(pol, keys, n, t, verdicts, events, NULL);
 }
 
 int xp_policer__account(struct xp_policer *pol, const struct xp_policer_key *key, uint64_t n,
@@ -1445,7 +1535,7 @@ unsigned xp_policer__take_handoffs(struct xp_policer *pol, struct xp_policer_han
                 }
                 XP_STAT_ADD(pol->cnt.foreign_counted, rec[i].n);
                 o->ev.kind = XP_POLICER_EV_NONE;
-                v = xp_policer__judge(pol, idx, t, &o->ev, &n_ev);
+                v = xp_policer__judge(pol, idx, t, &o->ev, &n_ev, &o->why);
                 if (v == XP_VERDICT_FORWARD && !n_ev)
                     continue;
                 o->key = rec[i].key;
@@ -1488,6 +1578,55 @@ int xp_policer__lookup(const struct xp_policer *pol, const struct xp_policer_key
     if (idx == XP_NIL)
         return -ENOENT;
     xp_pair__state(&pol->pairs[idx], out);
+    return 0;
+}
+
+int xp_policer__why(const struct xp_policer *pol, const struct xp_policer_key *key, uint64_t t,
+                    struct xp_policer_evidence *out, enum xp_verdict *verdict)
+{
+    uint32_t idx = xp_index__find(pol, key, xp_pair_hash(pol->seed, key), false);
+    struct xp_dst_aggregate agg;
+    uint32_t d = XP_NIL;
+    const struct xp_pair *p = NULL;
+    uint64_t span;
+
+    *verdict = XP_VERDICT_FORWARD;
+    if (idx == XP_NIL) {
+        static const struct xp_pair none = { .dst = XP_NIL };
+
+        /* the thresholds, and the destination if any worker has it */
+        xp_policer__evidence(pol, &none, t, NULL, out);
+        d = xp_dst_table__index(pol->dst, key->dst);
+    } else {
+        p = &pol->pairs[idx];
+        xp_policer__evidence(pol, p, t, NULL, out);
+        if (!out->has_dst)
+            d = xp_dst_table__index(pol->dst, key->dst);
+    }
+    if (d != XP_NIL) {
+        xp_dst_table__aggregate(pol->dst, d, &agg);
+        out->has_dst = agg.ts1 != UINT64_MAX;
+        if (out->has_dst) {
+            out->dst_ts1 = agg.ts1;
+            out->dst_ts2 = agg.ts2;
+            out->dst_c = agg.c;
+            out->dst_rate_pps = agg.ts2 > agg.ts1 ? xp_rate_pps(agg.c, agg.ts2 - agg.ts1) : 0;
+            out->dst_remote_pairs =
+                atomic_load_explicit(&pol->dst->entries[d].remote_pairs, memory_order_relaxed);
+        }
+    }
+    if (idx == XP_NIL)
+        return -ENOENT;
+    /* the tests of the pair's next packet, as xp_policer__judge() runs them, without counting it */
+    if (xp_pair__idle(pol, p, t))
+        return 0; /* its next packet starts a new window */
+    span = xp_span(p->ts2, p->ts1);
+    if (span > pol->lim.t_t2_ns && xp_over_rate(p->c, span, pol->lim.t_f1_pps))
+        *verdict = XP_VERDICT_DROP_UNIT;
+    else if (out->has_dst && out->dst_ts2 > out->dst_ts1 &&
+             out->dst_ts2 - out->dst_ts1 > pol->lim.t_t3_ns &&
+             xp_over_rate(out->dst_c, out->dst_ts2 - out->dst_ts1, pol->lim.t_f2_pps))
+        *verdict = XP_VERDICT_DROP_DST;
     return 0;
 }
 
@@ -1563,7 +1702,7 @@ int xp_policer__install(struct xp_policer *pol, const struct xp_policer_key *key
         if (idx == XP_NIL)
             return -ENOSPC;
         if (!sent)
-            pol->pairs[idx].flags |= XP_PAIR_F_REMOTE;
+            xp_pair__set_remote(pol, idx, true);
         delta = 0;
     } else if (sent && pol->pairs[idx].gen != sent->gen) {
         /*
@@ -1607,7 +1746,7 @@ int xp_policer__install(struct xp_policer *pol, const struct xp_policer_key *key
         p->flags &= ~XP_PAIR_F_MARK;
     /* values from another proxy, nothing of ours unsent: its ts2 lags by up to a sync period */
     if (!sent && xp_pair__dc(p) == 0)
-        p->flags |= XP_PAIR_F_REMOTE;
+        xp_pair__set_remote(pol, idx, true);
     if (was_idle && xp_span(pol->t_last, p->ts2) <= pol->lim.t_t1_ns + pol->lim.remote_grace_ns) {
         p->flags &= ~XP_PAIR_F_IDLE;
         xp_pair__join_dst(pol, idx);

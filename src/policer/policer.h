@@ -234,6 +234,26 @@ struct xp_policer_event {
 };
 
 /*
+ * Drop provenance: the numbers a drop verdict (DROP_UNIT or DROP_DST) was
+ * made on, as the tests read them at that packet (before the shrink that
+ * packet may start). Rates are c * 10^9 / (ts2 - ts1) rounded down, 0 for
+ * an empty window; the verdict is "over" when c * 10^9 > T_F * (ts2 - ts1).
+ */
+struct xp_policer_evidence {
+    uint64_t t_ns;             /* the packet's time (the policer's clock) */
+    uint64_t ts1, ts2, c;      /* the pair's window, this packet counted */
+    uint64_t rate_pps;
+    uint64_t dst_ts1, dst_ts2, dst_c; /* the destination's aggregate ts1*, ts2*, c* */
+    uint64_t dst_rate_pps;
+    /* pairs in the aggregate known only from the central node (other proxies' units) */
+    uint32_t dst_remote_pairs;
+    bool has_dst;              /* false: no aggregate (destination table full): dst_* are 0 */
+    uint64_t t_f1_pps, t_f2_pps, t_t2_ns, t_t3_ns; /* the thresholds in force */
+    /* the destination policy the verdict was made under: 0 is "drop_all" (the paper's rule) */
+    uint32_t dst_policy;
+};
+
+/*
  * Police one packet of pair key at time t (ns). Updates the pair (creating
  * it if needed), runs the unit then the destination test and returns the
  * verdict. Dropped packets are counted all the same. If ev is not NULL,
@@ -260,6 +280,17 @@ enum xp_verdict xp_policer__packet(struct xp_policer *pol, const struct xp_polic
 unsigned xp_policer__packet_burst(struct xp_policer *pol, const struct xp_policer_key *keys,
                                   unsigned n, uint64_t t, enum xp_verdict *verdicts,
                                   struct xp_policer_event *events);
+
+/*
+ * xp_policer__packet_burst(), and for every packet whose verdict is
+ * DROP_UNIT or DROP_DST, why[i] gets the evidence of that verdict (other
+ * entries are left alone; room for n). Only dropped packets pay for it.
+ * Hot path, owner thread.
+ */
+unsigned xp_policer__packet_burst_why(struct xp_policer *pol, const struct xp_policer_key *keys,
+                                      unsigned n, uint64_t t, enum xp_verdict *verdicts,
+                                      struct xp_policer_event *events,
+                                      struct xp_policer_evidence *why);
 
 /*
  * Count n packets of pair key seen at time t that were dropped elsewhere
@@ -303,6 +334,7 @@ struct xp_policer_handoff {
     struct xp_policer_key key;
     enum xp_verdict verdict;       /* XP_VERDICT_FORWARD, DROP_UNIT or DROP_DST */
     struct xp_policer_event ev;    /* kind XP_POLICER_EV_NONE or an overload */
+    struct xp_policer_evidence why; /* verdict DROP_UNIT or DROP_DST: its evidence */
 };
 unsigned xp_policer__take_handoffs(struct xp_policer *pol, struct xp_policer_handoff *out,
                                    unsigned max, uint64_t *packets);
@@ -314,6 +346,19 @@ unsigned xp_policer__take_handoffs(struct xp_policer *pol, struct xp_policer_han
  */
 void xp_policer__publish_block(struct xp_policer *pol, const struct xp_policer_key *key,
                                uint64_t t_until, enum xp_verdict verdict);
+
+/*
+ * For operators (xpro-ctl why): key's pair and its destination's aggregate
+ * as the pair's next packet at t would meet them, without counting it (no
+ * side effect): *out as in struct xp_policer_evidence (t_ns = t), and the
+ * verdict the tests would give: XP_VERDICT_FORWARD, DROP_UNIT or DROP_DST
+ * (a pair idle at t restarts its window: FORWARD). The destination is read
+ * even when this worker holds no pair towards it. Returns 0, or -ENOENT
+ * when this worker holds no such pair (*out then still has the thresholds
+ * and the destination). Owner thread (through the worker's mailbox).
+ */
+int xp_policer__why(const struct xp_policer *pol, const struct xp_policer_key *key, uint64_t t,
+                    struct xp_policer_evidence *out, enum xp_verdict *verdict);
 
 /* Read a pair. Returns 0 or -ENOENT. Owner thread (tests, ctl via mailbox). */
 int xp_policer__lookup(const struct xp_policer *pol, const struct xp_policer_key *key,

@@ -35,7 +35,13 @@ enum xp_dst_state {
 struct xp_dst_entry {
     _Atomic uint64_t hash;
     _Atomic uint32_t state;
-    uint32_t pad;
+    /*
+     * Pairs in the aggregate that only the central node told a worker about
+     * (another proxy's units): drop provenance. Every worker adds to it, on
+     * the rare changes only (an install, the pair's first own packet, its
+     * leaving), so an atomic add costs nothing on the packet path.
+     */
+    _Atomic uint32_t remote_pairs;
     uint8_t key[16];
 };
 
@@ -209,6 +215,9 @@ void *xp_policer_alloc_big(size_t size, int numa_node);
 
 /* Find or insert dst; returns its index or XP_NIL (table full, counted). */
 uint32_t xp_dst_table__get(struct xp_dst_table *tbl, const uint8_t dst[16]);
+
+/* Find dst without inserting it; its index or XP_NIL. Any thread. */
+uint32_t xp_dst_table__index(const struct xp_dst_table *tbl, const uint8_t dst[16]);
 
 /* Claim / release a worker id (0 or -EINVAL/-EBUSY). */
 int xp_dst_table__claim(struct xp_dst_table *tbl, unsigned worker_id);

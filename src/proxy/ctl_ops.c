@@ -170,6 +170,145 @@ static json_t *ctl_flows(struct proxy *px, json_t *req, char *err, size_t errlen
     return json_pack("{s:o}", "flows", arr);
 }
 
+/* ---- why ------------------------------------------------------------------------------ */
+
+static int key_addr(struct proxy *px, const char *text, const char *name, bool unit,
+                    uint8_t out[16], char *err, size_t errlen);
+
+struct why_arg {
+    struct xp_pipeline *pl;
+    struct xp_policer_key key;
+    struct xp_pipeline_why out;
+};
+
+static void why_on_worker(struct xp_worker *w, void *arg)
+{
+    struct why_arg *wa = arg;
+
+    (void)w;
+    xp_pipeline__why(wa->pl, &wa->key, xp_real_ns(), xp_mono_ns(), &wa->out);
+}
+
+static const char *verdict_word(enum xp_verdict v)
+{
+    return v == XP_VERDICT_DROP_UNIT ? "drop_unit_rate"
+         : v == XP_VERDICT_DROP_DST  ? "drop_dst_rate"
+                                     : "forward";
+}
+
+/* The sentence that says which test gives the verdict, with its numbers. */
+static json_t *because(const struct xp_pipeline_why *w)
+{
+    const struct xp_policer_evidence *e = &w->ev;
+    double span = e->ts2 > e->ts1 ? (e->ts2 - e->ts1) / 1e9 : 0;
+    double dspan = e->dst_ts2 > e->dst_ts1 ? (e->dst_ts2 - e->dst_ts1) / 1e9 : 0;
+
+    if (!w->tracked)
+        return json_string("no pair: this proxy has seen no packet of it lately (or another "
+                           "proxy's unit not synced here)");
+    if (w->verdict == XP_VERDICT_DROP_UNIT)
+        return json_sprintf("pair rate %llu pps > T_F1 %llu pps over a window of %.3f s "
+                            "(> T_T2 %.3f s)", (unsigned long long)e->rate_pps,
+                            (unsigned long long)e->t_f1_pps, span, e->t_t2_ns / 1e9);
+    if (w->verdict == XP_VERDICT_DROP_DST)
+        return json_sprintf("destination rate %llu pps > T_F2 %llu pps over a window of %.3f s "
+                            "(> T_T3 %.3f s); the pair's own %llu pps is within T_F1 %llu pps",
+                            (unsigned long long)e->dst_rate_pps,
+                            (unsigned long long)e->t_f2_pps, dspan, e->t_t3_ns / 1e9,
+                            (unsigned long long)e->rate_pps, (unsigned long long)e->t_f1_pps);
+    if (e->ts2 && span <= e->t_t2_ns / 1e9 && e->rate_pps > e->t_f1_pps)
+        return json_sprintf("window %.3f s not yet longer than T_T2 %.3f s", span,
+                            e->t_t2_ns / 1e9);
+    return json_sprintf("pair rate %llu pps <= T_F1 %llu pps, destination rate %llu pps <= "
+                        "T_F2 %llu pps (or their windows within T_T2/T_T3, or idle)",
+                        (unsigned long long)e->rate_pps, (unsigned long long)e->t_f1_pps,
+                        (unsigned long long)e->dst_rate_pps, (unsigned long long)e->t_f2_pps);
+}
+
+/*
+ * Why a pair is (or is not) dropped now: the numbers of the worker that holds it, read on
+ * that worker (the policer's own state, between two bursts), the block that stands, an
+ * operator block first. Another worker's answer only adds the destination (the same shared
+ * aggregate for all).
+ */
+static json_t *ctl_why(struct proxy *px, json_t *req, char *err, size_t errlen)
+{
+    const char *unit_text = json_string_value(json_object_get(req, "unit"));
+    const char *dst_text = json_string_value(json_object_get(req, "dst"));
+    const struct xp_op_block *ob;
+    struct why_arg *wa;
+    struct xp_policer_key key;
+    struct xp_pipeline_why best;
+    char unit[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
+    int queue = -1;
+    double now = xp_real_s();
+    json_t *o, *ev, *pair;
+
+    if (!px->dst) {
+        snprintf(err, errlen, "no policing configured (policer.unit_prefixes is empty)");
+        return NULL;
+    }
+    wa = calloc(1, sizeof(*wa));
+    if (!wa) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    if (key_addr(px, unit_text, "unit", true, wa->key.unit, err, errlen) ||
+        key_addr(px, dst_text, "dst", false, wa->key.dst, err, errlen)) {
+        free(wa);
+        return NULL;
+    }
+    memset(&best, 0, sizeof(best));
+    for (unsigned q = 0; q < px->cfg->queues; q++) {
+        wa->pl = px->pipelines[q];
+        xp_worker__call(&px->workers[q], why_on_worker, wa);
+        /* the worker holding the pair (one at most: owners), else the first answer */
+        if (queue < 0 || (wa->out.tracked && !best.tracked)) {
+            best = wa->out;
+            queue = (int)q;
+        }
+        if (best.tracked)
+            break;
+    }
+    key = wa->key;
+    free(wa);
+    xp_addr__format(key.unit, unit, sizeof(unit));
+    xp_addr__format(key.dst, dst, sizeof(dst));
+    ob = xp_op_blocks__match(px->op_blocks, key.unit, key.dst, now);
+    o = json_pack("{s:s,s:s,s:s,s:b,s:b,s:i}", "unit", unit, "dst", dst, "verdict",
+                  ob ? "drop_manual" : verdict_word(best.verdict), "blocked",
+                  ob != NULL || best.blocked, "tracked", best.tracked, "queue", queue);
+    if (!o) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    json_object_set_new(o, "because", ob ? json_sprintf("operator block by %s%s%s", ob->by,
+                                                        ob->why[0] ? ": " : "", ob->why)
+                                         : because(&best));
+    if (ob)
+        json_object_set_new(o, "operator_block", xp_op_block__json(ob));
+    if (best.blocked) {
+        uint64_t now_mono = xp_mono_ns();
+        double left = best.until_mono > now_mono ? (best.until_mono - now_mono) / 1e9 : 0;
+
+        json_object_set_new(o, "block", json_pack("{s:s,s:f,s:f}", "reason",
+                            best.block_reason == XP_VERDICT_DROP_DST ? "dst_rate" : "unit_rate",
+                            "until", now + left, "seconds_left", left));
+    }
+    ev = xp_proxy__evidence_json(&best.ev);
+    pair = ev ? json_object_get(ev, "pair") : NULL;
+    if (pair && best.tracked) {
+        /* what of c this proxy counted since its last sync (all of it without sync) */
+        json_object_set_new(pair, "local", json_integer((json_int_t)best.st.dc));
+    } else if (ev) {
+        json_object_set_new(ev, "pair", json_null());
+    }
+    json_object_set_new(o, "evidence", ev ? ev : json_null());
+    json_object_set_new(o, "central", px->cfg->sync.central[0]
+                                          ? json_string(px->cfg->sync.central) : json_null());
+    return o;
+}
+
 /* ---- events --------------------------------------------------------------------------- */
 
 /* {"follow": true} streams from now on; "last": N also returns (or first sends) the N latest. */
@@ -581,6 +720,8 @@ json_t *xp_proxy__ctl_handler(void *ctx, const char *op, json_t *req, char *err,
     }
     if (strcmp(op, "events") == 0)
         return ctl_events(px, req, err, errlen);
+    if (strcmp(op, "why") == 0)
+        return ctl_why(px, req, err, errlen);
     snprintf(err, errlen, "unknown op \"%s\"", op);
     return NULL;
 }
@@ -596,6 +737,8 @@ const struct xp_ctl_op xp_proxy_ctl_ops[] = {
     { "reload", "read the configuration file again", false },
     { "events", "the last events {\"last\": N} (at most 1024 kept), and with {\"follow\": true} "
       "every new one as a JSON line", true },
+    { "why", "why a pair is dropped now: {\"unit\": A, \"dst\": B}: its window, its "
+      "destination's aggregate, the thresholds, the verdict and the block", false },
     { NULL, NULL, false },
 };
 

@@ -81,6 +81,46 @@ void xp_proxy__emit_event(struct proxy *px, json_t *o, int severity)
     remember(px, line);
 }
 
+/* A window's length in seconds and its rate, as the policer computed it. */
+static json_t *window_json(uint64_t ts1, uint64_t ts2, uint64_t c, uint64_t rate)
+{
+    return json_pack("{s:I,s:I,s:I,s:f,s:I}", "ts1", (json_int_t)ts1, "ts2", (json_int_t)ts2,
+                     "c", (json_int_t)c, "window_s", ts2 > ts1 ? (ts2 - ts1) / 1e9 : 0.0,
+                     "rate_pps", (json_int_t)rate);
+}
+
+json_t *xp_proxy__evidence_json(const struct xp_policer_evidence *why)
+{
+    static const char *const policies[] = { "drop_all" };
+    json_t *o = json_pack("{s:I,s:s,s:o,s:{s:I,s:I,s:I,s:I}}", "t", (json_int_t)why->t_ns,
+                          "policy", why->dst_policy < sizeof(policies) / sizeof(policies[0])
+                                        ? policies[why->dst_policy] : "unknown",
+                          "pair", window_json(why->ts1, why->ts2, why->c, why->rate_pps),
+                          "thresholds", "t_f1_pps", (json_int_t)why->t_f1_pps, "t_f2_pps",
+                          (json_int_t)why->t_f2_pps, "t_t2_ms", (json_int_t)(why->t_t2_ns / 1000000),
+                          "t_t3_ms", (json_int_t)(why->t_t3_ns / 1000000));
+    json_t *d;
+
+    if (!o)
+        return NULL;
+    if (!why->has_dst) {
+        json_object_set_new(o, "dst", json_null());
+        return o;
+    }
+    d = window_json(why->dst_ts1, why->dst_ts2, why->dst_c, why->dst_rate_pps);
+    if (d) {
+        /*
+         * A sync answer names no proxy (docs/protocol.md): other proxies'
+         * units show as pairs known only from the central node, so this
+         * proxy knows that at least one other proxy counted, not how many.
+         */
+        json_object_set_new(d, "remote_pairs", json_integer(why->dst_remote_pairs));
+        json_object_set_new(d, "proxies_min", json_integer(why->dst_remote_pairs ? 2 : 1));
+    }
+    json_object_set_new(o, "dst", d ? d : json_null());
+    return o;
+}
+
 static json_t *event_json(const struct proxy *px, const struct xp_event *ev)
 {
     static const char *const kinds[] = {
@@ -107,6 +147,7 @@ static json_t *event_json(const struct proxy *px, const struct xp_event *ev)
                                                           : "unit_rate"));
         json_object_set_new(o, "threshold_pps", json_integer((json_int_t)ev->threshold_pps));
         json_object_set_new(o, "block_ms", json_integer(px->cfg->pol.block_ms));
+        json_object_set_new(o, "evidence", xp_proxy__evidence_json(&ev->why));
     } else if (ev->kind == XP_EVENT_UNBLOCK) {
         /* which block ended: the test that set it (operator blocks say "operator") */
         json_object_set_new(o, "reason", json_string(ev->reason == XP_VERDICT_DROP_DST

@@ -139,6 +139,13 @@ void xp_proxy__drain_events(struct proxy *px);
 json_t *xp_proxy__recent_events(const struct proxy *px, unsigned n);
 /* Free the ring (shutdown). */
 void xp_proxy__events_free(struct proxy *px);
+/*
+ * Drop provenance as JSON (docs/operators.md "Why a pair is dropped"): the
+ * pair's window, its destination's aggregate, the thresholds and the policy
+ * (new reference, NULL when out of memory). The block events' "evidence" and
+ * xpro-ctl why's numbers.
+ */
+json_t *xp_proxy__evidence_json(const struct xp_policer_evidence *why);
 
 /* ---- ctl_ops.c ------------------------------------------------------------------------ */
 

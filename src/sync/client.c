@@ -661,9 +661,11 @@ int xp_sync_client__recover(struct xp_sync_client *cl, xp_sync_install_fn instal
     return xp_client__run(cl, install, arg);
 }
 
-int xp_sync_client__central_stats(struct xp_sync_client *cl, char **json)
+/* One question to the central node and its answer's object (stats, why). */
+static int xp_client__central_query(struct xp_sync_client *cl, const struct xp_sync_msg *req,
+                                    enum xp_sync_op want, char **json)
 {
-    struct xp_sync_msg m, req = {.op = XP_OP_STATS};
+    struct xp_sync_msg m;
     struct xp_buf b;
     int ret;
 
@@ -675,13 +677,13 @@ int xp_sync_client__central_stats(struct xp_sync_client *cl, char **json)
     if (ret)
         return ret;
     xp_buf__init(&b);
-    ret = xp_sync_msg__encode(&req, &b);
+    ret = xp_sync_msg__encode(req, &b);
     if (!ret)
         ret = xp_client__send_line(cl, b.p, b.len);
     xp_buf__free(&b);
     if (!ret)
         ret = xp_client__recv_msg(cl, &m);
-    if (!ret && m.op != XP_OP_STATS_OK)
+    if (!ret && m.op != want)
         ret = -EPROTO;
     if (!ret) {
         *json = m.stats_json;
@@ -691,4 +693,19 @@ int xp_sync_client__central_stats(struct xp_sync_client *cl, char **json)
     if (ret)
         xp_client__failed(cl, ret);
     return ret;
+}
+
+int xp_sync_client__central_stats(struct xp_sync_client *cl, char **json)
+{
+    struct xp_sync_msg req = {.op = XP_OP_STATS};
+
+    return xp_client__central_query(cl, &req, XP_OP_STATS_OK, json);
+}
+
+int xp_sync_client__central_why(struct xp_sync_client *cl, const struct xp_policer_key *key,
+                                char **json)
+{
+    struct xp_sync_msg req = {.op = XP_OP_WHY, .why_key = *key};
+
+    return xp_client__central_query(cl, &req, XP_OP_WHY_OK, json);
 }

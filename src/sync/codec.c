@@ -70,6 +70,8 @@ static const char *const op_names[] = {
     [XP_OP_PING] = "ping",
     [XP_OP_PONG] = "pong",
     [XP_OP_ERROR] = "error",
+    [XP_OP_WHY] = "why",
+    [XP_OP_WHY_OK] = "why_ok",
 };
 
 #define XP_N_OPS (sizeof(op_names) / sizeof(op_names[0]))
@@ -94,6 +96,8 @@ static const char *const keys_by_op[][10] = {
     [XP_OP_PING] = {NULL},
     [XP_OP_PONG] = {"t", NULL},
     [XP_OP_ERROR] = {"code", "message", "seq", NULL},
+    [XP_OP_WHY] = {"unit", "dst", NULL},
+    [XP_OP_WHY_OK] = {"why", NULL},
 };
 
 /* ---- secrets ---- */
@@ -587,10 +591,16 @@ static enum xp_sync_err xp_dec__body(struct xp_dec *d, json_t *root, struct xp_s
     case XP_OP_STATS:
     case XP_OP_PING:
         return XP_SYNC_E_NONE;
+    case XP_OP_WHY:
+        if ((e = xp_dec__addr(d, root, op, "unit", m->why_key.unit)))
+            return e;
+        return xp_dec__addr(d, root, op, "dst", m->why_key.dst);
     case XP_OP_STATS_OK:
-        v = json_object_get(root, "stats");
+    case XP_OP_WHY_OK:
+        v = json_object_get(root, m->op == XP_OP_WHY_OK ? "why" : "stats");
         if (!v || !json_is_object(v))
-            return xp_dec__fail(d, XP_SYNC_E_BAD_MESSAGE, "stats_ok: \"stats\" must be an object");
+            return xp_dec__fail(d, XP_SYNC_E_BAD_MESSAGE, "%s: \"%s\" must be an object", op,
+                                m->op == XP_OP_WHY_OK ? "why" : "stats");
         m->stats_json = json_dumps(v, JSON_COMPACT);
         if (!m->stats_json)
             return xp_dec__fail(d, XP_SYNC_E_INTERNAL, "out of memory");
@@ -797,6 +807,19 @@ int xp_sync_msg__encode(const struct xp_sync_msg *m, struct xp_buf *b)
                        m->more ? "true" : "false", m->clamped);
         xp_enc__pairs(b, "pairs", m->pairs, m->n_pairs, XP_PK_ANSWER);
         xp_enc__pairs(b, "down", m->down, m->n_down, XP_PK_DOWN);
+        break;
+    case XP_OP_WHY: {
+        char u[64], d[64];
+
+        xp_addr__format(m->why_key.unit, u, sizeof(u));
+        xp_addr__format(m->why_key.dst, d, sizeof(d));
+        xp_buf__printf(b, ",\"unit\":\"%s\",\"dst\":\"%s\"", u, d);
+        break;
+    }
+    case XP_OP_WHY_OK:
+        xp_buf__append(b, ",\"why\":", 7);
+        xp_buf__append(b, m->stats_json ? m->stats_json : "{}",
+                       strlen(m->stats_json ? m->stats_json : "{}"));
         break;
     case XP_OP_STATS_OK:
         xp_buf__append(b, ",\"stats\":", 9);

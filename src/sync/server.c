@@ -676,6 +676,137 @@ static void xp_central__stats_reply(struct xp_central *c, struct xp_cconn *cn)
     xp_buf__free(&b);
 }
 
+/* ---- why: the rows towards a destination, by the proxy that wrote each last ---- */
+
+#define XP_WHY_PROXIES 256
+
+struct xp_why_proxy {
+    uint32_t token;
+    uint64_t pairs, c, ts1, ts2;
+};
+
+struct xp_why_scan {
+    const struct xp_ctable *t;
+    const uint8_t *dst;
+    uint64_t now, t_t1;
+    uint64_t idle;                 /* rows towards dst idle for longer than T_T1 */
+    unsigned n;
+    bool overflow;                 /* more writers than XP_WHY_PROXIES: the rest summed in [0] */
+    struct xp_why_proxy p[XP_WHY_PROXIES];
+};
+
+static void xp_why__row(void *arg, const struct xp_policer_key *key, const struct xp_sync_global *g)
+{
+    struct xp_why_scan *w = arg;
+    uint32_t tok;
+    unsigned i;
+
+    if (memcmp(key->dst, w->dst, 16) != 0)
+        return;
+    /* the proxies' aggregates hold active pairs only (docs/policer.md): so does this view */
+    if (w->now > g->ts2 && w->now - g->ts2 > w->t_t1) {
+        w->idle++;
+        return;
+    }
+    tok = xp_ctable__writer(w->t, key);
+    for (i = 0; i < w->n && w->p[i].token != tok; i++)
+        ;
+    if (i == w->n) {
+        if (w->n == XP_WHY_PROXIES) {
+            w->overflow = true;
+            i = 0;
+        } else {
+            w->p[w->n++] = (struct xp_why_proxy){.token = tok, .ts1 = UINT64_MAX};
+        }
+    }
+    w->p[i].pairs++;
+    w->p[i].c += g->c;
+    if (g->ts1 < w->p[i].ts1)
+        w->p[i].ts1 = g->ts1;
+    if (g->ts2 > w->p[i].ts2)
+        w->p[i].ts2 = g->ts2;
+}
+
+static void xp_why__name(struct xp_buf *b, const struct xp_ctable *t, uint32_t tok)
+{
+    const char *id = xp_ctable__writer_id(t, tok);
+
+    if (id)
+        xp_buf__json_str(b, id);
+    else
+        xp_buf__printf(b, "null");
+}
+
+/*
+ * An operator's question (xpro-ctl --central ... why): the row of the pair
+ * and, per proxy, the active rows towards its destination. M_DB keeps one
+ * merged row per pair and the proxy that wrote it last, not each proxy's
+ * share: a unit that sends through one proxy is that proxy's. One pass
+ * over the table, on the loop thread: operators' use, not the proxies'.
+ */
+static void xp_central__why_reply(struct xp_central *c, struct xp_cconn *cn,
+                                  const struct xp_sync_msg *req)
+{
+    struct xp_sync_msg m = {.op = XP_OP_WHY_OK};
+    struct xp_why_scan *w = calloc(1, sizeof(*w));
+    const struct xp_sync_global *row;
+    uint64_t c_sum = 0, pairs = 0, ts1 = UINT64_MAX, ts2 = 0;
+    char u[64], d[64];
+    struct xp_buf b;
+
+    if (!w) {
+        xp_conn__fail(c, cn, XP_SYNC_E_INTERNAL, 0, "out of memory");
+        return;
+    }
+    w->t = c->table;
+    w->dst = req->why_key.dst;
+    w->now = xp_real_ns();
+    w->t_t1 = c->cfg.merge.t_t1_ns;
+    xp_ctable__foreach(c->table, xp_why__row, w);
+    xp_addr__format(req->why_key.unit, u, sizeof(u));
+    xp_addr__format(req->why_key.dst, d, sizeof(d));
+    xp_buf__init(&b);
+    xp_buf__printf(&b, "{\"t\":%" PRIu64 ",\"unit\":\"%s\",\"dst\":\"%s\",\"t_t1_ms\":%" PRIu64,
+                   w->now, u, d, w->t_t1 / 1000000);
+    row = xp_ctable__find(c->table, &req->why_key);
+    if (row) {
+        xp_buf__printf(&b, ",\"pair\":{\"ts1\":%" PRIu64 ",\"ts2\":%" PRIu64 ",\"c\":%" PRIu64
+                       ",\"active\":%s,\"proxy\":", row->ts1, row->ts2, row->c,
+                       w->now > row->ts2 && w->now - row->ts2 > w->t_t1 ? "false" : "true");
+        xp_why__name(&b, c->table, xp_ctable__writer(c->table, &req->why_key));
+        xp_buf__printf(&b, "}");
+    } else {
+        xp_buf__printf(&b, ",\"pair\":null");
+    }
+    xp_buf__printf(&b, ",\"proxies\":[");
+    for (unsigned i = 0; i < w->n; i++) {
+        const struct xp_why_proxy *p = &w->p[i];
+
+        xp_buf__printf(&b, "%s{\"proxy\":", i ? "," : "");
+        xp_why__name(&b, c->table, p->token);
+        xp_buf__printf(&b, ",\"pairs\":%" PRIu64 ",\"c\":%" PRIu64 ",\"ts1\":%" PRIu64
+                       ",\"ts2\":%" PRIu64 "}", p->pairs, p->c, p->ts1, p->ts2);
+        pairs += p->pairs;
+        c_sum += p->c;
+        ts1 = p->ts1 < ts1 ? p->ts1 : ts1;
+        ts2 = p->ts2 > ts2 ? p->ts2 : ts2;
+    }
+    xp_buf__printf(&b, "],\"dst_rows\":{\"pairs\":%" PRIu64 ",\"c\":%" PRIu64, pairs, c_sum);
+    if (pairs)
+        xp_buf__printf(&b, ",\"ts1\":%" PRIu64 ",\"ts2\":%" PRIu64, ts1, ts2);
+    xp_buf__printf(&b, ",\"idle_pairs\":%" PRIu64 ",\"more_proxies\":%s}}", w->idle,
+                   w->overflow ? "true" : "false");
+    free(w);
+    if (b.oom) {
+        xp_buf__free(&b);
+        xp_conn__fail(c, cn, XP_SYNC_E_INTERNAL, 0, "out of memory");
+        return;
+    }
+    m.stats_json = b.p;
+    xp_conn__send_msg(c, cn, &m);
+    xp_buf__free(&b);
+}
+
 /* Returns false if the connection is gone or closing (stop reading lines). */
 static bool xp_central__line(struct xp_central *c, struct xp_cconn *cn, const char *line,
                              size_t len)
@@ -737,6 +868,9 @@ static bool xp_central__line(struct xp_central *c, struct xp_cconn *cn, const ch
             break;
         case XP_OP_STATS:
             xp_central__stats_reply(c, cn);
+            break;
+        case XP_OP_WHY:
+            xp_central__why_reply(c, cn, &m);
             break;
         case XP_OP_PING: {
             struct xp_sync_msg pong = {.op = XP_OP_PONG, .t_ns = xp_real_ns()};

@@ -171,6 +171,14 @@ int xp_sync_client__recover(struct xp_sync_client *cl, xp_sync_install_fn instal
  */
 int xp_sync_client__central_stats(struct xp_sync_client *cl, char **json);
 
+/*
+ * Ask the central node about a pair (xpro-ctl --central ... why): its row,
+ * and the active rows towards its destination summed per proxy that wrote
+ * them last (docs/operators.md). *json as central_stats.
+ */
+int xp_sync_client__central_why(struct xp_sync_client *cl, const struct xp_policer_key *key,
+                                char **json);
+
 /* Snapshot of the client's counters. Any thread. */
 void xp_sync_client__stats(const struct xp_sync_client *cl, struct xp_sync_client_stats *out);
 

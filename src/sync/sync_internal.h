@@ -103,6 +103,8 @@ enum xp_sync_op {
     XP_OP_PING = 8,      /* client -> server */
     XP_OP_PONG = 9,      /* server -> client */
     XP_OP_ERROR = 10,    /* server -> client */
+    XP_OP_WHY = 11,      /* client -> server: the rows towards a destination, by proxy */
+    XP_OP_WHY_OK = 12,   /* server -> client */
 };
 
 const char *xp_sync_op__name(enum xp_sync_op op);
@@ -143,8 +145,10 @@ struct xp_sync_msg {
     /* error */
     enum xp_sync_err code;
     char message[256];
-    /* stats_ok: the stats object, re-serialized (malloc'd) */
+    /* stats_ok, why_ok: the stats (why) object, re-serialized (malloc'd) */
     char *stats_json;
+    /* why: the pair asked about */
+    struct xp_policer_key why_key;
 };
 
 struct xp_sync_limits {
@@ -296,6 +300,8 @@ int xp_ctable__set_writer(struct xp_ctable *t, const char *proxy_id, uint64_t in
 /* The token of proxy_id's instance, or 0 if the table knows another instance or none. */
 uint32_t xp_ctable__writer_token(const struct xp_ctable *t, const char *proxy_id,
                                  uint64_t instance);
+/* The proxy id a token stands for, or NULL (0, or a token the table no longer knows). */
+const char *xp_ctable__writer_id(const struct xp_ctable *t, uint32_t token);
 /* The largest token the table knows (new tokens must be larger). */
 uint32_t xp_ctable__max_token(const struct xp_ctable *t);
 

@@ -178,6 +178,14 @@ uint32_t xp_ctable__writer_token(const struct xp_ctable *t, const char *proxy_id
     return 0;
 }
 
+const char *xp_ctable__writer_id(const struct xp_ctable *t, uint32_t token)
+{
+    for (unsigned i = 0; token && i < t->n_writers; i++)
+        if (t->writers[i].token == token)
+            return t->writers[i].id;
+    return NULL;
+}
+
 uint32_t xp_ctable__max_token(const struct xp_ctable *t)
 {
     return t->max_token;

@@ -34,9 +34,9 @@ check() {
 complete -p xpro-ctl | grep -q -- '-F _xpro_ctl' || { echo "FAIL: complete -F _xpro_ctl not registered"; exit 1; }
 
 # The commands, from src/ctl/cli_opts.c's table (a new one must be added here too).
-check "block blocks events flows ops reload stats unblock" ""
+check "block blocks events flows ops reload stats unblock why" ""
 check "stats" --json st
-check "block blocks events flows ops reload stats unblock" --proxy edge-1 ""
+check "block blocks events flows ops reload stats unblock why" --proxy edge-1 ""
 check "" flows ""
 check "--timeout --top" flows --t
 check "--follow" events --fo

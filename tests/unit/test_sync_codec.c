@@ -181,6 +181,39 @@ static void test_roundtrip(void)
         xp_sync_msg__release(&out);
         xp_buf__free(&b);
     }
+
+    /* why (an operator's question about a pair) and its answer */
+    memset(&m, 0, sizeof(m));
+    m.op = XP_OP_WHY;
+    CHECK_EQ(xp_addr__parse("198.18.0.1", m.why_key.unit), 0);
+    CHECK_EQ(xp_addr__parse("2001:2::fe", m.why_key.dst), 0);
+    {
+        struct xp_buf b;
+        struct xp_sync_msg out;
+
+        xp_buf__init(&b);
+        CHECK_EQ(xp_sync_msg__encode(&m, &b), 0);
+        CHECK_EQ(xp_sync_msg__decode(b.p, b.len - 1, &LIM, &out, NULL, 0), XP_SYNC_E_NONE);
+        CHECK_EQ(out.op, XP_OP_WHY);
+        CHECK(memcmp(&out.why_key, &m.why_key, sizeof(m.why_key)) == 0);
+        xp_sync_msg__release(&out);
+        xp_buf__free(&b);
+    }
+    memset(&m, 0, sizeof(m));
+    m.op = XP_OP_WHY_OK;
+    m.stats_json = (char *)"{\"proxies\":[]}";
+    {
+        struct xp_buf b;
+        struct xp_sync_msg out;
+
+        xp_buf__init(&b);
+        CHECK_EQ(xp_sync_msg__encode(&m, &b), 0);
+        CHECK(strstr(b.p, "\"why\":{\"proxies\":[]}") != NULL);
+        CHECK_EQ(xp_sync_msg__decode(b.p, b.len - 1, &LIM, &out, NULL, 0), XP_SYNC_E_NONE);
+        CHECK(out.stats_json && strcmp(out.stats_json, "{\"proxies\":[]}") == 0);
+        xp_sync_msg__release(&out);
+        xp_buf__free(&b);
+    }
 }
 
 static void expect(const char *line, enum xp_sync_err want)
@@ -222,6 +255,13 @@ static void test_errors(void)
 
     /* unknown_op */
     expect("{\"v\":2,\"op\":\"flush\"}", XP_SYNC_E_UNKNOWN_OP);
+    /* why: both addresses, nothing else */
+    expect("{\"v\":2,\"op\":\"why\",\"unit\":\"10.0.0.1\"}", XP_SYNC_E_BAD_MESSAGE);
+    expect("{\"v\":2,\"op\":\"why\",\"unit\":\"10.0.0.1\",\"dst\":\"x\"}", XP_SYNC_E_BAD_MESSAGE);
+    expect("{\"v\":2,\"op\":\"why\",\"unit\":\"10.0.0.1\",\"dst\":\"10.0.0.2\",\"c\":1}",
+           XP_SYNC_E_BAD_MESSAGE);
+    expect("{\"v\":2,\"op\":\"why\",\"unit\":\"10.0.0.1\",\"dst\":\"10.0.0.2\"}", XP_SYNC_E_NONE);
+    expect("{\"v\":2,\"op\":\"why_ok\",\"why\":[]}", XP_SYNC_E_BAD_MESSAGE);
     expect("{\"v\":2,\"op\":\"\"}", XP_SYNC_E_UNKNOWN_OP);
 
     /* bad_message: schema */
