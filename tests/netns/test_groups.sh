@@ -10,11 +10,12 @@
 #     names each pair's group;
 #   - a live reload (xpro-ctl reload) that moves lenient's unit into strict gets it blocked at
 #     strict's threshold from then on.
+#
+# s1, s2, rx and ppid are set by xp_send_bg, xp_recv_start and xp_proxy_start (printf -v).
+# shellcheck disable=SC2154
 set -euo pipefail
 # shellcheck source=tests/netns/lib.sh
 source "$(dirname "$0")/lib.sh"
-# s1, s2, rx and ppid are set by xp_send_bg, xp_recv_start and xp_proxy_start (printf -v).
-# shellcheck disable=SC2154
 
 CTL=${XP_CTL:-$XPRO_BUILD/src/xpro-ctl}
 RATE=2000
