@@ -339,6 +339,22 @@ static void test_groups(void)
                  XP_CONF_E_RANGE, "t.json:2:55: policer.unit_groups.0: with r > 1, t_t4_ms / r must "
                  "exceed the group's t_t2_ms");
 
+    /* Too many groups: the count is named. */
+    {
+        size_t cap = 64 * 1100, len = 0;
+        char *text = malloc(cap);
+
+        if (text) {
+            len += (size_t)snprintf(text + len, cap - len, POL_HEAD "\"dst_groups\": [");
+            for (unsigned i = 0; i <= XP_CONF_GROUPS_MAX; i++)
+                len += (size_t)snprintf(text + len, cap - len,
+                                        "%s{\"name\": \"g%u\", \"prefixes\": []}", i ? "," : "", i);
+            snprintf(text + len, cap - len, "]}}");
+            expect_error(text, XP_CONF_E_RANGE, "t.json:2:14: policer.dst_groups: at most 1024 groups");
+            free(text);
+        }
+    }
+
     /* Valid: absent keys take the global values; the prefixes are the classifier's. */
     CHECK_EQ(xp_config_parse("t.json", POL_HEAD "\"t_f1_pps\": 700, \"t_t3_ms\": 300, "
                              "\"unit_groups\": [{\"name\": \"cams\", \"prefixes\": [\"10.0.0.0/8\"], "
