@@ -450,7 +450,7 @@ static int parse_one(struct xp_pipeline *pl, const struct xp_pkt *pkt, struct xp
  * Classify one parsed frame from its addresses' class words: 1 if it goes
  * to the policer (key and *grp filled), else its fate is counted (forward).
  * unit, when given, names the unit (gateway mode: the authenticated sender)
- * instead of the frame's source address; its group is still its source's.
+ * instead of the frame's source address (sw then carries the name's group).
  */
 static int classify(struct xp_pipeline *pl, const struct xp_parsed *pp, uint32_t sw,
                     uint32_t dw, const uint8_t *unit, struct xp_policer_key *key, uint32_t *grp,
@@ -540,6 +540,21 @@ static void police(struct xp_pipeline *pl, const struct xp_pkt *pkts, const uint
     if (n_ip) {
         xp_classifier__src_burst(pl->conf.pol->cls, src, sw, n_ip);
         xp_classifier__dst_burst(pl->conf.pol->cls, dst, dw, n_ip);
+    }
+    if (n_ip && units) {
+        /*
+         * Gateway mode: a unit may send from several source prefixes; its group is its
+         * name's (the policer's key, as xpro-ctl flows looks it up), the allowlist its
+         * frame's source address.
+         */
+        uint32_t uw[XP_BURST_MAX];
+
+        for (unsigned j = 0; j < n_ip; j++)
+            src[j] = units[ip[j]];
+        xp_classifier__src_burst(pl->conf.pol->cls, src, uw, n_ip);
+        for (unsigned j = 0; j < n_ip; j++)
+            sw[j] = (sw[j] & ~(XP_CLS_UNPOLICED | 0xffffU)) |
+                    (uw[j] & (XP_CLS_UNPOLICED | 0xffffU));
     }
     /* Pass 1b: classify; collect the frames the policer must see. */
     for (unsigned j = 0; j < n_ip; j++) {
