@@ -225,6 +225,20 @@ static void print_stats(const json_t *s, const json_t *prev)
         }
         printf("\n             blocks %lld  unblocks %lld  blocked now %lld\n",
                ival(pipe, "blocks"), ival(pipe, "unblocks"), ival(pipe, "blocked_pairs"));
+        for (int kind = 0; kind < 2; kind++) {
+            const json_t *groups = json_object_get(pipe, kind ? "dst_groups" : "unit_groups");
+            size_t gi;
+            json_t *g;
+
+            /* only where groups are configured: the default alone repeats the line above */
+            if (json_array_size(groups) < 2)
+                continue;
+            printf("%-13s", kind ? "dst groups" : "unit groups");
+            json_array_foreach(groups, gi, g)
+                printf(" %s %lld/%lld", json_string_value(json_object_get(g, "group")) ?: "?",
+                       ival(g, "drops"), ival(g, "packets"));
+            printf("  (dropped/policed)\n");
+        }
     }
     pol = json_object_get(s, "policer");
     if (json_is_object(pol)) {

@@ -30,6 +30,7 @@ struct block_entry {
     struct xp_policer_key key;
     uint8_t state;
     uint8_t reason;            /* enum xp_verdict of the first block */
+    uint32_t grp;              /* XP_POLICER_GROUPS of the packet that blocked it */
     uint64_t expires_mono;
     uint64_t since_mono;
     uint64_t xdp_packets;      /* XDP drop count already accounted */
@@ -62,6 +63,9 @@ struct xp_pipeline {
     struct xp_spsc events;
     struct xp_event event_slots[XP_PIPE_EVENTS];
     struct xp_pipeline_stats st __attribute__((aligned(64)));
+    /* per group (index as in the policer: 0 the default), written by the worker only */
+    struct xp_group_counts ug_st[XP_POLICER_GROUPS_MAX];
+    struct xp_group_counts dg_st[XP_POLICER_GROUPS_MAX];
 };
 
 #define BLOCK_SLOTS (XP_PIPE_BLOCKS_MAX * 2)
@@ -89,6 +93,7 @@ static const char *const counter_names[XP_PC_MAX] = {
     [XP_PC_FOREIGN] = "foreign",
     [XP_PC_DROP_MANUAL] = "drop_manual",
     [XP_PC_DROP_NON_IP] = "drop_non_ip",
+    [XP_PC_UNPOLICED_GROUP] = "unpoliced_group",
 };
 
 const char *xp_pipeline_counter_name(enum xp_pipe_counter c)
@@ -175,6 +180,27 @@ unsigned xp_pipeline__drain_events(struct xp_pipeline *pl, struct xp_event *out,
     return xp_spsc__pop(&pl->events, out, max);
 }
 
+/* A group's thresholds (index 0 or out of range: the global keys). */
+static unsigned group_t_f1(const struct xp_conf_policer *pc, unsigned g)
+{
+    return g && g <= pc->n_unit_groups ? pc->unit_groups[g - 1].t_f_pps : pc->t_f1_pps;
+}
+
+static unsigned group_t_t2(const struct xp_conf_policer *pc, unsigned g)
+{
+    return g && g <= pc->n_unit_groups ? pc->unit_groups[g - 1].t_t_ms : pc->t_t2_ms;
+}
+
+static unsigned group_t_f2(const struct xp_conf_policer *pc, unsigned g)
+{
+    return g && g <= pc->n_dst_groups ? pc->dst_groups[g - 1].t_f_pps : pc->t_f2_pps;
+}
+
+static unsigned group_t_t3(const struct xp_conf_policer *pc, unsigned g)
+{
+    return g && g <= pc->n_dst_groups ? pc->dst_groups[g - 1].t_t_ms : pc->t_t3_ms;
+}
+
 static uint64_t block_ns(const struct xp_pipeline *pl)
 {
     return (uint64_t)pl->conf.pol->block_ms * 1000000ULL;
@@ -185,7 +211,7 @@ static uint64_t block_ns(const struct xp_pipeline *pl)
  * path: the block ops only queue the write, which xp_pipeline__sweep() or
  * the tick flushes after the burst (pipeline.h).
  */
-static void block_pair(struct xp_pipeline *pl, const struct xp_policer_key *key,
+static void block_pair(struct xp_pipeline *pl, const struct xp_policer_key *key, uint32_t grp,
                        enum xp_verdict reason, const struct xp_policer_evidence *why,
                        uint64_t now_rt, uint64_t now_mono)
 {
@@ -208,6 +234,7 @@ static void block_pair(struct xp_pipeline *pl, const struct xp_policer_key *key,
         }
         e->reason = reason;
     }
+    e->grp = grp;
     if (pl->bops && pl->bops->block(pl->bctx, key->unit, key->dst, now_mono + block_ns(pl),
                                     &e->handle)) {
         XP_STAT_ADD(pl->st.c[XP_PC_BLOCK_ERRORS], 1);
@@ -229,10 +256,13 @@ static void block_pair(struct xp_pipeline *pl, const struct xp_policer_key *key,
             .kind = XP_EVENT_BLOCK,
             .reason = reason,
             .key = *key,
-            .threshold_pps = reason == XP_VERDICT_DROP_DST ? pl->conf.pol->t_f2_pps
-                                                          : pl->conf.pol->t_f1_pps,
+            .threshold_pps = reason == XP_VERDICT_DROP_DST
+                                 ? group_t_f2(pl->conf.pol, XP_POLICER_DST_GROUP(grp))
+                                 : group_t_f1(pl->conf.pol, XP_POLICER_UNIT_GROUP(grp)),
             .t_ns = now_rt,
             .why = *why,
+            .unit_group = XP_POLICER_UNIT_GROUP(grp),
+            .dst_group = XP_POLICER_DST_GROUP(grp),
         };
 
         XP_STAT_ADD(pl->st.c[XP_PC_BLOCKS], 1);
@@ -274,7 +304,8 @@ static void take_handoffs(struct xp_pipeline *pl, uint64_t now_rt, uint64_t now_
             emit(pl, &ev);
         }
         if (out[i].verdict == XP_VERDICT_DROP_UNIT || out[i].verdict == XP_VERDICT_DROP_DST)
-            block_pair(pl, &out[i].key, out[i].verdict, &out[i].why, now_rt, now_mono);
+            block_pair(pl, &out[i].key, out[i].grp, out[i].verdict, &out[i].why, now_rt,
+                       now_mono);
     }
 }
 
@@ -339,7 +370,8 @@ void xp_pipeline__tick(struct xp_pipeline *pl, uint64_t now_rt, uint64_t now_mon
             /* no system call: XDP's counts are in memory the worker reads */
             packets = pl->early ? e->early_packets : pl->bops->read(pl->bctx, e->handle);
             if (packets > e->xdp_packets) {
-                xp_policer__account(pl->pol, &e->key, packets - e->xdp_packets, now_rt);
+                xp_policer__account_groups(pl->pol, &e->key, e->grp, packets - e->xdp_packets,
+                                           now_rt);
                 XP_STAT_ADD(pl->st.c[pl->early ? XP_PC_EARLY_ACCOUNTED : XP_PC_XDP_ACCOUNTED],
                             packets - e->xdp_packets);
                 e->xdp_packets = packets;
@@ -374,14 +406,6 @@ void xp_pipeline__tick(struct xp_pipeline *pl, uint64_t now_rt, uint64_t now_mon
     XP_STAT_SET(pl->st.blocked_now, pl->n_blocked);
 }
 
-static bool match_any(const struct xp_cidr *list, unsigned n, const uint8_t addr[16])
-{
-    for (unsigned i = 0; i < n; i++)
-        if (xp_cidr_match(&list[i], addr))
-            return true;
-    return false;
-}
-
 static void make_key(struct xp_pipeline *pl, const struct xp_parsed *pp, struct xp_policer_key *k)
 {
     memcpy(k->unit, pp->src, 16);
@@ -393,23 +417,18 @@ static void make_key(struct xp_pipeline *pl, const struct xp_parsed *pp, struct 
     }
 }
 
-/*
- * Classify one frame: 1 if it goes to the policer (key filled), else its
- * fate is set. unit, when given, names the unit (gateway mode: the
- * authenticated sender) instead of the frame's source address.
- */
-static int classify(struct xp_pipeline *pl, const struct xp_pkt *pkt, const uint8_t *unit,
-                    struct xp_policer_key *key, uint8_t *drop, uint64_t *c)
+/* Parse one frame: 1 if it is IP and parsed, else its fate is set and counted. */
+static int parse_one(struct xp_pipeline *pl, const struct xp_pkt *pkt, struct xp_parsed *pp,
+                     uint8_t *drop, uint64_t *c)
 {
     const struct xp_conf_policer *pc = pl->conf.pol;
-    struct xp_parsed pp;
     int st;
 
     *drop = 0;
-    st = xp_parse_frame(pkt->data, pkt->len, &pp);
+    st = xp_parse_frame(pkt->data, pkt->len, pp);
     if (st == XP_PARSE_NOT_IP) {
         /* as the XDP program does (backends without it): ARP passes, the rest as configured */
-        if (pp.ethertype != 0x0806 && !pl->conf.non_ip_pass) {
+        if (pp->ethertype != 0x0806 && !pl->conf.non_ip_pass) {
             c[XP_PC_DROP_NON_IP]++;
             *drop = 1;
         } else {
@@ -427,21 +446,38 @@ static int classify(struct xp_pipeline *pl, const struct xp_pkt *pkt, const uint
         }
         return 0;
     }
-    if (match_any(pc->allow_src, pc->n_allow_src, pp.src) ||
-        match_any(pc->allow_dst, pc->n_allow_dst, pp.dst)) {
+    return 1;
+}
+
+/*
+ * Classify one parsed frame from its addresses' class words: 1 if it goes
+ * to the policer (key and *grp filled), else its fate is counted (forward).
+ * unit, when given, names the unit (gateway mode: the authenticated sender)
+ * instead of the frame's source address (sw then carries the name's group).
+ */
+static int classify(struct xp_pipeline *pl, const struct xp_parsed *pp, uint32_t sw,
+                    uint32_t dw, const uint8_t *unit, struct xp_policer_key *key, uint32_t *grp,
+                    uint64_t *c)
+{
+    if ((sw | dw) & XP_CLS_ALLOW) {
         c[XP_PC_ALLOWLISTED]++;
         return 0;
     }
-    if (unit) {
-        memcpy(key->unit, unit, 16);
-        memcpy(key->dst, pp.dst, 16);
-        return 1;
-    }
-    if (!match_any(pc->units, pc->n_units, pp.src)) {
+    if (!unit && !(sw & XP_CLS_UNIT)) {
         c[XP_PC_UNPOLICED]++;
         return 0;
     }
-    make_key(pl, &pp, key);
+    if (sw & XP_CLS_UNPOLICED) {
+        c[XP_PC_UNPOLICED_GROUP]++;
+        return 0;
+    }
+    *grp = XP_POLICER_GROUPS(XP_CLS_GROUP(sw), XP_CLS_GROUP(dw));
+    if (unit) {
+        memcpy(key->unit, unit, 16);
+        memcpy(key->dst, pp->dst, 16);
+        return 1;
+    }
+    make_key(pl, pp, key);
     return 1;
 }
 
@@ -483,13 +519,52 @@ static void police(struct xp_pipeline *pl, const struct xp_pkt *pkts, const uint
     struct xp_policer_event evs[XP_BURST_MAX];
     struct xp_policer_evidence why[XP_BURST_MAX]; /* written for dropped packets only */
     enum xp_verdict verdicts[XP_BURST_MAX];
-    uint8_t idx[XP_BURST_MAX];
+    struct xp_parsed pp[XP_BURST_MAX];
+    const uint8_t *src[XP_BURST_MAX], *dst[XP_BURST_MAX];
+    uint32_t sw[XP_BURST_MAX], dw[XP_BURST_MAX], grp[XP_BURST_MAX];
+    uint8_t idx[XP_BURST_MAX], ip[XP_BURST_MAX];
     uint64_t c[XP_PC_MAX] = { 0 };
-    unsigned m = 0, n_ev;
+    unsigned m = 0, n_ip = 0, n_ev;
 
-    /* Pass 1: parse and classify; collect the frames the policer must see. */
+    if (n > XP_BURST_MAX) {
+        /* the backends never hand more; a larger caller is served in bursts */
+        police(pl, pkts, units, XP_BURST_MAX, drop, now_rt, now_mono);
+        police(pl, pkts + XP_BURST_MAX, units ? units + XP_BURST_MAX : NULL, n - XP_BURST_MAX,
+               drop + XP_BURST_MAX, now_rt, now_mono);
+        return;
+    }
+    /* Pass 1: parse, then every address of the burst in one LPM burst per table. */
     for (unsigned i = 0; i < n; i++) {
-        if (!classify(pl, &pkts[i], units ? units[i] : NULL, &keys[m], &drop[i], c))
+        if (!parse_one(pl, &pkts[i], &pp[n_ip], &drop[i], c))
+            continue;
+        src[n_ip] = pp[n_ip].src;
+        dst[n_ip] = pp[n_ip].dst;
+        ip[n_ip++] = (uint8_t)i;
+    }
+    if (n_ip) {
+        xp_classifier__src_burst(pl->conf.pol->cls, src, sw, n_ip);
+        xp_classifier__dst_burst(pl->conf.pol->cls, dst, dw, n_ip);
+    }
+    if (n_ip && units) {
+        /*
+         * Gateway mode: a unit may send from several source prefixes; its group is its
+         * name's (the policer's key, as xpro-ctl flows looks it up), the allowlist its
+         * frame's source address.
+         */
+        uint32_t uw[XP_BURST_MAX];
+
+        for (unsigned j = 0; j < n_ip; j++)
+            src[j] = units[ip[j]];
+        xp_classifier__src_burst(pl->conf.pol->cls, src, uw, n_ip);
+        for (unsigned j = 0; j < n_ip; j++)
+            sw[j] = (sw[j] & ~(XP_CLS_UNPOLICED | 0xffffU)) |
+                    (uw[j] & (XP_CLS_UNPOLICED | 0xffffU));
+    }
+    /* Pass 1b: classify; collect the frames the policer must see. */
+    for (unsigned j = 0; j < n_ip; j++) {
+        unsigned i = ip[j];
+
+        if (!classify(pl, &pp[j], sw[j], dw[j], units ? units[i] : NULL, &keys[m], &grp[m], c))
             continue;
         /* operator blocks where no XDP map holds them: not counted into the pair */
         if (pl->manual && xp_manual_blocks__match(pl->manual, keys[m].unit, keys[m].dst,
@@ -515,7 +590,8 @@ static void police(struct xp_pipeline *pl, const struct xp_pkt *pkts, const uint
         idx[m++] = i;
     }
     /* Pass 2: Algorithm 1 on the whole burst, its memory misses overlapped. */
-    n_ev = m ? xp_policer__packet_burst_why(pl->pol, keys, m, now_rt, verdicts, evs, why) : 0;
+    n_ev = m ? xp_policer__packet_burst_groups(pl->pol, keys, grp, m, now_rt, verdicts, evs, why)
+             : 0;
     c[XP_PC_POLICED] += m;
     for (unsigned e = 0; e < n_ev; e++) {
         struct xp_event ev = {
@@ -531,7 +607,16 @@ static void police(struct xp_pipeline *pl, const struct xp_pkt *pkts, const uint
     /* Pass 3: verdicts, and the kernel fast path for dropped pairs. */
     for (unsigned k = 0; k < m; k++) {
         enum xp_verdict v = verdicts[k];
+        struct xp_group_counts *ug = &pl->ug_st[XP_POLICER_UNIT_GROUP(grp[k])];
+        struct xp_group_counts *dg = &pl->dg_st[XP_POLICER_DST_GROUP(grp[k])];
+        uint64_t dropped = xp_verdict_drops(v);
 
+        XP_STAT_ADD(ug->packets, 1);
+        XP_STAT_ADD(dg->packets, 1);
+        if (dropped) {
+            XP_STAT_ADD(ug->drops, 1);
+            XP_STAT_ADD(dg->drops, 1);
+        }
         switch (v) {
         case XP_VERDICT_FOREIGN:
             c[XP_PC_FOREIGN]++;
@@ -543,7 +628,7 @@ static void police(struct xp_pipeline *pl, const struct xp_pkt *pkts, const uint
         case XP_VERDICT_DROP_DST:
             c[v == XP_VERDICT_DROP_UNIT ? XP_PC_DROP_UNIT : XP_PC_DROP_DST]++;
             drop[idx[k]] = 1;
-            block_pair(pl, &keys[k], v, &why[k], now_rt, now_mono);
+            block_pair(pl, &keys[k], grp[k], v, &why[k], now_rt, now_mono);
             break;
         case XP_VERDICT_FOREIGN_DROP_UNIT:
         case XP_VERDICT_FOREIGN_DROP_DST:
@@ -597,6 +682,91 @@ static void limits_from_config(const struct xp_pipeline_conf *conf,
     lim->full_policy = pc->table_full;
 }
 
+/* The section's groups as the policer's (index i + 1). */
+static int set_groups(struct xp_policer *pol, const struct xp_conf_policer *pc)
+{
+    struct xp_policer_unit_group *ug = calloc(pc->n_unit_groups + 1, sizeof(*ug));
+    struct xp_policer_dst_group *dg = calloc(pc->n_dst_groups + 1, sizeof(*dg));
+    int ret = -ENOMEM;
+
+    if (ug && dg) {
+        for (unsigned i = 0; i < pc->n_unit_groups; i++) {
+            ug[i].t_f1_pps = pc->unit_groups[i].t_f_pps;
+            ug[i].t_t2_ns = pc->unit_groups[i].t_t_ms * 1000000ULL;
+        }
+        for (unsigned i = 0; i < pc->n_dst_groups; i++) {
+            dg[i].t_f2_pps = pc->dst_groups[i].t_f_pps;
+            dg[i].t_t3_ns = pc->dst_groups[i].t_t_ms * 1000000ULL;
+            dg[i].dst_policy = (uint32_t)pc->dst_groups[i].dst_policy;
+        }
+        ret = xp_policer__set_groups(pol, ug, pc->n_unit_groups, dg, pc->n_dst_groups);
+    }
+    free(ug);
+    free(dg);
+    return ret;
+}
+
+const char *xp_conf_policer__group_name(const struct xp_conf_policer *pc, bool dst, unsigned g)
+{
+    unsigned n = dst ? pc->n_dst_groups : pc->n_unit_groups;
+
+    if (g == 0)
+        return "default";
+    if (g > n)
+        return NULL;
+    return dst ? pc->dst_groups[g - 1].name : pc->unit_groups[g - 1].name;
+}
+
+void xp_pipeline__group_stats(const struct xp_pipeline *pl, bool dst, unsigned g,
+                              struct xp_group_counts *out)
+{
+    const struct xp_group_counts *c = dst ? pl->dg_st : pl->ug_st;
+
+    if (g >= XP_POLICER_GROUPS_MAX) {
+        out->packets = out->drops = 0;
+        return;
+    }
+    out->packets = XP_STAT_GET(c[g].packets);
+    out->drops = XP_STAT_GET(c[g].drops);
+}
+
+/*
+ * After a reload, a group's counters follow its name to its new index; the
+ * counts of names that are gone are dropped, new names start at zero.
+ */
+static void remap_counts(struct xp_group_counts *st, const struct xp_conf_policer *old,
+                         const struct xp_conf_policer *new, bool dst)
+{
+    unsigned n_old = dst ? old->n_dst_groups : old->n_unit_groups;
+    unsigned n_new = dst ? new->n_dst_groups : new->n_unit_groups;
+    struct xp_group_counts *prev = malloc((n_old + 1) * sizeof(*prev));
+
+    if (!prev)
+        return; /* keep the counts by index: better than none */
+    for (unsigned g = 0; g <= n_old; g++) {
+        prev[g].packets = XP_STAT_GET(st[g].packets);
+        prev[g].drops = XP_STAT_GET(st[g].drops);
+    }
+    for (unsigned g = 1; g <= n_new; g++) {
+        const char *name = xp_conf_policer__group_name(new, dst, g);
+        struct xp_group_counts v = { 0, 0 };
+
+        for (unsigned o = 1; o <= n_old; o++) {
+            if (strcmp(name, xp_conf_policer__group_name(old, dst, o)) == 0) {
+                v = prev[o];
+                break;
+            }
+        }
+        XP_STAT_SET(st[g].packets, v.packets);
+        XP_STAT_SET(st[g].drops, v.drops);
+    }
+    for (unsigned g = n_new + 1; g <= n_old; g++) {
+        XP_STAT_SET(st[g].packets, 0);
+        XP_STAT_SET(st[g].drops, 0);
+    }
+    free(prev);
+}
+
 unsigned xp_pipeline__collect_dirty(struct xp_pipeline *pl, struct xp_pair_record *out,
                                     unsigned max)
 {
@@ -636,7 +806,8 @@ static bool over_rate(uint64_t c, uint64_t span, uint64_t pps)
 
 /* Algorithm 1's tests as the pair's next packet at now_rt would meet them, with no side effect. */
 static enum xp_flow_verdict judge_now(const struct xp_pipeline *pl,
-                                      const struct xp_pair_record *r, uint64_t now_rt)
+                                      const struct xp_pair_record *r, unsigned ug, unsigned dg,
+                                      uint64_t now_rt)
 {
     const struct xp_conf_policer *pc = pl->conf.pol;
     struct xp_dst_aggregate agg;
@@ -644,11 +815,11 @@ static enum xp_flow_verdict judge_now(const struct xp_pipeline *pl,
 
     if (now_rt > r->st.ts2 && now_rt - r->st.ts2 > pc->t_t1_ms * 1000000ULL)
         return XP_FLOW_FORWARD; /* idle: its next packet starts a new window */
-    if (span > pc->t_t2_ms * 1000000ULL && over_rate(r->st.c, span, pc->t_f1_pps))
+    if (span > group_t_t2(pc, ug) * 1000000ULL && over_rate(r->st.c, span, group_t_f1(pc, ug)))
         return XP_FLOW_DROP_UNIT;
     if (pl->dst && xp_dst_table__lookup(pl->dst, r->key.dst, &agg) == 0 && agg.ts2 > agg.ts1) {
         span = agg.ts2 - agg.ts1;
-        if (span > pc->t_t3_ms * 1000000ULL && over_rate(agg.c, span, pc->t_f2_pps))
+        if (span > group_t_t3(pc, dg) * 1000000ULL && over_rate(agg.c, span, group_t_f2(pc, dg)))
             return XP_FLOW_DROP_DST;
     }
     return XP_FLOW_FORWARD;
@@ -672,14 +843,19 @@ unsigned xp_pipeline__scan_flows(struct xp_pipeline *pl, uint32_t *cursor, uint3
         for (unsigned i = 0; i < got; i++) {
             struct block_entry *e = pl->n_blocked ? block_find(pl, &rec[i].key) : NULL;
             struct xp_flow_record *f = &out[n++];
+            /* the unit's group by its key: an IPv6 unit group is never longer than the unit */
+            uint32_t sw = xp_classifier__src(pl->conf.pol->cls, rec[i].key.unit);
+            uint32_t dw = xp_classifier__dst(pl->conf.pol->cls, rec[i].key.dst);
 
             f->rec = rec[i];
+            f->unit_group = (uint16_t)XP_CLS_GROUP(sw);
+            f->dst_group = (uint16_t)XP_CLS_GROUP(dw);
             f->blocked = e && e->state == BLOCK_ACTIVE && now_mono < e->expires_mono;
             if (f->blocked)
                 f->verdict = e->reason == XP_VERDICT_DROP_DST ? XP_FLOW_DROP_DST
                                                               : XP_FLOW_DROP_UNIT;
             else
-                f->verdict = judge_now(pl, &rec[i], now_rt);
+                f->verdict = judge_now(pl, &rec[i], f->unit_group, f->dst_group, now_rt);
         }
     }
     return n;
@@ -689,9 +865,13 @@ void xp_pipeline__why(struct xp_pipeline *pl, const struct xp_policer_key *key, 
                       uint64_t now_mono, struct xp_pipeline_why *out)
 {
     struct block_entry *e = pl->n_blocked ? block_find(pl, key) : NULL;
+    uint32_t sw = xp_classifier__src(pl->conf.pol->cls, key->unit);
+    uint32_t dw = xp_classifier__dst(pl->conf.pol->cls, key->dst);
 
     memset(out, 0, sizeof(*out));
-    out->tracked = xp_policer__why(pl->pol, key, now_rt, &out->ev, &out->verdict) == 0 &&
+    out->tracked = xp_policer__why(pl->pol, key,
+                                   XP_POLICER_GROUPS(XP_CLS_GROUP(sw), XP_CLS_GROUP(dw)), now_rt,
+                                   &out->ev, &out->verdict) == 0 &&
                    xp_policer__lookup(pl->pol, key, &out->st) == 0;
     if (e && e->state == BLOCK_ACTIVE && now_mono < e->expires_mono) {
         out->blocked = true;
@@ -734,8 +914,17 @@ int xp_pipeline__reconfigure(struct xp_pipeline *pl, const struct xp_pipeline_co
 
     limits_from_config(conf, &lim);
     ret = xp_policer__set_limits(pl->pol, &lim);
-    if (ret)
+    if (!ret)
+        ret = set_groups(pl->pol, conf->pol);
+    if (ret) {
+        /* back to the section in use: its limits and groups passed these checks before */
+        limits_from_config(&pl->conf, &lim);
+        xp_policer__set_limits(pl->pol, &lim);
+        set_groups(pl->pol, pl->conf.pol);
         return ret;
+    }
+    remap_counts(pl->ug_st, pl->conf.pol, conf->pol, false);
+    remap_counts(pl->dg_st, pl->conf.pol, conf->pol, true);
     pl->conf = *conf;
     return 0;
 }
@@ -786,8 +975,13 @@ struct xp_pipeline *xp_pipeline__create(const struct xp_pipeline_conf *conf, uns
         err = errno;
         goto err_free;
     }
+    err = -set_groups(pl->pol, conf->pol);
+    if (err)
+        goto err_destroy_policer;
     return pl;
 
+err_destroy_policer:
+    xp_policer__destroy(pl->pol);
 err_free:
     free(pl->blocks);
     free(pl);

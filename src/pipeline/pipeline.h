@@ -37,12 +37,38 @@
 #include "src/policer/policer.h"
 
 
-#define XP_CONF_PREFIXES_MAX 256
+/*
+ * Prefixes per list (unit_prefixes, allow_src, allow_dst, and all unit groups' or all
+ * destination groups' prefixes together). Classification is a longest-prefix match
+ * (src/util/lpm.h), so its cost does not grow with the lists: the limit is memory
+ * (docs/datapath.md, "Classification").
+ */
+#define XP_CONF_PREFIXES_MAX 262144
+#define XP_CONF_GROUPS_MAX (XP_POLICER_GROUPS_MAX - 1) /* per kind; group 0 is the default */
+#define XP_CONF_GROUP_NAME_MAX 32
 
 enum xp_conf_malformed {
     XP_MALFORMED_DROP = 0,
     XP_MALFORMED_PASS,
 };
+
+/* A destination group's policy (policer.dst_groups[].dst_policy). */
+enum xp_conf_dst_policy {
+    XP_CONF_DST_DROP_ALL = 0, /* the paper's rule: every packet towards an overloaded destination */
+};
+
+/* One policy group: policer.unit_groups[] or policer.dst_groups[]. */
+struct xp_conf_group {
+    char name[XP_CONF_GROUP_NAME_MAX];
+    unsigned t_f_pps;       /* unit group: T_F1; destination group: T_F2 */
+    unsigned t_t_ms;        /* unit group: T_T2; destination group: T_T3 */
+    bool policed;           /* unit group: false forwards its units unpoliced (counted) */
+    int dst_policy;         /* destination group: enum xp_conf_dst_policy */
+    unsigned n_prefixes;
+    struct xp_cidr *prefixes; /* owned (xp_conf_policer__release) */
+};
+
+struct xp_classifier;
 
 /* The policer section: Algorithm 1's thresholds and who is policed. */
 struct xp_conf_policer {
@@ -57,10 +83,49 @@ struct xp_conf_policer {
     unsigned block_ms;       /* how long one XDP block lasts before userspace looks again */
     unsigned v6_unit_prefix; /* bits of an IPv6 source that name a unit */
     unsigned n_units, n_allow_src, n_allow_dst;
-    struct xp_cidr units[XP_CONF_PREFIXES_MAX];
-    struct xp_cidr allow_src[XP_CONF_PREFIXES_MAX];
-    struct xp_cidr allow_dst[XP_CONF_PREFIXES_MAX];
+    /* the lists and groups are owned by the section: xp_conf_policer__release() */
+    struct xp_cidr *units;
+    struct xp_cidr *allow_src;
+    struct xp_cidr *allow_dst;
+    unsigned n_unit_groups, n_dst_groups;
+    struct xp_conf_group *unit_groups; /* group i + 1 of the policer (0: the global keys) */
+    struct xp_conf_group *dst_groups;
+    /* the lists above compiled (xp_classifier__build), shared read-only by every worker */
+    struct xp_classifier *cls;
 };
+
+/* Free what the section owns (lists, groups, classifier); NULL pointers are fine. */
+void xp_conf_policer__release(struct xp_conf_policer *pc);
+
+/*
+ * Classification: every prefix list of the policer section in two
+ * longest-prefix-match tables, one for sources (unit_prefixes, allow_src,
+ * unit groups) and one for destinations (allow_dst, destination groups), so
+ * that a packet costs one lookup per address whatever the lists hold. A
+ * lookup answers a class word: the flags below and the group index (0: the
+ * default group; i + 1: unit_groups[i] or dst_groups[i]).
+ */
+#define XP_CLS_UNIT (1U << 31)      /* source: in unit_prefixes */
+#define XP_CLS_ALLOW (1U << 30)     /* in allow_src (source) or allow_dst (destination) */
+#define XP_CLS_UNPOLICED (1U << 29) /* source: its unit group has policed = false */
+#define XP_CLS_GROUP(w) ((w) & 0xffffU)
+
+/*
+ * Build from pc's lists (pc->cls is not used). NULL with errno: EEXIST when one
+ * prefix is in two groups of a kind (err names them), ENOMEM, E2BIG. Control thread.
+ */
+struct xp_classifier *xp_classifier__build(const struct xp_conf_policer *pc, char *err,
+                                           size_t err_len);
+void xp_classifier__free(struct xp_classifier *cls);
+/* Hot path, any thread: class words of n sources or destinations (cls NULL: all 0). */
+void xp_classifier__src_burst(const struct xp_classifier *cls, const uint8_t *const addr[],
+                              uint32_t *out, unsigned n);
+void xp_classifier__dst_burst(const struct xp_classifier *cls, const uint8_t *const addr[],
+                              uint32_t *out, unsigned n);
+uint32_t xp_classifier__src(const struct xp_classifier *cls, const uint8_t addr[16]);
+uint32_t xp_classifier__dst(const struct xp_classifier *cls, const uint8_t addr[16]);
+/* Bytes held by both tables. */
+size_t xp_classifier__bytes(const struct xp_classifier *cls);
 
 /*
  * What a pipeline is configured with: the policer section (it stays the
@@ -90,6 +155,8 @@ struct xp_event {
     unsigned queue;
     /* XP_EVENT_BLOCK: the numbers the verdict that set the block was made on */
     struct xp_policer_evidence why;
+    /* XP_EVENT_BLOCK: the pair's groups (0: default, i + 1: the section's groups[i]) */
+    uint16_t unit_group, dst_group;
 };
 /* XP_EVENT_UNBLOCK: reason is the verdict that blocked the pair (DROP_UNIT or DROP_DST). */
 
@@ -118,6 +185,7 @@ enum xp_pipe_counter {
                            /* also in forward or drop_*) */
     XP_PC_DROP_NON_IP,     /* neither IP nor ARP, config non_ip "drop" */
     XP_PC_DROP_MANUAL,     /* early mode: an operator blocked the unit (towards this dst) */
+    XP_PC_UNPOLICED_GROUP, /* a unit in a unit group with policed = false: forwarded */
     XP_PC_MAX,
 };
 
@@ -125,6 +193,12 @@ struct xp_pipeline_stats {
     uint64_t c[XP_PC_MAX];
     uint64_t malformed[XP_PARSE_STATUS_MAX];
     uint64_t blocked_now;  /* pairs this worker holds in XDP */
+};
+
+/* A policy group's counters: frames policed in it, and of those dropped. */
+struct xp_group_counts {
+    uint64_t packets;
+    uint64_t drops;
 };
 
 struct xp_pipeline;
@@ -228,6 +302,8 @@ struct xp_flow_record {
     struct xp_pair_record rec; /* DROP_TABLE_FULL: ts1/ts2 first and last refusal, c refused */
     uint8_t verdict;           /* enum xp_flow_verdict */
     bool blocked;              /* a block stands now (XDP map, or the early drop) */
+    uint16_t unit_group;       /* as in struct xp_event: the groups the pair is in now */
+    uint16_t dst_group;
 };
 
 const char *xp_flow_verdict_name(enum xp_flow_verdict v);
@@ -296,5 +372,16 @@ unsigned xp_pipeline__drain_events(struct xp_pipeline *pl, struct xp_event *out,
 void xp_pipeline__stats(const struct xp_pipeline *pl, struct xp_pipeline_stats *out);
 void xp_pipeline__policer_stats(const struct xp_pipeline *pl, struct xp_policer_stats *out);
 const char *xp_pipeline_counter_name(enum xp_pipe_counter c);
+
+/*
+ * Any thread: the counters of unit group g (dst false) or destination group g
+ * (0: the default group). A group keeps its counters across a reload while
+ * its name stays (it may move to another index); a new name starts at 0.
+ */
+void xp_pipeline__group_stats(const struct xp_pipeline *pl, bool dst, unsigned g,
+                              struct xp_group_counts *out);
+
+/* The name of a group of pc (g 0: "default"); NULL when g is not one of its groups. */
+const char *xp_conf_policer__group_name(const struct xp_conf_policer *pc, bool dst, unsigned g);
 
 #endif /* XP_PIPELINE_H */

@@ -275,7 +275,7 @@ static inline struct xp_owner_ring *xp_owners__ring(struct xp_owners *o, unsigne
 }
 
 bool xp_owners__produce(struct xp_owners *o, unsigned from, unsigned to,
-                        const struct xp_policer_key *key, uint64_t t, uint64_t n)
+                        const struct xp_policer_key *key, uint32_t grp, uint64_t t, uint64_t n)
 {
     struct xp_owner_ring *r = xp_owners__ring(o, from, to);
     uint32_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
@@ -288,6 +288,7 @@ bool xp_owners__produce(struct xp_owners *o, unsigned from, unsigned to,
             last->n += n;
             if (t > last->t)
                 last->t = t;
+            last->grp = grp; /* the latest classification (a reload may move the unit) */
             return true;
         }
     }
@@ -305,6 +306,7 @@ bool xp_owners__produce(struct xp_owners *o, unsigned from, unsigned to,
     last->key = *key;
     last->t = t;
     last->n = n;
+    last->grp = grp;
     r->local++;
     r->pending = true;
     return true;

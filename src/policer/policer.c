@@ -184,6 +184,10 @@ struct xp_policer {
     /* the owner and published block found by the last count() that returned XP_FOREIGN */
     int foreign_owner;
     uint64_t foreign_block;
+    /* thresholds per group (xp_policer__set_groups); [0] is the default: lim's */
+    unsigned n_ug, n_dg;
+    struct xp_policer_unit_group ug[XP_POLICER_GROUPS_MAX];
+    struct xp_policer_dst_group dg[XP_POLICER_GROUPS_MAX];
     struct xp_policer_counters cnt __attribute__((aligned(XP_CACHE_LINE)));
 };
 
@@ -1160,6 +1164,7 @@ static inline uint64_t xp_rate_pps(uint64_t c, uint64_t span)
  */
 static void __attribute__((noinline))
 xp_policer__evidence(const struct xp_policer *pol, const struct xp_pair *p, uint64_t t,
+                     const struct xp_policer_unit_group *ug, const struct xp_policer_dst_group *dg,
                      const struct xp_dst_aggregate *agg, struct xp_policer_evidence *why)
 {
     struct xp_dst_aggregate now;
@@ -1170,10 +1175,11 @@ xp_policer__evidence(const struct xp_policer *pol, const struct xp_pair *p, uint
     why->ts2 = p->ts2;
     why->c = p->c;
     why->rate_pps = xp_rate_pps(p->c, xp_span(p->ts2, p->ts1));
-    why->t_f1_pps = pol->lim.t_f1_pps;
-    why->t_f2_pps = pol->lim.t_f2_pps;
-    why->t_t2_ns = pol->lim.t_t2_ns;
-    why->t_t3_ns = pol->lim.t_t3_ns;
+    /* the thresholds of the pair's groups, those the verdict used */
+    why->t_f1_pps = ug->t_f1_pps;
+    why->t_f2_pps = dg->t_f2_pps;
+    why->t_t2_ns = ug->t_t2_ns;
+    why->t_t3_ns = dg->t_t3_ns;
     if (p->dst == XP_NIL || (p->flags & XP_PAIR_F_IDLE))
         return;
     if (!agg) {
@@ -1197,16 +1203,20 @@ xp_policer__evidence(const struct xp_policer *pol, const struct xp_pair *p, uint
  * fills *why (if not NULL) with its evidence, before the shrink.
  */
 static inline enum xp_verdict xp_policer__judge(struct xp_policer *pol, uint32_t idx,
-                                                uint64_t t, struct xp_policer_event *ev,
-                                                unsigned *n_ev, struct xp_policer_evidence *why)
+                                                uint64_t t, uint32_t grp,
+                                                struct xp_policer_event *ev, unsigned *n_ev,
+                                                struct xp_policer_evidence *why)
 {
     enum xp_verdict v = XP_VERDICT_FORWARD;
     struct xp_pair *p = &pol->pairs[idx];
+    unsigned ui = XP_POLICER_UNIT_GROUP(grp), di = XP_POLICER_DST_GROUP(grp);
+    const struct xp_policer_unit_group *ug = &pol->ug[ui < pol->n_ug ? ui : 0];
+    const struct xp_policer_dst_group *dg = &pol->dg[di < pol->n_dg ? di : 0];
     uint64_t span;
 
     /* unit test (massive attack) */
     span = xp_span(p->ts2, p->ts1);
-    if (span > pol->lim.t_t2_ns && xp_over_rate(p->c, span, pol->lim.t_f1_pps)) {
+    if (span > ug->t_t2_ns && xp_over_rate(p->c, span, ug->t_f1_pps)) {
         v = XP_VERDICT_DROP_UNIT;
         if (!(p->flags & XP_PAIR_F_WARNED)) {
             p->flags |= XP_PAIR_F_WARNED;
@@ -1216,12 +1226,12 @@ static inline enum xp_verdict xp_policer__judge(struct xp_policer *pol, uint32_t
                 ev->kind = XP_POLICER_EV_OVERLOAD;
                 ev->key = p->key;
                 ev->rate_pps = (uint64_t)((unsigned __int128)p->c * XP_NSEC_PER_SEC / span);
-                ev->threshold_pps = pol->lim.t_f1_pps;
+                ev->threshold_pps = ug->t_f1_pps;
                 ev->t_ns = t;
             }
         }
         if (why)
-            xp_policer__evidence(pol, p, t, NULL, why);
+            xp_policer__evidence(pol, p, t, ug, dg, NULL, why);
         goto shrink;
     }
 
@@ -1233,10 +1243,10 @@ static inline enum xp_verdict xp_policer__judge(struct xp_policer *pol, uint32_t
             xp_policer__project_slot(pol, p->dst, t);
         xp_dst_table__aggregate(pol->dst, p->dst, &agg);
         span = xp_span(agg.ts2, agg.ts1);
-        if (span > pol->lim.t_t3_ns && xp_over_rate(agg.c, span, pol->lim.t_f2_pps)) {
+        if (span > dg->t_t3_ns && xp_over_rate(agg.c, span, dg->t_f2_pps)) {
             v = XP_VERDICT_DROP_DST;
             if (why)
-                xp_policer__evidence(pol, p, t, &agg, why);
+                xp_policer__evidence(pol, p, t, ug, dg, &agg, why);
         }
     }
 shrink:
@@ -1250,13 +1260,13 @@ shrink:
  * the owner has blocked the pair.
  */
 static enum xp_verdict xp_policer__hand_off(struct xp_policer *pol,
-                                            const struct xp_policer_key *key, uint64_t n,
-                                            uint64_t t)
+                                            const struct xp_policer_key *key, uint32_t grp,
+                                            uint64_t n, uint64_t t)
 {
     uint64_t block = pol->foreign_block;
 
-    if (xp_owners__produce(pol->owners, pol->worker_id, (unsigned)pol->foreign_owner, key, t,
-                           n))
+    if (xp_owners__produce(pol->owners, pol->worker_id, (unsigned)pol->foreign_owner, key, grp,
+                           t, n))
         pol->handoff_pending = true;
     else
         XP_STAT_ADD(pol->cnt.foreign_lost, n);
@@ -1286,9 +1296,9 @@ static inline void xp_policer__publish_handoffs(struct xp_policer *pol)
  */
 static inline enum xp_verdict xp_policer__police(struct xp_policer *pol,
                                                  const struct xp_policer_key *key, uint64_t h,
-                                                 uint64_t t, struct xp_policer_event *ev,
-                                                 unsigned *n_ev, bool prefetch_dst,
-                                                 struct xp_policer_evidence *why)
+                                                 uint32_t grp, uint64_t t,
+                                                 struct xp_policer_event *ev, unsigned *n_ev,
+                                                 bool prefetch_dst, struct xp_policer_evidence *why)
 {
     enum xp_verdict v = XP_VERDICT_FORWARD;
     uint32_t idx;
@@ -1297,9 +1307,9 @@ static inline enum xp_verdict xp_policer__police(struct xp_policer *pol,
     t = xp_policer__clock(pol, t);
     idx = xp_policer__count(pol, key, h, 1, t, &v, prefetch_dst);
     if (idx == XP_FOREIGN)
-        return xp_policer__hand_off(pol, key, 1, t);
+        return xp_policer__hand_off(pol, key, grp, 1, t);
     if (idx != XP_NIL)
-        v = xp_policer__judge(pol, idx, t, ev, n_ev, why);
+        v = xp_policer__judge(pol, idx, t, grp, ev, n_ev, why);
     switch (v) {
     case XP_VERDICT_FORWARD:
         XP_STAT_ADD(pol->cnt.forward, 1);
@@ -1328,7 +1338,7 @@ enum xp_verdict xp_policer__packet(struct xp_policer *pol, const struct xp_polic
 
     if (ev)
         ev->kind = XP_POLICER_EV_NONE;
-    v = xp_policer__police(pol, key, xp_pair_hash(pol->seed, key), t, ev, &n_ev, true, NULL);
+    v = xp_policer__police(pol, key, xp_pair_hash(pol->seed, key), 0, t, ev, &n_ev, true, NULL);
     xp_policer__publish_handoffs(pol);
     return v;
 }
@@ -1381,7 +1391,8 @@ static inline void xp_policer__prefetch_cold(const struct xp_policer *pol, uint3
 
 /* One chunk of at most XP_BURST_CHUNK packets; see xp_policer__packet_burst(). */
 static unsigned xp_policer__burst_chunk(struct xp_policer *pol, const struct xp_policer_key *keys,
-                                        unsigned n, uint64_t t, enum xp_verdict *verdicts,
+                                        const uint32_t *grp, unsigned n, uint64_t t,
+                                        enum xp_verdict *verdicts,
                                         struct xp_policer_event *events,
                                         struct xp_policer_evidence *why)
 {
@@ -1428,9 +1439,28 @@ static unsigned xp_policer__burst_chunk(struct xp_policer *pol, const struct xp_
 
         xp_policer__prefetch_cold(pol, cand[i + XP_BURST_AHEAD], t, false);
         xp_policer__prefetch_cold(pol, cand[i + XP_BURST_AHEAD / 2], t, true);
-        verdicts[i] = xp_policer__police(pol, &keys[i], h[i], t, ev, &n_ev, false,
-                                         why ? &why[i] : NULL);
+        verdicts[i] = xp_policer__police(pol, &keys[i], h[i], grp ? grp[i] : 0, t, ev, &n_ev,
+                                         false, why ? &why[i] : NULL);
     }
+    return n_ev;
+}
+
+unsigned xp_policer__packet_burst_groups(struct xp_policer *pol,
+                                         const struct xp_policer_key *keys, const uint32_t *grp,
+                                         unsigned n, uint64_t t, enum xp_verdict *verdicts,
+                                         struct xp_policer_event *events,
+                                         struct xp_policer_evidence *why)
+{
+    unsigned n_ev = 0;
+
+    for (unsigned done = 0; done < n; done += XP_BURST_CHUNK) {
+        unsigned m = n - done < XP_BURST_CHUNK ? n - done : XP_BURST_CHUNK;
+
+        n_ev += xp_policer__burst_chunk(pol, keys + done, grp ? grp + done : NULL, m, t,
+                                        verdicts + done, events ? events + n_ev : NULL,
+                                        why ? why + done : NULL);
+    }
+    xp_policer__publish_handoffs(pol);
     return n_ev;
 }
 
@@ -1439,17 +1469,7 @@ unsigned xp_policer__packet_burst_why(struct xp_policer *pol, const struct xp_po
                                       struct xp_policer_event *events,
                                       struct xp_policer_evidence *why)
 {
-    unsigned n_ev = 0;
-
-    for (unsigned done = 0; done < n; done += XP_BURST_CHUNK) {
-        unsigned m = n - done < XP_BURST_CHUNK ? n - done : XP_BURST_CHUNK;
-
-        n_ev += xp_policer__burst_chunk(pol, keys + done, m, t, verdicts + done,
-                                        events ? events + n_ev : NULL,
-                                        why ? why + done : NULL);
-    }
-    xp_policer__publish_handoffs(pol);
-    return n_ev;
+    return xp_policer__packet_burst_groups(pol, keys, NULL, n, t, verdicts, events, why);
 }
 
 unsigned xp_policer__packet_burst(struct xp_policer *pol, const struct xp_policer_key *keys,
@@ -1462,6 +1482,12 @@ unsigned xp_policer__packet_burst(struct xp_policer *pol, const struct xp_police
 int xp_policer__account(struct xp_policer *pol, const struct xp_policer_key *key, uint64_t n,
                         uint64_t t)
 {
+    return xp_policer__account_groups(pol, key, 0, n, t);
+}
+
+int xp_policer__account_groups(struct xp_policer *pol, const struct xp_policer_key *key,
+                               uint32_t grp, uint64_t n, uint64_t t)
+{
     enum xp_verdict v;
     uint32_t idx;
 
@@ -1472,7 +1498,7 @@ int xp_policer__account(struct xp_policer *pol, const struct xp_policer_key *key
     idx = xp_policer__count_n(pol, key, xp_pair_hash(pol->seed, key), n, t, &v);
     if (idx == XP_FOREIGN) {
         /* blocked here while we owned it, owned elsewhere since: its drops count there */
-        xp_policer__hand_off(pol, key, n, t);
+        xp_policer__hand_off(pol, key, grp, n, t);
         xp_policer__publish_handoffs(pol);
         return 0;
     }
@@ -1521,8 +1547,8 @@ unsigned xp_policer__take_handoffs(struct xp_policer *pol, struct xp_policer_han
                 if (idx == XP_FOREIGN) {
                     /* we let it go and a third worker took it since: pass the count on */
                     if (xp_owners__produce(pol->owners, pol->worker_id,
-                                           (unsigned)pol->foreign_owner, &rec[i].key, t,
-                                           rec[i].n))
+                                           (unsigned)pol->foreign_owner, &rec[i].key,
+                                           rec[i].grp, t, rec[i].n))
                         pol->handoff_pending = true;
                     else
                         XP_STAT_ADD(pol->cnt.foreign_lost, rec[i].n);
@@ -1535,10 +1561,11 @@ unsigned xp_policer__take_handoffs(struct xp_policer *pol, struct xp_policer_han
                 }
                 XP_STAT_ADD(pol->cnt.foreign_counted, rec[i].n);
                 o->ev.kind = XP_POLICER_EV_NONE;
-                v = xp_policer__judge(pol, idx, t, &o->ev, &n_ev, &o->why);
+                v = xp_policer__judge(pol, idx, t, rec[i].grp, &o->ev, &n_ev, &o->why);
                 if (v == XP_VERDICT_FORWARD && !n_ev)
                     continue;
                 o->key = rec[i].key;
+                o->grp = rec[i].grp;
                 o->verdict = v;
                 n_out++;
             }
@@ -1581,10 +1608,13 @@ int xp_policer__lookup(const struct xp_policer *pol, const struct xp_policer_key
     return 0;
 }
 
-int xp_policer__why(const struct xp_policer *pol, const struct xp_policer_key *key, uint64_t t,
-                    struct xp_policer_evidence *out, enum xp_verdict *verdict)
+int xp_policer__why(const struct xp_policer *pol, const struct xp_policer_key *key, uint32_t grp,
+                    uint64_t t, struct xp_policer_evidence *out, enum xp_verdict *verdict)
 {
     uint32_t idx = xp_index__find(pol, key, xp_pair_hash(pol->seed, key), false);
+    unsigned ui = XP_POLICER_UNIT_GROUP(grp), di = XP_POLICER_DST_GROUP(grp);
+    const struct xp_policer_unit_group *ug = &pol->ug[ui < pol->n_ug ? ui : 0];
+    const struct xp_policer_dst_group *dg = &pol->dg[di < pol->n_dg ? di : 0];
     struct xp_dst_aggregate agg;
     uint32_t d = XP_NIL;
     const struct xp_pair *p = NULL;
@@ -1595,11 +1625,11 @@ int xp_policer__why(const struct xp_policer *pol, const struct xp_policer_key *k
         static const struct xp_pair none = { .dst = XP_NIL };
 
         /* the thresholds, and the destination if any worker has it */
-        xp_policer__evidence(pol, &none, t, NULL, out);
+        xp_policer__evidence(pol, &none, t, ug, dg, NULL, out);
         d = xp_dst_table__index(pol->dst, key->dst);
     } else {
         p = &pol->pairs[idx];
-        xp_policer__evidence(pol, p, t, NULL, out);
+        xp_policer__evidence(pol, p, t, ug, dg, NULL, out);
         if (!out->has_dst)
             d = xp_dst_table__index(pol->dst, key->dst);
     }
@@ -1621,11 +1651,11 @@ int xp_policer__why(const struct xp_policer *pol, const struct xp_policer_key *k
     if (xp_pair__idle(pol, p, t))
         return 0; /* its next packet starts a new window */
     span = xp_span(p->ts2, p->ts1);
-    if (span > pol->lim.t_t2_ns && xp_over_rate(p->c, span, pol->lim.t_f1_pps))
+    if (span > ug->t_t2_ns && xp_over_rate(p->c, span, ug->t_f1_pps))
         *verdict = XP_VERDICT_DROP_UNIT;
     else if (out->has_dst && out->dst_ts2 > out->dst_ts1 &&
-             out->dst_ts2 - out->dst_ts1 > pol->lim.t_t3_ns &&
-             xp_over_rate(out->dst_c, out->dst_ts2 - out->dst_ts1, pol->lim.t_f2_pps))
+             out->dst_ts2 - out->dst_ts1 > dg->t_t3_ns &&
+             xp_over_rate(out->dst_c, out->dst_ts2 - out->dst_ts1, dg->t_f2_pps))
         *verdict = XP_VERDICT_DROP_DST;
     return 0;
 }
@@ -1796,6 +1826,16 @@ unsigned xp_policer__expire(struct xp_policer *pol, uint64_t t, uint32_t budget)
 
 /* ---- lifecycle ---- */
 
+/* Group 0 of each kind: the global limits. */
+static void xp_policer__default_groups(struct xp_policer *pol)
+{
+    pol->ug[0].t_f1_pps = pol->lim.t_f1_pps;
+    pol->ug[0].t_t2_ns = pol->lim.t_t2_ns;
+    pol->dg[0].t_f2_pps = pol->lim.t_f2_pps;
+    pol->dg[0].t_t3_ns = pol->lim.t_t3_ns;
+    pol->dg[0].dst_policy = 0;
+}
+
 static uint32_t xp_pow2_at_least(uint64_t v)
 {
     uint64_t p = 1;
@@ -1828,6 +1868,8 @@ struct xp_policer *xp_policer__create(const struct xp_policer_config *cfg,
     if (err < 0)
         goto err_free_pol;
     pol->lim = cfg->limits;
+    xp_policer__default_groups(pol);
+    pol->n_ug = pol->n_dg = 1;
     pol->dst = dst;
     pol->worker_id = cfg->worker_id;
     pol->slots = dst->slots[cfg->worker_id];
@@ -1917,6 +1959,36 @@ int xp_policer__set_limits(struct xp_policer *pol, const struct xp_policer_limit
     if (err < 0)
         return err;
     pol->lim = *lim;
+    xp_policer__default_groups(pol);
+    return 0;
+}
+
+/* Does group's warm-up (t_t2 or t_t3) stay below a shrunk window (as limits__check)? */
+static bool xp_policer__warm_ok(const struct xp_policer_limits *lim, uint64_t warm)
+{
+    return lim->shrink_r <= 1 || lim->t_t4_ns / lim->shrink_r > warm;
+}
+
+int xp_policer__set_groups(struct xp_policer *pol, const struct xp_policer_unit_group *unit,
+                           unsigned n_unit, const struct xp_policer_dst_group *dst,
+                           unsigned n_dst)
+{
+    if (n_unit >= XP_POLICER_GROUPS_MAX || n_dst >= XP_POLICER_GROUPS_MAX ||
+        (n_unit && !unit) || (n_dst && !dst))
+        return -EINVAL;
+    for (unsigned i = 0; i < n_unit; i++)
+        if (unit[i].t_f1_pps == 0 || !xp_policer__warm_ok(&pol->lim, unit[i].t_t2_ns))
+            return -EINVAL;
+    for (unsigned i = 0; i < n_dst; i++)
+        if (dst[i].t_f2_pps == 0 || dst[i].dst_policy != 0 ||
+            !xp_policer__warm_ok(&pol->lim, dst[i].t_t3_ns))
+            return -EINVAL;
+    if (n_unit)
+        memcpy(&pol->ug[1], unit, n_unit * sizeof(*unit));
+    if (n_dst)
+        memcpy(&pol->dg[1], dst, n_dst * sizeof(*dst));
+    pol->n_ug = n_unit + 1;
+    pol->n_dg = n_dst + 1;
     return 0;
 }
 

@@ -199,6 +199,48 @@ void xp_policer__destroy(struct xp_policer *pol);
 /* Replace the limits (config reload). Returns 0 or -EINVAL. Owner thread. */
 int xp_policer__set_limits(struct xp_policer *pol, const struct xp_policer_limits *lim);
 
+/*
+ * Policy per prefix (policer.unit_groups, policer.dst_groups): a pair's
+ * unit test uses its unit group's T_F1 and T_T2, its destination test its
+ * destination group's T_F2 and T_T3. The caller classifies (longest prefix
+ * match, src/pipeline) and passes each packet's two group indices packed in
+ * one word, XP_POLICER_GROUPS(unit_group, dst_group); the policer looks the
+ * thresholds up in its own small arrays, so the packet path stays O(1).
+ * Group 0 of each kind is the default: the global limits (set_limits keeps
+ * it in step). An index beyond the groups set counts as 0: hand-offs from a
+ * worker that has not yet taken a reload may name groups that are gone.
+ */
+#define XP_POLICER_GROUPS_MAX 1025 /* per kind, the default included */
+#define XP_POLICER_GROUPS(unit_group, dst_group) ((uint32_t)(unit_group) | (uint32_t)(dst_group) << 16)
+#define XP_POLICER_UNIT_GROUP(grp) ((grp) & 0xffffU)
+#define XP_POLICER_DST_GROUP(grp) ((grp) >> 16)
+
+struct xp_policer_unit_group {
+    uint64_t t_f1_pps;
+    uint64_t t_t2_ns;
+};
+
+struct xp_policer_dst_group {
+    uint64_t t_f2_pps;
+    uint64_t t_t3_ns;
+    /*
+     * The destination policy of the group (policer.dst_groups' dst_policy):
+     * 0 is drop_all, the paper's rule and the only one this policer has yet.
+     */
+    uint32_t dst_policy;
+};
+
+/*
+ * Set the non-default groups: unit[0..n_unit-1] become unit groups
+ * 1..n_unit, dst[] likewise (n_unit, n_dst < XP_POLICER_GROUPS_MAX). Each
+ * must pass the same checks as the global limits (thresholds > 0; with
+ * shrinking, t_t4 / r above its warm-up). 0 or -EINVAL (nothing changed).
+ * Owner thread, not per packet.
+ */
+int xp_policer__set_groups(struct xp_policer *pol, const struct xp_policer_unit_group *unit,
+                           unsigned n_unit, const struct xp_policer_dst_group *dst,
+                           unsigned n_dst);
+
 enum xp_verdict {
     XP_VERDICT_FORWARD = 0,
     XP_VERDICT_DROP_UNIT = 1, /* pair over T_F1 (massive attack) */
@@ -293,6 +335,18 @@ unsigned xp_policer__packet_burst_why(struct xp_policer *pol, const struct xp_po
                                       struct xp_policer_evidence *why);
 
 /*
+ * The same with each packet's groups: grp[i] = XP_POLICER_GROUPS(unit group,
+ * destination group) of keys[i] (NULL: every packet in the default groups)
+ * and why as in xp_policer__packet_burst_why() (NULL: no evidence). Hot
+ * path, owner thread.
+ */
+unsigned xp_policer__packet_burst_groups(struct xp_policer *pol,
+                                         const struct xp_policer_key *keys, const uint32_t *grp,
+                                         unsigned n, uint64_t t, enum xp_verdict *verdicts,
+                                         struct xp_policer_event *events,
+                                         struct xp_policer_evidence *why);
+
+/*
  * Count n packets of pair key seen at time t that were dropped elsewhere
  * (the XDP fast path): the same state updates as n packets, no verdict, no
  * event. Returns 0, -EINVAL (n == 0) or -ENOSPC (table full, not tracked).
@@ -300,6 +354,9 @@ unsigned xp_policer__packet_burst_why(struct xp_policer *pol, const struct xp_po
  */
 int xp_policer__account(struct xp_policer *pol, const struct xp_policer_key *key, uint64_t n,
                         uint64_t t);
+/* The same for a pair in groups grp (what a hand-off to the pair's owner carries). */
+int xp_policer__account_groups(struct xp_policer *pol, const struct xp_policer_key *key,
+                               uint32_t grp, uint64_t n, uint64_t t);
 
 /*
  * A pair's state (L_DB row). gen and shrinks are opaque: they change on each
@@ -332,6 +389,7 @@ struct xp_pair_record {
  */
 struct xp_policer_handoff {
     struct xp_policer_key key;
+    uint32_t grp;                  /* the groups the packets were classified in */
     enum xp_verdict verdict;       /* XP_VERDICT_FORWARD, DROP_UNIT or DROP_DST */
     struct xp_policer_event ev;    /* kind XP_POLICER_EV_NONE or an overload */
     struct xp_policer_evidence why; /* verdict DROP_UNIT or DROP_DST: its evidence */
@@ -355,10 +413,11 @@ void xp_policer__publish_block(struct xp_policer *pol, const struct xp_policer_k
  * (a pair idle at t restarts its window: FORWARD). The destination is read
  * even when this worker holds no pair towards it. Returns 0, or -ENOENT
  * when this worker holds no such pair (*out then still has the thresholds
- * and the destination). Owner thread (through the worker's mailbox).
+ * and the destination). grp: the pair's groups (XP_POLICER_GROUPS), whose
+ * thresholds apply. Owner thread (through the worker's mailbox).
  */
-int xp_policer__why(const struct xp_policer *pol, const struct xp_policer_key *key, uint64_t t,
-                    struct xp_policer_evidence *out, enum xp_verdict *verdict);
+int xp_policer__why(const struct xp_policer *pol, const struct xp_policer_key *key, uint32_t grp,
+                    uint64_t t, struct xp_policer_evidence *out, enum xp_verdict *verdict);
 
 /* Read a pair. Returns 0 or -ENOENT. Owner thread (tests, ctl via mailbox). */
 int xp_policer__lookup(const struct xp_policer *pol, const struct xp_policer_key *key,

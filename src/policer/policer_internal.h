@@ -93,11 +93,12 @@ struct xp_owner_slot {
     _Atomic uint64_t block; /* the owner's block: expiry ms << 8 | verdict; 0 none */
 };
 
-/* n packets of key that worker `from` saw, the last at t. */
+/* n packets of key that worker `from` saw, the last at t, in groups grp (XP_POLICER_GROUPS). */
 struct xp_owner_rec {
     struct xp_policer_key key;
     uint64_t t;
     uint64_t n;
+    uint32_t grp;
 };
 
 /* Single producer (from), single consumer (to). */
@@ -134,7 +135,7 @@ void xp_owners__release(struct xp_owners *o, uint64_t h, unsigned worker);
 void xp_owners__set_block(struct xp_owners *o, uint64_t h, unsigned worker, uint64_t block);
 /* Producer side: hand n packets of key at t to worker to; false if the ring is full. */
 bool xp_owners__produce(struct xp_owners *o, unsigned from, unsigned to,
-                        const struct xp_policer_key *key, uint64_t t, uint64_t n);
+                        const struct xp_policer_key *key, uint32_t grp, uint64_t t, uint64_t n);
 /* Producer side: make what was produced since the last call visible. */
 void xp_owners__publish(struct xp_owners *o, unsigned from);
 /* Consumer side: take up to max records that worker from handed to worker to. */

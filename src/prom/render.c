@@ -32,6 +32,8 @@ static const struct {
     { "ports", "role", "role" },
     { "queues", "queue", "queue" },
     { "workers", "queue", "queue" },
+    { "unit_groups", "group", "group" },
+    { "dst_groups", "group", "group" },
 };
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))

@@ -45,6 +45,11 @@ static int cpu_elem(struct xp_conftab *ct, json_t *v, size_t i, void *elems);
 static int prefix_elem(struct xp_conftab *ct, json_t *v, size_t i, void *elems);
 static int eal_arg_elem(struct xp_conftab *ct, json_t *v, size_t i, void *elems);
 static int gw_unit_elem(struct xp_conftab *ct, json_t *v, size_t i, void *elems);
+static int parse_units(struct xp_conftab *ct, json_t *val, void *obj);
+static int parse_allow_src(struct xp_conftab *ct, json_t *val, void *obj);
+static int parse_allow_dst(struct xp_conftab *ct, json_t *val, void *obj);
+static int parse_unit_groups(struct xp_conftab *ct, json_t *val, void *obj);
+static int parse_dst_groups(struct xp_conftab *ct, json_t *val, void *obj);
 
 #define F(field) XP_CT_FIELD(struct xp_config, field)
 #define A(field, count) XP_CT_ARRAY_FIELD(struct xp_config, field, count)
@@ -56,13 +61,34 @@ static int gw_unit_elem(struct xp_conftab *ct, json_t *v, size_t i, void *elems)
     .type = XP_CT_ARRAY, A(field, count), .max = (n_max), .elem = prefix_elem,        \
     .what = "CIDR strings", .max_what = "prefixes", .type_doc = "array of CIDR strings"
 
+/* The policer's prefix lists: any length (up to XP_CONF_PREFIXES_MAX), so on the heap. */
+#define HEAP_PREFIXES(fn)                                                                  \
+    .type = XP_CT_CALLBACK, .parse = (fn), .type_doc = "array of CIDR strings",           \
+    .unset_doc = "[]"
+#define XP_STR(x) #x
+#define XP_XSTR(x) XP_STR(x)
+
 static const struct xp_conftab_key policer_keys[] = {
-    { .name = "unit_prefixes", PREFIXES(pol.units, pol.n_units, XP_CONF_PREFIXES_MAX),
-      .reloadable = true, .doc = "Sources that are IoT units: only their traffic is policed." },
-    { .name = "allow_src", PREFIXES(pol.allow_src, pol.n_allow_src, XP_CONF_PREFIXES_MAX),
-      .reloadable = true, .doc = "Sources never policed (checked first)." },
-    { .name = "allow_dst", PREFIXES(pol.allow_dst, pol.n_allow_dst, XP_CONF_PREFIXES_MAX),
-      .reloadable = true, .doc = "Destinations never policed (checked first)." },
+    { .name = "unit_prefixes", HEAP_PREFIXES(parse_units), .reloadable = true,
+      .doc = "Sources that are IoT units: only their traffic is policed (at most "
+             XP_XSTR(XP_CONF_PREFIXES_MAX) " prefixes)." },
+    { .name = "allow_src", HEAP_PREFIXES(parse_allow_src), .reloadable = true,
+      .doc = "Sources never policed (checked first)." },
+    { .name = "allow_dst", HEAP_PREFIXES(parse_allow_dst), .reloadable = true,
+      .doc = "Destinations never policed (checked first)." },
+    { .name = "unit_groups", .type = XP_CT_CALLBACK, .parse = parse_unit_groups,
+      .reloadable = true, .type_doc = "array of objects", .unset_doc = "[] (one group: the "
+      "global keys)",
+      .doc = "Policy per unit prefix: {\"name\", \"prefixes\": [CIDR...], \"t_f1_pps\", "
+             "\"t_t2_ms\", \"policed\": true or false}; a unit takes the group of its longest "
+             "matching prefix, else the global t_f1_pps and t_t2_ms (absent keys: the global "
+             "value). policed false: the group's units are forwarded unpoliced (counted)." },
+    { .name = "dst_groups", .type = XP_CT_CALLBACK, .parse = parse_dst_groups,
+      .reloadable = true, .type_doc = "array of objects", .unset_doc = "[] (one group: the "
+      "global keys)",
+      .doc = "Policy per destination prefix: {\"name\", \"prefixes\", \"t_f2_pps\", "
+             "\"t_t3_ms\", \"dst_policy\": \"drop_all\"}; longest prefix wins, else the "
+             "global keys." },
     { .name = "v6_unit_prefix", .type = XP_CT_UINT, F(pol.v6_unit_prefix), .min = 8, .max = 128,
       .def = XP_POLICER_DEF_V6_PREFIX, .type_doc = "integer (bits, multiple of 8)",
       .doc = "An IPv6 unit is its source address masked to this length." },
@@ -342,6 +368,161 @@ static int prefix_elem(struct xp_conftab *ct, json_t *v, size_t i, void *elems)
         return xp_conftab__error(ct, XP_CONF_E_RANGE, "\"%s\" is not an IPv4 or IPv6 prefix",
                                  json_string_value(v));
     return 0;
+}
+
+/* A prefix list on the heap: *out holds *n prefixes (NULL when empty). */
+static int parse_prefix_list(struct xp_conftab *ct, json_t *val, struct xp_cidr **out,
+                             unsigned *n)
+{
+    size_t size = json_is_array(val) ? json_array_size(val) : 0;
+    int ret;
+
+    free(*out); /* a key given twice: jansson keeps the last, and so do we */
+    *out = NULL;
+    *n = 0;
+    if (size && size <= XP_CONF_PREFIXES_MAX) {
+        *out = calloc(size, sizeof(**out));
+        if (!*out)
+            return xp_conftab__error(ct, XP_CONF_E_RANGE, "out of memory for %zu prefixes",
+                                     size);
+    }
+    ret = xp_conftab__array(ct, val, XP_CONF_PREFIXES_MAX, "CIDR strings", "prefixes",
+                            prefix_elem, *out);
+    if (!ret)
+        *n = (unsigned)size;
+    return ret;
+}
+
+static int parse_units(struct xp_conftab *ct, json_t *val, void *obj)
+{
+    struct xp_config *cfg = obj;
+
+    return parse_prefix_list(ct, val, &cfg->pol.units, &cfg->pol.n_units);
+}
+
+static int parse_allow_src(struct xp_conftab *ct, json_t *val, void *obj)
+{
+    struct xp_config *cfg = obj;
+
+    return parse_prefix_list(ct, val, &cfg->pol.allow_src, &cfg->pol.n_allow_src);
+}
+
+static int parse_allow_dst(struct xp_conftab *ct, json_t *val, void *obj)
+{
+    struct xp_config *cfg = obj;
+
+    return parse_prefix_list(ct, val, &cfg->pol.allow_dst, &cfg->pol.n_allow_dst);
+}
+
+static int parse_group_prefixes(struct xp_conftab *ct, json_t *val, void *obj)
+{
+    struct xp_conf_group *g = obj;
+
+    return parse_prefix_list(ct, val, &g->prefixes, &g->n_prefixes);
+}
+
+#define G(field) XP_CT_FIELD(struct xp_conf_group, field)
+static const char *const dst_policy_names[] = { "drop_all", NULL };
+
+static const struct xp_conftab_key unit_group_keys[] = {
+    { .name = "name", .type = XP_CT_STRING, G(name), .min = 1, .unset_doc = "required" },
+    { .name = "prefixes", .type = XP_CT_CALLBACK, .parse = parse_group_prefixes,
+      .type_doc = "array of CIDR strings", .unset_doc = "required" },
+    { .name = "t_f1_pps", .type = XP_CT_UINT, G(t_f_pps), .min = 1, .max = 1000000000 },
+    { .name = "t_t2_ms", .type = XP_CT_UINT, G(t_t_ms), .min = 1, .max = MS_MAX },
+    { .name = "policed", .type = XP_CT_BOOL, G(policed), .def = true },
+};
+
+static const struct xp_conftab_key dst_group_keys[] = {
+    { .name = "name", .type = XP_CT_STRING, G(name), .min = 1, .unset_doc = "required" },
+    { .name = "prefixes", .type = XP_CT_CALLBACK, .parse = parse_group_prefixes,
+      .type_doc = "array of CIDR strings", .unset_doc = "required" },
+    { .name = "t_f2_pps", .type = XP_CT_UINT, G(t_f_pps), .min = 1, .max = 1000000000 },
+    { .name = "t_t3_ms", .type = XP_CT_UINT, G(t_t_ms), .min = 1, .max = MS_MAX },
+    { .name = "dst_policy", .type = XP_CT_ENUM, G(dst_policy), .names = dst_policy_names,
+      .def = XP_CONF_DST_DROP_ALL },
+};
+
+/* One group of groups[0..i]: its keys, a name unique among them (operators name groups). */
+static int group_elem(struct xp_conftab *ct, json_t *v, size_t i, struct xp_conf_group *groups,
+                      const struct xp_conftab_key *keys, size_t n_keys)
+{
+    struct xp_conf_group *g = &groups[i];
+    int ret;
+
+    xp_conftab__defaults(keys, n_keys, g);
+    ret = xp_conftab__parse(ct, v, keys, n_keys, g);
+    if (ret)
+        return ret;
+    if (!g->name[0] || !json_object_get(v, "prefixes"))
+        return xp_conftab__error(ct, XP_CONF_E_MISSING, "a group needs \"name\" and "
+                                 "\"prefixes\"");
+    for (const char *c = g->name; *c; c++) {
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+              *c == '_' || *c == '-' || *c == '.'))
+            return xp_conftab__error(ct, XP_CONF_E_RANGE, "group name \"%s\": only letters, "
+                                     "digits, '_', '-' and '.'", g->name);
+    }
+    if (strcmp(g->name, "default") == 0)
+        return xp_conftab__error(ct, XP_CONF_E_RANGE, "\"default\" names the global keys' "
+                                 "group; choose another name");
+    for (size_t j = 0; j < i; j++)
+        if (strcmp(groups[j].name, g->name) == 0)
+            return xp_conftab__error(ct, XP_CONF_E_RANGE, "group name \"%s\" appears twice",
+                                     g->name);
+    return 0;
+}
+
+static int unit_group_elem(struct xp_conftab *ct, json_t *v, size_t i, void *elems)
+{
+    return group_elem(ct, v, i, elems, unit_group_keys,
+                      sizeof(unit_group_keys) / sizeof(unit_group_keys[0]));
+}
+
+static int dst_group_elem(struct xp_conftab *ct, json_t *v, size_t i, void *elems)
+{
+    return group_elem(ct, v, i, elems, dst_group_keys,
+                      sizeof(dst_group_keys) / sizeof(dst_group_keys[0]));
+}
+
+static void free_groups(struct xp_conf_group **groups, unsigned *n)
+{
+    for (unsigned i = 0; *groups && i < *n; i++)
+        free((*groups)[i].prefixes);
+    free(*groups);
+    *groups = NULL;
+    *n = 0;
+}
+
+static int parse_groups(struct xp_conftab *ct, json_t *val, struct xp_conf_group **out,
+                        unsigned *n, xp_conftab_elem_fn elem)
+{
+    size_t size = json_is_array(val) ? json_array_size(val) : 0;
+
+    free_groups(out, n);
+    if (size && size <= XP_CONF_GROUPS_MAX) {
+        *out = calloc(size, sizeof(**out));
+        if (!*out)
+            return xp_conftab__error(ct, XP_CONF_E_RANGE, "out of memory");
+        *n = (unsigned)size; /* zeroed: released whole even when an element fails */
+    }
+    return xp_conftab__array(ct, val, XP_CONF_GROUPS_MAX, "group objects", "groups", elem,
+                             *out);
+}
+
+static int parse_unit_groups(struct xp_conftab *ct, json_t *val, void *obj)
+{
+    struct xp_config *cfg = obj;
+
+    return parse_groups(ct, val, &cfg->pol.unit_groups, &cfg->pol.n_unit_groups,
+                        unit_group_elem);
+}
+
+static int parse_dst_groups(struct xp_conftab *ct, json_t *val, void *obj)
+{
+    struct xp_config *cfg = obj;
+
+    return parse_groups(ct, val, &cfg->pol.dst_groups, &cfg->pol.n_dst_groups, dst_group_elem);
 }
 
 static int eal_arg_elem(struct xp_conftab *ct, json_t *v, size_t i, void *elems)
@@ -626,6 +807,72 @@ static int check_backend(struct xp_conftab *ct, const struct xp_config *cfg, jso
     return 0;
 }
 
+/*
+ * The groups against the global keys, then the classifier built from every list (a prefix in
+ * two groups of a kind is refused here).
+ */
+static int check_groups(struct xp_conftab *ct, struct xp_conf_policer *pc)
+{
+    unsigned long long total = 0;
+    char err[200], at[96];
+
+    for (unsigned i = 0; i < pc->n_unit_groups; i++) {
+        struct xp_conf_group *g = &pc->unit_groups[i];
+
+        if (!g->t_f_pps)
+            g->t_f_pps = pc->t_f1_pps;
+        if (!g->t_t_ms)
+            g->t_t_ms = pc->t_t2_ms;
+        snprintf(at, sizeof(at), "policer.unit_groups.%u", i);
+        if (pc->r > 1 && (uint64_t)pc->t_t4_ms <= (uint64_t)pc->r * g->t_t_ms)
+            return xp_conftab__error_at(ct, XP_CONF_E_RANGE, at, "with r > 1, t_t4_ms / r must "
+                                        "exceed the group's t_t2_ms");
+        for (unsigned k = 0; k < g->n_prefixes; k++) {
+            /* a unit is its masked address: a longer group prefix would split one unit */
+            if (g->prefixes[k].family == 6 && g->prefixes[k].prefix_len > pc->v6_unit_prefix)
+                return xp_conftab__error_at(ct, XP_CONF_E_RANGE, at, "prefixes.%u is longer "
+                                            "than policer.v6_unit_prefix (%u bits)", k,
+                                            pc->v6_unit_prefix);
+        }
+        total += g->n_prefixes;
+    }
+    if (total > XP_CONF_PREFIXES_MAX)
+        return xp_conftab__error_at(ct, XP_CONF_E_RANGE, "policer.unit_groups",
+                                    "at most %u prefixes in all groups together",
+                                    XP_CONF_PREFIXES_MAX);
+    total = 0;
+    for (unsigned i = 0; i < pc->n_dst_groups; i++) {
+        struct xp_conf_group *g = &pc->dst_groups[i];
+
+        if (!g->t_f_pps)
+            g->t_f_pps = pc->t_f2_pps;
+        if (!g->t_t_ms)
+            g->t_t_ms = pc->t_t3_ms;
+        snprintf(at, sizeof(at), "policer.dst_groups.%u", i);
+        if (pc->r > 1 && (uint64_t)pc->t_t4_ms <= (uint64_t)pc->r * g->t_t_ms)
+            return xp_conftab__error_at(ct, XP_CONF_E_RANGE, at, "with r > 1, t_t4_ms / r must "
+                                        "exceed the group's t_t3_ms");
+        total += g->n_prefixes;
+    }
+    if (total > XP_CONF_PREFIXES_MAX)
+        return xp_conftab__error_at(ct, XP_CONF_E_RANGE, "policer.dst_groups",
+                                    "at most %u prefixes in all groups together",
+                                    XP_CONF_PREFIXES_MAX);
+    if (pc->n_units + pc->n_allow_src + pc->n_allow_dst + pc->n_unit_groups + pc->n_dst_groups ==
+        0)
+        return 0; /* nothing to classify: every source is unpoliced, no table needed */
+    pc->cls = xp_classifier__build(pc, err, sizeof(err));
+    if (!pc->cls) {
+        bool dst = strncmp(err, "dst_groups: ", 12) == 0;
+        bool unit = strncmp(err, "unit_groups: ", 13) == 0;
+
+        return xp_conftab__error_at(ct, XP_CONF_E_RANGE,
+                                    dst ? "policer.dst_groups" : "policer.unit_groups", "%s",
+                                    err + (dst ? 12 : unit ? 13 : 0));
+    }
+    return 0;
+}
+
 static int check_gateway(struct xp_conftab *ct, const struct xp_config *cfg, json_t *root)
 {
     const char *where = json_object_get(root, "gateway") ? "gateway" : "mode";
@@ -652,7 +899,7 @@ int xp_config_parse(const char *name, const char *text, struct xp_config *cfg,
     xp_conftab__init(&ct, name, text, msg, msg_len);
     ret = xp_conftab__load(&ct, config_keys, N_KEYS, cfg, &root);
     if (ret)
-        return ret;
+        goto out;
     resolve_port_settings(cfg);
     if (!json_object_get(root, "ports")) {
         ret = xp_conftab__error_at(&ct, XP_CONF_E_MISSING, "", "missing required key \"ports\"");
@@ -685,9 +932,19 @@ int xp_config_parse(const char *name, const char *text, struct xp_config *cfg,
         ret = check_backend(&ct, cfg, root);
     if (!ret)
         ret = check_gateway(&ct, cfg, root);
+    if (!ret)
+        ret = check_groups(&ct, &cfg->pol);
 out:
     json_decref(root);
+    if (ret)
+        xp_config_release(cfg);
     return ret;
+}
+
+void xp_config_release(struct xp_config *cfg)
+{
+    if (cfg)
+        xp_conf_policer__release(&cfg->pol);
 }
 
 int xp_config_load(const char *path, struct xp_config *cfg, char *msg, size_t msg_len)
@@ -708,6 +965,7 @@ int xp_config_load(const char *path, struct xp_config *cfg, char *msg, size_t ms
                      cfg->sync.secret_inline ? "sync.secret; or use sync.secret_file"
                                              : "gateway unit keys");
             ret = XP_CONF_E_RANGE;
+            xp_config_release(cfg);
         }
     }
     free(text);

@@ -132,12 +132,17 @@ void xp_config_defaults(struct xp_config *cfg);
 
 /*
  * Parse path into cfg. On error returns XP_CONF_E_* and writes
- * "path:line:col: key.path: message" into msg.
+ * "path:line:col: key.path: message" into msg (and cfg holds nothing to
+ * release). On success cfg owns heap memory (the policer's prefix lists,
+ * groups and classifier): xp_config_release() it before freeing or reusing cfg.
  */
 int xp_config_load(const char *path, struct xp_config *cfg, char *msg, size_t msg_len);
 /* Same, from a string; name is used in messages. */
 int xp_config_parse(const char *name, const char *text, struct xp_config *cfg,
                     char *msg, size_t msg_len);
+
+/* Free what a parsed cfg owns; cfg keeps its other values. NULL is fine. */
+void xp_config_release(struct xp_config *cfg);
 
 /*
  * A reload may change only the keys the table marks reloadable. 0 if new

@@ -156,14 +156,18 @@ static json_t *ctl_flows(struct proxy *px, json_t *req, char *err, size_t errlen
                                                            r->key.dst, now);
         enum xp_flow_verdict v = ob ? XP_FLOW_DROP_MANUAL : rows[k].f.verdict;
         char unit[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
+        const char *ug = xp_conf_policer__group_name(&px->cfg->pol, false, rows[k].f.unit_group);
+        const char *dg = xp_conf_policer__group_name(&px->cfg->pol, true, rows[k].f.dst_group);
 
         xp_addr__format(r->key.unit, unit, sizeof(unit));
         xp_addr__format(r->key.dst, dst, sizeof(dst));
-        json_array_append_new(arr, json_pack("{s:s,s:s,s:i,s:f,s:I,s:I,s:f,s:s,s:b}",
+        /* the groups of the configuration the workers run (a reload may land between) */
+        json_array_append_new(arr, json_pack("{s:s,s:s,s:i,s:f,s:I,s:I,s:f,s:s,s:b,s:s,s:s}",
             "unit", unit, "dst", dst, "queue", (int)rows[k].queue,
             "rate_pps", rows[k].rate, "count", (json_int_t)r->st.c,
             "local", (json_int_t)r->st.dc, "window_s", (r->st.ts2 - r->st.ts1) / 1e9,
-            "verdict", xp_flow_verdict_name(v), "blocked", ob || rows[k].f.blocked));
+            "verdict", xp_flow_verdict_name(v), "blocked", ob || rows[k].f.blocked,
+            "unit_group", ug ? ug : "default", "dst_group", dg ? dg : "default"));
     }
     free(rows);
     free(fa);

@@ -148,6 +148,11 @@ static json_t *event_json(const struct proxy *px, const struct xp_event *ev)
         json_object_set_new(o, "threshold_pps", json_integer((json_int_t)ev->threshold_pps));
         json_object_set_new(o, "block_ms", json_integer(px->cfg->pol.block_ms));
         json_object_set_new(o, "evidence", xp_proxy__evidence_json(&ev->why));
+        /* the policy groups whose thresholds blocked the pair (names of the running config) */
+        json_object_set_new(o, "unit_group", json_string(xp_conf_policer__group_name(
+                                                 &px->cfg->pol, false, ev->unit_group) ?: "default"));
+        json_object_set_new(o, "dst_group", json_string(xp_conf_policer__group_name(
+                                                &px->cfg->pol, true, ev->dst_group) ?: "default"));
     } else if (ev->kind == XP_EVENT_UNBLOCK) {
         /* which block ended: the test that set it (operator blocks say "operator") */
         json_object_set_new(o, "reason", json_string(ev->reason == XP_VERDICT_DROP_DST

@@ -423,11 +423,14 @@ int xp_proxy__reload(struct proxy *px, char *msg, size_t msg_len)
         atomic_store(&px->workers[q].spin_ns, next->idle_spin_us * 1000ULL);
     if (px->sync)
         xp_proxy_sync__set_period(px->sync, next->sync.period_ms, next->pol.t_f2_pps);
+    /* every worker has moved to next's classifier (xp_worker__call waits) */
+    xp_config_release(old);
     free(old);
     snprintf(msg, msg_len, "reloaded %s", px->config_path);
     return 0;
 
 refuse:
+    xp_config_release(next);
     free(next);
     return -1;
 }

@@ -391,6 +391,8 @@ int main(int argc, char **argv)
     }
     if (o.check_only) {
         printf("%s: ok\n", o.config);
+        xp_config_release(px.cfg);
+        free(px.cfg);
         return EXIT_OK;
     }
     xp_log_set_level(px.cfg->log_level);
@@ -413,6 +415,7 @@ int main(int argc, char **argv)
     if (px.events && px.events != stdout)
         fclose(px.events);
     xp_syslog__close(px.syslog);
+    xp_config_release(px.cfg);
     free(px.cfg);
     return ret ? EXIT_FAIL : EXIT_OK;
 }

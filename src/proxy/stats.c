@@ -80,6 +80,31 @@ static json_t *workers_json(struct proxy *px)
     return workers;
 }
 
+/* One kind of policy group: [{"group": NAME, "packets": N, "drops": N}], summed over the queues. */
+static json_t *groups_json(struct proxy *px, bool dst)
+{
+    const struct xp_conf_policer *pc = &px->cfg->pol;
+    unsigned n = dst ? pc->n_dst_groups : pc->n_unit_groups;
+    json_t *arr = json_array();
+
+    for (unsigned g = 0; arr && g <= n; g++) {
+        struct xp_group_counts sum = { 0, 0 };
+
+        for (unsigned q = 0; q < px->cfg->queues; q++) {
+            struct xp_group_counts c;
+
+            xp_pipeline__group_stats(px->pipelines[q], dst, g, &c);
+            sum.packets += c.packets;
+            sum.drops += c.drops;
+        }
+        json_array_append_new(arr, json_pack("{s:s,s:I,s:I}", "group",
+                                             xp_conf_policer__group_name(pc, dst, g), "packets",
+                                             (json_int_t)sum.packets, "drops",
+                                             (json_int_t)sum.drops));
+    }
+    return arr;
+}
+
 /* The pipelines' and policers' counters, summed over the queues. */
 static void policing_json(struct proxy *px, json_t *extra)
 {
@@ -111,6 +136,8 @@ static void policing_json(struct proxy *px, json_t *extra)
     json_object_set_new(pipe, "blocked_pairs", json_integer((json_int_t)sum.blocked_now));
     json_object_set_new(pipe, "manual_blocks",
                         json_integer(xp_manual_blocks__count(px->manual)));
+    json_object_set_new(pipe, "unit_groups", groups_json(px, false));
+    json_object_set_new(pipe, "dst_groups", groups_json(px, true));
     pol = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
                     "pairs", (json_int_t)ps_sum.pairs_in_use,
                     "capacity", (json_int_t)ps_sum.capacity,

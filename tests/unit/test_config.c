@@ -21,6 +21,8 @@ static void expect_error(const char *text, int err, const char *msg_expected)
     char msg[512] = "";
     int ret = xp_config_parse("t.json", text, &cfg, msg, sizeof(msg));
 
+    if (ret == 0)
+        xp_config_release(&cfg);
     CHECK_MSG(ret == err, "%s: got %d (%s), want %d", text, ret, msg, err);
     CHECK_MSG(strcmp(msg, msg_expected) == 0, "message\n  got:  %s\n  want: %s", msg, msg_expected);
 }
@@ -279,6 +281,7 @@ static void test_shipped_examples(void)
         snprintf(copy, sizeof(copy), "%s/%s", tmp, files[i].name);
         copy_with_mode(path, copy, 0640);
         CHECK_MSG(xp_config_load(copy, &cfg, msg, sizeof(msg)) == 0, "%s: %s", path, msg);
+        xp_config_release(&cfg);
         copy_with_mode(path, copy, 0644);
         if (files[i].secrets) {
             CHECK_MSG(xp_config_load(copy, &cfg, msg, sizeof(msg)) == XP_CONF_E_RANGE,
@@ -287,15 +290,92 @@ static void test_shipped_examples(void)
                   "the refusal says why and how: %s", msg);
         } else {
             CHECK_MSG(xp_config_load(copy, &cfg, msg, sizeof(msg)) == 0, "%s: %s", path, msg);
+            xp_config_release(&cfg);
         }
         unlink(copy);
     }
     rmdir(tmp);
 }
 
+#define POL_HEAD "{\"ports\": {\"access\": \"a\", \"core\": \"b\"},\n \"policer\": {"
+
+/* Policy groups: each bad input named, with its place. */
+static void test_groups(void)
+{
+    struct xp_config cfg;
+    char msg[512];
+
+    expect_error(POL_HEAD "\"unit_groups\": [{\"name\": \"a\", \"prefixes\": [\"10.0.0.0/8\"]},\n"
+                 "  {\"name\": \"a\", \"prefixes\": [\"10.1.0.0/16\"]}]}}",
+                 XP_CONF_E_RANGE, "t.json:3:3: policer.unit_groups.1: group name \"a\" appears twice");
+    expect_error(POL_HEAD "\"unit_groups\": [{\"name\": \"a\", \"prefixes\": [\"10.0.0.0/33\"]}]}}",
+                 XP_CONF_E_RANGE, "t.json:2:57: policer.unit_groups.0.prefixes.0: \"10.0.0.0/33\" "
+                 "is not an IPv4 or IPv6 prefix");
+    expect_error(POL_HEAD "\"dst_groups\": [{\"name\": \"a\", \"prefixes\": [\"10.0.0.0/8\"]},\n"
+                 "  {\"name\": \"b\", \"prefixes\": [\"10.0.0.0/8\"]}]}}",
+                 XP_CONF_E_RANGE, "t.json:2:14: policer.dst_groups: 10.0.0.0/8 is in groups \"a\" "
+                 "and \"b\"");
+    expect_error(POL_HEAD "\"unit_groups\": [{\"prefixes\": [\"10.0.0.0/8\"]}]}}",
+                 XP_CONF_E_MISSING, "t.json:2:30: policer.unit_groups.0: a group needs \"name\" and "
+                 "\"prefixes\"");
+    expect_error(POL_HEAD "\"unit_groups\": [{\"name\": \"default\", \"prefixes\": []}]}}",
+                 XP_CONF_E_RANGE, "t.json:2:30: policer.unit_groups.0: \"default\" names the global "
+                 "keys' group; choose another name");
+    expect_error(POL_HEAD "\"unit_groups\": [{\"name\": \"a b\", \"prefixes\": []}]}}",
+                 XP_CONF_E_RANGE, "t.json:2:30: policer.unit_groups.0: group name \"a b\": only "
+                 "letters, digits, '_', '-' and '.'");
+    expect_error(POL_HEAD "\"unit_groups\": [{\"name\": \"a\", \"prefixes\": [], \"t_f2_pps\": 5}]}}",
+                 XP_CONF_E_UNKNOWN_KEY, "t.json:2:60: policer.unit_groups.0.t_f2_pps: unknown key");
+    expect_error(POL_HEAD "\"dst_groups\": [{\"name\": \"a\", \"prefixes\": [], \"dst_policy\": "
+                 "\"drop_some\"}]}}",
+                 XP_CONF_E_RANGE, "t.json:2:59: policer.dst_groups.0.dst_policy: expected one of "
+                 "\"drop_all\"");
+    expect_error(POL_HEAD "\"v6_unit_prefix\": 64, \"unit_groups\": [{\"name\": \"a\", \"prefixes\": "
+                 "[\"2001:2::/48\", \"2001:2::/80\"]}]}}",
+                 XP_CONF_E_RANGE, "t.json:2:52: policer.unit_groups.0: prefixes.1 is longer than "
+                 "policer.v6_unit_prefix (64 bits)");
+    expect_error(POL_HEAD "\"r\": 2, \"t_t4_ms\": 4000, \"unit_groups\": [{\"name\": \"a\", "
+                 "\"prefixes\": [], \"t_t2_ms\": 2000}]}}",
+                 XP_CONF_E_RANGE, "t.json:2:55: policer.unit_groups.0: with r > 1, t_t4_ms / r must "
+                 "exceed the group's t_t2_ms");
+
+    /* Too many groups: the count is named. */
+    {
+        size_t cap = 64 * 1100, len = 0;
+        char *text = malloc(cap);
+
+        if (text) {
+            len += (size_t)snprintf(text + len, cap - len, POL_HEAD "\"dst_groups\": [");
+            for (unsigned i = 0; i <= XP_CONF_GROUPS_MAX; i++)
+                len += (size_t)snprintf(text + len, cap - len,
+                                        "%s{\"name\": \"g%u\", \"prefixes\": []}", i ? "," : "", i);
+            snprintf(text + len, cap - len, "]}}");
+            expect_error(text, XP_CONF_E_RANGE, "t.json:2:14: policer.dst_groups: at most 1024 groups");
+            free(text);
+        }
+    }
+
+    /* Valid: absent keys take the global values; the prefixes are the classifier's. */
+    CHECK_EQ(xp_config_parse("t.json", POL_HEAD "\"t_f1_pps\": 700, \"t_t3_ms\": 300, "
+                             "\"unit_groups\": [{\"name\": \"cams\", \"prefixes\": [\"10.0.0.0/8\"], "
+                             "\"t_t2_ms\": 200, \"policed\": false}], \"dst_groups\": [{\"name\": "
+                             "\"big\", \"prefixes\": [\"2001:2::/48\"], \"t_f2_pps\": 9000}]}}",
+                             &cfg, msg, sizeof(msg)), 0);
+    CHECK_EQ(cfg.pol.n_unit_groups, 1);
+    CHECK_EQ(cfg.pol.unit_groups[0].t_f_pps, 700);
+    CHECK_EQ(cfg.pol.unit_groups[0].t_t_ms, 200);
+    CHECK(!cfg.pol.unit_groups[0].policed);
+    CHECK_EQ(cfg.pol.dst_groups[0].t_f_pps, 9000);
+    CHECK_EQ(cfg.pol.dst_groups[0].t_t_ms, 300);
+    CHECK(cfg.pol.cls != NULL);
+    xp_config_release(&cfg);
+    CHECK(cfg.pol.cls == NULL && cfg.pol.unit_groups == NULL);
+}
+
 int main(void)
 {
     test_errors();
+    test_groups();
     test_gateway();
     test_defaults_and_values();
     test_port_settings();

@@ -547,7 +547,7 @@ static void check_reload(struct xp_gateway *gw, struct xp_gw_queue *q, struct xp
     next->gw.units[1].keys[0].len = 3;
     CHECK(xp_gateway__set_units(gw, &next->gw, msg, sizeof(msg)) < 0);
     CHECK_EQ(xp_gateway__units(gw), 2);
-    free(next);
+    free(next); /* a shallow copy of cfg: what it points to is cfg's */
 }
 
 /*
@@ -642,7 +642,7 @@ static struct xp_gateway *gateway_with(const struct xp_config *cfg, unsigned tun
     gw = xp_gateway__create(&c->gw, msg, sizeof(msg));
     if (!gw)
         fprintf(stderr, "gateway: %s\n", msg);
-    free(c);
+    free(c); /* a shallow copy of cfg: what it points to is cfg's */
     return gw;
 }
 
@@ -794,7 +794,7 @@ static void check_key_rotation(struct xp_gateway *gw, struct xp_gw_queue *q,
                  before.tunnel[XP_TUNNEL_REPLAYED] - before.tunnel[XP_TUNNEL_TOO_OLD], 1);
     /* back to the configuration the other checks expect */
     CHECK_EQ(xp_gateway__set_units(gw, &cfg->gw, msg, sizeof(msg)), 0);
-    free(next);
+    free(next); /* a shallow copy of cfg: what it points to is cfg's */
 }
 
 /*
@@ -958,6 +958,7 @@ int main(void)
     xp_pipeline__destroy(pl2);
     xp_dst_table__destroy(dst);
     free(umem);
+    xp_config_release(cfg);
     free(cfg);
     return xp_check_report("test_gateway");
 }

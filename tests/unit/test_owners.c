@@ -406,6 +406,49 @@ static void test_threads_exactly_once(void)
     proxy_fini(&px);
 }
 
+/*
+ * Policy groups across workers: a hand-off carries the groups its packets were classified
+ * in, and the owner judges them with those groups' thresholds (global T_F1 1000; unit group
+ * 1: 100000).
+ */
+static void test_handoff_groups(void)
+{
+    struct xp_policer_limits lim = test_limits();
+    struct xp_policer_unit_group lenient = {.t_f1_pps = 100000, .t_t2_ns = 100 * MS};
+    struct xp_policer_key keys[2] = {k4(1, 1), k4(2, 1)};
+    uint32_t grp[2] = {XP_POLICER_GROUPS(1, 0), XP_POLICER_GROUPS(0, 0)};
+    struct xp_policer_handoff out[16];
+    enum xp_verdict v[2];
+    unsigned drops[2] = {0, 0};
+    struct proxy px;
+
+    proxy_init(&px, 2, 64, &lim);
+    for (unsigned w = 0; w < 2; w++)
+        CHECK_EQ(xp_policer__set_groups(px.pol[w], &lenient, 1, NULL, 0), 0);
+    /* worker 1 owns both pairs; worker 0 sees their packets at 5000 pps for 300 ms */
+    xp_policer__packet_burst_groups(px.pol[1], keys, grp, 2, T0, v, NULL, NULL);
+    for (unsigned i = 1; i <= 1500; i++) {
+        uint64_t t = T0 + i * 200000ULL;
+        unsigned n;
+
+        xp_policer__packet_burst_groups(px.pol[0], keys, grp, 2, t, v, NULL, NULL);
+        CHECK(v[0] == XP_VERDICT_FOREIGN || v[0] == XP_VERDICT_FOREIGN_DROP_UNIT);
+        n = xp_policer__take_handoffs(px.pol[1], out, 16, NULL);
+        for (unsigned k = 0; k < n; k++) {
+            unsigned which = memcmp(&out[k].key, &keys[0], sizeof(keys[0])) == 0 ? 0 : 1;
+
+            CHECK_EQ(out[k].grp, grp[which]);
+            drops[which] += out[k].verdict == XP_VERDICT_DROP_UNIT;
+        }
+    }
+    CHECK_MSG(drops[0] == 0 && drops[1] > 0, "owner's drops: lenient group %u, default %u",
+              drops[0], drops[1]);
+    /* set_groups refuses what the global limits would: T_F1 0 */
+    lenient.t_f1_pps = 0;
+    CHECK_EQ(xp_policer__set_groups(px.pol[0], &lenient, 1, NULL, 0), -EINVAL);
+    proxy_fini(&px);
+}
+
 static void test_bad_args(void)
 {
     CHECK(xp_owners__create(0, 2) == NULL);
@@ -422,6 +465,7 @@ int main(void)
     test_owner_and_installs();
     test_churn_directory_consistent();
     test_threads_exactly_once();
+    test_handoff_groups();
     test_bad_args();
     return xp_check_report("test_owners");
 }

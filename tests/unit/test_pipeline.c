@@ -175,6 +175,7 @@ static void test_flows(bool early)
     CHECK(strcmp(xp_flow_verdict_name(XP_FLOW_DROP_DST), "drop_dst_rate") == 0);
     xp_pipeline__destroy(pl);
     xp_dst_table__destroy(dst);
+    xp_config_release(&cfg);
 }
 
 int main(void)
@@ -250,6 +251,7 @@ int main(void)
 
     xp_pipeline__destroy(pl);
     xp_dst_table__destroy(dst);
+    xp_config_release(&cfg);
     test_flows(false);
     test_flows(true);
     return xp_check_report("test_pipeline");

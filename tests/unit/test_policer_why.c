@@ -239,7 +239,7 @@ static void test_dst_evidence_and_why(void)
     check_limits(&w, &lim);
 
     /* why, now: the same numbers (nothing counted since), the same verdict, on either worker */
-    CHECK_EQ(xp_policer__why(a, &u1, w.t_ns, &now, &verdict), 0);
+    CHECK_EQ(xp_policer__why(a, &u1, 0, w.t_ns, &now, &verdict), 0);
     CHECK_EQ(verdict, XP_VERDICT_DROP_DST);
     CHECK_EQ(now.c, w.c);
     CHECK_EQ(now.ts1, w.ts1);
@@ -251,26 +251,26 @@ static void test_dst_evidence_and_why(void)
     CHECK_EQ(now.dst_rate_pps, w.dst_rate_pps);
     CHECK_EQ(now.dst_remote_pairs, 1);
     /* worker b holds no pair u1: -ENOENT, but the destination is the same */
-    CHECK_EQ(xp_policer__why(b, &u1, w.t_ns, &now, &verdict), -ENOENT);
+    CHECK_EQ(xp_policer__why(b, &u1, 0, w.t_ns, &now, &verdict), -ENOENT);
     CHECK_EQ(verdict, XP_VERDICT_FORWARD);
     CHECK(now.has_dst);
     CHECK_EQ(now.dst_c, w.dst_c);
     CHECK_EQ(now.c, 0);
     /* an unknown destination: no aggregate, the thresholds still there */
-    CHECK_EQ(xp_policer__why(a, &other, w.t_ns, &now, &verdict), -ENOENT);
+    CHECK_EQ(xp_policer__why(a, &other, 0, w.t_ns, &now, &verdict), -ENOENT);
     CHECK(!now.has_dst);
     check_limits(&now, &lim);
     /* idle after T_T1: the next packet restarts its window, forward */
-    CHECK_EQ(xp_policer__why(a, &u1, w.t_ns + 101 * MS, &now, &verdict), 0);
+    CHECK_EQ(xp_policer__why(a, &u1, 0, w.t_ns + 101 * MS, &now, &verdict), 0);
     CHECK_EQ(verdict, XP_VERDICT_FORWARD);
 
     /* the remote pair's own packet here: no longer remote */
     xp_policer__packet(a, &remote, w.t_ns, NULL);
-    CHECK_EQ(xp_policer__why(a, &remote, w.t_ns, &now, &verdict), 0);
+    CHECK_EQ(xp_policer__why(a, &remote, 0, w.t_ns, &now, &verdict), 0);
     CHECK_EQ(now.dst_remote_pairs, 0);
     /* a remote pair that goes idle leaves the aggregate and the count */
     CHECK_EQ(xp_policer__install(a, &remote, NULL, &fresh), 0);
-    CHECK_EQ(xp_policer__why(a, &remote, w.t_ns, &now, &verdict), 0);
+    CHECK_EQ(xp_policer__why(a, &remote, 0, w.t_ns, &now, &verdict), 0);
     CHECK_EQ(now.dst_remote_pairs, 0); /* it has our packet in dc: ours, not remote */
     xp_policer__destroy(b);
     xp_policer__destroy(a);
@@ -293,18 +293,18 @@ static void test_remote_count(void)
     CHECK_EQ(xp_policer__install(pol, &r2, NULL, &fresh), 0);
     /* installed twice: counted once */
     CHECK_EQ(xp_policer__install(pol, &r2, NULL, &fresh), 0);
-    CHECK_EQ(xp_policer__why(pol, &mine, T0 + 50 * MS, &now, &verdict), 0);
+    CHECK_EQ(xp_policer__why(pol, &mine, 0, T0 + 50 * MS, &now, &verdict), 0);
     CHECK_EQ(now.dst_remote_pairs, 2);
     CHECK_EQ(now.dst_c, 11);
     /* past T_T1 (no grace configured) all three leave the aggregate */
     CHECK_EQ(xp_policer__expire(pol, T0 + 200 * MS, 64), 3);
-    CHECK_EQ(xp_policer__why(pol, &mine, T0 + 200 * MS, &now, &verdict), 0);
+    CHECK_EQ(xp_policer__why(pol, &mine, 0, T0 + 200 * MS, &now, &verdict), 0);
     CHECK(!now.has_dst || (now.dst_remote_pairs == 0 && now.dst_c == 0));
     /* a remote pair back from idle rejoins, counted again */
     fresh.ts1 = T0 + 190 * MS;
     fresh.ts2 = T0 + 200 * MS;
     CHECK_EQ(xp_policer__install(pol, &r1, NULL, &fresh), 0);
-    CHECK_EQ(xp_policer__why(pol, &r1, T0 + 200 * MS, &now, &verdict), 0);
+    CHECK_EQ(xp_policer__why(pol, &r1, 0, T0 + 200 * MS, &now, &verdict), 0);
     CHECK_EQ(now.dst_remote_pairs, 1);
     CHECK_EQ(now.dst_c, 5);
     xp_policer__destroy(pol);

@@ -455,6 +455,7 @@ int main(void)
     test_reload(central_port);
     test_sync_install(central_port);
     xp_proxy__shutdown(&g_px, false);
+    xp_config_release(g_px.cfg);
     free(g_px.cfg);
 
     xp_central__stop(cr.c);
