@@ -409,7 +409,7 @@ static int classify(struct xp_pipeline *pl, const struct xp_pkt *pkt, const uint
         /* as the XDP program does (backends without it): ARP passes, the rest as configured */
         if (pp.ethertype != 0x0806 && !pl->conf.non_ip_pass) {
             c[XP_PC_DROP_NON_IP]++;
-            *drop = 1;
+            *drop = XP_FATE_DROP_NON_IP;
         } else {
             c[XP_PC_NOT_IP]++;
         }
@@ -421,7 +421,7 @@ static int classify(struct xp_pipeline *pl, const struct xp_pkt *pkt, const uint
             c[XP_PC_PASS_MALFORMED]++;
         } else {
             c[XP_PC_DROP_MALFORMED]++;
-            *drop = 1;
+            *drop = XP_FATE_DROP_MALFORMED;
         }
         return 0;
     }
@@ -492,7 +492,7 @@ static void police(struct xp_pipeline *pl, const struct xp_pkt *pkts, const uint
         if (pl->manual && xp_manual_blocks__match(pl->manual, keys[m].unit, keys[m].dst,
                                                   now_mono)) {
             c[XP_PC_DROP_MANUAL]++;
-            drop[i] = 1;
+            drop[i] = XP_FATE_DROP_MANUAL;
             continue;
         }
         /*
@@ -505,7 +505,8 @@ static void police(struct xp_pipeline *pl, const struct xp_pkt *pkts, const uint
             if (e && e->state == BLOCK_ACTIVE && now_mono < e->expires_mono) {
                 e->early_packets++;
                 c[XP_PC_EARLY_DROP]++;
-                drop[i] = 1;
+                drop[i] = e->reason == XP_VERDICT_DROP_DST ? XP_FATE_DROP_DST
+                                                           : XP_FATE_DROP_UNIT;
                 continue;
             }
         }
@@ -539,7 +540,7 @@ static void police(struct xp_pipeline *pl, const struct xp_pkt *pkts, const uint
         case XP_VERDICT_DROP_UNIT:
         case XP_VERDICT_DROP_DST:
             c[v == XP_VERDICT_DROP_UNIT ? XP_PC_DROP_UNIT : XP_PC_DROP_DST]++;
-            drop[idx[k]] = 1;
+            drop[idx[k]] = v == XP_VERDICT_DROP_UNIT ? XP_FATE_DROP_UNIT : XP_FATE_DROP_DST;
             block_pair(pl, &keys[k], v, now_rt, now_mono);
             break;
         case XP_VERDICT_FOREIGN_DROP_UNIT:
@@ -547,11 +548,12 @@ static void police(struct xp_pipeline *pl, const struct xp_pkt *pkts, const uint
             /* the owner blocked the pair (and blocks it in XDP): only drop here */
             c[XP_PC_FOREIGN]++;
             c[v == XP_VERDICT_FOREIGN_DROP_UNIT ? XP_PC_DROP_UNIT : XP_PC_DROP_DST]++;
-            drop[idx[k]] = 1;
+            drop[idx[k]] = v == XP_VERDICT_FOREIGN_DROP_UNIT ? XP_FATE_DROP_UNIT
+                                                              : XP_FATE_DROP_DST;
             break;
         case XP_VERDICT_DROP_FULL:
             c[XP_PC_DROP_TABLE_FULL]++;
-            drop[idx[k]] = 1;
+            drop[idx[k]] = XP_FATE_DROP_TABLE_FULL;
             note_refused(pl, &keys[k], now_rt);
             break;
         }
@@ -623,6 +625,22 @@ static const char *const flow_verdict_names[XP_FLOW_MAX] = {
 const char *xp_flow_verdict_name(enum xp_flow_verdict v)
 {
     return v < XP_FLOW_MAX ? flow_verdict_names[v] : "invalid";
+}
+
+static const char *const pkt_fate_names[XP_FATE_MAX] = {
+    [XP_FATE_FORWARD] = "forward",
+    [XP_FATE_DROP] = "drop",
+    [XP_FATE_DROP_UNIT] = "drop_unit_rate",
+    [XP_FATE_DROP_DST] = "drop_dst_rate",
+    [XP_FATE_DROP_TABLE_FULL] = "drop_table_full",
+    [XP_FATE_DROP_MANUAL] = "drop_manual",
+    [XP_FATE_DROP_MALFORMED] = "drop_malformed",
+    [XP_FATE_DROP_NON_IP] = "drop_non_ip",
+};
+
+const char *xp_pkt_fate_name(enum xp_pkt_fate f)
+{
+    return f < XP_FATE_MAX ? pkt_fate_names[f] : "invalid";
 }
 
 /* c / span > pps, as the policer compares (no floating point). */
