@@ -581,6 +581,8 @@ json_t *xp_proxy__ctl_handler(void *ctx, const char *op, json_t *req, char *err,
     }
     if (strcmp(op, "events") == 0)
         return ctl_events(px, req, err, errlen);
+    if (strcmp(op, "capture") == 0)
+        return xp_proxy__ctl_capture(px, req, err, errlen);
     snprintf(err, errlen, "unknown op \"%s\"", op);
     return NULL;
 }
@@ -596,6 +598,8 @@ const struct xp_ctl_op xp_proxy_ctl_ops[] = {
     { "reload", "read the configuration file again", false },
     { "events", "the last events {\"last\": N} (at most 1024 kept), and with {\"follow\": true} "
       "every new one as a JSON line", true },
+    { "capture", "sampled frames with their verdicts, {\"follow\": true} only: {\"unit\": A?, "
+      "\"dst\": B?, \"verdict\": NAME?, \"count\": N?, \"seconds\": S?, \"rate\": R?}", true },
     { NULL, NULL, false },
 };
 

@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Frames on the control socket: JSON lines with the snap in hex. Hex
+ * doubles the bytes, but a capture is bounded to a few thousand frames a
+ * second and every line stays printable, greppable and one jansson call.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "src/capture/capture.h"
+#include "src/util/hexaddr.h"
+
+json_t *xp_capture_rec__json(const struct xp_capture_rec *rec, uint64_t id, const char *verdict)
+{
+    char hex[2 * XP_CAPTURE_SNAPLEN + 1];
+    unsigned cap = rec->caplen > XP_CAPTURE_SNAPLEN ? XP_CAPTURE_SNAPLEN : rec->caplen;
+
+    xp_hex__encode(rec->data, cap, hex);
+    return json_pack("{s:I,s:I,s:i,s:s,s:i,s:s,s:s}", "capture", (json_int_t)id, "t_ns",
+                     (json_int_t)rec->t_ns, "queue", (int)rec->queue, "port",
+                     rec->port == XP_PORT_ACCESS ? "access" : "core", "len", (int)rec->origlen,
+                     "verdict", verdict, "frame", hex);
+}
+
+/* A non-negative integer member no larger than max. */
+static int get_uint(const json_t *o, const char *key, uint64_t max, uint64_t *out, char *err,
+                    size_t errlen)
+{
+    const json_t *v = json_object_get(o, key);
+
+    if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+        (uint64_t)json_integer_value(v) > max) {
+        snprintf(err, errlen, "frame: \"%s\": expected an integer 0..%llu", key,
+                 (unsigned long long)max);
+        return -EINVAL;
+    }
+    *out = (uint64_t)json_integer_value(v);
+    return 0;
+}
+
+/* A word of [a-z_] of 1..max-1 characters (verdicts and port names). */
+static int get_word(const json_t *o, const char *key, char *out, size_t max, char *err,
+                    size_t errlen)
+{
+    const char *s = json_string_value(json_object_get(o, key));
+    size_t n = s ? strlen(s) : 0;
+
+    if (!s || n == 0 || n >= max || strspn(s, "abcdefghijklmnopqrstuvwxyz_") != n) {
+        snprintf(err, errlen, "frame: \"%s\": expected a word of 1..%zu letters or '_'", key,
+                 max - 1);
+        return -EINVAL;
+    }
+    memcpy(out, s, n + 1);
+    return 0;
+}
+
+int xp_capture_frame__parse(const json_t *o, struct xp_capture_frame *out, char *err,
+                            size_t errlen)
+{
+    const char *hex = json_string_value(json_object_get(o, "frame"));
+    uint64_t v;
+    int n;
+
+    memset(out, 0, sizeof(*out));
+    if (!json_is_object(o)) {
+        snprintf(err, errlen, "frame: expected a JSON object");
+        return -EINVAL;
+    }
+    if (get_uint(o, "capture", UINT64_MAX >> 1, &out->id, err, errlen) ||
+        get_uint(o, "t_ns", UINT64_MAX >> 1, &out->t_ns, err, errlen) ||
+        get_uint(o, "queue", 65535, &v, err, errlen))
+        return -EINVAL;
+    out->queue = (unsigned)v;
+    if (get_uint(o, "len", 65535, &v, err, errlen))
+        return -EINVAL;
+    out->len = (unsigned)v;
+    if (get_word(o, "port", out->port, sizeof(out->port), err, errlen) ||
+        get_word(o, "verdict", out->verdict, sizeof(out->verdict), err, errlen))
+        return -EINVAL;
+    n = hex ? xp_hex__decode(hex, out->data, sizeof(out->data)) : -EINVAL;
+    if (n < 0) {
+        snprintf(err, errlen, "frame: \"frame\": expected at most %d bytes in hex",
+                 XP_CAPTURE_SNAPLEN);
+        return -EINVAL;
+    }
+    if ((unsigned)n > out->len) {
+        snprintf(err, errlen, "frame: %d bytes captured of a %u-byte frame", n, out->len);
+        return -EINVAL;
+    }
+    out->caplen = (unsigned)n;
+    return 0;
+}
