@@ -627,22 +627,6 @@ const char *xp_flow_verdict_name(enum xp_flow_verdict v)
     return v < XP_FLOW_MAX ? flow_verdict_names[v] : "invalid";
 }
 
-static const char *const pkt_fate_names[XP_FATE_MAX] = {
-    [XP_FATE_FORWARD] = "forward",
-    [XP_FATE_DROP] = "drop",
-    [XP_FATE_DROP_UNIT] = "drop_unit_rate",
-    [XP_FATE_DROP_DST] = "drop_dst_rate",
-    [XP_FATE_DROP_TABLE_FULL] = "drop_table_full",
-    [XP_FATE_DROP_MANUAL] = "drop_manual",
-    [XP_FATE_DROP_MALFORMED] = "drop_malformed",
-    [XP_FATE_DROP_NON_IP] = "drop_non_ip",
-};
-
-const char *xp_pkt_fate_name(enum xp_pkt_fate f)
-{
-    return f < XP_FATE_MAX ? pkt_fate_names[f] : "invalid";
-}
-
 /* c / span > pps, as the policer compares (no floating point). */
 static bool over_rate(uint64_t c, uint64_t span, uint64_t pps)
 {

@@ -190,7 +190,22 @@ enum xp_pkt_fate {
     XP_FATE_MAX,
 };
 
-const char *xp_pkt_fate_name(enum xp_pkt_fate f);
+/* Inline: the capture request's parser (and its fuzz target) needs the names, not the pipeline. */
+static inline const char *xp_pkt_fate_name(enum xp_pkt_fate f)
+{
+    static const char *const names[XP_FATE_MAX] = {
+        [XP_FATE_FORWARD] = "forward",
+        [XP_FATE_DROP] = "drop",
+        [XP_FATE_DROP_UNIT] = "drop_unit_rate",
+        [XP_FATE_DROP_DST] = "drop_dst_rate",
+        [XP_FATE_DROP_TABLE_FULL] = "drop_table_full",
+        [XP_FATE_DROP_MANUAL] = "drop_manual",
+        [XP_FATE_DROP_MALFORMED] = "drop_malformed",
+        [XP_FATE_DROP_NON_IP] = "drop_non_ip",
+    };
+
+    return (unsigned)f < XP_FATE_MAX ? names[f] : "invalid";
+}
 
 /*
  * Police n frames that arrived on the access port at times now_rt
