@@ -19,6 +19,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static struct xp_capture_frame fr, fr2;
     static struct xp_capture_rec rec;
+    static char line[XP_CAPTURE_LINE_MAX];
     struct xp_capture_spec spec;
     char err[256];
     json_t *o = json_loadb((const char *)data, size, JSON_DECODE_ANY, NULL);
@@ -45,7 +46,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         rec.queue = (uint16_t)fr.queue;
         rec.port = strcmp(fr.port, "access") == 0 ? 0 : 1;
         memcpy(rec.data, fr.data, fr.caplen);
-        back = xp_capture_rec__json(&rec, fr.id, fr.verdict);
+        if (xp_capture_rec__line(&rec, fr.id, fr.verdict, line, sizeof(line)) < 0)
+            abort();
+        back = json_loads(line, 0, NULL);
         if (!back || xp_capture_frame__parse(back, &fr2, err, sizeof(err)) ||
             fr2.t_ns != fr.t_ns || fr2.caplen != fr.caplen || fr2.len != fr.len ||
             fr2.id != fr.id || strcmp(fr2.verdict, fr.verdict) ||

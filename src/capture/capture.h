@@ -115,13 +115,19 @@ void xp_capture_tap__stats(const struct xp_capture_tap *tap, struct xp_capture_t
 /* ---- the record codec: one JSON object per frame on the control socket ---------------- */
 
 /*
- * {"capture": id, "t_ns": T, "queue": Q, "port": "access"|"core", "len": L,
- *  "verdict": NAME, "frame": HEX} for rec, NAME being verdict (the fate's
- * name: xp_pkt_fate_name(rec->fate)). New reference, or NULL when out of
- * memory. The codec is a library of its own (dep_capture_codec: jansson
- * and hex only) so that xpro-ctl reads frames without the pipeline.
+ * The line {"capture": id, "t_ns": T, "queue": Q, "port": "access"|"core",
+ * "len": L, "verdict": NAME, "frame": HEX} for rec into buf (NUL-terminated,
+ * no newline), NAME being verdict (the fate's name: xp_pkt_fate_name(rec->
+ * fate)). Written by hand, not through jansson: the control thread writes
+ * up to a few thousand a second, during a flood. Returns its length, or
+ * -EINVAL (verdict not a word of [a-z_], 1..31 characters) or -ENOSPC (len
+ * under XP_CAPTURE_LINE_MAX). The codec is a library of its own
+ * (dep_capture_codec: hex only) so that xpro-ctl reads frames without the
+ * pipeline.
  */
-json_t *xp_capture_rec__json(const struct xp_capture_rec *rec, uint64_t id, const char *verdict);
+#define XP_CAPTURE_LINE_MAX (2 * XP_CAPTURE_SNAPLEN + 256)
+int xp_capture_rec__line(const struct xp_capture_rec *rec, uint64_t id, const char *verdict,
+                         char *buf, size_t len);
 
 /* A frame as xpro-ctl reads it back. */
 struct xp_capture_frame {

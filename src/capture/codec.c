@@ -2,25 +2,44 @@
 /*
  * Frames on the control socket: JSON lines with the snap in hex. Hex
  * doubles the bytes, but a capture is bounded to a few thousand frames a
- * second and every line stays printable, greppable and one jansson call.
+ * second and every line stays printable and greppable; xpro-ctl reads each
+ * with one jansson call.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "src/capture/capture.h"
 #include "src/util/hexaddr.h"
 
-json_t *xp_capture_rec__json(const struct xp_capture_rec *rec, uint64_t id, const char *verdict)
+static bool is_word(const char *s, size_t max)
 {
-    char hex[2 * XP_CAPTURE_SNAPLEN + 1];
-    unsigned cap = rec->caplen > XP_CAPTURE_SNAPLEN ? XP_CAPTURE_SNAPLEN : rec->caplen;
+    size_t n = s ? strlen(s) : 0;
 
-    xp_hex__encode(rec->data, cap, hex);
-    return json_pack("{s:I,s:I,s:i,s:s,s:i,s:s,s:s}", "capture", (json_int_t)id, "t_ns",
-                     (json_int_t)rec->t_ns, "queue", (int)rec->queue, "port",
-                     rec->port == XP_PORT_ACCESS ? "access" : "core", "len", (int)rec->origlen,
-                     "verdict", verdict, "frame", hex);
+    return n > 0 && n < max && strspn(s, "abcdefghijklmnopqrstuvwxyz_") == n;
+}
+
+int xp_capture_rec__line(const struct xp_capture_rec *rec, uint64_t id, const char *verdict,
+                         char *buf, size_t len)
+{
+    unsigned cap = rec->caplen > XP_CAPTURE_SNAPLEN ? XP_CAPTURE_SNAPLEN : rec->caplen;
+    int n;
+
+    if (!is_word(verdict, 32))
+        return -EINVAL;
+    if (len < XP_CAPTURE_LINE_MAX)
+        return -ENOSPC;
+    n = snprintf(buf, len,
+                 "{\"capture\":%llu,\"t_ns\":%llu,\"queue\":%u,\"port\":\"%s\",\"len\":%u,"
+                 "\"verdict\":\"%s\",\"frame\":\"",
+                 (unsigned long long)id, (unsigned long long)rec->t_ns, (unsigned)rec->queue,
+                 rec->port == XP_PORT_ACCESS ? "access" : "core", (unsigned)rec->origlen,
+                 verdict);
+    xp_hex__encode(rec->data, cap, buf + n);
+    n += 2 * (int)cap;
+    memcpy(buf + n, "\"}", 3);
+    return n + 2;
 }
 
 /* A non-negative integer member no larger than max. */
@@ -44,14 +63,13 @@ static int get_word(const json_t *o, const char *key, char *out, size_t max, cha
                     size_t errlen)
 {
     const char *s = json_string_value(json_object_get(o, key));
-    size_t n = s ? strlen(s) : 0;
 
-    if (!s || n == 0 || n >= max || strspn(s, "abcdefghijklmnopqrstuvwxyz_") != n) {
+    if (!is_word(s, max)) {
         snprintf(err, errlen, "frame: \"%s\": expected a word of 1..%zu letters or '_'", key,
                  max - 1);
         return -EINVAL;
     }
-    memcpy(out, s, n + 1);
+    memcpy(out, s, strlen(s) + 1);
     return 0;
 }
 

@@ -76,29 +76,67 @@ static bool send_line(struct proxy *px, json_t *o)
     return got > 0;
 }
 
+/*
+ * Lines go out in batches of up to CAPTURE_BATCH bytes, one broadcast (a
+ * send) each, not one per frame: during a flood the control thread shares
+ * the machine with the data path.
+ */
+#define CAPTURE_BATCH (64 * 1024)
+
+struct batch {
+    char buf[CAPTURE_BATCH];
+    size_t len;
+};
+
+/* Send what the batch holds; false when nobody got it. */
+static bool flush(struct proxy *px, struct batch *b)
+{
+    unsigned got;
+
+    if (!b->len)
+        return true;
+    b->buf[b->len] = '\0';
+    got = px->ctl ? xp_ctl_server__broadcast(px->ctl, "capture", b->buf) : 0;
+    b->len = 0;
+    return got > 0;
+}
+
 /* Stream what the taps hold; false when the client is gone. */
 static bool drain(struct proxy *px, struct xp_capture_run *r)
 {
     struct xp_capture_rec recs[CAPTURE_DRAIN_BURST];
+    static struct batch b; /* the control thread's only: one capture at a time */
 
+    b.len = 0;
     for (unsigned q = 0; q < r->queues; q++) {
         unsigned n;
 
         while (r->taps[q] && (n = xp_capture_tap__drain(r->taps[q], recs,
                                                         CAPTURE_DRAIN_BURST)) > 0) {
             for (unsigned i = 0; i < n; i++) {
+                int len;
+
                 if (r->sent >= r->spec.count) {
                     r->over++;
                     continue;
                 }
-                if (!send_line(px, xp_capture_rec__json(&recs[i], r->id,
-                                                        xp_pkt_fate_name(recs[i].fate))))
+                if (CAPTURE_BATCH - b.len < XP_CAPTURE_LINE_MAX + 2 && !flush(px, &b))
                     return false;
+                if (b.len)
+                    b.buf[b.len++] = '\n';
+                len = xp_capture_rec__line(&recs[i], r->id, xp_pkt_fate_name(recs[i].fate),
+                                           b.buf + b.len, CAPTURE_BATCH - b.len);
+                if (len < 0) { /* cannot be: our fate names are words, the room was checked */
+                    r->over++;
+                    b.len -= b.len ? 1 : 0;
+                    continue;
+                }
+                b.len += (size_t)len;
                 r->sent++;
             }
         }
     }
-    return true;
+    return flush(px, &b);
 }
 
 static json_t *counts_json(const struct xp_capture_run *r, const char *kind)

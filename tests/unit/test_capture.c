@@ -300,8 +300,9 @@ static void test_codec(void)
 {
     static struct xp_capture_rec rec;
     static struct xp_capture_frame fr;
-    char err[256], *s;
+    char err[256], line[XP_CAPTURE_LINE_MAX];
     json_t *o;
+    int n;
 
     frame4(rec.data, "198.18.0.1", "198.18.0.254", 60);
     rec.t_ns = 1700000000123456789ULL;
@@ -310,12 +311,13 @@ static void test_codec(void)
     rec.fate = XP_FATE_DROP_UNIT;
     rec.port = XP_PORT_ACCESS;
     rec.queue = 2;
-    o = xp_capture_rec__json(&rec, 42, xp_pkt_fate_name(rec.fate));
-    CHECK(o != NULL);
-    s = json_dumps(o, JSON_COMPACT);
-    json_decref(o);
-    o = s ? json_loads(s, 0, NULL) : NULL;
-    free(s);
+    CHECK_EQ(xp_capture_rec__line(&rec, 42, "drop unit", line, sizeof(line)), -EINVAL);
+    CHECK_EQ(xp_capture_rec__line(&rec, 42, "x\"", line, sizeof(line)), -EINVAL);
+    CHECK_EQ(xp_capture_rec__line(&rec, 42, "drop", line, XP_CAPTURE_LINE_MAX - 1), -ENOSPC);
+    n = xp_capture_rec__line(&rec, 42, xp_pkt_fate_name(rec.fate), line, sizeof(line));
+    CHECK(n > 0 && (size_t)n == strlen(line));
+    o = json_loads(line, 0, NULL);
+    CHECK_MSG(o != NULL, "not JSON: %s", line);
     CHECK_EQ(xp_capture_frame__parse(o, &fr, err, sizeof(err)), 0);
     json_decref(o);
     CHECK_EQ(fr.id, 42);
@@ -326,6 +328,16 @@ static void test_codec(void)
     CHECK(strcmp(fr.port, "access") == 0);
     CHECK(strcmp(fr.verdict, "drop_unit_rate") == 0);
     CHECK(memcmp(fr.data, rec.data, 60) == 0);
+    /* a full snap, the largest line */
+    memset(rec.data, 0xab, sizeof(rec.data));
+    rec.caplen = XP_CAPTURE_SNAPLEN;
+    rec.port = XP_PORT_CORE;
+    n = xp_capture_rec__line(&rec, 7, "forward", line, sizeof(line));
+    o = n > 0 ? json_loads(line, 0, NULL) : NULL;
+    CHECK_EQ(xp_capture_frame__parse(o, &fr, err, sizeof(err)), 0);
+    CHECK_EQ(fr.caplen, XP_CAPTURE_SNAPLEN);
+    CHECK(strcmp(fr.port, "core") == 0 && fr.data[255] == 0xab);
+    json_decref(o);
 
 #define OK_KEYS "\"capture\": 1, \"t_ns\": 5, \"queue\": 0, \"port\": \"access\", \"verdict\": \"forward\""
     CHECK_EQ(frame_parse("{" OK_KEYS ", \"len\": 2, \"frame\": \"abcd\"}", &fr, NULL), 0);
@@ -347,10 +359,10 @@ static void test_codec(void)
     {
         /* one byte over the snap */
         char big[2 * (XP_CAPTURE_SNAPLEN + 1) + 200];
-        int n = snprintf(big, sizeof(big), "{" OK_KEYS ", \"len\": 9000, \"frame\": \"");
+        int k = snprintf(big, sizeof(big), "{" OK_KEYS ", \"len\": 9000, \"frame\": \"");
 
-        memset(big + n, 'a', 2 * (XP_CAPTURE_SNAPLEN + 1));
-        strcpy(big + n + 2 * (XP_CAPTURE_SNAPLEN + 1), "\"}");
+        memset(big + k, 'a', 2 * (XP_CAPTURE_SNAPLEN + 1));
+        strcpy(big + k + 2 * (XP_CAPTURE_SNAPLEN + 1), "\"}");
         CHECK_EQ(frame_parse(big, &fr, "at most 256 bytes"), -EINVAL);
     }
 #undef OK_KEYS
