@@ -216,6 +216,12 @@ json_t *xp_proxy__ctl_capture(struct proxy *px, json_t *req, char *err, size_t e
                  "empty): no frame gets a verdict");
         return NULL;
     }
+    /*
+     * The running capture's client may have left without the proxy noticing yet (it
+     * notices at the next line it sends, at most a second away): ask now.
+     */
+    if (px->capture && !send_line(px, counts_json(px->capture, "progress")))
+        xp_proxy__capture_stop(px, "client_gone");
     if (px->capture) {
         snprintf(err, errlen, "capture: capture %llu is running (one at a time)",
                  (unsigned long long)px->capture->id);
