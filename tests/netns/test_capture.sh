@@ -176,7 +176,7 @@ for ((i = 0; i < PAIRS; i++)); do
 done
 xp_check "$PAIRS captures of the flood parse, hold frames, only 198.18.0.9's, forward ($bad bad)" \
     test "$bad" = 0
-xp_check "the flood was forwarded at all (median $m0 pps)" test "$m0" -gt 1000
+xp_check "the flood was forwarded at all (median $m0 pps)" test "$(echo "$m0 > 1000" | bc -l)" = 1
 xp_check "forwarding with capture within 5 % of without (medians $m1 vs $m0 pps)" \
     test "$(echo "$m1 >= $m0 * 0.95" | bc -l)" = 1
 xp_check "the proxy kept running" kill -0 "$ppid"
