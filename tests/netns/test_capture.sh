@@ -139,6 +139,8 @@ with() {
     sleep 0.3 # connected, and every worker holds its tap
     kill -0 "$cpid" 2>/dev/null || xp_fail "capture $1 ended early: $(cat "$XP_TMP/cap$1.err")"
     window >>"$XP_TMP/with"
+    # xpro-ctl's own CPU time (clock ticks), the consumer's cost beside the data path's
+    awk '{ print $14 + $15 }' "/proc/$cpid/stat" >>"$XP_TMP/ctl_ticks" 2>/dev/null || true
     kill -INT "$cpid"
     xp_wait_pid "$cpid" 10 || xp_fail "xpro-ctl capture did not stop on SIGINT"
     [ "$XP_RC" = 0 ] || xp_fail "xpro-ctl capture exit $XP_RC: $(cat "$XP_TMP/cap$1.err")"
@@ -165,6 +167,7 @@ m0=$(median <"$XP_TMP/without")
 m1=$(median <"$XP_TMP/with")
 xp_log "forwarding rate without capture: $(tr '\n' ' ' <"$XP_TMP/without")(median $m0 pps)"
 xp_log "forwarding rate with capture:    $(tr '\n' ' ' <"$XP_TMP/with")(median $m1 pps)"
+xp_log "xpro-ctl's CPU time per capture (ticks of 1/$(getconf CLK_TCK) s, about 1.3 s each): $(tr '\n' ' ' <"$XP_TMP/ctl_ticks" 2>/dev/null)"
 xp_log "median of the pairs' ratios with/without: $(paste -d' ' "$XP_TMP/with" "$XP_TMP/without" |
     awk '{ printf "%.4f\n", $1 / ($2 > 0 ? $2 : 1) }' | median)"
 bad=0
