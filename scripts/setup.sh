@@ -38,6 +38,7 @@ PKGS=(
     scdoc
     strace
     systemd
+    tshark
     util-linux
 )
 # Optional extras: DPDK for its backend and testpmd in the bench.
@@ -67,6 +68,12 @@ fi
 
 echo "setup: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
+# tshark (xpro-ctl capture's test reads its pcapng) asks whether non-root users may capture:
+# answer no before it asks, so the install never waits for a terminal.
+if [[ " ${missing[*]} " == *" tshark "* ]]; then
+    echo "wireshark-common wireshark-common/install-setuid boolean false" |
+        $SUDO debconf-set-selections
+fi
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 

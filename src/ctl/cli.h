@@ -32,6 +32,13 @@ struct xp_cli_opts {
     unsigned last;      /* events: XP_CLI_LAST_UNSET when not given */
     unsigned interval_s; /* stats: seconds between the two samples the rates come from */
     bool follow;
+    /* capture */
+    const char *unit;
+    const char *dst;
+    const char *verdict;
+    const char *write;  /* -w FILE, "-" standard output */
+    unsigned count;
+    unsigned duration_s;
     bool help;
     bool version;
     const char *pos[XP_CLI_MAX_POS];
@@ -52,6 +59,8 @@ struct xp_cli_command {
     bool streams; /* with --follow, the reply is followed by a stream of event lines */
     bool rates;   /* the table shows rates: two results interval_s apart (not with --json) */
     const char *help;
+    /* a command that runs its own conversation on the socket at path (capture), or NULL */
+    int (*run)(const char *path, const struct xp_cli_opts *o);
 };
 
 /* Parses argv with getopt_long: global options first, then COMMAND, then its arguments
@@ -77,5 +86,11 @@ void xp_cli_print_event(const char *line, size_t len);
 void xp_cli_print_why(const json_t *result);
 /* xpro-ctl --central ... why: the central node's rows by proxy. */
 void xp_cli_print_central_why(const json_t *result);
+
+/* Why connecting to the socket at path failed (errno err), on stderr, with what to do. */
+void xp_cli_connect_error(const char *path, int err);
+
+/* xpro-ctl capture (cli_capture.c): stream the proxy's frames into a pcapng file. An exit code. */
+int xp_cli_capture(const char *path, const struct xp_cli_opts *o);
 
 #endif /* XP_CTL_CLI_H */

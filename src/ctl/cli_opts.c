@@ -45,6 +45,8 @@ static const struct xp_cli_opts defaults_cli = {
     .top = 20,
     .last = XP_CLI_LAST_UNSET,
     .interval_s = 1,
+    .count = 100,
+    .duration_s = 10,
 };
 
 static const struct xp_cli_option global_opts[] = {
@@ -90,6 +92,17 @@ static const struct xp_cli_option events_opts[] = {
 static const struct xp_cli_option stats_opts[] = {
     OPT("interval", 'i', UINT, interval_s, "SEC",
         "queue rates over SEC seconds (default 1; 0: counters only)"),
+    { NULL },
+};
+
+static const struct xp_cli_option capture_opts[] = {
+    OPT("write", 'w', STRING, write, "FILE", "the pcapng file to write (- for standard output)"),
+    OPT("unit", 0, STRING, unit, "ADDR", "only frames from this unit"),
+    OPT("dst", 0, STRING, dst, "ADDR", "only frames towards this destination"),
+    OPT("verdict", 0, STRING, verdict, "NAME",
+        "only frames with this verdict (forward, drop, drop_unit_rate, ...)"),
+    OPT("count", 'c', UINT, count, "N", "stop after N frames (default 100, at most 1000000)"),
+    OPT("duration", 'd', UINT, duration_s, "SEC", "stop after SEC seconds (default 10, at most 3600)"),
     { NULL },
 };
 
@@ -146,6 +159,8 @@ static const struct xp_cli_command commands[] = {
       "the ops this socket accepts" },
     { "why", "why", "UNIT DST", 2, 2, no_opts, add_pair, xp_cli_print_why, false, false,
       "why a pair is dropped (or not) now: its window, its destination's, the thresholds" },
+    { "capture", "capture", "-w FILE", 0, 0, capture_opts, NULL, NULL, false, false,
+      "sampled frames with their verdicts into a pcapng file (Wireshark)", xp_cli_capture },
     { NULL },
 };
 

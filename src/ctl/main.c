@@ -23,7 +23,7 @@
 #include "src/util/secret_file.h"
 #include "xp_build_config.h"
 
-static void connect_error(const char *path, int err)
+void xp_cli_connect_error(const char *path, int err)
 {
     switch (err) {
     case ENOENT:
@@ -213,9 +213,11 @@ int main(int argc, char **argv)
         return EXIT_FAIL_OPTION;
     }
 
+    if (cmd->run)
+        return cmd->run(path, &o);
     c = xp_ctl_client__connect(path, (int)o.timeout_s * 1000);
     if (!c) {
-        connect_error(path, errno);
+        xp_cli_connect_error(path, errno);
         return EXIT_FAIL;
     }
     req = xp_cli__request(cmd, &o);
@@ -233,7 +235,7 @@ int main(int argc, char **argv)
         xp_ctl_client__destroy(c);
         c = xp_ctl_client__connect(path, (int)o.timeout_s * 1000);
         if (!c) {
-            connect_error(path, errno);
+            xp_cli_connect_error(path, errno);
             json_decref(req);
             json_decref(prev);
             return EXIT_FAIL;

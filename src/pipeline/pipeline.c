@@ -430,7 +430,7 @@ static int parse_one(struct xp_pipeline *pl, const struct xp_pkt *pkt, struct xp
         /* as the XDP program does (backends without it): ARP passes, the rest as configured */
         if (pp->ethertype != 0x0806 && !pl->conf.non_ip_pass) {
             c[XP_PC_DROP_NON_IP]++;
-            *drop = 1;
+            *drop = XP_FATE_DROP_NON_IP;
         } else {
             c[XP_PC_NOT_IP]++;
         }
@@ -442,7 +442,7 @@ static int parse_one(struct xp_pipeline *pl, const struct xp_pkt *pkt, struct xp
             c[XP_PC_PASS_MALFORMED]++;
         } else {
             c[XP_PC_DROP_MALFORMED]++;
-            *drop = 1;
+            *drop = XP_FATE_DROP_MALFORMED;
         }
         return 0;
     }
@@ -570,7 +570,7 @@ static void police(struct xp_pipeline *pl, const struct xp_pkt *pkts, const uint
         if (pl->manual && xp_manual_blocks__match(pl->manual, keys[m].unit, keys[m].dst,
                                                   now_mono)) {
             c[XP_PC_DROP_MANUAL]++;
-            drop[i] = 1;
+            drop[i] = XP_FATE_DROP_MANUAL;
             continue;
         }
         /*
@@ -583,7 +583,8 @@ static void police(struct xp_pipeline *pl, const struct xp_pkt *pkts, const uint
             if (e && e->state == BLOCK_ACTIVE && now_mono < e->expires_mono) {
                 e->early_packets++;
                 c[XP_PC_EARLY_DROP]++;
-                drop[i] = 1;
+                drop[i] = e->reason == XP_VERDICT_DROP_DST ? XP_FATE_DROP_DST
+                                                           : XP_FATE_DROP_UNIT;
                 continue;
             }
         }
@@ -627,7 +628,7 @@ static void police(struct xp_pipeline *pl, const struct xp_pkt *pkts, const uint
         case XP_VERDICT_DROP_UNIT:
         case XP_VERDICT_DROP_DST:
             c[v == XP_VERDICT_DROP_UNIT ? XP_PC_DROP_UNIT : XP_PC_DROP_DST]++;
-            drop[idx[k]] = 1;
+            drop[idx[k]] = v == XP_VERDICT_DROP_UNIT ? XP_FATE_DROP_UNIT : XP_FATE_DROP_DST;
             block_pair(pl, &keys[k], grp[k], v, &why[k], now_rt, now_mono);
             break;
         case XP_VERDICT_FOREIGN_DROP_UNIT:
@@ -635,11 +636,12 @@ static void police(struct xp_pipeline *pl, const struct xp_pkt *pkts, const uint
             /* the owner blocked the pair (and blocks it in XDP): only drop here */
             c[XP_PC_FOREIGN]++;
             c[v == XP_VERDICT_FOREIGN_DROP_UNIT ? XP_PC_DROP_UNIT : XP_PC_DROP_DST]++;
-            drop[idx[k]] = 1;
+            drop[idx[k]] = v == XP_VERDICT_FOREIGN_DROP_UNIT ? XP_FATE_DROP_UNIT
+                                                              : XP_FATE_DROP_DST;
             break;
         case XP_VERDICT_DROP_FULL:
             c[XP_PC_DROP_TABLE_FULL]++;
-            drop[idx[k]] = 1;
+            drop[idx[k]] = XP_FATE_DROP_TABLE_FULL;
             note_refused(pl, &keys[k], now_rt);
             break;
         }

@@ -249,9 +249,45 @@ bool xp_pipeline__manual_blocked(const struct xp_pipeline *pl, const uint8_t uni
                                  const uint8_t dst[16], uint64_t now_mono);
 
 /*
+ * A frame's fate as police() writes it into drop[i]: 0 forward, anything
+ * else drop, and which drop (xpro-ctl capture writes it into each frame's
+ * comment). Append-only; names in xp_pkt_fate_name(), the same words as
+ * xpro-ctl flows' verdicts where both have one.
+ */
+enum xp_pkt_fate {
+    XP_FATE_FORWARD = 0,
+    XP_FATE_DROP,            /* dropped, without a finer reason */
+    XP_FATE_DROP_UNIT,       /* the unit test (T_F1), now or by a standing block */
+    XP_FATE_DROP_DST,        /* the destination test (T_F2), now or by a standing block */
+    XP_FATE_DROP_TABLE_FULL, /* not tracked: the pair table is full (refuse_drop) */
+    XP_FATE_DROP_MANUAL,     /* an operator block (early mode) */
+    XP_FATE_DROP_MALFORMED,  /* the parser refused it, config malformed "drop" */
+    XP_FATE_DROP_NON_IP,     /* neither IP nor ARP, config non_ip "drop" */
+    XP_FATE_MAX,
+};
+
+/* Inline: the capture request's parser (and its fuzz target) needs the names, not the pipeline. */
+static inline const char *xp_pkt_fate_name(enum xp_pkt_fate f)
+{
+    static const char *const names[XP_FATE_MAX] = {
+        [XP_FATE_FORWARD] = "forward",
+        [XP_FATE_DROP] = "drop",
+        [XP_FATE_DROP_UNIT] = "drop_unit_rate",
+        [XP_FATE_DROP_DST] = "drop_dst_rate",
+        [XP_FATE_DROP_TABLE_FULL] = "drop_table_full",
+        [XP_FATE_DROP_MANUAL] = "drop_manual",
+        [XP_FATE_DROP_MALFORMED] = "drop_malformed",
+        [XP_FATE_DROP_NON_IP] = "drop_non_ip",
+    };
+
+    return (unsigned)f < XP_FATE_MAX ? names[f] : "invalid";
+}
+
+/*
  * Police n frames that arrived on the access port at times now_rt
- * (CLOCK_REALTIME ns) / now_mono (CLOCK_MONOTONIC ns). Writes 1 into
- * drop[i] for frames to drop, 0 for frames to forward.
+ * (CLOCK_REALTIME ns) / now_mono (CLOCK_MONOTONIC ns). Writes each frame's
+ * fate into drop[i] (enum xp_pkt_fate): 0 for frames to forward, non-zero
+ * for frames to drop.
  */
 void xp_pipeline__police(struct xp_pipeline *pl, const struct xp_pkt *pkts, unsigned n,
                          uint8_t *drop, uint64_t now_rt, uint64_t now_mono);

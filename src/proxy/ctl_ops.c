@@ -726,6 +726,8 @@ json_t *xp_proxy__ctl_handler(void *ctx, const char *op, json_t *req, char *err,
         return ctl_events(px, req, err, errlen);
     if (strcmp(op, "why") == 0)
         return ctl_why(px, req, err, errlen);
+    if (strcmp(op, "capture") == 0)
+        return xp_proxy__ctl_capture(px, req, err, errlen);
     snprintf(err, errlen, "unknown op \"%s\"", op);
     return NULL;
 }
@@ -743,6 +745,8 @@ const struct xp_ctl_op xp_proxy_ctl_ops[] = {
       "every new one as a JSON line", true },
     { "why", "why a pair is dropped now: {\"unit\": A, \"dst\": B}: its window, its "
       "destination's aggregate, the thresholds, the verdict and the block", false },
+    { "capture", "sampled frames with their verdicts, {\"follow\": true} only: {\"unit\": A?, "
+      "\"dst\": B?, \"verdict\": NAME?, \"count\": N?, \"seconds\": S?, \"rate\": R?}", true },
     { NULL, NULL, false },
 };
 

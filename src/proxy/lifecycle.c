@@ -438,6 +438,7 @@ refuse:
 void xp_proxy__housekeeping(struct proxy *px)
 {
     xp_proxy__drain_events(px);
+    xp_proxy__capture_service(px);
     xp_proxy__expire_blocks(px);
     /* unused destinations: the loop wakes at least every 100 ms, each call scans them all */
     if (px->dst)
@@ -461,6 +462,7 @@ void xp_proxy__shutdown(struct proxy *px, bool print_final)
     if (print_final)
         xp_proxy__print_stats(px, true);
     xp_proxy__drain_events(px);
+    xp_proxy__capture_stop(px, "shutdown"); /* the workers are stopped: their taps are free */
     xp_ctl_server__destroy(px->ctl);
     px->ctl = NULL;
     xp_prom_server__destroy(px->prom);

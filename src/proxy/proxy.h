@@ -78,6 +78,8 @@ struct proxy {
     /* "user": the child of xp_monitor__split() runs the proxy as this account */
     struct xp_priv_target target;
     bool monitored;
+    struct xp_capture_run *capture; /* the running xpro-ctl capture, or NULL (capture_op.c) */
+    uint64_t capture_ids;           /* captures started: the next one's id is this + 1 */
 };
 
 /* ---- lifecycle.c ---------------------------------------------------------------------- */
@@ -162,5 +164,14 @@ int xp_proxy__start_operators(struct proxy *px);
 int xp_proxy__restore_blocks(struct proxy *px);
 /* Timed operator blocks that ended: lifted, with an unblock event. Control thread, every turn. */
 void xp_proxy__expire_blocks(struct proxy *px);
+
+/* ---- capture_op.c --------------------------------------------------------------------- */
+
+/* The capture op ({"follow": true} only): start the one capture, streamed to the client. */
+json_t *xp_proxy__ctl_capture(struct proxy *px, json_t *req, char *err, size_t errlen);
+/* Control thread, every turn: stream what the workers' taps hold, end the capture when due. */
+void xp_proxy__capture_service(struct proxy *px);
+/* End the running capture (if any): taps taken back from the workers, the end line, freed. */
+void xp_proxy__capture_stop(struct proxy *px, const char *why);
 
 #endif /* XP_PROXY_H */

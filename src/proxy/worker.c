@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "src/capture/capture.h"
 #include "src/gateway/gateway.h"
 #include "src/pipeline/pipeline.h"
 #include "src/util/clock.h"
@@ -57,12 +58,18 @@ static void police_burst(struct xp_worker *w, unsigned in_port, struct xp_pkt *p
     struct xp_pkt drops[XP_BURST_MAX];
     uint8_t drop[XP_BURST_MAX];
     unsigned keep = 0, nd = 0;
+    uint64_t now_rt, now_mono;
 
     if (in_port != w->police_port) {
         forward_burst(w, in_port, pkts, n);
         return;
     }
-    xp_pipeline__police(w->pipeline, pkts, n, drop, xp_real_ns(), xp_mono_ns());
+    now_rt = xp_real_ns();
+    now_mono = xp_mono_ns();
+    xp_pipeline__police(w->pipeline, pkts, n, drop, now_rt, now_mono);
+    /* after the verdicts, before the frames move on: one test per burst when no capture runs */
+    if (w->tap)
+        xp_capture_tap__offer(w->tap, pkts, n, drop, in_port, now_rt, now_mono);
     for (unsigned i = 0; i < n; i++) {
         if (drop[i])
             drops[nd++] = pkts[i];

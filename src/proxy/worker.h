@@ -21,6 +21,7 @@
 #include "src/util/mailbox.h"
 
 struct xp_pipeline;
+struct xp_capture_tap;
 
 struct xp_worker_stats {
     uint64_t loops;
@@ -51,6 +52,8 @@ struct xp_worker {
     struct xp_pipeline *pipeline; /* NULL: forward everything (no policing) */
     unsigned police_port;         /* frames from this port go through the pipeline */
     struct xp_gw_queue *gw;       /* gateway mode: access frames are tunnel datagrams */
+    /* A capture runs (xpro-ctl capture): policed bursts are offered to it. Set by mailbox. */
+    struct xp_capture_tap *tap;
     pthread_t thread;
     bool started;
     atomic_bool stop;

@@ -34,12 +34,13 @@ check() {
 complete -p xpro-ctl | grep -q -- '-F _xpro_ctl' || { echo "FAIL: complete -F _xpro_ctl not registered"; exit 1; }
 
 # The commands, from src/ctl/cli_opts.c's table (a new one must be added here too).
-check "block blocks events flows ops reload stats unblock why" ""
+check "block blocks capture events flows ops reload stats unblock why" ""
 check "stats" --json st
-check "block blocks events flows ops reload stats unblock why" --proxy edge-1 ""
+check "block blocks capture events flows ops reload stats unblock why" --proxy edge-1 ""
 check "" flows ""
 check "--timeout --top" flows --t
 check "--follow" events --fo
+check "--verdict" capture --verd
 check "--for" --proxy edge-1 block 198.18.0.2 --fo
 check "--central" --ce
 check "" --timeout ""

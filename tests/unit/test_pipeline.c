@@ -46,6 +46,9 @@ static void frame4(uint8_t *f, const char *src, const char *dst)
 }
 
 /* Send n frames of one kind, 1 ms apart starting at t_ms; returns how many were dropped. */
+/* The fate of run()'s last dropped frame (enum xp_pkt_fate). */
+static uint8_t last_drop_fate;
+
 static unsigned run(struct xp_pipeline *pl, const char *src, const char *dst, unsigned n,
                     uint64_t t_ms, uint64_t step_us)
 {
@@ -59,7 +62,9 @@ static unsigned run(struct xp_pipeline *pl, const char *src, const char *dst, un
         uint64_t t = 1700000000000ULL * MS + t_ms * MS + i * step_us * 1000ULL;
 
         xp_pipeline__police(pl, &pkt, 1, &drop, t, t);
-        dropped += drop;
+        dropped += drop != 0;
+        if (drop)
+            last_drop_fate = drop;
     }
     return dropped;
 }
@@ -218,6 +223,8 @@ int main(void)
      * packet at 100.05 ms on: 2001 packets pass, the remaining 7999 drop.
      */
     CHECK_EQ(run(pl, "198.18.0.7", "198.18.1.1", 10000, 0, 50), 7999);
+    CHECK_EQ(last_drop_fate, XP_FATE_DROP_UNIT);
+    CHECK(strcmp(xp_pkt_fate_name(XP_FATE_DROP_UNIT), "drop_unit_rate") == 0);
     xp_pipeline__stats(pl, &st);
     CHECK_EQ(st.c[XP_PC_POLICED], 10000);
     CHECK_EQ(st.c[XP_PC_DROP_UNIT], 7999);
@@ -231,7 +238,7 @@ int main(void)
 
         xp_pipeline__police(pl, &pkt, 1, &drop, 1, 1);
     }
-    CHECK_EQ(drop, 1);
+    CHECK_EQ(drop, XP_FATE_DROP_MALFORMED);
     xp_pipeline__stats(pl, &st);
     CHECK_EQ(st.c[XP_PC_DROP_MALFORMED], 1);
     CHECK_EQ(st.malformed[XP_PARSE_BAD_IHL], 1);

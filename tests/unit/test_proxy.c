@@ -124,7 +124,7 @@ static void police_on_worker(struct xp_worker *w, void *arg)
         uint8_t drop;
 
         xp_pipeline__police(w->pipeline, &pkt, 1, &drop, t, t);
-        a->dropped += drop;
+        a->dropped += drop != 0; /* a fate: non-zero is a drop */
     }
 }
 
