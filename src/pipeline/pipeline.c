@@ -89,6 +89,7 @@ static const char *const counter_names[XP_PC_MAX] = {
     [XP_PC_FOREIGN] = "foreign",
     [XP_PC_DROP_MANUAL] = "drop_manual",
     [XP_PC_DROP_NON_IP] = "drop_non_ip",
+    [XP_PC_DROP_DST_SHARE] = "drop_dst_share",
 };
 
 const char *xp_pipeline_counter_name(enum xp_pipe_counter c)
@@ -542,6 +543,11 @@ static void police(struct xp_pipeline *pl, const struct xp_pkt *pkts, const uint
             drop[idx[k]] = 1;
             block_pair(pl, &keys[k], v, now_rt, now_mono);
             break;
+        case XP_VERDICT_DROP_DST_SHARE:
+            /* this packet only: a share limits the pair's rate, it never blocks the pair */
+            c[XP_PC_DROP_DST_SHARE]++;
+            drop[idx[k]] = 1;
+            break;
         case XP_VERDICT_FOREIGN_DROP_UNIT:
         case XP_VERDICT_FOREIGN_DROP_DST:
             /* the owner blocked the pair (and blocks it in XDP): only drop here */
@@ -592,6 +598,13 @@ static void limits_from_config(const struct xp_pipeline_conf *conf,
     lim->t_f1_pps = pc->t_f1_pps;
     lim->t_f2_pps = pc->t_f2_pps;
     lim->full_policy = pc->table_full;
+    lim->dst_policy = pc->dst_policy;
+}
+
+unsigned xp_pipeline__fair_demands(struct xp_pipeline *pl, uint64_t now_rt,
+                                   struct xp_fair_demand *out, unsigned max, bool *truncated)
+{
+    return xp_policer__fair_demands(pl->pol, now_rt, out, max, truncated);
 }
 
 unsigned xp_pipeline__collect_dirty(struct xp_pipeline *pl, struct xp_pair_record *out,
@@ -618,6 +631,7 @@ static const char *const flow_verdict_names[XP_FLOW_MAX] = {
     [XP_FLOW_DROP_DST] = "drop_dst_rate",
     [XP_FLOW_DROP_TABLE_FULL] = "drop_table_full",
     [XP_FLOW_DROP_MANUAL] = "drop_manual",
+    [XP_FLOW_DROP_DST_SHARE] = "drop_dst_share",
 };
 
 const char *xp_flow_verdict_name(enum xp_flow_verdict v)
@@ -645,8 +659,19 @@ static enum xp_flow_verdict judge_now(const struct xp_pipeline *pl,
         return XP_FLOW_DROP_UNIT;
     if (pl->dst && xp_dst_table__lookup(pl->dst, r->key.dst, &agg) == 0 && agg.ts2 > agg.ts1) {
         span = agg.ts2 - agg.ts1;
-        if (span > pc->t_t3_ms * 1000000ULL && over_rate(agg.c, span, pc->t_f2_pps))
-            return XP_FLOW_DROP_DST;
+        if (span > pc->t_t3_ms * 1000000ULL && over_rate(agg.c, span, pc->t_f2_pps)) {
+            uint64_t level, at;
+
+            if (pc->dst_policy != XP_DST_FAIR_SHARE)
+                return XP_FLOW_DROP_DST;
+            /* fair_share: over the share published now (none yet: everything over T_F2 drops) */
+            if (xp_dst_table__share(pl->dst, r->key.dst, &level, &at) ||
+                (now_rt > at && now_rt - at > XP_FAIR_STALE_NS))
+                return XP_FLOW_DROP_DST_SHARE;
+            span = r->st.ts2 > r->st.ts1 ? r->st.ts2 - r->st.ts1 : 0;
+            if (level != UINT64_MAX && (span == 0 || over_rate(r->st.c, span, level)))
+                return XP_FLOW_DROP_DST_SHARE;
+        }
     }
     return XP_FLOW_FORWARD;
 }

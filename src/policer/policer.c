@@ -108,6 +108,11 @@ struct xp_pair {
     uint32_t d_next, d_prev;         /* dirty list */
     uint32_t gen;                    /* +1 per local window restart */
     uint32_t shrinks;                /* +1 per local shrink */
+    /*
+     * fair_share: the pair's theoretical arrival time (GCRA) at its
+     * destination's share; only written while the destination is over T_F2.
+     */
+    uint64_t fs_tat;
 } __attribute__((aligned(XP_CACHE_LINE)));
 
 _Static_assert(sizeof(struct xp_bucket) == 64, "bucket is one cache line");
@@ -142,6 +147,7 @@ struct xp_policer_counters {
     _Atomic uint64_t foreign_refused;
     _Atomic uint64_t foreign_relayed;
     _Atomic uint64_t owners_full;
+    _Atomic uint64_t drop_dst_share;
 };
 
 struct xp_policer {
@@ -181,6 +187,7 @@ void xp_policer_limits__init(struct xp_policer_limits *lim)
     lim->t_f1_pps = XP_POLICER_DEF_T_F1_PPS;
     lim->t_f2_pps = XP_POLICER_DEF_T_F2_PPS;
     lim->full_policy = XP_FULL_EVICT_OLDEST;
+    lim->dst_policy = XP_DST_DROP_ALL;
 }
 
 int xp_policer_limits__check(const struct xp_policer_limits *lim)
@@ -191,6 +198,8 @@ int xp_policer_limits__check(const struct xp_policer_limits *lim)
         return -EINVAL;
     if (lim->full_policy != XP_FULL_EVICT_OLDEST && lim->full_policy != XP_FULL_REFUSE_PASS &&
         lim->full_policy != XP_FULL_REFUSE_DROP)
+        return -EINVAL;
+    if (lim->dst_policy != XP_DST_DROP_ALL && lim->dst_policy != XP_DST_FAIR_SHARE)
         return -EINVAL;
     warm = lim->t_t2_ns > lim->t_t3_ns ? lim->t_t2_ns : lim->t_t3_ns;
     if (lim->shrink_r > 1 && lim->t_t4_ns / lim->shrink_r <= warm)
@@ -777,6 +786,7 @@ static uint32_t xp_pair__new(struct xp_policer *pol, const struct xp_policer_key
     p->flags = XP_PAIR_F_USED;
     p->gen = 0;
     p->shrinks = 0;
+    p->fs_tat = 0;
     p->d_next = p->d_prev = XP_NIL;
     p->dst = xp_dst_table__get(pol->dst, key->dst);
     *slot_dst = p->dst;
@@ -998,6 +1008,32 @@ static uint32_t xp_policer__count_n(struct xp_policer *pol, const struct xp_poli
 }
 
 /*
+ * fair_share, for a packet of p towards a destination over T_F2: forward it
+ * if the pair is within its share of the destination, a rate limit with a
+ * burst tolerance (GCRA: one time stamp per pair, no refill loop). The share
+ * comes from the last fair tick; none, or one older than XP_FAIR_STALE_NS,
+ * limits to 0 (what is over T_F2 is dropped until a share is known).
+ */
+static enum xp_verdict __attribute__((noinline)) xp_policer__fair(struct xp_policer *pol,
+                                                                  struct xp_pair *p, uint64_t t)
+{
+    const struct xp_dst_share *sh = &pol->dst->shares[p->dst];
+    uint64_t at = XP_ATOMIC_GET(&sh->t_ns), level = XP_ATOMIC_GET(&sh->level), tat;
+
+    if (!at || xp_span(t, at) > XP_FAIR_STALE_NS)
+        level = 0;
+    if (level == UINT64_MAX)
+        return XP_VERDICT_FORWARD;
+    if (level == 0)
+        return XP_VERDICT_DROP_DST_SHARE;
+    tat = p->fs_tat > t ? p->fs_tat : t;
+    if (tat - t > XP_FAIR_BURST_NS)
+        return XP_VERDICT_DROP_DST_SHARE;
+    p->fs_tat = tat + XP_NSEC_PER_SEC / level;
+    return XP_VERDICT_FORWARD;
+}
+
+/*
  * The tests, after pair idx counted its packets at t (lines 10-38): the unit
  * test, else the destination test over every worker's share; then the
  * shrink. If an overload event is raised, *n_ev grows by one and, if ev is
@@ -1039,7 +1075,8 @@ static inline enum xp_verdict xp_policer__judge(struct xp_policer *pol, uint32_t
         xp_dst_table__aggregate(pol->dst, p->dst, &agg);
         span = xp_span(agg.ts2, agg.ts1);
         if (span > pol->lim.t_t3_ns && xp_over_rate(agg.c, span, pol->lim.t_f2_pps))
-            v = XP_VERDICT_DROP_DST;
+            v = pol->lim.dst_policy == XP_DST_FAIR_SHARE ? xp_policer__fair(pol, p, t)
+                                                         : XP_VERDICT_DROP_DST;
     }
 shrink:
     xp_policer__maybe_shrink(pol, idx);
@@ -1113,6 +1150,9 @@ static inline enum xp_verdict xp_policer__police(struct xp_policer *pol,
         break;
     case XP_VERDICT_DROP_FULL:
         XP_STAT_ADD(pol->cnt.drop_full, 1);
+        break;
+    case XP_VERDICT_DROP_DST_SHARE:
+        XP_STAT_ADD(pol->cnt.drop_dst_share, 1);
         break;
     default:
         break;
@@ -1326,6 +1366,13 @@ unsigned xp_policer__take_handoffs(struct xp_policer *pol, struct xp_policer_han
                 XP_STAT_ADD(pol->cnt.foreign_counted, rec[i].n);
                 o->ev.kind = XP_POLICER_EV_NONE;
                 v = xp_policer__judge(pol, idx, t, &o->ev, &n_ev);
+                /*
+                 * Over its fair share: the worker that met them already
+                 * forwarded these packets; they only used up the pair's
+                 * allowance here (a share never blocks a pair).
+                 */
+                if (v == XP_VERDICT_DROP_DST_SHARE)
+                    v = XP_VERDICT_FORWARD;
                 if (v == XP_VERDICT_FORWARD && !n_ev)
                     continue;
                 o->key = rec[i].key;
@@ -1535,6 +1582,55 @@ unsigned xp_policer__expire(struct xp_policer *pol, uint64_t t, uint32_t budget)
     return left;
 }
 
+/* ---- fair_share: demands for the control side's water-filling ---- */
+
+unsigned xp_policer__fair_demands(struct xp_policer *pol, uint64_t t,
+                                  struct xp_fair_demand *out, unsigned max, bool *truncated)
+{
+    const struct xp_policer_limits *lim = &pol->lim;
+    const struct xp_pair *P = pol->pairs;
+    struct xp_dst_table *tbl = pol->dst;
+    unsigned n = 0;
+
+    *truncated = false;
+    if (lim->dst_policy != XP_DST_FAIR_SHARE)
+        return 0;
+    for (uint32_t d = 0; d <= tbl->mask; d++) {
+        const struct xp_dst_slot *s = &pol->slots[d];
+        struct xp_dst_aggregate agg;
+        unsigned first = n;
+        uint64_t span;
+
+        if (s->members == XP_NIL)
+            continue;
+        xp_dst_table__aggregate(tbl, d, &agg);
+        span = xp_span(agg.ts2, agg.ts1);
+        if (span <= lim->t_t3_ns || !xp_over_rate(agg.c, span, lim->t_f2_pps))
+            continue;
+        for (uint32_t i = s->members; i != XP_NIL; i = P[i].m_next) {
+            const struct xp_pair *p = &P[i];
+            uint64_t grace = (p->flags & XP_PAIR_F_REMOTE) ? lim->remote_grace_ns : 0;
+
+            /* idle pairs leave the aggregate at the next sweep: they demand nothing now */
+            if (xp_span(t, p->ts2) > lim->t_t1_ns + grace)
+                continue;
+            if (n == max) {
+                /* a destination's demands all or none: a partial list would share too much */
+                *truncated = true;
+                return first;
+            }
+            span = xp_span(p->ts2, p->ts1);
+            /* a rate over less than a tick of history is noise: count it over one tick */
+            if (span < XP_FAIR_PERIOD_NS)
+                span = XP_FAIR_PERIOD_NS;
+            out[n].dst = d;
+            out[n].pps = (uint64_t)((unsigned __int128)p->c * XP_NSEC_PER_SEC / span);
+            n++;
+        }
+    }
+    return n;
+}
+
 /* ---- lifecycle ---- */
 
 static uint32_t xp_pow2_at_least(uint64_t v)
@@ -1705,6 +1801,7 @@ void xp_policer__stats(const struct xp_policer *pol, struct xp_policer_stats *ou
     out->foreign_refused = XP_ATOMIC_GET(&c->foreign_refused);
     out->foreign_relayed = XP_ATOMIC_GET(&c->foreign_relayed);
     out->owners_full = XP_ATOMIC_GET(&c->owners_full);
+    out->drop_dst_share = XP_ATOMIC_GET(&c->drop_dst_share);
 }
 
 size_t xp_policer__bytes_per_pair(const struct xp_policer *pol)

@@ -56,11 +56,22 @@ struct xp_dst_slot {
     uint32_t members;
 };
 
+/*
+ * fair_share's published level for one destination: written by the control
+ * thread (xp_fair__publish), read on the packet path. A reader may see the
+ * level of one tick with the time of the next: both are one period apart.
+ */
+struct xp_dst_share {
+    _Atomic uint64_t level; /* pps; UINT64_MAX: every unit fits */
+    _Atomic uint64_t t_ns;  /* when computed; 0: never (claimed since) */
+};
+
 struct xp_dst_table {
     uint32_t mask;
     unsigned n_workers;
     uint64_t seed;
     struct xp_dst_entry *entries;
+    struct xp_dst_share *shares; /* one per entry */
     struct xp_dst_slot *slots[XP_DST_MAX_WORKERS];
     _Atomic uint64_t count;
     _Atomic uint64_t failures;

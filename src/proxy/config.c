@@ -35,6 +35,7 @@ static const char *const backend_names[] = { "af_xdp", "dpdk", NULL };
 static const char *const non_ip_names[] = { "drop", "pass", NULL };
 static const char *const channels_names[] = { "refuse", "set", NULL };
 static const char *const full_names[] = { "evict_oldest", "refuse_pass", "refuse_drop", NULL };
+static const char *const dst_policy_names[] = { "drop_all", "fair_share", NULL };
 static const char *const malformed_names[] = { "drop", "pass", NULL };
 
 static int parse_ports(struct xp_conftab *ct, json_t *val, void *obj);
@@ -95,6 +96,11 @@ static const struct xp_conftab_key policer_keys[] = {
     { .name = "table_full", .type = XP_CT_ENUM, F(pol.table_full), .names = full_names,
       .def = XP_FULL_EVICT_OLDEST, .reloadable = true,
       .doc = "When the pair table is full and no idle pair can be reclaimed." },
+    { .name = "dst_policy", .type = XP_CT_ENUM, F(pol.dst_policy), .names = dst_policy_names,
+      .def = XP_DST_DROP_ALL, .reloadable = true,
+      .doc = "A destination over T_F2: drop every packet towards it (drop_all), or share T_F2 "
+             "max-min over its units and drop only what is over each unit's share "
+             "(fair_share)." },
     { .name = "malformed", .type = XP_CT_ENUM, F(pol.malformed), .names = malformed_names,
       .def = XP_MALFORMED_DROP, .reloadable = true,
       .doc = "What happens to frames that do not parse (counted by reason)." },
