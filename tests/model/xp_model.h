@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #define XP_MODEL_MAX_PAIRS 4096
+#define XP_MODEL_MAX_DSTS 1024 /* destination ids below this */
 
 enum xp_model_policy {
     XP_MODEL_POLICY_DROP_ALL = 0,   /* every packet to a destination over T_F2 dropped */
@@ -44,6 +45,12 @@ struct xp_model {
     struct xp_model_limits lim;
     unsigned n;
     struct xp_model_pair pairs[XP_MODEL_MAX_PAIRS];
+    /*
+     * fair_share: the destination is being limited. It starts when the
+     * destination test fires and lasts while the share limits (the units'
+     * demands over T_F2), even if the aggregate test dips under meanwhile.
+     */
+    bool limiting[XP_MODEL_MAX_DSTS];
 };
 
 enum xp_model_verdict {
