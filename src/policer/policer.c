@@ -1614,6 +1614,9 @@ unsigned xp_policer__fair_demands(struct xp_policer *pol, uint64_t t,
 
         if (s->members == XP_NIL)
             continue;
+        /* the destination test as a packet would run it now: remote roots projected first */
+        if (lim->shrink_r > 1)
+            xp_policer__project_slot(pol, d, t);
         xp_dst_table__aggregate(tbl, d, &agg);
         span = xp_span(agg.ts2, agg.ts1);
         /* over T_F2, or still limited by the last tick (see xp_policer__fair) */
