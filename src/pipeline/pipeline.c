@@ -657,21 +657,25 @@ static enum xp_flow_verdict judge_now(const struct xp_pipeline *pl,
         return XP_FLOW_FORWARD; /* idle: its next packet starts a new window */
     if (span > pc->t_t2_ms * 1000000ULL && over_rate(r->st.c, span, pc->t_f1_pps))
         return XP_FLOW_DROP_UNIT;
-    if (pl->dst && xp_dst_table__lookup(pl->dst, r->key.dst, &agg) == 0 && agg.ts2 > agg.ts1) {
-        span = agg.ts2 - agg.ts1;
-        if (span > pc->t_t3_ms * 1000000ULL && over_rate(agg.c, span, pc->t_f2_pps)) {
-            uint64_t level, at;
+    if (pl->dst && xp_dst_table__lookup(pl->dst, r->key.dst, &agg) == 0) {
+        uint64_t level, at;
+        bool over, fresh;
 
-            if (pc->dst_policy != XP_DST_FAIR_SHARE)
-                return XP_FLOW_DROP_DST;
-            /* fair_share: over the share published now (none yet: everything over T_F2 drops) */
-            if (xp_dst_table__share(pl->dst, r->key.dst, &level, &at) ||
-                (now_rt > at && now_rt - at > XP_FAIR_STALE_NS))
-                return XP_FLOW_DROP_DST_SHARE;
-            span = r->st.ts2 > r->st.ts1 ? r->st.ts2 - r->st.ts1 : 0;
-            if (level != UINT64_MAX && (span == 0 || over_rate(r->st.c, span, level)))
-                return XP_FLOW_DROP_DST_SHARE;
-        }
+        span = agg.ts2 > agg.ts1 ? agg.ts2 - agg.ts1 : 0;
+        over = span > pc->t_t3_ms * 1000000ULL && over_rate(agg.c, span, pc->t_f2_pps);
+        if (pc->dst_policy != XP_DST_FAIR_SHARE)
+            return over ? XP_FLOW_DROP_DST : XP_FLOW_FORWARD;
+        /*
+         * fair_share (docs/policer.md): limited while over T_F2 or while the
+         * last tick's share limits; over with no fresh share, all is dropped.
+         */
+        fresh = xp_dst_table__share(pl->dst, r->key.dst, &level, &at) == 0 &&
+                (now_rt <= at || now_rt - at <= XP_FAIR_STALE_NS);
+        if (!fresh)
+            return over ? XP_FLOW_DROP_DST_SHARE : XP_FLOW_FORWARD;
+        span = r->st.ts2 > r->st.ts1 ? r->st.ts2 - r->st.ts1 : 0;
+        if (level != UINT64_MAX && (span == 0 || over_rate(r->st.c, span, level)))
+            return XP_FLOW_DROP_DST_SHARE;
     }
     return XP_FLOW_FORWARD;
 }
