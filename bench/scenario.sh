@@ -66,6 +66,11 @@ expand() {
     local line=$1 expr val v
     while [[ $line =~ @([A-Za-z0-9_+]+)@ ]]; do
         expr=${BASH_REMATCH[1]}
+        # a variable alone may hold a word (`var POLICY fair_share`, `--set POLICY=drop_all`)
+        if [ -n "${VARS[$expr]+x}" ] && [[ ${VARS[$expr]} =~ ^[A-Za-z_][A-Za-z0-9_.-]*$ ]]; then
+            line=${line//@$expr@/${VARS[$expr]}}
+            continue
+        fi
         val=$expr
         for v in "${!VARS[@]}"; do
             val=${val//$v/${VARS[$v]}}
@@ -91,10 +96,22 @@ if ! [[ $DURATION =~ ^[0-9]+$ ]] || [ "$DURATION" -lt 1 ] || [ "$DURATION" -gt 3
 fi
 [[ $PROXIES =~ ^[1-8]$ ]] || { echo "$0: proxies must be 1..8" >&2; exit 2; }
 
-# key=value pairs as JSON object members (numbers).
-kv_json() { tr ' ' '\n' <<<"$1" | awk -F= 'NF == 2 { printf "%s\"%s\": %s", n++ ? ", " : "", $1, $2 }'; }
-POLICER=$(kv_json "$(key policer)")
-MERGE=$(kv_json "$(key merge)")
+# key=value pairs as JSON object members: numbers and true/false as they are, words (letters,
+# digits, _ . -) as strings (`policer dst_policy=fair_share`); anything else stops the run.
+kv_json() {
+    tr ' ' '\n' <<<"$1" | awk -F= '
+        NF == 0 { next }
+        NF != 2 || $1 !~ /^[a-z0-9_]+$/ { print "bad key=value: " $0 > "/dev/stderr"; bad = 1; exit }
+        { v = $2 }
+        v !~ /^-?[0-9]+(\.[0-9]+)?$/ && v != "true" && v != "false" {
+            if (v !~ /^[A-Za-z0-9_.-]+$/) { print "bad value: " $0 > "/dev/stderr"; bad = 1; exit }
+            v = "\"" v "\""
+        }
+        { printf "%s\"%s\": %s", n++ ? ", " : "", $1, v }
+        END { exit bad }'
+}
+POLICER=$(kv_json "$(key policer)") || { echo "$0: bad policer line" >&2; exit 2; }
+MERGE=$(kv_json "$(key merge)") || { echo "$0: bad merge line" >&2; exit 2; }
 MERGE=${MERGE:-'"t_t1_ms": 1000, "t_t4_ms": 4000, "r": 2, "max_skew_ms": 1000'}
 PREFIXES=$(key unit_prefixes | tr ' ' '\n' | jq -R . | jq -sc .)
 

@@ -94,6 +94,7 @@ static const char *const counter_names[XP_PC_MAX] = {
     [XP_PC_DROP_MANUAL] = "drop_manual",
     [XP_PC_DROP_NON_IP] = "drop_non_ip",
     [XP_PC_UNPOLICED_GROUP] = "unpoliced_group",
+    [XP_PC_DROP_DST_SHARE] = "drop_dst_share",
 };
 
 const char *xp_pipeline_counter_name(enum xp_pipe_counter c)
@@ -194,6 +195,12 @@ static unsigned group_t_t2(const struct xp_conf_policer *pc, unsigned g)
 static unsigned group_t_f2(const struct xp_conf_policer *pc, unsigned g)
 {
     return g && g <= pc->n_dst_groups ? pc->dst_groups[g - 1].t_f_pps : pc->t_f2_pps;
+}
+
+static unsigned group_dst_policy(const struct xp_conf_policer *pc, unsigned g)
+{
+    return g && g <= pc->n_dst_groups ? (unsigned)pc->dst_groups[g - 1].dst_policy
+                                      : (unsigned)pc->dst_policy;
 }
 
 static unsigned group_t_t3(const struct xp_conf_policer *pc, unsigned g)
@@ -631,6 +638,11 @@ static void police(struct xp_pipeline *pl, const struct xp_pkt *pkts, const uint
             drop[idx[k]] = v == XP_VERDICT_DROP_UNIT ? XP_FATE_DROP_UNIT : XP_FATE_DROP_DST;
             block_pair(pl, &keys[k], grp[k], v, &why[k], now_rt, now_mono);
             break;
+        case XP_VERDICT_DROP_DST_SHARE:
+            /* this packet only: a share limits the pair's rate, it never blocks the pair */
+            c[XP_PC_DROP_DST_SHARE]++;
+            drop[idx[k]] = 1;
+            break;
         case XP_VERDICT_FOREIGN_DROP_UNIT:
         case XP_VERDICT_FOREIGN_DROP_DST:
             /* the owner blocked the pair (and blocks it in XDP): only drop here */
@@ -682,6 +694,13 @@ static void limits_from_config(const struct xp_pipeline_conf *conf,
     lim->t_f1_pps = pc->t_f1_pps;
     lim->t_f2_pps = pc->t_f2_pps;
     lim->full_policy = pc->table_full;
+    lim->dst_policy = pc->dst_policy;
+}
+
+unsigned xp_pipeline__fair_demands(struct xp_pipeline *pl, uint64_t now_rt,
+                                   struct xp_fair_demand *out, unsigned max, bool *truncated)
+{
+    return xp_policer__fair_demands(pl->pol, now_rt, out, max, truncated);
 }
 
 /* The section's groups as the policer's (index i + 1). */
@@ -793,6 +812,7 @@ static const char *const flow_verdict_names[XP_FLOW_MAX] = {
     [XP_FLOW_DROP_DST] = "drop_dst_rate",
     [XP_FLOW_DROP_TABLE_FULL] = "drop_table_full",
     [XP_FLOW_DROP_MANUAL] = "drop_manual",
+    [XP_FLOW_DROP_DST_SHARE] = "drop_dst_share",
 };
 
 const char *xp_flow_verdict_name(enum xp_flow_verdict v)
@@ -819,10 +839,25 @@ static enum xp_flow_verdict judge_now(const struct xp_pipeline *pl,
         return XP_FLOW_FORWARD; /* idle: its next packet starts a new window */
     if (span > group_t_t2(pc, ug) * 1000000ULL && over_rate(r->st.c, span, group_t_f1(pc, ug)))
         return XP_FLOW_DROP_UNIT;
-    if (pl->dst && xp_dst_table__lookup(pl->dst, r->key.dst, &agg) == 0 && agg.ts2 > agg.ts1) {
-        span = agg.ts2 - agg.ts1;
-        if (span > group_t_t3(pc, dg) * 1000000ULL && over_rate(agg.c, span, group_t_f2(pc, dg)))
-            return XP_FLOW_DROP_DST;
+    if (pl->dst && xp_dst_table__lookup(pl->dst, r->key.dst, &agg) == 0) {
+        uint64_t level, at;
+        bool over, fresh;
+
+        span = agg.ts2 > agg.ts1 ? agg.ts2 - agg.ts1 : 0;
+        over = span > group_t_t3(pc, dg) * 1000000ULL && over_rate(agg.c, span, group_t_f2(pc, dg));
+        if (group_dst_policy(pc, dg) != XP_DST_FAIR_SHARE)
+            return over ? XP_FLOW_DROP_DST : XP_FLOW_FORWARD;
+        /*
+         * fair_share (docs/policer.md): limited while over T_F2 or while the
+         * last tick's share limits; over with no fresh share, all is dropped.
+         */
+        fresh = xp_dst_table__share(pl->dst, r->key.dst, &level, &at) == 0 &&
+                (now_rt <= at || now_rt - at <= XP_FAIR_STALE_NS);
+        if (!fresh)
+            return over ? XP_FLOW_DROP_DST_SHARE : XP_FLOW_FORWARD;
+        span = r->st.ts2 > r->st.ts1 ? r->st.ts2 - r->st.ts1 : 0;
+        if (level != UINT64_MAX && (span == 0 || over_rate(r->st.c, span, level)))
+            return XP_FLOW_DROP_DST_SHARE;
     }
     return XP_FLOW_FORWARD;
 }

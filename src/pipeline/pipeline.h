@@ -78,6 +78,7 @@ struct xp_conf_policer {
     unsigned max_pairs;      /* per queue */
     unsigned max_dsts;
     int table_full;          /* enum xp_full_policy */
+    int dst_policy;          /* enum xp_dst_policy */
     int malformed;           /* enum xp_conf_malformed */
     bool kernel_block;       /* block dropped pairs in XDP */
     unsigned block_ms;       /* how long one XDP block lasts before userspace looks again */
@@ -186,6 +187,7 @@ enum xp_pipe_counter {
     XP_PC_DROP_NON_IP,     /* neither IP nor ARP, config non_ip "drop" */
     XP_PC_DROP_MANUAL,     /* early mode: an operator blocked the unit (towards this dst) */
     XP_PC_UNPOLICED_GROUP, /* a unit in a unit group with policed = false: forwarded */
+    XP_PC_DROP_DST_SHARE,  /* fair_share: over the pair's share of an overloaded destination */
     XP_PC_MAX,
 };
 
@@ -310,6 +312,10 @@ void xp_pipeline__police_units(struct xp_pipeline *pl, const struct xp_pkt *pkts
  */
 int xp_pipeline__reconfigure(struct xp_pipeline *pl, const struct xp_pipeline_conf *conf);
 
+/* fair_share: xp_policer__fair_demands() on this queue's policer. Worker thread. */
+unsigned xp_pipeline__fair_demands(struct xp_pipeline *pl, uint64_t now_rt,
+                                   struct xp_fair_demand *out, unsigned max, bool *truncated);
+
 /* Sync: on the worker thread only (xp_worker__call). See policer.h. */
 unsigned xp_pipeline__collect_dirty(struct xp_pipeline *pl, struct xp_pair_record *out,
                                     unsigned max);
@@ -331,6 +337,7 @@ enum xp_flow_verdict {
     XP_FLOW_DROP_DST,         /* the same for the destination test */
     XP_FLOW_DROP_TABLE_FULL,  /* not tracked: refused, the pair table is full (refuse_drop) */
     XP_FLOW_DROP_MANUAL,      /* an operator block (set by the caller, never by the pipeline) */
+    XP_FLOW_DROP_DST_SHARE,   /* fair_share: the pair's rate is over its destination's share */
     XP_FLOW_MAX,
 };
 

@@ -109,6 +109,9 @@ struct xp_dst_table *xp_dst_table__create(uint32_t capacity, unsigned n_workers)
     if (!tbl->entries)
         goto err_free_tbl;
     memset(tbl->entries, 0, sz);
+    tbl->shares = calloc(n, sizeof(*tbl->shares));
+    if (!tbl->shares)
+        goto err_free_slots;
 
     sz = (size_t)n * sizeof(struct xp_dst_slot);
     for (unsigned w = 0; w < n_workers; w++) {
@@ -134,6 +137,8 @@ err_free_slots:
     }
     free(tbl->entries);
     tbl->entries = NULL;
+    free(tbl->shares);
+    tbl->shares = NULL;
 err_free_tbl:
     free(tbl->retiring);
     pthread_mutex_destroy(&tbl->insert_lock);
@@ -152,6 +157,8 @@ void xp_dst_table__destroy(struct xp_dst_table *tbl)
     }
     free(tbl->entries);
     tbl->entries = NULL;
+    free(tbl->shares);
+    tbl->shares = NULL;
     free(tbl->retiring);
     tbl->retiring = NULL;
     pthread_mutex_destroy(&tbl->insert_lock);
@@ -235,6 +242,8 @@ static uint32_t xp_dst_table__probe(struct xp_dst_table *tbl, const uint8_t dst[
         if (cur != 0 && cur != XP_DST_TOMB)
             continue;
         atomic_store_explicit(&e->state, XP_DST_WRITING, memory_order_relaxed);
+        /* a share published for the entry's previous destination is not this one's */
+        atomic_store_explicit(&tbl->shares[j].t_ns, 0, memory_order_relaxed);
         atomic_store_explicit(&e->hash, h, memory_order_release);
         memcpy(e->key, dst, 16);
         atomic_store_explicit(&e->remote_pairs, 0, memory_order_relaxed);
@@ -359,6 +368,18 @@ int xp_dst_table__lookup(const struct xp_dst_table *tbl, const uint8_t dst[16],
         return -ENOENT;
     xp_dst_table__aggregate(tbl, idx, out);
     return 0;
+}
+
+int xp_dst_table__share(const struct xp_dst_table *tbl, const uint8_t dst[16], uint64_t *level,
+                        uint64_t *t)
+{
+    uint32_t idx = xp_dst_table__probe((struct xp_dst_table *)tbl, dst, false);
+
+    if (idx == XP_NIL)
+        return -ENOENT;
+    *t = XP_ATOMIC_GET(&tbl->shares[idx].t_ns);
+    *level = XP_ATOMIC_GET(&tbl->shares[idx].level);
+    return *t ? 0 : -ENOENT;
 }
 
 uint64_t xp_dst_table__count(const struct xp_dst_table *tbl)

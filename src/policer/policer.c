@@ -117,6 +117,11 @@ struct xp_pair {
     uint32_t d_next, d_prev;         /* dirty list */
     uint32_t gen;                    /* +1 per local window restart */
     uint32_t shrinks;                /* +1 per local shrink */
+    /*
+     * fair_share: the pair's theoretical arrival time (GCRA) at its
+     * destination's share; only written while the destination is over T_F2.
+     */
+    uint64_t fs_tat;
 } __attribute__((aligned(XP_CACHE_LINE)));
 
 _Static_assert(sizeof(struct xp_bucket) == 64, "bucket is one cache line");
@@ -151,6 +156,7 @@ struct xp_policer_counters {
     _Atomic uint64_t foreign_refused;
     _Atomic uint64_t foreign_relayed;
     _Atomic uint64_t owners_full;
+    _Atomic uint64_t drop_dst_share;
 };
 
 /*
@@ -204,6 +210,7 @@ void xp_policer_limits__init(struct xp_policer_limits *lim)
     lim->t_f1_pps = XP_POLICER_DEF_T_F1_PPS;
     lim->t_f2_pps = XP_POLICER_DEF_T_F2_PPS;
     lim->full_policy = XP_FULL_EVICT_OLDEST;
+    lim->dst_policy = XP_DST_DROP_ALL;
 }
 
 int xp_policer_limits__check(const struct xp_policer_limits *lim)
@@ -214,6 +221,8 @@ int xp_policer_limits__check(const struct xp_policer_limits *lim)
         return -EINVAL;
     if (lim->full_policy != XP_FULL_EVICT_OLDEST && lim->full_policy != XP_FULL_REFUSE_PASS &&
         lim->full_policy != XP_FULL_REFUSE_DROP)
+        return -EINVAL;
+    if (lim->dst_policy != XP_DST_DROP_ALL && lim->dst_policy != XP_DST_FAIR_SHARE)
         return -EINVAL;
     warm = lim->t_t2_ns > lim->t_t3_ns ? lim->t_t2_ns : lim->t_t3_ns;
     if (lim->shrink_r > 1 && lim->t_t4_ns / lim->shrink_r <= warm)
@@ -599,34 +608,47 @@ static void xp_pair__attach(struct xp_policer *pol, uint32_t idx)
 }
 
 /*
- * The largest of m and the ts2 of the heap's members, in preorder without a
- * stack (h_prev leads back up: to the parent from a first child, else to
- * the left sibling); stops as soon as it reaches stop.
+ * The member after x in the heap under root, in preorder, without a stack
+ * (h_prev leads back up: to the parent from a first child, else to the left
+ * sibling); XP_NIL after the last.
  */
+static uint32_t xp_heap__next(const struct xp_pair *P, uint32_t root, uint32_t x)
+{
+    if (P[x].h_child != XP_NIL)
+        return P[x].h_child;
+    /* no child: the next sibling of x or of its nearest ancestor that has one */
+    while (x != root && P[x].h_sib == XP_NIL) {
+        uint32_t up = P[x].h_prev;
+
+        while (P[up].h_child != x) {
+            x = up;
+            up = P[x].h_prev;
+        }
+        x = up;
+    }
+    return x == root ? XP_NIL : P[x].h_sib;
+}
+
+/* Every member of slot d: the FIFO from its head, then the heap; first is XP_NIL. */
+static inline uint32_t xp_slot__next_member(const struct xp_policer *pol, uint32_t d, uint32_t x)
+{
+    const struct xp_pair *P = pol->pairs;
+    uint32_t root = pol->slots[d].heap_root;
+
+    if (x == XP_NIL)
+        return pol->fifos[d].head != XP_NIL ? pol->fifos[d].head : root;
+    if (P[x].flags & XP_PAIR_F_FIFO)
+        return P[x].h_sib != XP_NIL ? P[x].h_sib : root;
+    return xp_heap__next(P, root, x);
+}
+
+/* The largest of m and the ts2 of the heap's members; stops as soon as it reaches stop. */
 static uint64_t xp_heap__max_ts2(const struct xp_pair *P, uint32_t root, uint64_t m,
                                  uint64_t stop)
 {
-    uint32_t x = root;
-
-    while (x != XP_NIL && m < stop) {
+    for (uint32_t x = root; x != XP_NIL && m < stop; x = xp_heap__next(P, root, x))
         if (P[x].ts2 > m)
             m = P[x].ts2;
-        if (P[x].h_child != XP_NIL) {
-            x = P[x].h_child;
-            continue;
-        }
-        /* no child: the next sibling of x or of its nearest ancestor that has one */
-        while (x != root && P[x].h_sib == XP_NIL) {
-            uint32_t up = P[x].h_prev;
-
-            while (P[up].h_child != x) {
-                x = up;
-                up = P[x].h_prev;
-            }
-            x = up;
-        }
-        x = x == root ? XP_NIL : P[x].h_sib;
-    }
     return m;
 }
 
@@ -927,6 +949,7 @@ static uint32_t xp_pair__new(struct xp_policer *pol, const struct xp_policer_key
     p->flags = XP_PAIR_F_USED;
     p->gen = 0;
     p->shrinks = 0;
+    p->fs_tat = 0;
     p->d_next = p->d_prev = XP_NIL;
     p->dst = xp_dst_table__get(pol->dst, key->dst);
     *slot_dst = p->dst;
@@ -1196,6 +1219,41 @@ xp_policer__evidence(const struct xp_policer *pol, const struct xp_pair *p, uint
 }
 
 /*
+ * fair_share, for a packet of p: forward it if the pair is within its share
+ * of the destination, a rate limit with a burst tolerance (GCRA: one time
+ * stamp per pair, no refill loop). The share comes from the last fair tick.
+ * A destination is limited while its aggregate is over T_F2 (over: none, or
+ * a share older than XP_FAIR_STALE_NS, limits to 0, so what is over T_F2 is
+ * dropped until a share is known), and after that while the last tick found
+ * its units' demands over T_F2 (a published level other than UINT64_MAX):
+ * the aggregate test alone understates the rate for a moment whenever a
+ * long window shrinks (c* over min ts1 mixes windows of different lengths),
+ * which would let the whole overload through for that moment.
+ */
+static enum xp_verdict __attribute__((noinline)) xp_policer__fair(struct xp_policer *pol,
+                                                                  struct xp_pair *p, uint64_t t,
+                                                                  bool over)
+{
+    const struct xp_dst_share *sh = &pol->dst->shares[p->dst];
+    uint64_t at = XP_ATOMIC_GET(&sh->t_ns), level = XP_ATOMIC_GET(&sh->level), tat;
+
+    if (!at || xp_span(t, at) > XP_FAIR_STALE_NS) {
+        if (!over)
+            return XP_VERDICT_FORWARD;
+        level = 0;
+    }
+    if (level == UINT64_MAX)
+        return XP_VERDICT_FORWARD;
+    if (level == 0)
+        return XP_VERDICT_DROP_DST_SHARE;
+    tat = p->fs_tat > t ? p->fs_tat : t;
+    if (tat - t > XP_FAIR_BURST_NS)
+        return XP_VERDICT_DROP_DST_SHARE;
+    p->fs_tat = tat + XP_NSEC_PER_SEC / level;
+    return XP_VERDICT_FORWARD;
+}
+
+/*
  * The tests, after pair idx counted its packets at t (lines 10-38): the unit
  * test, else the destination test over every worker's share; then the
  * shrink. If an overload event is raised, *n_ev grows by one and, if ev is
@@ -1244,8 +1302,13 @@ static inline enum xp_verdict xp_policer__judge(struct xp_policer *pol, uint32_t
         xp_dst_table__aggregate(pol->dst, p->dst, &agg);
         span = xp_span(agg.ts2, agg.ts1);
         if (span > dg->t_t3_ns && xp_over_rate(agg.c, span, dg->t_f2_pps)) {
-            v = XP_VERDICT_DROP_DST;
-            if (why)
+            v = dg->dst_policy == XP_DST_FAIR_SHARE ? xp_policer__fair(pol, p, t, true)
+                                                    : XP_VERDICT_DROP_DST;
+            if (why && v != XP_VERDICT_FORWARD)
+                xp_policer__evidence(pol, p, t, ug, dg, &agg, why);
+        } else if (dg->dst_policy == XP_DST_FAIR_SHARE) {
+            v = xp_policer__fair(pol, p, t, false);
+            if (why && v != XP_VERDICT_FORWARD)
                 xp_policer__evidence(pol, p, t, ug, dg, &agg, why);
         }
     }
@@ -1322,6 +1385,9 @@ static inline enum xp_verdict xp_policer__police(struct xp_policer *pol,
         break;
     case XP_VERDICT_DROP_FULL:
         XP_STAT_ADD(pol->cnt.drop_full, 1);
+        break;
+    case XP_VERDICT_DROP_DST_SHARE:
+        XP_STAT_ADD(pol->cnt.drop_dst_share, 1);
         break;
     default:
         break;
@@ -1562,6 +1628,13 @@ unsigned xp_policer__take_handoffs(struct xp_policer *pol, struct xp_policer_han
                 XP_STAT_ADD(pol->cnt.foreign_counted, rec[i].n);
                 o->ev.kind = XP_POLICER_EV_NONE;
                 v = xp_policer__judge(pol, idx, t, rec[i].grp, &o->ev, &n_ev, &o->why);
+                /*
+                 * Over its fair share: the worker that met them already
+                 * forwarded these packets; they only used up the pair's
+                 * allowance here (a share never blocks a pair).
+                 */
+                if (v == XP_VERDICT_DROP_DST_SHARE)
+                    v = XP_VERDICT_FORWARD;
                 if (v == XP_VERDICT_FORWARD && !n_ev)
                     continue;
                 o->key = rec[i].key;
@@ -1824,6 +1897,61 @@ unsigned xp_policer__expire(struct xp_policer *pol, uint64_t t, uint32_t budget)
     return left;
 }
 
+/* ---- fair_share: demands for the control side's water-filling ---- */
+
+unsigned xp_policer__fair_demands(struct xp_policer *pol, uint64_t t,
+                                  struct xp_fair_demand *out, unsigned max, bool *truncated)
+{
+    const struct xp_policer_limits *lim = &pol->lim;
+    const struct xp_pair *P = pol->pairs;
+    struct xp_dst_table *tbl = pol->dst;
+    unsigned n = 0;
+
+    *truncated = false;
+    if (lim->dst_policy != XP_DST_FAIR_SHARE)
+        return 0;
+    for (uint32_t d = 0; d <= tbl->mask; d++) {
+        const struct xp_dst_slot *s = &pol->slots[d];
+        struct xp_dst_aggregate agg;
+        unsigned first = n;
+        uint64_t span;
+
+        if (pol->fifos[d].head == XP_NIL && s->heap_root == XP_NIL)
+            continue;
+        /* the destination test as a packet would run it now: remote roots projected first */
+        if (lim->shrink_r > 1)
+            xp_policer__project_slot(pol, d, t);
+        xp_dst_table__aggregate(tbl, d, &agg);
+        span = xp_span(agg.ts2, agg.ts1);
+        /* over T_F2, or still limited by the last tick (see xp_policer__fair) */
+        if ((span <= lim->t_t3_ns || !xp_over_rate(agg.c, span, lim->t_f2_pps)) &&
+            !xp_dst_table__limiting(tbl, d, t))
+            continue;
+        for (uint32_t i = xp_slot__next_member(pol, d, XP_NIL); i != XP_NIL;
+             i = xp_slot__next_member(pol, d, i)) {
+            const struct xp_pair *p = &P[i];
+            uint64_t grace = (p->flags & XP_PAIR_F_REMOTE) ? lim->remote_grace_ns : 0;
+
+            /* idle pairs leave the aggregate at the next sweep: they demand nothing now */
+            if (xp_span(t, p->ts2) > lim->t_t1_ns + grace)
+                continue;
+            if (n == max) {
+                /* a destination's demands all or none: a partial list would share too much */
+                *truncated = true;
+                return first;
+            }
+            span = xp_span(p->ts2, p->ts1);
+            /* a rate over less than a tick of history is noise: count it over one tick */
+            if (span < XP_FAIR_PERIOD_NS)
+                span = XP_FAIR_PERIOD_NS;
+            out[n].dst = d;
+            out[n].pps = (uint64_t)((unsigned __int128)p->c * XP_NSEC_PER_SEC / span);
+            n++;
+        }
+    }
+    return n;
+}
+
 /* ---- lifecycle ---- */
 
 /* Group 0 of each kind: the global limits. */
@@ -1833,7 +1961,7 @@ static void xp_policer__default_groups(struct xp_policer *pol)
     pol->ug[0].t_t2_ns = pol->lim.t_t2_ns;
     pol->dg[0].t_f2_pps = pol->lim.t_f2_pps;
     pol->dg[0].t_t3_ns = pol->lim.t_t3_ns;
-    pol->dg[0].dst_policy = 0;
+    pol->dg[0].dst_policy = pol->lim.dst_policy;
 }
 
 static uint32_t xp_pow2_at_least(uint64_t v)
@@ -2045,6 +2173,7 @@ void xp_policer__stats(const struct xp_policer *pol, struct xp_policer_stats *ou
     out->foreign_refused = XP_ATOMIC_GET(&c->foreign_refused);
     out->foreign_relayed = XP_ATOMIC_GET(&c->foreign_relayed);
     out->owners_full = XP_ATOMIC_GET(&c->owners_full);
+    out->drop_dst_share = XP_ATOMIC_GET(&c->drop_dst_share);
 }
 
 size_t xp_policer__bytes_per_pair(const struct xp_policer *pol)

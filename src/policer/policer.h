@@ -50,6 +50,15 @@ enum xp_full_policy {
     XP_FULL_REFUSE_DROP = 2,  /* do not track the new pair, drop its packet */
 };
 
+/*
+ * What a destination over T_F2 does to its units' packets (docs/policer.md,
+ * "Destination policies").
+ */
+enum xp_dst_policy {
+    XP_DST_DROP_ALL = 0,   /* the paper's rule: every packet towards it is dropped */
+    XP_DST_FAIR_SHARE = 1, /* T_F2 shared max-min over its active units; above the share dropped */
+};
+
 /* Thresholds: reloadable (xp_policer__set_limits()). Times in ns. */
 struct xp_policer_limits {
     uint64_t t_t1_ns;  /* idle gap that restarts a pair's window */
@@ -66,6 +75,8 @@ struct xp_policer_limits {
      * active this much longer than T_T1 (0 without sync).
      */
     uint64_t remote_grace_ns;
+    /* a field of the limits so that it can later come per destination (prefix groups) */
+    enum xp_dst_policy dst_policy;
 };
 
 /* Defaults chosen by measurement: see docs/policer.md. */
@@ -79,7 +90,7 @@ struct xp_policer_limits {
 #define XP_POLICER_DEF_CAPACITY (1U << 20)
 #define XP_POLICER_DEF_V6_PREFIX 64
 
-/* Fill in the defaults above (full_policy: XP_FULL_EVICT_OLDEST). */
+/* Fill in the defaults above (full_policy: XP_FULL_EVICT_OLDEST, dst_policy: XP_DST_DROP_ALL). */
 void xp_policer_limits__init(struct xp_policer_limits *lim);
 
 /*
@@ -254,6 +265,12 @@ enum xp_verdict {
     XP_VERDICT_FOREIGN = 4,
     XP_VERDICT_FOREIGN_DROP_UNIT = 5,
     XP_VERDICT_FOREIGN_DROP_DST = 6,
+    /*
+     * fair_share: the destination is over T_F2 and this pair is over its
+     * max-min share of it (or no share was computed yet): this packet only
+     * is dropped, the pair is not blocked (its next packets may pass).
+     */
+    XP_VERDICT_DROP_DST_SHARE = 7,
 };
 
 /* Whether a verdict drops the packet. */
@@ -505,11 +522,60 @@ struct xp_policer_stats {
     uint64_t foreign_refused; /* of those, not counted: no room for the pair here */
     uint64_t foreign_relayed; /* handed on: the pair had moved to a third worker */
     uint64_t owners_full;     /* pairs created without an owner entry: directory full */
+    uint64_t drop_dst_share;  /* verdicts XP_VERDICT_DROP_DST_SHARE (fair_share) */
 };
 
 void xp_policer__stats(const struct xp_policer *pol, struct xp_policer_stats *out);
 /* into += from, field by field (every field is a uint64_t count or gauge). */
 void xp_policer_stats__add(struct xp_policer_stats *into, const struct xp_policer_stats *from);
+
+/* ---- fair_share: the destinations' shares, computed off the packet path ---- */
+
+/*
+ * How often the control side recomputes the shares, and how old a share may
+ * be before the packet path stops trusting it (it then drops what is over
+ * T_F2, as if the share were 0, until a fresh one comes). The burst allowed
+ * above the share: packets of one burst share one time stamp.
+ */
+#define XP_FAIR_PERIOD_NS (100ULL * 1000000ULL)
+#define XP_FAIR_STALE_NS (1000ULL * 1000000ULL)
+#define XP_FAIR_BURST_NS (20ULL * 1000000ULL)
+
+/* One active pair's offered rate towards an overloaded destination (index in the dst table). */
+struct xp_fair_demand {
+    uint32_t dst;
+    uint64_t pps;
+};
+
+/*
+ * The demands of this worker's pairs towards every destination over T_F2
+ * at t (the destination test's own numbers, every worker's share): each
+ * active pair's c / (ts2 - ts1), what it offers, dropped packets included.
+ * Local pairs and the other proxies' pairs the sync installed alike. Fills
+ * out[0..ret-1]; a destination whose pairs do not all fit is left out
+ * (*truncated set). Owner thread, off the packet path (a worker call per
+ * fair tick); it walks the dst table (max_dsts entries) and the members of
+ * the overloaded ones.
+ */
+unsigned xp_policer__fair_demands(struct xp_policer *pol, uint64_t t,
+                                  struct xp_fair_demand *out, unsigned max, bool *truncated);
+
+/*
+ * The control side of a fair tick: group demands[0..n-1] (every worker's,
+ * reordered in place) by destination, water-fill each destination's T_F2
+ * (lim->t_f2_pps) over its units and publish the level for the packet path
+ * with time t. Returns the destinations published. One control thread.
+ */
+unsigned xp_fair__publish(struct xp_dst_table *tbl, const struct xp_policer_limits *lim,
+                          struct xp_fair_demand *demands, size_t n, uint64_t t);
+
+/*
+ * The share published for dst (16 bytes): level (pps, or UINT64_MAX: every
+ * unit fits) and the time it was computed. Returns 0, or -ENOENT (unknown
+ * destination, or no share published since it was claimed). Any thread.
+ */
+int xp_dst_table__share(const struct xp_dst_table *tbl, const uint8_t dst[16], uint64_t *level,
+                        uint64_t *t);
 
 /* Bytes of memory per tracked pair (entry plus index share), for docs/ctl. */
 size_t xp_policer__bytes_per_pair(const struct xp_policer *pol);

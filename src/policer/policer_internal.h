@@ -61,11 +61,22 @@ struct xp_dst_slot {
     uint32_t pad;
 };
 
+/*
+ * fair_share's published level for one destination: written by the control
+ * thread (xp_fair__publish), read on the packet path. A reader may see the
+ * level of one tick with the time of the next: both are one period apart.
+ */
+struct xp_dst_share {
+    _Atomic uint64_t level; /* pps; UINT64_MAX: every unit fits */
+    _Atomic uint64_t t_ns;  /* when computed; 0: never (claimed since) */
+};
+
 struct xp_dst_table {
     uint32_t mask;
     unsigned n_workers;
     uint64_t seed;
     struct xp_dst_entry *entries;
+    struct xp_dst_share *shares; /* one per entry */
     struct xp_dst_slot *slots[XP_DST_MAX_WORKERS];
     _Atomic uint64_t count;
     _Atomic uint64_t failures;
@@ -245,6 +256,15 @@ static inline void xp_dst_table__aggregate(const struct xp_dst_table *tbl, uint3
     out->c = c;
     out->ts1 = ts1;
     out->ts2 = ts2;
+}
+
+/* fair_share: a fresh share of entry idx limits its units (the last tick found them over T_F2). */
+static inline bool xp_dst_table__limiting(const struct xp_dst_table *tbl, uint32_t idx, uint64_t t)
+{
+    uint64_t at = XP_ATOMIC_GET(&tbl->shares[idx].t_ns);
+
+    return at && (t < at || t - at <= XP_FAIR_STALE_NS) &&
+           XP_ATOMIC_GET(&tbl->shares[idx].level) != UINT64_MAX;
 }
 
 #endif /* XP_POLICER_INTERNAL_H */

@@ -187,9 +187,11 @@ const struct xp_prom_metric xp_prom_metrics[] = {
       ONE("pipeline.forward") },
     { "xpro_pipeline_dropped_packets_total", XP_PROM_COUNTER, "packets", "reason",
       "frames the pipeline dropped, by reason (unit_rate and dst_rate: Algorithm 1; "
+      "dst_share: over a unit's fair share of an overloaded destination; "
       "early_blocked: pairs already blocked; manual: operator blocks)",
       SRC(LBL("pipeline.drop_unit_rate", "reason=\"unit_rate\""),
           LBL("pipeline.drop_dst_rate", "reason=\"dst_rate\""),
+          LBL("pipeline.drop_dst_share", "reason=\"dst_share\""),
           LBL("pipeline.drop_table_full", "reason=\"table_full\""),
           LBL("pipeline.drop_malformed", "reason=\"malformed\""),
           LBL("pipeline.drop_non_ip", "reason=\"non_ip\""),

@@ -35,6 +35,7 @@ static const char *const backend_names[] = { "af_xdp", "dpdk", NULL };
 static const char *const non_ip_names[] = { "drop", "pass", NULL };
 static const char *const channels_names[] = { "refuse", "set", NULL };
 static const char *const full_names[] = { "evict_oldest", "refuse_pass", "refuse_drop", NULL };
+static const char *const dst_policy_names[] = { "drop_all", "fair_share", NULL };
 static const char *const malformed_names[] = { "drop", "pass", NULL };
 
 static int parse_ports(struct xp_conftab *ct, json_t *val, void *obj);
@@ -121,6 +122,11 @@ static const struct xp_conftab_key policer_keys[] = {
     { .name = "table_full", .type = XP_CT_ENUM, F(pol.table_full), .names = full_names,
       .def = XP_FULL_EVICT_OLDEST, .reloadable = true,
       .doc = "When the pair table is full and no idle pair can be reclaimed." },
+    { .name = "dst_policy", .type = XP_CT_ENUM, F(pol.dst_policy), .names = dst_policy_names,
+      .def = XP_DST_DROP_ALL, .reloadable = true,
+      .doc = "A destination over T_F2: drop every packet towards it (drop_all), or share T_F2 "
+             "max-min over its units and drop only what is over each unit's share "
+             "(fair_share)." },
     { .name = "malformed", .type = XP_CT_ENUM, F(pol.malformed), .names = malformed_names,
       .def = XP_MALFORMED_DROP, .reloadable = true,
       .doc = "What happens to frames that do not parse (counted by reason)." },
@@ -422,7 +428,13 @@ static int parse_group_prefixes(struct xp_conftab *ct, json_t *val, void *obj)
 }
 
 #define G(field) XP_CT_FIELD(struct xp_conf_group, field)
-static const char *const dst_policy_names[] = { "drop_all", NULL };
+/*
+ * A destination group's policy: drop_all only for now. fair_share's tick
+ * water-fills with the global T_F2 over the destinations the default group's
+ * policy covers (docs/policer.md, "Destination policies"); per-group shares
+ * need the tick to know each destination's group.
+ */
+static const char *const group_dst_policy_names[] = { "drop_all", NULL };
 
 static const struct xp_conftab_key unit_group_keys[] = {
     { .name = "name", .type = XP_CT_STRING, G(name), .min = 1, .unset_doc = "required" },
@@ -439,7 +451,7 @@ static const struct xp_conftab_key dst_group_keys[] = {
       .type_doc = "array of CIDR strings", .unset_doc = "required" },
     { .name = "t_f2_pps", .type = XP_CT_UINT, G(t_f_pps), .min = 1, .max = 1000000000 },
     { .name = "t_t3_ms", .type = XP_CT_UINT, G(t_t_ms), .min = 1, .max = MS_MAX },
-    { .name = "dst_policy", .type = XP_CT_ENUM, G(dst_policy), .names = dst_policy_names,
+    { .name = "dst_policy", .type = XP_CT_ENUM, G(dst_policy), .names = group_dst_policy_names,
       .def = XP_CONF_DST_DROP_ALL },
 };
 

@@ -443,6 +443,7 @@ void xp_proxy__housekeeping(struct proxy *px)
     /* unused destinations: the loop wakes at least every 100 ms, each call scans them all */
     if (px->dst)
         xp_dst_table__reclaim(px->dst, px->cfg->pol.max_dsts);
+    xp_proxy__fair_tick(px);
     if (px->gw)
         xp_gateway__housekeeping(px->gw, xp_backend__ifindex(px->be, XP_PORT_CORE),
                                  px->cfg->gw.capacity_pps, xp_mono_ns());
@@ -481,6 +482,7 @@ void xp_proxy__shutdown(struct proxy *px, bool print_final)
     xp_proxy__events_free(px);
     xp_owners__destroy(px->owners);
     px->owners = NULL;
+    xp_proxy__fair_free(px);
     xp_dst_table__destroy(px->dst);
     px->dst = NULL;
     xp_gateway__destroy(px->gw);

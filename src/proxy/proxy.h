@@ -80,7 +80,24 @@ struct proxy {
     bool monitored;
     struct xp_capture_run *capture; /* the running xpro-ctl capture, or NULL (capture_op.c) */
     uint64_t capture_ids;           /* captures started: the next one's id is this + 1 */
+    /* fair_share (fair_tick.c): the last tick, the demands buffer, what the ticks did */
+    uint64_t fair_mono;
+    struct xp_fair_demand *fair_buf;
+    uint64_t fair_ticks, fair_published, fair_truncated;
 };
+
+/* ---- fair_tick.c ------------------------------------------------------------------------ */
+
+/*
+ * fair_share's tick, from the main loop's housekeeping: at most every
+ * XP_FAIR_PERIOD_NS, when policer.dst_policy is fair_share, every worker
+ * lists its demands towards the destinations over T_F2 (a mailbox call),
+ * and the shares are water-filled and published (docs/policer.md,
+ * "Destination policies"). Main thread.
+ */
+void xp_proxy__fair_tick(struct proxy *px);
+/* The buffer, at shutdown. */
+void xp_proxy__fair_free(struct proxy *px);
 
 /* ---- lifecycle.c ---------------------------------------------------------------------- */
 

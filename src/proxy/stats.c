@@ -166,6 +166,12 @@ static void policing_json(struct proxy *px, json_t *extra)
                     "relayed", (json_int_t)ps_sum.foreign_relayed,
                     "directory_full", (json_int_t)ps_sum.owners_full,
                     "install_elsewhere", (json_int_t)ps_sum.install_elsewhere);
+    if (pol) {
+        /* fair_share (fair_tick.c): ticks run, destination shares published, ticks skipped */
+        json_object_set_new(pol, "fair_ticks", json_integer((json_int_t)px->fair_ticks));
+        json_object_set_new(pol, "fair_published", json_integer((json_int_t)px->fair_published));
+        json_object_set_new(pol, "fair_truncated", json_integer((json_int_t)px->fair_truncated));
+    }
     if (pol && own)
         json_object_set_new(pol, "owners", own);
     else

@@ -463,7 +463,7 @@ xp_conservation_violations() {
         sum(.ports[] | select(.role == "access") | .queues[] | (.drop_policy | n)) as $adrop |
         (.pipeline | .policed + .not_ip + (.drop_non_ip | n) + .allowlisted + .unpoliced +
            (.unpoliced_group | n) + .drop_malformed + .pass_malformed + .early_drop_blocked + (.drop_manual | n)) as $fates |
-        (.pipeline | .drop_unit_rate + .drop_dst_rate + .drop_table_full + .drop_malformed +
+        (.pipeline | .drop_unit_rate + .drop_dst_rate + (.drop_dst_share | n) + .drop_table_full + .drop_malformed +
            (.drop_non_ip | n) + .early_drop_blocked + (.drop_manual | n)) as $pdrops |
         (if $arx != $fates then "access rx \($arx) != pipeline fates \($fates)" else empty end),
         (if $adrop != $pdrops then "access drop_policy \($adrop) != pipeline drops \($pdrops)" else empty end)),

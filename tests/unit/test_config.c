@@ -43,6 +43,9 @@ static void test_errors(void)
                  "t.json:1:1: (top): missing required key \"ports\"");
     expect_error("{\"ports\": {\"access\": \"a\", \"core\": \"b\"},\n \"fail_mode\": \"ajar\"}",
                  XP_CONF_E_RANGE, "t.json:2:2: fail_mode: expected one of \"open\", \"closed\"");
+    expect_error("{\"ports\": {\"access\": \"a\", \"core\": \"b\"},\n \"policer\": {\"dst_policy\": \"fair\"}}",
+                 XP_CONF_E_RANGE,
+                 "t.json:2:14: policer.dst_policy: expected one of \"drop_all\", \"fair_share\"");
     expect_error("{\"ports\": {\"access\": \"a\", \"core\": \"b\"},\n \"busy_poll\": 1}",
                  XP_CONF_E_TYPE, "t.json:2:2: busy_poll: expected true or false");
     expect_error("{\"ports\": {\"access\": \"a\", \"core\": \"b\"},\n \"mgmt_prefixes\": [\"198.18.0.0/15\",\n   \"10.0.0.0/33\"]}",
@@ -196,6 +199,21 @@ static void test_defaults_and_values(void)
           "defaults");
     CHECK_MSG(cfg.fail_mode_closed == 0 && cfg.n_cpus == 0 && cfg.stats_interval_ms == 1000,
           "defaults");
+    CHECK_MSG(cfg.pol.dst_policy == XP_DST_DROP_ALL, "dst_policy defaults to drop_all");
+    ret = xp_config_parse("t.json",
+                          "{\"ports\": {\"access\": \"a\", \"core\": \"b\"},"
+                          " \"policer\": {\"dst_policy\": \"fair_share\"}}",
+                          &cfg, msg, sizeof(msg));
+    CHECK_MSG(ret == 0 && cfg.pol.dst_policy == XP_DST_FAIR_SHARE, "dst_policy fair_share: %s", msg);
+    {
+        /* reloadable: a live switch between the policies is accepted */
+        struct xp_config old;
+
+        CHECK(xp_config_parse("t.json", "{\"ports\": {\"access\": \"a\", \"core\": \"b\"}}",
+                              &old, msg, sizeof(msg)) == 0);
+        CHECK_MSG(xp_config_reload_check(&old, &cfg, msg, sizeof(msg)) == 0,
+                  "reload to fair_share refused: %s", msg);
+    }
 
     ret = xp_config_parse("t.json",
                           "{\"ports\": {\"access\": \"a\", \"core\": \"b\"}, \"fail_mode\": \"closed\","

@@ -89,6 +89,7 @@ struct config {
     bool restart_central;
     uint64_t duration;
     bool spread; /* each packet to a random worker of its proxy */
+    bool fair;   /* dst_policy fair_share, with an honest 100 pps unit per proxy to each victim */
 };
 
 static struct {
@@ -104,7 +105,16 @@ struct counts {
     uint64_t dst_shared_over, fn_unexplained;
     uint64_t spread_state_checks, spread_state_mismatch, spread_holders_wrong;
     uint64_t spread_drop_ticks, spread_drop_tick_mismatch, handed_off;
+    /* fair_share */
+    uint64_t fair_drop_all, fair_share_drops, fair_units_off, fair_unexplained;
 };
+
+/* fair_share: each unit's forwarded packets, real and model, and its packets at the destination over T_F2 */
+static uint64_t fwd_real[MAX_UNITS], fwd_model[MAX_UNITS], over_pk[MAX_UNITS], lag_pk[MAX_UNITS];
+/* fair_share: per destination and trace millisecond, the model limits it; the real share drops */
+#define FAIR_DSTS 64
+static bool lim_ms[FAIR_DSTS][MAX_MS];
+static uint32_t sd_ms[FAIR_DSTS][MAX_MS];
 
 /* Packets to the shared victim per proxy and trace millisecond: what a proxy may not know yet. */
 static uint32_t victim_ms[MAX_PROXIES][MAX_MS];
@@ -231,6 +241,10 @@ static unsigned make_units(const struct config *cf, struct unit *u)
         u[n++] = (struct unit){.dst = 10 + p, .proxy = p, .start = j, .stop = cf->duration,
                                .rate = 300 + rnd() % 900, .on = (1 + rnd() % 3) * SEC,
                                .off = 1500 * MS};
+        /* fair_share: an honest unit at 100 pps towards the low-rate victim, all along */
+        if (cf->fair)
+            u[n++] = (struct unit){.dst = cf->shared_victim ? 0 : 30 + p, .proxy = p,
+                                   .start = j, .stop = cf->duration, .rate = 100};
         /* a flooder, 3 T_F1 after a quiet start */
         u[n++] = (struct unit){.dst = 20 + p, .proxy = p, .start = 0, .stop = cf->duration,
                                .rate = 100, .flood_rate = 3000,
@@ -352,13 +366,88 @@ static bool dst_is_shared(const struct config *cf, uint32_t dst)
     return cf->shared_victim && dst == 0;
 }
 
+/* fair_share's tick on one proxy, as src/proxy/fair_tick.c does it: every worker's demands. */
+static void fair_tick(struct proxy *p, unsigned workers, const struct xp_policer_limits *lim,
+                      uint64_t t)
+{
+    static struct xp_fair_demand d[65536];
+    size_t n = 0;
+
+    for (unsigned w = 0; w < workers; w++) {
+        bool trunc;
+
+        n += xp_policer__fair_demands(p->pol[w], t, d + n, (unsigned)(65536 - n), &trunc);
+        CHECK(!trunc);
+    }
+    xp_fair__publish(p->dst, lim, d, n, t);
+}
+
+/*
+ * fair_share against the model, per unit over the trace: the forwarded
+ * packets may differ by what the real system's lags explain, at the unit's
+ * rate r over its destination's overload: the share is up to one tick old
+ * (and none in the tick of the detection: everything over T_F2 dropped),
+ * so 2 ticks of r, and the bucket's 20 ms burst; for a destination shared by
+ * proxies, the packets forwarded here while the model dropped them and the
+ * sync lag explains it (the false negatives' rule); plus 2 % of the packets
+ * the unit sent while the model limited its destination (the demands are
+ * rates over windows that differ by the same lags).
+ */
+static void fair_judge(const struct config *cf, const struct unit *units, unsigned n_units,
+                       struct counts *cnt)
+{
+    /*
+     * Every real share drop falls where the model limits the destination,
+     * give or take the real share's age: published up to one tick (100 ms)
+     * before, from demands the model's 100 pps units confirm within their
+     * gap (10 ms) after.
+     */
+    for (unsigned d = 0; d < FAIR_DSTS; d++)
+        for (uint64_t m = 0; m < cf->duration / MS && m < MAX_MS; m++) {
+            bool near = false;
+
+            if (!sd_ms[d][m])
+                continue;
+            for (uint64_t a = m > 110 ? m - 110 : 0; a <= m + 10 && a < MAX_MS; a++)
+                near |= lim_ms[d][a];
+            if (!near) {
+                cnt->fair_unexplained += sd_ms[d][m];
+                fprintf(stderr, "%s: %u share drops to dst %u at +%llu ms, the model not limiting\n",
+                        cf->name, sd_ms[d][m], d, (unsigned long long)m);
+            }
+        }
+    for (unsigned i = 0; i < n_units; i++) {
+        const struct unit *u = &units[i];
+        uint64_t r = u->flood_rate > u->rate ? u->flood_rate : u->rate;
+        uint64_t lag_ms = 2 * XP_FAIR_PERIOD_NS / MS + 20;
+        uint64_t tol = r * lag_ms / 1000 + over_pk[i] / 50 + lag_pk[i] + 1;
+        uint64_t diff = fwd_real[i] > fwd_model[i] ? fwd_real[i] - fwd_model[i]
+                                                   : fwd_model[i] - fwd_real[i];
+
+        if (!over_pk[i])
+            continue;
+        if (getenv("XP_DIFF_VERBOSE") || diff > tol)
+            fprintf(stderr, "%s unit %u (dst %u, %llu pps): forwarded real %llu model %llu of %llu "
+                    "sent while limited (tolerance %llu)%s\n",
+                    cf->name, u->id, u->dst, (unsigned long long)r,
+                    (unsigned long long)fwd_real[i], (unsigned long long)fwd_model[i],
+                    (unsigned long long)over_pk[i], (unsigned long long)tol,
+                    diff > tol ? ": OFF" : "");
+        if (diff > tol)
+            cnt->fair_units_off++;
+    }
+}
+
 static void run(const struct config *cf, uint64_t seed, struct counts *tot)
 {
     static struct xp_model model;
     static struct unit units[MAX_UNITS];
     struct proxy px[MAX_PROXIES];
     struct xp_model_limits ml = {.t_t1 = SEC, .t_t2 = SEC, .t_t3 = SEC, .t_t4 = cf->t_t4,
-                                 .r = cf->r, .f1 = 1000, .f2 = 3000};
+                                 .r = cf->r, .f1 = 1000, .f2 = 3000,
+                                 .policy = cf->fair ? XP_MODEL_POLICY_FAIR_SHARE
+                                                    : XP_MODEL_POLICY_DROP_ALL,
+                                 .burst = 20 * MS, .min_span = 100 * MS};
     struct xp_policer_limits lim;
     struct counts cnt = {0};
     uint64_t base = treal_ns(), restart_at;
@@ -395,6 +484,13 @@ static void run(const struct config *cf, uint64_t seed, struct counts *tot)
     lim.t_f1_pps = 1000;
     lim.t_f2_pps = 3000;
     lim.remote_grace_ns = 2 * cf->sync_ms * MS;
+    lim.dst_policy = cf->fair ? XP_DST_FAIR_SHARE : XP_DST_DROP_ALL;
+    memset(fwd_real, 0, sizeof(fwd_real));
+    memset(fwd_model, 0, sizeof(fwd_model));
+    memset(over_pk, 0, sizeof(over_pk));
+    memset(lag_pk, 0, sizeof(lag_pk));
+    memset(lim_ms, 0, sizeof(lim_ms));
+    memset(sd_ms, 0, sizeof(sd_ms));
     for (unsigned i = 0; i < cf->proxies; i++) {
         char id[16];
         struct xp_sync_client_config cc = {.host = "127.0.0.1", .port = central.port,
@@ -437,6 +533,9 @@ static void run(const struct config *cf, uint64_t seed, struct counts *tot)
             }
         for (unsigned i = 0; i < cf->proxies; i++)
             xp_dst_table__reclaim(px[i].dst, 1024);
+        if (cf->fair && rel % XP_FAIR_PERIOD_NS == 0)
+            for (unsigned i = 0; i < cf->proxies; i++)
+                fair_tick(&px[i], cf->workers, &lim, t);
         for (unsigned i = 0; i < n_units; i++) {
             struct unit *u = &units[i];
             struct xp_policer_key k = tkey(u->id, u->dst);
@@ -459,6 +558,48 @@ static void run(const struct config *cf, uint64_t seed, struct counts *tot)
                 rv = xp_policer__packet(pol, &k, t, NULL);
                 mp = xp_model__find(&model, u->id, u->dst);
                 cnt.packets++;
+                if (cf->fair) {
+                    fwd_real[i] += rv == XP_VERDICT_FORWARD || rv == XP_VERDICT_FOREIGN;
+                    fwd_model[i] += mv == XP_MODEL_FORWARD;
+                    cnt.fair_drop_all += rv == XP_VERDICT_DROP_DST;
+                    cnt.fair_share_drops += rv == XP_VERDICT_DROP_DST_SHARE;
+                    agg = xp_model__aggregate(&model, u->dst, t, &c, &ts1, &ts2) &&
+                          ts2 - ts1 > SEC;
+                    if ((agg && xp_model__over(c, ts2 - ts1, 3000)) || model.limiting[u->dst])
+                        over_pk[i]++; /* sent while the model limits its destination */
+                    /* a share drop only where the model limits the destination (judged at the end) */
+                    if (agg && xp_model__over(c, ts2 - ts1, 3000))
+                        lim_ms[u->dst][rel / MS] = true;
+                    if (model.limiting[u->dst])
+                        lim_ms[u->dst][rel / MS] = true;
+                    if (rv == XP_VERDICT_DROP_DST_SHARE)
+                        sd_ms[u->dst][rel / MS]++;
+                    /*
+                     * Forwarded here, over the share in the model, while this
+                     * proxy may not know yet (the false negatives' rule above:
+                     * the model without the other proxies' packets of the last
+                     * 3 sync periods is not over T_F2): allowed on top.
+                     */
+                    if (mv == XP_MODEL_DROP_DST_SHARE && rv == XP_VERDICT_FORWARD &&
+                        dst_is_shared(cf, u->dst) && agg) {
+                        uint64_t lag = 0, from = rel / MS > 3 * cf->sync_ms
+                                                     ? rel / MS - 3 * cf->sync_ms : 0;
+
+                        for (unsigned q = 0; q < cf->proxies; q++)
+                            for (uint64_t m = from; q != u->proxy && m <= rel / MS; m++)
+                                lag += victim_ms[q][m];
+                        if (!(lag < c && xp_model__over(c - lag, ts2 - ts1, 3000)))
+                            lag_pk[i]++;
+                    }
+                    /* the destination verdicts are judged per unit at the end (below) */
+                    if (mv == XP_MODEL_DROP_DST_SHARE)
+                        mv = XP_MODEL_FORWARD;
+                    if (rv == XP_VERDICT_DROP_DST_SHARE)
+                        rv = XP_VERDICT_FORWARD;
+                    if (!cf->spread && (rv == XP_VERDICT_DROP_UNIT) != (mv == XP_MODEL_DROP_UNIT))
+                        cnt.unit_mismatch++;
+                    continue;
+                }
                 if (cf->spread) {
                     /* compared per tick, after the hand-offs (below) */
                     u->sent_tick = true;
@@ -565,9 +706,22 @@ static void run(const struct config *cf, uint64_t seed, struct counts *tot)
      * T_T4 (measured to now), at home at its next packet, up to one of its
      * inter-packet gaps later, and the aggregate's rate jumps at that shrink.
      */
-    for (uint64_t m = 0; m < cf->duration / MS && m + 1 < MAX_MS; m++)
-        if (fp_ms[m] && !victim_over_ms[m] && !victim_over_ms[m + 1])
+    for (uint64_t m = 0; m < cf->duration / MS && m + 1 < MAX_MS; m++) {
+        /*
+         * fair_share's configurations add units at 100 pps towards the
+         * victim whose windows live long enough to shrink: their shrink comes
+         * up to their gap, 10 ms, later in the model than here.
+         */
+        uint64_t ahead = cf->fair ? 10 : 1;
+        bool near = false;
+
+        for (uint64_t a = 0; a <= ahead && m + a < MAX_MS; a++)
+            near |= victim_over_ms[m + a];
+        if (fp_ms[m] && !near)
             cnt.dst_shared_fp += fp_ms[m];
+    }
+    if (cf->fair)
+        fair_judge(cf, units, n_units, &cnt);
     /* the end state of every pair: exactly the model's */
     for (unsigned i = 0; i < n_units; i++) {
         const struct unit *u = &units[i];
@@ -627,6 +781,10 @@ static void run(const struct config *cf, uint64_t seed, struct counts *tot)
     tot->spread_drop_ticks += cnt.spread_drop_ticks;
     tot->spread_drop_tick_mismatch += cnt.spread_drop_tick_mismatch;
     tot->handed_off += cnt.handed_off;
+    tot->fair_drop_all += cnt.fair_drop_all;
+    tot->fair_share_drops += cnt.fair_share_drops;
+    tot->fair_units_off += cnt.fair_units_off;
+    tot->fair_unexplained += cnt.fair_unexplained;
 }
 
 static void on_alarm(int sig)
@@ -650,6 +808,10 @@ int main(void)
         {"shared-victim-r3", 4, 1, 4096, 3300 * MS, 3, 250, true, true, 16 * SEC},
         {"spread", 1, 3, 4096, 4 * SEC, 2, 500, false, false, 16 * SEC, true},
         {"spread-shared-restart", 3, 2, 4096, 3300 * MS, 3, 250, true, true, 14 * SEC, true},
+        {"fair-local", 2, 2, 4096, 4 * SEC, 2, 500, false, false, 16 * SEC, false, true},
+        {"fair-shared-victim", 4, 1, 4096, 4 * SEC, 2, 250, true, false, 16 * SEC, false, true},
+        {"fair-shared-r3-restart", 3, 2, 4096, 3300 * MS, 3, 250, true, true, 14 * SEC, false,
+         true},
     };
     const char *env = getenv("XP_DIFF_SEEDS");
     unsigned seeds = env ? (unsigned)atoi(env) : 2;
@@ -685,6 +847,19 @@ int main(void)
             CHECK_EQ(cnt.dst_local_mismatch, 0);
             CHECK_EQ(cnt.dst_shared_fp, 0);
             CHECK_EQ(cnt.fn_unexplained, 0);
+            if (configs[c].fair) {
+                printf("%s seed %u, fair_share: %llu packets dropped over their share (%llu "
+                       "where the model does not limit), %llu dropped whole (must be 0), %llu "
+                       "units forwarded more or less than the model beyond the lags\n",
+                       configs[c].name, s, (unsigned long long)cnt.fair_share_drops,
+                       (unsigned long long)cnt.fair_unexplained,
+                       (unsigned long long)cnt.fair_drop_all,
+                       (unsigned long long)cnt.fair_units_off);
+                CHECK_EQ(cnt.fair_unexplained, 0);
+                CHECK(cnt.fair_share_drops > 0);
+                CHECK_EQ(cnt.fair_drop_all, 0);
+                CHECK_EQ(cnt.fair_units_off, 0);
+            }
             if (configs[c].spread) {
                 printf("%s seed %u, spread units: %llu packets handed to their owner, %llu state "
                        "checks, %llu mismatches, %llu with other than one holder; %llu ticks "
