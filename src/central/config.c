@@ -101,6 +101,9 @@ static const struct xp_conftab_key store_keys[] = {
     { .name = "retry_ms", .type = XP_CT_UINT, F(store_conf.retry_ms), .min = 0,
       .max = 600000, .def = 15000, .type_doc = "integer (ms)",
       .doc = "redis: how long one operation retries a failing cluster (failover)." },
+    { .name = "wait_replicas", .type = XP_CT_UINT, F(store_conf.wait_replicas), .min = 0,
+      .max = 16, .def = 0,
+      .doc = "redis: replicas that must hold a merge before it is answered (WAIT); 0: none." },
 };
 
 static const struct xp_conftab_key central_keys[] = {

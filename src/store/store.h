@@ -29,6 +29,13 @@ struct xp_store_redis_config {
     unsigned timeout_ms; /* connect and per-reply; 0: 1000 */
     unsigned retry_ms;   /* how long one operation keeps retrying a failing cluster; 0: 15000 */
     char prefix[32];     /* key prefix; "" : "xp" */
+    /*
+     * Replicas that must hold a bucket's commit before its answer goes out
+     * (WAIT): 0 answers at once, and a master that dies may take its last
+     * replication lag of merges with it; 1 loses none, at one more round trip.
+     */
+    unsigned wait_replicas;
+    unsigned wait_ms; /* WAIT's timeout; 0: 200; fewer replicas by then fail the request */
 };
 
 /*

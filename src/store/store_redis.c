@@ -142,7 +142,8 @@ struct xp_store_redis {
     size_t *lens;
     unsigned argv_cap;
     uint64_t epoch;
-    uint64_t conflicts, replays, noscript, syncs, pairs, bad_replies;
+    unsigned wait_replicas, wait_ms;
+    uint64_t conflicts, replays, noscript, syncs, pairs, bad_replies, wait_short, wait_degraded;
 };
 
 static uint32_t xp_sr__fnv(const uint8_t *p, size_t n)
@@ -359,6 +360,61 @@ static int xp_sr__take(struct xp_store_redis *s, struct xp_store_sync *q, const 
     return 0;
 }
 
+/*
+ * WAIT for the bucket's replicas after a commit. Fewer than asked: the
+ * request fails and the proxy retries it; the retry finds the record if a
+ * replica has it (a replay), else merges again on the promoted replica
+ * (the first commit died with its master): exactly once either way.
+ */
+static int xp_sr__wait(struct xp_store_redis *s, unsigned b)
+{
+    char n[16], ms[16];
+    const char *argv[3] = {"WAIT", n, ms};
+    size_t lens[3];
+    redisReply *r;
+    int ret = 0;
+
+    snprintf(n, sizeof(n), "%u", s->wait_replicas);
+    snprintf(ms, sizeof(ms), "%u", s->wait_ms);
+    lens[0] = 4;
+    lens[1] = strlen(n);
+    lens[2] = strlen(ms);
+    r = xp_rc__command(s->rc, s->slots[b], 3, argv, lens);
+    if (!r)
+        return -errno;
+    if (r->type != REDIS_REPLY_INTEGER || r->integer < (long long)s->wait_replicas) {
+        long long got = r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
+
+        freeReplyObject(r);
+        /*
+         * A shard whose replica is gone (it was promoted: the failover we are
+         * here for) would refuse every merge until an operator gives it a new
+         * one. Availability first: as many as it has now, and counted.
+         */
+        argv[0] = "INFO";
+        argv[1] = "replication";
+        lens[0] = 4;
+        lens[1] = 11;
+        r = xp_rc__command(s->rc, s->slots[b], 2, argv, lens);
+        if (!r)
+            return -errno;
+        {
+            const char *cs = r->type == REDIS_REPLY_STRING ? strstr(r->str, "connected_slaves:")
+                                                           : NULL;
+            long long have = cs ? atoll(cs + 17) : -1;
+
+            if (have >= 0 && got >= have) {
+                s->wait_degraded++;
+            } else {
+                s->wait_short++;
+                ret = -EAGAIN;
+            }
+        }
+    }
+    freeReplyObject(r);
+    return ret;
+}
+
 /* One bucket of one request: read, merge, commit (again on a conflict). */
 static int xp_sr__bucket_sync(struct xp_store_redis *s, struct xp_store_sync *q, unsigned b,
                               const unsigned *idx, unsigned n, const char *writer,
@@ -476,6 +532,13 @@ static int xp_sr__bucket_sync(struct xp_store_redis *s, struct xp_store_sync *q,
             freeReplyObject(r);
             continue;
         }
+        if (r->element[0]->integer == 0 && s->wait_replicas) {
+            ret = xp_sr__wait(s, b);
+            if (ret < 0) {
+                freeReplyObject(r);
+                return ret;
+            }
+        }
         ret = xp_sr__take(s, q, idx, n, r, more);
         if (!ret && r->element[0]->integer == 0) {
             for (unsigned k = 0; k < 4; k++)
@@ -579,10 +642,12 @@ static void xp_sr__stats_json(struct xp_store *base, struct xp_buf *b)
                    ",\"noscript\":%" PRIu64 ",\"bad_replies\":%" PRIu64
                    ",\"commands\":%" PRIu64 ",\"moved\":%" PRIu64 ",\"ask\":%" PRIu64
                    ",\"reconnects\":%" PRIu64 ",\"refreshes\":%" PRIu64 ",\"retries\":%" PRIu64
-                   ",\"failures\":%" PRIu64,
+                   ",\"failures\":%" PRIu64 ",\"wait_replicas\":%u,\"wait_short\":%" PRIu64
+                   ",\"wait_degraded\":%" PRIu64,
                    s->nb, st.nodes, s->syncs, s->pairs, s->conflicts, s->replays, s->noscript,
                    s->bad_replies, st.commands, st.moved, st.ask, st.reconnects, st.refreshes,
-                   st.retries, st.failures);
+                   st.retries, st.failures, s->wait_replicas, s->wait_short,
+                   s->wait_degraded);
 }
 
 static void xp_sr__destroy(struct xp_store *base)
@@ -689,6 +754,8 @@ struct xp_store *xp_store_redis__create(const struct xp_store_redis_config *cfg,
     }
     s->base.ops = &xp_store_redis_ops;
     s->nb = cfg->buckets ? cfg->buckets : XP_SR_DEF_BUCKETS;
+    s->wait_replicas = cfg->wait_replicas;
+    s->wait_ms = cfg->wait_ms ? cfg->wait_ms : 200;
     snprintf(s->prefix, sizeof(s->prefix), "%s", cfg->prefix[0] ? cfg->prefix : "xp");
     s->read.body = xp_sr_read_lua;
     s->commit.body = xp_sr_commit_lua;
@@ -786,6 +853,7 @@ int xp_store__open(const struct xp_central_store_conf *sc, struct xp_store **out
     rc.buckets = sc->buckets;
     rc.timeout_ms = (unsigned)sc->timeout_ms;
     rc.retry_ms = (unsigned)sc->retry_ms;
+    rc.wait_replicas = sc->wait_replicas;
     *out = xp_store_redis__create(&rc, err, err_len);
     memset(rc.password, 0, sizeof(rc.password));
     return *out ? 0 : -errno;

@@ -451,6 +451,7 @@ struct xp_central_config {
         uint32_t buckets;
         uint64_t timeout_ms;
         uint64_t retry_ms;
+        uint32_t wait_replicas;
     } store_conf;
 };
 enum xp_store_kind {

@@ -41,3 +41,24 @@ grep -E 'store|seed|lifecycle diff' "$XP_TMP/diff.log"
 grep -q '^central store: redis' "$XP_TMP/diff.log" || xp_fail "the differential test did not use the Redis store"
 grep -q 'all verdicts as the model' "$XP_TMP/diff.log" || xp_fail "the differential test did not finish"
 xp_pass "the differential test gives the embedded store's results on the Redis store"
+
+xp_log "a master killed (SIGKILL) while 3 front-ends merge with WAIT 1"
+XP_STORE_FAILOVER_SECONDS=12 xp_bg FO_PID failover "$STORE_TEST"
+xp_wait_for 20 xp_file_has "$XP_TMP/failover.out" "failover: racing" || xp_fail "the failover run did not start"
+sleep 3
+VICTIM=
+for p in "${XP_REDIS_PORTS[@]}"; do
+    if xp_redis_cli "$p" role 2>/dev/null | head -n 1 | grep -qx master; then VICTIM=$p; break; fi
+done
+[ -n "$VICTIM" ] || xp_fail "no master found"
+VPID=$(xp_redis_pid_of "$VICTIM")
+xp_log "kill -9 master 127.0.0.1:$VICTIM (pid $VPID)"
+kill -KILL "$VPID"
+xp_wait_pid "$FO_PID" 90 || xp_fail "the failover run did not finish"
+cat "$XP_TMP/failover.out" "$XP_TMP/failover.err"
+[ "$XP_RC" = 0 ] || xp_fail "counts wrong across the failover"
+REMAINING=()
+for p in "${XP_REDIS_PORTS[@]}"; do [ "$p" = "$VICTIM" ] || REMAINING+=("$p"); done
+XP_REDIS_PORTS=("${REMAINING[@]}")
+xp_wait_for 20 xp_redis_cluster_ok || xp_fail "the cluster is not ok after the failover"
+xp_pass "a replica took over; every pair counts every synced packet exactly once"

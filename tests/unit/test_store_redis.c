@@ -209,6 +209,7 @@ static struct xp_store *open_store(const char *prefix)
     return s;
 }
 
+static uint64_t row_ttl = 3 * SEC;
 static struct xp_merge_params mp = {.t_t1_ns = SEC, .t_t4_ns = 4 * SEC, .r = 2,
                                     .max_skew_ns = SEC};
 
@@ -240,7 +241,7 @@ static int do_sync(struct xp_store *s, struct req *r, const struct xp_store_writ
     r->q.seq = seq;
     r->q.now = now;
     r->q.merge = &mp;
-    r->q.row_ttl_ns = 3 * SEC;
+    r->q.row_ttl_ns = row_ttl;
     r->q.pairs = r->pairs;
     r->q.n = n;
     r->q.down = r->down;
@@ -426,6 +427,102 @@ static void test_ttl(void)
     s->ops->destroy(s);
 }
 
+/*
+ * XP_STORE_FAILOVER_SECONDS=N: 3 front-ends (3 writers) add one packet per sync to each of
+ * 16 shared pairs (one per bucket, so on every master) for N seconds with WAIT 1, while
+ * tests/netns/test_store_redis.sh kills a master with SIGKILL. A failed sync is retried
+ * with the same sequence number, as a proxy does. Every pair must end with exactly one
+ * packet per successful sync of every writer: no count lost, none counted twice.
+ */
+struct fo_racer {
+    struct xp_store *s;
+    struct xp_store_writer w;
+    uint64_t t, end_ms;
+    uint64_t done, failed, max_stall_ms;
+};
+
+static void *fo_race(void *arg)
+{
+    struct fo_racer *x = arg;
+    static __thread struct req r;
+    uint64_t local[16] = {0}, seq = 1, first_try = 0;
+
+    while (xp_mono_ms() < x->end_ms || first_try) {
+        uint64_t now = xp_real_ns();
+
+        for (unsigned k = 0; k < 16; k++) {
+            key_of(&r.pairs[k].key, 100 + k, 100 + k);
+            r.pairs[k].l = (struct xp_pair_state){.ts1 = x->t, .ts2 = now,
+                                                  .c = local[k] + 1, .dc = 1};
+        }
+        if (!first_try)
+            first_try = xp_mono_ms();
+        if (do_sync(x->s, &r, &x->w, seq, 16, 0, now) < 0) {
+            x->failed++;
+            usleep(50 * 1000);
+            continue;
+        }
+        for (unsigned k = 0; k < 16; k++)
+            local[k] = r.pairs[k].l.c;
+        if (xp_mono_ms() - first_try > x->max_stall_ms)
+            x->max_stall_ms = xp_mono_ms() - first_try;
+        first_try = 0;
+        seq++;
+        x->done++;
+    }
+    return NULL;
+}
+
+static void test_failover(unsigned seconds)
+{
+    struct xp_store_redis_config cfg = base;
+    struct fo_racer x[3];
+    pthread_t th[3];
+    static struct req r;
+    uint64_t t = xp_real_ns(), total = 0, stall = 0, failed = 0;
+    char err[256];
+
+    /* one window for the whole run (no shrink), rows alive across the failover's stall */
+    mp.t_t4_ns = 3600 * SEC;
+    row_ttl = 600 * SEC;
+    snprintf(cfg.prefix, sizeof(cfg.prefix), "xpf%d", (int)getpid());
+    cfg.buckets = 16;
+    cfg.wait_replicas = 1;
+    cfg.wait_ms = 500;
+    cfg.retry_ms = 3000;
+    for (unsigned i = 0; i < 3; i++) {
+        x[i] = (struct fo_racer){.w = {i == 0 ? "fa" : i == 1 ? "fb" : "fc", 1}, .t = t,
+                                 .end_ms = xp_mono_ms() + seconds * 1000ULL};
+        x[i].s = xp_store_redis__create(&cfg, err, sizeof(err));
+        if (!x[i].s) {
+            fprintf(stderr, "store: %s\n", err);
+            exit(1);
+        }
+    }
+    printf("failover: racing\n");
+    fflush(stdout);
+    for (unsigned i = 0; i < 3; i++)
+        pthread_create(&th[i], NULL, fo_race, &x[i]);
+    for (unsigned i = 0; i < 3; i++) {
+        pthread_join(th[i], NULL);
+        total += x[i].done;
+        failed += x[i].failed;
+        stall = x[i].max_stall_ms > stall ? x[i].max_stall_ms : stall;
+    }
+    CHECK_EQ(do_sync(x[0].s, &r, &(struct xp_store_writer){"fd", 1}, 1, 0, 64, xp_real_ns()), 0);
+    CHECK_EQ(r.q.n_down, 16);
+    for (unsigned i = 0; i < r.q.n_down; i++)
+        CHECK_MSG(r.down[i].g.c == total, "pair %u: %" PRIu64 " packets, %" PRIu64 " synced",
+                  i, r.down[i].g.c, total);
+    printf("failover: %" PRIu64 " syncs of 16 pairs by 3 front-ends, %" PRIu64
+           " failed attempts retried, longest stall %" PRIu64 " ms; every pair counts %" PRIu64
+           "\n",
+           total, failed, stall, r.q.n_down ? r.down[0].g.c : 0);
+    CHECK(failed > 0); /* the kill happened while we raced */
+    for (unsigned i = 0; i < 3; i++)
+        x[i].s->ops->destroy(x[i].s);
+}
+
 int main(void)
 {
     const char *seeds = getenv("XP_REDIS_SEEDS");
@@ -455,6 +552,11 @@ int main(void)
 
         snprintf(bad.password, sizeof(bad.password), "wrong");
         CHECK(xp_rc__create(&bad, err, sizeof(err)) == NULL && errno == EACCES);
+    }
+    if (getenv("XP_STORE_FAILOVER_SECONDS")) {
+        xp_rc__destroy(rc);
+        test_failover((unsigned)atoi(getenv("XP_STORE_FAILOVER_SECONDS")));
+        return xp_check_report("test_store_redis (failover)");
     }
     test_slots(rc);
     test_reshard(rc);
