@@ -17,6 +17,10 @@ XP_REDIS_SEEDS=
 XP_REDIS_ADMIN_PASS=
 XP_REDIS_USER=xpro
 XP_REDIS_PASS=
+# XP_REDIS_NS: the namespace the nodes run in (their 127.0.0.1); "" : this one.
+XP_REDIS_NS=${XP_REDIS_NS:-}
+
+xp_redis_in() { if [ -n "$XP_REDIS_NS" ]; then ip netns exec "$XP_REDIS_NS" "$@"; else "$@"; fi; }
 
 xp_require_redis() {
     xp_require_cmd redis-server
@@ -27,7 +31,7 @@ xp_require_redis() {
 xp_redis_cli() {
     local port=$1
     shift
-    redis-cli -h 127.0.0.1 -p "$port" -a "$XP_REDIS_ADMIN_PASS" --no-auth-warning "$@"
+    xp_redis_in redis-cli -h 127.0.0.1 -p "$port" -a "$XP_REDIS_ADMIN_PASS" --no-auth-warning "$@"
 }
 
 xp_redis_cluster_ok() {
@@ -63,7 +67,12 @@ masterauth $XP_REDIS_ADMIN_PASS
 user $XP_REDIS_USER on >$XP_REDIS_PASS ~xp* resetchannels -@all +@read +@write +@scripting +@connection +cluster|slots +cluster|shards +cluster|keyslot +asking +readonly +info
 logfile $dir/redis.log
 CONF
-        xp_bg XP_REDIS_PID_NEW "redis-$port" redis-server "$dir/redis.conf"
+        if [ -n "$XP_REDIS_NS" ]; then
+            # ip netns exec execs redis-server: the PID is the server's own
+            xp_bg XP_REDIS_PID_NEW "redis-$port" ip netns exec "$XP_REDIS_NS" redis-server "$dir/redis.conf"
+        else
+            xp_bg XP_REDIS_PID_NEW "redis-$port" redis-server "$dir/redis.conf"
+        fi
         XP_REDIS_PIDS+=("$XP_REDIS_PID_NEW")
         XP_REDIS_PORTS+=("$port")
         addrs+=("127.0.0.1:$port")
@@ -71,7 +80,7 @@ CONF
     for port in "${XP_REDIS_PORTS[@]}"; do
         xp_wait_for 10 xp_redis_cli "$port" ping || xp_fail "redis-server on $port did not start"
     done
-    redis-cli -a "$XP_REDIS_ADMIN_PASS" --no-auth-warning --cluster create "${addrs[@]}" \
+    xp_redis_in redis-cli -a "$XP_REDIS_ADMIN_PASS" --no-auth-warning --cluster create "${addrs[@]}" \
         --cluster-replicas "$replicas" --cluster-yes >"$XP_TMP/cluster-create.log" 2>&1 ||
         xp_fail "redis-cli --cluster create failed"
     xp_wait_for 30 xp_redis_cluster_ok || xp_fail "the cluster did not reach cluster_state:ok"
