@@ -605,8 +605,15 @@ static int xp_sr__sync(struct xp_store *base, struct xp_store_sync *q)
         free(fill);
     }
     q->n_down = 0;
-    /* every bucket: its pairs to merge and its feed (each bucket's commit is atomic) */
-    for (unsigned b = 0; b < s->nb && !ret; b++) {
+    /*
+     * Every bucket: its pairs to merge and its feed (each bucket's commit is
+     * atomic). The first bucket turns with the sequence number, so that a
+     * full answer does not always starve the same buckets' feeds; a retry
+     * (same seq) walks them in the same order, so its room per bucket, and
+     * the recorded answers, are the same.
+     */
+    for (unsigned i = 0; i < s->nb && !ret; i++) {
+        unsigned b = (unsigned)((q->seq + i) % s->nb);
         unsigned n = s->first[b + 1] - s->first[b];
 
         ret = xp_sr__bucket_sync(s, q, b, s->order + s->first[b], n, writer, orig, &more);
