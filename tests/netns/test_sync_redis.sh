@@ -12,6 +12,7 @@
 # Then front-end A is killed (-9): proxy1 goes degraded, proxy2 stays synced; a new A
 # (nothing to load: it is stateless) brings proxy1 back. Then a Redis master is killed
 # (-9): its replica takes over and both proxies are synced again, still dropping.
+# shellcheck disable=SC2154 # fa, fa2, fb: set by xp_central_start (printf -v)
 set -euo pipefail
 XP_TEST_TIMEOUT=${XP_TEST_TIMEOUT:-240}
 # shellcheck source=tests/netns/lib.sh

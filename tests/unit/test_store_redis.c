@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -523,6 +524,108 @@ static void test_failover(unsigned seconds)
         x[i].s->ops->destroy(x[i].s);
 }
 
+/*
+ * XP_STORE_BENCH=PAIRS (bench/central.sh): 8 writers each merge PAIRS dirty pairs (2 per
+ * destination) in requests of 1024, one front-end, then a second round on the same rows
+ * (merges into existing rows); pairs per second and the front-end's CPU per merged pair.
+ * The embedded store's figure is its merge loop (what server.c does per pair) on the same
+ * pairs in this process.
+ */
+static uint64_t cpu_us(void)
+{
+    struct rusage ru;
+
+    getrusage(RUSAGE_SELF, &ru);
+    return (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000 +
+           (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+}
+
+static void bench(unsigned pairs)
+{
+    static struct xp_sync_wire_pair req[1024], down[1];
+    struct xp_store_redis_config cfg = base;
+    uint64_t t = xp_real_ns(), w0, c0, wall, cpu, total = 0;
+    struct xp_store *s;
+    char err[256];
+
+    snprintf(cfg.prefix, sizeof(cfg.prefix), "xpb%d", (int)getpid());
+    cfg.buckets = getenv("XP_STORE_BUCKETS") ? (unsigned)atoi(getenv("XP_STORE_BUCKETS")) : 64;
+    row_ttl = 600 * SEC;
+    s = xp_store_redis__create(&cfg, err, sizeof(err));
+    if (!s) {
+        fprintf(stderr, "store: %s\n", err);
+        exit(1);
+    }
+    w0 = xp_mono_ns();
+    c0 = cpu_us();
+    for (unsigned round = 0; round < 2; round++) {
+        for (unsigned w = 0; w < 8; w++) {
+            struct xp_store_writer wr = {"bench", w + 1};
+            uint64_t seq = 1 + round * 1000000;
+
+            for (unsigned i = 0; i < pairs; i += 1024) {
+                unsigned n = pairs - i < 1024 ? pairs - i : 1024;
+                struct xp_store_sync q = {.w = &wr, .seq = seq++, .now = t, .merge = &mp,
+                                          .row_ttl_ns = row_ttl, .pairs = req, .n = n,
+                                          .down = down, .room = 0};
+
+                for (unsigned k = 0; k < n; k++) {
+                    key_of(&req[k].key, (i + k) & 0xffff, (i + k) >> 1);
+                    req[k].key.unit[13] = (uint8_t)w;
+                    req[k].l = (struct xp_pair_state){.ts1 = t, .ts2 = t, .c = 5, .dc = 5};
+                }
+                if (s->ops->sync(s, &q) < 0) {
+                    fprintf(stderr, "bench: sync failed\n");
+                    exit(1);
+                }
+                total += n;
+            }
+        }
+    }
+    wall = xp_mono_ns() - w0;
+    cpu = cpu_us() - c0;
+    printf("redis: %" PRIu64 " merged pairs in %.2f s: %.0f pairs/s, front-end CPU %.2f us/pair "
+           "(%u buckets)\n",
+           total, wall / 1e9, total / (wall / 1e9), (double)cpu / total, cfg.buckets);
+    s->ops->destroy(s);
+    {
+        /* the embedded store: server.c's loop per pair on table.c */
+        struct xp_ctable *tb = xp_ctable__create(0);
+        uint64_t n = 0;
+
+        w0 = xp_mono_ns();
+        c0 = cpu_us();
+        for (unsigned round = 0; round < 2; round++) {
+            for (unsigned w = 0; w < 8; w++) {
+                for (unsigned i = 0; i < pairs; i++) {
+                    struct xp_policer_key k;
+                    struct xp_pair_state l = {.ts1 = t, .ts2 = t, .c = 5, .dc = 5};
+                    struct xp_merge_result res;
+                    struct xp_sync_global *g;
+                    bool created;
+
+                    key_of(&k, i & 0xffff, i >> 1);
+                    k.unit[13] = (uint8_t)w;
+                    g = xp_ctable__get(tb, &k, &created);
+                    xp_sync_merge(&mp, t, g,
+                                  created                                   ? XP_ROW_ABSENT
+                                  : xp_ctable__writer(tb, &k) == w + 1 ? XP_ROW_OWN
+                                                                            : XP_ROW_SHARED,
+                                  &l, &res);
+                    xp_ctable__touch(tb, &k, w + 1);
+                    n++;
+                }
+            }
+        }
+        wall = xp_mono_ns() - w0;
+        cpu = cpu_us() - c0;
+        printf("embedded: %" PRIu64 " merged pairs in %.3f s: %.0f pairs/s, CPU %.3f us/pair "
+               "(the merge loop alone, no JSON)\n",
+               n, wall / 1e9, n / (wall / 1e9), (double)cpu / n);
+        xp_ctable__destroy(tb);
+    }
+}
+
 int main(void)
 {
     const char *seeds = getenv("XP_REDIS_SEEDS");
@@ -552,6 +655,11 @@ int main(void)
 
         snprintf(bad.password, sizeof(bad.password), "wrong");
         CHECK(xp_rc__create(&bad, err, sizeof(err)) == NULL && errno == EACCES);
+    }
+    if (getenv("XP_STORE_BENCH")) {
+        xp_rc__destroy(rc);
+        bench((unsigned)atoi(getenv("XP_STORE_BENCH")));
+        return 0;
     }
     if (getenv("XP_STORE_FAILOVER_SECONDS")) {
         xp_rc__destroy(rc);
