@@ -21,6 +21,7 @@ PKGS=(
     libc6-dev
     libclang-rt-14-dev
     libcoap3-bin
+    libhiredis-dev
     libjansson-dev
     liblwip-dev
     libnuma-dev
@@ -35,6 +36,8 @@ PKGS=(
     procps
     prometheus
     psmisc
+    redis-server
+    redis-tools
     scdoc
     strace
     systemd

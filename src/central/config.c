@@ -78,6 +78,34 @@ static const struct xp_conftab_key limits_keys[] = {
       .max = 86400000, .def = 60000, .type_doc = "integer (ms)", .doc = "No message at all." },
 };
 
+static const char *const store_kinds[] = {"memory", "redis", NULL};
+
+/* The store (docs/central.md): not reloadable, a front-end is built on one. */
+static const struct xp_conftab_key store_keys[] = {
+    { .name = "kind", .type = XP_CT_ENUM, F(store_conf.kind), .names = store_kinds,
+      .def = XP_STORE_KIND_MEMORY,
+      .doc = "memory: M_DB in this process; redis: in a Redis Cluster shared by front-ends." },
+    { .name = "seeds", .type = XP_CT_STRING, F(store_conf.seeds), .min = 0,
+      .type_doc = "string (host:port,...)", .unset_doc = "none",
+      .doc = "redis: some cluster nodes, comma separated; one answering is enough." },
+    { .name = "user", .type = XP_CT_STRING, F(store_conf.user), .min = 0,
+      .unset_doc = "the default user", .doc = "redis: the ACL user." },
+    { .name = "password_file", .type = XP_CT_STRING, F(store_conf.password_file), .min = 0,
+      .type_doc = "string (path)", .unset_doc = "no AUTH",
+      .doc = "redis: a file holding the user's password (not readable by others)." },
+    { .name = "buckets", .type = XP_CT_UINT, F(store_conf.buckets), .min = 1, .max = 4096,
+      .def = 64, .doc = "redis: hash-tag buckets (a destination's pairs share one)." },
+    { .name = "timeout_ms", .type = XP_CT_UINT, F(store_conf.timeout_ms), .min = 10,
+      .max = 60000, .def = 1000, .type_doc = "integer (ms)",
+      .doc = "redis: connect and per-reply timeout." },
+    { .name = "retry_ms", .type = XP_CT_UINT, F(store_conf.retry_ms), .min = 0,
+      .max = 600000, .def = 15000, .type_doc = "integer (ms)",
+      .doc = "redis: how long one operation retries a failing cluster (failover)." },
+    { .name = "wait_replicas", .type = XP_CT_UINT, F(store_conf.wait_replicas), .min = 0,
+      .max = 16, .def = 0,
+      .doc = "redis: replicas that must hold a merge before it is answered (WAIT); 0: none." },
+};
+
 static const struct xp_conftab_key central_keys[] = {
     { .name = "listen", .type = XP_CT_STRING, F(listen), .min = 1, .def_str = "127.0.0.1",
       .type_doc = "string (address)", .doc = "Numeric IPv4 or IPv6 address to listen on." },
@@ -98,6 +126,8 @@ static const struct xp_conftab_key central_keys[] = {
       .doc = "Algorithm 2's merge: the keys below." },
     { .name = "limits", .type = XP_CT_SECTION, .reloadable = true, XP_CT_SECTION_OF(limits_keys),
       .doc = "Limits and timeouts: the keys below." },
+    { .name = "store", .type = XP_CT_SECTION, XP_CT_SECTION_OF(store_keys),
+      .doc = "Where M_DB lives: the keys below." },
     { .name = "proxies", .reloadable = true, .type = XP_CT_CALLBACK, .parse = parse_proxies,
       .type_doc = "object {ID: credential}", .unset_doc = "required",
       .doc = "Per id a hex secret, or {\"secret\": HEX} or {\"secret_file\": PATH}, and "
@@ -318,6 +348,17 @@ static int check(struct xp_conftab *ct, const struct xp_central_config *cfg, jso
     if (xp_addr__parse(cfg->listen, a) < 0)
         return xp_conftab__error_at(ct, XP_CONFTAB_E_RANGE, "listen",
                                     "not a numeric IP address");
+    if (cfg->store_conf.kind == XP_STORE_KIND_REDIS && !cfg->store_conf.seeds[0])
+        return xp_conftab__error_at(ct, XP_CONFTAB_E_MISSING, "store.seeds",
+                                    "the redis store needs its cluster's nodes");
+    if (cfg->store_conf.password_file[0]) {
+        char why[256];
+
+        if (xp_secret_file__check_mode(cfg->store_conf.password_file, why, sizeof(why))) {
+            snprintf(ct->msg, ct->msg_len, "store.password_file: %s", why);
+            return XP_CONFTAB_E_RANGE;
+        }
+    }
     if (xp_log_level_parse(cfg->log_level, &level) < 0)
         return xp_conftab__error_at(ct, XP_CONFTAB_E_RANGE, "log_level",
                                     "expected one of \"err\", \"warn\", \"info\", \"debug\"");

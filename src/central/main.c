@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "src/central/config.h"
+#include "src/store/store.h"
 #include "src/util/clock.h"
 #include "src/util/exit_codes.h"
 #include "src/util/log.h"
@@ -163,6 +164,7 @@ int main(int argc, char **argv)
     struct xp_central_config cfg;
     enum xp_log_level level;
     struct xp_central *c = NULL;
+    struct xp_store *store = NULL;
     bool check_only = false;
     FILE *stats = NULL;
     char err[1024];
@@ -257,6 +259,11 @@ int main(int argc, char **argv)
         goto out;
     }
     signal(SIGPIPE, SIG_IGN);
+    if (xp_store__open(&cfg.store_conf, &store, err, sizeof(err)) < 0) {
+        pr_err("store: %s", err);
+        goto out;
+    }
+    cfg.store = store;
     c = xp_central__create(&cfg);
     if (!c) {
         pr_err("cannot start: %s", strerror(errno));
@@ -284,6 +291,7 @@ int main(int argc, char **argv)
     ret = xp_central__run(c) < 0 ? EXIT_FAIL : EXIT_OK;
 out:
     xp_central__destroy(c);
+    xp_store__destroy(store);
     if (sfd >= 0)
         close(sfd);
     if (stats && stats != stdout)

@@ -133,6 +133,8 @@ struct xp_central {
     uint64_t epoch;
     uint32_t next_token;
     struct xp_sync_wire_pair *scratch; /* max_pairs answers + down */
+    bool *scratch_skip;                /* max_pairs: forbidden pairs (external store) */
+    uint64_t store_errors, store_replays;
     uint64_t saved_ver;
     uint64_t saved_expired; /* xp_ctable__expired() at the last persist */
     uint64_t t_next_persist, t_next_stats, t_next_expire;
@@ -551,6 +553,63 @@ static bool xp_central__may_write(const struct xp_central_proxy_conf *p,
     return false;
 }
 
+/*
+ * The sync request through an external store (cfg.store): the store merges
+ * and reads the change feed, and keeps the exactly-once record itself, since
+ * a retry may reach another front-end. Forbidden pairs are answered here as
+ * with the embedded table. 0, or -errno: nothing is answered (the proxy
+ * retries, here or at another front-end, with the same sequence number).
+ */
+static int xp_central__sync_store(struct xp_central *c, struct xp_cproxy *p,
+                                  struct xp_sync_msg *m, uint64_t now, struct xp_sync_msg *a)
+{
+    struct xp_store_writer w = {.id = p->conf.id, .instance = p->instance};
+    struct xp_store_sync q = {.w = &w, .seq = m->seq, .now = now, .merge = &c->cfg.merge,
+                              .row_ttl_ns = c->cfg.row_ttl_ns, .pairs = c->scratch,
+                              .skip = c->scratch_skip, .n = m->n_pairs};
+    int ret;
+
+    q.reset = m->epoch != c->epoch || m->since == 0;
+    for (unsigned i = 0; i < m->n_pairs; i++) {
+        struct xp_sync_wire_pair *in = &m->pairs[i], *out = &c->scratch[i];
+
+        out->key = in->key;
+        out->l = in->l;
+        c->scratch_skip[i] = !xp_central__may_write(&p->conf, &in->key);
+        if (c->scratch_skip[i]) {
+            c->forbidden++;
+            p->forbidden++;
+            out->l.dc = 0;
+            out->l.mark = false;
+            out->g.ts1 = in->l.ts1;
+            out->g.ts2 = in->l.ts2;
+            out->g.c = in->l.c;
+        }
+    }
+    q.down = c->scratch + m->n_pairs;
+    q.room = c->cfg.max_pairs - m->n_pairs;
+    ret = c->cfg.store->ops->sync(c->cfg.store, &q);
+    if (ret < 0) {
+        c->store_errors++;
+        pr_warn("proxy %s: sync %" PRIu64 ": store: %s", p->conf.id, m->seq, strerror(-ret));
+        return ret;
+    }
+    for (unsigned k = 0; k < 4; k++)
+        c->merges[k] += q.merges[k];
+    c->shrinks += q.shrinks;
+    c->clamped += q.clamped;
+    p->clamped += q.clamped;
+    c->store_replays += q.replayed;
+    a->clamped = q.clamped;
+    a->pairs = c->scratch;
+    a->n_pairs = m->n_pairs;
+    a->down = q.down;
+    a->n_down = q.n_down;
+    a->more = q.more;
+    a->upto = q.upto;
+    return 0;
+}
+
 static void xp_central__sync(struct xp_central *c, struct xp_cconn *cn, struct xp_sync_msg *m)
 {
     struct xp_cproxy *p = cn->proxy;
@@ -567,6 +626,13 @@ static void xp_central__sync(struct xp_central *c, struct xp_cconn *cn, struct x
     if (m->seq <= p->last_seq) {
         xp_conn__fail(c, cn, XP_SYNC_E_SEQ_STALE, m->seq, "sequence number already used");
         return;
+    }
+    if (c->cfg.store) {
+        if (xp_central__sync_store(c, p, m, now, &a) < 0) {
+            xp_conn__fail(c, cn, XP_SYNC_E_BUSY, m->seq, "store unavailable, retry");
+            return;
+        }
+        goto answer;
     }
     for (unsigned i = 0; i < m->n_pairs; i++) {
         struct xp_sync_wire_pair *in = &m->pairs[i], *out = &c->scratch[i];
@@ -626,6 +692,7 @@ static void xp_central__sync(struct xp_central *c, struct xp_cconn *cn, struct x
     room = c->cfg.max_pairs - m->n_pairs;
     a.down = c->scratch + m->n_pairs;
     a.n_down = xp_ctable__scan(c->table, since, p->token, a.down, room, &a.upto, &a.more);
+answer:
     xp_buf__free(&p->cached);
     if (xp_sync_msg__encode(&a, &p->cached) < 0) {
         xp_conn__fail(c, cn, XP_SYNC_E_INTERNAL, m->seq, "out of memory");
@@ -1024,6 +1091,13 @@ void xp_central__stats_json(struct xp_central *c, struct xp_buf *b)
     xp_buf__kv(b, "forbidden", c->forbidden, true);
     xp_buf__kv(b, "sealed_rejects", c->sealed_rejects, true);
     xp_buf__kv(b, "reloads", c->reloads, true);
+    if (c->cfg.store) {
+        xp_buf__printf(b, ",\"store\":{\"kind\":\"%s\"", c->cfg.store->ops->name);
+        xp_buf__kv(b, "errors", c->store_errors, true);
+        xp_buf__kv(b, "replays", c->store_replays, true);
+        c->cfg.store->ops->stats_json(c->cfg.store, b);
+        xp_buf__printf(b, "}");
+    }
     xp_buf__printf(b, ",\"persist\":{");
     xp_buf__kv(b, "ok", c->persist_ok, false);
     xp_buf__kv(b, "failures", c->persist_fail, true);
@@ -1191,8 +1265,9 @@ struct xp_central *xp_central__create(const struct xp_central_config *cfg)
     c->cfg.n_proxies = 0;
     c->proxies = calloc(cfg->n_proxies ? cfg->n_proxies : 1, sizeof(*c->proxies));
     c->scratch = calloc(cfg->max_pairs, sizeof(*c->scratch));
+    c->scratch_skip = calloc(cfg->max_pairs ? cfg->max_pairs : 1, sizeof(*c->scratch_skip));
     c->table = xp_ctable__create(cfg->max_table_pairs);
-    if (!c->proxies || !c->scratch || !c->table || cfg->max_pairs == 0) {
+    if (!c->proxies || !c->scratch || !c->scratch_skip || !c->table || cfg->max_pairs == 0) {
         ret = -ENOMEM;
         goto err_destroy;
     }
@@ -1203,11 +1278,20 @@ struct xp_central *xp_central__create(const struct xp_central_config *cfg)
     if (ret < 0)
         goto err_destroy;
     xp_ctable__set_ttl(c->table, c->cfg.row_ttl_ns);
-    ret = xp_sync_random(&c->epoch, sizeof(c->epoch));
+    /* front-ends of one external store share its epoch: a proxy that fails over keeps its cursor */
+    if (c->cfg.store)
+        ret = c->cfg.store->ops->epoch(c->cfg.store, &c->epoch);
+    else
+        ret = xp_sync_random(&c->epoch, sizeof(c->epoch));
     if (!ret)
         ret = xp_sync_random(c->dummy_secret, sizeof(c->dummy_secret));
     if (ret < 0)
         goto err_destroy;
+    if (c->cfg.state_file[0] && c->cfg.store) {
+        pr_warn("state_file %s not used: M_DB is in the %s store", c->cfg.state_file,
+                c->cfg.store->ops->name);
+        c->cfg.state_file[0] = '\0';
+    }
     if (c->cfg.state_file[0]) {
         /* a fresh host: the first save must not be the first to find no directory */
         ret = xp_statedir__ensure_parent(c->cfg.state_file, 0700, why, sizeof(why));
@@ -1275,6 +1359,7 @@ void xp_central__destroy(struct xp_central *c)
         close(c->ep);
     xp_ctable__destroy(c->table);
     free(c->scratch);
+    free(c->scratch_skip);
     free(c->proxies);
     free(c);
 }
@@ -1412,6 +1497,10 @@ int xp_central__reload(struct xp_central *c, const struct xp_central_config *cfg
     free(to);
     free(old);
     c->proxies = np;
+    /* the store is the running one's (it is not reloadable); it has no state file */
+    next.store = c->cfg.store;
+    if (next.store)
+        next.state_file[0] = '\0';
     moved_state = strcmp(next.state_file, c->cfg.state_file) != 0;
     c->cfg = next;
     c->cfg.n_proxies = cfg->n_proxies;

@@ -351,6 +351,61 @@ int xp_ctable__load_at(struct xp_ctable *t, const char *path, uint64_t now, char
                        size_t err_len);
 
 /*
+ * ---- the store (docs/central.md): where M_DB lives ----
+ *
+ * By default the server keeps M_DB in its own table above (one process,
+ * the embedded store). xp_central_config.store, when set, is an external
+ * store that does the whole of one sync request's merge and change feed
+ * instead (src/store/: Redis Cluster), so that any number of stateless
+ * front-ends can serve the same M_DB. The interface is defined here, below
+ * its implementations, so that the dependency stays one way (store -> sync).
+ */
+struct xp_store;
+
+/* A proxy instance as a row's writer: what makes a row "own" (XP_ROW_OWN). */
+struct xp_store_writer {
+    const char *id;
+    uint64_t instance;
+};
+
+/* One sync request, as the server hands it to the store. */
+struct xp_store_sync {
+    const struct xp_store_writer *w;
+    uint64_t seq;   /* the request's sequence number: the store answers a retry from its record */
+    uint64_t now;   /* CLOCK_REALTIME ns of the front-end */
+    bool reset;     /* since 0: the change feed starts from the beginning for this writer */
+    const struct xp_merge_params *merge;
+    uint64_t row_ttl_ns;
+    /* in: key and l; out: g and l (as xp_sync_merge). skip[i]: answered by the server, untouched */
+    struct xp_sync_wire_pair *pairs;
+    const bool *skip;
+    unsigned n;
+    /* out: rows others changed since this writer's last sync (at most room) */
+    struct xp_sync_wire_pair *down;
+    unsigned room;
+    unsigned n_down;
+    bool more;
+    uint64_t upto;
+    /* out: what the merges did (the server's counters) */
+    uint64_t merges[4], shrinks, clamped, replayed;
+};
+
+struct xp_store_ops {
+    const char *name;
+    /* Merge q's pairs and read its change feed. 0, or -errno (the request is not answered). */
+    int (*sync)(struct xp_store *s, struct xp_store_sync *q);
+    /* The epoch every front-end of this store announces (shared by all). 0 or -errno. */
+    int (*epoch)(struct xp_store *s, uint64_t *epoch);
+    /* Stats object members (",\"store\":{...}") appended to b. */
+    void (*stats_json)(struct xp_store *s, struct xp_buf *b);
+    void (*destroy)(struct xp_store *s);
+};
+
+struct xp_store {
+    const struct xp_store_ops *ops;
+};
+
+/*
  * ---- the central server (server.c) ----
  *
  * struct xp_central_config is what the server takes; src/central/config.h
@@ -391,6 +446,23 @@ struct xp_central_config {
     char log_level[8];
     struct xp_central_proxy_conf *proxies;
     unsigned n_proxies;
+    /* NULL: the embedded table; else borrowed, outlives the server (see "the store" above) */
+    struct xp_store *store;
+    /* what the file says of the store; main() builds store from it (src/store/store.h) */
+    struct xp_central_store_conf {
+        int kind; /* XP_STORE_KIND_* */
+        char seeds[1024];
+        char user[64];
+        char password_file[512];
+        uint32_t buckets;
+        uint64_t timeout_ms;
+        uint64_t retry_ms;
+        uint32_t wait_replicas;
+    } store_conf;
+};
+enum xp_store_kind {
+    XP_STORE_KIND_MEMORY = 0,
+    XP_STORE_KIND_REDIS = 1,
 };
 
 struct xp_central;

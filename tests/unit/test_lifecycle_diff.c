@@ -47,6 +47,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include "src/store/store.h"
 #include "src/util/log.h"
 #include "tests/model/xp_model.h"
 #include "test_sync_common.h"
@@ -129,6 +130,38 @@ static uint64_t rnd(void)
 {
     rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
     return rng >> 33;
+}
+
+/*
+ * XP_DIFF_STORE=redis: the central node's M_DB on the Redis Cluster of XP_REDIS_SEEDS
+ * (tests/netns/test_store_redis.sh), fresh keys per run (a prefix of our own); its
+ * "restart" is a new front-end on the same store. Else the embedded table.
+ */
+static struct xp_store *store_open(unsigned seed)
+{
+    static unsigned runs;
+    const char *kind = getenv("XP_DIFF_STORE"), *seeds = getenv("XP_REDIS_SEEDS");
+    struct xp_store_redis_config rc = {0};
+    struct xp_store *s;
+    char err[256];
+
+    if (!kind || strcmp(kind, "redis") != 0)
+        return NULL;
+    if (!seeds || xp_store_redis__parse_seeds(&rc, seeds, err, sizeof(err)) < 0) {
+        fprintf(stderr, "XP_DIFF_STORE=redis needs XP_REDIS_SEEDS\n");
+        exit(1);
+    }
+    snprintf(rc.user, sizeof(rc.user), "%s", getenv("XP_REDIS_USER") ? getenv("XP_REDIS_USER") : "");
+    snprintf(rc.password, sizeof(rc.password), "%s",
+             getenv("XP_REDIS_PASS") ? getenv("XP_REDIS_PASS") : "");
+    /* a run of its own: fresh keys (the config's name may be long, the count is unique) */
+    snprintf(rc.prefix, sizeof(rc.prefix), "xpd%d.%u.%u", (int)getpid(), ++runs, seed);
+    s = xp_store_redis__create(&rc, err, sizeof(err));
+    if (!s) {
+        fprintf(stderr, "redis store: %s\n", err);
+        exit(1);
+    }
+    return s;
 }
 
 static void central_start(void)
@@ -463,6 +496,7 @@ static void run(const struct config *cf, uint64_t seed, struct counts *tot)
     xp_central_config__init(&central.cfg);
     central.cfg.port = 0;
     snprintf(central.cfg.state_file, sizeof(central.cfg.state_file), "%s", state);
+    central.cfg.store = store_open(seed);
     central.cfg.persist_period_ms = 3600000;
     central.cfg.merge.t_t1_ns = SEC;
     central.cfg.merge.t_t4_ns = cf->t_t4;
@@ -758,6 +792,7 @@ static void run(const struct config *cf, uint64_t seed, struct counts *tot)
         xp_dst_table__destroy(px[i].dst);
     }
     central_stop();
+    xp_store__destroy(central.cfg.store);
     xp_central_config__release(&central.cfg);
     unlink(state);
     {
@@ -822,6 +857,10 @@ int main(void)
     signal(SIGALRM, on_alarm);
     alarm(env ? 0 : 200);
     xp_log_set_level(XP_LOG_ERR);
+    printf("central store: %s\n",
+           getenv("XP_DIFF_STORE") && strcmp(getenv("XP_DIFF_STORE"), "redis") == 0
+                   ? "redis"
+                   : "embedded");
     for (unsigned c = 0; c < sizeof(configs) / sizeof(configs[0]); c++) {
         if (only && strcmp(only, configs[c].name) != 0)
             continue;
