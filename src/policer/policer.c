@@ -2061,13 +2061,33 @@ void xp_policer__destroy(struct xp_policer *pol)
     if (!pol)
         return;
     if (pol->pairs) {
-        /* take this worker's counts out of the shared aggregate, and its claims */
+        /*
+         * Take this worker's counts out of the shared aggregate, and its
+         * claims. Every pair leaves, so each slot goes back to neutral at
+         * once: detaching pair by pair would recompute ts2_max through the
+         * remaining members each time the latest one left (quadratic if the
+         * pool's order follows the packets').
+         */
         for (uint32_t i = 0; i < pol->capacity; i++) {
-            if (!(pol->pairs[i].flags & XP_PAIR_F_USED))
+            const struct xp_pair *p = &pol->pairs[i];
+
+            if (!(p->flags & XP_PAIR_F_USED))
                 continue;
-            xp_pair__detach(pol, i);
+            if ((p->flags & XP_PAIR_F_REMOTE) && xp_pair__slot(pol, p))
+                atomic_fetch_sub_explicit(&pol->dst->entries[p->dst].remote_pairs, 1,
+                                          memory_order_relaxed);
             if (pol->owners)
-                xp_owners__release(pol->owners, pol->pairs[i].hash, pol->worker_id);
+                xp_owners__release(pol->owners, p->hash, pol->worker_id);
+        }
+        for (uint32_t d = 0; d <= pol->dst->mask; d++) {
+            struct xp_dst_slot *s = &pol->slots[d];
+
+            if (pol->fifos[d].head == XP_NIL && s->heap_root == XP_NIL)
+                continue;
+            XP_ATOMIC_SET(&s->c_sum, 0);
+            XP_ATOMIC_SET(&s->ts2_max, 0);
+            XP_ATOMIC_SET(&s->ts1_min, UINT64_MAX);
+            s->heap_root = XP_NIL;
         }
     }
     xp_dst_table__release(pol->dst, pol->worker_id);
