@@ -726,6 +726,23 @@ answer:
     xp_conn__send_line(c, cn, p->cached.p, p->cached.len);
 }
 
+/*
+ * Send m with b's JSON document as its body (stats_json), or fail the
+ * connection if b ran out of memory. Frees b.
+ */
+static void xp_conn__send_json(struct xp_central *c, struct xp_cconn *cn, struct xp_sync_msg *m,
+                               struct xp_buf *b)
+{
+    if (b->oom) {
+        xp_buf__free(b);
+        xp_conn__fail(c, cn, XP_SYNC_E_INTERNAL, 0, "out of memory");
+        return;
+    }
+    m->stats_json = b->p;
+    xp_conn__send_msg(c, cn, m);
+    xp_buf__free(b);
+}
+
 static void xp_central__stats_reply(struct xp_central *c, struct xp_cconn *cn)
 {
     struct xp_sync_msg m = {.op = XP_OP_STATS_OK};
@@ -733,14 +750,7 @@ static void xp_central__stats_reply(struct xp_central *c, struct xp_cconn *cn)
 
     xp_buf__init(&b);
     xp_central__stats_json(c, &b);
-    if (b.oom) {
-        xp_buf__free(&b);
-        xp_conn__fail(c, cn, XP_SYNC_E_INTERNAL, 0, "out of memory");
-        return;
-    }
-    m.stats_json = b.p;
-    xp_conn__send_msg(c, cn, &m);
-    xp_buf__free(&b);
+    xp_conn__send_json(c, cn, &m, &b);
 }
 
 /* ---- why: the rows towards a destination, by the proxy that wrote each last ---- */
@@ -864,14 +874,7 @@ static void xp_central__why_reply(struct xp_central *c, struct xp_cconn *cn,
     xp_buf__printf(&b, ",\"idle_pairs\":%" PRIu64 ",\"more_proxies\":%s}}", w->idle,
                    w->overflow ? "true" : "false");
     free(w);
-    if (b.oom) {
-        xp_buf__free(&b);
-        xp_conn__fail(c, cn, XP_SYNC_E_INTERNAL, 0, "out of memory");
-        return;
-    }
-    m.stats_json = b.p;
-    xp_conn__send_msg(c, cn, &m);
-    xp_buf__free(&b);
+    xp_conn__send_json(c, cn, &m, &b);
 }
 
 /* Returns false if the connection is gone or closing (stop reading lines). */

@@ -78,15 +78,6 @@ static struct xp_policer_key k6(unsigned h, unsigned d)
     return k;
 }
 
-static struct xp_policer_key k4(unsigned u, unsigned d)
-{
-    struct xp_policer_key k;
-    uint32_t s = htonl(0x0a000000U | u), t = htonl(0xc0000200U | d);
-
-    xp_policer_key__build(&k, AF_INET, &s, &t, 64);
-    return k;
-}
-
 /* Which workers hold key (bit mask), and the sum of their c. */
 static unsigned holders(struct proxy *px, const struct xp_policer_key *k, uint64_t *c)
 {

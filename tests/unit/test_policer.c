@@ -22,34 +22,6 @@
 
 #include "xp_check.h"
 
-static struct xp_policer *mkpol(struct xp_dst_table *dst, const struct xp_policer_limits *lim,
-                                uint32_t capacity, unsigned worker)
-{
-    struct xp_policer_config cfg = {
-        .limits = *lim,
-        .capacity = capacity,
-        .worker_id = worker,
-        .hash_seed = 42 + worker,
-    };
-    struct xp_policer *pol = xp_policer__create(&cfg, dst);
-
-    if (!pol) {
-        perror("xp_policer__create");
-        exit(1);
-    }
-    return pol;
-}
-
-/* IPv4 key unit 10.0.0.u -> dst 192.0.2.d */
-static struct xp_policer_key k4(unsigned u, unsigned d)
-{
-    struct xp_policer_key k;
-    uint32_t s = htonl(0x0a000000U | u), t = htonl(0xc0000200U | d);
-
-    xp_policer_key__build(&k, AF_INET, &s, &t, 64);
-    return k;
-}
-
 static struct xp_pair_state st(struct xp_policer *pol, struct xp_policer_key k)
 {
     struct xp_pair_state s;

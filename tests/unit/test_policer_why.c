@@ -17,34 +17,6 @@
 #include "test_policer_common.h"
 #include "xp_check.h"
 
-static struct xp_policer *mkpol(struct xp_dst_table *dst, const struct xp_policer_limits *lim,
-                                unsigned worker)
-{
-    struct xp_policer_config cfg = {
-        .limits = *lim,
-        .capacity = 64,
-        .worker_id = worker,
-        .hash_seed = 7 + worker,
-    };
-    struct xp_policer *pol = xp_policer__create(&cfg, dst);
-
-    if (!pol) {
-        perror("xp_policer__create");
-        exit(1);
-    }
-    return pol;
-}
-
-/* IPv4 key unit 10.0.0.u -> dst 192.0.2.d */
-static struct xp_policer_key k4(unsigned u, unsigned d)
-{
-    struct xp_policer_key k;
-    uint32_t s = htonl(0x0a000000U | u), t = htonl(0xc0000200U | d);
-
-    xp_policer_key__build(&k, AF_INET, &s, &t, 64);
-    return k;
-}
-
 static uint64_t rate(uint64_t c, uint64_t span)
 {
     return span ? (uint64_t)((unsigned __int128)c * SEC / span) : 0;
@@ -78,7 +50,7 @@ static void test_unit_evidence(void)
 {
     struct xp_policer_limits lim = test_limits();
     struct xp_dst_table *dst = xp_dst_table__create(64, 1);
-    struct xp_policer *pol = mkpol(dst, &lim, 0);
+    struct xp_policer *pol = mkpol(dst, &lim, 64, 0);
     struct xp_policer_key k = k4(1, 1);
     struct xp_policer_evidence w, untouched;
     struct xp_dst_aggregate agg;
@@ -124,7 +96,7 @@ static void test_burst_evidence(void)
 {
     struct xp_policer_limits lim = test_limits();
     struct xp_dst_table *dst = xp_dst_table__create(64, 1);
-    struct xp_policer *pol = mkpol(dst, &lim, 0);
+    struct xp_policer *pol = mkpol(dst, &lim, 64, 0);
     struct xp_policer_key flood = k4(2, 1), calm = k4(3, 1), keys[16];
     struct xp_policer_evidence w[16], untouched;
     enum xp_verdict v[16];
@@ -174,7 +146,7 @@ static void test_evidence_before_shrink(void)
 
     lim.t_t4_ns = 400 * MS;
     lim.shrink_r = 2;
-    pol = mkpol(dst, &lim, 0);
+    pol = mkpol(dst, &lim, 64, 0);
     /* one packet per 0.5 ms up to 400 ms, then the one at 400.5 ms crosses T_T4 */
     for (i = 0; i <= 800; i++)
         xp_policer__packet(pol, &k, T0 + i * 500000ULL, NULL);
@@ -213,8 +185,8 @@ static void test_dst_evidence_and_why(void)
     unsigned k;
 
     lim.t_f2_pps = 1500;
-    a = mkpol(dst, &lim, 0);
-    b = mkpol(dst, &lim, 1);
+    a = mkpol(dst, &lim, 64, 0);
+    b = mkpol(dst, &lim, 64, 1);
     xp_policer__packet(a, &u1, T0, NULL);
     CHECK_EQ(xp_policer__install(a, &remote, NULL, &fresh), 0);
     /* 700 pps from each worker (< T_F1), 1400 + the remote 500 pps together */
@@ -282,7 +254,7 @@ static void test_remote_count(void)
 {
     struct xp_policer_limits lim = test_limits();
     struct xp_dst_table *dst = xp_dst_table__create(64, 1);
-    struct xp_policer *pol = mkpol(dst, &lim, 0);
+    struct xp_policer *pol = mkpol(dst, &lim, 64, 0);
     struct xp_policer_key r1 = k4(10, 2), r2 = k4(11, 2), mine = k4(12, 2);
     struct xp_pair_state fresh = {.ts1 = T0, .ts2 = T0 + 50 * MS, .c = 5};
     struct xp_policer_evidence now;
