@@ -293,6 +293,31 @@ xp_addr() {
     esac
 }
 
+# xp_two_proxies_topology VICTIM: the sync tests' network. NS_C holds the bridge mbr
+# (198.18.255.1/24) where xpro-central listens; for i in 1 2, NS_U$i (u0, 198.18.0.$i) ->
+# NS_P$i (xpa, xpc on the bridge xpbr; m0 198.18.255.1$i on mbr) -> NS_T$i (t0, VICTIM).
+xp_two_proxies_topology() {
+    local victim=$1 i u p t
+    xp_ns_create NS_C central
+    ip -n "$NS_C" link add mbr type bridge
+    ip -n "$NS_C" link set mbr up
+    xp_addr "$NS_C" mbr 198.18.255.1/24
+    for i in 1 2; do
+        xp_ns_create "NS_U$i" "unit$i"
+        xp_ns_create "NS_P$i" "proxy$i"
+        xp_ns_create "NS_T$i" "target$i"
+        u="NS_U$i" p="NS_P$i" t="NS_T$i"
+        xp_veth u0 "${!u}" xpa "${!p}"
+        xp_veth xpc "${!p}" t0 "${!t}"
+        xp_bridge "${!p}" xpbr xpa xpc
+        xp_veth m0 "${!p}" "cp$i" "$NS_C"
+        ip -n "$NS_C" link set "cp$i" master mbr
+        xp_addr "${!p}" m0 "198.18.255.1$i/24"
+        xp_addr "${!u}" u0 "198.18.0.$i/24"
+        xp_addr "${!t}" t0 "$victim/24"
+    done
+}
+
 xp_mac() { ip -n "$1" -j link show dev "$2" | jq -r '.[0].address'; }
 
 # xp_neigh NS DEV ADDR MAC: a permanent neighbour entry.

@@ -33,25 +33,8 @@ xp_require_all
 xp_require_redis
 [ -x "$XP_CENTRAL" ] || xp_fail "xpro-central not built: $XP_CENTRAL"
 
-xp_ns_create NS_C central
-ip -n "$NS_C" link add mbr type bridge
-ip -n "$NS_C" link set mbr up
-xp_addr "$NS_C" mbr 198.18.255.1/24
-
-for i in 1 2; do
-    xp_ns_create "NS_U$i" "unit$i"
-    xp_ns_create "NS_P$i" "proxy$i"
-    xp_ns_create "NS_T$i" "target$i"
-    u="NS_U$i" p="NS_P$i" t="NS_T$i"
-    xp_veth u0 "${!u}" xpa "${!p}"
-    xp_veth xpc "${!p}" t0 "${!t}"
-    xp_bridge "${!p}" xpbr xpa xpc
-    xp_veth m0 "${!p}" "cp$i" "$NS_C"
-    ip -n "$NS_C" link set "cp$i" master mbr
-    xp_addr "${!p}" m0 "198.18.255.1$i/24"
-    xp_addr "${!u}" u0 "198.18.0.$i/24"
-    xp_addr "${!t}" t0 "$VICTIM/24"
-done
+# NS_C with the sync bridge; unit, proxy and target 1 and 2 (lib.sh)
+xp_two_proxies_topology "$VICTIM"
 
 XP_REDIS_NS=$NS_C
 xp_redis_cluster_start 3 1
